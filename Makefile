@@ -1,0 +1,27 @@
+# The two commands: `make run` and `make test`. See README.md.
+SHELL := /bin/bash
+export CARGO_TERM_COLOR ?= never
+VENV := .venv/bin
+
+.PHONY: run test deps lint reset build package
+
+run: deps
+	scripts/run-local.sh
+
+test: deps
+	cargo test --workspace --no-fail-fast
+
+deps:
+	@scripts/deps.sh
+
+lint: deps
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 $(VENV)/sam validate --lint --template template.yaml
+
+build:
+	cargo build --workspace
+
+# Wipes the local server's DynamoDB data.
+reset:
+	rm -rf .local/data

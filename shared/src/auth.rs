@@ -1,0 +1,310 @@
+//! Who is calling. Agents carry a JWT from the organisation's issuer; customers and
+//! visitors carry the chat token that `POST /chats` gave them, scoped to one chat and
+//! one chatter. See docs/security.md.
+
+use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::config::AuthConfig;
+use crate::error::ApiError;
+use crate::http::Request;
+use crate::model::ChatterType;
+
+/// Issuer and audience of the chat tokens this service signs itself.
+pub const CHAT_TOKEN_ISSUER: &str = "livechat";
+pub const CHAT_TOKEN_AUDIENCE: &str = "livechat-chat";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identity {
+    Agent {
+        user_id: String,
+        name: String,
+    },
+    /// A customer or public visitor, in its one chat.
+    Chatter {
+        chat_id: String,
+        chatter_id: String,
+        chatter_type: ChatterType,
+        name: String,
+    },
+}
+
+impl Identity {
+    pub fn chatter_type(&self) -> ChatterType {
+        match self {
+            Identity::Agent { .. } => ChatterType::User,
+            Identity::Chatter { chatter_type, .. } => *chatter_type,
+        }
+    }
+
+    pub fn chatter_id(&self) -> &str {
+        match self {
+            Identity::Agent { user_id, .. } => user_id,
+            Identity::Chatter { chatter_id, .. } => chatter_id,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            Identity::Agent { name, .. } | Identity::Chatter { name, .. } => name,
+        }
+    }
+
+    pub fn is_agent(&self) -> bool {
+        matches!(self, Identity::Agent { .. })
+    }
+
+    pub fn require_agent(&self) -> Result<(), ApiError> {
+        if self.is_agent() {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden("this operation is for agents"))
+        }
+    }
+
+    /// A chat token works only for its own chat; checked before anything is read, so the
+    /// answer is the same whether the other chat exists or not.
+    pub fn require_chat(&self, chat_id: &str) -> Result<(), ApiError> {
+        match self {
+            Identity::Chatter { chat_id: own, .. } if own != chat_id => {
+                Err(ApiError::forbidden("this token is for another chat"))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    sub: String,
+    #[serde(default)]
+    name: Option<String>,
+    iss: String,
+    aud: String,
+    exp: i64,
+    iat: i64,
+    /// Chat tokens only: the chat and the chatter type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    chat: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ctype: Option<ChatterType>,
+}
+
+fn validation(issuer: &str, audience: &str) -> Validation {
+    let mut v = Validation::new(Algorithm::HS256);
+    v.set_issuer(&[issuer]);
+    v.set_audience(&[audience]);
+    v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    v.leeway = 30;
+    v
+}
+
+fn verify(token: &str, secrets: &[String], validation: &Validation) -> Option<Claims> {
+    secrets
+        .iter()
+        .find_map(|s| {
+            decode::<Claims>(token, &DecodingKey::from_secret(s.as_bytes()), validation).ok()
+        })
+        .map(|data| data.claims)
+}
+
+fn sign(claims: &Claims, secret: &str) -> Result<String, ApiError> {
+    encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .map_err(|e| {
+        tracing::error!(error = %e, "token signing failed");
+        ApiError::internal()
+    })
+}
+
+/// 401 for a missing, malformed, tampered or expired token.
+pub fn authenticate(req: &Request, config: &AuthConfig) -> Result<Identity, ApiError> {
+    let token = req
+        .bearer_token()
+        .ok_or_else(|| ApiError::unauthorized("missing bearer token"))?;
+    identify(token, config).ok_or_else(|| ApiError::unauthorized("invalid or expired token"))
+}
+
+/// The caller if it sent a token; `Ok(None)` if it sent none (the widget's entry point).
+pub fn authenticate_optional(
+    req: &Request,
+    config: &AuthConfig,
+) -> Result<Option<Identity>, ApiError> {
+    if req.header("authorization").is_none() {
+        return Ok(None);
+    }
+    authenticate(req, config).map(Some)
+}
+
+fn identify(token: &str, config: &AuthConfig) -> Option<Identity> {
+    if let Some(c) = verify(
+        token,
+        &config.chat_secrets,
+        &validation(CHAT_TOKEN_ISSUER, CHAT_TOKEN_AUDIENCE),
+    ) {
+        let chatter_type = c.ctype.filter(|t| t.is_customer())?;
+        return Some(Identity::Chatter {
+            chat_id: c.chat?,
+            chatter_id: c.sub,
+            chatter_type,
+            name: c.name.unwrap_or_default(),
+        });
+    }
+    let c = verify(
+        token,
+        &config.agent_secrets,
+        &validation(&config.agent_issuer, &config.agent_audience),
+    )?;
+    let name = c.name.unwrap_or_else(|| c.sub.clone());
+    Some(Identity::Agent {
+        user_id: c.sub,
+        name,
+    })
+}
+
+/// The token a customer or visitor uses for its chat.
+pub fn issue_chat_token(
+    config: &AuthConfig,
+    chat_id: &str,
+    chatter_id: &str,
+    chatter_type: ChatterType,
+    name: &str,
+    now: i64,
+) -> Result<String, ApiError> {
+    let secret = config.chat_secrets.first().ok_or_else(ApiError::internal)?;
+    let claims = Claims {
+        sub: chatter_id.into(),
+        name: Some(name.into()),
+        iss: CHAT_TOKEN_ISSUER.into(),
+        aud: CHAT_TOKEN_AUDIENCE.into(),
+        exp: now + config.chat_token_ttl_secs,
+        iat: now,
+        chat: Some(chat_id.into()),
+        ctype: Some(chatter_type),
+    };
+    sign(&claims, secret)
+}
+
+/// An agent token as the organisation's issuer would sign it. Used by the local server's
+/// `/dev/tokens` and by tests; never routed in template.yaml.
+pub fn issue_agent_token(
+    config: &AuthConfig,
+    user_id: &str,
+    name: &str,
+    now: i64,
+    ttl_secs: i64,
+) -> Result<String, ApiError> {
+    let secret = config
+        .agent_secrets
+        .first()
+        .ok_or_else(ApiError::internal)?;
+    let claims = Claims {
+        sub: user_id.into(),
+        name: Some(name.into()),
+        iss: config.agent_issuer.clone(),
+        aud: config.agent_audience.clone(),
+        exp: now + ttl_secs,
+        iat: now,
+        chat: None,
+        ctype: None,
+    };
+    sign(&claims, secret)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> AuthConfig {
+        AuthConfig {
+            agent_secrets: vec!["a".repeat(32)],
+            agent_issuer: "iss".into(),
+            agent_audience: "aud".into(),
+            chat_secrets: vec!["c".repeat(32), "old".repeat(11)],
+            chat_token_ttl_secs: 60,
+        }
+    }
+
+    fn request(token: &str) -> Request {
+        let mut r = Request::new("GET", "/");
+        r.headers
+            .insert("authorization".into(), format!("Bearer {token}"));
+        r
+    }
+
+    fn now() -> i64 {
+        chrono::Utc::now().timestamp()
+    }
+
+    #[test]
+    fn agent_and_chat_tokens_are_told_apart() {
+        let c = config();
+        let agent = issue_agent_token(&c, "u1", "Ann", now(), 60).unwrap();
+        let chat = issue_chat_token(&c, "chat1", "v1", ChatterType::Public, "Vic", now()).unwrap();
+        assert_eq!(
+            authenticate(&request(&agent), &c).unwrap(),
+            Identity::Agent {
+                user_id: "u1".into(),
+                name: "Ann".into()
+            }
+        );
+        assert!(
+            matches!(authenticate(&request(&chat), &c).unwrap(), Identity::Chatter { chat_id, .. } if chat_id == "chat1")
+        );
+    }
+
+    #[test]
+    fn expired_tampered_and_foreign_tokens_are_401() {
+        let c = config();
+        let expired = issue_agent_token(&c, "u1", "Ann", now() - 3600, 60).unwrap();
+        assert_eq!(
+            authenticate(&request(&expired), &c).unwrap_err().status,
+            401
+        );
+        let good = issue_agent_token(&c, "u1", "Ann", now(), 60).unwrap();
+        let mut tampered = good.clone();
+        tampered.pop();
+        tampered.push(if good.ends_with('A') { 'B' } else { 'A' });
+        assert_eq!(
+            authenticate(&request(&tampered), &c).unwrap_err().status,
+            401
+        );
+        let mut other = c.clone();
+        other.agent_secrets = vec!["x".repeat(32)];
+        let foreign = issue_agent_token(&other, "u1", "Ann", now(), 60).unwrap();
+        assert_eq!(
+            authenticate(&request(&foreign), &c).unwrap_err().status,
+            401
+        );
+        assert_eq!(
+            authenticate(&Request::new("GET", "/"), &c)
+                .unwrap_err()
+                .status,
+            401
+        );
+    }
+
+    #[test]
+    fn a_rotated_out_chat_secret_still_verifies() {
+        let c = config();
+        let mut old = c.clone();
+        old.chat_secrets.reverse();
+        let token =
+            issue_chat_token(&old, "chat1", "v1", ChatterType::Customer, "Vic", now()).unwrap();
+        assert!(authenticate(&request(&token), &c).is_ok());
+    }
+
+    #[test]
+    fn a_chat_token_cannot_pose_as_an_agent() {
+        // Same secret for both kinds: the issuer and audience still keep them apart.
+        let mut c = config();
+        c.agent_secrets = c.chat_secrets.clone();
+        c.agent_issuer = CHAT_TOKEN_ISSUER.into();
+        let chat =
+            issue_chat_token(&c, "chat1", "v1", ChatterType::Customer, "Vic", now()).unwrap();
+        assert!(!authenticate(&request(&chat), &c).unwrap().is_agent());
+    }
+}

@@ -1,0 +1,107 @@
+//! Configuration, read once per cold start from the environment. Missing required
+//! settings fail the start, not a request.
+
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub table_name: String,
+    pub auth: AuthConfig,
+    /// Requests older than this are outdated (ChatList's `Outdated`).
+    pub request_decay_secs: i64,
+    /// Channel id → name. Empty means any channel id is accepted and named after itself.
+    pub channels: BTreeMap<String, String>,
+    /// MaskAgentName: customers see "<default name> <n>" instead of agents' names.
+    pub mask_agent_names: bool,
+    pub default_agent_name: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    /// HS256 secrets for agent tokens; any of them verifies (rotation).
+    pub agent_secrets: Vec<String>,
+    pub agent_issuer: String,
+    pub agent_audience: String,
+    /// HS256 secrets for chat tokens; the first signs, any verifies.
+    pub chat_secrets: Vec<String>,
+    pub chat_token_ttl_secs: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(String);
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+fn required(name: &str) -> Result<String, ConfigError> {
+    var(name).ok_or_else(|| ConfigError(format!("{name} is not set")))
+}
+
+fn number(name: &str, default: i64) -> Result<i64, ConfigError> {
+    match var(name) {
+        None => Ok(default),
+        Some(v) => v
+            .parse()
+            .map_err(|_| ConfigError(format!("{name} must be a whole number"))),
+    }
+}
+
+fn secrets(name: &str) -> Result<Vec<String>, ConfigError> {
+    let list: Vec<String> = required(name)?
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    if list.iter().any(|s| s.len() < 32) {
+        return Err(ConfigError(format!(
+            "{name}: each secret needs at least 32 characters"
+        )));
+    }
+    Ok(list)
+}
+
+/// `1:Support,2:Sales` → {1: Support, 2: Sales}.
+pub fn parse_channels(spec: &str) -> BTreeMap<String, String> {
+    spec.split(',')
+        .filter_map(|pair| {
+            let (id, name) = pair.split_once(':').unwrap_or((pair, pair));
+            let id = id.trim();
+            (!id.is_empty()).then(|| (id.to_string(), name.trim().to_string()))
+        })
+        .collect()
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Ok(Config {
+            table_name: required("TABLE_NAME")?,
+            auth: AuthConfig {
+                agent_secrets: secrets("AGENT_TOKEN_SECRET")?,
+                agent_issuer: var("AGENT_TOKEN_ISSUER").unwrap_or_else(|| "livechat-agents".into()),
+                agent_audience: var("AGENT_TOKEN_AUDIENCE").unwrap_or_else(|| "livechat".into()),
+                chat_secrets: secrets("CHAT_TOKEN_SECRET")?,
+                chat_token_ttl_secs: number("CHAT_TOKEN_TTL_SECONDS", 24 * 3600)?,
+            },
+            request_decay_secs: number("REQUEST_DECAY_SECONDS", 10 * 60)?,
+            channels: var("CHANNELS")
+                .map(|s| parse_channels(&s))
+                .unwrap_or_default(),
+            mask_agent_names: matches!(var("MASK_AGENT_NAME").as_deref(), Some("1" | "true")),
+            default_agent_name: var("DEFAULT_AGENT_NAME").unwrap_or_else(|| "Support Agent".into()),
+        })
+    }
+
+    /// The channel's display name, or `None` when channels are configured and this is not one.
+    pub fn channel_name(&self, channel_id: &str) -> Option<String> {
+        if self.channels.is_empty() {
+            Some(channel_id.to_string())
+        } else {
+            self.channels.get(channel_id).cloned()
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! The one error type of the API and its single mapping to HTTP.
+
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use serde_json::json;
+
+use crate::http::Response;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: u16,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(400, "bad_request", message)
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(401, "unauthorized", message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(403, "forbidden", message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(404, "not_found", message)
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(409, "conflict", message)
+    }
+
+    pub fn too_large(message: impl Into<String>) -> Self {
+        Self::new(413, "payload_too_large", message)
+    }
+
+    pub fn unavailable() -> Self {
+        Self::new(
+            503,
+            "unavailable",
+            "the service is briefly unavailable; retry shortly",
+        )
+    }
+
+    /// Never carries internals: the detail goes to the log, not to the client.
+    pub fn internal() -> Self {
+        Self::new(500, "internal", "internal error")
+    }
+
+    pub fn into_response(self) -> Response {
+        let mut response = Response::json(
+            self.status,
+            &json!({"error": {"code": self.code, "message": self.message}}),
+        );
+        if self.status == 503 {
+            response.headers.push(("retry-after", "1".into()));
+        }
+        response
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.status, self.code, self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// DynamoDB error codes that mean "try again later", after the SDK's own retries.
+const TRANSIENT: &[&str] = &[
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "TransactionInProgressException",
+];
+
+/// The error code DynamoDB returned, if the call reached it.
+pub fn service_code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
+    match err {
+        SdkError::ServiceError(e) => e.err().code(),
+        _ => None,
+    }
+}
+
+impl<E, R> From<SdkError<E, R>> for ApiError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    fn from(err: SdkError<E, R>) -> Self {
+        match &err {
+            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
+                tracing::warn!(error = %aws_smithy_types::error::display::DisplayErrorContext(&err), "dynamodb unreachable");
+                ApiError::unavailable()
+            }
+            SdkError::ServiceError(e) if e.err().code().is_some_and(|c| TRANSIENT.contains(&c)) => {
+                tracing::warn!(code = e.err().code(), "dynamodb transient error");
+                ApiError::unavailable()
+            }
+            _ => {
+                tracing::error!(error = %aws_smithy_types::error::display::DisplayErrorContext(&err), "dynamodb error");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+impl From<serde_dynamo::Error> for ApiError {
+    fn from(err: serde_dynamo::Error) -> Self {
+        tracing::error!(error = %err, "item (de)serialisation failed");
+        ApiError::internal()
+    }
+}

@@ -1,0 +1,196 @@
+//! Every key string of the table is built here. See docs/data-model.md.
+//!
+//! Client-supplied components are escaped (`%` → `%25`, `#` → `%23`) so that a component
+//! never contains the separator and distinct tuples never build the same key.
+
+use std::borrow::Cow;
+
+use crate::model::{ChatStatus, ChatterType, TargetType};
+
+pub const PK: &str = "PK";
+pub const SK: &str = "SK";
+pub const GSI1: &str = "GSI1";
+pub const GSI2: &str = "GSI2";
+pub const GSI3: &str = "GSI3";
+
+/// Sort key of the chat record. It sorts after participants (`P#`) and before typing (`T#`).
+pub const CHAT_SK: &str = "R";
+/// Everything after the messages: participants, the chat record, typing entries.
+pub const AFTER_MESSAGES: &str = "M#~";
+pub const MESSAGE_PREFIX: &str = "M#";
+pub const PARTICIPANT_PREFIX: &str = "P#";
+
+/// Escapes the separator so a component can never split into two.
+pub fn escape(s: &str) -> Cow<'_, str> {
+    if !s.contains(['%', '#']) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '#' => out.push_str("%23"),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Inverse of [`escape`]; `None` for a string `escape` cannot have produced.
+pub fn unescape(s: &str) -> Option<String> {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(pos) = rest.find(['%', '#']) {
+        out.push_str(&rest[..pos]);
+        let tail = &rest[pos..];
+        if tail.starts_with("%25") {
+            out.push('%');
+        } else if tail.starts_with("%23") {
+            out.push('#');
+        } else {
+            return None;
+        }
+        rest = &tail[3..];
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+pub fn chat_pk(chat_id: &str) -> String {
+    format!("CHAT#{}", escape(chat_id))
+}
+
+pub fn participant_sk(chatter_type: ChatterType, chatter_id: &str) -> String {
+    format!("P#{}#{}", chatter_type.as_str(), escape(chatter_id))
+}
+
+pub fn message_sk(index: u64) -> String {
+    format!("M#{index:010}")
+}
+
+pub fn typing_sk(chatter_type: ChatterType, chatter_id: &str) -> String {
+    format!("T#{}#{}", chatter_type.as_str(), escape(chatter_id))
+}
+
+pub fn idempotency_sk(chatter_type: ChatterType, chatter_id: &str, client_id: &str) -> String {
+    format!(
+        "I#{}#{}#{}",
+        chatter_type.as_str(),
+        escape(chatter_id),
+        escape(client_id)
+    )
+}
+
+pub fn flag_sk(user_id: &str, key: &str) -> String {
+    format!("F#{}#{}", escape(user_id), escape(key))
+}
+
+/// GSI1 partition of chats in one status.
+pub fn status_pk(status: ChatStatus) -> String {
+    format!("STATUS#{}", status.as_str())
+}
+
+/// GSI2 partition of chats in one channel.
+pub fn channel_pk(channel_id: &str) -> String {
+    format!("CHANNEL#{}", escape(channel_id))
+}
+
+/// GSI3 partition of chats by requester and target type.
+pub fn type_pk(requester: ChatterType, target: TargetType) -> String {
+    format!("TYPE#{}#{}", requester.as_str(), target.as_str())
+}
+
+/// GSI1 sort key of a chat: creation order within a status.
+pub fn chat_time_sk(create_time: &str, chat_id: &str) -> String {
+    format!("{create_time}#{}", escape(chat_id))
+}
+
+/// GSI2/GSI3 sort key of a chat: status, then creation order.
+pub fn chat_status_time_sk(status: ChatStatus, create_time: &str, chat_id: &str) -> String {
+    format!("{}#{create_time}#{}", status.as_str(), escape(chat_id))
+}
+
+/// GSI1 partition of the chats one chatter takes part in.
+pub fn chatter_pk(chatter_type: ChatterType, chatter_id: &str) -> String {
+    format!("CHATTER#{}#{}", chatter_type.as_str(), escape(chatter_id))
+}
+
+/// Prefix of [`chatter_sk`] for a `chatterActive` value, and for pending invitations.
+pub fn chatter_state_prefix(chatter_active: i8, pending_only: bool) -> String {
+    let state = match chatter_active {
+        1 => "A",
+        0 => "I",
+        _ => "L",
+    };
+    if pending_only {
+        format!("{state}#1#")
+    } else {
+        format!("{state}#")
+    }
+}
+
+pub fn chatter_sk(chatter_active: i8, pending: bool, create_time: &str, chat_id: &str) -> String {
+    format!(
+        "{}{}#{create_time}#{}",
+        chatter_state_prefix(chatter_active, false),
+        u8::from(pending),
+        escape(chat_id)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn escape_round_trips(s in any::<String>()) {
+            prop_assert_eq!(unescape(&escape(&s)), Some(s.clone()));
+            prop_assert!(!escape(&s).contains('#'));
+        }
+
+        #[test]
+        fn distinct_components_never_share_a_key(a in any::<String>(), b in any::<String>(), c in any::<String>(), d in any::<String>()) {
+            prop_assume!((a.as_str(), b.as_str()) != (c.as_str(), d.as_str()));
+            prop_assert_ne!(flag_sk(&a, &b), flag_sk(&c, &d));
+            prop_assert_ne!(
+                idempotency_sk(ChatterType::Customer, &a, &b),
+                idempotency_sk(ChatterType::Customer, &c, &d)
+            );
+        }
+
+        #[test]
+        fn a_user_prefix_never_reaches_another_users_items(a in "[a-z#%]{1,6}", b in "[a-z#%]{1,6}", key in any::<String>()) {
+            prop_assume!(a != b);
+            let prefix = format!("F#{}#", escape(&a));
+            prop_assert!(!flag_sk(&b, &key).starts_with(&prefix));
+        }
+
+        #[test]
+        fn chat_keys_stay_in_their_partition(id in any::<String>(), other in any::<String>()) {
+            prop_assume!(id != other);
+            prop_assert_ne!(chat_pk(&id), chat_pk(&other));
+        }
+    }
+
+    #[test]
+    fn sort_key_layout_puts_state_after_messages() {
+        let msg = message_sk(9_999_999_999);
+        let part = participant_sk(ChatterType::User, "zz");
+        let typing = typing_sk(ChatterType::Customer, "a");
+        assert!(msg.as_str() < AFTER_MESSAGES);
+        assert!(AFTER_MESSAGES < part.as_str());
+        assert!(part.as_str() < CHAT_SK);
+        assert!(CHAT_SK < typing.as_str());
+        assert!(flag_sk("u", "k") < message_sk(0));
+        assert!(idempotency_sk(ChatterType::User, "u", "c") < message_sk(0));
+    }
+
+    #[test]
+    fn unescape_rejects_what_escape_cannot_produce() {
+        assert_eq!(unescape("a#b"), None);
+        assert_eq!(unescape("50%"), None);
+        assert_eq!(unescape("a%23b%25"), Some("a#b%".into()));
+    }
+}

@@ -1,0 +1,88 @@
+//! Runs a handler as a Lambda function behind API Gateway (HTTP API, payload v2).
+
+use std::future::Future;
+use std::time::Instant;
+
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, RequestExt};
+
+use crate::app::App;
+use crate::http::{HandlerResult, Request, Response};
+use crate::routes;
+
+pub use lambda_http::Error;
+
+pub fn from_lambda(event: &lambda_http::Request) -> Request {
+    let body = match event.body() {
+        Body::Empty => Vec::new(),
+        Body::Text(t) => t.as_bytes().to_vec(),
+        Body::Binary(b) => b.clone(),
+        _ => Vec::new(),
+    };
+    let single = |m: lambda_http::aws_lambda_events::query_map::QueryMap| {
+        m.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    Request {
+        method: event.method().as_str().to_string(),
+        path: event.uri().path().to_string(),
+        params: single(event.path_parameters()),
+        query: single(event.query_string_parameters()),
+        headers: event
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_lowercase(), v.to_str().ok()?.to_string())))
+            .collect(),
+        body,
+    }
+}
+
+fn to_lambda(response: Response) -> Result<lambda_http::Response<Body>, Error> {
+    let mut builder = lambda_http::Response::builder().status(response.status);
+    for (name, value) in response.headers {
+        builder = builder.header(name, value);
+    }
+    Ok(builder.body(if response.body.is_empty() {
+        Body::Empty
+    } else {
+        Body::Binary(response.body)
+    })?)
+}
+
+/// Serves `handler` for the lifetime of this execution environment. `app` was built once,
+/// at cold start.
+pub async fn serve<F, Fut>(app: App, handler: F) -> Result<(), Error>
+where
+    F: Fn(&'static App, Request) -> Fut + Copy + Send + 'static,
+    Fut: Future<Output = HandlerResult> + Send,
+{
+    // One App for the process's whole life; leaking it gives handlers a plain &App.
+    let app: &'static App = Box::leak(Box::new(app));
+    lambda_http::run(lambda_http::service_fn(
+        move |event: lambda_http::Request| async move {
+            let started = Instant::now();
+            let request_id = event
+                .lambda_context_ref()
+                .map(|c| c.request_id.clone())
+                .unwrap_or_default();
+            let route = match event.request_context_ref() {
+                Some(RequestContext::ApiGatewayV2(ctx)) => {
+                    ctx.route_key.clone().unwrap_or_default()
+                }
+                _ => String::new(),
+            };
+            let req = from_lambda(&event);
+            let chat_id = req.params.get("chatId").cloned();
+            let result = handler(app, req).await;
+            to_lambda(routes::finish(
+                &route,
+                &request_id,
+                chat_id.as_deref(),
+                started,
+                result,
+            ))
+        },
+    ))
+    .await
+}

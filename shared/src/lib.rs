@@ -1,0 +1,19 @@
+//! The live-chat backend: everything but the few lines of each function's `main`.
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod keys;
+pub mod lambda;
+pub mod model;
+pub mod policy;
+pub mod routes;
+pub mod store;
+pub mod telemetry;
+pub mod time;
+pub mod validate;
+
+pub use app::App;

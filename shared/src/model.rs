@@ -1,0 +1,194 @@
+//! The entities, as stored (with serde_dynamo) and as shown in the API (JSON, camelCase).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// `entityType` of every item.
+pub mod entity {
+    pub const CHAT: &str = "Chat";
+    pub const PARTICIPANT: &str = "Participant";
+    pub const MESSAGE: &str = "Message";
+    pub const TYPING: &str = "Typing";
+    pub const IDEMPOTENCY: &str = "Idempotency";
+}
+
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name { $(#[serde(rename = $text)] $variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($text => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum!(ChatStatus { Request => "request", Active => "active", Closed => "closed" });
+string_enum!(
+    /// Who is chatting: an agent (`User`), a known customer, or an anonymous visitor.
+    ChatterType { User => "User", Customer => "Customer", Public => "Public" }
+);
+string_enum!(TargetType { User => "User", Customer => "Customer" });
+string_enum!(PermissionLevel { Owner => "Owner", Participant => "Participant", Observer => "Observer" });
+string_enum!(MessageType { Text => "Text", Notice => "Notice", System => "System" });
+
+impl ChatterType {
+    pub fn is_customer(self) -> bool {
+        matches!(self, ChatterType::Customer | ChatterType::Public)
+    }
+}
+
+impl ChatStatus {
+    /// The transitions of ChatUpdate: request → active → closed, and request → closed.
+    pub fn can_become(self, next: ChatStatus) -> bool {
+        matches!(
+            (self, next),
+            (ChatStatus::Request, ChatStatus::Active)
+                | (ChatStatus::Request, ChatStatus::Closed)
+                | (ChatStatus::Active, ChatStatus::Closed)
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Chat {
+    pub chat_id: String,
+    pub status: ChatStatus,
+    /// The status before the last change, so ChatUpdate and ChatRequestUpdate can be told apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_status: Option<ChatStatus>,
+    pub requester_id: String,
+    pub requester_name: String,
+    pub requester_type: ChatterType,
+    pub target_type: TargetType,
+    pub channel_id: String,
+    /// The channel before the last move (ChatChannelUpdate), for the transfer event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_channel_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firstname: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lastname: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nickname: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_data: Option<Map<String, Value>>,
+    pub create_time: String,
+    pub update_time: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Participant {
+    pub chat_id: String,
+    pub chatter_id: String,
+    pub chatter_type: ChatterType,
+    pub chatter_name: String,
+    /// -1 left or declined, 0 invited or inactive, 1 active.
+    pub chatter_active: i8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permission_level: Option<PermissionLevel>,
+    #[serde(default)]
+    pub invitation: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invitation_chat_id: Option<String>,
+    /// 0 none, 1 customer activity, 2 all activity.
+    #[serde(default)]
+    pub monitoring: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub join_time: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leave_time: Option<String>,
+    pub create_time: String,
+}
+
+impl Participant {
+    pub fn is_active(&self) -> bool {
+        self.chatter_active == 1
+    }
+
+    /// An active agent who may post (ContributorsCount counts these).
+    pub fn is_contributor(&self) -> bool {
+        self.is_active()
+            && self.chatter_type == ChatterType::User
+            && matches!(
+                self.permission_level,
+                Some(PermissionLevel::Owner | PermissionLevel::Participant)
+            )
+    }
+
+    pub fn is_owner(&self) -> bool {
+        self.is_active() && self.permission_level == Some(PermissionLevel::Owner)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Message {
+    /// `<chatId>-<index>`: globally unique, and it locates the item without an index.
+    pub message_id: String,
+    pub chat_id: String,
+    pub index: u64,
+    #[serde(rename = "type")]
+    pub kind: MessageType,
+    pub text: String,
+    pub chatter_id: String,
+    pub chatter_type: ChatterType,
+    pub chatter_name: String,
+    #[serde(default)]
+    pub system_generated: bool,
+    #[serde(default)]
+    pub internal: bool,
+    #[serde(default)]
+    pub customer: bool,
+    /// What a system message announces (`started`, `joined`, `left`, `closed`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    pub create_time: String,
+}
+
+impl Message {
+    pub fn id(chat_id: &str, index: u64) -> String {
+        format!("{chat_id}-{index}")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Typing {
+    pub chatter_id: String,
+    pub chatter_type: ChatterType,
+    pub chatter_name: String,
+    pub typing: bool,
+    pub expires_at: i64,
+}
+
+/// Records which message a client's `clientMessageId` produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IdempotencyRecord {
+    pub index: u64,
+    pub expires_at: i64,
+}

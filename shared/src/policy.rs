@@ -1,0 +1,46 @@
+//! The permission rules, in one place: who may read, post to and manage a chat.
+//!
+//! An Observer reads; a Participant also posts; an Owner also manages participants and
+//! the chat. A customer token acts only as its own chatter in its own chat. A chatter who
+//! has left (`chatterActive` -1) can no longer act. An agent who is not a participant may
+//! look at a chat still waiting in the queue (`request`), so that it can accept it.
+
+use crate::auth::Identity;
+use crate::error::ApiError;
+use crate::model::{ChatStatus, Participant};
+use crate::store::ChatState;
+
+/// The caller's own participant record in this chat, if any.
+pub fn own<'a>(ident: &Identity, state: &'a ChatState) -> Option<&'a Participant> {
+    if let Identity::Chatter { chat_id, .. } = ident {
+        if *chat_id != state.chat.chat_id {
+            return None;
+        }
+    }
+    state.participant(ident.chatter_type(), ident.chatter_id())
+}
+
+fn left() -> ApiError {
+    ApiError::forbidden("you have left this chat")
+}
+
+pub fn can_read(ident: &Identity, state: &ChatState) -> Result<(), ApiError> {
+    match own(ident, state) {
+        Some(p) if p.chatter_active == -1 => Err(left()),
+        Some(_) => Ok(()),
+        None if ident.is_agent() && state.chat.status == ChatStatus::Request => Ok(()),
+        None => Err(ApiError::forbidden(
+            "you are not a participant of this chat",
+        )),
+    }
+}
+
+/// Owners manage the chat; while it waits in the queue, any agent may also close it.
+pub fn can_manage(ident: &Identity, state: &ChatState) -> Result<(), ApiError> {
+    ident.require_agent()?;
+    match own(ident, state) {
+        Some(p) if p.chatter_active == -1 => Err(left()),
+        Some(p) if p.is_owner() => Ok(()),
+        _ => Err(ApiError::forbidden("only the chat's owner may do this")),
+    }
+}

@@ -1,0 +1,140 @@
+//! The route table: the single list of operations, their HTTP routes and the function
+//! that serves each. template.yaml, the local server and functions/ are checked against it.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use crate::api;
+use crate::app::App;
+use crate::error::ApiError;
+use crate::http::{HandlerResult, Request, Response};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    pub method: &'static str,
+    /// API Gateway's route path, with `{name}` parameters.
+    pub path: &'static str,
+    /// The Lambda function (and package under functions/) that serves it.
+    pub function: &'static str,
+}
+
+const fn route(method: &'static str, path: &'static str, function: &'static str) -> Route {
+    Route {
+        method,
+        path,
+        function,
+    }
+}
+
+pub const ROUTES: &[Route] = &[
+    route("POST", "/chats", "chat-add"),
+    route("GET", "/chats", "chat-list"),
+    route("GET", "/chats/{chatId}", "chat-get"),
+    route("PATCH", "/chats/{chatId}", "chat-update"),
+    route("DELETE", "/chats/{chatId}", "chat-delete"),
+];
+
+/// Calls the handler of `function`.
+pub async fn dispatch(app: &App, function: &str, req: Request) -> HandlerResult {
+    match function {
+        "chat-add" => api::chats::add(app, req).await,
+        "chat-list" => api::chats::list(app, req).await,
+        "chat-get" => api::chats::get(app, req).await,
+        "chat-update" => api::chats::update(app, req).await,
+        "chat-delete" => api::chats::delete(app, req).await,
+        _ => Err(ApiError::not_found("no such operation")),
+    }
+}
+
+fn matches(template: &str, path: &str) -> Option<HashMap<String, String>> {
+    let mut params = HashMap::new();
+    let mut want = template.trim_matches('/').split('/');
+    let mut got = path.trim_matches('/').split('/');
+    loop {
+        match (want.next(), got.next()) {
+            (None, None) => return Some(params),
+            (Some(w), Some(g)) if w.starts_with('{') && w.ends_with('}') && !g.is_empty() => {
+                params.insert(w[1..w.len() - 1].to_string(), percent_decode(g)?);
+            }
+            (Some(w), Some(g)) if w == g => {}
+            _ => return None,
+        }
+    }
+}
+
+/// Decodes `%XX` in a path segment, as API Gateway does before filling path parameters.
+pub fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// The route for a method and path, with its path parameters. `Err(405)` when the path
+/// exists under another method, `Err(404)` when it does not exist.
+pub fn find(method: &str, path: &str) -> Result<(Route, HashMap<String, String>), ApiError> {
+    let mut path_exists = false;
+    for r in ROUTES {
+        if let Some(params) = matches(r.path, path) {
+            if r.method.eq_ignore_ascii_case(method) {
+                return Ok((*r, params));
+            }
+            path_exists = true;
+        }
+    }
+    Err(if path_exists {
+        ApiError::new(
+            405,
+            "method_not_allowed",
+            format!("{method} is not allowed here"),
+        )
+    } else {
+        ApiError::not_found("no such route")
+    })
+}
+
+/// Turns a handler's result into the response and logs one line for the request: route,
+/// status, latency and chat id; never a token, a message text or a secret.
+pub fn finish(
+    route: &str,
+    request_id: &str,
+    chat_id: Option<&str>,
+    started: Instant,
+    result: HandlerResult,
+) -> Response {
+    let response = result.unwrap_or_else(ApiError::into_response);
+    tracing::info!(
+        request_id,
+        route,
+        status = response.status,
+        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        chat_id,
+        "request"
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_match_with_parameters() {
+        let (r, params) = find("GET", "/chats/abc").unwrap();
+        assert_eq!(r.function, "chat-get");
+        assert_eq!(params["chatId"], "abc");
+        assert_eq!(find("PUT", "/chats/abc").unwrap_err().status, 405);
+        assert_eq!(find("GET", "/nope").unwrap_err().status, 404);
+        assert_eq!(find("GET", "/chats/a%23b").unwrap().1["chatId"], "a#b");
+    }
+}

@@ -1,0 +1,797 @@
+//! DynamoDB access. Every read and write of the table goes through here.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{
+    AttributeValue, DeleteRequest, KeysAndAttributes, Put, TransactWriteItem, Update, WriteRequest,
+};
+use aws_sdk_dynamodb::Client;
+use base64::Engine;
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+
+use crate::error::{service_code, ApiError};
+use crate::keys;
+use crate::model::{entity, Chat, ChatterType, Message, MessageType, Participant, Typing};
+use crate::time;
+
+type Item = HashMap<String, AttributeValue>;
+
+pub fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+/// An item: its keys, its entity type, its index keys and its data, serialised by serde_dynamo.
+pub fn to_item<T: Serialize>(
+    pk: String,
+    sk: String,
+    entity_type: &str,
+    gsi: &[(&str, String)],
+    data: &T,
+) -> Result<Item, ApiError> {
+    let mut item: Item = serde_dynamo::to_item(data)?;
+    item.insert(keys::PK.into(), s(pk));
+    item.insert(keys::SK.into(), s(sk));
+    item.insert("entityType".into(), s(entity_type));
+    for (name, value) in gsi {
+        item.insert((*name).into(), s(value.clone()));
+    }
+    Ok(item)
+}
+
+fn entity_type(item: &Item) -> Option<&str> {
+    item.get("entityType")
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+}
+
+fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, ApiError> {
+    Ok(serde_dynamo::from_item(item)?)
+}
+
+fn build_error(e: aws_sdk_dynamodb::error::BuildError) -> ApiError {
+    tracing::error!(error = %e, "request build failed");
+    ApiError::internal()
+}
+
+/// Index keys of a chat record, derived from its fields (so they never drift).
+pub fn chat_index_keys(chat: &Chat) -> [(&'static str, String); 6] {
+    [
+        ("GSI1PK", keys::status_pk(chat.status)),
+        (
+            "GSI1SK",
+            keys::chat_time_sk(&chat.create_time, &chat.chat_id),
+        ),
+        ("GSI2PK", keys::channel_pk(&chat.channel_id)),
+        (
+            "GSI2SK",
+            keys::chat_status_time_sk(chat.status, &chat.create_time, &chat.chat_id),
+        ),
+        (
+            "GSI3PK",
+            keys::type_pk(chat.requester_type, chat.target_type),
+        ),
+        (
+            "GSI3SK",
+            keys::chat_status_time_sk(chat.status, &chat.create_time, &chat.chat_id),
+        ),
+    ]
+}
+
+/// Index keys of a participant: the chats of a chatter, and online customers.
+pub fn participant_index_keys(p: &Participant) -> Vec<(&'static str, String)> {
+    let pending = p.invitation && p.chatter_active == 0;
+    let mut keys = vec![
+        ("GSI1PK", keys::chatter_pk(p.chatter_type, &p.chatter_id)),
+        (
+            "GSI1SK",
+            keys::chatter_sk(p.chatter_active, pending, &p.create_time, &p.chat_id),
+        ),
+    ];
+    if p.chatter_type.is_customer() && p.is_active() {
+        keys.push(("GSI2PK", format!("ONLINE#{}", ChatterType::Customer)));
+        keys.push((
+            "GSI2SK",
+            format!(
+                "{}#{}",
+                keys::escape(&p.chatter_id),
+                keys::escape(&p.chat_id)
+            ),
+        ));
+    }
+    keys
+}
+
+pub fn chat_item(chat: &Chat) -> Result<Item, ApiError> {
+    to_item(
+        keys::chat_pk(&chat.chat_id),
+        keys::CHAT_SK.into(),
+        entity::CHAT,
+        &chat_index_keys(chat),
+        chat,
+    )
+}
+
+pub fn participant_item(p: &Participant) -> Result<Item, ApiError> {
+    to_item(
+        keys::chat_pk(&p.chat_id),
+        keys::participant_sk(p.chatter_type, &p.chatter_id),
+        entity::PARTICIPANT,
+        &participant_index_keys(p),
+        p,
+    )
+}
+
+/// Everything a write needs to know about a chat, from one Query: the record, the
+/// participants, the typing entries and the transcript's head.
+#[derive(Debug, Clone)]
+pub struct ChatState {
+    pub chat: Chat,
+    pub participants: Vec<Participant>,
+    pub typing: Vec<Typing>,
+    pub last_index: u64,
+}
+
+impl ChatState {
+    pub fn participant(&self, chatter_type: ChatterType, chatter_id: &str) -> Option<&Participant> {
+        self.participants
+            .iter()
+            .find(|p| p.chatter_type == chatter_type && p.chatter_id == chatter_id)
+    }
+}
+
+/// A message to append at the transcript's head.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub kind: MessageType,
+    pub text: String,
+    pub chatter_id: String,
+    pub chatter_type: ChatterType,
+    pub chatter_name: String,
+    pub system_generated: bool,
+    pub internal: bool,
+    pub customer: bool,
+    pub event: Option<String>,
+}
+
+impl NewMessage {
+    /// A system message about `who`, e.g. "Ann joined the chat." (event `joined`).
+    pub fn system(
+        chatter_type: ChatterType,
+        chatter_id: &str,
+        chatter_name: &str,
+        event: &str,
+        text: String,
+    ) -> Self {
+        NewMessage {
+            kind: MessageType::System,
+            text,
+            chatter_id: chatter_id.into(),
+            chatter_type,
+            chatter_name: chatter_name.into(),
+            system_generated: true,
+            internal: false,
+            customer: false,
+            event: Some(event.into()),
+        }
+    }
+}
+
+/// One write of a planned change, and what to answer if its condition fails.
+pub struct Write {
+    pub item: TransactWriteItem,
+    pub on_conflict: ApiError,
+}
+
+/// What a change does, planned from one [`ChatState`].
+#[derive(Default)]
+pub struct Change {
+    pub writes: Vec<Write>,
+    pub messages: Vec<NewMessage>,
+}
+
+/// How many times a change is re-planned when another writer took the transcript slot.
+const MAX_ATTEMPTS: u32 = 60;
+
+#[derive(Clone, Serialize, Deserialize)]
+struct Cursor {
+    /// Which of the planned queries to resume.
+    q: usize,
+    /// Its LastEvaluatedKey (all our keys are strings).
+    k: HashMap<String, String>,
+}
+
+fn encode_cursor(q: usize, key: &Item) -> Option<String> {
+    let k = key
+        .iter()
+        .map(|(n, v)| Some((n.clone(), v.as_s().ok()?.clone())))
+        .collect::<Option<_>>()?;
+    let json = serde_json::to_vec(&Cursor { q, k }).ok()?;
+    Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json))
+}
+
+fn decode_cursor(cursor: &str) -> Result<Cursor, ApiError> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .ok_or_else(|| ApiError::bad_request("invalid cursor"))
+}
+
+/// Sort key condition of one planned query.
+#[derive(Debug, Clone)]
+pub enum SortKey {
+    Any,
+    BeginsWith(String),
+    Before(String),
+    Between(String, String),
+}
+
+/// One Query on an index, part of a list that may span several partitions.
+#[derive(Debug, Clone)]
+pub struct IndexQuery {
+    pub index: &'static str,
+    pub pk: String,
+    pub sk: SortKey,
+}
+
+#[derive(Clone)]
+pub struct Db {
+    pub client: Client,
+    pub table: String,
+}
+
+impl Db {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Db {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// The state read: `SK > "M#"` newest first stops at the newest message, after the
+    /// typing entries, the chat record and the participants.
+    pub async fn load_state(
+        &self,
+        chat_id: &str,
+        consistent: bool,
+    ) -> Result<Option<ChatState>, ApiError> {
+        let mut chat = None;
+        let mut participants = Vec::new();
+        let mut typing = Vec::new();
+        let mut last_index = 0;
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk AND SK > :m")
+                .expression_attribute_values(":pk", s(keys::chat_pk(chat_id)))
+                .expression_attribute_values(":m", s(keys::MESSAGE_PREFIX))
+                .scan_index_forward(false)
+                .consistent_read(consistent)
+                .limit(16)
+                .set_exclusive_start_key(start)
+                .send()
+                .await?;
+            let mut found_message = false;
+            for item in out.items.unwrap_or_default() {
+                match entity_type(&item) {
+                    Some(entity::CHAT) => chat = Some(from_item::<Chat>(item)?),
+                    Some(entity::PARTICIPANT) => participants.push(from_item(item)?),
+                    Some(entity::TYPING) => typing.push(from_item(item)?),
+                    Some(entity::MESSAGE) => {
+                        last_index = from_item::<Message>(item)?.index;
+                        found_message = true;
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            start = out.last_evaluated_key;
+            if found_message || start.is_none() {
+                break;
+            }
+        }
+        participants.reverse();
+        Ok(chat.map(|chat| ChatState {
+            chat,
+            participants,
+            typing,
+            last_index,
+        }))
+    }
+
+    /// Plans a change from a consistent state read and commits it atomically, appending
+    /// its messages at the transcript's head. If another writer committed first, the
+    /// change is planned again from the new state.
+    pub async fn apply<F>(
+        &self,
+        chat_id: &str,
+        mut plan: F,
+    ) -> Result<(ChatState, Vec<Message>), ApiError>
+    where
+        F: FnMut(&ChatState) -> Result<Change, ApiError>,
+    {
+        for attempt in 0..MAX_ATTEMPTS {
+            let state = self
+                .load_state(chat_id, true)
+                .await?
+                .ok_or_else(|| ApiError::not_found("chat not found"))?;
+            let change = plan(&state)?;
+            let now = time::now();
+            let messages: Vec<Message> = change
+                .messages
+                .into_iter()
+                .zip(state.last_index + 1..)
+                .map(|(m, index)| Message {
+                    message_id: Message::id(chat_id, index),
+                    chat_id: chat_id.into(),
+                    index,
+                    kind: m.kind,
+                    text: m.text,
+                    chatter_id: m.chatter_id,
+                    chatter_type: m.chatter_type,
+                    chatter_name: m.chatter_name,
+                    system_generated: m.system_generated,
+                    internal: m.internal,
+                    customer: m.customer,
+                    event: m.event,
+                    create_time: now.clone(),
+                })
+                .collect();
+            let mut items: Vec<TransactWriteItem> =
+                change.writes.iter().map(|w| w.item.clone()).collect();
+            for m in &messages {
+                let item = to_item(
+                    keys::chat_pk(chat_id),
+                    keys::message_sk(m.index),
+                    entity::MESSAGE,
+                    &[],
+                    m,
+                )?;
+                let put = Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(item))
+                    .condition_expression("attribute_not_exists(PK)")
+                    .build()
+                    .map_err(build_error)?;
+                items.push(TransactWriteItem::builder().put(put).build());
+            }
+            match self.commit(items).await {
+                Ok(()) => return Ok((state, messages)),
+                Err(Failed::Condition(i)) if i < change.writes.len() => {
+                    return Err(change.writes[i].on_conflict.clone());
+                }
+                Err(Failed::Condition(_)) | Err(Failed::Contended) => {
+                    let cap = 1u64 << attempt.min(5);
+                    tokio::time::sleep(Duration::from_millis(fastrand::u64(1..=cap * 2))).await;
+                }
+                Err(Failed::Other(e)) => return Err(e),
+            }
+        }
+        tracing::warn!(chat_id, "change abandoned after {MAX_ATTEMPTS} attempts");
+        Err(ApiError::unavailable())
+    }
+
+    /// One item: a plain conditional write (half the cost of a transaction). More: a transaction.
+    async fn commit(&self, mut items: Vec<TransactWriteItem>) -> Result<(), Failed> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        if items.len() == 1 {
+            let item = items.remove(0);
+            let result = if let Some(put) = item.put {
+                self.client
+                    .put_item()
+                    .table_name(put.table_name)
+                    .set_item(Some(put.item))
+                    .set_condition_expression(put.condition_expression)
+                    .set_expression_attribute_names(put.expression_attribute_names)
+                    .set_expression_attribute_values(put.expression_attribute_values)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| (service_code(&e).map(str::to_string), ApiError::from(e)))
+            } else if let Some(update) = item.update {
+                self.client
+                    .update_item()
+                    .table_name(update.table_name)
+                    .set_key(Some(update.key))
+                    .update_expression(update.update_expression)
+                    .set_condition_expression(update.condition_expression)
+                    .set_expression_attribute_names(update.expression_attribute_names)
+                    .set_expression_attribute_values(update.expression_attribute_values)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| (service_code(&e).map(str::to_string), ApiError::from(e)))
+            } else {
+                return self.transact(vec![item]).await;
+            };
+            return match result {
+                Ok(()) => Ok(()),
+                Err((Some(code), _)) if code == "ConditionalCheckFailedException" => {
+                    Err(Failed::Condition(0))
+                }
+                Err((_, e)) => Err(Failed::Other(e)),
+            };
+        }
+        self.transact(items).await
+    }
+
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), Failed> {
+        let err = match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => return Ok(()),
+            Err(e) => e,
+        };
+        use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+        if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+            err.as_service_error()
+        {
+            let reasons = cancelled.cancellation_reasons();
+            if let Some(i) = reasons
+                .iter()
+                .position(|r| r.code() == Some("ConditionalCheckFailed"))
+            {
+                return Err(Failed::Condition(i));
+            }
+            if reasons
+                .iter()
+                .any(|r| r.code() == Some("TransactionConflict"))
+            {
+                return Err(Failed::Contended);
+            }
+        }
+        if service_code(&err) == Some("TransactionConflictException") {
+            return Err(Failed::Contended);
+        }
+        Err(Failed::Other(err.into()))
+    }
+
+    /// Writes a new chat with its requester as a participant, both or neither.
+    pub async fn create_chat(&self, chat: &Chat, requester: &Participant) -> Result<(), ApiError> {
+        let conflict = || ApiError::conflict("chat already exists");
+        let items = [
+            Write {
+                item: self.put_new(chat_item(chat)?)?,
+                on_conflict: conflict(),
+            },
+            Write {
+                item: self.put_new(participant_item(requester)?)?,
+                on_conflict: conflict(),
+            },
+        ];
+        match self
+            .commit(items.iter().map(|w| w.item.clone()).collect())
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(Failed::Condition(i)) => Err(items[i].on_conflict.clone()),
+            Err(Failed::Contended) => Err(ApiError::unavailable()),
+            Err(Failed::Other(e)) => Err(e),
+        }
+    }
+
+    /// A Put that fails if the item exists.
+    pub fn put_new(&self, item: Item) -> Result<TransactWriteItem, ApiError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .build()
+            .map_err(build_error)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// A Put of an item that must already exist (a replaced participant, say).
+    pub fn put_existing(&self, item: Item) -> Result<TransactWriteItem, ApiError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_exists(PK)")
+            .build()
+            .map_err(build_error)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Rewrites the chat record from `before` to `after` (status, channel, their previous
+    /// values, index keys), if its status and channel are still those of `before`.
+    pub fn update_chat(&self, before: &Chat, after: &Chat) -> Result<TransactWriteItem, ApiError> {
+        let mut expr =
+            String::from("SET #status = :status, channelId = :channel, updateTime = :now");
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::chat_pk(&before.chat_id)))
+            .key(keys::SK, s(keys::CHAT_SK))
+            .condition_expression("#status = :was AND channelId = :wasChannel")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":status", s(after.status.as_str()))
+            .expression_attribute_values(":channel", s(after.channel_id.clone()))
+            .expression_attribute_values(":now", s(after.update_time.clone()))
+            .expression_attribute_values(":was", s(before.status.as_str()))
+            .expression_attribute_values(":wasChannel", s(before.channel_id.clone()));
+        for (i, (name, value)) in chat_index_keys(after).into_iter().enumerate() {
+            expr.push_str(&format!(", {name} = :k{i}"));
+            update = update.expression_attribute_values(format!(":k{i}"), s(value));
+        }
+        if let Some(previous) = after.previous_status {
+            expr.push_str(", previousStatus = :ps");
+            update = update.expression_attribute_values(":ps", s(previous.as_str()));
+        }
+        if let Some(previous) = &after.previous_channel_id {
+            expr.push_str(", previousChannelId = :pc");
+            update = update.expression_attribute_values(":pc", s(previous.clone()));
+        }
+        let update = update
+            .update_expression(expr)
+            .build()
+            .map_err(build_error)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// Chats from one or more index queries, in order, `limit` at a time. The cursor says
+    /// which query to resume and where.
+    pub async fn list_chats(
+        &self,
+        queries: &[IndexQuery],
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<Chat>, Option<String>), ApiError> {
+        let (mut q, mut start) = match cursor {
+            Some(c) => {
+                let c = decode_cursor(c)?;
+                (
+                    c.q,
+                    Some(c.k.into_iter().map(|(k, v)| (k, s(v))).collect::<Item>()),
+                )
+            }
+            None => (0, None),
+        };
+        let mut chats = Vec::new();
+        while q < queries.len() && chats.len() < limit {
+            let query = &queries[q];
+            let (items, last) = self
+                .query_index(query, limit - chats.len(), start.take())
+                .await?;
+            for item in items {
+                chats.push(from_item::<Chat>(item)?);
+            }
+            match last {
+                Some(key) => start = Some(key),
+                None => q += 1,
+            }
+        }
+        let next = match start {
+            Some(key) => encode_cursor(q, &key),
+            // The next query's first page, unless none is left.
+            None if q < queries.len() => Some(encode_cursor(q, &Item::new()).unwrap_or_default()),
+            None => None,
+        };
+        Ok((chats, next))
+    }
+
+    async fn query_index(
+        &self,
+        query: &IndexQuery,
+        limit: usize,
+        start: Option<Item>,
+    ) -> Result<(Vec<Item>, Option<Item>), ApiError> {
+        let pk_name = format!("{}PK", query.index);
+        let sk_name = format!("{}SK", query.index);
+        let mut request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(query.index)
+            .expression_attribute_names("#pk", pk_name)
+            .expression_attribute_values(":pk", s(query.pk.clone()))
+            .limit(i32::try_from(limit).unwrap_or(100))
+            .set_exclusive_start_key(start.filter(|k| !k.is_empty()));
+        request = match &query.sk {
+            SortKey::Any => request.key_condition_expression("#pk = :pk"),
+            SortKey::BeginsWith(p) => request
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :a)")
+                .expression_attribute_names("#sk", sk_name)
+                .expression_attribute_values(":a", s(p.clone())),
+            SortKey::Before(b) => request
+                .key_condition_expression("#pk = :pk AND #sk < :b")
+                .expression_attribute_names("#sk", sk_name)
+                .expression_attribute_values(":b", s(b.clone())),
+            SortKey::Between(a, b) => request
+                .key_condition_expression("#pk = :pk AND #sk BETWEEN :a AND :b")
+                .expression_attribute_names("#sk", sk_name)
+                .expression_attribute_values(":a", s(a.clone()))
+                .expression_attribute_values(":b", s(b.clone())),
+        };
+        let out = request.send().await.map_err(|e| {
+            // A cursor that names another partition is the client's mistake.
+            if service_code(&e) == Some("ValidationException") {
+                ApiError::bad_request("invalid cursor")
+            } else {
+                ApiError::from(e)
+            }
+        })?;
+        Ok((out.items.unwrap_or_default(), out.last_evaluated_key))
+    }
+
+    /// Participants of one chatter across chats (GSI1), one page.
+    pub async fn chatter_participations(
+        &self,
+        query: &IndexQuery,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<Participant>, Option<String>), ApiError> {
+        let start = match cursor {
+            Some(c) => Some(
+                decode_cursor(c)?
+                    .k
+                    .into_iter()
+                    .map(|(k, v)| (k, s(v)))
+                    .collect::<Item>(),
+            ),
+            None => None,
+        };
+        let (items, last) = self.query_index(query, limit, start).await?;
+        let participants = items
+            .into_iter()
+            .map(from_item)
+            .collect::<Result<Vec<Participant>, _>>()?;
+        Ok((participants, last.and_then(|k| encode_cursor(0, &k))))
+    }
+
+    /// Chat records by id, one BatchGetItem per 100 (unprocessed keys retried).
+    pub async fn get_chats(&self, chat_ids: &[String]) -> Result<Vec<Chat>, ApiError> {
+        let mut chats: Vec<Chat> = Vec::new();
+        for chunk in chat_ids.chunks(100) {
+            let mut pending: Vec<Item> = chunk
+                .iter()
+                .map(|id| {
+                    HashMap::from([
+                        (keys::PK.to_string(), s(keys::chat_pk(id))),
+                        (keys::SK.to_string(), s(keys::CHAT_SK)),
+                    ])
+                })
+                .collect();
+            for attempt in 0..8u32 {
+                if pending.is_empty() {
+                    break;
+                }
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(pending))
+                    .build()
+                    .map_err(build_error)?;
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await?;
+                for item in out
+                    .responses
+                    .and_then(|mut r| r.remove(&self.table))
+                    .unwrap_or_default()
+                {
+                    chats.push(from_item(item)?);
+                }
+                pending = out
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.table))
+                    .map(|k| k.keys)
+                    .unwrap_or_default();
+                if !pending.is_empty() {
+                    tokio::time::sleep(Duration::from_millis(10 << attempt)).await;
+                }
+            }
+            if !pending.is_empty() {
+                return Err(ApiError::unavailable());
+            }
+        }
+        let order: HashMap<&str, usize> = chat_ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (id.as_str(), i))
+            .collect();
+        chats.sort_by_key(|c| order.get(c.chat_id.as_str()).copied().unwrap_or(usize::MAX));
+        Ok(chats)
+    }
+
+    /// Deletes every item of a chat, the chat record last, so a run cut off midway leaves
+    /// a chat that the next run (or a repeated delete) still finds and finishes.
+    pub async fn purge_chat(&self, chat_id: &str) -> Result<usize, ApiError> {
+        let mut keys_to_delete = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk")
+                .expression_attribute_values(":pk", s(keys::chat_pk(chat_id)))
+                .projection_expression("PK, SK")
+                .set_exclusive_start_key(start)
+                .send()
+                .await?;
+            keys_to_delete.extend(out.items.unwrap_or_default());
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        let is_record = |k: &Item| {
+            k.get(keys::SK)
+                .and_then(|v| v.as_s().ok())
+                .map(String::as_str)
+                == Some(keys::CHAT_SK)
+        };
+        let (record, rest): (Vec<Item>, Vec<Item>) =
+            keys_to_delete.into_iter().partition(is_record);
+        let count = rest.len() + record.len();
+        self.batch_delete(rest).await?;
+        self.batch_delete(record).await?;
+        Ok(count)
+    }
+
+    /// BatchWriteItem deletes, 25 at a time, unprocessed items retried with backoff.
+    pub async fn batch_delete(&self, keys_to_delete: Vec<Item>) -> Result<(), ApiError> {
+        for chunk in keys_to_delete.chunks(25) {
+            let mut pending: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|key| {
+                    DeleteRequest::builder()
+                        .set_key(Some(key.clone()))
+                        .build()
+                        .map(|d| WriteRequest::builder().delete_request(d).build())
+                        .map_err(build_error)
+                })
+                .collect::<Result<_, _>>()?;
+            for attempt in 0..8u32 {
+                if pending.is_empty() {
+                    break;
+                }
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, pending)
+                    .send()
+                    .await?;
+                pending = out
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(&self.table))
+                    .unwrap_or_default();
+                if !pending.is_empty() {
+                    tokio::time::sleep(Duration::from_millis(10 << attempt)).await;
+                }
+            }
+            if !pending.is_empty() {
+                return Err(ApiError::unavailable());
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the table answers (the local server's `/health`).
+    pub async fn ping(&self) -> Result<(), ApiError> {
+        self.client
+            .describe_table()
+            .table_name(&self.table)
+            .send()
+            .await?;
+        Ok(())
+    }
+}
+
+enum Failed {
+    /// The condition of the item at this position failed.
+    Condition(usize),
+    /// Another transaction held an item: plan again.
+    Contended,
+    Other(ApiError),
+}

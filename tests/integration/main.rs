@@ -1,0 +1,4 @@
+//! Integration tests against DynamoDB Local. One binary, so CI links it once.
+
+mod chats;
+mod pieces;

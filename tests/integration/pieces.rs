@@ -1,0 +1,158 @@
+//! Tests that keep the pieces honest: template.yaml, the route table, functions/ and
+//! events/ name the same operations, and every sample event works against its handler.
+
+use std::collections::BTreeSet;
+
+use integration_tests::{repo_root, TestApp};
+use serde_json::Value;
+use shared::routes::ROUTES;
+
+/// (method, path, function) of every HttpApi event in template.yaml.
+fn template_routes() -> BTreeSet<(String, String, String)> {
+    let text = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
+    let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let mut routes = BTreeSet::new();
+    for (_, resource) in doc["Resources"].as_mapping().unwrap() {
+        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        if let Some(events) = resource["Properties"]["Events"].as_mapping() {
+            for (_, event) in events {
+                if event["Type"].as_str() == Some("HttpApi") {
+                    let p = &event["Properties"];
+                    routes.insert((
+                        p["Method"].as_str().unwrap().to_string(),
+                        p["Path"].as_str().unwrap().to_string(),
+                        binary.clone(),
+                    ));
+                }
+            }
+        }
+    }
+    routes
+}
+
+fn http_functions() -> BTreeSet<String> {
+    ROUTES.iter().map(|r| r.function.to_string()).collect()
+}
+
+#[test]
+fn template_routes_and_functions_are_the_same_set() {
+    let table: BTreeSet<_> = ROUTES
+        .iter()
+        .map(|r| {
+            (
+                r.method.to_string(),
+                r.path.to_string(),
+                r.function.to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        template_routes(),
+        table,
+        "template.yaml and shared::routes::ROUTES differ"
+    );
+    let packages: BTreeSet<String> = std::fs::read_dir(repo_root().join("functions"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .collect();
+    let http = http_functions();
+    assert!(
+        http.is_subset(&packages),
+        "a route has no package under functions/"
+    );
+    // Each package's main runs the handler its route names.
+    for function in &http {
+        let main =
+            std::fs::read_to_string(repo_root().join(format!("functions/{function}/src/main.rs")))
+                .unwrap();
+        let route = ROUTES.iter().find(|r| r.function == function).unwrap();
+        assert!(
+            main.contains(&format!("`{} {}`", route.method, route.path)),
+            "{function}'s main does not serve its route"
+        );
+    }
+    // No dev-only route reaches the template.
+    assert!(!template_routes()
+        .iter()
+        .any(|(_, p, _)| p.starts_with("/dev")));
+}
+
+#[test]
+fn every_function_has_a_sample_event() {
+    let events: BTreeSet<String> = std::fs::read_dir(repo_root().join("events"))
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .strip_suffix(".json")
+                .map(str::to_string)
+        })
+        .collect();
+    let packages: BTreeSet<String> = std::fs::read_dir(repo_root().join("functions"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .collect();
+    assert_eq!(events, packages);
+}
+
+/// Feeds each events/*.json (API Gateway HTTP API, payload v2) through the Lambda adapter
+/// to its handler. The sample token and chat id are replaced by live ones.
+#[tokio::test]
+async fn every_sample_event_is_answered_by_its_handler() {
+    let t = TestApp::new().await;
+    let agent = t.agent_token("agent-1");
+    for route in ROUTES {
+        let path = repo_root().join(format!("events/{}.json", route.function));
+        let mut event: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let (chat_id, _) = t.start_chat("sales").await;
+        if route.function == "chat-update" || route.function == "chat-delete" {
+            // The sample acts as the chat's owner.
+            assert_eq!(
+                t.call(
+                    "PATCH",
+                    &format!("/chats/{chat_id}"),
+                    Some(&agent),
+                    Some(serde_json::json!({"status": "active"}))
+                )
+                .await
+                .0,
+                200
+            );
+        }
+        let text = serde_json::to_string(&event)
+            .unwrap()
+            .replace("SAMPLE_CHAT_ID", &chat_id);
+        event = serde_json::from_str(&text).unwrap();
+        if event["headers"]["authorization"].is_string() {
+            event["headers"]["authorization"] = Value::String(format!("Bearer {agent}"));
+        }
+        let lambda_request = lambda_http::request::from_str(&event.to_string()).unwrap();
+        let request = shared::lambda::from_lambda(&lambda_request);
+        assert_eq!(request.method, route.method, "{}", route.function);
+        let response = shared::routes::dispatch(&t.app, route.function, request)
+            .await
+            .unwrap_or_else(|e| e.into_response());
+        let expected = match route.method {
+            "POST" => 201,
+            "DELETE" => 204,
+            _ => 200,
+        };
+        assert_eq!(
+            response.status,
+            expected,
+            "{}: {}",
+            route.function,
+            String::from_utf8_lossy(&response.body)
+        );
+    }
+}
