@@ -14,6 +14,8 @@ pub struct Config {
     /// MaskAgentName: customers see "<default name> <n>" instead of agents' names.
     pub mask_agent_names: bool,
     pub default_agent_name: String,
+    /// How long an agent's availability lasts unless refreshed.
+    pub presence_ttl_secs: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -93,6 +95,7 @@ impl Config {
                 .unwrap_or_default(),
             mask_agent_names: matches!(var("MASK_AGENT_NAME").as_deref(), Some("1" | "true")),
             default_agent_name: var("DEFAULT_AGENT_NAME").unwrap_or_else(|| "Support Agent".into()),
+            presence_ttl_secs: number("PRESENCE_TTL_SECONDS", 120)?,
         })
     }
 

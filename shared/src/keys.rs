@@ -85,6 +85,22 @@ pub fn flag_sk(user_id: &str, key: &str) -> String {
     format!("F#{}#{}", escape(user_id), escape(key))
 }
 
+pub const PRESENCE_SK: &str = "PRESENCE";
+
+pub fn user_pk(user_id: &str) -> String {
+    format!("USER#{}", escape(user_id))
+}
+
+/// Items of the agents online in a channel live in the channel's own partition.
+pub fn channel_agent_sk(user_id: &str) -> String {
+    format!("AGENT#{}", escape(user_id))
+}
+
+/// GSI1 (users) / GSI2 (customers) partition of who is online.
+pub fn online_pk(user_type: ChatterType) -> String {
+    format!("ONLINE#{}", user_type.as_str())
+}
+
 /// GSI1 partition of chats in one status.
 pub fn status_pk(status: ChatStatus) -> String {
     format!("STATUS#{}", status.as_str())

@@ -10,6 +10,8 @@ pub mod entity {
     pub const MESSAGE: &str = "Message";
     pub const TYPING: &str = "Typing";
     pub const IDEMPOTENCY: &str = "Idempotency";
+    pub const PRESENCE: &str = "Presence";
+    pub const CHANNEL_AGENT: &str = "ChannelAgent";
 }
 
 macro_rules! string_enum {
@@ -45,6 +47,10 @@ string_enum!(
 );
 string_enum!(TargetType { User => "User", Customer => "Customer" });
 string_enum!(PermissionLevel { Owner => "Owner", Participant => "Participant", Observer => "Observer" });
+string_enum!(
+    /// An agent's availability, in the seed's order: 0 offline, 1 unavailable, 2 away, 3 online.
+    Availability { Offline => "offline", Unavailable => "unavailable", Away => "away", Online => "online" }
+);
 string_enum!(MessageType { Text => "Text", Notice => "Notice", System => "System" });
 
 impl ChatterType {
@@ -190,5 +196,52 @@ pub struct Typing {
 #[serde(rename_all = "camelCase")]
 pub struct IdempotencyRecord {
     pub index: u64,
+    pub expires_at: i64,
+}
+
+impl Availability {
+    /// AgentAvailabilityGet's number.
+    pub fn code(self) -> u8 {
+        match self {
+            Availability::Offline => 0,
+            Availability::Unavailable => 1,
+            Availability::Away => 2,
+            Availability::Online => 3,
+        }
+    }
+}
+
+/// An agent's availability, refreshed by the agent's console like a session; it lapses
+/// (TTL) when not refreshed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Presence {
+    pub user_id: String,
+    pub name: String,
+    pub availability: Availability,
+    pub channels: Vec<String>,
+    /// Available for external (customer) chats, not only for agent-to-agent ones.
+    pub external: bool,
+    pub update_time: String,
+    pub expires_at: i64,
+}
+
+impl Presence {
+    /// What it is now: an expired presence is offline, whatever DynamoDB's TTL has not yet deleted.
+    pub fn current(mut self, now: i64) -> Self {
+        if self.expires_at <= now {
+            self.availability = Availability::Offline;
+        }
+        self
+    }
+}
+
+/// An online agent in one channel (AvailableUsersGet by channel, the widget's "is anyone there").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChannelAgent {
+    pub channel_id: String,
+    pub user_id: String,
+    pub external: bool,
     pub expires_at: i64,
 }

@@ -32,6 +32,50 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/chats/{chatId}", "chat-get"),
     route("PATCH", "/chats/{chatId}", "chat-update"),
     route("DELETE", "/chats/{chatId}", "chat-delete"),
+    route("POST", "/chats/{chatId}/participants", "participant-add"),
+    route("GET", "/chats/{chatId}/participants", "participant-list"),
+    route(
+        "GET",
+        "/chats/{chatId}/participants/{chatterType}/{chatterId}",
+        "participant-get",
+    ),
+    route(
+        "PATCH",
+        "/chats/{chatId}/participants/{chatterType}/{chatterId}",
+        "participant-update",
+    ),
+    route(
+        "DELETE",
+        "/chats/{chatId}/participants/{chatterType}/{chatterId}",
+        "participant-remove",
+    ),
+    route(
+        "DELETE",
+        "/chats/{chatId}/participants",
+        "participant-remove",
+    ),
+    route("POST", "/chats/{chatId}/invitations", "invitation-add"),
+    route("GET", "/users/{userId}/invitations", "invitation-list"),
+    route(
+        "DELETE",
+        "/users/{userId}/invitations/{chatId}",
+        "invitation-remove",
+    ),
+    route("POST", "/chats/{chatId}/decline", "chat-decline"),
+    route("PUT", "/agents/{userId}/availability", "availability-set"),
+    route("GET", "/agents/{userId}/availability", "availability-get"),
+    route("GET", "/agents/available", "agents-available"),
+    route("GET", "/users/online", "users-online"),
+    route(
+        "GET",
+        "/customers/{customerId}/availability",
+        "customer-availability",
+    ),
+    route(
+        "GET",
+        "/channels/{channelId}/availability",
+        "channel-availability",
+    ),
 ];
 
 /// Calls the handler of `function`.
@@ -42,6 +86,21 @@ pub async fn dispatch(app: &App, function: &str, req: Request) -> HandlerResult 
         "chat-get" => api::chats::get(app, req).await,
         "chat-update" => api::chats::update(app, req).await,
         "chat-delete" => api::chats::delete(app, req).await,
+        "participant-add" => api::participants::add(app, req).await,
+        "participant-list" => api::participants::list(app, req).await,
+        "participant-get" => api::participants::get(app, req).await,
+        "participant-update" => api::participants::update(app, req).await,
+        "participant-remove" => api::participants::remove(app, req).await,
+        "invitation-add" => api::participants::invite(app, req).await,
+        "invitation-list" => api::participants::invitations(app, req).await,
+        "invitation-remove" => api::participants::remove_invitation(app, req).await,
+        "chat-decline" => api::participants::decline(app, req).await,
+        "availability-set" => api::presence::set(app, req).await,
+        "availability-get" => api::presence::get(app, req).await,
+        "agents-available" => api::presence::available(app, req).await,
+        "users-online" => api::presence::online_users(app, req).await,
+        "customer-availability" => api::presence::customer(app, req).await,
+        "channel-availability" => api::presence::channel(app, req).await,
         _ => Err(ApiError::not_found("no such operation")),
     }
 }

@@ -78,8 +78,9 @@ pub fn chat_index_keys(chat: &Chat) -> [(&'static str, String); 6] {
     ]
 }
 
-/// Index keys of a participant: the chats of a chatter, and online customers.
-pub fn participant_index_keys(p: &Participant) -> Vec<(&'static str, String)> {
+/// Index keys of a participant: the chats of a chatter, and, while its chat is open and it
+/// is active in it, the online customers.
+pub fn participant_index_keys(p: &Participant, chat_open: bool) -> Vec<(&'static str, String)> {
     let pending = p.invitation && p.chatter_active == 0;
     let mut keys = vec![
         ("GSI1PK", keys::chatter_pk(p.chatter_type, &p.chatter_id)),
@@ -88,8 +89,8 @@ pub fn participant_index_keys(p: &Participant) -> Vec<(&'static str, String)> {
             keys::chatter_sk(p.chatter_active, pending, &p.create_time, &p.chat_id),
         ),
     ];
-    if p.chatter_type.is_customer() && p.is_active() {
-        keys.push(("GSI2PK", format!("ONLINE#{}", ChatterType::Customer)));
+    if chat_open && p.chatter_type.is_customer() && p.is_active() {
+        keys.push(("GSI2PK", keys::online_pk(ChatterType::Customer)));
         keys.push((
             "GSI2SK",
             format!(
@@ -112,12 +113,12 @@ pub fn chat_item(chat: &Chat) -> Result<Item, ApiError> {
     )
 }
 
-pub fn participant_item(p: &Participant) -> Result<Item, ApiError> {
+pub fn participant_item(p: &Participant, chat_open: bool) -> Result<Item, ApiError> {
     to_item(
         keys::chat_pk(&p.chat_id),
         keys::participant_sk(p.chatter_type, &p.chatter_id),
         entity::PARTICIPANT,
-        &participant_index_keys(p),
+        &participant_index_keys(p, chat_open),
         p,
     )
 }
@@ -459,25 +460,17 @@ impl Db {
     /// Writes a new chat with its requester as a participant, both or neither.
     pub async fn create_chat(&self, chat: &Chat, requester: &Participant) -> Result<(), ApiError> {
         let conflict = || ApiError::conflict("chat already exists");
-        let items = [
+        self.commit_writes(vec![
             Write {
                 item: self.put_new(chat_item(chat)?)?,
                 on_conflict: conflict(),
             },
             Write {
-                item: self.put_new(participant_item(requester)?)?,
+                item: self.put_new(participant_item(requester, true)?)?,
                 on_conflict: conflict(),
             },
-        ];
-        match self
-            .commit(items.iter().map(|w| w.item.clone()).collect())
-            .await
-        {
-            Ok(()) => Ok(()),
-            Err(Failed::Condition(i)) => Err(items[i].on_conflict.clone()),
-            Err(Failed::Contended) => Err(ApiError::unavailable()),
-            Err(Failed::Other(e)) => Err(e),
-        }
+        ])
+        .await
     }
 
     /// A Put that fails if the item exists.
@@ -489,6 +482,35 @@ impl Db {
             .build()
             .map_err(build_error)?;
         Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Writes a participant as it now is: new (it must not exist) or replacing the one read.
+    /// Concurrent changes to the same chat are caught by the transcript slot that every
+    /// change appends to, so the replacement needs no condition of its own.
+    pub fn put_participant(
+        &self,
+        p: &Participant,
+        existed: bool,
+        chat_open: bool,
+    ) -> Result<TransactWriteItem, ApiError> {
+        let item = participant_item(p, chat_open)?;
+        if existed {
+            self.put_existing(item)
+        } else {
+            self.put_new(item)
+        }
+    }
+
+    /// Deletes an item that must exist.
+    pub fn delete_existing(&self, pk: String, sk: String) -> Result<TransactWriteItem, ApiError> {
+        let delete = aws_sdk_dynamodb::types::Delete::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .condition_expression("attribute_exists(PK)")
+            .build()
+            .map_err(build_error)?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
     }
 
     /// A Put of an item that must already exist (a replaced participant, say).
@@ -775,6 +797,89 @@ impl Db {
             }
         }
         Ok(())
+    }
+
+    /// One item by key, if it exists.
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        pk: String,
+        sk: &str,
+        consistent: bool,
+    ) -> Result<Option<T>, ApiError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .consistent_read(consistent)
+            .send()
+            .await?;
+        out.item.map(from_item).transpose()
+    }
+
+    /// All items of one index query (every page), deserialised.
+    pub async fn query_all<T: DeserializeOwned>(
+        &self,
+        query: &IndexQuery,
+    ) -> Result<Vec<T>, ApiError> {
+        let mut all = Vec::new();
+        let mut start = None;
+        loop {
+            let (items, last) = self.query_index(query, 1000, start).await?;
+            for item in items {
+                all.push(from_item(item)?);
+            }
+            if last.is_none() {
+                return Ok(all);
+            }
+            start = last;
+        }
+    }
+
+    /// Items of one partition whose sort key starts with `prefix` (every page).
+    pub async fn query_prefix<T: DeserializeOwned>(
+        &self,
+        pk: String,
+        prefix: &str,
+    ) -> Result<Vec<T>, ApiError> {
+        let mut all = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk AND begins_with(SK, :p)")
+                .expression_attribute_values(":pk", s(pk.clone()))
+                .expression_attribute_values(":p", s(prefix))
+                .set_exclusive_start_key(start)
+                .send()
+                .await?;
+            for item in out.items.unwrap_or_default() {
+                all.push(from_item(item)?);
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(all);
+            }
+        }
+    }
+
+    /// Commits writes that are not a transcript change (presence, say): the first failed
+    /// condition answers its `on_conflict`.
+    pub async fn commit_writes(&self, writes: Vec<Write>) -> Result<(), ApiError> {
+        match self
+            .commit(writes.iter().map(|w| w.item.clone()).collect())
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(Failed::Condition(i)) => Err(writes
+                .get(i)
+                .map_or_else(ApiError::internal, |w| w.on_conflict.clone())),
+            Err(Failed::Contended) => Err(ApiError::conflict("changed meanwhile; try again")),
+            Err(Failed::Other(e)) => Err(e),
+        }
     }
 
     /// Whether the table answers (the local server's `/health`).

@@ -104,6 +104,7 @@ pub fn test_config(table: &str) -> Config {
         channels: Default::default(),
         mask_agent_names: false,
         default_agent_name: "Support Agent".into(),
+        presence_ttl_secs: 120,
     }
 }
 

@@ -1,4 +1,4 @@
-//! `POST /chats`
+//! `POST /chats` (ChatAdd, startChat)
 #[tokio::main]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();

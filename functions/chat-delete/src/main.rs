@@ -1,4 +1,4 @@
-//! `DELETE /chats/{chatId}`
+//! `DELETE /chats/{chatId}` (ChatDelete)
 #[tokio::main]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();

@@ -1,4 +1,4 @@
-//! `GET /chats/{chatId}`
+//! `GET /chats/{chatId}` (ChatGet)
 #[tokio::main]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();

@@ -1,4 +1,4 @@
-//! `GET /chats`
+//! `GET /chats` (ChatList)
 #[tokio::main]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();

@@ -1,4 +1,4 @@
-//! `PATCH /chats/{chatId}`
+//! `PATCH /chats/{chatId}` (ChatUpdate, ChatChannelUpdate)
 #[tokio::main]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();

@@ -11,7 +11,9 @@ use crate::http::{HandlerResult, Request, Response};
 use crate::keys;
 use crate::model::{Chat, ChatStatus, ChatterType, Participant, PermissionLevel, TargetType};
 use crate::policy;
-use crate::store::{participant_item, Change, ChatState, IndexQuery, NewMessage, SortKey, Write};
+use aws_sdk_dynamodb::types::TransactWriteItem;
+
+use crate::store::{Change, ChatState, IndexQuery, NewMessage, SortKey, Write};
 use crate::{time, validate};
 
 /// A chat as the API shows it: the record plus what ChatGet computes from its participants.
@@ -446,16 +448,33 @@ struct UpdateChat {
     channel_id: Option<String>,
 }
 
+/// When a chat closes, its active customers stop being online through it: their
+/// participants are rewritten without the online index keys (`skip`: one already rewritten).
+pub(crate) fn online_customers(
+    app: &App,
+    state: &ChatState,
+    skip: Option<&str>,
+) -> Result<Vec<TransactWriteItem>, ApiError> {
+    state
+        .participants
+        .iter()
+        .filter(|p| {
+            p.chatter_type.is_customer() && p.is_active() && skip != Some(p.chatter_id.as_str())
+        })
+        .map(|p| app.db.put_participant(p, true, false))
+        .collect()
+}
+
 /// A planned change of the chat record, with the participants it leaves.
-struct Planned {
-    change: Change,
-    chat: Chat,
-    participants: Vec<Participant>,
+pub(crate) struct Planned {
+    pub change: Change,
+    pub chat: Chat,
+    pub participants: Vec<Participant>,
 }
 
 /// Plans a status transition and/or a channel move for `ident`. Accepting a request
 /// makes the caller its Owner (or a Participant if an Owner is already there).
-fn plan_update(
+pub(crate) fn plan_update(
     app: &App,
     ident: &Identity,
     state: &ChatState,
@@ -509,13 +528,7 @@ fn plan_update(
                     leave_time: None,
                     create_time: existing.map_or_else(|| now.clone(), |p| p.create_time.clone()),
                 };
-                let item = participant_item(&me)?;
-                let put = if existing.is_some() {
-                    app.db.put_existing(item)?
-                } else {
-                    app.db.put_new(item)?
-                };
-                writes.push(put);
+                writes.push(app.db.put_participant(&me, existing.is_some(), true)?);
                 messages.push(NewMessage::system(
                     ChatterType::User,
                     &user_id,
@@ -533,12 +546,13 @@ fn plan_update(
                 policy::can_manage(ident, state)?;
             }
             messages.push(NewMessage::system(
-                ChatterType::User,
+                ident.chatter_type(),
                 &user_id,
                 &name,
                 "closed",
                 format!("{name} closed the chat."),
             ));
+            writes.extend(online_customers(app, state, None)?);
         }
     }
 

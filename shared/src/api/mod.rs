@@ -3,3 +3,5 @@
 //! the local server and the tests call the very same code.
 
 pub mod chats;
+pub mod participants;
+pub mod presence;

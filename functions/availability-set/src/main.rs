@@ -1,0 +1,7 @@
+//! `PUT /agents/{userId}/availability` (agent availability and channels)
+#[tokio::main]
+async fn main() -> Result<(), shared::lambda::Error> {
+    shared::telemetry::init();
+    let app = shared::App::from_env().await?;
+    shared::lambda::serve(app, shared::api::presence::set).await
+}

@@ -1,0 +1,7 @@
+//! `DELETE /users/{userId}/invitations/{chatId}` (ChatInviteRemove)
+#[tokio::main]
+async fn main() -> Result<(), shared::lambda::Error> {
+    shared::telemetry::init();
+    let app = shared::App::from_env().await?;
+    shared::lambda::serve(app, shared::api::participants::remove_invitation).await
+}

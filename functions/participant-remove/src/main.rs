@@ -1,0 +1,8 @@
+//! `DELETE /chats/{chatId}/participants/{chatterType}/{chatterId}`
+//! `DELETE /chats/{chatId}/participants` (ChatParticipantRemove)
+#[tokio::main]
+async fn main() -> Result<(), shared::lambda::Error> {
+    shared::telemetry::init();
+    let app = shared::App::from_env().await?;
+    shared::lambda::serve(app, shared::api::participants::remove).await
+}

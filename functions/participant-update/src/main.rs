@@ -1,0 +1,7 @@
+//! `PATCH /chats/{chatId}/participants/{chatterType}/{chatterId}` (ChatParticipantUpdate, AgentPermissionsUpdate)
+#[tokio::main]
+async fn main() -> Result<(), shared::lambda::Error> {
+    shared::telemetry::init();
+    let app = shared::App::from_env().await?;
+    shared::lambda::serve(app, shared::api::participants::update).await
+}

@@ -1,0 +1,296 @@
+//! Availability and presence: AgentAvailabilityGet, AvailableUsersGet, OnlineUserList,
+//! CustomerAvailabilityGet, and the widget's "is an agent online in this channel".
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_sdk_dynamodb::types::TransactWriteItem;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::app::App;
+use crate::auth;
+use crate::error::ApiError;
+use crate::http::{HandlerResult, Request, Response};
+use crate::keys;
+use crate::model::{entity, Availability, ChannelAgent, ChatterType, Presence};
+use crate::store::{s, to_item, IndexQuery, SortKey, Write};
+use crate::{time, validate};
+
+const MAX_CHANNELS: usize = 20;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SetAvailability {
+    availability: Availability,
+    #[serde(default)]
+    channels: Vec<String>,
+    external: Option<bool>,
+}
+
+fn presence_view(p: &Presence) -> serde_json::Value {
+    json!({
+        "userId": p.user_id,
+        "availability": p.availability,
+        "code": p.availability.code(),
+        "channels": p.channels,
+        "external": p.external,
+        "expiresAt": p.expires_at,
+    })
+}
+
+/// `PUT /agents/{userId}/availability`: an agent sets (and refreshes) its own availability
+/// and channels. It lasts PRESENCE_TTL_SECONDS unless refreshed.
+pub async fn set(app: &App, req: Request) -> HandlerResult {
+    let ident = auth::authenticate(&req, &app.config.auth)?;
+    ident.require_agent()?;
+    let user_id = req.param("userId")?;
+    if user_id != ident.chatter_id() {
+        return Err(ApiError::forbidden(
+            "agents set only their own availability",
+        ));
+    }
+    let body: SetAvailability = req.json()?;
+    if body.channels.len() > MAX_CHANNELS {
+        return Err(ApiError::bad_request(format!(
+            "at most {MAX_CHANNELS} channels"
+        )));
+    }
+    for c in &body.channels {
+        validate::id("channels", c)?;
+        if app.config.channel_name(c).is_none() {
+            return Err(ApiError::bad_request(format!("unknown channel {c}")));
+        }
+    }
+    let channels: Vec<String> = body
+        .channels
+        .iter()
+        .cloned()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let previous: Option<Presence> = app
+        .db
+        .get(keys::user_pk(user_id), keys::PRESENCE_SK, true)
+        .await?;
+    let now = time::epoch_secs();
+    let presence = Presence {
+        user_id: user_id.to_string(),
+        name: ident.name().to_string(),
+        availability: body.availability,
+        channels: channels.clone(),
+        external: body.external.unwrap_or(true),
+        update_time: time::now(),
+        expires_at: now + app.config.presence_ttl_secs,
+    };
+    let online = presence.availability != Availability::Offline;
+    let gsi: Vec<(&str, String)> = if online {
+        vec![
+            ("GSI1PK", keys::online_pk(ChatterType::User)),
+            ("GSI1SK", keys::escape(user_id).into_owned()),
+        ]
+    } else {
+        vec![]
+    };
+    let item = to_item(
+        keys::user_pk(user_id),
+        keys::PRESENCE_SK.into(),
+        entity::PRESENCE,
+        &gsi,
+        &presence,
+    )?;
+    // Guard against a concurrent update of the same presence planned from the same read.
+    let mut put = aws_sdk_dynamodb::types::Put::builder()
+        .table_name(&app.db.table)
+        .set_item(Some(item));
+    put = match &previous {
+        Some(p) => put
+            .condition_expression("updateTime = :seen")
+            .expression_attribute_values(":seen", s(p.update_time.clone())),
+        None => put.condition_expression("attribute_not_exists(PK)"),
+    };
+    let put = put.build().map_err(|_| ApiError::internal())?;
+    let conflict = || ApiError::conflict("availability changed meanwhile; try again");
+    let mut writes = vec![Write {
+        item: TransactWriteItem::builder().put(put).build(),
+        on_conflict: conflict(),
+    }];
+    let listed: BTreeSet<&String> = if presence.availability == Availability::Online {
+        channels.iter().collect()
+    } else {
+        BTreeSet::new()
+    };
+    for c in &listed {
+        let agent = ChannelAgent {
+            channel_id: (*c).clone(),
+            user_id: user_id.to_string(),
+            external: presence.external,
+            expires_at: presence.expires_at,
+        };
+        let item = to_item(
+            keys::channel_pk(c),
+            keys::channel_agent_sk(user_id),
+            entity::CHANNEL_AGENT,
+            &[],
+            &agent,
+        )?;
+        let put = aws_sdk_dynamodb::types::Put::builder()
+            .table_name(&app.db.table)
+            .set_item(Some(item))
+            .build()
+            .map_err(|_| ApiError::internal())?;
+        writes.push(Write {
+            item: TransactWriteItem::builder().put(put).build(),
+            on_conflict: conflict(),
+        });
+    }
+    for c in previous
+        .iter()
+        .flat_map(|p| p.channels.iter())
+        .filter(|c| !listed.contains(c))
+    {
+        let delete = aws_sdk_dynamodb::types::Delete::builder()
+            .table_name(&app.db.table)
+            .key(keys::PK, s(keys::channel_pk(c)))
+            .key(keys::SK, s(keys::channel_agent_sk(user_id)))
+            .build()
+            .map_err(|_| ApiError::internal())?;
+        writes.push(Write {
+            item: TransactWriteItem::builder().delete(delete).build(),
+            on_conflict: conflict(),
+        });
+    }
+    app.db.commit_writes(writes).await?;
+    Ok(Response::ok(&presence_view(&presence)))
+}
+
+/// `GET /agents/{userId}/availability` (AgentAvailabilityGet), for agents.
+pub async fn get(app: &App, req: Request) -> HandlerResult {
+    let ident = auth::authenticate(&req, &app.config.auth)?;
+    ident.require_agent()?;
+    let user_id = req.param("userId")?;
+    validate::id("userId", user_id)?;
+    let presence: Option<Presence> = app
+        .db
+        .get(keys::user_pk(user_id), keys::PRESENCE_SK, false)
+        .await?;
+    let now = time::epoch_secs();
+    let presence = presence
+        .map(|p| p.current(now))
+        .unwrap_or_else(|| Presence {
+            user_id: user_id.to_string(),
+            name: user_id.to_string(),
+            availability: Availability::Offline,
+            channels: vec![],
+            external: false,
+            update_time: String::new(),
+            expires_at: 0,
+        });
+    Ok(Response::ok(&presence_view(&presence)))
+}
+
+async fn online_agents(app: &App) -> Result<Vec<Presence>, ApiError> {
+    let query = IndexQuery {
+        index: keys::GSI1,
+        pk: keys::online_pk(ChatterType::User),
+        sk: SortKey::Any,
+    };
+    let now = time::epoch_secs();
+    let all: Vec<Presence> = app.db.query_all(&query).await?;
+    Ok(all
+        .into_iter()
+        .map(|p| p.current(now))
+        .filter(|p| p.availability != Availability::Offline)
+        .collect())
+}
+
+/// `GET /agents/available?key=ExternalChannels|InternalChannels` (AvailableUsersGet):
+/// online agents and their channels.
+pub async fn available(app: &App, req: Request) -> HandlerResult {
+    let ident = auth::authenticate(&req, &app.config.auth)?;
+    ident.require_agent()?;
+    let external = match req.query("key") {
+        Some("ExternalChannels") => true,
+        Some("InternalChannels") => false,
+        _ => {
+            return Err(ApiError::bad_request(
+                "key must be ExternalChannels or InternalChannels",
+            ))
+        }
+    };
+    let agents: BTreeMap<String, Vec<String>> = online_agents(app)
+        .await?
+        .into_iter()
+        .filter(|p| p.availability == Availability::Online && (!external || p.external))
+        .map(|p| (p.user_id, p.channels))
+        .collect();
+    Ok(Response::ok(&agents))
+}
+
+/// `GET /users/online?userType=User|Customer[&userId=]` (OnlineUserList).
+pub async fn online_users(app: &App, req: Request) -> HandlerResult {
+    let ident = auth::authenticate(&req, &app.config.auth)?;
+    ident.require_agent()?;
+    let user_id = req.query("userId");
+    if let Some(id) = user_id {
+        validate::id("userId", id)?;
+    }
+    let users: Vec<serde_json::Value> = match req.query("userType") {
+        Some("User") => online_agents(app)
+            .await?
+            .iter()
+            .filter(|p| user_id.is_none_or(|id| id == p.user_id))
+            .map(|p| {
+                json!({"userId": p.user_id, "userType": "User", "name": p.name, "chatAvailability": p.availability.code(), "channels": p.channels})
+            })
+            .collect(),
+        Some("Customer") => {
+            let sk = user_id.map_or(SortKey::Any, |id| SortKey::BeginsWith(format!("{}#", keys::escape(id))));
+            let query = IndexQuery { index: keys::GSI2, pk: keys::online_pk(ChatterType::Customer), sk };
+            let participants: Vec<crate::model::Participant> = app.db.query_all(&query).await?;
+            participants
+                .iter()
+                .map(|p| json!({"userId": p.chatter_id, "userType": p.chatter_type, "name": p.chatter_name, "chatId": p.chat_id}))
+                .collect()
+        }
+        _ => return Err(ApiError::bad_request("userType must be User or Customer")),
+    };
+    Ok(Response::ok(&json!({ "users": users })))
+}
+
+/// `GET /customers/{customerId}/availability` (CustomerAvailabilityGet): 3 while the
+/// customer has an active chat, else 0.
+pub async fn customer(app: &App, req: Request) -> HandlerResult {
+    let ident = auth::authenticate(&req, &app.config.auth)?;
+    ident.require_agent()?;
+    let id = req.param("customerId")?;
+    validate::id("customerId", id)?;
+    let query = IndexQuery {
+        index: keys::GSI2,
+        pk: keys::online_pk(ChatterType::Customer),
+        sk: SortKey::BeginsWith(format!("{}#", keys::escape(id))),
+    };
+    let chats: Vec<crate::model::Participant> = app.db.query_all(&query).await?;
+    let code = if chats.is_empty() { 0 } else { 3 };
+    Ok(Response::ok(
+        &json!({ "customerId": id, "availability": code, "chats": chats.len() }),
+    ))
+}
+
+/// `GET /channels/{channelId}/availability`: whether an agent is online for customers in
+/// this channel, so a widget offers a chat only then. Needs no token.
+pub async fn channel(app: &App, req: Request) -> HandlerResult {
+    let channel_id = req.param("channelId")?;
+    validate::id("channelId", channel_id)?;
+    let now = time::epoch_secs();
+    let agents: Vec<ChannelAgent> = app
+        .db
+        .query_prefix(keys::channel_pk(channel_id), "AGENT#")
+        .await?;
+    let n = agents
+        .iter()
+        .filter(|a| a.external && a.expires_at > now)
+        .count();
+    Ok(Response::ok(
+        &json!({ "channelId": channel_id, "online": n > 0, "agents": n }),
+    ))
+}
