@@ -19,10 +19,7 @@ use tokio::net::TcpListener;
 
 /// The repository's root (where template.yaml is), from this crate's location.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
 }
 
 /// Serves until the task is dropped.
@@ -36,17 +33,15 @@ pub async fn serve(app: Arc<App>, listener: TcpListener) -> std::io::Result<()> 
                 async move { Ok::<_, Infallible>(to_hyper(handle(&app, req).await)) }
             });
             let io = hyper_util::rt::TokioIo::new(stream);
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(io, service)
-                .await;
+            let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
         });
     }
 }
 
 fn to_hyper(response: Response) -> hyper::Response<Full<Bytes>> {
     let mut out = hyper::Response::new(Full::new(Bytes::from(response.body)));
-    *out.status_mut() = hyper::StatusCode::from_u16(response.status)
-        .unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    *out.status_mut() =
+        hyper::StatusCode::from_u16(response.status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
     for (name, value) in response.headers {
         if let Ok(value) = hyper::header::HeaderValue::from_str(&value) {
             out.headers_mut().insert(name, value);
@@ -77,10 +72,7 @@ async fn handle(app: &App, req: hyper::Request<Incoming>) -> Response {
     let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
         Ok(collected) => collected.to_bytes().to_vec(),
         Err(_) => {
-            return ApiError::too_large(format!(
-                "request body is larger than {MAX_BODY_BYTES} bytes"
-            ))
-            .into_response()
+            return ApiError::too_large(format!("request body is larger than {MAX_BODY_BYTES} bytes")).into_response()
         }
     };
     let request = Request {
@@ -97,16 +89,10 @@ async fn handle(app: &App, req: hyper::Request<Incoming>) -> Response {
     };
     let request_id = uuid::Uuid::new_v4().to_string();
     match (request.method.as_str(), request.path.as_str()) {
-        ("GET", "/health") => {
-            routes::finish("GET /health", &request_id, None, started, health(app).await)
+        ("GET", "/health") => routes::finish("GET /health", &request_id, None, started, health(app).await),
+        ("POST", "/dev/tokens") => {
+            routes::finish("POST /dev/tokens", &request_id, None, started, dev_token(app, &request))
         }
-        ("POST", "/dev/tokens") => routes::finish(
-            "POST /dev/tokens",
-            &request_id,
-            None,
-            started,
-            dev_token(app, &request),
-        ),
         _ => call(app, request, &request_id, started).await,
     }
 }
@@ -144,14 +130,6 @@ fn dev_token(app: &App, request: &Request) -> Result<Response, ApiError> {
     validate::id("userId", &body.user_id)?;
     let name = body.name.unwrap_or_else(|| body.user_id.clone());
     validate::name("name", &name, validate::MAX_NAME_CHARS)?;
-    let token = auth::issue_agent_token(
-        &app.config.auth,
-        &body.user_id,
-        &name,
-        shared::time::epoch_secs(),
-        24 * 3600,
-    )?;
-    Ok(Response::created(
-        &serde_json::json!({ "token": token, "userId": body.user_id, "name": name }),
-    ))
+    let token = auth::issue_agent_token(&app.config.auth, &body.user_id, &name, shared::time::epoch_secs(), 24 * 3600)?;
+    Ok(Response::created(&serde_json::json!({ "token": token, "userId": body.user_id, "name": name })))
 }

@@ -7,14 +7,8 @@ use std::sync::Arc;
 const DEFAULTS: &[(&str, &str)] = &[
     ("TABLE_NAME", "livechat"),
     ("DYNAMODB_ENDPOINT", "http://127.0.0.1:8000"),
-    (
-        "AGENT_TOKEN_SECRET",
-        "local-development-agent-secret-0123456789",
-    ),
-    (
-        "CHAT_TOKEN_SECRET",
-        "local-development-chat-secret-0123456789",
-    ),
+    ("AGENT_TOKEN_SECRET", "local-development-agent-secret-0123456789"),
+    ("CHAT_TOKEN_SECRET", "local-development-chat-secret-0123456789"),
     ("AWS_REGION", "us-east-1"),
     ("AWS_ACCESS_KEY_ID", "local"),
     ("AWS_SECRET_ACCESS_KEY", "local"),
@@ -29,10 +23,7 @@ fn main() -> Result<(), Error> {
             unsafe { std::env::set_var(name, value) };
         }
     }
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?
-        .block_on(run())
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run())
 }
 
 async fn run() -> Result<(), Error> {
@@ -40,10 +31,7 @@ async fn run() -> Result<(), Error> {
     let app = shared::App::from_env().await?;
     let template = local_server::repo_root().join("template.yaml");
     local_server::schema::create_table(&app.db.client, &app.db.table, &template).await?;
-    let port: u16 = std::env::var("PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(3000);
+    let port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(3000);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     tracing::info!("serving on http://127.0.0.1:{port}");
     tokio::select! {

@@ -3,9 +3,8 @@
 use std::path::Path;
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
-    TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 use aws_sdk_dynamodb::Client;
 use serde::Deserialize;
@@ -87,18 +86,9 @@ fn key_schema(keys: &[KeyDef]) -> Result<Vec<KeySchemaElement>, BoxError> {
 }
 
 /// Creates `table_name` as template.yaml defines the table, unless it exists already.
-pub async fn create_table(
-    client: &Client,
-    table_name: &str,
-    template_path: &Path,
-) -> Result<(), BoxError> {
+pub async fn create_table(client: &Client, table_name: &str, template_path: &Path) -> Result<(), BoxError> {
     let props = table_properties(&std::fs::read_to_string(template_path)?)?;
-    let exists = client
-        .describe_table()
-        .table_name(table_name)
-        .send()
-        .await
-        .is_ok();
+    let exists = client.describe_table().table_name(table_name).send().await.is_ok();
     if exists {
         return Ok(());
     }
@@ -122,9 +112,7 @@ pub async fn create_table(
                 .set_key_schema(Some(key_schema(&index.key_schema)?))
                 .projection(
                     Projection::builder()
-                        .projection_type(ProjectionType::from(
-                            index.projection.projection_type.as_str(),
-                        ))
+                        .projection_type(ProjectionType::from(index.projection.projection_type.as_str()))
                         .build(),
                 )
                 .build()?,
@@ -144,10 +132,7 @@ pub async fn create_table(
             .update_time_to_live()
             .table_name(table_name)
             .time_to_live_specification(
-                TimeToLiveSpecification::builder()
-                    .attribute_name(&ttl.attribute_name)
-                    .enabled(ttl.enabled)
-                    .build()?,
+                TimeToLiveSpecification::builder().attribute_name(&ttl.attribute_name).enabled(ttl.enabled).build()?,
             )
             .send()
             .await?;

@@ -24,19 +24,18 @@ impl App {
     pub async fn from_env() -> Result<Self, ConfigError> {
         let config = Config::from_env()?;
         let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
-        Ok(App::new(
-            config,
-            dynamodb_client(&sdk, std::env::var("DYNAMODB_ENDPOINT").ok()),
-        ))
+        Ok(App::new(config, dynamodb_client(&sdk, std::env::var("DYNAMODB_ENDPOINT").ok())))
     }
 }
 
 /// A DynamoDB client whose calls give up well within a function's timeout, so a request
 /// answers 503 rather than hanging when DynamoDB cannot be reached.
-pub fn dynamodb_client(
-    sdk: &aws_config::SdkConfig,
-    endpoint: Option<String>,
-) -> aws_sdk_dynamodb::Client {
+pub fn dynamodb_client(sdk: &aws_config::SdkConfig, endpoint: Option<String>) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::from_conf(dynamodb_config(sdk, endpoint).build())
+}
+
+/// The client's configuration, to which tests and benchmarks add a [`Meter`](crate::metrics::Meter).
+pub fn dynamodb_config(sdk: &aws_config::SdkConfig, endpoint: Option<String>) -> aws_sdk_dynamodb::config::Builder {
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(1))
         .operation_attempt_timeout(Duration::from_secs(2))
@@ -46,5 +45,5 @@ pub fn dynamodb_client(
     if let Some(endpoint) = endpoint {
         builder = builder.endpoint_url(endpoint);
     }
-    aws_sdk_dynamodb::Client::from_conf(builder.build())
+    builder
 }

@@ -102,19 +102,12 @@ fn validation(issuer: &str, audience: &str) -> Validation {
 fn verify(token: &str, secrets: &[String], validation: &Validation) -> Option<Claims> {
     secrets
         .iter()
-        .find_map(|s| {
-            decode::<Claims>(token, &DecodingKey::from_secret(s.as_bytes()), validation).ok()
-        })
+        .find_map(|s| decode::<Claims>(token, &DecodingKey::from_secret(s.as_bytes()), validation).ok())
         .map(|data| data.claims)
 }
 
 fn sign(claims: &Claims, secret: &str) -> Result<String, ApiError> {
-    encode(
-        &Header::new(Algorithm::HS256),
-        claims,
-        &EncodingKey::from_secret(secret.as_bytes()),
-    )
-    .map_err(|e| {
+    encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(secret.as_bytes())).map_err(|e| {
         tracing::error!(error = %e, "token signing failed");
         ApiError::internal()
     })
@@ -122,17 +115,12 @@ fn sign(claims: &Claims, secret: &str) -> Result<String, ApiError> {
 
 /// 401 for a missing, malformed, tampered or expired token.
 pub fn authenticate(req: &Request, config: &AuthConfig) -> Result<Identity, ApiError> {
-    let token = req
-        .bearer_token()
-        .ok_or_else(|| ApiError::unauthorized("missing bearer token"))?;
+    let token = req.bearer_token().ok_or_else(|| ApiError::unauthorized("missing bearer token"))?;
     identify(token, config).ok_or_else(|| ApiError::unauthorized("invalid or expired token"))
 }
 
 /// The caller if it sent a token; `Ok(None)` if it sent none (the widget's entry point).
-pub fn authenticate_optional(
-    req: &Request,
-    config: &AuthConfig,
-) -> Result<Option<Identity>, ApiError> {
+pub fn authenticate_optional(req: &Request, config: &AuthConfig) -> Result<Option<Identity>, ApiError> {
     if req.header("authorization").is_none() {
         return Ok(None);
     }
@@ -140,11 +128,7 @@ pub fn authenticate_optional(
 }
 
 fn identify(token: &str, config: &AuthConfig) -> Option<Identity> {
-    if let Some(c) = verify(
-        token,
-        &config.chat_secrets,
-        &validation(CHAT_TOKEN_ISSUER, CHAT_TOKEN_AUDIENCE),
-    ) {
+    if let Some(c) = verify(token, &config.chat_secrets, &validation(CHAT_TOKEN_ISSUER, CHAT_TOKEN_AUDIENCE)) {
         let chatter_type = c.ctype.filter(|t| t.is_customer())?;
         return Some(Identity::Chatter {
             chat_id: c.chat?,
@@ -153,16 +137,9 @@ fn identify(token: &str, config: &AuthConfig) -> Option<Identity> {
             name: c.name.unwrap_or_default(),
         });
     }
-    let c = verify(
-        token,
-        &config.agent_secrets,
-        &validation(&config.agent_issuer, &config.agent_audience),
-    )?;
+    let c = verify(token, &config.agent_secrets, &validation(&config.agent_issuer, &config.agent_audience))?;
     let name = c.name.unwrap_or_else(|| c.sub.clone());
-    Some(Identity::Agent {
-        user_id: c.sub,
-        name,
-    })
+    Some(Identity::Agent { user_id: c.sub, name })
 }
 
 /// The token a customer or visitor uses for its chat.
@@ -197,10 +174,7 @@ pub fn issue_agent_token(
     now: i64,
     ttl_secs: i64,
 ) -> Result<String, ApiError> {
-    let secret = config
-        .agent_secrets
-        .first()
-        .ok_or_else(ApiError::internal)?;
+    let secret = config.agent_secrets.first().ok_or_else(ApiError::internal)?;
     let claims = Claims {
         sub: user_id.into(),
         name: Some(name.into()),
@@ -230,8 +204,7 @@ mod tests {
 
     fn request(token: &str) -> Request {
         let mut r = Request::new("GET", "/");
-        r.headers
-            .insert("authorization".into(), format!("Bearer {token}"));
+        r.headers.insert("authorization".into(), format!("Bearer {token}"));
         r
     }
 
@@ -246,10 +219,7 @@ mod tests {
         let chat = issue_chat_token(&c, "chat1", "v1", ChatterType::Public, "Vic", now()).unwrap();
         assert_eq!(
             authenticate(&request(&agent), &c).unwrap(),
-            Identity::Agent {
-                user_id: "u1".into(),
-                name: "Ann".into()
-            }
+            Identity::Agent { user_id: "u1".into(), name: "Ann".into() }
         );
         assert!(
             matches!(authenticate(&request(&chat), &c).unwrap(), Identity::Chatter { chat_id, .. } if chat_id == "chat1")
@@ -260,31 +230,17 @@ mod tests {
     fn expired_tampered_and_foreign_tokens_are_401() {
         let c = config();
         let expired = issue_agent_token(&c, "u1", "Ann", now() - 3600, 60).unwrap();
-        assert_eq!(
-            authenticate(&request(&expired), &c).unwrap_err().status,
-            401
-        );
+        assert_eq!(authenticate(&request(&expired), &c).unwrap_err().status, 401);
         let good = issue_agent_token(&c, "u1", "Ann", now(), 60).unwrap();
         let mut tampered = good.clone();
         tampered.pop();
         tampered.push(if good.ends_with('A') { 'B' } else { 'A' });
-        assert_eq!(
-            authenticate(&request(&tampered), &c).unwrap_err().status,
-            401
-        );
+        assert_eq!(authenticate(&request(&tampered), &c).unwrap_err().status, 401);
         let mut other = c.clone();
         other.agent_secrets = vec!["x".repeat(32)];
         let foreign = issue_agent_token(&other, "u1", "Ann", now(), 60).unwrap();
-        assert_eq!(
-            authenticate(&request(&foreign), &c).unwrap_err().status,
-            401
-        );
-        assert_eq!(
-            authenticate(&Request::new("GET", "/"), &c)
-                .unwrap_err()
-                .status,
-            401
-        );
+        assert_eq!(authenticate(&request(&foreign), &c).unwrap_err().status, 401);
+        assert_eq!(authenticate(&Request::new("GET", "/"), &c).unwrap_err().status, 401);
     }
 
     #[test]
@@ -292,8 +248,7 @@ mod tests {
         let c = config();
         let mut old = c.clone();
         old.chat_secrets.reverse();
-        let token =
-            issue_chat_token(&old, "chat1", "v1", ChatterType::Customer, "Vic", now()).unwrap();
+        let token = issue_chat_token(&old, "chat1", "v1", ChatterType::Customer, "Vic", now()).unwrap();
         assert!(authenticate(&request(&token), &c).is_ok());
     }
 
@@ -303,8 +258,7 @@ mod tests {
         let mut c = config();
         c.agent_secrets = c.chat_secrets.clone();
         c.agent_issuer = CHAT_TOKEN_ISSUER.into();
-        let chat =
-            issue_chat_token(&c, "chat1", "v1", ChatterType::Customer, "Vic", now()).unwrap();
+        let chat = issue_chat_token(&c, "chat1", "v1", ChatterType::Customer, "Vic", now()).unwrap();
         assert!(!authenticate(&request(&chat), &c).unwrap().is_agent());
     }
 }

@@ -34,10 +34,7 @@ pub struct AuthConfig {
 pub struct ConfigError(String);
 
 fn var(name: &str) -> Option<String> {
-    std::env::var(name)
-        .ok()
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
+    std::env::var(name).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
 }
 
 fn required(name: &str) -> Result<String, ConfigError> {
@@ -47,22 +44,15 @@ fn required(name: &str) -> Result<String, ConfigError> {
 fn number(name: &str, default: i64) -> Result<i64, ConfigError> {
     match var(name) {
         None => Ok(default),
-        Some(v) => v
-            .parse()
-            .map_err(|_| ConfigError(format!("{name} must be a whole number"))),
+        Some(v) => v.parse().map_err(|_| ConfigError(format!("{name} must be a whole number"))),
     }
 }
 
 fn secrets(name: &str) -> Result<Vec<String>, ConfigError> {
-    let list: Vec<String> = required(name)?
-        .split(',')
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .collect();
+    let list: Vec<String> =
+        required(name)?.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
     if list.iter().any(|s| s.len() < 32) {
-        return Err(ConfigError(format!(
-            "{name}: each secret needs at least 32 characters"
-        )));
+        return Err(ConfigError(format!("{name}: each secret needs at least 32 characters")));
     }
     Ok(list)
 }
@@ -90,9 +80,7 @@ impl Config {
                 chat_token_ttl_secs: number("CHAT_TOKEN_TTL_SECONDS", 24 * 3600)?,
             },
             request_decay_secs: number("REQUEST_DECAY_SECONDS", 10 * 60)?,
-            channels: var("CHANNELS")
-                .map(|s| parse_channels(&s))
-                .unwrap_or_default(),
+            channels: var("CHANNELS").map(|s| parse_channels(&s)).unwrap_or_default(),
             mask_agent_names: matches!(var("MASK_AGENT_NAME").as_deref(), Some("1" | "true")),
             default_agent_name: var("DEFAULT_AGENT_NAME").unwrap_or_else(|| "Support Agent".into()),
             presence_ttl_secs: number("PRESENCE_TTL_SECONDS", 120)?,

@@ -14,11 +14,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            code,
-            message: message.into(),
-        }
+        ApiError { status, code, message: message.into() }
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -46,11 +42,7 @@ impl ApiError {
     }
 
     pub fn unavailable() -> Self {
-        Self::new(
-            503,
-            "unavailable",
-            "the service is briefly unavailable; retry shortly",
-        )
+        Self::new(503, "unavailable", "the service is briefly unavailable; retry shortly")
     }
 
     /// Never carries internals: the detail goes to the log, not to the client.
@@ -59,10 +51,7 @@ impl ApiError {
     }
 
     pub fn into_response(self) -> Response {
-        let mut response = Response::json(
-            self.status,
-            &json!({"error": {"code": self.code, "message": self.message}}),
-        );
+        let mut response = Response::json(self.status, &json!({"error": {"code": self.code, "message": self.message}}));
         if self.status == 503 {
             response.headers.push(("retry-after", "1".into()));
         }

@@ -25,11 +25,7 @@ pub struct Request {
 
 impl Request {
     pub fn new(method: &str, path: &str) -> Self {
-        Request {
-            method: method.to_string(),
-            path: path.to_string(),
-            ..Default::default()
-        }
+        Request { method: method.to_string(), path: path.to_string(), ..Default::default() }
     }
 
     pub fn param(&self, name: &str) -> Result<&str, ApiError> {
@@ -40,10 +36,7 @@ impl Request {
     }
 
     pub fn query(&self, name: &str) -> Option<&str> {
-        self.query
-            .get(name)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
+        self.query.get(name).map(String::as_str).filter(|v| !v.is_empty())
     }
 
     /// A `1`/`true` query flag.
@@ -68,15 +61,9 @@ impl Request {
     /// Parses the body as JSON into `T`; any failure is a 400 (or 413) that says why.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
         if self.body.len() > MAX_BODY_BYTES {
-            return Err(ApiError::too_large(format!(
-                "request body is larger than {MAX_BODY_BYTES} bytes"
-            )));
+            return Err(ApiError::too_large(format!("request body is larger than {MAX_BODY_BYTES} bytes")));
         }
-        let body: &[u8] = if self.body.iter().all(u8::is_ascii_whitespace) {
-            b"{}"
-        } else {
-            &self.body
-        };
+        let body: &[u8] = if self.body.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &self.body };
         serde_json::from_slice(body).map_err(|e| {
             let message = match e.classify() {
                 serde_json::error::Category::Data => format!("invalid request body: {e}"),
@@ -98,16 +85,8 @@ impl Response {
     pub fn json<T: Serialize + ?Sized>(status: u16, value: &T) -> Self {
         // Serialising our own types cannot fail; fall back to a bare 500 rather than panic.
         match serde_json::to_vec(value) {
-            Ok(body) => Response {
-                status,
-                headers: vec![("content-type", "application/json".into())],
-                body,
-            },
-            Err(_) => Response {
-                status: 500,
-                headers: vec![],
-                body: Vec::new(),
-            },
+            Ok(body) => Response { status, headers: vec![("content-type", "application/json".into())], body },
+            Err(_) => Response { status: 500, headers: vec![], body: Vec::new() },
         }
     }
 
@@ -120,11 +99,7 @@ impl Response {
     }
 
     pub fn no_content() -> Self {
-        Response {
-            status: 204,
-            headers: vec![],
-            body: Vec::new(),
-        }
+        Response { status: 204, headers: vec![], body: Vec::new() }
     }
 
     pub fn body_json(&self) -> serde_json::Value {

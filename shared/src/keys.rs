@@ -73,12 +73,7 @@ pub fn typing_sk(chatter_type: ChatterType, chatter_id: &str) -> String {
 }
 
 pub fn idempotency_sk(chatter_type: ChatterType, chatter_id: &str, client_id: &str) -> String {
-    format!(
-        "I#{}#{}#{}",
-        chatter_type.as_str(),
-        escape(chatter_id),
-        escape(client_id)
-    )
+    format!("I#{}#{}#{}", chatter_type.as_str(), escape(chatter_id), escape(client_id))
 }
 
 pub fn flag_sk(user_id: &str, key: &str) -> String {
@@ -146,12 +141,7 @@ pub fn chatter_state_prefix(chatter_active: i8, pending_only: bool) -> String {
 }
 
 pub fn chatter_sk(chatter_active: i8, pending: bool, create_time: &str, chat_id: &str) -> String {
-    format!(
-        "{}{}#{create_time}#{}",
-        chatter_state_prefix(chatter_active, false),
-        u8::from(pending),
-        escape(chat_id)
-    )
+    format!("{}{}#{create_time}#{}", chatter_state_prefix(chatter_active, false), u8::from(pending), escape(chat_id))
 }
 
 #[cfg(test)]

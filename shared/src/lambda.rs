@@ -20,9 +20,7 @@ pub fn from_lambda(event: &lambda_http::Request) -> Request {
         _ => Vec::new(),
     };
     let single = |m: lambda_http::aws_lambda_events::query_map::QueryMap| {
-        m.iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        m.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     };
     Request {
         method: event.method().as_str().to_string(),
@@ -43,11 +41,7 @@ fn to_lambda(response: Response) -> Result<lambda_http::Response<Body>, Error> {
     for (name, value) in response.headers {
         builder = builder.header(name, value);
     }
-    Ok(builder.body(if response.body.is_empty() {
-        Body::Empty
-    } else {
-        Body::Binary(response.body)
-    })?)
+    Ok(builder.body(if response.body.is_empty() { Body::Empty } else { Body::Binary(response.body) })?)
 }
 
 /// Serves `handler` for the lifetime of this execution environment. `app` was built once,
@@ -59,30 +53,17 @@ where
 {
     // One App for the process's whole life; leaking it gives handlers a plain &App.
     let app: &'static App = Box::leak(Box::new(app));
-    lambda_http::run(lambda_http::service_fn(
-        move |event: lambda_http::Request| async move {
-            let started = Instant::now();
-            let request_id = event
-                .lambda_context_ref()
-                .map(|c| c.request_id.clone())
-                .unwrap_or_default();
-            let route = match event.request_context_ref() {
-                Some(RequestContext::ApiGatewayV2(ctx)) => {
-                    ctx.route_key.clone().unwrap_or_default()
-                }
-                _ => String::new(),
-            };
-            let req = from_lambda(&event);
-            let chat_id = req.params.get("chatId").cloned();
-            let result = handler(app, req).await;
-            to_lambda(routes::finish(
-                &route,
-                &request_id,
-                chat_id.as_deref(),
-                started,
-                result,
-            ))
-        },
-    ))
+    lambda_http::run(lambda_http::service_fn(move |event: lambda_http::Request| async move {
+        let started = Instant::now();
+        let request_id = event.lambda_context_ref().map(|c| c.request_id.clone()).unwrap_or_default();
+        let route = match event.request_context_ref() {
+            Some(RequestContext::ApiGatewayV2(ctx)) => ctx.route_key.clone().unwrap_or_default(),
+            _ => String::new(),
+        };
+        let req = from_lambda(&event);
+        let chat_id = req.params.get("chatId").cloned();
+        let result = handler(app, req).await;
+        to_lambda(routes::finish(&route, &request_id, chat_id.as_deref(), started, result))
+    }))
     .await
 }

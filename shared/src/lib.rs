@@ -8,6 +8,7 @@ pub mod error;
 pub mod http;
 pub mod keys;
 pub mod lambda;
+pub mod metrics;
 pub mod model;
 pub mod policy;
 pub mod routes;

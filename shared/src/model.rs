@@ -139,10 +139,7 @@ impl Participant {
     pub fn is_contributor(&self) -> bool {
         self.is_active()
             && self.chatter_type == ChatterType::User
-            && matches!(
-                self.permission_level,
-                Some(PermissionLevel::Owner | PermissionLevel::Participant)
-            )
+            && matches!(self.permission_level, Some(PermissionLevel::Owner | PermissionLevel::Participant))
     }
 
     pub fn is_owner(&self) -> bool {
@@ -169,9 +166,13 @@ pub struct Message {
     pub internal: bool,
     #[serde(default)]
     pub customer: bool,
-    /// What a system message announces (`started`, `joined`, `left`, `closed`, ...).
+    /// What a system message announces (`joined`, `left`, `closed`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
+    /// sendFilteredMessage's regular expression: where it matches, customers see the
+    /// message as filtered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<String>,
     pub create_time: String,
 }
 

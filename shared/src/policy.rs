@@ -29,9 +29,7 @@ pub fn can_read(ident: &Identity, state: &ChatState) -> Result<(), ApiError> {
         Some(p) if p.chatter_active == -1 => Err(left()),
         Some(_) => Ok(()),
         None if ident.is_agent() && state.chat.status == ChatStatus::Request => Ok(()),
-        None => Err(ApiError::forbidden(
-            "you are not a participant of this chat",
-        )),
+        None => Err(ApiError::forbidden("you are not a participant of this chat")),
     }
 }
 
@@ -43,4 +41,20 @@ pub fn can_manage(ident: &Identity, state: &ChatState) -> Result<(), ApiError> {
         Some(p) if p.is_owner() => Ok(()),
         _ => Err(ApiError::forbidden("only the chat's owner may do this")),
     }
+}
+
+/// Active Owners and Participants and the chat's own customer post; Observers do not;
+/// nobody posts into a closed chat.
+pub fn can_post(ident: &Identity, state: &ChatState) -> Result<(), ApiError> {
+    match own(ident, state) {
+        Some(p) if p.chatter_active == -1 => return Err(left()),
+        Some(p) if !p.is_active() => return Err(ApiError::forbidden("you have not joined this chat")),
+        Some(p) if p.chatter_type.is_customer() || p.is_contributor() => {}
+        Some(_) => return Err(ApiError::forbidden("observers read but do not post")),
+        None => return Err(ApiError::forbidden("you are not a participant of this chat")),
+    }
+    if state.chat.status == ChatStatus::Closed {
+        return Err(ApiError::conflict("the chat is closed"));
+    }
+    Ok(())
 }

@@ -19,11 +19,7 @@ pub struct Route {
 }
 
 const fn route(method: &'static str, path: &'static str, function: &'static str) -> Route {
-    Route {
-        method,
-        path,
-        function,
-    }
+    Route { method, path, function }
 }
 
 pub const ROUTES: &[Route] = &[
@@ -34,48 +30,33 @@ pub const ROUTES: &[Route] = &[
     route("DELETE", "/chats/{chatId}", "chat-delete"),
     route("POST", "/chats/{chatId}/participants", "participant-add"),
     route("GET", "/chats/{chatId}/participants", "participant-list"),
-    route(
-        "GET",
-        "/chats/{chatId}/participants/{chatterType}/{chatterId}",
-        "participant-get",
-    ),
-    route(
-        "PATCH",
-        "/chats/{chatId}/participants/{chatterType}/{chatterId}",
-        "participant-update",
-    ),
-    route(
-        "DELETE",
-        "/chats/{chatId}/participants/{chatterType}/{chatterId}",
-        "participant-remove",
-    ),
-    route(
-        "DELETE",
-        "/chats/{chatId}/participants",
-        "participant-remove",
-    ),
+    route("GET", "/chats/{chatId}/participants/{chatterType}/{chatterId}", "participant-get"),
+    route("PATCH", "/chats/{chatId}/participants/{chatterType}/{chatterId}", "participant-update"),
+    route("DELETE", "/chats/{chatId}/participants/{chatterType}/{chatterId}", "participant-remove"),
+    route("DELETE", "/chats/{chatId}/participants", "participant-remove"),
     route("POST", "/chats/{chatId}/invitations", "invitation-add"),
     route("GET", "/users/{userId}/invitations", "invitation-list"),
-    route(
-        "DELETE",
-        "/users/{userId}/invitations/{chatId}",
-        "invitation-remove",
-    ),
+    route("DELETE", "/users/{userId}/invitations/{chatId}", "invitation-remove"),
     route("POST", "/chats/{chatId}/decline", "chat-decline"),
     route("PUT", "/agents/{userId}/availability", "availability-set"),
     route("GET", "/agents/{userId}/availability", "availability-get"),
     route("GET", "/agents/available", "agents-available"),
     route("GET", "/users/online", "users-online"),
-    route(
-        "GET",
-        "/customers/{customerId}/availability",
-        "customer-availability",
-    ),
-    route(
-        "GET",
-        "/channels/{channelId}/availability",
-        "channel-availability",
-    ),
+    route("GET", "/customers/{customerId}/availability", "customer-availability"),
+    route("GET", "/channels/{channelId}/availability", "channel-availability"),
+    route("POST", "/chats/{chatId}/messages", "message-add"),
+    route("GET", "/chats/{chatId}/messages", "message-list"),
+    route("GET", "/chats/{chatId}/messages/{messageId}", "message-get"),
+    route("POST", "/chats/{chatId}/notices", "notice-add"),
+    route("POST", "/chats/{chatId}/typing", "typing-set"),
+    route("GET", "/chats/{chatId}/transcript", "transcript-get"),
+    route("POST", "/chats/{chatId}/leave", "chat-leave"),
+    route("PATCH", "/chats/{chatId}/user-data", "user-data-update"),
+    route("GET", "/chats/{chatId}/agents", "agents-get"),
+    route("GET", "/chats/{chatId}/stats", "stats-get"),
+    route("GET", "/session", "session-get"),
+    route("POST", "/chats/{chatId}/files", "chat-files"),
+    route("GET", "/chats/{chatId}/files/{fileId}", "chat-files"),
 ];
 
 /// Calls the handler of `function`.
@@ -101,6 +82,18 @@ pub async fn dispatch(app: &App, function: &str, req: Request) -> HandlerResult 
         "users-online" => api::presence::online_users(app, req).await,
         "customer-availability" => api::presence::customer(app, req).await,
         "channel-availability" => api::presence::channel(app, req).await,
+        "message-add" => api::messages::add(app, req).await,
+        "message-list" => api::messages::list(app, req).await,
+        "message-get" => api::messages::get(app, req).await,
+        "notice-add" => api::messages::notice(app, req).await,
+        "typing-set" => api::messages::typing(app, req).await,
+        "transcript-get" => api::messages::transcript(app, req).await,
+        "chat-leave" => api::widget::leave(app, req).await,
+        "user-data-update" => api::widget::user_data(app, req).await,
+        "agents-get" => api::widget::get_agents(app, req).await,
+        "stats-get" => api::widget::stats(app, req).await,
+        "session-get" => api::widget::session(app, req).await,
+        "chat-files" => api::widget::files(app, req).await,
         _ => Err(ApiError::not_found("no such operation")),
     }
 }
@@ -152,11 +145,7 @@ pub fn find(method: &str, path: &str) -> Result<(Route, HashMap<String, String>)
         }
     }
     Err(if path_exists {
-        ApiError::new(
-            405,
-            "method_not_allowed",
-            format!("{method} is not allowed here"),
-        )
+        ApiError::new(405, "method_not_allowed", format!("{method} is not allowed here"))
     } else {
         ApiError::not_found("no such route")
     })

@@ -40,9 +40,7 @@ pub fn to_item<T: Serialize>(
 }
 
 fn entity_type(item: &Item) -> Option<&str> {
-    item.get("entityType")
-        .and_then(|v| v.as_s().ok())
-        .map(String::as_str)
+    item.get("entityType").and_then(|v| v.as_s().ok()).map(String::as_str)
 }
 
 fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, ApiError> {
@@ -58,23 +56,11 @@ fn build_error(e: aws_sdk_dynamodb::error::BuildError) -> ApiError {
 pub fn chat_index_keys(chat: &Chat) -> [(&'static str, String); 6] {
     [
         ("GSI1PK", keys::status_pk(chat.status)),
-        (
-            "GSI1SK",
-            keys::chat_time_sk(&chat.create_time, &chat.chat_id),
-        ),
+        ("GSI1SK", keys::chat_time_sk(&chat.create_time, &chat.chat_id)),
         ("GSI2PK", keys::channel_pk(&chat.channel_id)),
-        (
-            "GSI2SK",
-            keys::chat_status_time_sk(chat.status, &chat.create_time, &chat.chat_id),
-        ),
-        (
-            "GSI3PK",
-            keys::type_pk(chat.requester_type, chat.target_type),
-        ),
-        (
-            "GSI3SK",
-            keys::chat_status_time_sk(chat.status, &chat.create_time, &chat.chat_id),
-        ),
+        ("GSI2SK", keys::chat_status_time_sk(chat.status, &chat.create_time, &chat.chat_id)),
+        ("GSI3PK", keys::type_pk(chat.requester_type, chat.target_type)),
+        ("GSI3SK", keys::chat_status_time_sk(chat.status, &chat.create_time, &chat.chat_id)),
     ]
 }
 
@@ -84,33 +70,17 @@ pub fn participant_index_keys(p: &Participant, chat_open: bool) -> Vec<(&'static
     let pending = p.invitation && p.chatter_active == 0;
     let mut keys = vec![
         ("GSI1PK", keys::chatter_pk(p.chatter_type, &p.chatter_id)),
-        (
-            "GSI1SK",
-            keys::chatter_sk(p.chatter_active, pending, &p.create_time, &p.chat_id),
-        ),
+        ("GSI1SK", keys::chatter_sk(p.chatter_active, pending, &p.create_time, &p.chat_id)),
     ];
     if chat_open && p.chatter_type.is_customer() && p.is_active() {
         keys.push(("GSI2PK", keys::online_pk(ChatterType::Customer)));
-        keys.push((
-            "GSI2SK",
-            format!(
-                "{}#{}",
-                keys::escape(&p.chatter_id),
-                keys::escape(&p.chat_id)
-            ),
-        ));
+        keys.push(("GSI2SK", format!("{}#{}", keys::escape(&p.chatter_id), keys::escape(&p.chat_id))));
     }
     keys
 }
 
 pub fn chat_item(chat: &Chat) -> Result<Item, ApiError> {
-    to_item(
-        keys::chat_pk(&chat.chat_id),
-        keys::CHAT_SK.into(),
-        entity::CHAT,
-        &chat_index_keys(chat),
-        chat,
-    )
+    to_item(keys::chat_pk(&chat.chat_id), keys::CHAT_SK.into(), entity::CHAT, &chat_index_keys(chat), chat)
 }
 
 pub fn participant_item(p: &Participant, chat_open: bool) -> Result<Item, ApiError> {
@@ -135,9 +105,34 @@ pub struct ChatState {
 
 impl ChatState {
     pub fn participant(&self, chatter_type: ChatterType, chatter_id: &str) -> Option<&Participant> {
-        self.participants
-            .iter()
-            .find(|p| p.chatter_type == chatter_type && p.chatter_id == chatter_id)
+        self.participants.iter().find(|p| p.chatter_type == chatter_type && p.chatter_id == chatter_id)
+    }
+}
+
+/// The state items of a chat partition, gathered from whichever query read them.
+#[derive(Default)]
+struct StateParts {
+    chat: Option<Chat>,
+    participants: Vec<Participant>,
+    typing: Vec<Typing>,
+    last_index: u64,
+}
+
+impl StateParts {
+    /// Takes a chat record, participant or typing item; anything else is not state.
+    fn add(&mut self, item: Item) -> Result<(), ApiError> {
+        match entity_type(&item) {
+            Some(entity::CHAT) => self.chat = Some(from_item(item)?),
+            Some(entity::PARTICIPANT) => self.participants.push(from_item(item)?),
+            Some(entity::TYPING) => self.typing.push(from_item(item)?),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn into_state(self) -> Option<ChatState> {
+        let StateParts { chat, participants, typing, last_index } = self;
+        chat.map(|chat| ChatState { chat, participants, typing, last_index })
     }
 }
 
@@ -153,17 +148,12 @@ pub struct NewMessage {
     pub internal: bool,
     pub customer: bool,
     pub event: Option<String>,
+    pub filter: Option<String>,
 }
 
 impl NewMessage {
     /// A system message about `who`, e.g. "Ann joined the chat." (event `joined`).
-    pub fn system(
-        chatter_type: ChatterType,
-        chatter_id: &str,
-        chatter_name: &str,
-        event: &str,
-        text: String,
-    ) -> Self {
+    pub fn system(chatter_type: ChatterType, chatter_id: &str, chatter_name: &str, event: &str, text: String) -> Self {
         NewMessage {
             kind: MessageType::System,
             text,
@@ -174,6 +164,7 @@ impl NewMessage {
             internal: false,
             customer: false,
             event: Some(event.into()),
+            filter: None,
         }
     }
 }
@@ -203,10 +194,7 @@ struct Cursor {
 }
 
 fn encode_cursor(q: usize, key: &Item) -> Option<String> {
-    let k = key
-        .iter()
-        .map(|(n, v)| Some((n.clone(), v.as_s().ok()?.clone())))
-        .collect::<Option<_>>()?;
+    let k = key.iter().map(|(n, v)| Some((n.clone(), v.as_s().ok()?.clone()))).collect::<Option<_>>()?;
     let json = serde_json::to_vec(&Cursor { q, k }).ok()?;
     Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json))
 }
@@ -244,23 +232,13 @@ pub struct Db {
 
 impl Db {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Db {
-            client,
-            table: table.into(),
-        }
+        Db { client, table: table.into() }
     }
 
     /// The state read: `SK > "M#"` newest first stops at the newest message, after the
     /// typing entries, the chat record and the participants.
-    pub async fn load_state(
-        &self,
-        chat_id: &str,
-        consistent: bool,
-    ) -> Result<Option<ChatState>, ApiError> {
-        let mut chat = None;
-        let mut participants = Vec::new();
-        let mut typing = Vec::new();
-        let mut last_index = 0;
+    pub async fn load_state(&self, chat_id: &str, consistent: bool) -> Result<Option<ChatState>, ApiError> {
+        let mut parts = StateParts::default();
         let mut start = None;
         loop {
             let out = self
@@ -278,48 +256,135 @@ impl Db {
                 .await?;
             let mut found_message = false;
             for item in out.items.unwrap_or_default() {
-                match entity_type(&item) {
-                    Some(entity::CHAT) => chat = Some(from_item::<Chat>(item)?),
-                    Some(entity::PARTICIPANT) => participants.push(from_item(item)?),
-                    Some(entity::TYPING) => typing.push(from_item(item)?),
-                    Some(entity::MESSAGE) => {
-                        last_index = from_item::<Message>(item)?.index;
-                        found_message = true;
-                        break;
-                    }
-                    _ => {}
+                if entity_type(&item) == Some(entity::MESSAGE) {
+                    parts.last_index = from_item::<Message>(item)?.index;
+                    found_message = true;
+                    break;
                 }
+                parts.add(item)?;
             }
             start = out.last_evaluated_key;
             if found_message || start.is_none() {
                 break;
             }
         }
-        participants.reverse();
-        Ok(chat.map(|chat| ChatState {
-            chat,
-            participants,
-            typing,
-            last_index,
-        }))
+        parts.participants.reverse();
+        Ok(parts.into_state())
+    }
+
+    /// The poll: messages after `after` (up to `limit`), then the participants, the chat
+    /// record and the typing entries, all from one Query when the new messages fit in its
+    /// page, as they do in a steady poll. `more` says whether messages were left over.
+    pub async fn poll(
+        &self,
+        chat_id: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Option<(ChatState, Vec<Message>, bool)>, ApiError> {
+        let mut messages = Vec::new();
+        let mut more = false;
+        let mut parts = StateParts::default();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk AND SK > :after")
+                .expression_attribute_values(":pk", s(keys::chat_pk(chat_id)))
+                .expression_attribute_values(":after", s(keys::message_sk(after)))
+                .limit(i32::try_from(limit + 24).unwrap_or(124))
+                .set_exclusive_start_key(start)
+                .send()
+                .await?;
+            for item in out.items.unwrap_or_default() {
+                if entity_type(&item) == Some(entity::MESSAGE) {
+                    if messages.len() < limit {
+                        messages.push(from_item::<Message>(item)?);
+                    } else {
+                        more = true;
+                    }
+                } else {
+                    parts.add(item)?;
+                }
+            }
+            start = out.last_evaluated_key;
+            if more || start.is_none() {
+                break;
+            }
+        }
+        if more {
+            // A long catch-up: the state items were beyond this page.
+            parts = StateParts::default();
+            for item in self.query_from(chat_id, keys::AFTER_MESSAGES).await? {
+                parts.add(item)?;
+            }
+        }
+        Ok(parts.into_state().map(|state| (state, messages, more)))
+    }
+
+    /// Every item of the chat's partition whose sort key is above `sk` (state items only
+    /// when `sk` is past the messages).
+    async fn query_from(&self, chat_id: &str, sk: &str) -> Result<Vec<Item>, ApiError> {
+        let mut all = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk AND SK > :sk")
+                .expression_attribute_values(":pk", s(keys::chat_pk(chat_id)))
+                .expression_attribute_values(":sk", s(sk))
+                .set_exclusive_start_key(start)
+                .send()
+                .await?;
+            all.extend(out.items.unwrap_or_default());
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(all);
+            }
+        }
+    }
+
+    /// Up to `limit` messages with an index in `from..=to`, in order, or newest first when
+    /// `descending`; and whether more are in that range.
+    pub async fn messages(
+        &self,
+        chat_id: &str,
+        from: u64,
+        to: u64,
+        limit: usize,
+        descending: bool,
+    ) -> Result<(Vec<Message>, bool), ApiError> {
+        if from > to {
+            return Ok((Vec::new(), false));
+        }
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND SK BETWEEN :from AND :to")
+            .expression_attribute_values(":pk", s(keys::chat_pk(chat_id)))
+            .expression_attribute_values(":from", s(keys::message_sk(from)))
+            .expression_attribute_values(":to", s(keys::message_sk(to)))
+            .scan_index_forward(!descending)
+            .limit(i32::try_from(limit).unwrap_or(100))
+            .send()
+            .await?;
+        let messages = out.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<Vec<Message>, _>>()?;
+        Ok((messages, out.last_evaluated_key.is_some()))
     }
 
     /// Plans a change from a consistent state read and commits it atomically, appending
     /// its messages at the transcript's head. If another writer committed first, the
     /// change is planned again from the new state.
-    pub async fn apply<F>(
-        &self,
-        chat_id: &str,
-        mut plan: F,
-    ) -> Result<(ChatState, Vec<Message>), ApiError>
+    pub async fn apply<F>(&self, chat_id: &str, mut plan: F) -> Result<(ChatState, Vec<Message>), ApiError>
     where
         F: FnMut(&ChatState) -> Result<Change, ApiError>,
     {
         for attempt in 0..MAX_ATTEMPTS {
-            let state = self
-                .load_state(chat_id, true)
-                .await?
-                .ok_or_else(|| ApiError::not_found("chat not found"))?;
+            let state = self.load_state(chat_id, true).await?.ok_or_else(|| ApiError::not_found("chat not found"))?;
             let change = plan(&state)?;
             let now = time::now();
             let messages: Vec<Message> = change
@@ -339,19 +404,13 @@ impl Db {
                     internal: m.internal,
                     customer: m.customer,
                     event: m.event,
+                    filter: m.filter,
                     create_time: now.clone(),
                 })
                 .collect();
-            let mut items: Vec<TransactWriteItem> =
-                change.writes.iter().map(|w| w.item.clone()).collect();
+            let mut items: Vec<TransactWriteItem> = change.writes.iter().map(|w| w.item.clone()).collect();
             for m in &messages {
-                let item = to_item(
-                    keys::chat_pk(chat_id),
-                    keys::message_sk(m.index),
-                    entity::MESSAGE,
-                    &[],
-                    m,
-                )?;
+                let item = to_item(keys::chat_pk(chat_id), keys::message_sk(m.index), entity::MESSAGE, &[], m)?;
                 let put = Put::builder()
                     .table_name(&self.table)
                     .set_item(Some(item))
@@ -413,9 +472,7 @@ impl Db {
             };
             return match result {
                 Ok(()) => Ok(()),
-                Err((Some(code), _)) if code == "ConditionalCheckFailedException" => {
-                    Err(Failed::Condition(0))
-                }
+                Err((Some(code), _)) if code == "ConditionalCheckFailedException" => Err(Failed::Condition(0)),
                 Err((_, e)) => Err(Failed::Other(e)),
             };
         }
@@ -423,31 +480,17 @@ impl Db {
     }
 
     async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), Failed> {
-        let err = match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
+        let err = match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
             Ok(_) => return Ok(()),
             Err(e) => e,
         };
         use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-        if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
-            err.as_service_error()
-        {
+        if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) = err.as_service_error() {
             let reasons = cancelled.cancellation_reasons();
-            if let Some(i) = reasons
-                .iter()
-                .position(|r| r.code() == Some("ConditionalCheckFailed"))
-            {
+            if let Some(i) = reasons.iter().position(|r| r.code() == Some("ConditionalCheckFailed")) {
                 return Err(Failed::Condition(i));
             }
-            if reasons
-                .iter()
-                .any(|r| r.code() == Some("TransactionConflict"))
-            {
+            if reasons.iter().any(|r| r.code() == Some("TransactionConflict")) {
                 return Err(Failed::Contended);
             }
         }
@@ -461,14 +504,8 @@ impl Db {
     pub async fn create_chat(&self, chat: &Chat, requester: &Participant) -> Result<(), ApiError> {
         let conflict = || ApiError::conflict("chat already exists");
         self.commit_writes(vec![
-            Write {
-                item: self.put_new(chat_item(chat)?)?,
-                on_conflict: conflict(),
-            },
-            Write {
-                item: self.put_new(participant_item(requester, true)?)?,
-                on_conflict: conflict(),
-            },
+            Write { item: self.put_new(chat_item(chat)?)?, on_conflict: conflict() },
+            Write { item: self.put_new(participant_item(requester, true)?)?, on_conflict: conflict() },
         ])
         .await
     }
@@ -527,8 +564,7 @@ impl Db {
     /// Rewrites the chat record from `before` to `after` (status, channel, their previous
     /// values, index keys), if its status and channel are still those of `before`.
     pub fn update_chat(&self, before: &Chat, after: &Chat) -> Result<TransactWriteItem, ApiError> {
-        let mut expr =
-            String::from("SET #status = :status, channelId = :channel, updateTime = :now");
+        let mut expr = String::from("SET #status = :status, channelId = :channel, updateTime = :now");
         let mut update = Update::builder()
             .table_name(&self.table)
             .key(keys::PK, s(keys::chat_pk(&before.chat_id)))
@@ -552,10 +588,7 @@ impl Db {
             expr.push_str(", previousChannelId = :pc");
             update = update.expression_attribute_values(":pc", s(previous.clone()));
         }
-        let update = update
-            .update_expression(expr)
-            .build()
-            .map_err(build_error)?;
+        let update = update.update_expression(expr).build().map_err(build_error)?;
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
@@ -570,19 +603,14 @@ impl Db {
         let (mut q, mut start) = match cursor {
             Some(c) => {
                 let c = decode_cursor(c)?;
-                (
-                    c.q,
-                    Some(c.k.into_iter().map(|(k, v)| (k, s(v))).collect::<Item>()),
-                )
+                (c.q, Some(c.k.into_iter().map(|(k, v)| (k, s(v))).collect::<Item>()))
             }
             None => (0, None),
         };
         let mut chats = Vec::new();
         while q < queries.len() && chats.len() < limit {
             let query = &queries[q];
-            let (items, last) = self
-                .query_index(query, limit - chats.len(), start.take())
-                .await?;
+            let (items, last) = self.query_index(query, limit - chats.len(), start.take()).await?;
             for item in items {
                 chats.push(from_item::<Chat>(item)?);
             }
@@ -652,20 +680,11 @@ impl Db {
         cursor: Option<&str>,
     ) -> Result<(Vec<Participant>, Option<String>), ApiError> {
         let start = match cursor {
-            Some(c) => Some(
-                decode_cursor(c)?
-                    .k
-                    .into_iter()
-                    .map(|(k, v)| (k, s(v)))
-                    .collect::<Item>(),
-            ),
+            Some(c) => Some(decode_cursor(c)?.k.into_iter().map(|(k, v)| (k, s(v))).collect::<Item>()),
             None => None,
         };
         let (items, last) = self.query_index(query, limit, start).await?;
-        let participants = items
-            .into_iter()
-            .map(from_item)
-            .collect::<Result<Vec<Participant>, _>>()?;
+        let participants = items.into_iter().map(from_item).collect::<Result<Vec<Participant>, _>>()?;
         Ok((participants, last.and_then(|k| encode_cursor(0, &k))))
     }
 
@@ -686,28 +705,13 @@ impl Db {
                 if pending.is_empty() {
                     break;
                 }
-                let request = KeysAndAttributes::builder()
-                    .set_keys(Some(pending))
-                    .build()
-                    .map_err(build_error)?;
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, request)
-                    .send()
-                    .await?;
-                for item in out
-                    .responses
-                    .and_then(|mut r| r.remove(&self.table))
-                    .unwrap_or_default()
-                {
+                let request = KeysAndAttributes::builder().set_keys(Some(pending)).build().map_err(build_error)?;
+                let out = self.client.batch_get_item().request_items(&self.table, request).send().await?;
+                for item in out.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default() {
                     chats.push(from_item(item)?);
                 }
-                pending = out
-                    .unprocessed_keys
-                    .and_then(|mut u| u.remove(&self.table))
-                    .map(|k| k.keys)
-                    .unwrap_or_default();
+                pending =
+                    out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)).map(|k| k.keys).unwrap_or_default();
                 if !pending.is_empty() {
                     tokio::time::sleep(Duration::from_millis(10 << attempt)).await;
                 }
@@ -716,11 +720,7 @@ impl Db {
                 return Err(ApiError::unavailable());
             }
         }
-        let order: HashMap<&str, usize> = chat_ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| (id.as_str(), i))
-            .collect();
+        let order: HashMap<&str, usize> = chat_ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
         chats.sort_by_key(|c| order.get(c.chat_id.as_str()).copied().unwrap_or(usize::MAX));
         Ok(chats)
     }
@@ -747,14 +747,9 @@ impl Db {
                 break;
             }
         }
-        let is_record = |k: &Item| {
-            k.get(keys::SK)
-                .and_then(|v| v.as_s().ok())
-                .map(String::as_str)
-                == Some(keys::CHAT_SK)
-        };
-        let (record, rest): (Vec<Item>, Vec<Item>) =
-            keys_to_delete.into_iter().partition(is_record);
+        let is_record =
+            |k: &Item| k.get(keys::SK).and_then(|v| v.as_s().ok()).map(String::as_str) == Some(keys::CHAT_SK);
+        let (record, rest): (Vec<Item>, Vec<Item>) = keys_to_delete.into_iter().partition(is_record);
         let count = rest.len() + record.len();
         self.batch_delete(rest).await?;
         self.batch_delete(record).await?;
@@ -778,16 +773,8 @@ impl Db {
                 if pending.is_empty() {
                     break;
                 }
-                let out = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, pending)
-                    .send()
-                    .await?;
-                pending = out
-                    .unprocessed_items
-                    .and_then(|mut u| u.remove(&self.table))
-                    .unwrap_or_default();
+                let out = self.client.batch_write_item().request_items(&self.table, pending).send().await?;
+                pending = out.unprocessed_items.and_then(|mut u| u.remove(&self.table)).unwrap_or_default();
                 if !pending.is_empty() {
                     tokio::time::sleep(Duration::from_millis(10 << attempt)).await;
                 }
@@ -796,6 +783,12 @@ impl Db {
                 return Err(ApiError::unavailable());
             }
         }
+        Ok(())
+    }
+
+    /// A plain, unconditional put (typing entries).
+    pub async fn put(&self, item: Item) -> Result<(), ApiError> {
+        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await?;
         Ok(())
     }
 
@@ -819,10 +812,7 @@ impl Db {
     }
 
     /// All items of one index query (every page), deserialised.
-    pub async fn query_all<T: DeserializeOwned>(
-        &self,
-        query: &IndexQuery,
-    ) -> Result<Vec<T>, ApiError> {
+    pub async fn query_all<T: DeserializeOwned>(&self, query: &IndexQuery) -> Result<Vec<T>, ApiError> {
         let mut all = Vec::new();
         let mut start = None;
         loop {
@@ -838,11 +828,7 @@ impl Db {
     }
 
     /// Items of one partition whose sort key starts with `prefix` (every page).
-    pub async fn query_prefix<T: DeserializeOwned>(
-        &self,
-        pk: String,
-        prefix: &str,
-    ) -> Result<Vec<T>, ApiError> {
+    pub async fn query_prefix<T: DeserializeOwned>(&self, pk: String, prefix: &str) -> Result<Vec<T>, ApiError> {
         let mut all = Vec::new();
         let mut start = None;
         loop {
@@ -869,14 +855,9 @@ impl Db {
     /// Commits writes that are not a transcript change (presence, say): the first failed
     /// condition answers its `on_conflict`.
     pub async fn commit_writes(&self, writes: Vec<Write>) -> Result<(), ApiError> {
-        match self
-            .commit(writes.iter().map(|w| w.item.clone()).collect())
-            .await
-        {
+        match self.commit(writes.iter().map(|w| w.item.clone()).collect()).await {
             Ok(()) => Ok(()),
-            Err(Failed::Condition(i)) => Err(writes
-                .get(i)
-                .map_or_else(ApiError::internal, |w| w.on_conflict.clone())),
+            Err(Failed::Condition(i)) => Err(writes.get(i).map_or_else(ApiError::internal, |w| w.on_conflict.clone())),
             Err(Failed::Contended) => Err(ApiError::conflict("changed meanwhile; try again")),
             Err(Failed::Other(e)) => Err(e),
         }
@@ -884,11 +865,7 @@ impl Db {
 
     /// Whether the table answers (the local server's `/health`).
     pub async fn ping(&self) -> Result<(), ApiError> {
-        self.client
-            .describe_table()
-            .table_name(&self.table)
-            .send()
-            .await?;
+        self.client.describe_table().table_name(&self.table).send().await?;
         Ok(())
     }
 }

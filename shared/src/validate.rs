@@ -18,9 +18,7 @@ pub fn id(field: &str, value: &str) -> Result<(), ApiError> {
     }
     text(field, value, MAX_ID_CHARS)?;
     if value.chars().any(char::is_control) {
-        return Err(ApiError::bad_request(format!(
-            "{field} must not contain control characters"
-        )));
+        return Err(ApiError::bad_request(format!("{field} must not contain control characters")));
     }
     Ok(())
 }
@@ -30,9 +28,7 @@ pub fn id(field: &str, value: &str) -> Result<(), ApiError> {
 pub fn name(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
     text(field, value, max)?;
     if value.chars().any(char::is_control) {
-        return Err(ApiError::bad_request(format!(
-            "{field} must not contain control characters"
-        )));
+        return Err(ApiError::bad_request(format!("{field} must not contain control characters")));
     }
     Ok(())
 }
@@ -40,9 +36,7 @@ pub fn name(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
 /// Free text: at most `max` characters.
 pub fn text(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
     if value.chars().count() > max {
-        return Err(ApiError::bad_request(format!(
-            "{field} is longer than {max} characters"
-        )));
+        return Err(ApiError::bad_request(format!("{field} is longer than {max} characters")));
     }
     Ok(())
 }
@@ -66,23 +60,14 @@ pub fn user_data(value: Option<Value>) -> Result<Option<Map<String, Value>>, Api
         Some(Value::Object(map)) => map,
         Some(_) => return Err(ApiError::bad_request(USER_DATA_ERROR)),
     };
-    let size = serde_json::to_vec(&map)
-        .map(|v| v.len())
-        .unwrap_or(usize::MAX);
+    let size = serde_json::to_vec(&map).map(|v| v.len()).unwrap_or(usize::MAX);
     if size > MAX_USER_DATA_BYTES {
-        return Err(ApiError::too_large(format!(
-            "userData is larger than {MAX_USER_DATA_BYTES} bytes"
-        )));
+        return Err(ApiError::too_large(format!("userData is larger than {MAX_USER_DATA_BYTES} bytes")));
     }
     if depth(&Value::Object(map.clone())) > MAX_USER_DATA_DEPTH {
-        return Err(ApiError::bad_request(format!(
-            "userData is nested deeper than {MAX_USER_DATA_DEPTH} levels"
-        )));
+        return Err(ApiError::bad_request(format!("userData is nested deeper than {MAX_USER_DATA_DEPTH} levels")));
     }
-    if map
-        .keys()
-        .any(|k| k.is_empty() || k.chars().count() > MAX_ID_CHARS)
-    {
+    if map.keys().any(|k| k.is_empty() || k.chars().count() > MAX_ID_CHARS) {
         return Err(ApiError::bad_request(USER_DATA_ERROR));
     }
     Ok(Some(map))
@@ -96,27 +81,11 @@ mod tests {
 
     #[test]
     fn user_data_must_be_a_small_shallow_object() {
-        assert_eq!(
-            user_data(Some(json!([1]))).unwrap_err().message,
-            USER_DATA_ERROR
-        );
-        assert_eq!(
-            user_data(Some(json!("x"))).unwrap_err().message,
-            USER_DATA_ERROR
-        );
+        assert_eq!(user_data(Some(json!([1]))).unwrap_err().message, USER_DATA_ERROR);
+        assert_eq!(user_data(Some(json!("x"))).unwrap_err().message, USER_DATA_ERROR);
         assert!(user_data(Some(json!({"a": {"b": 1}}))).unwrap().is_some());
-        assert_eq!(
-            user_data(Some(json!({"a": {"b": {"c": {"d": {"e": {"f": 1}}}}}})))
-                .unwrap_err()
-                .status,
-            400
-        );
-        assert_eq!(
-            user_data(Some(json!({"a": "x".repeat(9000)})))
-                .unwrap_err()
-                .status,
-            413
-        );
+        assert_eq!(user_data(Some(json!({"a": {"b": {"c": {"d": {"e": {"f": 1}}}}}}))).unwrap_err().status, 400);
+        assert_eq!(user_data(Some(json!({"a": "x".repeat(9000)}))).unwrap_err().status, 413);
     }
 
     #[test]

@@ -7,7 +7,12 @@ use serde_json::json;
 async fn lifecycle_from_request_to_deletion() {
     let t = TestApp::new().await;
     let (status, body) = t
-        .call("POST", "/chats", None, Some(json!({"channelId": "sales", "nickname": "Vic", "subject": "prices", "userData": {"plan": "pro"}})))
+        .call(
+            "POST",
+            "/chats",
+            None,
+            Some(json!({"channelId": "sales", "nickname": "Vic", "subject": "prices", "userData": {"plan": "pro"}})),
+        )
         .await;
     assert_eq!(status, 201, "{body}");
     let chat = &body["chat"];
@@ -24,31 +29,15 @@ async fn lifecycle_from_request_to_deletion() {
 
     // The visitor reads its own chat with its token; nobody reads it without one.
     let (status, body) = t.call("GET", &path, Some(&token), None).await;
-    assert_eq!(
-        (status, body["chat"]["chatId"].as_str()),
-        (200, Some(chat_id.as_str()))
-    );
+    assert_eq!((status, body["chat"]["chatId"].as_str()), (200, Some(chat_id.as_str())));
     assert_eq!(t.call("GET", &path, None, None).await.0, 401);
 
     // An agent sees it in the queue and accepts it, becoming its owner.
     let agent = t.agent_token("ann");
-    let (status, body) = t
-        .call("GET", "/chats?status=request", Some(&agent), None)
-        .await;
+    let (status, body) = t.call("GET", "/chats?status=request", Some(&agent), None).await;
     assert_eq!(status, 200);
-    assert!(body["chats"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|c| c["chatId"] == chat_id.as_str()));
-    let (status, body) = t
-        .call(
-            "PATCH",
-            &path,
-            Some(&agent),
-            Some(json!({"status": "active"})),
-        )
-        .await;
+    assert!(body["chats"].as_array().unwrap().iter().any(|c| c["chatId"] == chat_id.as_str()));
+    let (status, body) = t.call("PATCH", &path, Some(&agent), Some(json!({"status": "active"}))).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["chat"]["status"], "active");
     assert_eq!(body["chat"]["previousStatus"], "request");
@@ -57,65 +46,21 @@ async fn lifecycle_from_request_to_deletion() {
     // Another agent, not a participant, can no longer read or manage it.
     let bob = t.agent_token("bob");
     assert_eq!(t.call("GET", &path, Some(&bob), None).await.0, 403);
-    assert_eq!(
-        t.call(
-            "PATCH",
-            &path,
-            Some(&bob),
-            Some(json!({"status": "closed"}))
-        )
-        .await
-        .0,
-        403
-    );
+    assert_eq!(t.call("PATCH", &path, Some(&bob), Some(json!({"status": "closed"}))).await.0, 403);
     // The visitor cannot change the chat's status.
-    assert_eq!(
-        t.call(
-            "PATCH",
-            &path,
-            Some(&token),
-            Some(json!({"status": "closed"}))
-        )
-        .await
-        .0,
-        403
-    );
+    assert_eq!(t.call("PATCH", &path, Some(&token), Some(json!({"status": "closed"}))).await.0, 403);
 
-    let (status, body) = t
-        .call(
-            "PATCH",
-            &path,
-            Some(&agent),
-            Some(json!({"status": "closed"})),
-        )
-        .await;
-    assert_eq!(
-        (status, body["chat"]["status"].as_str()),
-        (200, Some("closed"))
-    );
+    let (status, body) = t.call("PATCH", &path, Some(&agent), Some(json!({"status": "closed"}))).await;
+    assert_eq!((status, body["chat"]["status"].as_str()), (200, Some("closed")));
     // closed → active is not a transition.
-    let (status, body) = t
-        .call(
-            "PATCH",
-            &path,
-            Some(&agent),
-            Some(json!({"status": "active"})),
-        )
-        .await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (409, Some("conflict"))
-    );
+    let (status, body) = t.call("PATCH", &path, Some(&agent), Some(json!({"status": "active"}))).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("conflict")));
 
     assert!(t.partition_size(&chat_id).await > 2);
     assert_eq!(t.call("DELETE", &path, Some(&bob), None).await.0, 403);
     assert_eq!(t.call("DELETE", &path, Some(&agent), None).await.0, 204);
     assert_eq!(t.call("GET", &path, Some(&agent), None).await.0, 404);
-    assert_eq!(
-        t.partition_size(&chat_id).await,
-        0,
-        "nothing of the chat is left"
-    );
+    assert_eq!(t.partition_size(&chat_id).await, 0, "nothing of the chat is left");
 }
 
 #[tokio::test]
@@ -123,51 +68,21 @@ async fn a_chat_token_covers_only_its_own_chat() {
     let t = TestApp::new().await;
     let (mine, my_token) = t.start_chat("c1").await;
     let (other, _) = t.start_chat("c1").await;
-    assert_eq!(
-        t.call("GET", &format!("/chats/{mine}"), Some(&my_token), None)
-            .await
-            .0,
-        200
-    );
+    assert_eq!(t.call("GET", &format!("/chats/{mine}"), Some(&my_token), None).await.0, 200);
     // Same answer whether the other chat exists or not: existence does not leak.
-    let (status, body) = t
-        .call("GET", &format!("/chats/{other}"), Some(&my_token), None)
-        .await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (403, Some("forbidden"))
-    );
-    assert_eq!(
-        t.call(
-            "GET",
-            "/chats/00000000-0000-0000-0000-000000000000",
-            Some(&my_token),
-            None
-        )
-        .await
-        .0,
-        403
-    );
+    let (status, body) = t.call("GET", &format!("/chats/{other}"), Some(&my_token), None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("forbidden")));
+    assert_eq!(t.call("GET", "/chats/00000000-0000-0000-0000-000000000000", Some(&my_token), None).await.0, 403);
     // Customers cannot list chats.
     assert_eq!(t.call("GET", "/chats", Some(&my_token), None).await.0, 403);
     // A tampered token is 401.
     let mut tampered = my_token.clone();
     tampered.insert(tampered.len() / 2, 'x');
-    assert_eq!(
-        t.call("GET", &format!("/chats/{mine}"), Some(&tampered), None)
-            .await
-            .0,
-        401
-    );
+    assert_eq!(t.call("GET", &format!("/chats/{mine}"), Some(&tampered), None).await.0, 401);
     // An expired agent token is 401.
-    let expired = shared::auth::issue_agent_token(
-        &t.app.config.auth,
-        "ann",
-        "Ann",
-        chrono::Utc::now().timestamp() - 7200,
-        60,
-    )
-    .unwrap();
+    let expired =
+        shared::auth::issue_agent_token(&t.app.config.auth, "ann", "Ann", chrono::Utc::now().timestamp() - 7200, 60)
+            .unwrap();
     assert_eq!(t.call("GET", "/chats", Some(&expired), None).await.0, 401);
 }
 
@@ -178,32 +93,12 @@ async fn bad_input_is_a_clear_4xx_and_stores_nothing() {
     let cases = [
         (json!({}), 400, "channelId"),
         (json!({"channelId": 5}), 400, "invalid type"),
-        (
-            json!({"channelId": "c", "requesterType": "Robot"}),
-            400,
-            "unknown variant",
-        ),
-        (
-            json!({"channelId": "c", "userData": [1, 2]}),
-            400,
-            "malformed data object provided in userData property.",
-        ),
-        (
-            json!({"channelId": "c", "status": "closed"}),
-            400,
-            "a new chat",
-        ),
-        (
-            json!({"channelId": "c", "requesterType": "Customer"}),
-            400,
-            "requesterId",
-        ),
+        (json!({"channelId": "c", "requesterType": "Robot"}), 400, "unknown variant"),
+        (json!({"channelId": "c", "userData": [1, 2]}), 400, "malformed data object provided in userData property."),
+        (json!({"channelId": "c", "status": "closed"}), 400, "a new chat"),
+        (json!({"channelId": "c", "requesterType": "Customer"}), 400, "requesterId"),
         (json!({"channelId": "", "nickname": "x"}), 400, "channelId"),
-        (
-            json!({"channelId": "c", "nickname": "x".repeat(201)}),
-            400,
-            "nickname",
-        ),
+        (json!({"channelId": "c", "nickname": "x".repeat(201)}), 400, "nickname"),
     ];
     for (body, status, needle) in cases {
         let (got, answer) = t.call("POST", "/chats", None, Some(body.clone())).await;
@@ -213,75 +108,29 @@ async fn bad_input_is_a_clear_4xx_and_stores_nothing() {
         assert_eq!(answer["error"]["code"], "bad_request");
     }
     // An agent chat needs an agent token.
-    assert_eq!(
-        t.call(
-            "POST",
-            "/chats",
-            None,
-            Some(json!({"channelId": "c", "requesterType": "User"}))
-        )
-        .await
-        .0,
-        401
-    );
+    assert_eq!(t.call("POST", "/chats", None, Some(json!({"channelId": "c", "requesterType": "User"}))).await.0, 401);
 
     let mut malformed = shared::http::Request::new("POST", "/chats");
     malformed.body = b"{\"channelId\": ".to_vec();
     let (status, body) = t.send(malformed).await;
     assert_eq!(status, 400);
-    assert!(body["error"]["message"]
-        .as_str()
-        .unwrap()
-        .starts_with("malformed JSON"));
+    assert!(body["error"]["message"].as_str().unwrap().starts_with("malformed JSON"));
 
     let mut huge = shared::http::Request::new("POST", "/chats");
-    huge.body =
-        serde_json::to_vec(&json!({"channelId": "c", "subject": "x".repeat(70_000)})).unwrap();
+    huge.body = serde_json::to_vec(&json!({"channelId": "c", "subject": "x".repeat(70_000)})).unwrap();
     assert_eq!(t.send(huge).await.0, 413);
 
     let (status, body) = t.call("GET", "/chats", Some(&agent), None).await;
     assert_eq!(status, 200);
     assert_eq!(body["chats"], json!([]), "nothing was stored");
 
-    for query in [
-        "status=open",
-        "limit=0",
-        "limit=101",
-        "requesterType=Robot",
-        "outdated=yes",
-        "chatterId=x",
-        "cursor=%%%",
-    ] {
-        assert_eq!(
-            t.call("GET", &format!("/chats?{query}"), Some(&agent), None)
-                .await
-                .0,
-            400,
-            "{query}"
-        );
+    for query in
+        ["status=open", "limit=0", "limit=101", "requesterType=Robot", "outdated=yes", "chatterId=x", "cursor=%%%"]
+    {
+        assert_eq!(t.call("GET", &format!("/chats?{query}"), Some(&agent), None).await.0, 400, "{query}");
     }
-    assert_eq!(
-        t.call(
-            "PATCH",
-            "/chats/abc",
-            Some(&agent),
-            Some(json!({"status": "paused"}))
-        )
-        .await
-        .0,
-        400
-    );
-    assert_eq!(
-        t.call(
-            "PATCH",
-            "/chats/abc",
-            Some(&agent),
-            Some(json!({"status": "active"}))
-        )
-        .await
-        .0,
-        404
-    );
+    assert_eq!(t.call("PATCH", "/chats/abc", Some(&agent), Some(json!({"status": "paused"}))).await.0, 400);
+    assert_eq!(t.call("PATCH", "/chats/abc", Some(&agent), Some(json!({"status": "active"}))).await.0, 404);
     assert_eq!(t.call("PUT", "/chats/abc", Some(&agent), None).await.0, 405);
 }
 
@@ -296,45 +145,25 @@ async fn list_filters_are_served_by_key_conditions() {
     assert_eq!(status, 201);
     assert_eq!(body["chat"]["requesterName"], "John Doe");
     let customer_chat = body["chat"]["chatId"].as_str().unwrap().to_string();
-    let (status, body) = t
-        .call(
-            "POST",
-            "/chats",
-            Some(&agent),
-            Some(json!({"channelId": "internal", "status": "active"})),
-        )
-        .await;
+    let (status, body) =
+        t.call("POST", "/chats", Some(&agent), Some(json!({"channelId": "internal", "status": "active"}))).await;
     assert_eq!(status, 201);
     assert_eq!(body["chat"]["agentToAgent"], true);
     assert_eq!(body["token"], json!(null));
     let agent_chat = body["chat"]["chatId"].as_str().unwrap().to_string();
     assert_eq!(
-        t.call(
-            "PATCH",
-            &format!("/chats/{sales1}"),
-            Some(&agent),
-            Some(json!({"status": "active"}))
-        )
-        .await
-        .0,
+        t.call("PATCH", &format!("/chats/{sales1}"), Some(&agent), Some(json!({"status": "active"}))).await.0,
         200
     );
 
     let ids = |body: &serde_json::Value| -> Vec<String> {
-        body["chats"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["chatId"].as_str().unwrap().to_string())
-            .collect()
+        body["chats"].as_array().unwrap().iter().map(|c| c["chatId"].as_str().unwrap().to_string()).collect()
     };
     let list = |q: &'static str| {
         let agent = agent.clone();
         let t = &t;
         async move {
-            let (status, body) = t
-                .call("GET", &format!("/chats?{q}"), Some(&agent), None)
-                .await;
+            let (status, body) = t.call("GET", &format!("/chats?{q}"), Some(&agent), None).await;
             assert_eq!(status, 200, "{q}: {body}");
             body
         }
@@ -346,35 +175,14 @@ async fn list_filters_are_served_by_key_conditions() {
     assert_eq!(requests, want);
     assert_eq!(ids(&list("status=active").await).len(), 2);
     assert_eq!(ids(&list("channelIds=sales").await).len(), 2);
-    assert_eq!(
-        ids(&list("channelIds=sales,support&status=request").await).len(),
-        3
-    );
-    assert_eq!(
-        ids(&list("requesterType=Customer").await),
-        vec![customer_chat.clone()]
-    );
-    assert_eq!(
-        ids(&list("requesterType=Customer,Public&status=request").await).len(),
-        3
-    );
-    assert_eq!(
-        ids(&list("targetType=User&requesterType=User").await),
-        vec![agent_chat.clone()]
-    );
-    assert_eq!(
-        ids(&list("channelIds=support&requesterType=Customer").await),
-        vec![customer_chat.clone()]
-    );
+    assert_eq!(ids(&list("channelIds=sales,support&status=request").await).len(), 3);
+    assert_eq!(ids(&list("requesterType=Customer").await), vec![customer_chat.clone()]);
+    assert_eq!(ids(&list("requesterType=Customer,Public&status=request").await).len(), 3);
+    assert_eq!(ids(&list("targetType=User&requesterType=User").await), vec![agent_chat.clone()]);
+    assert_eq!(ids(&list("channelIds=support&requesterType=Customer").await), vec![customer_chat.clone()]);
     assert_eq!(ids(&list("chatterId=ann&chatterType=User").await).len(), 2);
-    assert_eq!(
-        ids(&list("chatterId=ann&chatterType=User&status=request").await).len(),
-        0
-    );
-    assert_eq!(
-        ids(&list("chatterId=jdoe&chatterType=Customer&chatterActive=1").await),
-        vec![customer_chat.clone()]
-    );
+    assert_eq!(ids(&list("chatterId=ann&chatterType=User&status=request").await).len(), 0);
+    assert_eq!(ids(&list("chatterId=jdoe&chatterType=Customer&chatterActive=1").await), vec![customer_chat.clone()]);
     assert_eq!(ids(&list("").await).len(), 5);
     // Nothing is outdated yet.
     assert_eq!(ids(&list("outdated=1").await).len(), 0);
@@ -409,22 +217,12 @@ async fn outdated_requests_are_those_past_the_decay_time() {
     let (old, _) = t.start_chat("sales").await;
     tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
     let (fresh, _) = t.start_chat("sales").await;
-    for q in [
-        "outdated=1",
-        "outdated=1&channelIds=sales",
-        "outdated=1&requesterType=Public",
-        "outdated=1&status=request",
-    ] {
-        let (status, body) = t
-            .call("GET", &format!("/chats?{q}"), Some(&agent), None)
-            .await;
+    for q in
+        ["outdated=1", "outdated=1&channelIds=sales", "outdated=1&requesterType=Public", "outdated=1&status=request"]
+    {
+        let (status, body) = t.call("GET", &format!("/chats?{q}"), Some(&agent), None).await;
         assert_eq!(status, 200);
-        let ids: Vec<&str> = body["chats"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["chatId"].as_str().unwrap())
-            .collect();
+        let ids: Vec<&str> = body["chats"].as_array().unwrap().iter().map(|c| c["chatId"].as_str().unwrap()).collect();
         assert_eq!(ids, vec![old.as_str()], "{q}");
         assert!(!ids.contains(&fresh.as_str()));
     }
@@ -437,10 +235,7 @@ async fn two_agents_accepting_at_once_exactly_one_wins() {
         let (chat_id, _) = t.start_chat("sales").await;
         let path = format!("/chats/{chat_id}");
         let body = Some(json!({"status": "active"}));
-        let (a, b) = (
-            t.agent_token(&format!("a{round}")),
-            t.agent_token(&format!("b{round}")),
-        );
+        let (a, b) = (t.agent_token(&format!("a{round}")), t.agent_token(&format!("b{round}")));
         let (ra, rb) = tokio::join!(
             t.call("PATCH", &path, Some(&a), body.clone()),
             t.call("PATCH", &path, Some(&b), body.clone())
@@ -452,68 +247,27 @@ async fn two_agents_accepting_at_once_exactly_one_wins() {
         let (status_b, _) = t.call("GET", &path, Some(&b), None).await;
         // Only the winner is a participant (and owner).
         assert_eq!([status, status_b].iter().filter(|s| **s == 200).count(), 1);
-        let winner = if status == 200 {
-            chat
-        } else {
-            t.call("GET", &path, Some(&b), None).await.1
-        };
+        let winner = if status == 200 { chat } else { t.call("GET", &path, Some(&b), None).await.1 };
         assert_eq!(winner["chat"]["contributorsCount"], 1);
     }
 }
 
 #[tokio::test]
 async fn moving_a_chat_to_another_channel_keeps_the_previous_one() {
-    let t =
-        TestApp::with(|c| c.channels = shared::config::parse_channels("1:Sales,2:Support")).await;
+    let t = TestApp::with(|c| c.channels = shared::config::parse_channels("1:Sales,2:Support")).await;
     let agent = t.agent_token("ann");
-    assert_eq!(
-        t.call("POST", "/chats", None, Some(json!({"channelId": "9"})))
-            .await
-            .0,
-        400
-    );
+    assert_eq!(t.call("POST", "/chats", None, Some(json!({"channelId": "9"}))).await.0, 400);
     let (chat_id, _) = t.start_chat("1").await;
     let path = format!("/chats/{chat_id}");
-    assert_eq!(
-        t.call(
-            "PATCH",
-            &path,
-            Some(&agent),
-            Some(json!({"status": "active"}))
-        )
-        .await
-        .0,
-        200
-    );
-    let (status, body) = t
-        .call(
-            "PATCH",
-            &path,
-            Some(&agent),
-            Some(json!({"channelId": "2"})),
-        )
-        .await;
+    assert_eq!(t.call("PATCH", &path, Some(&agent), Some(json!({"status": "active"}))).await.0, 200);
+    let (status, body) = t.call("PATCH", &path, Some(&agent), Some(json!({"channelId": "2"}))).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["chat"]["channelId"], "2");
     assert_eq!(body["chat"]["channel"], "Support");
     assert_eq!(body["chat"]["previousChannelId"], "1");
-    let (_, listed) = t
-        .call("GET", "/chats?channelIds=2", Some(&agent), None)
-        .await;
+    let (_, listed) = t.call("GET", "/chats?channelIds=2", Some(&agent), None).await;
     assert_eq!(listed["chats"][0]["chatId"], chat_id.as_str());
-    let (_, listed) = t
-        .call("GET", "/chats?channelIds=1", Some(&agent), None)
-        .await;
+    let (_, listed) = t.call("GET", "/chats?channelIds=1", Some(&agent), None).await;
     assert_eq!(listed["chats"], json!([]));
-    assert_eq!(
-        t.call(
-            "PATCH",
-            &path,
-            Some(&agent),
-            Some(json!({"channelId": "7"}))
-        )
-        .await
-        .0,
-        400
-    );
+    assert_eq!(t.call("PATCH", &path, Some(&agent), Some(json!({"channelId": "7"}))).await.0, 400);
 }

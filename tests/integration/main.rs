@@ -1,5 +1,6 @@
 //! Integration tests against DynamoDB Local. One binary, so CI links it once.
 
 mod chats;
+mod messages;
 mod participants;
 mod pieces;

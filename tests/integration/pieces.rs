@@ -16,10 +16,7 @@ fn template_routes() -> BTreeSet<(String, String, String)> {
         if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
             continue;
         }
-        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap().to_string();
         if let Some(events) = resource["Properties"]["Events"].as_mapping() {
             for (_, event) in events {
                 if event["Type"].as_str() == Some("HttpApi") {
@@ -42,36 +39,19 @@ fn http_functions() -> BTreeSet<String> {
 
 #[test]
 fn template_routes_and_functions_are_the_same_set() {
-    let table: BTreeSet<_> = ROUTES
-        .iter()
-        .map(|r| {
-            (
-                r.method.to_string(),
-                r.path.to_string(),
-                r.function.to_string(),
-            )
-        })
-        .collect();
-    assert_eq!(
-        template_routes(),
-        table,
-        "template.yaml and shared::routes::ROUTES differ"
-    );
+    let table: BTreeSet<_> =
+        ROUTES.iter().map(|r| (r.method.to_string(), r.path.to_string(), r.function.to_string())).collect();
+    assert_eq!(template_routes(), table, "template.yaml and shared::routes::ROUTES differ");
     let packages: BTreeSet<String> = std::fs::read_dir(repo_root().join("functions"))
         .unwrap()
         .flatten()
         .map(|e| e.file_name().to_string_lossy().to_string())
         .collect();
     let http = http_functions();
-    assert!(
-        http.is_subset(&packages),
-        "a route has no package under functions/"
-    );
+    assert!(http.is_subset(&packages), "a route has no package under functions/");
     // Each package's main runs the handler its route names.
     for function in &http {
-        let main =
-            std::fs::read_to_string(repo_root().join(format!("functions/{function}/src/main.rs")))
-                .unwrap();
+        let main = std::fs::read_to_string(repo_root().join(format!("functions/{function}/src/main.rs"))).unwrap();
         let route = ROUTES.iter().find(|r| r.function == function).unwrap();
         assert!(
             main.contains(&format!("`{} {}`", route.method, route.path)),
@@ -79,9 +59,7 @@ fn template_routes_and_functions_are_the_same_set() {
         );
     }
     // No dev-only route reaches the template.
-    assert!(!template_routes()
-        .iter()
-        .any(|(_, p, _)| p.starts_with("/dev")));
+    assert!(!template_routes().iter().any(|(_, p, _)| p.starts_with("/dev")));
 }
 
 #[test]
@@ -89,12 +67,7 @@ fn every_function_has_a_sample_event() {
     let events: BTreeSet<String> = std::fs::read_dir(repo_root().join("events"))
         .unwrap()
         .flatten()
-        .filter_map(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .strip_suffix(".json")
-                .map(str::to_string)
-        })
+        .filter_map(|e| e.file_name().to_string_lossy().strip_suffix(".json").map(str::to_string))
         .collect();
     let packages: BTreeSet<String> = std::fs::read_dir(repo_root().join("functions"))
         .unwrap()
@@ -113,74 +86,52 @@ async fn every_sample_event_is_answered_by_its_handler() {
     let mut done = BTreeSet::new();
     for route in ROUTES.iter().filter(|r| done.insert(r.function)) {
         let path = repo_root().join(format!("events/{}.json", route.function));
-        let mut event: Value =
-            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let mut event: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let mut customer_token = String::new();
         let chat_id = match route.function {
             // These act on a pending invitation of agent-1 to an agent-to-agent chat.
             "invitation-remove" | "chat-decline" => {
                 let other = t.agent_token("agent-0");
-                let (status, body) = t
-                    .call(
-                        "POST",
-                        "/chats",
-                        Some(&other),
-                        Some(serde_json::json!({"channelId": "internal"})),
-                    )
-                    .await;
+                let (status, body) =
+                    t.call("POST", "/chats", Some(&other), Some(serde_json::json!({"channelId": "internal"}))).await;
                 assert_eq!(status, 201);
                 let chat_id = body["chat"]["chatId"].as_str().unwrap().to_string();
                 let invite = serde_json::json!({"inviteUserId": "agent-1"});
                 assert_eq!(
-                    t.call(
-                        "POST",
-                        &format!("/chats/{chat_id}/invitations"),
-                        Some(&other),
-                        Some(invite)
-                    )
-                    .await
-                    .0,
+                    t.call("POST", &format!("/chats/{chat_id}/invitations"), Some(&other), Some(invite)).await.0,
                     201
                 );
                 chat_id
             }
             // The others act as the owner of a customer's chat.
             _ => {
-                let (chat_id, _) = t.start_chat("sales").await;
+                let (chat_id, customer) = t.start_chat("sales").await;
+                customer_token = customer;
                 let accept = Some(serde_json::json!({"status": "active"}));
-                assert_eq!(
-                    t.call("PATCH", &format!("/chats/{chat_id}"), Some(&agent), accept)
-                        .await
-                        .0,
-                    200
-                );
+                assert_eq!(t.call("PATCH", &format!("/chats/{chat_id}"), Some(&agent), accept).await.0, 200);
                 chat_id
             }
         };
-        let text = serde_json::to_string(&event)
-            .unwrap()
-            .replace("SAMPLE_CHAT_ID", &chat_id);
+        let text = serde_json::to_string(&event).unwrap().replace("SAMPLE_CHAT_ID", &chat_id);
         event = serde_json::from_str(&text).unwrap();
         if event["headers"]["authorization"].is_string() {
-            event["headers"]["authorization"] = Value::String(format!("Bearer {agent}"));
+            // GET /session is the widget's: it takes the chat token.
+            let token = if route.function == "session-get" { &customer_token } else { &agent };
+            event["headers"]["authorization"] = Value::String(format!("Bearer {token}"));
         }
         let lambda_request = lambda_http::request::from_str(&event.to_string()).unwrap();
         let request = shared::lambda::from_lambda(&lambda_request);
         assert_eq!(request.method, route.method, "{}", route.function);
-        let response = shared::routes::dispatch(&t.app, route.function, request)
-            .await
-            .unwrap_or_else(|e| e.into_response());
-        let expected = match route.method {
-            "POST" if route.function == "chat-decline" => 204,
-            "POST" => 201,
-            "DELETE" => 204,
+        let response =
+            shared::routes::dispatch(&t.app, route.function, request).await.unwrap_or_else(|e| e.into_response());
+        let expected = match (route.method, route.function) {
+            (_, "chat-files") => 501,
+            (_, "chat-decline" | "typing-set") => 204,
+            (_, "chat-leave") => 200,
+            ("POST", _) => 201,
+            ("DELETE", _) => 204,
             _ => 200,
         };
-        assert_eq!(
-            response.status,
-            expected,
-            "{}: {}",
-            route.function,
-            String::from_utf8_lossy(&response.body)
-        );
+        assert_eq!(response.status, expected, "{}: {}", route.function, String::from_utf8_lossy(&response.body));
     }
 }

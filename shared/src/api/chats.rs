@@ -33,21 +33,13 @@ pub struct ChatView {
 
 impl ChatView {
     pub fn new(app: &App, chat: Chat, participants: Option<&[Participant]>) -> Self {
-        let channel = app
-            .config
-            .channel_name(&chat.channel_id)
-            .unwrap_or_else(|| chat.channel_id.clone());
+        let channel = app.config.channel_name(&chat.channel_id).unwrap_or_else(|| chat.channel_id.clone());
         ChatView {
             channel,
             // IsChatAgentToAgent
-            agent_to_agent: chat.requester_type == ChatterType::User
-                && chat.target_type == TargetType::User,
-            contributors_count: participants
-                .map(|ps| ps.iter().filter(|p| p.is_contributor()).count()),
-            customer_present: participants.map(|ps| {
-                ps.iter()
-                    .any(|p| p.chatter_type.is_customer() && p.is_active())
-            }),
+            agent_to_agent: chat.requester_type == ChatterType::User && chat.target_type == TargetType::User,
+            contributors_count: participants.map(|ps| ps.iter().filter(|p| p.is_contributor()).count()),
+            customer_present: participants.map(|ps| ps.iter().any(|p| p.chatter_type.is_customer() && p.is_active())),
             chat,
         }
     }
@@ -78,17 +70,10 @@ pub async fn add(app: &App, req: Request) -> HandlerResult {
     let body: AddChat = req.json()?;
     validate::id("channelId", &body.channel_id)?;
     if app.config.channel_name(&body.channel_id).is_none() {
-        return Err(ApiError::bad_request(format!(
-            "unknown channelId {}",
-            body.channel_id
-        )));
+        return Err(ApiError::bad_request(format!("unknown channelId {}", body.channel_id)));
     }
     for (field, value, max) in [
-        (
-            "requesterName",
-            &body.requester_name,
-            validate::MAX_NAME_CHARS,
-        ),
+        ("requesterName", &body.requester_name, validate::MAX_NAME_CHARS),
         ("nickname", &body.nickname, validate::MAX_NAME_CHARS),
         ("firstname", &body.firstname, validate::MAX_NAME_CHARS),
         ("lastname", &body.lastname, validate::MAX_NAME_CHARS),
@@ -106,25 +91,18 @@ pub async fn add(app: &App, req: Request) -> HandlerResult {
         Some(Identity::Agent { user_id, name }) => Some((user_id.clone(), name.clone())),
         _ => None,
     };
-    let requester_type = body.requester_type.unwrap_or(if agent.is_some() {
-        ChatterType::User
-    } else {
-        ChatterType::Public
-    });
+    let requester_type =
+        body.requester_type.unwrap_or(if agent.is_some() { ChatterType::User } else { ChatterType::Public });
     let status = body.status.unwrap_or(ChatStatus::Request);
     let form_name = body.nickname.clone().or_else(|| {
-        let full = [body.firstname.as_deref(), body.lastname.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" ");
+        let full =
+            [body.firstname.as_deref(), body.lastname.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
         (!full.trim().is_empty()).then_some(full)
     });
     let (requester_id, requester_name) = match requester_type {
         ChatterType::User => {
-            let (user_id, name) = agent.ok_or_else(|| {
-                ApiError::unauthorized("agents start chats with their agent token")
-            })?;
+            let (user_id, name) =
+                agent.ok_or_else(|| ApiError::unauthorized("agents start chats with their agent token"))?;
             if body.requester_id.as_deref().is_some_and(|id| id != user_id) {
                 return Err(ApiError::forbidden("agents start chats as themselves"));
             }
@@ -136,28 +114,15 @@ pub async fn add(app: &App, req: Request) -> HandlerResult {
                 .clone()
                 .ok_or_else(|| ApiError::bad_request("requesterId is required for a Customer"))?;
             validate::id("requesterId", &id)?;
-            (
-                id,
-                body.requester_name
-                    .clone()
-                    .or(form_name)
-                    .unwrap_or_else(|| "Customer".into()),
-            )
+            (id, body.requester_name.clone().or(form_name).unwrap_or_else(|| "Customer".into()))
         }
         ChatterType::Public => (
             format!("visitor-{}", uuid::Uuid::new_v4()),
-            body.requester_name
-                .clone()
-                .or(form_name)
-                .unwrap_or_else(|| "Visitor".into()),
+            body.requester_name.clone().or(form_name).unwrap_or_else(|| "Visitor".into()),
         ),
     };
-    if status == ChatStatus::Closed
-        || (status == ChatStatus::Active && requester_type != ChatterType::User)
-    {
-        return Err(ApiError::bad_request(
-            "a new chat is a request (or active, when an agent starts it)",
-        ));
+    if status == ChatStatus::Closed || (status == ChatStatus::Active && requester_type != ChatterType::User) {
+        return Err(ApiError::bad_request("a new chat is a request (or active, when an agent starts it)"));
     }
     let target_type = body.target_type.unwrap_or(TargetType::User);
 
@@ -211,9 +176,7 @@ pub async fn add(app: &App, req: Request) -> HandlerResult {
         None
     };
     let view = ChatView::new(app, chat, Some(std::slice::from_ref(&requester)));
-    Ok(Response::created(
-        &serde_json::json!({ "chat": view, "token": token }),
-    ))
+    Ok(Response::created(&serde_json::json!({ "chat": view, "token": token })))
 }
 
 /// `GET /chats/{chatId}` (ChatGet).
@@ -221,28 +184,17 @@ pub async fn get(app: &App, req: Request) -> HandlerResult {
     let ident = auth::authenticate(&req, &app.config.auth)?;
     let chat_id = req.param("chatId")?;
     ident.require_chat(chat_id)?;
-    let state = app
-        .db
-        .load_state(chat_id, false)
-        .await?
-        .ok_or_else(|| ApiError::not_found("chat not found"))?;
+    let state = app.db.load_state(chat_id, false).await?.ok_or_else(|| ApiError::not_found("chat not found"))?;
     policy::can_read(&ident, &state)?;
     let view = ChatView::new(app, state.chat, Some(&state.participants));
     Ok(Response::ok(&serde_json::json!({ "chat": view })))
 }
 
-fn parse_list<T>(
-    value: Option<&str>,
-    field: &str,
-    parse: fn(&str) -> Option<T>,
-) -> Result<Vec<T>, ApiError> {
+fn parse_list<T>(value: Option<&str>, field: &str, parse: fn(&str) -> Option<T>) -> Result<Vec<T>, ApiError> {
     value
         .map(|v| {
             v.split(',')
-                .map(|item| {
-                    parse(item.trim())
-                        .ok_or_else(|| ApiError::bad_request(format!("unknown {field} {item}")))
-                })
+                .map(|item| parse(item.trim()).ok_or_else(|| ApiError::bad_request(format!("unknown {field} {item}"))))
                 .collect()
         })
         .unwrap_or_else(|| Ok(Vec::new()))
@@ -273,8 +225,7 @@ struct ListFilter {
 impl ListFilter {
     fn matches(&self, chat: &Chat) -> bool {
         self.status.is_none_or(|s| s == chat.status)
-            && (self.requester_types.is_empty()
-                || self.requester_types.contains(&chat.requester_type))
+            && (self.requester_types.is_empty() || self.requester_types.contains(&chat.requester_type))
             && self.target_type.is_none_or(|t| t == chat.target_type)
             && (self.channel_ids.is_empty() || self.channel_ids.contains(&chat.channel_id))
             && self
@@ -298,30 +249,17 @@ impl ListFilter {
             return self
                 .channel_ids
                 .iter()
-                .map(|c| IndexQuery {
-                    index: keys::GSI2,
-                    pk: keys::channel_pk(c),
-                    sk: self.status_range(),
-                })
+                .map(|c| IndexQuery { index: keys::GSI2, pk: keys::channel_pk(c), sk: self.status_range() })
                 .collect();
         }
         if !self.requester_types.is_empty() || self.target_type.is_some() {
-            let requesters = if self.requester_types.is_empty() {
-                ChatterType::ALL.to_vec()
-            } else {
-                self.requester_types.clone()
-            };
-            let targets = self
-                .target_type
-                .map_or(TargetType::ALL.to_vec(), |t| vec![t]);
+            let requesters =
+                if self.requester_types.is_empty() { ChatterType::ALL.to_vec() } else { self.requester_types.clone() };
+            let targets = self.target_type.map_or(TargetType::ALL.to_vec(), |t| vec![t]);
             return requesters
                 .iter()
                 .flat_map(|r| targets.iter().map(move |t| (*r, *t)))
-                .map(|(r, t)| IndexQuery {
-                    index: keys::GSI3,
-                    pk: keys::type_pk(r, t),
-                    sk: self.status_range(),
-                })
+                .map(|(r, t)| IndexQuery { index: keys::GSI3, pk: keys::type_pk(r, t), sk: self.status_range() })
                 .collect();
         }
         if let Some(cut) = &self.outdated_before {
@@ -334,11 +272,7 @@ impl ListFilter {
         let statuses = self.status.map_or(ChatStatus::ALL.to_vec(), |s| vec![s]);
         statuses
             .into_iter()
-            .map(|s| IndexQuery {
-                index: keys::GSI1,
-                pk: keys::status_pk(s),
-                sk: SortKey::Any,
-            })
+            .map(|s| IndexQuery { index: keys::GSI1, pk: keys::status_pk(s), sk: SortKey::Any })
             .collect()
     }
 }
@@ -350,20 +284,14 @@ pub async fn list(app: &App, req: Request) -> HandlerResult {
     let limit = page_limit(&req)?;
     let status = req
         .query("status")
-        .map(|s| {
-            ChatStatus::parse(s).ok_or_else(|| ApiError::bad_request(format!("unknown status {s}")))
-        })
+        .map(|s| ChatStatus::parse(s).ok_or_else(|| ApiError::bad_request(format!("unknown status {s}"))))
         .transpose()?;
     let outdated = req.query_flag("outdated")?;
     if outdated && status.is_some_and(|s| s != ChatStatus::Request) {
-        return Ok(Response::ok(
-            &serde_json::json!({ "chats": [], "nextCursor": null }),
-        ));
+        return Ok(Response::ok(&serde_json::json!({ "chats": [], "nextCursor": null })));
     }
-    let channel_ids: Vec<String> = req
-        .query("channelIds")
-        .map(|v| v.split(',').map(|c| c.trim().to_string()).collect())
-        .unwrap_or_default();
+    let channel_ids: Vec<String> =
+        req.query("channelIds").map(|v| v.split(',').map(|c| c.trim().to_string()).collect()).unwrap_or_default();
     for c in &channel_ids {
         validate::id("channelIds", c)?;
     }
@@ -372,17 +300,10 @@ pub async fn list(app: &App, req: Request) -> HandlerResult {
     }
     let filter = ListFilter {
         status,
-        requester_types: parse_list(
-            req.query("requesterType"),
-            "requesterType",
-            ChatterType::parse,
-        )?,
+        requester_types: parse_list(req.query("requesterType"), "requesterType", ChatterType::parse)?,
         target_type: req
             .query("targetType")
-            .map(|t| {
-                TargetType::parse(t)
-                    .ok_or_else(|| ApiError::bad_request(format!("unknown targetType {t}")))
-            })
+            .map(|t| TargetType::parse(t).ok_or_else(|| ApiError::bad_request(format!("unknown targetType {t}"))))
             .transpose()?,
         channel_ids,
         outdated_before: outdated.then(|| time::ago(app.config.request_decay_secs)),
@@ -394,9 +315,7 @@ pub async fn list(app: &App, req: Request) -> HandlerResult {
         let chatter_type = req
             .query("chatterType")
             .and_then(ChatterType::parse)
-            .ok_or_else(|| {
-                ApiError::bad_request("chatterId needs a chatterType of User, Customer or Public")
-            })?;
+            .ok_or_else(|| ApiError::bad_request("chatterId needs a chatterType of User, Customer or Public"))?;
         let pending = req.query_flag("invitationPending")?;
         let active = match req.query("chatterActive") {
             None => None,
@@ -410,35 +329,17 @@ pub async fn list(app: &App, req: Request) -> HandlerResult {
             (Some(a), false) => SortKey::BeginsWith(keys::chatter_state_prefix(a, false)),
             (None, false) => SortKey::Any,
         };
-        let query = IndexQuery {
-            index: keys::GSI1,
-            pk: keys::chatter_pk(chatter_type, chatter_id),
-            sk,
-        };
+        let query = IndexQuery { index: keys::GSI1, pk: keys::chatter_pk(chatter_type, chatter_id), sk };
         let (participations, next) = app.db.chatter_participations(&query, limit, cursor).await?;
         let ids: Vec<String> = participations.into_iter().map(|p| p.chat_id).collect();
         let chats = app.db.get_chats(&ids).await?;
-        (
-            chats
-                .into_iter()
-                .filter(|c| filter.matches(c))
-                .collect::<Vec<_>>(),
-            next,
-        )
+        (chats.into_iter().filter(|c| filter.matches(c)).collect::<Vec<_>>(), next)
     } else {
         let (chats, next) = app.db.list_chats(&filter.queries(), limit, cursor).await?;
-        (
-            chats.into_iter().filter(|c| filter.matches(c)).collect(),
-            next,
-        )
+        (chats.into_iter().filter(|c| filter.matches(c)).collect(), next)
     };
-    let views: Vec<ChatView> = chats
-        .into_iter()
-        .map(|c| ChatView::new(app, c, None))
-        .collect();
-    Ok(Response::ok(
-        &serde_json::json!({ "chats": views, "nextCursor": next }),
-    ))
+    let views: Vec<ChatView> = chats.into_iter().map(|c| ChatView::new(app, c, None)).collect();
+    Ok(Response::ok(&serde_json::json!({ "chats": views, "nextCursor": next })))
 }
 
 #[derive(Debug, Deserialize)]
@@ -458,9 +359,7 @@ pub(crate) fn online_customers(
     state
         .participants
         .iter()
-        .filter(|p| {
-            p.chatter_type.is_customer() && p.is_active() && skip != Some(p.chatter_id.as_str())
-        })
+        .filter(|p| p.chatter_type.is_customer() && p.is_active() && skip != Some(p.chatter_id.as_str()))
         .map(|p| app.db.put_participant(p, true, false))
         .collect()
 }
@@ -485,20 +384,14 @@ pub(crate) fn plan_update(
     let now = time::now();
     let name = ident.name().to_string();
     let user_id = ident.chatter_id().to_string();
-    let mut chat = Chat {
-        update_time: now.clone(),
-        ..before.clone()
-    };
+    let mut chat = Chat { update_time: now.clone(), ..before.clone() };
     let mut participants = state.participants.clone();
     let mut writes = Vec::new();
     let mut messages = Vec::new();
 
     if let Some(to) = status {
         if !before.status.can_become(to) {
-            return Err(ApiError::conflict(format!(
-                "a chat cannot go from {} to {}",
-                before.status, to
-            )));
+            return Err(ApiError::conflict(format!("a chat cannot go from {} to {}", before.status, to)));
         }
         chat.status = to;
         chat.previous_status = Some(before.status);
@@ -536,8 +429,7 @@ pub(crate) fn plan_update(
                     "joined",
                     format!("{name} joined the chat."),
                 ));
-                participants
-                    .retain(|p| !(p.chatter_type == ChatterType::User && p.chatter_id == user_id));
+                participants.retain(|p| !(p.chatter_type == ChatterType::User && p.chatter_id == user_id));
                 participants.push(me);
             }
         } else {
@@ -570,10 +462,7 @@ pub(crate) fn plan_update(
             &user_id,
             &name,
             "transferred",
-            format!(
-                "{name} moved the chat from channel {} to {channel}.",
-                before.channel_id
-            ),
+            format!("{name} moved the chat from channel {} to {channel}.", before.channel_id),
         );
         // Agents see where the chat came from; the customer does not need to.
         moved.internal = true;
@@ -581,22 +470,10 @@ pub(crate) fn plan_update(
     }
 
     let raced = || ApiError::conflict("the chat changed meanwhile");
-    let mut change = Change {
-        writes: vec![Write {
-            item: app.db.update_chat(before, &chat)?,
-            on_conflict: raced(),
-        }],
-        messages,
-    };
-    change.writes.extend(writes.into_iter().map(|item| Write {
-        item,
-        on_conflict: raced(),
-    }));
-    Ok(Planned {
-        change,
-        chat,
-        participants,
-    })
+    let mut change =
+        Change { writes: vec![Write { item: app.db.update_chat(before, &chat)?, on_conflict: raced() }], messages };
+    change.writes.extend(writes.into_iter().map(|item| Write { item, on_conflict: raced() }));
+    Ok(Planned { change, chat, participants })
 }
 
 /// `PATCH /chats/{chatId}`: `status` (ChatUpdate: request → active → closed) and
@@ -608,16 +485,12 @@ pub async fn update(app: &App, req: Request) -> HandlerResult {
     ident.require_agent()?;
     let body: UpdateChat = req.json()?;
     if body.status.is_none() && body.channel_id.is_none() {
-        return Err(ApiError::bad_request(
-            "nothing to update: give status or channelId",
-        ));
+        return Err(ApiError::bad_request("nothing to update: give status or channelId"));
     }
     if let Some(channel) = &body.channel_id {
         validate::id("channelId", channel)?;
         if app.config.channel_name(channel).is_none() {
-            return Err(ApiError::bad_request(format!(
-                "unknown channelId {channel}"
-            )));
+            return Err(ApiError::bad_request(format!("unknown channelId {channel}")));
         }
     }
     let mut result = None;
@@ -629,9 +502,7 @@ pub async fn update(app: &App, req: Request) -> HandlerResult {
         })
         .await?;
     let (chat, participants) = result.ok_or_else(ApiError::internal)?;
-    Ok(Response::ok(
-        &serde_json::json!({ "chat": ChatView::new(app, chat, Some(&participants)) }),
-    ))
+    Ok(Response::ok(&serde_json::json!({ "chat": ChatView::new(app, chat, Some(&participants)) })))
 }
 
 /// `DELETE /chats/{chatId}` (ChatDelete): the owner removes the chat and everything in it.

@@ -17,22 +17,17 @@ use crate::{time, validate};
 
 /// ChatParticipantNumberGet: the agent's number in this chat (1, 2, ...), by joining order.
 pub fn agent_number(participants: &[Participant], chatter_id: &str) -> usize {
-    let mut agents: Vec<&Participant> = participants
-        .iter()
-        .filter(|p| p.chatter_type == ChatterType::User)
-        .collect();
-    agents.sort_by(|a, b| {
-        a.create_time
-            .cmp(&b.create_time)
-            .then(a.chatter_id.cmp(&b.chatter_id))
-    });
-    agents
-        .iter()
-        .position(|p| p.chatter_id == chatter_id)
-        .map_or(agents.len() + 1, |i| i + 1)
+    let mut agents: Vec<&Participant> = participants.iter().filter(|p| p.chatter_type == ChatterType::User).collect();
+    agents.sort_by(|a, b| a.create_time.cmp(&b.create_time).then(a.chatter_id.cmp(&b.chatter_id)));
+    agents.iter().position(|p| p.chatter_id == chatter_id).map_or(agents.len() + 1, |i| i + 1)
 }
 
-/// The name `viewer` sees for an agent: the real one, or "Support Agent <n>" for customers
+/// Whether `viewer` sees this chatter under the generic name (MaskAgentName).
+fn masked(app: &App, viewer: &Identity, chatter_type: ChatterType) -> bool {
+    app.config.mask_agent_names && !viewer.is_agent() && chatter_type == ChatterType::User
+}
+
+/// The name `viewer` sees for a chatter: the real one, or "Support Agent <n>" for customers
 /// when masking is on.
 pub fn shown_name(
     app: &App,
@@ -42,33 +37,48 @@ pub fn shown_name(
     chatter_id: &str,
     real: &str,
 ) -> String {
-    if app.config.mask_agent_names && !viewer.is_agent() && chatter_type == ChatterType::User {
-        format!(
-            "{} {}",
-            app.config.default_agent_name,
-            agent_number(participants, chatter_id)
-        )
+    if masked(app, viewer, chatter_type) {
+        format!("{} {}", app.config.default_agent_name, agent_number(participants, chatter_id))
     } else {
         real.to_string()
     }
 }
 
-/// A participant as `viewer` may see it (MaskAgentName).
-pub fn view(
+/// The id `viewer` sees for a chatter: a masked agent's user id is identifying too.
+pub fn shown_id(
     app: &App,
     viewer: &Identity,
     participants: &[Participant],
-    p: &Participant,
-) -> Participant {
+    chatter_type: ChatterType,
+    chatter_id: &str,
+) -> String {
+    if masked(app, viewer, chatter_type) {
+        format!("agent-{}", agent_number(participants, chatter_id))
+    } else {
+        chatter_id.to_string()
+    }
+}
+
+/// A system message's text as `viewer` may see it: masked agents' names replaced.
+pub fn shown_text(app: &App, viewer: &Identity, participants: &[Participant], text: &str) -> String {
+    if !masked(app, viewer, ChatterType::User) {
+        return text.to_string();
+    }
+    let mut shown = text.to_string();
+    for p in participants.iter().filter(|p| p.chatter_type == ChatterType::User && !p.chatter_name.is_empty()) {
+        shown = shown.replace(
+            &p.chatter_name,
+            &shown_name(app, viewer, participants, p.chatter_type, &p.chatter_id, &p.chatter_name),
+        );
+    }
+    shown
+}
+
+/// A participant as `viewer` may see it (MaskAgentName).
+pub fn view(app: &App, viewer: &Identity, participants: &[Participant], p: &Participant) -> Participant {
     let mut shown = p.clone();
-    shown.chatter_name = shown_name(
-        app,
-        viewer,
-        participants,
-        p.chatter_type,
-        &p.chatter_id,
-        &p.chatter_name,
-    );
+    shown.chatter_name = shown_name(app, viewer, participants, p.chatter_type, &p.chatter_id, &p.chatter_name);
+    shown.chatter_id = shown_id(app, viewer, participants, p.chatter_type, &p.chatter_id);
     shown
 }
 
@@ -83,11 +93,7 @@ fn path_chatter(req: &Request) -> Result<(ChatterType, String), ApiError> {
 
 async fn readable_state(app: &App, ident: &Identity, chat_id: &str) -> Result<ChatState, ApiError> {
     ident.require_chat(chat_id)?;
-    let state = app
-        .db
-        .load_state(chat_id, false)
-        .await?
-        .ok_or_else(|| ApiError::not_found("chat not found"))?;
+    let state = app.db.load_state(chat_id, false).await?.ok_or_else(|| ApiError::not_found("chat not found"))?;
     policy::can_read(ident, &state)?;
     Ok(state)
 }
@@ -101,21 +107,12 @@ fn open(state: &ChatState) -> Result<(), ApiError> {
 }
 
 fn write(item: aws_sdk_dynamodb::types::TransactWriteItem, message: &str) -> Write {
-    Write {
-        item,
-        on_conflict: ApiError::conflict(message),
-    }
+    Write { item, on_conflict: ApiError::conflict(message) }
 }
 
 /// An internal (agents-only) system message about a change to a participant.
 fn note(ident: &Identity, event: &str, text: String) -> NewMessage {
-    let mut m = NewMessage::system(
-        ident.chatter_type(),
-        ident.chatter_id(),
-        ident.name(),
-        event,
-        text,
-    );
+    let mut m = NewMessage::system(ident.chatter_type(), ident.chatter_id(), ident.name(), event, text);
     m.internal = true;
     m
 }
@@ -146,18 +143,14 @@ pub async fn add(app: &App, req: Request) -> HandlerResult {
     validate::id("chatterId", &body.chatter_id)?;
     validate::optional_name("chatterName", &body.chatter_name, validate::MAX_NAME_CHARS)?;
     if !(0..=1).contains(&body.chatter_active) {
-        return Err(ApiError::bad_request(
-            "chatterActive of a new participant is 0 or 1",
-        ));
+        return Err(ApiError::bad_request("chatterActive of a new participant is 0 or 1"));
     }
     if body.monitoring > 2 {
         return Err(ApiError::bad_request("monitoring is 0, 1 or 2"));
     }
     let is_agent = body.chatter_type == ChatterType::User;
     if is_agent != body.permission_level.is_some() {
-        return Err(ApiError::bad_request(
-            "permissionLevel is required for agents, and only for agents",
-        ));
+        return Err(ApiError::bad_request("permissionLevel is required for agents, and only for agents"));
     }
     let myself = is_agent && body.chatter_id == ident.chatter_id();
     let mut added = None;
@@ -166,14 +159,13 @@ pub async fn add(app: &App, req: Request) -> HandlerResult {
             open(state)?;
             if myself && body.chatter_active == 1 && state.chat.status == ChatStatus::Request {
                 if policy::own(&ident, state).is_some() {
-                    return Err(ApiError::conflict(
-                        "you are already a participant of this chat",
-                    ));
+                    return Err(ApiError::conflict("you are already a participant of this chat"));
                 }
                 let planned = plan_update(app, &ident, state, Some(ChatStatus::Active), None)?;
-                added = planned.participants.into_iter().find(|p| {
-                    p.chatter_type == ChatterType::User && p.chatter_id == body.chatter_id
-                });
+                added = planned
+                    .participants
+                    .into_iter()
+                    .find(|p| p.chatter_type == ChatterType::User && p.chatter_id == body.chatter_id);
                 return Ok(planned.change);
             }
             policy::can_manage(&ident, state)?;
@@ -182,17 +174,11 @@ pub async fn add(app: &App, req: Request) -> HandlerResult {
             {
                 return Err(ApiError::conflict("the chat already has an owner"));
             }
-            if state
-                .participant(body.chatter_type, &body.chatter_id)
-                .is_some()
-            {
+            if state.participant(body.chatter_type, &body.chatter_id).is_some() {
                 return Err(ApiError::conflict("already a participant of this chat"));
             }
             let now = time::now();
-            let name = body
-                .chatter_name
-                .clone()
-                .unwrap_or_else(|| body.chatter_id.clone());
+            let name = body.chatter_name.clone().unwrap_or_else(|| body.chatter_id.clone());
             let p = Participant {
                 chat_id: chat_id.to_string(),
                 chatter_id: body.chatter_id.clone(),
@@ -208,25 +194,12 @@ pub async fn add(app: &App, req: Request) -> HandlerResult {
                 create_time: now,
             };
             let message = if p.is_active() {
-                NewMessage::system(
-                    p.chatter_type,
-                    &p.chatter_id,
-                    &name,
-                    "joined",
-                    format!("{name} joined the chat."),
-                )
+                NewMessage::system(p.chatter_type, &p.chatter_id, &name, "joined", format!("{name} joined the chat."))
             } else {
-                note(
-                    &ident,
-                    "invited",
-                    format!("{} invited {name}.", ident.name()),
-                )
+                note(&ident, "invited", format!("{} invited {name}.", ident.name()))
             };
             let change = Change {
-                writes: vec![write(
-                    app.db.put_participant(&p, false, true)?,
-                    "already a participant of this chat",
-                )],
+                writes: vec![write(app.db.put_participant(&p, false, true)?, "already a participant of this chat")],
                 messages: vec![message],
             };
             added = Some(p);
@@ -237,12 +210,12 @@ pub async fn add(app: &App, req: Request) -> HandlerResult {
     Ok(Response::created(&serde_json::json!({ "participant": p })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct UpdateParticipant {
-    chatter_active: Option<i8>,
-    monitoring: Option<u8>,
-    permission_level: Option<PermissionLevel>,
+pub(crate) struct UpdateParticipant {
+    pub chatter_active: Option<i8>,
+    pub monitoring: Option<u8>,
+    pub permission_level: Option<PermissionLevel>,
 }
 
 /// `PATCH /chats/{chatId}/participants/{chatterType}/{chatterId}` (ChatParticipantUpdate,
@@ -255,11 +228,8 @@ pub async fn update(app: &App, req: Request) -> HandlerResult {
     ident.require_chat(chat_id)?;
     let (chatter_type, chatter_id) = path_chatter(&req)?;
     let body: UpdateParticipant = req.json()?;
-    if body.chatter_active.is_none() && body.monitoring.is_none() && body.permission_level.is_none()
-    {
-        return Err(ApiError::bad_request(
-            "nothing to update: give chatterActive, monitoring or permissionLevel",
-        ));
+    if body.chatter_active.is_none() && body.monitoring.is_none() && body.permission_level.is_none() {
+        return Err(ApiError::bad_request("nothing to update: give chatterActive, monitoring or permissionLevel"));
     }
     if body.chatter_active.is_some_and(|a| !(-1..=1).contains(&a)) {
         return Err(ApiError::bad_request("chatterActive is -1, 0 or 1"));
@@ -268,10 +238,21 @@ pub async fn update(app: &App, req: Request) -> HandlerResult {
         return Err(ApiError::bad_request("monitoring is 0, 1 or 2"));
     }
     if body.permission_level == Some(PermissionLevel::Owner) {
-        return Err(ApiError::bad_request(
-            "permissionLevel changes between Participant and Observer",
-        ));
+        return Err(ApiError::bad_request("permissionLevel changes between Participant and Observer"));
     }
+    let p = change(app, &ident, chat_id, chatter_type, &chatter_id, &body).await?;
+    Ok(Response::ok(&serde_json::json!({ "participant": p })))
+}
+
+/// Applies a participant change for `ident` (see [`update`]); returns the participant.
+pub(crate) async fn change(
+    app: &App,
+    ident: &Identity,
+    chat_id: &str,
+    chatter_type: ChatterType,
+    chatter_id: &str,
+    body: &UpdateParticipant,
+) -> Result<Participant, ApiError> {
     let myself = chatter_type == ident.chatter_type() && chatter_id == ident.chatter_id();
     if !myself {
         ident.require_agent()?;
@@ -280,31 +261,24 @@ pub async fn update(app: &App, req: Request) -> HandlerResult {
     app.db
         .apply(chat_id, |state| {
             let current = state
-                .participant(chatter_type, &chatter_id)
+                .participant(chatter_type, chatter_id)
                 .ok_or_else(|| ApiError::not_found("no such participant"))?;
             if current.chatter_active == -1 {
                 return Err(ApiError::forbidden("this chatter has left the chat"));
             }
             open(state)?;
             if !myself {
-                policy::can_manage(&ident, state)?;
+                policy::can_manage(ident, state)?;
                 if body.chatter_active.is_some() {
-                    return Err(ApiError::forbidden(
-                        "only the chatter itself confirms, declines or leaves",
-                    ));
+                    return Err(ApiError::forbidden("only the chatter itself confirms, declines or leaves"));
                 }
             } else if body.permission_level.is_some() && !current.is_owner() {
-                return Err(ApiError::forbidden(
-                    "only the chat's owner changes permissions",
-                ));
+                return Err(ApiError::forbidden("only the chat's owner changes permissions"));
             }
             // Confirming a chat still in the queue is accepting it.
-            if myself
-                && body.chatter_active == Some(1)
-                && ident.is_agent()
-                && state.chat.status == ChatStatus::Request
+            if myself && body.chatter_active == Some(1) && ident.is_agent() && state.chat.status == ChatStatus::Request
             {
-                let planned = plan_update(app, &ident, state, Some(ChatStatus::Active), None)?;
+                let planned = plan_update(app, ident, state, Some(ChatStatus::Active), None)?;
                 updated = planned
                     .participants
                     .into_iter()
@@ -335,54 +309,31 @@ pub async fn update(app: &App, req: Request) -> HandlerResult {
                     }
                     _ => ("inactive", format!("{name} is inactive.")),
                 };
-                change.messages.push(NewMessage::system(
-                    p.chatter_type,
-                    &p.chatter_id,
-                    &name,
-                    event,
-                    text,
-                ));
+                change.messages.push(NewMessage::system(p.chatter_type, &p.chatter_id, &name, event, text));
             }
-            if let Some(level) = body
-                .permission_level
-                .filter(|l| Some(*l) != current.permission_level)
-            {
-                if p.chatter_type != ChatterType::User
-                    || current.permission_level == Some(PermissionLevel::Owner)
-                {
-                    return Err(ApiError::conflict(
-                        "only a Participant or an Observer agent changes permission",
-                    ));
+            if let Some(level) = body.permission_level.filter(|l| Some(*l) != current.permission_level) {
+                if p.chatter_type != ChatterType::User || current.permission_level == Some(PermissionLevel::Owner) {
+                    return Err(ApiError::conflict("only a Participant or an Observer agent changes permission"));
                 }
                 p.permission_level = Some(level);
-                change.messages.push(note(
-                    &ident,
-                    "permission",
-                    format!("{name} is now {level}."),
-                ));
+                change.messages.push(note(ident, "permission", format!("{name} is now {level}.")));
             }
             if let Some(monitoring) = body.monitoring.filter(|m| *m != current.monitoring) {
                 p.monitoring = monitoring;
-                change.messages.push(note(
-                    &ident,
-                    "monitoring",
-                    format!("{name} monitoring is now {monitoring}."),
-                ));
+                change.messages.push(note(ident, "monitoring", format!("{name} monitoring is now {monitoring}.")));
             }
             if change.messages.is_empty() {
                 updated = Some(p);
                 return Ok(change);
             }
-            change.writes.push(write(
-                app.db.put_participant(&p, true, true)?,
-                "the participant changed meanwhile",
-            ));
+            change.writes.push(write(app.db.put_participant(&p, true, true)?, "the participant changed meanwhile"));
             // When the last customer leaves, the chat ends (endChat).
             let customers_left = p.chatter_type.is_customer()
                 && p.chatter_active == -1
-                && !state.participants.iter().any(|o| {
-                    o.chatter_type.is_customer() && o.is_active() && o.chatter_id != p.chatter_id
-                });
+                && !state
+                    .participants
+                    .iter()
+                    .any(|o| o.chatter_type.is_customer() && o.is_active() && o.chatter_id != p.chatter_id);
             if customers_left {
                 let before = &state.chat;
                 let after = crate::model::Chat {
@@ -391,17 +342,9 @@ pub async fn update(app: &App, req: Request) -> HandlerResult {
                     update_time: now.clone(),
                     ..before.clone()
                 };
-                change.writes.insert(
-                    0,
-                    write(
-                        app.db.update_chat(before, &after)?,
-                        "the chat changed meanwhile",
-                    ),
-                );
+                change.writes.insert(0, write(app.db.update_chat(before, &after)?, "the chat changed meanwhile"));
                 for other in crate::api::chats::online_customers(app, state, Some(&p.chatter_id))? {
-                    change
-                        .writes
-                        .push(write(other, "the participant changed meanwhile"));
+                    change.writes.push(write(other, "the participant changed meanwhile"));
                 }
                 change.messages.push(NewMessage::system(
                     p.chatter_type,
@@ -415,8 +358,7 @@ pub async fn update(app: &App, req: Request) -> HandlerResult {
             Ok(change)
         })
         .await?;
-    let p = updated.ok_or_else(ApiError::internal)?;
-    Ok(Response::ok(&serde_json::json!({ "participant": p })))
+    updated.ok_or_else(ApiError::internal)
 }
 
 /// `DELETE /chats/{chatId}/participants/{chatterType}/{chatterId}` and
@@ -427,48 +369,32 @@ pub async fn remove(app: &App, req: Request) -> HandlerResult {
     let chat_id = req.param("chatId")?;
     ident.require_chat(chat_id)?;
     ident.require_agent()?;
-    let one = if req.params.contains_key("chatterId") {
-        Some(path_chatter(&req)?)
-    } else {
-        None
-    };
+    let one = if req.params.contains_key("chatterId") { Some(path_chatter(&req)?) } else { None };
     app.db
         .apply(chat_id, |state| {
             policy::can_manage(&ident, state)?;
             let is_requester = |p: &Participant| {
-                p.chatter_type == state.chat.requester_type
-                    && p.chatter_id == state.chat.requester_id
+                p.chatter_type == state.chat.requester_type && p.chatter_id == state.chat.requester_id
             };
             let targets: Vec<&Participant> = match &one {
                 Some((t, id)) => {
-                    let p = state
-                        .participant(*t, id)
-                        .ok_or_else(|| ApiError::not_found("no such participant"))?;
+                    let p = state.participant(*t, id).ok_or_else(|| ApiError::not_found("no such participant"))?;
                     if is_requester(p) {
-                        return Err(ApiError::conflict(
-                            "the requester cannot be removed; close the chat instead",
-                        ));
+                        return Err(ApiError::conflict("the requester cannot be removed; close the chat instead"));
                     }
                     vec![p]
                 }
-                None => state
-                    .participants
-                    .iter()
-                    .filter(|p| !is_requester(p))
-                    .collect(),
+                None => state.participants.iter().filter(|p| !is_requester(p)).collect(),
             };
             if targets.is_empty() {
                 return Ok(Change::default());
             }
             let mut change = Change::default();
             for p in &targets {
-                let item = app.db.delete_existing(
-                    keys::chat_pk(chat_id),
-                    keys::participant_sk(p.chatter_type, &p.chatter_id),
-                )?;
-                change
-                    .writes
-                    .push(write(item, "the participant changed meanwhile"));
+                let item = app
+                    .db
+                    .delete_existing(keys::chat_pk(chat_id), keys::participant_sk(p.chatter_type, &p.chatter_id))?;
+                change.writes.push(write(item, "the participant changed meanwhile"));
             }
             let names: Vec<&str> = targets.iter().map(|p| p.chatter_name.as_str()).collect();
             let mut removed = NewMessage::system(
@@ -490,11 +416,8 @@ pub async fn remove(app: &App, req: Request) -> HandlerResult {
 pub async fn list(app: &App, req: Request) -> HandlerResult {
     let ident = auth::authenticate(&req, &app.config.auth)?;
     let state = readable_state(app, &ident, req.param("chatId")?).await?;
-    let views: Vec<Participant> = state
-        .participants
-        .iter()
-        .map(|p| view(app, &ident, &state.participants, p))
-        .collect();
+    let views: Vec<Participant> =
+        state.participants.iter().map(|p| view(app, &ident, &state.participants, p)).collect();
     Ok(Response::ok(&serde_json::json!({ "participants": views })))
 }
 
@@ -503,12 +426,8 @@ pub async fn get(app: &App, req: Request) -> HandlerResult {
     let ident = auth::authenticate(&req, &app.config.auth)?;
     let (chatter_type, chatter_id) = path_chatter(&req)?;
     let state = readable_state(app, &ident, req.param("chatId")?).await?;
-    let p = state
-        .participant(chatter_type, &chatter_id)
-        .ok_or_else(|| ApiError::not_found("no such participant"))?;
-    Ok(Response::ok(
-        &serde_json::json!({ "participant": view(app, &ident, &state.participants, p) }),
-    ))
+    let p = state.participant(chatter_type, &chatter_id).ok_or_else(|| ApiError::not_found("no such participant"))?;
+    Ok(Response::ok(&serde_json::json!({ "participant": view(app, &ident, &state.participants, p) })))
 }
 
 #[derive(Debug, Deserialize)]
@@ -528,11 +447,7 @@ pub async fn invite(app: &App, req: Request) -> HandlerResult {
     ident.require_agent()?;
     let body: Invite = req.json()?;
     validate::id("inviteUserId", &body.invite_user_id)?;
-    validate::optional_name(
-        "inviteUserName",
-        &body.invite_user_name,
-        validate::MAX_NAME_CHARS,
-    )?;
+    validate::optional_name("inviteUserName", &body.invite_user_name, validate::MAX_NAME_CHARS)?;
     if let Some(id) = &body.invitation_chat_id {
         validate::id("invitationChatId", id)?;
     }
@@ -542,23 +457,13 @@ pub async fn invite(app: &App, req: Request) -> HandlerResult {
             open(state)?;
             match policy::own(&ident, state) {
                 Some(p) if p.is_contributor() => {}
-                _ => {
-                    return Err(ApiError::forbidden(
-                        "only an active owner or participant invites",
-                    ))
-                }
+                _ => return Err(ApiError::forbidden("only an active owner or participant invites")),
             }
-            if state
-                .participant(ChatterType::User, &body.invite_user_id)
-                .is_some()
-            {
+            if state.participant(ChatterType::User, &body.invite_user_id).is_some() {
                 return Err(ApiError::conflict("already a participant of this chat"));
             }
             let now = time::now();
-            let name = body
-                .invite_user_name
-                .clone()
-                .unwrap_or_else(|| body.invite_user_id.clone());
+            let name = body.invite_user_name.clone().unwrap_or_else(|| body.invite_user_id.clone());
             let p = Participant {
                 chat_id: chat_id.to_string(),
                 chatter_id: body.invite_user_id.clone(),
@@ -574,32 +479,21 @@ pub async fn invite(app: &App, req: Request) -> HandlerResult {
                 create_time: now,
             };
             let change = Change {
-                writes: vec![write(
-                    app.db.put_participant(&p, false, true)?,
-                    "already a participant of this chat",
-                )],
-                messages: vec![note(
-                    &ident,
-                    "invited",
-                    format!("{} invited {name}.", ident.name()),
-                )],
+                writes: vec![write(app.db.put_participant(&p, false, true)?, "already a participant of this chat")],
+                messages: vec![note(&ident, "invited", format!("{} invited {name}.", ident.name()))],
             };
             invited = Some(p);
             Ok(change)
         })
         .await?;
-    Ok(Response::created(
-        &serde_json::json!({ "participant": invited.ok_or_else(ApiError::internal)? }),
-    ))
+    Ok(Response::created(&serde_json::json!({ "participant": invited.ok_or_else(ApiError::internal)? })))
 }
 
 fn own_user(ident: &Identity, req: &Request) -> Result<String, ApiError> {
     ident.require_agent()?;
     let user_id = req.param("userId")?;
     if user_id != ident.chatter_id() {
-        return Err(ApiError::forbidden(
-            "agents read and remove only their own invitations",
-        ));
+        return Err(ApiError::forbidden("agents read and remove only their own invitations"));
     }
     Ok(user_id.to_string())
 }
@@ -614,14 +508,8 @@ pub async fn invitations(app: &App, req: Request) -> HandlerResult {
         pk: keys::chatter_pk(ChatterType::User, &user_id),
         sk: SortKey::BeginsWith(keys::chatter_state_prefix(0, true)),
     };
-    let (pending, next) = app
-        .db
-        .chatter_participations(
-            &query,
-            crate::api::chats::page_limit(&req)?,
-            req.query("cursor"),
-        )
-        .await?;
+    let (pending, next) =
+        app.db.chatter_participations(&query, crate::api::chats::page_limit(&req)?, req.query("cursor")).await?;
     let chat_id = req.query("chatId");
     let via = req.query("invitationChatId");
     let invitations: Vec<serde_json::Value> = pending
@@ -629,9 +517,7 @@ pub async fn invitations(app: &App, req: Request) -> HandlerResult {
         .filter(|p| chat_id.is_none_or(|c| c == p.chat_id) && via.is_none_or(|v| Some(v) == p.invitation_chat_id.as_deref()))
         .map(|p| serde_json::json!({ "chatId": p.chat_id, "invitationChatId": p.invitation_chat_id, "createTime": p.create_time }))
         .collect();
-    Ok(Response::ok(
-        &serde_json::json!({ "invitations": invitations, "nextCursor": next }),
-    ))
+    Ok(Response::ok(&serde_json::json!({ "invitations": invitations, "nextCursor": next })))
 }
 
 /// `DELETE /users/{userId}/invitations/{chatId}` (ChatInviteRemove).
@@ -645,10 +531,8 @@ pub async fn remove_invitation(app: &App, req: Request) -> HandlerResult {
                 .participant(ChatterType::User, &user_id)
                 .filter(|p| p.invitation && p.chatter_active == 0)
                 .ok_or_else(|| ApiError::not_found("no pending invitation to this chat"))?;
-            let item = app.db.delete_existing(
-                keys::chat_pk(chat_id),
-                keys::participant_sk(ChatterType::User, &user_id),
-            )?;
+            let item =
+                app.db.delete_existing(keys::chat_pk(chat_id), keys::participant_sk(ChatterType::User, &user_id))?;
             Ok(Change {
                 writes: vec![write(item, "the invitation changed meanwhile")],
                 messages: vec![note(
@@ -680,27 +564,17 @@ pub async fn decline(app: &App, req: Request) -> HandlerResult {
     }
     app.db
         .apply(chat_id, |state| {
-            if !(state.chat.requester_type == ChatterType::User
-                && state.chat.target_type == TargetType::User)
-            {
-                return Err(ApiError::conflict(
-                    "only agent-to-agent chats can be declined",
-                ));
+            if !(state.chat.requester_type == ChatterType::User && state.chat.target_type == TargetType::User) {
+                return Err(ApiError::conflict("only agent-to-agent chats can be declined"));
             }
             open(state)?;
             let me = policy::own(&ident, state)
                 .filter(|p| p.chatter_active == 0)
                 .ok_or_else(|| ApiError::forbidden("you have no pending request in this chat"))?;
             let now = time::now();
-            let declined = Participant {
-                chatter_active: -1,
-                leave_time: Some(now),
-                ..me.clone()
-            };
-            let text = body
-                .message
-                .clone()
-                .unwrap_or_else(|| format!("{} has declined the chat request.", me.chatter_name));
+            let declined = Participant { chatter_active: -1, leave_time: Some(now), ..me.clone() };
+            let text =
+                body.message.clone().unwrap_or_else(|| format!("{} has declined the chat request.", me.chatter_name));
             let mut change = Change {
                 writes: vec![write(
                     app.db.put_participant(&declined, true, true)?,
@@ -717,8 +591,7 @@ pub async fn decline(app: &App, req: Request) -> HandlerResult {
             let others_pending = state.participants.iter().any(|p| {
                 p.chatter_active == 0 && p.chatter_id != me.chatter_id
                     || p.is_active()
-                        && !(p.chatter_type == state.chat.requester_type
-                            && p.chatter_id == state.chat.requester_id)
+                        && !(p.chatter_type == state.chat.requester_type && p.chatter_id == state.chat.requester_id)
             });
             if state.chat.status == ChatStatus::Request && !others_pending {
                 let before = &state.chat;
@@ -728,13 +601,7 @@ pub async fn decline(app: &App, req: Request) -> HandlerResult {
                     update_time: time::now(),
                     ..before.clone()
                 };
-                change.writes.insert(
-                    0,
-                    write(
-                        app.db.update_chat(before, &after)?,
-                        "the chat changed meanwhile",
-                    ),
-                );
+                change.writes.insert(0, write(app.db.update_chat(before, &after)?, "the chat changed meanwhile"));
             }
             Ok(change)
         })

@@ -45,15 +45,11 @@ pub async fn set(app: &App, req: Request) -> HandlerResult {
     ident.require_agent()?;
     let user_id = req.param("userId")?;
     if user_id != ident.chatter_id() {
-        return Err(ApiError::forbidden(
-            "agents set only their own availability",
-        ));
+        return Err(ApiError::forbidden("agents set only their own availability"));
     }
     let body: SetAvailability = req.json()?;
     if body.channels.len() > MAX_CHANNELS {
-        return Err(ApiError::bad_request(format!(
-            "at most {MAX_CHANNELS} channels"
-        )));
+        return Err(ApiError::bad_request(format!("at most {MAX_CHANNELS} channels")));
     }
     for c in &body.channels {
         validate::id("channels", c)?;
@@ -61,17 +57,8 @@ pub async fn set(app: &App, req: Request) -> HandlerResult {
             return Err(ApiError::bad_request(format!("unknown channel {c}")));
         }
     }
-    let channels: Vec<String> = body
-        .channels
-        .iter()
-        .cloned()
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let previous: Option<Presence> = app
-        .db
-        .get(keys::user_pk(user_id), keys::PRESENCE_SK, true)
-        .await?;
+    let channels: Vec<String> = body.channels.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect();
+    let previous: Option<Presence> = app.db.get(keys::user_pk(user_id), keys::PRESENCE_SK, true).await?;
     let now = time::epoch_secs();
     let presence = Presence {
         user_id: user_id.to_string(),
@@ -84,24 +71,13 @@ pub async fn set(app: &App, req: Request) -> HandlerResult {
     };
     let online = presence.availability != Availability::Offline;
     let gsi: Vec<(&str, String)> = if online {
-        vec![
-            ("GSI1PK", keys::online_pk(ChatterType::User)),
-            ("GSI1SK", keys::escape(user_id).into_owned()),
-        ]
+        vec![("GSI1PK", keys::online_pk(ChatterType::User)), ("GSI1SK", keys::escape(user_id).into_owned())]
     } else {
         vec![]
     };
-    let item = to_item(
-        keys::user_pk(user_id),
-        keys::PRESENCE_SK.into(),
-        entity::PRESENCE,
-        &gsi,
-        &presence,
-    )?;
+    let item = to_item(keys::user_pk(user_id), keys::PRESENCE_SK.into(), entity::PRESENCE, &gsi, &presence)?;
     // Guard against a concurrent update of the same presence planned from the same read.
-    let mut put = aws_sdk_dynamodb::types::Put::builder()
-        .table_name(&app.db.table)
-        .set_item(Some(item));
+    let mut put = aws_sdk_dynamodb::types::Put::builder().table_name(&app.db.table).set_item(Some(item));
     put = match &previous {
         Some(p) => put
             .condition_expression("updateTime = :seen")
@@ -110,15 +86,9 @@ pub async fn set(app: &App, req: Request) -> HandlerResult {
     };
     let put = put.build().map_err(|_| ApiError::internal())?;
     let conflict = || ApiError::conflict("availability changed meanwhile; try again");
-    let mut writes = vec![Write {
-        item: TransactWriteItem::builder().put(put).build(),
-        on_conflict: conflict(),
-    }];
-    let listed: BTreeSet<&String> = if presence.availability == Availability::Online {
-        channels.iter().collect()
-    } else {
-        BTreeSet::new()
-    };
+    let mut writes = vec![Write { item: TransactWriteItem::builder().put(put).build(), on_conflict: conflict() }];
+    let listed: BTreeSet<&String> =
+        if presence.availability == Availability::Online { channels.iter().collect() } else { BTreeSet::new() };
     for c in &listed {
         let agent = ChannelAgent {
             channel_id: (*c).clone(),
@@ -126,38 +96,22 @@ pub async fn set(app: &App, req: Request) -> HandlerResult {
             external: presence.external,
             expires_at: presence.expires_at,
         };
-        let item = to_item(
-            keys::channel_pk(c),
-            keys::channel_agent_sk(user_id),
-            entity::CHANNEL_AGENT,
-            &[],
-            &agent,
-        )?;
+        let item = to_item(keys::channel_pk(c), keys::channel_agent_sk(user_id), entity::CHANNEL_AGENT, &[], &agent)?;
         let put = aws_sdk_dynamodb::types::Put::builder()
             .table_name(&app.db.table)
             .set_item(Some(item))
             .build()
             .map_err(|_| ApiError::internal())?;
-        writes.push(Write {
-            item: TransactWriteItem::builder().put(put).build(),
-            on_conflict: conflict(),
-        });
+        writes.push(Write { item: TransactWriteItem::builder().put(put).build(), on_conflict: conflict() });
     }
-    for c in previous
-        .iter()
-        .flat_map(|p| p.channels.iter())
-        .filter(|c| !listed.contains(c))
-    {
+    for c in previous.iter().flat_map(|p| p.channels.iter()).filter(|c| !listed.contains(c)) {
         let delete = aws_sdk_dynamodb::types::Delete::builder()
             .table_name(&app.db.table)
             .key(keys::PK, s(keys::channel_pk(c)))
             .key(keys::SK, s(keys::channel_agent_sk(user_id)))
             .build()
             .map_err(|_| ApiError::internal())?;
-        writes.push(Write {
-            item: TransactWriteItem::builder().delete(delete).build(),
-            on_conflict: conflict(),
-        });
+        writes.push(Write { item: TransactWriteItem::builder().delete(delete).build(), on_conflict: conflict() });
     }
     app.db.commit_writes(writes).await?;
     Ok(Response::ok(&presence_view(&presence)))
@@ -169,38 +123,25 @@ pub async fn get(app: &App, req: Request) -> HandlerResult {
     ident.require_agent()?;
     let user_id = req.param("userId")?;
     validate::id("userId", user_id)?;
-    let presence: Option<Presence> = app
-        .db
-        .get(keys::user_pk(user_id), keys::PRESENCE_SK, false)
-        .await?;
+    let presence: Option<Presence> = app.db.get(keys::user_pk(user_id), keys::PRESENCE_SK, false).await?;
     let now = time::epoch_secs();
-    let presence = presence
-        .map(|p| p.current(now))
-        .unwrap_or_else(|| Presence {
-            user_id: user_id.to_string(),
-            name: user_id.to_string(),
-            availability: Availability::Offline,
-            channels: vec![],
-            external: false,
-            update_time: String::new(),
-            expires_at: 0,
-        });
+    let presence = presence.map(|p| p.current(now)).unwrap_or_else(|| Presence {
+        user_id: user_id.to_string(),
+        name: user_id.to_string(),
+        availability: Availability::Offline,
+        channels: vec![],
+        external: false,
+        update_time: String::new(),
+        expires_at: 0,
+    });
     Ok(Response::ok(&presence_view(&presence)))
 }
 
 async fn online_agents(app: &App) -> Result<Vec<Presence>, ApiError> {
-    let query = IndexQuery {
-        index: keys::GSI1,
-        pk: keys::online_pk(ChatterType::User),
-        sk: SortKey::Any,
-    };
+    let query = IndexQuery { index: keys::GSI1, pk: keys::online_pk(ChatterType::User), sk: SortKey::Any };
     let now = time::epoch_secs();
     let all: Vec<Presence> = app.db.query_all(&query).await?;
-    Ok(all
-        .into_iter()
-        .map(|p| p.current(now))
-        .filter(|p| p.availability != Availability::Offline)
-        .collect())
+    Ok(all.into_iter().map(|p| p.current(now)).filter(|p| p.availability != Availability::Offline).collect())
 }
 
 /// `GET /agents/available?key=ExternalChannels|InternalChannels` (AvailableUsersGet):
@@ -211,11 +152,7 @@ pub async fn available(app: &App, req: Request) -> HandlerResult {
     let external = match req.query("key") {
         Some("ExternalChannels") => true,
         Some("InternalChannels") => false,
-        _ => {
-            return Err(ApiError::bad_request(
-                "key must be ExternalChannels or InternalChannels",
-            ))
-        }
+        _ => return Err(ApiError::bad_request("key must be ExternalChannels or InternalChannels")),
     };
     let agents: BTreeMap<String, Vec<String>> = online_agents(app)
         .await?
@@ -271,9 +208,7 @@ pub async fn customer(app: &App, req: Request) -> HandlerResult {
     };
     let chats: Vec<crate::model::Participant> = app.db.query_all(&query).await?;
     let code = if chats.is_empty() { 0 } else { 3 };
-    Ok(Response::ok(
-        &json!({ "customerId": id, "availability": code, "chats": chats.len() }),
-    ))
+    Ok(Response::ok(&json!({ "customerId": id, "availability": code, "chats": chats.len() })))
 }
 
 /// `GET /channels/{channelId}/availability`: whether an agent is online for customers in
@@ -282,15 +217,7 @@ pub async fn channel(app: &App, req: Request) -> HandlerResult {
     let channel_id = req.param("channelId")?;
     validate::id("channelId", channel_id)?;
     let now = time::epoch_secs();
-    let agents: Vec<ChannelAgent> = app
-        .db
-        .query_prefix(keys::channel_pk(channel_id), "AGENT#")
-        .await?;
-    let n = agents
-        .iter()
-        .filter(|a| a.external && a.expires_at > now)
-        .count();
-    Ok(Response::ok(
-        &json!({ "channelId": channel_id, "online": n > 0, "agents": n }),
-    ))
+    let agents: Vec<ChannelAgent> = app.db.query_prefix(keys::channel_pk(channel_id), "AGENT#").await?;
+    let n = agents.iter().filter(|a| a.external && a.expires_at > now).count();
+    Ok(Response::ok(&json!({ "channelId": channel_id, "online": n > 0, "agents": n })))
 }

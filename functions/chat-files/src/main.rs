@@ -1,0 +1,8 @@
+//! `POST /chats/{chatId}/files`
+//! `GET /chats/{chatId}/files/{fileId}` (sendFile, downloadFile: 501 until object storage exists)
+#[tokio::main]
+async fn main() -> Result<(), shared::lambda::Error> {
+    shared::telemetry::init();
+    let app = shared::App::from_env().await?;
+    shared::lambda::serve(app, shared::api::widget::files).await
+}

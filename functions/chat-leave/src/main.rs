@@ -1,0 +1,7 @@
+//! `POST /chats/{chatId}/leave` (endChat)
+#[tokio::main]
+async fn main() -> Result<(), shared::lambda::Error> {
+    shared::telemetry::init();
+    let app = shared::App::from_env().await?;
+    shared::lambda::serve(app, shared::api::widget::leave).await
+}

@@ -1,0 +1,7 @@
+//! `GET /chats/{chatId}/messages` (ChatMessageList, the widget's poll, fetchHistory)
+#[tokio::main]
+async fn main() -> Result<(), shared::lambda::Error> {
+    shared::telemetry::init();
+    let app = shared::App::from_env().await?;
+    shared::lambda::serve(app, shared::api::messages::list).await
+}

@@ -1,0 +1,7 @@
+//! `GET /session` (getSessionData, verifySession, restore)
+#[tokio::main]
+async fn main() -> Result<(), shared::lambda::Error> {
+    shared::telemetry::init();
+    let app = shared::App::from_env().await?;
+    shared::lambda::serve(app, shared::api::widget::session).await
+}

@@ -1,0 +1,7 @@
+//! `GET /chats/{chatId}/transcript` (getTranscript)
+#[tokio::main]
+async fn main() -> Result<(), shared::lambda::Error> {
+    shared::telemetry::init();
+    let app = shared::App::from_env().await?;
+    shared::lambda::serve(app, shared::api::messages::transcript).await
+}

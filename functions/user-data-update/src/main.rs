@@ -1,0 +1,7 @@
+//! `PATCH /chats/{chatId}/user-data` (updateUserData)
+#[tokio::main]
+async fn main() -> Result<(), shared::lambda::Error> {
+    shared::telemetry::init();
+    let app = shared::App::from_env().await?;
+    shared::lambda::serve(app, shared::api::widget::user_data).await
+}

@@ -1,0 +1,359 @@
+//! Messages: ChatMessageAdd, ChatMessageList (poll, history, first/last), ChatMessageGet;
+//! and the widget's sendCustomNotice, sendFilteredMessage, sendTyping, getTranscript.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::api::chats::page_limit;
+use crate::api::participants::{shown_id, shown_name, shown_text};
+use crate::app::App;
+use crate::auth::{self, Identity};
+use crate::error::ApiError;
+use crate::http::{HandlerResult, Request, Response};
+use crate::keys;
+use crate::model::{entity, ChatStatus, IdempotencyRecord, Message, MessageType, Typing};
+use crate::policy;
+use crate::store::{to_item, Change, ChatState, NewMessage, Write};
+use crate::{time, validate};
+
+/// How long a typing notice lasts unless repeated.
+const TYPING_SECS: i64 = 6;
+/// How long a `clientMessageId` is remembered.
+const IDEMPOTENCY_SECS: i64 = 24 * 3600;
+const MAX_FILTER_CHARS: usize = 200;
+
+/// A message as the caller may see it, or `None` if it may not: customers never see
+/// internal messages, agents never see customer-only ones; customers see agents under the
+/// generic name when masking is on, and filtered messages without their text.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageView {
+    #[serde(flatten)]
+    pub message: Message,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub filtered: bool,
+}
+
+pub fn visible(
+    app: &App,
+    viewer: &Identity,
+    state: &ChatState,
+    m: &Message,
+    exclude_internal: bool,
+    exclude_customer: bool,
+) -> Option<MessageView> {
+    let customer_viewer = !viewer.is_agent();
+    if (m.internal && (customer_viewer || exclude_internal)) || (m.customer && (!customer_viewer || exclude_customer)) {
+        return None;
+    }
+    let mut shown = m.clone();
+    shown.chatter_name = shown_name(app, viewer, &state.participants, m.chatter_type, &m.chatter_id, &m.chatter_name);
+    shown.chatter_id = shown_id(app, viewer, &state.participants, m.chatter_type, &m.chatter_id);
+    if m.system_generated {
+        shown.text = shown_text(app, viewer, &state.participants, &m.text);
+    }
+    let mut filtered = false;
+    if customer_viewer {
+        if let Some(pattern) = &m.filter {
+            if regex_lite::Regex::new(pattern).is_ok_and(|re| re.is_match(&m.text)) {
+                shown.text = String::new();
+                filtered = true;
+            }
+        }
+        shown.filter = None;
+    }
+    Some(MessageView { message: shown, filtered })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AddMessage {
+    text: String,
+    #[serde(default)]
+    internal: bool,
+    #[serde(default)]
+    customer: bool,
+    client_message_id: Option<String>,
+    /// sendFilteredMessage: a regular expression; where it matches, the customer's
+    /// transcript shows the message as filtered.
+    filter: Option<String>,
+}
+
+/// Appends a text or notice from the caller, once per `clientMessageId`.
+async fn post(app: &App, req: &Request, kind: MessageType, body: AddMessage) -> HandlerResult {
+    let ident = auth::authenticate(req, &app.config.auth)?;
+    let chat_id = req.param("chatId")?;
+    ident.require_chat(chat_id)?;
+    if body.text.trim().is_empty() {
+        return Err(ApiError::bad_request("No message text provided."));
+    }
+    validate::text("text", &body.text, validate::MAX_TEXT_CHARS)?;
+    if !ident.is_agent() && body.internal {
+        return Err(ApiError::forbidden("customers cannot post internal messages"));
+    }
+    if let Some(filter) = &body.filter {
+        validate::text("filter", filter, MAX_FILTER_CHARS)?;
+        regex_lite::Regex::new(filter)
+            .map_err(|_| ApiError::bad_request("filter is not a valid regular expression"))?;
+    }
+    if let Some(id) = &body.client_message_id {
+        validate::id("clientMessageId", id)?;
+    }
+    let duplicate = ApiError::new(409, "duplicate", "this clientMessageId was already used");
+    let result = app
+        .db
+        .apply(chat_id, |state| {
+            policy::can_post(&ident, state)?;
+            let mut writes = Vec::new();
+            if let Some(client_id) = &body.client_message_id {
+                let record = IdempotencyRecord {
+                    index: state.last_index + 1,
+                    expires_at: time::epoch_secs() + IDEMPOTENCY_SECS,
+                };
+                let sk = keys::idempotency_sk(ident.chatter_type(), ident.chatter_id(), client_id);
+                let item = to_item(keys::chat_pk(chat_id), sk, entity::IDEMPOTENCY, &[], &record)?;
+                writes.push(Write { item: app.db.put_new(item)?, on_conflict: duplicate.clone() });
+            }
+            let message = NewMessage {
+                kind,
+                text: body.text.clone(),
+                chatter_id: ident.chatter_id().to_string(),
+                chatter_type: ident.chatter_type(),
+                chatter_name: ident.name().to_string(),
+                system_generated: false,
+                internal: body.internal,
+                customer: body.customer,
+                event: None,
+                filter: body.filter.clone(),
+            };
+            Ok(Change { writes, messages: vec![message] })
+        })
+        .await;
+    let (state, message) = match result {
+        Ok((state, mut messages)) => (state, messages.pop().ok_or_else(ApiError::internal)?),
+        Err(e) if e.code == duplicate.code => {
+            return replay(app, &ident, chat_id, body.client_message_id.as_deref().unwrap_or_default()).await
+        }
+        Err(e) => return Err(e),
+    };
+    let view = visible(app, &ident, &state, &message, false, false);
+    Ok(Response::created(&json!({ "message": view })))
+}
+
+/// The message a repeated `clientMessageId` produced the first time.
+async fn replay(app: &App, ident: &Identity, chat_id: &str, client_id: &str) -> HandlerResult {
+    let sk = keys::idempotency_sk(ident.chatter_type(), ident.chatter_id(), client_id);
+    let record: IdempotencyRecord =
+        app.db.get(keys::chat_pk(chat_id), &sk, true).await?.ok_or_else(ApiError::internal)?;
+    let message: Message = app
+        .db
+        .get(keys::chat_pk(chat_id), &keys::message_sk(record.index), true)
+        .await?
+        .ok_or_else(ApiError::internal)?;
+    let state = app.db.load_state(chat_id, false).await?.ok_or_else(|| ApiError::not_found("chat not found"))?;
+    let view = visible(app, ident, &state, &message, false, false);
+    Ok(Response::created(&json!({ "message": view })))
+}
+
+/// `POST /chats/{chatId}/messages` (ChatMessageAdd, sendMessage, sendFilteredMessage).
+pub async fn add(app: &App, req: Request) -> HandlerResult {
+    let body: AddMessage = req.json()?;
+    post(app, &req, MessageType::Text, body).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AddNotice {
+    message: String,
+    client_message_id: Option<String>,
+}
+
+/// `POST /chats/{chatId}/notices` (sendCustomNotice): a `Notice` entry in the transcript.
+pub async fn notice(app: &App, req: Request) -> HandlerResult {
+    let body: AddNotice = req.json()?;
+    let as_message = AddMessage {
+        text: body.message,
+        internal: false,
+        customer: false,
+        client_message_id: body.client_message_id,
+        filter: None,
+    };
+    post(app, &req, MessageType::Notice, as_message).await
+}
+
+fn index_param(req: &Request, name: &str) -> Result<Option<u64>, ApiError> {
+    req.query(name)
+        .map(|v| {
+            v.parse::<u64>()
+                .ok()
+                .filter(|n| *n < 10_000_000_000)
+                .ok_or_else(|| ApiError::bad_request(format!("{name} must be a message index")))
+        })
+        .transpose()
+}
+
+/// Typing entries of others that have not lapsed, as the caller may see them.
+fn typing_view(app: &App, viewer: &Identity, state: &ChatState) -> Vec<serde_json::Value> {
+    let now = time::epoch_secs();
+    state
+        .typing
+        .iter()
+        .filter(|t| t.typing && t.expires_at > now && !(t.chatter_type == viewer.chatter_type() && t.chatter_id == viewer.chatter_id()))
+        .filter(|t| viewer.is_agent() || !t.chatter_type.is_customer())
+        .map(|t| {
+            json!({
+                "chatterType": t.chatter_type,
+                "chatterName": shown_name(app, viewer, &state.participants, t.chatter_type, &t.chatter_id, &t.chatter_name),
+            })
+        })
+        .collect()
+}
+
+/// `GET /chats/{chatId}/messages` (ChatMessageList). `after` is the widget's poll: one
+/// Query on the chat's partition from that index. `before` pages back through history.
+pub async fn list(app: &App, req: Request) -> HandlerResult {
+    let ident = auth::authenticate(&req, &app.config.auth)?;
+    let chat_id = req.param("chatId")?;
+    ident.require_chat(chat_id)?;
+    let limit = page_limit(&req)?;
+    let after = index_param(&req, "after")?;
+    let before = index_param(&req, "before")?;
+    let first = req.query_flag("first")?;
+    let last = req.query_flag("last")?;
+    let exclude_internal = req.query_flag("excludeInternal")?;
+    let exclude_customer = req.query_flag("excludeCustomer")?;
+    if after.is_some() && before.is_some() || (first || last) && (after.is_some() || before.is_some()) {
+        return Err(ApiError::bad_request("give one of after, before, first or last"));
+    }
+    let not_found = || ApiError::not_found("chat not found");
+
+    let (state, scanned, next) = if first || last {
+        let state = app.db.load_state(chat_id, false).await?.ok_or_else(not_found)?;
+        policy::can_read(&ident, &state)?;
+        let found = text_message(app, &ident, &state, last, exclude_internal, exclude_customer).await?;
+        (state, found.into_iter().collect(), None)
+    } else if let Some(before) = before {
+        let state = app.db.load_state(chat_id, false).await?.ok_or_else(not_found)?;
+        policy::can_read(&ident, &state)?;
+        let (mut page, more) = app.db.messages(chat_id, 1, before.saturating_sub(1), limit, true).await?;
+        page.reverse();
+        let next = if more { page.first().map(|m| m.index.to_string()) } else { None };
+        (state, page, next)
+    } else {
+        let after = after.unwrap_or(0);
+        let (state, page, more) = app.db.poll(chat_id, after, limit).await?.ok_or_else(not_found)?;
+        policy::can_read(&ident, &state)?;
+        let next = if more { page.last().map(|m| m.index.to_string()) } else { None };
+        (state, page, next)
+    };
+    let last_index = scanned.iter().map(|m| m.index).max().unwrap_or(after.unwrap_or(0));
+    let messages: Vec<MessageView> =
+        scanned.iter().filter_map(|m| visible(app, &ident, &state, m, exclude_internal, exclude_customer)).collect();
+    Ok(Response::ok(&json!({
+        "messages": messages,
+        "lastIndex": last_index,
+        "nextCursor": next,
+        "chatStatus": state.chat.status,
+        "typing": typing_view(app, &ident, &state),
+    })))
+}
+
+/// FirstMessage / LastMessage: the first or last text message the caller may see.
+async fn text_message(
+    app: &App,
+    ident: &Identity,
+    state: &ChatState,
+    newest: bool,
+    exclude_internal: bool,
+    exclude_customer: bool,
+) -> Result<Option<Message>, ApiError> {
+    let (mut from, mut to) = (1, state.last_index);
+    while from <= to {
+        let (page, _) = app.db.messages(&state.chat.chat_id, from, to, 50, newest).await?;
+        let Some(edge) = page.last().map(|m| m.index) else { return Ok(None) };
+        if let Some(m) = page.into_iter().find(|m| {
+            m.kind == MessageType::Text && visible(app, ident, state, m, exclude_internal, exclude_customer).is_some()
+        }) {
+            return Ok(Some(m));
+        }
+        if newest {
+            to = edge.saturating_sub(1);
+        } else {
+            from = edge + 1;
+        }
+    }
+    Ok(None)
+}
+
+/// `GET /chats/{chatId}/messages/{messageId}` (ChatMessageGet).
+pub async fn get(app: &App, req: Request) -> HandlerResult {
+    let ident = auth::authenticate(&req, &app.config.auth)?;
+    let chat_id = req.param("chatId")?;
+    ident.require_chat(chat_id)?;
+    let message_id = req.param("messageId")?;
+    let index = message_id
+        .strip_prefix(chat_id)
+        .and_then(|rest| rest.strip_prefix('-'))
+        .and_then(|n| n.parse::<u64>().ok())
+        .filter(|n| *n < 10_000_000_000)
+        .ok_or_else(|| ApiError::not_found("no such message in this chat"))?;
+    let state = app.db.load_state(chat_id, false).await?.ok_or_else(|| ApiError::not_found("chat not found"))?;
+    policy::can_read(&ident, &state)?;
+    let message: Message = app
+        .db
+        .get(keys::chat_pk(chat_id), &keys::message_sk(index), false)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such message"))?;
+    let view =
+        visible(app, &ident, &state, &message, false, false).ok_or_else(|| ApiError::not_found("no such message"))?;
+    Ok(Response::ok(&json!({ "message": view })))
+}
+
+/// `GET /chats/{chatId}/transcript?cursor=&pageSize=` (getTranscript): the transcript in
+/// pages of at most 100, oldest first.
+pub async fn transcript(app: &App, mut req: Request) -> HandlerResult {
+    let size = req.query("pageSize").unwrap_or("100").to_string();
+    req.query.insert("limit".into(), size);
+    if let Some(cursor) = req.query("cursor").map(str::to_string) {
+        req.query.insert("after".into(), cursor);
+    }
+    for key in ["before", "first", "last", "cursor", "pageSize"] {
+        req.query.remove(key);
+    }
+    list(app, req).await
+}
+
+#[derive(Debug, Deserialize)]
+struct SetTyping {
+    typing: bool,
+}
+
+/// `POST /chats/{chatId}/typing` (sendTyping): seen by the other side's next poll, lapses
+/// by itself after a few seconds, never enters the transcript.
+pub async fn typing(app: &App, req: Request) -> HandlerResult {
+    let ident = auth::authenticate(&req, &app.config.auth)?;
+    let chat_id = req.param("chatId")?;
+    ident.require_chat(chat_id)?;
+    let body: SetTyping = req.json()?;
+    let state = app.db.load_state(chat_id, false).await?.ok_or_else(|| ApiError::not_found("chat not found"))?;
+    policy::can_post(&ident, &state)?;
+    if state.chat.status == ChatStatus::Closed {
+        return Err(ApiError::conflict("the chat is closed"));
+    }
+    let entry = Typing {
+        chatter_id: ident.chatter_id().to_string(),
+        chatter_type: ident.chatter_type(),
+        chatter_name: ident.name().to_string(),
+        typing: body.typing,
+        expires_at: time::epoch_secs() + TYPING_SECS,
+    };
+    let item = to_item(
+        keys::chat_pk(chat_id),
+        keys::typing_sk(entry.chatter_type, &entry.chatter_id),
+        entity::TYPING,
+        &[],
+        &entry,
+    )?;
+    app.db.put(item).await?;
+    Ok(Response::no_content())
+}

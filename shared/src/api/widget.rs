@@ -1,0 +1,163 @@
+//! The rest of the widget's WebChatService commands: endChat, updateUserData, getAgents,
+//! getStats, getSessionData / verifySession / restore, and files.
+
+use chrono::DateTime;
+use serde_json::{json, Map, Value};
+
+use crate::api::participants::{self, shown_name, UpdateParticipant};
+use crate::app::App;
+use crate::auth::{self, Identity};
+use crate::error::ApiError;
+use crate::http::{HandlerResult, Request, Response};
+use crate::keys;
+use crate::model::{ChatStatus, ChatterType, PermissionLevel};
+use crate::policy;
+use crate::store::{s, Change, ChatState, NewMessage, Write};
+use crate::{time, validate};
+
+/// `POST /chats/{chatId}/leave` (endChat): the caller leaves; when the last customer leaves,
+/// the chat is closed.
+pub async fn leave(app: &App, req: Request) -> HandlerResult {
+    let ident = auth::authenticate(&req, &app.config.auth)?;
+    let chat_id = req.param("chatId")?;
+    ident.require_chat(chat_id)?;
+    let body = UpdateParticipant { chatter_active: Some(-1), ..Default::default() };
+    let p = participants::change(app, &ident, chat_id, ident.chatter_type(), ident.chatter_id(), &body).await?;
+    Ok(Response::ok(&json!({ "participant": p })))
+}
+
+/// `PATCH /chats/{chatId}/user-data` (updateUserData): merges keys into the chat's
+/// `userData`; a key set to null is removed.
+pub async fn user_data(app: &App, req: Request) -> HandlerResult {
+    let ident = auth::authenticate(&req, &app.config.auth)?;
+    let chat_id = req.param("chatId")?;
+    ident.require_chat(chat_id)?;
+    let patch: Value = req.json()?;
+    let patch = validate::user_data(Some(patch))?.ok_or_else(|| ApiError::bad_request(validate::USER_DATA_ERROR))?;
+    let mut merged_out = None;
+    app.db
+        .apply(chat_id, |state| {
+            policy::can_post(&ident, state)?;
+            let mut merged: Map<String, Value> = state.chat.user_data.clone().unwrap_or_default();
+            for (k, v) in &patch {
+                if v.is_null() {
+                    merged.remove(k);
+                } else {
+                    merged.insert(k.clone(), v.clone());
+                }
+            }
+            let merged_value = validate::user_data(Some(Value::Object(merged)))?.unwrap_or_default();
+            let now = time::now();
+            let item = serde_dynamo::to_attribute_value(&merged_value)?;
+            let update = aws_sdk_dynamodb::types::Update::builder()
+                .table_name(&app.db.table)
+                .key(keys::PK, s(keys::chat_pk(chat_id)))
+                .key(keys::SK, s(keys::CHAT_SK))
+                .update_expression("SET userData = :d, updateTime = :now")
+                .condition_expression("attribute_exists(PK)")
+                .expression_attribute_values(":d", item)
+                .expression_attribute_values(":now", s(now))
+                .build()
+                .map_err(|_| ApiError::internal())?;
+            let mut note = NewMessage::system(
+                ident.chatter_type(),
+                ident.chatter_id(),
+                ident.name(),
+                "userDataUpdated",
+                "The chat's data was updated.".into(),
+            );
+            note.internal = true;
+            merged_out = Some(merged_value);
+            Ok(Change {
+                writes: vec![Write {
+                    item: aws_sdk_dynamodb::types::TransactWriteItem::builder().update(update).build(),
+                    on_conflict: ApiError::not_found("chat not found"),
+                }],
+                messages: vec![note],
+            })
+        })
+        .await?;
+    Ok(Response::ok(&json!({ "userData": merged_out })))
+}
+
+fn millis(t: Option<&str>) -> Option<i64> {
+    t.and_then(|t| DateTime::parse_from_rfc3339(t).ok()).map(|d| d.timestamp_millis())
+}
+
+/// getAgents' list: the agents who took part, as the caller may see them.
+fn agents(app: &App, ident: &Identity, state: &ChatState) -> Vec<Value> {
+    state
+        .participants
+        .iter()
+        .filter(|p| p.chatter_type == ChatterType::User && p.join_time.is_some())
+        .map(|p| {
+            json!({
+                "name": shown_name(app, ident, &state.participants, p.chatter_type, &p.chatter_id, &p.chatter_name),
+                "connected": p.is_active(),
+                "supervisor": p.permission_level == Some(PermissionLevel::Observer) || p.monitoring > 0,
+                "connectedTime": millis(p.join_time.as_deref()),
+                "disconnectedTime": millis(p.leave_time.as_deref()),
+            })
+        })
+        .collect()
+}
+
+async fn readable(app: &App, req: &Request) -> Result<(Identity, ChatState), ApiError> {
+    let ident = auth::authenticate(req, &app.config.auth)?;
+    let chat_id = req.param("chatId")?;
+    ident.require_chat(chat_id)?;
+    let state = app.db.load_state(chat_id, false).await?.ok_or_else(|| ApiError::not_found("chat not found"))?;
+    policy::can_read(&ident, &state)?;
+    Ok((ident, state))
+}
+
+/// `GET /chats/{chatId}/agents` (getAgents).
+pub async fn get_agents(app: &App, req: Request) -> HandlerResult {
+    let (ident, state) = readable(app, &req).await?;
+    Ok(Response::ok(&json!({ "agents": agents(app, &ident, &state) })))
+}
+
+/// `GET /chats/{chatId}/stats` (getStats): times in milliseconds since the epoch.
+pub async fn stats(app: &App, req: Request) -> HandlerResult {
+    let (ident, state) = readable(app, &req).await?;
+    let start = millis(Some(&state.chat.create_time));
+    let end = (state.chat.status == ChatStatus::Closed).then(|| millis(Some(&state.chat.update_time))).flatten();
+    let duration = start.map(|s| end.unwrap_or_else(|| chrono::Utc::now().timestamp_millis()) - s);
+    Ok(Response::ok(
+        &json!({ "agents": agents(app, &ident, &state), "startTime": start, "endTime": end, "duration": duration }),
+    ))
+}
+
+/// `GET /session` (getSessionData, verifySession, restore): what a widget needs to restore
+/// its chat after a page reload, from its chat token.
+pub async fn session(app: &App, req: Request) -> HandlerResult {
+    let ident = auth::authenticate(&req, &app.config.auth)?;
+    let Identity::Chatter { chat_id, chatter_id, chatter_type, .. } = &ident else {
+        return Err(ApiError::bad_request("GET /session takes a chat token"));
+    };
+    let state = app.db.load_state(chat_id, false).await?;
+    let active = state.as_ref().is_some_and(|s| {
+        s.chat.status != ChatStatus::Closed && s.participant(*chatter_type, chatter_id).is_some_and(|p| p.is_active())
+    });
+    Ok(Response::ok(&json!({
+        "sessionActive": active,
+        "chatId": chat_id,
+        "participantId": chatter_id,
+        "chatterType": chatter_type,
+        "status": state.as_ref().map(|s| s.chat.status),
+        "lastIndex": state.as_ref().map_or(0, |s| s.last_index),
+    })))
+}
+
+/// `POST /chats/{chatId}/files` and `GET /chats/{chatId}/files/{fileId}`: files belong in
+/// object storage with presigned URLs, never in DynamoDB items; until that is deployed,
+/// a clear 501 (after the same auth as every route).
+pub async fn files(app: &App, req: Request) -> HandlerResult {
+    let ident = auth::authenticate(&req, &app.config.auth)?;
+    ident.require_chat(req.param("chatId")?)?;
+    Err(ApiError::new(
+        501,
+        "not_implemented",
+        "This transport doesn't support file uploads: files need object storage (S3 with presigned URLs), which this deployment does not have.",
+    ))
+}
