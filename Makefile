@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export CARGO_TERM_COLOR ?= never
 VENV := .venv/bin
 
-.PHONY: run test deps lint reset build package
+.PHONY: run test deps lint reset build package cleanup
 
 run: deps
 	scripts/run-local.sh
@@ -25,3 +25,7 @@ build:
 # Wipes the local server's DynamoDB data.
 reset:
 	rm -rf .local/data
+
+# Runs cleanup-cron's handler once against the running local server.
+cleanup:
+	curl -s -X POST http://127.0.0.1:$${PORT:-3000}/dev/cleanup; echo

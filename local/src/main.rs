@@ -34,8 +34,24 @@ async fn run() -> Result<(), Error> {
     let port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(3000);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     tracing::info!("serving on http://127.0.0.1:{port}");
+    let app = Arc::new(app);
+    // cleanup-cron's schedule, locally: every CLEANUP_INTERVAL_SECONDS (0 turns it off).
+    let interval: u64 = std::env::var("CLEANUP_INTERVAL_SECONDS").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
+    if interval > 0 {
+        let app = app.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(interval));
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                if let Err(e) = shared::cleanup::handle(&app, serde_json::Value::Null).await {
+                    tracing::warn!(error = %e, "cleanup run failed");
+                }
+            }
+        });
+    }
     tokio::select! {
-        served = local_server::serve(Arc::new(app), listener) => served?,
+        served = local_server::serve(app, listener) => served?,
         _ = tokio::signal::ctrl_c() => tracing::info!("stopping"),
     }
     Ok(())

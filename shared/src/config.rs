@@ -16,6 +16,21 @@ pub struct Config {
     pub default_agent_name: String,
     /// How long an agent's availability lasts unless refreshed.
     pub presence_ttl_secs: i64,
+    pub cleanup: CleanupConfig,
+}
+
+/// ChatCleanup's limits, in seconds.
+#[derive(Debug, Clone)]
+pub struct CleanupConfig {
+    /// A request this old is closed with a system message (after being outdated).
+    pub request_close_secs: i64,
+    /// A closed chat is removed this long after it closed (its transcript stays readable
+    /// meanwhile, for the customer and for the events that carry it).
+    pub closed_retention_secs: i64,
+    /// `Cleanup: Old`: a chat without activity for this long is removed.
+    pub chat_retention_secs: i64,
+    /// How long one run may work before it leaves the rest to the next run.
+    pub budget_secs: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -84,6 +99,12 @@ impl Config {
             mask_agent_names: matches!(var("MASK_AGENT_NAME").as_deref(), Some("1" | "true")),
             default_agent_name: var("DEFAULT_AGENT_NAME").unwrap_or_else(|| "Support Agent".into()),
             presence_ttl_secs: number("PRESENCE_TTL_SECONDS", 120)?,
+            cleanup: CleanupConfig {
+                request_close_secs: number("REQUEST_CLOSE_SECONDS", 3600)?,
+                closed_retention_secs: number("CLOSED_RETENTION_SECONDS", 3600)?,
+                chat_retention_secs: number("CHAT_RETENTION_SECONDS", 30 * 24 * 3600)?,
+                budget_secs: number("CLEANUP_BUDGET_SECONDS", 240)?,
+            },
         })
     }
 

@@ -96,6 +96,16 @@ pub fn online_pk(user_type: ChatterType) -> String {
     format!("ONLINE#{}", user_type.as_str())
 }
 
+/// GSI1 partition of one user's flags across chats.
+pub fn flag_user_pk(user_id: &str) -> String {
+    format!("FLAGUSER#{}", escape(user_id))
+}
+
+/// GSI1 sort key of a flag: by key, then chat.
+pub fn flag_user_sk(key: &str, chat_id: &str) -> String {
+    format!("{}#{}", escape(key), escape(chat_id))
+}
+
 /// GSI1 partition of chats in one status.
 pub fn status_pk(status: ChatStatus) -> String {
     format!("STATUS#{}", status.as_str())

@@ -67,3 +67,18 @@ where
     }))
     .await
 }
+
+/// Serves `handler` for events that are not HTTP requests (a schedule, a stream).
+pub async fn serve_event<F, Fut>(app: App, handler: F) -> Result<(), Error>
+where
+    F: Fn(&'static App, serde_json::Value) -> Fut + Copy + Send + 'static,
+    Fut: Future<Output = Result<serde_json::Value, crate::error::ApiError>> + Send,
+{
+    let app: &'static App = Box::leak(Box::new(app));
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<serde_json::Value>| async move {
+            handler(app, event.payload).await.map_err(Error::from)
+        },
+    ))
+    .await
+}

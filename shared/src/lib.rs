@@ -3,6 +3,7 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod cleanup;
 pub mod config;
 pub mod error;
 pub mod http;

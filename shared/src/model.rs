@@ -12,6 +12,7 @@ pub mod entity {
     pub const IDEMPOTENCY: &str = "Idempotency";
     pub const PRESENCE: &str = "Presence";
     pub const CHANNEL_AGENT: &str = "ChannelAgent";
+    pub const FLAG: &str = "Flag";
 }
 
 macro_rules! string_enum {
@@ -101,6 +102,9 @@ pub struct Chat {
     pub nickname: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_data: Option<Map<String, Value>>,
+    /// Set by the cleanup on a request that passed the decay time.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub outdated: bool,
     pub create_time: String,
     pub update_time: String,
 }
@@ -245,4 +249,15 @@ pub struct ChannelAgent {
     pub user_id: String,
     pub external: bool,
     pub expires_at: i64,
+}
+
+/// An agent's per-chat state (ChatFlagSet): `Seen`, `NotificationNewChatSeen`, ...
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Flag {
+    pub chat_id: String,
+    pub user_id: String,
+    pub key: String,
+    pub value: String,
+    pub update_time: String,
 }

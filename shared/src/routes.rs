@@ -57,7 +57,13 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/session", "session-get"),
     route("POST", "/chats/{chatId}/files", "chat-files"),
     route("GET", "/chats/{chatId}/files/{fileId}", "chat-files"),
+    route("PUT", "/chats/{chatId}/flags/{key}", "flag-set"),
+    route("DELETE", "/chats/{chatId}/flags/{key}", "flag-delete"),
+    route("GET", "/flags", "flag-get"),
 ];
+
+/// Functions triggered by something other than an HTTP request, with their event source.
+pub const EVENT_FUNCTIONS: &[(&str, &str)] = &[("cleanup-cron", "Schedule")];
 
 /// Calls the handler of `function`.
 pub async fn dispatch(app: &App, function: &str, req: Request) -> HandlerResult {
@@ -94,6 +100,9 @@ pub async fn dispatch(app: &App, function: &str, req: Request) -> HandlerResult 
         "stats-get" => api::widget::stats(app, req).await,
         "session-get" => api::widget::session(app, req).await,
         "chat-files" => api::widget::files(app, req).await,
+        "flag-set" => api::flags::set(app, req).await,
+        "flag-delete" => api::flags::delete(app, req).await,
+        "flag-get" => api::flags::get(app, req).await,
         _ => Err(ApiError::not_found("no such operation")),
     }
 }

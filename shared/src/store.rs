@@ -12,7 +12,7 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use crate::error::{service_code, ApiError};
 use crate::keys;
-use crate::model::{entity, Chat, ChatterType, Message, MessageType, Participant, Typing};
+use crate::model::{entity, Chat, ChatStatus, ChatterType, Message, MessageType, Participant, Typing};
 use crate::time;
 
 type Item = HashMap<String, AttributeValue>;
@@ -56,7 +56,14 @@ fn build_error(e: aws_sdk_dynamodb::error::BuildError) -> ApiError {
 pub fn chat_index_keys(chat: &Chat) -> [(&'static str, String); 6] {
     [
         ("GSI1PK", keys::status_pk(chat.status)),
-        ("GSI1SK", keys::chat_time_sk(&chat.create_time, &chat.chat_id)),
+        // Open chats by creation (the queue's order); closed ones by closing time, for cleanup.
+        (
+            "GSI1SK",
+            keys::chat_time_sk(
+                if chat.status == ChatStatus::Closed { &chat.update_time } else { &chat.create_time },
+                &chat.chat_id,
+            ),
+        ),
         ("GSI2PK", keys::channel_pk(&chat.channel_id)),
         ("GSI2SK", keys::chat_status_time_sk(chat.status, &chat.create_time, &chat.chat_id)),
         ("GSI3PK", keys::type_pk(chat.requester_type, chat.target_type)),
@@ -101,9 +108,19 @@ pub struct ChatState {
     pub participants: Vec<Participant>,
     pub typing: Vec<Typing>,
     pub last_index: u64,
+    /// When the newest message was written, if there is one.
+    pub last_message_time: Option<String>,
 }
 
 impl ChatState {
+    /// The last time anything happened in the chat.
+    pub fn last_activity(&self) -> &str {
+        match &self.last_message_time {
+            Some(t) if *t > self.chat.update_time => t,
+            _ => &self.chat.update_time,
+        }
+    }
+
     pub fn participant(&self, chatter_type: ChatterType, chatter_id: &str) -> Option<&Participant> {
         self.participants.iter().find(|p| p.chatter_type == chatter_type && p.chatter_id == chatter_id)
     }
@@ -116,6 +133,7 @@ struct StateParts {
     participants: Vec<Participant>,
     typing: Vec<Typing>,
     last_index: u64,
+    last_message_time: Option<String>,
 }
 
 impl StateParts {
@@ -131,8 +149,8 @@ impl StateParts {
     }
 
     fn into_state(self) -> Option<ChatState> {
-        let StateParts { chat, participants, typing, last_index } = self;
-        chat.map(|chat| ChatState { chat, participants, typing, last_index })
+        let StateParts { chat, participants, typing, last_index, last_message_time } = self;
+        chat.map(|chat| ChatState { chat, participants, typing, last_index, last_message_time })
     }
 }
 
@@ -257,7 +275,9 @@ impl Db {
             let mut found_message = false;
             for item in out.items.unwrap_or_default() {
                 if entity_type(&item) == Some(entity::MESSAGE) {
-                    parts.last_index = from_item::<Message>(item)?.index;
+                    let newest = from_item::<Message>(item)?;
+                    parts.last_index = newest.index;
+                    parts.last_message_time = Some(newest.create_time);
                     found_message = true;
                     break;
                 }

@@ -1,6 +1,7 @@
 //! Integration tests against DynamoDB Local. One binary, so CI links it once.
 
 mod chats;
+mod cleanup;
 mod messages;
 mod participants;
 mod pieces;

@@ -48,7 +48,9 @@ fn template_routes_and_functions_are_the_same_set() {
         .map(|e| e.file_name().to_string_lossy().to_string())
         .collect();
     let http = http_functions();
-    assert!(http.is_subset(&packages), "a route has no package under functions/");
+    let mut all = http.clone();
+    all.extend(shared::routes::EVENT_FUNCTIONS.iter().map(|(f, _)| f.to_string()));
+    assert_eq!(all, packages, "functions/ holds exactly the routed and the event functions");
     // Each package's main runs the handler its route names.
     for function in &http {
         let main = std::fs::read_to_string(repo_root().join(format!("functions/{function}/src/main.rs"))).unwrap();
@@ -57,6 +59,18 @@ fn template_routes_and_functions_are_the_same_set() {
             main.contains(&format!("`{} {}`", route.method, route.path)),
             "{function}'s main does not serve its route"
         );
+    }
+    // Event functions are in the template with their event source.
+    let text = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
+    let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    for (function, source) in shared::routes::EVENT_FUNCTIONS {
+        let found = doc["Resources"].as_mapping().unwrap().values().any(|r| {
+            r["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(function)
+                && r["Properties"]["Events"]
+                    .as_mapping()
+                    .is_some_and(|e| e.values().any(|e| e["Type"].as_str() == Some(source)))
+        });
+        assert!(found, "{function} with a {source} event is not in template.yaml");
     }
     // No dev-only route reaches the template.
     assert!(!template_routes().iter().any(|(_, p, _)| p.starts_with("/dev")));
@@ -75,6 +89,16 @@ fn every_function_has_a_sample_event() {
         .map(|e| e.file_name().to_string_lossy().to_string())
         .collect();
     assert_eq!(events, packages);
+}
+
+#[tokio::test]
+async fn the_scheduled_sample_event_runs_the_cleanup() {
+    let t = TestApp::new().await;
+    let event: Value =
+        serde_json::from_str(&std::fs::read_to_string(repo_root().join("events/cleanup-cron.json")).unwrap()).unwrap();
+    let summary = shared::cleanup::handle(&t.app, event).await.unwrap();
+    assert_eq!(summary["incomplete"], false);
+    assert_eq!(summary["removed"], 0);
 }
 
 /// Feeds each events/*.json (API Gateway HTTP API, payload v2) through the Lambda adapter

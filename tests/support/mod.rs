@@ -95,6 +95,12 @@ pub fn test_config(table: &str) -> Config {
         mask_agent_names: false,
         default_agent_name: "Support Agent".into(),
         presence_ttl_secs: 120,
+        cleanup: shared::config::CleanupConfig {
+            request_close_secs: 3600,
+            closed_retention_secs: 0,
+            chat_retention_secs: 30 * 24 * 3600,
+            budget_secs: 60,
+        },
     }
 }
 
@@ -183,5 +189,69 @@ impl TestApp {
             .await
             .expect("query");
         out.items.unwrap_or_default().len()
+    }
+}
+
+impl TestApp {
+    /// Writes `n` chat records in `status` directly (BatchWriteItem, four writers at once):
+    /// bulk data for scaling checks, where the handler path is not what is measured.
+    pub async fn seed_chats(&self, n: usize, status: shared::model::ChatStatus) -> Vec<String> {
+        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+        let now = shared::time::now();
+        let chats: Vec<shared::model::Chat> = (0..n)
+            .map(|i| shared::model::Chat {
+                chat_id: uuid::Uuid::new_v4().to_string(),
+                status,
+                previous_status: None,
+                requester_id: format!("seed-{i}"),
+                requester_name: format!("Seed {i}"),
+                requester_type: shared::model::ChatterType::Public,
+                target_type: shared::model::TargetType::User,
+                channel_id: "seed".into(),
+                previous_channel_id: None,
+                ticket_id: None,
+                subject: None,
+                email: None,
+                firstname: None,
+                lastname: None,
+                nickname: None,
+                user_data: None,
+                outdated: false,
+                create_time: now.clone(),
+                update_time: now.clone(),
+            })
+            .collect();
+        let batches: Vec<Vec<WriteRequest>> = chats
+            .chunks(25)
+            .map(|chunk| {
+                chunk
+                    .iter()
+                    .map(|c| {
+                        let item = shared::store::chat_item(c).expect("item");
+                        WriteRequest::builder()
+                            .put_request(PutRequest::builder().set_item(Some(item)).build().expect("put"))
+                            .build()
+                    })
+                    .collect()
+            })
+            .collect();
+        let lanes: Vec<Vec<Vec<WriteRequest>>> =
+            (0..4).map(|lane| batches.iter().skip(lane).step_by(4).cloned().collect()).collect();
+        let writers = lanes.into_iter().map(|lane| {
+            let client = self.app.db.client.clone();
+            let table = self.app.db.table.clone();
+            tokio::spawn(async move {
+                for mut pending in lane {
+                    while !pending.is_empty() {
+                        let out = client.batch_write_item().request_items(&table, pending).send().await.expect("seed");
+                        pending = out.unprocessed_items.and_then(|mut u| u.remove(&table)).unwrap_or_default();
+                    }
+                }
+            })
+        });
+        for w in writers.collect::<Vec<_>>() {
+            w.await.expect("writer");
+        }
+        chats.into_iter().map(|c| c.chat_id).collect()
     }
 }

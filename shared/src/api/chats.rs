@@ -144,6 +144,7 @@ pub async fn add(app: &App, req: Request) -> HandlerResult {
         lastname: body.lastname,
         nickname: body.nickname,
         user_data,
+        outdated: false,
         create_time: now.clone(),
         update_time: now.clone(),
     };

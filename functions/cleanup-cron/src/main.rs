@@ -1,0 +1,7 @@
+//! ChatCleanup, on a schedule
+#[tokio::main]
+async fn main() -> Result<(), shared::lambda::Error> {
+    shared::telemetry::init();
+    let app = shared::App::from_env().await?;
+    shared::lambda::serve_event(app, shared::cleanup::handle).await
+}

@@ -1,0 +1,7 @@
+//! `DELETE /chats/{chatId}/flags/{key}` (ChatFlagDelete)
+#[tokio::main]
+async fn main() -> Result<(), shared::lambda::Error> {
+    shared::telemetry::init();
+    let app = shared::App::from_env().await?;
+    shared::lambda::serve(app, shared::api::flags::delete).await
+}

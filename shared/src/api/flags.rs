@@ -1,0 +1,163 @@
+//! Chat flags: ChatFlagSet, ChatFlagDelete, ChatFlagGet. Each agent's own per-chat state.
+
+use aws_sdk_dynamodb::types::{ConditionCheck, TransactWriteItem};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::app::App;
+use crate::auth::{self, Identity};
+use crate::error::ApiError;
+use crate::http::{HandlerResult, Request, Response};
+use crate::keys;
+use crate::model::{entity, Flag};
+use crate::policy;
+use crate::store::{s, to_item, IndexQuery, SortKey, Write};
+use crate::{time, validate};
+
+const MAX_VALUE_CHARS: usize = 1000;
+
+/// The flag's user: the caller unless named, and only the caller's own.
+fn own_user(ident: &Identity, user_id: Option<&str>) -> Result<String, ApiError> {
+    ident.require_agent()?;
+    match user_id {
+        Some(u) if u != ident.chatter_id() => Err(ApiError::forbidden("agents set and delete only their own flags")),
+        _ => Ok(ident.chatter_id().to_string()),
+    }
+}
+
+fn path_key(req: &Request) -> Result<&str, ApiError> {
+    let key = req.param("key")?;
+    validate::id("key", key)?;
+    Ok(key)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SetFlag {
+    value: String,
+    user_id: Option<String>,
+}
+
+/// `PUT /chats/{chatId}/flags/{key}` (ChatFlagSet), on a chat that exists.
+pub async fn set(app: &App, req: Request) -> HandlerResult {
+    let ident = auth::authenticate(&req, &app.config.auth)?;
+    let chat_id = req.param("chatId")?;
+    ident.require_chat(chat_id)?;
+    let key = path_key(&req)?;
+    let body: SetFlag = req.json()?;
+    validate::text("value", &body.value, MAX_VALUE_CHARS)?;
+    let user_id = own_user(&ident, body.user_id.as_deref())?;
+    let flag = Flag {
+        chat_id: chat_id.into(),
+        user_id: user_id.clone(),
+        key: key.into(),
+        value: body.value,
+        update_time: time::now(),
+    };
+    let gsi = [("GSI1PK", keys::flag_user_pk(&user_id)), ("GSI1SK", keys::flag_user_sk(key, chat_id))];
+    let item = to_item(keys::chat_pk(chat_id), keys::flag_sk(&user_id, key), entity::FLAG, &gsi, &flag)?;
+    let put = aws_sdk_dynamodb::types::Put::builder()
+        .table_name(&app.db.table)
+        .set_item(Some(item))
+        .build()
+        .map_err(|_| ApiError::internal())?;
+    // The chat must exist, so no flag outlives its chat.
+    let exists = ConditionCheck::builder()
+        .table_name(&app.db.table)
+        .key(keys::PK, s(keys::chat_pk(chat_id)))
+        .key(keys::SK, s(keys::CHAT_SK))
+        .condition_expression("attribute_exists(PK)")
+        .build()
+        .map_err(|_| ApiError::internal())?;
+    app.db
+        .commit_writes(vec![
+            Write {
+                item: TransactWriteItem::builder().condition_check(exists).build(),
+                on_conflict: ApiError::not_found("chat not found"),
+            },
+            Write { item: TransactWriteItem::builder().put(put).build(), on_conflict: ApiError::internal() },
+        ])
+        .await?;
+    Ok(Response::ok(&json!({ "flag": flag })))
+}
+
+/// `DELETE /chats/{chatId}/flags/{key}?userId=` or `?allUsers=1` (ChatFlagDelete). All
+/// users' flags of a chat may be reset by an agent who may read that chat.
+pub async fn delete(app: &App, req: Request) -> HandlerResult {
+    let ident = auth::authenticate(&req, &app.config.auth)?;
+    let chat_id = req.param("chatId")?;
+    ident.require_chat(chat_id)?;
+    ident.require_agent()?;
+    let key = path_key(&req)?;
+    let keys_to_delete = if req.query_flag("allUsers")? {
+        let state = app.db.load_state(chat_id, false).await?.ok_or_else(|| ApiError::not_found("chat not found"))?;
+        policy::can_read(&ident, &state)?;
+        let flags: Vec<Flag> = app.db.query_prefix(keys::chat_pk(chat_id), "F#").await?;
+        flags.iter().filter(|f| f.key == key).map(|f| keys::flag_sk(&f.user_id, key)).collect()
+    } else {
+        vec![keys::flag_sk(&own_user(&ident, req.query("userId"))?, key)]
+    };
+    let items = keys_to_delete
+        .into_iter()
+        .map(|sk| {
+            std::collections::HashMap::from([
+                (keys::PK.to_string(), s(keys::chat_pk(chat_id))),
+                (keys::SK.to_string(), s(sk)),
+            ])
+        })
+        .collect();
+    app.db.batch_delete(items).await?;
+    Ok(Response::no_content())
+}
+
+/// `GET /flags` (ChatFlagGet) with any of `chatId`, `userId`, `key`, `keyNot`, `value`,
+/// `valueNot`. With `chatId`, one Query on the chat's partition (an agent who may read
+/// it); otherwise one Query on the user's flags (GSI1), the caller's own, by key if given.
+pub async fn get(app: &App, req: Request) -> HandlerResult {
+    let ident = auth::authenticate(&req, &app.config.auth)?;
+    ident.require_agent()?;
+    let [chat_id, user_id, key, key_not, value, value_not] =
+        ["chatId", "userId", "key", "keyNot", "value", "valueNot"].map(|name| req.query(name));
+    if [chat_id, user_id, key, key_not, value, value_not].iter().all(Option::is_none) {
+        return Err(ApiError::bad_request("give at least one of chatId, userId, key, keyNot, value, valueNot"));
+    }
+    for (name, v) in [("chatId", chat_id), ("userId", user_id), ("key", key), ("keyNot", key_not)] {
+        if let Some(v) = v {
+            validate::id(name, v)?;
+        }
+    }
+    let flags: Vec<Flag> = match chat_id {
+        Some(chat_id) => {
+            let state =
+                app.db.load_state(chat_id, false).await?.ok_or_else(|| ApiError::not_found("chat not found"))?;
+            policy::can_read(&ident, &state)?;
+            let prefix = match (user_id, key) {
+                (Some(u), Some(k)) => keys::flag_sk(u, k),
+                (Some(u), None) => format!("F#{}#", keys::escape(u)),
+                _ => "F#".to_string(),
+            };
+            app.db.query_prefix(keys::chat_pk(chat_id), &prefix).await?
+        }
+        None => {
+            let user = match user_id {
+                Some(u) if u != ident.chatter_id() => {
+                    return Err(ApiError::forbidden("across chats, agents read only their own flags"))
+                }
+                _ => ident.chatter_id(),
+            };
+            let sk = key.map_or(SortKey::Any, |k| SortKey::BeginsWith(format!("{}#", keys::escape(k))));
+            app.db.query_all(&IndexQuery { index: keys::GSI1, pk: keys::flag_user_pk(user), sk }).await?
+        }
+    };
+    let flags: Vec<Flag> = flags
+        .into_iter()
+        .filter(|f| {
+            user_id.is_none_or(|u| f.user_id == u)
+                && key.is_none_or(|k| f.key == k)
+                && key_not.is_none_or(|k| f.key != k)
+                && value.is_none_or(|v| f.value == v)
+                && value_not.is_none_or(|v| f.value != v)
+        })
+        .collect();
+    Ok(Response::ok(&json!({ "flags": flags })))
+}
