@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export CARGO_TERM_COLOR ?= never
 VENV := .venv/bin
 
-.PHONY: run test deps lint reset build package cleanup
+.PHONY: run test deps lint reset build package cleanup webhooks-import
 
 run: deps
 	scripts/run-local.sh
@@ -29,3 +29,7 @@ reset:
 # Runs cleanup-cron's handler once against the running local server.
 cleanup:
 	curl -s -X POST http://127.0.0.1:$${PORT:-3000}/dev/cleanup; echo
+
+# Subscribes the URLs of a LIVECHAT lc_serv.cfg: make webhooks-import CFG=lc_serv.cfg TOKEN=<agent token> [API=...]
+webhooks-import:
+	python3 scripts/import-lc-serv-cfg.py $${API:-http://127.0.0.1:$${PORT:-3000}} "$(TOKEN)" "$(CFG)"

@@ -2,6 +2,7 @@
 //! calling the very handlers the Lambda binaries call.
 
 pub mod schema;
+pub mod stream;
 
 use std::collections::HashMap;
 use std::convert::Infallible;

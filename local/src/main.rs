@@ -28,13 +28,30 @@ fn main() -> Result<(), Error> {
 
 async fn run() -> Result<(), Error> {
     shared::telemetry::init();
-    let app = shared::App::from_env().await?;
+    let mut app = shared::App::from_env().await?;
     let template = local_server::repo_root().join("template.yaml");
     local_server::schema::create_table(&app.db.client, &app.db.table, &template).await?;
+    // Events: the SNS emulator's topic, fed from the table's stream by the publisher handler.
+    let follow_stream = std::env::var("SNS_ENDPOINT").is_ok();
+    if follow_stream {
+        app.config.events.topic_arn = Some(local_server::stream::ensure_topic(&app.sns, "livechat-events").await?);
+        tracing::info!(topic = app.config.events.topic_arn.as_deref(), "events topic");
+    }
     let port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(3000);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     tracing::info!("serving on http://127.0.0.1:{port}");
     let app = Arc::new(app);
+    if follow_stream {
+        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let endpoint = std::env::var("DYNAMODB_ENDPOINT").unwrap_or_default();
+        let streams = local_server::stream::streams_client(&sdk, &endpoint);
+        let app = app.clone();
+        tokio::spawn(async move {
+            if let Err(e) = local_server::stream::run(app, streams, false).await {
+                tracing::error!(error = %e, "stream reader stopped");
+            }
+        });
+    }
     // cleanup-cron's schedule, locally: every CLEANUP_INTERVAL_SECONDS (0 turns it off).
     let interval: u64 = std::env::var("CLEANUP_INTERVAL_SECONDS").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
     if interval > 0 {

@@ -11,12 +11,14 @@ use crate::store::Db;
 pub struct App {
     pub config: Config,
     pub db: Db,
+    /// Used by the event publisher and the webhook functions only.
+    pub sns: aws_sdk_sns::Client,
 }
 
 impl App {
-    pub fn new(config: Config, client: aws_sdk_dynamodb::Client) -> Self {
+    pub fn new(config: Config, client: aws_sdk_dynamodb::Client, sns: aws_sdk_sns::Client) -> Self {
         let db = Db::new(client, config.table_name.clone());
-        App { config, db }
+        App { config, db, sns }
     }
 
     /// Reads the configuration and builds the DynamoDB client. `DYNAMODB_ENDPOINT`
@@ -24,7 +26,8 @@ impl App {
     pub async fn from_env() -> Result<Self, ConfigError> {
         let config = Config::from_env()?;
         let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
-        Ok(App::new(config, dynamodb_client(&sdk, std::env::var("DYNAMODB_ENDPOINT").ok())))
+        let dynamodb = dynamodb_client(&sdk, std::env::var("DYNAMODB_ENDPOINT").ok());
+        Ok(App::new(config, dynamodb, sns_client(&sdk, std::env::var("SNS_ENDPOINT").ok())))
     }
 }
 
@@ -46,4 +49,18 @@ pub fn dynamodb_config(sdk: &aws_config::SdkConfig, endpoint: Option<String>) ->
         builder = builder.endpoint_url(endpoint);
     }
     builder
+}
+
+/// The SNS client; `SNS_ENDPOINT` points it at the local emulator.
+pub fn sns_client(sdk: &aws_config::SdkConfig, endpoint: Option<String>) -> aws_sdk_sns::Client {
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(1))
+        .operation_attempt_timeout(Duration::from_secs(3))
+        .operation_timeout(Duration::from_secs(8))
+        .build();
+    let mut builder = aws_sdk_sns::config::Builder::from(sdk).timeout_config(timeouts);
+    if let Some(endpoint) = endpoint {
+        builder = builder.endpoint_url(endpoint);
+    }
+    aws_sdk_sns::Client::from_conf(builder.build())
 }

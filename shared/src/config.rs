@@ -17,6 +17,18 @@ pub struct Config {
     /// How long an agent's availability lasts unless refreshed.
     pub presence_ttl_secs: i64,
     pub cleanup: CleanupConfig,
+    pub events: EventsConfig,
+}
+
+/// Where events go.
+#[derive(Debug, Clone, Default)]
+pub struct EventsConfig {
+    /// The SNS topic every event is published to.
+    pub topic_arn: Option<String>,
+    /// LICENCE of the RPC events: this installation's id.
+    pub licence: String,
+    /// The SQS queue that undeliverable webhook messages are redriven to.
+    pub dead_letter_arn: Option<String>,
 }
 
 /// ChatCleanup's limits, in seconds.
@@ -104,6 +116,11 @@ impl Config {
                 closed_retention_secs: number("CLOSED_RETENTION_SECONDS", 3600)?,
                 chat_retention_secs: number("CHAT_RETENTION_SECONDS", 30 * 24 * 3600)?,
                 budget_secs: number("CLEANUP_BUDGET_SECONDS", 240)?,
+            },
+            events: EventsConfig {
+                topic_arn: var("EVENTS_TOPIC_ARN"),
+                licence: var("LICENCE").unwrap_or_else(|| "0".into()),
+                dead_letter_arn: var("WEBHOOK_DLQ_ARN"),
             },
         })
     }

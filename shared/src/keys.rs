@@ -96,6 +96,14 @@ pub fn online_pk(user_type: ChatterType) -> String {
     format!("ONLINE#{}", user_type.as_str())
 }
 
+pub const WEBHOOK_SK: &str = "WEBHOOK";
+/// GSI1 partition of all webhooks.
+pub const WEBHOOKS_PK: &str = "WEBHOOKS";
+
+pub fn webhook_pk(webhook_id: &str) -> String {
+    format!("WEBHOOK#{}", escape(webhook_id))
+}
+
 /// GSI1 partition of one user's flags across chats.
 pub fn flag_user_pk(user_id: &str) -> String {
     format!("FLAGUSER#{}", escape(user_id))

@@ -13,6 +13,7 @@ pub mod entity {
     pub const PRESENCE: &str = "Presence";
     pub const CHANNEL_AGENT: &str = "ChannelAgent";
     pub const FLAG: &str = "Flag";
+    pub const WEBHOOK: &str = "Webhook";
 }
 
 macro_rules! string_enum {
@@ -260,4 +261,17 @@ pub struct Flag {
     pub key: String,
     pub value: String,
     pub update_time: String,
+}
+
+/// A subscriber URL of the events topic, in one vocabulary, for some events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Webhook {
+    pub webhook_id: String,
+    pub url: String,
+    pub events: Vec<String>,
+    pub format: crate::events::Format,
+    pub subscription_arn: String,
+    pub created_by: String,
+    pub create_time: String,
 }

@@ -60,10 +60,13 @@ pub const ROUTES: &[Route] = &[
     route("PUT", "/chats/{chatId}/flags/{key}", "flag-set"),
     route("DELETE", "/chats/{chatId}/flags/{key}", "flag-delete"),
     route("GET", "/flags", "flag-get"),
+    route("POST", "/webhooks", "webhook-add"),
+    route("GET", "/webhooks", "webhook-list"),
+    route("DELETE", "/webhooks/{webhookId}", "webhook-delete"),
 ];
 
 /// Functions triggered by something other than an HTTP request, with their event source.
-pub const EVENT_FUNCTIONS: &[(&str, &str)] = &[("cleanup-cron", "Schedule")];
+pub const EVENT_FUNCTIONS: &[(&str, &str)] = &[("cleanup-cron", "Schedule"), ("event-publisher", "DynamoDB")];
 
 /// Calls the handler of `function`.
 pub async fn dispatch(app: &App, function: &str, req: Request) -> HandlerResult {
@@ -103,6 +106,9 @@ pub async fn dispatch(app: &App, function: &str, req: Request) -> HandlerResult 
         "flag-set" => api::flags::set(app, req).await,
         "flag-delete" => api::flags::delete(app, req).await,
         "flag-get" => api::flags::get(app, req).await,
+        "webhook-add" => api::webhooks::add(app, req).await,
+        "webhook-list" => api::webhooks::list(app, req).await,
+        "webhook-delete" => api::webhooks::delete(app, req).await,
         _ => Err(ApiError::not_found("no such operation")),
     }
 }

@@ -2,6 +2,7 @@
 
 mod chats;
 mod cleanup;
+mod events;
 mod messages;
 mod participants;
 mod pieces;

@@ -92,6 +92,17 @@ fn every_function_has_a_sample_event() {
 }
 
 #[tokio::test]
+async fn the_stream_sample_event_is_turned_into_events() {
+    let t = TestApp::new().await;
+    let event: Value =
+        serde_json::from_str(&std::fs::read_to_string(repo_root().join("events/event-publisher.json")).unwrap())
+            .unwrap();
+    let out = shared::publisher::handle(&t.app, event).await.unwrap();
+    // ChatAdd (native) and StatusChange (notification), with no topic configured here.
+    assert!(out["published"].as_u64().unwrap() >= 1, "{out}");
+}
+
+#[tokio::test]
 async fn the_scheduled_sample_event_runs_the_cleanup() {
     let t = TestApp::new().await;
     let event: Value =
@@ -105,7 +116,8 @@ async fn the_scheduled_sample_event_runs_the_cleanup() {
 /// to its handler. The sample token and chat id are replaced by live ones.
 #[tokio::test]
 async fn every_sample_event_is_answered_by_its_handler() {
-    let t = TestApp::new().await;
+    let proxy = integration_tests::Proxy::start(&integration_tests::sns_endpoint()).await;
+    let t = TestApp::with_events(&proxy).await;
     let agent = t.agent_token("agent-1");
     let mut done = BTreeSet::new();
     for route in ROUTES.iter().filter(|r| done.insert(r.function)) {
@@ -136,7 +148,14 @@ async fn every_sample_event_is_answered_by_its_handler() {
                 chat_id
             }
         };
-        let text = serde_json::to_string(&event).unwrap().replace("SAMPLE_CHAT_ID", &chat_id);
+        let mut text = serde_json::to_string(&event).unwrap().replace("SAMPLE_CHAT_ID", &chat_id);
+        if route.function == "webhook-delete" {
+            let hook =
+                serde_json::json!({"url": "https://hooks.example.com/x", "format": "native", "events": ["ChatAdd"]});
+            let (status, body) = t.call("POST", "/webhooks", Some(&agent), Some(hook)).await;
+            assert_eq!(status, 201, "{body}");
+            text = text.replace("SAMPLE_WEBHOOK_ID", body["webhookId"].as_str().unwrap());
+        }
         event = serde_json::from_str(&text).unwrap();
         if event["headers"]["authorization"].is_string() {
             // GET /session is the widget's: it takes the chat token.

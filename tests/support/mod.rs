@@ -36,16 +36,41 @@ pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
 }
 
-/// Starts DynamoDB Local in memory, watched by a shell that stops it when this test
-/// process ends (statics are never dropped, so nothing else would).
-#[allow(clippy::zombie_processes)] // the watchdog outlives every test by design
+/// Starts DynamoDB Local in memory on a free port.
 fn start_dynamodb_local() -> String {
     let dir = dynamodb_local_dir();
     let port = free_port();
+    let command = format!(
+        "java -Djava.library.path='{dir}/DynamoDBLocal_lib' -jar '{dir}/DynamoDBLocal.jar' -inMemory -sharedDb -port {port}",
+        dir = dir.display()
+    );
+    start_watched(&command, port);
+    format!("http://127.0.0.1:{port}")
+}
+
+/// Starts the SNS emulator (ministack, from the project's .venv) on a free port.
+fn start_sns() -> String {
+    let port = free_port();
+    let bin = repo_root().join(".venv/bin/ministack");
+    assert!(bin.exists(), "{} not found: run `make deps`", bin.display());
+    let command = format!("GATEWAY_PORT={port} BIND_HOST=127.0.0.1 MINISTACK_HOST=127.0.0.1 '{}'", bin.display());
+    start_watched(&command, port);
+    format!("http://127.0.0.1:{port}")
+}
+
+static SNS: OnceLock<String> = OnceLock::new();
+
+pub fn sns_endpoint() -> String {
+    SNS.get_or_init(start_sns).clone()
+}
+
+/// Runs `command` in the background, watched by a shell that stops it when this test
+/// process ends (statics are never dropped, so nothing else would), and waits for `port`.
+#[allow(clippy::zombie_processes)] // the watchdog outlives every test by design
+fn start_watched(command: &str, port: u16) {
     let script = format!(
-        "java -Djava.library.path='{dir}/DynamoDBLocal_lib' -jar '{dir}/DynamoDBLocal.jar' -inMemory -sharedDb -port {port} >/dev/null 2>&1 & J=$!; \
+        "{command} >/dev/null 2>&1 & J=$!; \
          trap 'kill $J 2>/dev/null' EXIT; while kill -0 {pid} 2>/dev/null && kill -0 $J 2>/dev/null; do sleep 0.5; done",
-        dir = dir.display(),
         pid = std::process::id()
     );
     Command::new("bash")
@@ -56,26 +81,29 @@ fn start_dynamodb_local() -> String {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("start DynamoDB Local");
+        .expect("start a background service");
     let deadline = Instant::now() + Duration::from_secs(60);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "DynamoDB Local did not start");
+        assert!(Instant::now() < deadline, "{command} did not start");
         std::thread::sleep(Duration::from_millis(100));
     }
-    format!("http://127.0.0.1:{port}")
 }
 
 pub fn dynamodb_endpoint() -> String {
     DYNAMODB.get_or_init(start_dynamodb_local).clone()
 }
 
-/// A DynamoDB Local client whose calls are counted by `meter`.
-pub async fn client(endpoint: &str, meter: &Meter) -> aws_sdk_dynamodb::Client {
-    let sdk = aws_config::defaults(BehaviorVersion::latest())
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(Credentials::new("local", "local", None, None, "tests"))
         .load()
-        .await;
+        .await
+}
+
+/// A DynamoDB Local client whose calls are counted by `meter`.
+pub async fn client(endpoint: &str, meter: &Meter) -> aws_sdk_dynamodb::Client {
+    let sdk = sdk_config().await;
     let config = shared::app::dynamodb_config(&sdk, Some(endpoint.to_string())).interceptor(meter.clone()).build();
     aws_sdk_dynamodb::Client::from_conf(config)
 }
@@ -95,6 +123,7 @@ pub fn test_config(table: &str) -> Config {
         mask_agent_names: false,
         default_agent_name: "Support Agent".into(),
         presence_ttl_secs: 120,
+        events: Default::default(),
         cleanup: shared::config::CleanupConfig {
             request_close_secs: 3600,
             closed_retention_secs: 0,
@@ -130,7 +159,10 @@ impl TestApp {
         }
         let mut config = test_config(&table);
         tweak(&mut config);
-        TestApp { app: App::new(config, client), meter }
+        let sdk = sdk_config().await;
+        // No emulator unless a test asks for one: this endpoint is never called.
+        let sns = shared::app::sns_client(&sdk, Some("http://127.0.0.1:9".into()));
+        TestApp { app: App::new(config, client, sns), meter }
     }
 
     pub fn agent_token(&self, user_id: &str) -> String {
@@ -254,4 +286,203 @@ impl TestApp {
         }
         chats.into_iter().map(|c| c.chat_id).collect()
     }
+}
+
+/// A TCP proxy on loopback that a test can cut and restore: while down, it drops every
+/// connection, open or new, as an unreachable service would.
+#[derive(Clone)]
+pub struct Proxy {
+    pub port: u16,
+    down: tokio::sync::watch::Sender<bool>,
+}
+
+impl Proxy {
+    pub async fn start(target: &str) -> Proxy {
+        let target = target.trim_start_matches("http://").to_string();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let (down, _) = tokio::sync::watch::channel(false);
+        let watch = down.clone();
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let mut cut = watch.subscribe();
+                if *cut.borrow() {
+                    continue;
+                }
+                let target = target.clone();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await else { return };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = cut.wait_for(|down| *down) => {}
+                    }
+                });
+            }
+        });
+        Proxy { port, down }
+    }
+
+    pub fn set_down(&self, down: bool) {
+        self.down.send_replace(down);
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl TestApp {
+    /// An app whose events flow: a topic of its own on the SNS emulator (reached through
+    /// `proxy`), and the local stream reader feeding the publisher from the table's stream.
+    pub async fn with_events(proxy: &Proxy) -> std::sync::Arc<TestApp> {
+        let mut t = TestApp::new().await;
+        let sdk = sdk_config().await;
+        t.app.sns = shared::app::sns_client(&sdk, Some(proxy.endpoint()));
+        let topic =
+            local_server::stream::ensure_topic(&t.app.sns, &format!("events-{}", uuid::Uuid::new_v4().simple()))
+                .await
+                .expect("topic");
+        t.app.config.events.topic_arn = Some(topic);
+        t.app.config.events.licence = "1234".into();
+        let t = std::sync::Arc::new(t);
+        let streams = local_server::stream::streams_client(&sdk, &dynamodb_endpoint());
+        let app = std::sync::Arc::new(App::new(t.app.config.clone(), t.app.db.client.clone(), t.app.sns.clone()));
+        tokio::spawn(async move {
+            let _ = local_server::stream::run(app, streams, true).await;
+        });
+        t
+    }
+}
+
+/// One HTTP request the webhook receiver got.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub path: String,
+    pub message_type: Option<String>,
+    pub body: String,
+}
+
+/// A webhook subscriber on loopback: records every request, answers 200, and confirms
+/// SNS subscriptions by fetching their SubscribeURL.
+#[derive(Clone)]
+pub struct Receiver {
+    pub port: u16,
+    got: std::sync::Arc<std::sync::Mutex<Vec<Delivery>>>,
+}
+
+async fn read_request(stream: &mut tokio::net::TcpStream) -> Option<(String, Vec<(String, String)>, String)> {
+    use tokio::io::AsyncReadExt;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let header_end = loop {
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..header_end]).to_string();
+    let mut lines = head.lines();
+    let path = lines.next()?.split(' ').nth(1)?.to_string();
+    let headers: Vec<(String, String)> =
+        lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_string())).collect();
+    let length: usize =
+        headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
+    while buf.len() < header_end + length {
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    Some((path, headers, String::from_utf8_lossy(&buf[header_end..]).to_string()))
+}
+
+/// A plain HTTP GET on loopback; returns the status line.
+pub async fn http_get(url: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.trim_start_matches("http://");
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut stream = tokio::net::TcpStream::connect(host).await.expect("connect");
+    let path = if path.is_empty() { "/" } else { path };
+    stream
+        .write_all(format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes())
+        .await
+        .expect("write");
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer).await;
+    answer.lines().next().unwrap_or_default().to_string()
+}
+
+impl Receiver {
+    pub async fn start() -> Receiver {
+        use tokio::io::AsyncWriteExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = got.clone();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let sink = sink.clone();
+                tokio::spawn(async move {
+                    let Some((path, headers, body)) = read_request(&mut stream).await else { return };
+                    let _ =
+                        stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").await;
+                    let message_type =
+                        headers.iter().find(|(k, _)| k == "x-amz-sns-message-type").map(|(_, v)| v.clone());
+                    if message_type.as_deref() == Some("SubscriptionConfirmation") {
+                        if let Some(url) = serde_json::from_str::<Value>(&body)
+                            .ok()
+                            .and_then(|v| v["SubscribeURL"].as_str().map(str::to_string))
+                        {
+                            http_get(&url).await;
+                        }
+                    }
+                    if let Ok(mut all) = sink.lock() {
+                        all.push(Delivery { path, message_type, body });
+                    }
+                });
+            }
+        });
+        Receiver { port, got }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// Event bodies (not confirmations) delivered to `path`.
+    pub fn bodies(&self, path: &str) -> Vec<String> {
+        self.got
+            .lock()
+            .map(|all| {
+                all.iter()
+                    .filter(|d| d.path == path && d.message_type.as_deref() != Some("SubscriptionConfirmation"))
+                    .map(|d| d.body.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn confirmations(&self) -> usize {
+        self.got
+            .lock()
+            .map(|all| all.iter().filter(|d| d.message_type.as_deref() == Some("SubscriptionConfirmation")).count())
+            .unwrap_or(0)
+    }
+}
+
+/// Waits up to `secs` for `done`, checking every 100 ms.
+pub async fn eventually(secs: u64, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    done()
 }

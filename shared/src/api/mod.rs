@@ -7,4 +7,5 @@ pub mod flags;
 pub mod messages;
 pub mod participants;
 pub mod presence;
+pub mod webhooks;
 pub mod widget;

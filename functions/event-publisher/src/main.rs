@@ -1,0 +1,7 @@
+//! turns the table's stream into events on the SNS topic
+#[tokio::main]
+async fn main() -> Result<(), shared::lambda::Error> {
+    shared::telemetry::init();
+    let app = shared::App::from_env().await?;
+    shared::lambda::serve_event(app, shared::publisher::handle).await
+}

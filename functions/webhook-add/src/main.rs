@@ -1,0 +1,7 @@
+//! `POST /webhooks` (subscribe a URL to the events)
+#[tokio::main]
+async fn main() -> Result<(), shared::lambda::Error> {
+    shared::telemetry::init();
+    let app = shared::App::from_env().await?;
+    shared::lambda::serve(app, shared::api::webhooks::add).await
+}

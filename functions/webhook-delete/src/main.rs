@@ -1,0 +1,7 @@
+//! `DELETE /webhooks/{webhookId}` (unsubscribe)
+#[tokio::main]
+async fn main() -> Result<(), shared::lambda::Error> {
+    shared::telemetry::init();
+    let app = shared::App::from_env().await?;
+    shared::lambda::serve(app, shared::api::webhooks::delete).await
+}

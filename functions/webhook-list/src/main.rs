@@ -1,0 +1,7 @@
+//! `GET /webhooks` (list subscriptions and their status)
+#[tokio::main]
+async fn main() -> Result<(), shared::lambda::Error> {
+    shared::telemetry::init();
+    let app = shared::App::from_env().await?;
+    shared::lambda::serve(app, shared::api::webhooks::list).await
+}

@@ -1,0 +1,799 @@
+//! What each committed change announces, in three vocabularies (docs/events.md):
+//! `native` (the seed's event names), `rpc` (LIVECHAT's RPC events and parameters) and
+//! `notification` (Genesys Chat API v2 notification shapes).
+//!
+//! The mapping is pure: the publisher reads the stream record and whatever context the
+//! change needs (the chat's participants, its transcript, a channel's agents), and this
+//! module turns them into the events to publish.
+
+use std::collections::BTreeMap;
+
+use chrono::DateTime;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::model::{
+    Availability, ChannelAgent, Chat, ChatStatus, ChatterType, Message, MessageType, Participant, Presence, TargetType,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Native,
+    Rpc,
+    Notification,
+}
+
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Native => "native",
+            Format::Rpc => "rpc",
+            Format::Notification => "notification",
+        }
+    }
+
+    /// The event names of this vocabulary.
+    pub fn events(self) -> &'static [&'static str] {
+        match self {
+            Format::Native => &[
+                "ChatAdd",
+                "ChatUpdate",
+                "ChatRequestUpdate",
+                "ChatChannelUpdate",
+                "ChatDelete",
+                "ChatParticipantAdd",
+                "ChatParticipantUpdate",
+                "ChatParticipantRemove",
+                "ChatRequestUser",
+                "ChatRequestCustomer",
+                "ChatInvite",
+                "ChatMessageAdd",
+                "AgentAvailabilityUpdate",
+                "ChannelAvailabilityUpdate",
+            ],
+            Format::Rpc => &[
+                "CHAT_STARTED",
+                "OPERATOR_TRANSFER",
+                "OPERATOR_STATUS",
+                "BUTTON_STATUS",
+                "CLIENT_INVITED",
+                "OPERATOR_STOPED_CHAT",
+                "VISITOR_LEFT_CHAT",
+                "PRIVATE_CHAT_STATUS",
+            ],
+            Format::Notification => &["StatusChange", "ParticipantsUpdated", "PropertiesUpdated", "NewMessages"],
+        }
+    }
+}
+
+/// One message to publish.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outgoing {
+    /// Stable across redeliveries of the same stream record, so subscribers can drop duplicates.
+    pub event_id: String,
+    pub event: &'static str,
+    pub format: Format,
+    pub chat_id: Option<String>,
+    pub channel_id: Option<String>,
+    pub body: String,
+}
+
+/// An item of a stream record, by its entity type.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Entity {
+    Chat(Chat),
+    Participant(Participant),
+    Message(Message),
+    Presence(Presence),
+    ChannelAgent(ChannelAgent),
+}
+
+/// A committed change, as the table's stream reported it.
+#[derive(Debug, Clone)]
+pub struct Change {
+    /// The stream record's id.
+    pub id: String,
+    pub old: Option<Entity>,
+    pub new: Option<Entity>,
+    pub at: String,
+}
+
+/// What the publisher read to describe a change.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    /// The chat as it is now, and its participants (absent once deleted).
+    pub chat: Option<Chat>,
+    pub participants: Vec<Participant>,
+    /// The transcript, for the events that carry it.
+    pub transcript: Vec<Message>,
+    /// Agents online in the channel of a ChannelAgent change, after it.
+    pub channel_agents: Option<usize>,
+    /// The installation id (LICENCE) and the agent-name masking of customer-facing shapes.
+    pub licence: String,
+    pub mask: Option<String>,
+}
+
+struct Out<'a> {
+    change: &'a Change,
+    ctx: &'a Context,
+    list: Vec<Outgoing>,
+}
+
+impl Out<'_> {
+    fn push(&mut self, format: Format, event: &'static str, chat: Option<&Chat>, channel: Option<&str>, body: String) {
+        self.list.push(Outgoing {
+            event_id: format!("{}:{}:{}", self.change.id, format.as_str(), event),
+            event,
+            format,
+            chat_id: chat.map(|c| c.chat_id.clone()),
+            channel_id: chat.map(|c| c.channel_id.clone()).or(channel.map(str::to_string)),
+            body,
+        });
+    }
+
+    fn native(
+        &mut self,
+        event: &'static str,
+        chat: Option<&Chat>,
+        channel: Option<&str>,
+        actor: Option<&str>,
+        data: Value,
+    ) {
+        let body = json!({
+            "eventId": format!("{}:native:{}", self.change.id, event),
+            "event": event,
+            "occurredAt": self.change.at,
+            "chatId": chat.map(|c| &c.chat_id),
+            "channelId": chat.map(|c| c.channel_id.as_str()).or(channel),
+            "actor": actor,
+            "data": data,
+        });
+        self.push(Format::Native, event, chat, channel, body.to_string());
+    }
+
+    fn rpc(&mut self, event: &'static str, chat: Option<&Chat>, channel: Option<&str>, params: &[(&str, String)]) {
+        let mut all: Vec<(&str, String)> = vec![
+            ("EVENT", event.to_string()),
+            ("LICENCE", self.ctx.licence.clone()),
+            ("EVENT_ID", format!("{}:rpc:{}", self.change.id, event)),
+        ];
+        all.extend(params.iter().cloned());
+        self.push(Format::Rpc, event, chat, channel, form_encode(&all));
+    }
+
+    fn notification(&mut self, event: &'static str, chat: &Chat, data: Value) {
+        let body = json!({ "eventId": format!("{}:notification:{}", self.change.id, event), "data": data, "channel": "/v2/me/chats" });
+        self.push(Format::Notification, event, Some(chat), None, body.to_string());
+    }
+}
+
+/// `application/x-www-form-urlencoded`, as LIVECHAT's RPC requests carry their parameters.
+pub fn form_encode(params: &[(&str, String)]) -> String {
+    fn enc(s: &str) -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+                b' ' => "+".to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    }
+    params.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&")
+}
+
+/// RPC's STATUS codes for an agent's availability (0 online, 1 away, 2 offline, 5 invisible).
+pub fn rpc_status(a: Availability) -> u8 {
+    match a {
+        Availability::Online => 0,
+        Availability::Away => 1,
+        Availability::Offline => 2,
+        Availability::Unavailable => 5,
+    }
+}
+
+fn agent_to_agent(chat: &Chat) -> bool {
+    chat.requester_type == ChatterType::User && chat.target_type == TargetType::User
+}
+
+fn millis(t: &str) -> i64 {
+    DateTime::parse_from_rfc3339(t).map(|d| d.timestamp_millis()).unwrap_or(0)
+}
+
+impl Context {
+    fn owner(&self) -> Option<&Participant> {
+        self.participants
+            .iter()
+            .find(|p| p.is_owner())
+            .or_else(|| self.participants.iter().find(|p| p.chatter_type == ChatterType::User))
+    }
+
+    /// The name a customer sees for an agent (MaskAgentName).
+    fn customer_name(&self, chatter_type: ChatterType, chatter_id: &str, real: &str) -> String {
+        match &self.mask {
+            Some(generic) if chatter_type == ChatterType::User => {
+                format!("{generic} {}", crate::api::participants::agent_number(&self.participants, chatter_id))
+            }
+            _ => real.to_string(),
+        }
+    }
+
+    /// The transcript as LIVECHAT's CHAT parameter carries it: what the customer saw.
+    fn transcript_text(&self) -> String {
+        self.transcript
+            .iter()
+            .filter(|m| !m.internal && m.kind != MessageType::Notice)
+            .map(|m| format!("{}: {}", self.customer_name(m.chatter_type, &m.chatter_id, &m.chatter_name), m.text))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// The Genesys v2 chat resource, as customers may see it.
+fn notification_chat(chat: &Chat, ctx: &Context) -> Value {
+    let state = match chat.status {
+        ChatStatus::Request => "WaitingForAgent",
+        ChatStatus::Active => "Chatting",
+        ChatStatus::Closed => "Disconnected",
+    };
+    let capabilities: &[&str] = match chat.status {
+        ChatStatus::Closed => &[],
+        _ => &["SendMessage", "SendStartTypingNotification", "SendStopTypingNotification", "Leave", "UpdateUserData"],
+    };
+    let participants: Vec<Value> = ctx
+        .participants
+        .iter()
+        .filter(|p| p.is_active())
+        .map(|p| {
+            json!({
+                "nickname": ctx.customer_name(p.chatter_type, &p.chatter_id, &p.chatter_name),
+                "type": if p.chatter_type == ChatterType::User { "Agent" } else { "Customer" },
+                "participantId": if ctx.mask.is_some() && p.chatter_type == ChatterType::User {
+                    format!("agent-{}", crate::api::participants::agent_number(&ctx.participants, &p.chatter_id))
+                } else {
+                    p.chatter_id.clone()
+                },
+            })
+        })
+        .collect();
+    json!({
+        "id": chat.chat_id,
+        "state": state,
+        "participants": participants,
+        "userData": chat.user_data.clone().unwrap_or_default(),
+        "capabilities": capabilities,
+        "uri": format!("/chats/{}", chat.chat_id),
+    })
+}
+
+fn state_change(kind: &str, chat: &Chat, ctx: &Context) -> Value {
+    json!({ "messageType": "ChatStateChangeMessage", "notificationType": kind, "chat": notification_chat(chat, ctx) })
+}
+
+/// Everything `change` announces.
+pub fn describe(change: &Change, ctx: &Context) -> Vec<Outgoing> {
+    let mut out = Out { change, ctx, list: Vec::new() };
+    match (&change.old, &change.new) {
+        (None, Some(Entity::Chat(chat))) => chat_added(&mut out, chat),
+        (Some(Entity::Chat(old)), Some(Entity::Chat(new))) => chat_updated(&mut out, old, new),
+        (Some(Entity::Chat(old)), None) => out.native("ChatDelete", Some(old), None, None, json!({ "chat": old })),
+        (old, Some(Entity::Participant(p))) => {
+            let old = match old {
+                Some(Entity::Participant(o)) => Some(o),
+                _ => None,
+            };
+            participant_changed(&mut out, old, p)
+        }
+        (Some(Entity::Participant(p)), None) => {
+            if let Some(chat) = &ctx.chat {
+                out.native("ChatParticipantRemove", Some(chat), None, Some(&p.chatter_id), json!({ "participant": p }));
+                out.notification("ParticipantsUpdated", chat, state_change("ParticipantsUpdated", chat, ctx));
+            }
+        }
+        (None, Some(Entity::Message(m))) => message_added(&mut out, m),
+        (_, Some(Entity::Presence(p))) => presence_changed(&mut out, p, change),
+        (Some(Entity::Presence(p)), None) => {
+            let offline = Presence { availability: Availability::Offline, ..p.clone() };
+            presence_changed(&mut out, &offline, change)
+        }
+        (old, new) => {
+            let (agent, inserted) = match (old, new) {
+                (None, Some(Entity::ChannelAgent(a))) => (a, true),
+                (Some(Entity::ChannelAgent(a)), None) => (a, false),
+                _ => return out.list,
+            };
+            channel_changed(&mut out, agent, inserted);
+        }
+    }
+    out.list
+}
+
+fn chat_added(out: &mut Out, chat: &Chat) {
+    let ctx = out.ctx;
+    out.native("ChatAdd", Some(chat), None, Some(&chat.requester_id), json!({ "chat": chat }));
+    out.notification("StatusChange", chat, state_change("StatusChange", chat, ctx));
+    if agent_to_agent(chat) {
+        out.rpc(
+            "PRIVATE_CHAT_STATUS",
+            Some(chat),
+            None,
+            &[("OPERATOR_ID", chat.requester_id.clone()), ("STATUS", "start".into()), ("GROUP", chat.chat_id.clone())],
+        );
+    }
+}
+
+fn chat_updated(out: &mut Out, old: &Chat, new: &Chat) {
+    let ctx = out.ctx;
+    let data = json!({ "chat": new, "previousStatus": old.status, "previousChannelId": old.channel_id });
+    out.native("ChatUpdate", Some(new), None, None, data.clone());
+    if old.status == ChatStatus::Request {
+        out.native("ChatRequestUpdate", Some(new), None, None, data.clone());
+    }
+    if old.channel_id != new.channel_id {
+        out.native("ChatChannelUpdate", Some(new), None, None, data);
+        let actor = ctx
+            .transcript
+            .iter()
+            .rev()
+            .find(|m| m.event.as_deref() == Some("transferred"))
+            .map(|m| m.chatter_id.clone());
+        out.rpc(
+            "OPERATOR_TRANSFER",
+            Some(new),
+            None,
+            &[
+                ("CLIENT_ID", new.requester_id.clone()),
+                ("OPERATOR_ID", actor.unwrap_or_default()),
+                ("STATUS", "0".into()),
+                ("GROUP", new.channel_id.clone()),
+            ],
+        );
+    }
+    if old.status != new.status {
+        out.notification("StatusChange", new, state_change("StatusChange", new, ctx));
+    }
+    if old.user_data != new.user_data {
+        out.notification("PropertiesUpdated", new, state_change("PropertiesUpdated", new, ctx));
+    }
+    let owner = ctx.owner().map(|p| p.chatter_id.clone()).unwrap_or_default();
+    if old.status == ChatStatus::Request && new.status == ChatStatus::Active && !agent_to_agent(new) {
+        out.rpc(
+            "CHAT_STARTED",
+            Some(new),
+            None,
+            &[("CLIENT_ID", new.requester_id.clone()), ("OPERATOR_ID", owner.clone()), ("STATUS", "0".into())],
+        );
+    }
+    if new.status == ChatStatus::Closed && old.status != ChatStatus::Closed {
+        if agent_to_agent(new) {
+            out.rpc(
+                "PRIVATE_CHAT_STATUS",
+                Some(new),
+                None,
+                &[("OPERATOR_ID", owner), ("STATUS", "stop".into()), ("GROUP", new.chat_id.clone())],
+            );
+            return;
+        }
+        // Who closed it: the transcript's closing message. A customer leaving is VISITOR_LEFT_CHAT.
+        let closer = ctx.transcript.iter().rev().find(|m| m.event.as_deref() == Some("closed"));
+        if closer.is_some_and(|m| m.chatter_type == ChatterType::User) {
+            let operator = closer.map(|m| m.chatter_id.clone()).unwrap_or_default();
+            out.rpc(
+                "OPERATOR_STOPED_CHAT",
+                Some(new),
+                None,
+                &[
+                    ("OPERATOR_ID", operator),
+                    ("CLIENT_ID", new.requester_id.clone()),
+                    ("GROUP", new.channel_id.clone()),
+                    ("CHAT", ctx.transcript_text()),
+                ],
+            );
+        }
+    }
+}
+
+fn participant_changed(out: &mut Out, old: Option<&Participant>, p: &Participant) {
+    let ctx = out.ctx;
+    let Some(chat) = ctx.chat.as_ref() else { return };
+    let name = if old.is_some() { "ChatParticipantUpdate" } else { "ChatParticipantAdd" };
+    out.native(name, Some(chat), None, Some(&p.chatter_id), json!({ "participant": p, "previous": old }));
+    let became_inactive = p.chatter_active == 0 && old.is_none_or(|o| o.chatter_active != 0);
+    if became_inactive {
+        let request = if p.chatter_type == ChatterType::User { "ChatRequestUser" } else { "ChatRequestCustomer" };
+        out.native(request, Some(chat), None, Some(&p.chatter_id), json!({ "participant": p }));
+        if p.invitation {
+            out.native(
+                "ChatInvite",
+                Some(chat),
+                None,
+                Some(&p.chatter_id),
+                json!({ "participant": p, "invitationChatId": p.invitation_chat_id }),
+            );
+            if p.chatter_type == ChatterType::User && !agent_to_agent(chat) {
+                let inviter = ctx
+                    .transcript
+                    .iter()
+                    .rev()
+                    .find(|m| m.event.as_deref() == Some("invited"))
+                    .map(|m| m.chatter_id.clone());
+                out.rpc(
+                    "OPERATOR_TRANSFER",
+                    Some(chat),
+                    None,
+                    &[
+                        ("CLIENT_ID", chat.requester_id.clone()),
+                        ("NEW_OPERATOR_ID", p.chatter_id.clone()),
+                        ("OPERATOR_ID", inviter.unwrap_or_default()),
+                        ("STATUS", "0".into()),
+                    ],
+                );
+            }
+        }
+        if p.chatter_type.is_customer() {
+            let operator = ctx.owner().map(|o| o.chatter_id.clone()).unwrap_or_default();
+            out.rpc(
+                "CLIENT_INVITED",
+                Some(chat),
+                None,
+                &[("OPERATOR_ID", operator), ("CLIENT_ID", p.chatter_id.clone())],
+            );
+        }
+    }
+    let left = p.chatter_active == -1 && old.is_some_and(|o| o.chatter_active == 1);
+    if left && p.chatter_type.is_customer() {
+        let operator = ctx.owner().map(|o| o.chatter_id.clone()).unwrap_or_default();
+        out.rpc(
+            "VISITOR_LEFT_CHAT",
+            Some(chat),
+            None,
+            &[
+                ("OPERATOR_ID", operator),
+                ("CLIENT_ID", p.chatter_id.clone()),
+                ("GROUP", chat.channel_id.clone()),
+                ("CHAT", ctx.transcript_text()),
+            ],
+        );
+    }
+    let visible = old.is_none_or(|o| o.chatter_active != p.chatter_active || o.chatter_name != p.chatter_name);
+    if visible {
+        out.notification("ParticipantsUpdated", chat, state_change("ParticipantsUpdated", chat, ctx));
+    }
+}
+
+fn message_added(out: &mut Out, m: &Message) {
+    let ctx = out.ctx;
+    let Some(chat) = ctx.chat.as_ref() else { return };
+    out.native("ChatMessageAdd", Some(chat), None, Some(&m.chatter_id), json!({ "message": m }));
+    // Customer-facing: never internal messages; agents under their generic name; filtered text hidden.
+    if m.internal {
+        return;
+    }
+    let kind = match (m.kind, m.event.as_deref()) {
+        (MessageType::System, Some("joined")) => "ParticipantJoined",
+        (MessageType::System, Some("left" | "declined" | "removed")) => "ParticipantLeft",
+        (MessageType::Text, _) => "Text",
+        _ => "Notice",
+    };
+    let filtered = m.filter.as_ref().is_some_and(|f| regex_lite::Regex::new(f).is_ok_and(|re| re.is_match(&m.text)));
+    let from_agent = m.chatter_type == ChatterType::User;
+    let message = json!({
+        "index": m.index,
+        "from": {
+            "nickname": ctx.customer_name(m.chatter_type, &m.chatter_id, &m.chatter_name),
+            "type": if from_agent { "Agent" } else { "Customer" },
+            "participantId": if ctx.mask.is_some() && from_agent {
+                format!("agent-{}", crate::api::participants::agent_number(&ctx.participants, &m.chatter_id))
+            } else {
+                m.chatter_id.clone()
+            },
+        },
+        "text": if filtered { String::new() } else { m.text.clone() },
+        "visibility": "All",
+        "timestamp": m.create_time,
+        "type": kind,
+        "timestampSeconds": millis(&m.create_time),
+    });
+    let data = json!({ "messageType": "MessageLogUpdated", "notificationType": "NewMessages", "messages": [message], "chatUri": format!("/chats/{}", chat.chat_id) });
+    out.notification("NewMessages", chat, data);
+}
+
+fn presence_changed(out: &mut Out, p: &Presence, change: &Change) {
+    let before = match &change.old {
+        Some(Entity::Presence(o)) => Some(o.availability),
+        _ => None,
+    };
+    if before == Some(p.availability) {
+        return;
+    }
+    out.native(
+        "AgentAvailabilityUpdate",
+        None,
+        None,
+        Some(&p.user_id),
+        json!({ "userId": p.user_id, "availability": p.availability, "code": p.availability.code(), "channels": p.channels }),
+    );
+    out.rpc(
+        "OPERATOR_STATUS",
+        None,
+        None,
+        &[("OPERATOR_ID", p.user_id.clone()), ("STATUS", rpc_status(p.availability).to_string())],
+    );
+}
+
+/// BUTTON_STATUS: a channel got its first, or lost its last, available agent.
+fn channel_changed(out: &mut Out, agent: &ChannelAgent, inserted: bool) {
+    let Some(now) = out.ctx.channel_agents else { return };
+    let status = match (inserted, now) {
+        (true, 1) => "online",
+        (false, 0) => "offline",
+        _ => return,
+    };
+    let channel = agent.channel_id.as_str();
+    out.native(
+        "ChannelAvailabilityUpdate",
+        None,
+        Some(channel),
+        Some(&agent.user_id),
+        json!({ "channelId": channel, "online": status == "online", "agents": now }),
+    );
+    out.rpc("BUTTON_STATUS", None, Some(channel), &[("STATUS", status.into()), ("GROUP", channel.to_string())]);
+}
+
+/// The catalogue, by format (for docs and validation).
+pub fn catalogue() -> BTreeMap<&'static str, &'static [&'static str]> {
+    [Format::Native, Format::Rpc, Format::Notification].into_iter().map(|f| (f.as_str(), f.events())).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::PermissionLevel;
+
+    fn chat(status: ChatStatus, channel: &str, requester: ChatterType) -> Chat {
+        Chat {
+            chat_id: "c1".into(),
+            status,
+            previous_status: None,
+            requester_id: if requester == ChatterType::User { "ann".into() } else { "visitor-1".into() },
+            requester_name: "Vic".into(),
+            requester_type: requester,
+            target_type: TargetType::User,
+            channel_id: channel.into(),
+            previous_channel_id: None,
+            ticket_id: None,
+            subject: None,
+            email: None,
+            firstname: None,
+            lastname: None,
+            nickname: None,
+            user_data: None,
+            outdated: false,
+            create_time: "2026-11-21T10:00:00.000Z".into(),
+            update_time: "2026-11-21T10:00:00.000Z".into(),
+        }
+    }
+
+    fn participant(id: &str, t: ChatterType, active: i8, invitation: bool) -> Participant {
+        Participant {
+            chat_id: "c1".into(),
+            chatter_id: id.into(),
+            chatter_type: t,
+            chatter_name: id.to_uppercase(),
+            chatter_active: active,
+            permission_level: (t == ChatterType::User).then_some(PermissionLevel::Owner),
+            invitation,
+            invitation_chat_id: None,
+            monitoring: 0,
+            join_time: None,
+            leave_time: None,
+            create_time: "2026-11-21T10:00:00.000Z".into(),
+        }
+    }
+
+    fn message(index: u64, who: &str, t: ChatterType, text: &str, event: Option<&str>, internal: bool) -> Message {
+        Message {
+            message_id: format!("c1-{index}"),
+            chat_id: "c1".into(),
+            index,
+            kind: if event.is_some() { MessageType::System } else { MessageType::Text },
+            text: text.into(),
+            chatter_id: who.into(),
+            chatter_type: t,
+            chatter_name: who.to_uppercase(),
+            system_generated: event.is_some(),
+            internal,
+            customer: false,
+            event: event.map(str::to_string),
+            filter: None,
+            create_time: "2026-11-21T10:01:00.000Z".into(),
+        }
+    }
+
+    fn presence(a: Availability) -> Presence {
+        Presence {
+            user_id: "ann".into(),
+            name: "Ann".into(),
+            availability: a,
+            channels: vec!["sales".into()],
+            external: true,
+            update_time: String::new(),
+            expires_at: 0,
+        }
+    }
+
+    /// A change for every event of the catalogue, with its context.
+    fn scenario() -> Vec<(Change, Context)> {
+        let agent = participant("ann", ChatterType::User, 1, false);
+        let customer = participant("visitor-1", ChatterType::Public, 1, false);
+        let transcript = vec![
+            message(1, "ann", ChatterType::User, "ANN joined the chat.", Some("joined"), false),
+            message(2, "visitor-1", ChatterType::Public, "hello", None, false),
+            message(3, "ann", ChatterType::User, "note", None, true),
+            message(4, "ann", ChatterType::User, "ANN moved the chat.", Some("transferred"), true),
+            message(5, "ann", ChatterType::User, "ANN invited BOB.", Some("invited"), true),
+            message(6, "ann", ChatterType::User, "ANN closed the chat.", Some("closed"), false),
+        ];
+        let ctx = |c: Chat| Context {
+            chat: Some(c),
+            participants: vec![agent.clone(), customer.clone()],
+            transcript: transcript.clone(),
+            channel_agents: None,
+            licence: "1234".into(),
+            mask: None,
+        };
+        let request = chat(ChatStatus::Request, "sales", ChatterType::Public);
+        let active = chat(ChatStatus::Active, "sales", ChatterType::Public);
+        let moved = chat(ChatStatus::Active, "support", ChatterType::Public);
+        let closed = chat(ChatStatus::Closed, "support", ChatterType::Public);
+        let a2a = chat(ChatStatus::Request, "internal", ChatterType::User);
+        let a2a_closed = chat(ChatStatus::Closed, "internal", ChatterType::User);
+        let mut with_data = active.clone();
+        with_data.user_data = Some(serde_json::Map::from_iter([("orderId".to_string(), json!("A1"))]));
+        let change = |id: &str, old: Option<Entity>, new: Option<Entity>| Change {
+            id: id.into(),
+            old,
+            new,
+            at: "2026-11-21T10:02:00.000Z".into(),
+        };
+        let agent_in =
+            ChannelAgent { channel_id: "sales".into(), user_id: "ann".into(), external: true, expires_at: 0 };
+        vec![
+            (change("r1", None, Some(Entity::Chat(request.clone()))), ctx(request.clone())),
+            (
+                change("r2", Some(Entity::Chat(request.clone())), Some(Entity::Chat(active.clone()))),
+                ctx(active.clone()),
+            ),
+            (change("r3", Some(Entity::Chat(active.clone())), Some(Entity::Chat(moved.clone()))), ctx(moved.clone())),
+            (change("r4", Some(Entity::Chat(active.clone())), Some(Entity::Chat(with_data.clone()))), ctx(with_data)),
+            (change("r5", Some(Entity::Chat(moved.clone())), Some(Entity::Chat(closed.clone()))), ctx(closed.clone())),
+            (
+                change("r6", Some(Entity::Chat(closed.clone())), None),
+                Context { licence: "1234".into(), ..Default::default() },
+            ),
+            (
+                change("r7", None, Some(Entity::Participant(participant("bob", ChatterType::User, 0, true)))),
+                ctx(active.clone()),
+            ),
+            (
+                change("r8", None, Some(Entity::Participant(participant("jdoe", ChatterType::Customer, 0, false)))),
+                ctx(active.clone()),
+            ),
+            (
+                change(
+                    "r9",
+                    Some(Entity::Participant(customer.clone())),
+                    Some(Entity::Participant(Participant { chatter_active: -1, ..customer.clone() })),
+                ),
+                ctx(active.clone()),
+            ),
+            (change("r10", Some(Entity::Participant(agent.clone())), None), ctx(active.clone())),
+            (change("r11", None, Some(Entity::Message(transcript[1].clone()))), ctx(active.clone())),
+            (change("r12", None, Some(Entity::Message(transcript[2].clone()))), ctx(active.clone())),
+            (
+                change(
+                    "r13",
+                    Some(Entity::Presence(presence(Availability::Offline))),
+                    Some(Entity::Presence(presence(Availability::Online))),
+                ),
+                Context::default(),
+            ),
+            (
+                change("r14", None, Some(Entity::ChannelAgent(agent_in.clone()))),
+                Context { channel_agents: Some(1), ..Default::default() },
+            ),
+            (
+                change("r15", Some(Entity::ChannelAgent(agent_in)), None),
+                Context { channel_agents: Some(0), ..Default::default() },
+            ),
+            (change("r16", None, Some(Entity::Chat(a2a.clone()))), ctx(a2a.clone())),
+            (change("r17", Some(Entity::Chat(a2a.clone())), Some(Entity::Chat(a2a_closed.clone()))), ctx(a2a_closed)),
+        ]
+    }
+
+    fn all_events() -> Vec<Outgoing> {
+        scenario().iter().flat_map(|(c, ctx)| describe(c, ctx)).collect()
+    }
+
+    #[test]
+    fn every_event_of_the_catalogue_is_produced() {
+        let produced = all_events();
+        for (format, names) in catalogue() {
+            for name in names {
+                assert!(
+                    produced.iter().any(|o| o.format.as_str() == format && o.event == *name),
+                    "{format} {name} is never produced"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn event_ids_are_stable_and_unique() {
+        let first: Vec<String> = all_events().into_iter().map(|o| o.event_id).collect();
+        let again: Vec<String> = all_events().into_iter().map(|o| o.event_id).collect();
+        assert_eq!(first, again, "the same records give the same ids");
+        let unique: std::collections::BTreeSet<&String> = first.iter().collect();
+        assert_eq!(unique.len(), first.len());
+    }
+
+    #[test]
+    fn internal_messages_never_reach_customer_vocabularies() {
+        for o in all_events().iter().filter(|o| o.format != Format::Native) {
+            assert!(!o.body.contains("note"), "{} {}: {}", o.format.as_str(), o.event, o.body);
+        }
+    }
+
+    #[test]
+    fn rpc_events_carry_the_seeds_parameters() {
+        let rpc: Vec<Outgoing> = all_events().into_iter().filter(|o| o.format == Format::Rpc).collect();
+        let params = |event: &str| rpc.iter().find(|o| o.event == event).map(|o| o.body.clone()).unwrap_or_default();
+        assert!(params("CHAT_STARTED").contains("EVENT=CHAT_STARTED&LICENCE=1234"));
+        for (event, names) in [
+            ("CHAT_STARTED", &["CLIENT_ID", "OPERATOR_ID", "STATUS"][..]),
+            ("OPERATOR_TRANSFER", &["CLIENT_ID", "OPERATOR_ID", "STATUS"]),
+            ("OPERATOR_STATUS", &["OPERATOR_ID", "STATUS"]),
+            ("BUTTON_STATUS", &["STATUS"]),
+            ("CLIENT_INVITED", &["OPERATOR_ID", "CLIENT_ID"]),
+            ("OPERATOR_STOPED_CHAT", &["OPERATOR_ID", "CLIENT_ID", "GROUP", "CHAT"]),
+            ("VISITOR_LEFT_CHAT", &["OPERATOR_ID", "CLIENT_ID", "GROUP", "CHAT"]),
+            ("PRIVATE_CHAT_STATUS", &["OPERATOR_ID", "STATUS", "GROUP"]),
+        ] {
+            for name in names {
+                assert!(params(event).contains(&format!("&{name}=")), "{event} lacks {name}: {}", params(event));
+            }
+        }
+        assert!(params("OPERATOR_STATUS").contains("STATUS=0"), "online is STATUS_ONLINE");
+        assert!(rpc.iter().any(|o| o.event == "BUTTON_STATUS" && o.body.contains("STATUS=offline")));
+    }
+
+    /// The docs' examples come from here: `cargo test -p shared print_event_examples -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn print_event_examples() {
+        let produced = all_events();
+        for (format, names) in catalogue() {
+            println!("\n### `{format}`\n");
+            for name in names {
+                if let Some(o) = produced.iter().find(|o| o.format.as_str() == format && o.event == *name) {
+                    let body = serde_json::from_str::<Value>(&o.body)
+                        .map(|v| serde_json::to_string_pretty(&v).unwrap_or_default())
+                        .unwrap_or(o.body.clone());
+                    let lang = if format == "rpc" { "text" } else { "json" };
+                    println!("#### {name}\n\n```{lang}\n{body}\n```\n");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn docs_show_every_event() {
+        let docs =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/events.md")).unwrap_or_default();
+        for names in catalogue().values() {
+            for name in *names {
+                assert!(docs.contains(&format!("#### {name}")), "docs/events.md has no example of {name}");
+            }
+        }
+    }
+}

@@ -1,0 +1,202 @@
+//! event-publisher: turns the table's stream records into events (see [`crate::events`])
+//! and publishes them to the SNS topic with PublishBatch. Request handlers never call SNS:
+//! a change is committed first and announced after, even if SNS was down meanwhile.
+//! A failed publish fails the batch, which Lambda (or the local stream reader) retries;
+//! the stable `eventId` lets subscribers drop the duplicates a retry may cause.
+
+use std::collections::HashMap;
+
+use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::app::App;
+use crate::error::ApiError;
+use crate::events::{self, Change, Context, Entity, Outgoing};
+use crate::keys;
+use crate::model::{entity, ChannelAgent, Message};
+use crate::time;
+
+/// SNS's message size limit is 256 KB; the transcript is cut to stay well inside it.
+const MAX_TRANSCRIPT_MESSAGES: usize = 1000;
+
+#[derive(Deserialize)]
+struct StreamEvent {
+    #[serde(rename = "Records", default)]
+    records: Vec<StreamRecord>,
+}
+
+#[derive(Deserialize)]
+struct StreamRecord {
+    #[serde(rename = "eventID")]
+    event_id: String,
+    dynamodb: StreamData,
+}
+
+#[derive(Deserialize)]
+struct StreamData {
+    #[serde(rename = "NewImage", default)]
+    new_image: Option<serde_dynamo::Item>,
+    #[serde(rename = "OldImage", default)]
+    old_image: Option<serde_dynamo::Item>,
+    #[serde(rename = "ApproximateCreationDateTime", default)]
+    created: Option<f64>,
+}
+
+fn entity_of(image: Option<serde_dynamo::Item>) -> Result<Option<Entity>, ApiError> {
+    let Some(item) = image else { return Ok(None) };
+    let kind = match item.get("entityType") {
+        Some(serde_dynamo::AttributeValue::S(s)) => s.clone(),
+        _ => return Ok(None),
+    };
+    Ok(match kind.as_str() {
+        entity::CHAT => Some(Entity::Chat(serde_dynamo::from_item(item)?)),
+        entity::PARTICIPANT => Some(Entity::Participant(serde_dynamo::from_item(item)?)),
+        entity::MESSAGE => Some(Entity::Message(serde_dynamo::from_item(item)?)),
+        entity::PRESENCE => Some(Entity::Presence(serde_dynamo::from_item(item)?)),
+        entity::CHANNEL_AGENT => Some(Entity::ChannelAgent(serde_dynamo::from_item(item)?)),
+        // Typing, flags, idempotency records and webhooks announce nothing.
+        _ => None,
+    })
+}
+
+fn chat_id_of(change: &Change) -> Option<String> {
+    match change.new.as_ref().or(change.old.as_ref())? {
+        Entity::Chat(c) => Some(c.chat_id.clone()),
+        Entity::Participant(p) => Some(p.chat_id.clone()),
+        Entity::Message(m) => Some(m.chat_id.clone()),
+        _ => None,
+    }
+}
+
+/// Whether the events of `change` carry the transcript (or look up who acted in it).
+fn needs_transcript(change: &Change) -> bool {
+    match (&change.old, &change.new) {
+        (Some(Entity::Chat(o)), Some(Entity::Chat(n))) => o.status != n.status || o.channel_id != n.channel_id,
+        (o, Some(Entity::Participant(p))) => {
+            p.invitation
+                || (p.chatter_active == -1 && matches!(o, Some(Entity::Participant(o)) if o.chatter_active == 1))
+        }
+        _ => false,
+    }
+}
+
+/// The Lambda handler for the table's stream.
+pub async fn handle(app: &App, event: Value) -> Result<Value, ApiError> {
+    let stream: StreamEvent = serde_json::from_value(event)
+        .map_err(|e| ApiError::bad_request(format!("not a DynamoDB stream event: {e}")))?;
+    let mut outgoing = Vec::new();
+    let mut chats: HashMap<String, Context> = HashMap::new();
+    let mask = app.config.mask_agent_names.then(|| app.config.default_agent_name.clone());
+    for record in stream.records {
+        let change = Change {
+            id: record.event_id,
+            old: entity_of(record.dynamodb.old_image)?,
+            new: entity_of(record.dynamodb.new_image)?,
+            at: record
+                .dynamodb
+                .created
+                .and_then(|secs| chrono::DateTime::from_timestamp_millis((secs * 1000.0) as i64))
+                .map(time::format)
+                .unwrap_or_else(time::now),
+        };
+        if change.old.is_none() && change.new.is_none() {
+            continue;
+        }
+        let mut ctx = match chat_id_of(&change) {
+            Some(chat_id) => {
+                if !chats.contains_key(&chat_id) {
+                    let state = app.db.load_state(&chat_id, false).await?;
+                    let (chat, participants) = state.map(|s| (Some(s.chat), s.participants)).unwrap_or_default();
+                    chats.insert(chat_id.clone(), Context { chat, participants, ..Default::default() });
+                }
+                let ctx = chats.get_mut(&chat_id).ok_or_else(ApiError::internal)?;
+                if needs_transcript(&change) && ctx.transcript.is_empty() {
+                    ctx.transcript = transcript(app, &chat_id).await?;
+                }
+                ctx.clone()
+            }
+            None => Context::default(),
+        };
+        if let Some(Entity::ChannelAgent(a)) = change.new.as_ref().or(change.old.as_ref()) {
+            ctx.channel_agents = Some(channel_agents(app, &a.channel_id).await?);
+        }
+        ctx.licence = app.config.events.licence.clone();
+        ctx.mask = mask.clone();
+        outgoing.extend(events::describe(&change, &ctx));
+    }
+    publish(app, &outgoing).await?;
+    Ok(json!({ "published": outgoing.len() }))
+}
+
+async fn transcript(app: &App, chat_id: &str) -> Result<Vec<Message>, ApiError> {
+    let mut all = Vec::new();
+    let mut from = 1;
+    loop {
+        let (page, more) = app.db.messages(chat_id, from, 9_999_999_999, 100, false).await?;
+        let Some(last) = page.last().map(|m| m.index) else { break };
+        all.extend(page);
+        if !more || all.len() >= MAX_TRANSCRIPT_MESSAGES {
+            break;
+        }
+        from = last + 1;
+    }
+    Ok(all)
+}
+
+async fn channel_agents(app: &App, channel_id: &str) -> Result<usize, ApiError> {
+    let now = time::epoch_secs();
+    let agents: Vec<ChannelAgent> = app.db.query_prefix(keys::channel_pk(channel_id), "AGENT#").await?;
+    Ok(agents.iter().filter(|a| a.external && a.expires_at > now).count())
+}
+
+fn attribute(value: &str) -> Option<MessageAttributeValue> {
+    (!value.is_empty())
+        .then(|| MessageAttributeValue::builder().data_type("String").string_value(value).build().ok())
+        .flatten()
+}
+
+/// Publishes to the topic, ten at a time; any failure fails the whole batch (to be retried).
+pub async fn publish(app: &App, outgoing: &[Outgoing]) -> Result<(), ApiError> {
+    if outgoing.is_empty() {
+        return Ok(());
+    }
+    let Some(topic) = app.config.events.topic_arn.as_deref() else {
+        tracing::warn!(events = outgoing.len(), "EVENTS_TOPIC_ARN is not set: events dropped");
+        return Ok(());
+    };
+    for chunk in outgoing.chunks(10) {
+        let mut entries = Vec::with_capacity(chunk.len());
+        for (i, o) in chunk.iter().enumerate() {
+            let mut entry = PublishBatchRequestEntry::builder().id(format!("e{i}")).message(o.body.clone());
+            for (name, value) in [
+                ("event", Some(o.event)),
+                ("format", Some(o.format.as_str())),
+                ("chatId", o.chat_id.as_deref()),
+                ("channelId", o.channel_id.as_deref()),
+            ] {
+                if let Some(attr) = value.and_then(attribute) {
+                    entry = entry.message_attributes(name, attr);
+                }
+            }
+            entries.push(entry.build().map_err(|_| ApiError::internal())?);
+        }
+        let out = app
+            .sns
+            .publish_batch()
+            .topic_arn(topic)
+            .set_publish_batch_request_entries(Some(entries))
+            .send()
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %aws_smithy_types::error::display::DisplayErrorContext(&e), "publish failed");
+                ApiError::unavailable()
+            })?;
+        if !out.failed().is_empty() {
+            tracing::warn!(failed = out.failed().len(), "some events were not published");
+            return Err(ApiError::unavailable());
+        }
+    }
+    tracing::info!(events = outgoing.len(), "published");
+    Ok(())
+}

@@ -1,0 +1,189 @@
+//! Events end to end: committed changes → the table's stream → the publisher → SNS
+//! (the emulator) → webhook subscribers, in three vocabularies, at least once.
+
+use std::collections::BTreeSet;
+
+use integration_tests::{eventually, Proxy, Receiver, TestApp};
+use serde_json::{json, Value};
+
+/// Subscribes `url` and waits until the subscription is confirmed.
+async fn subscribe(t: &TestApp, agent: &str, url: String, format: &str, events: &[&str]) -> String {
+    let (status, body) =
+        t.call("POST", "/webhooks", Some(agent), Some(json!({"url": url, "format": format, "events": events}))).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["status"], "pendingConfirmation");
+    body["webhookId"].as_str().unwrap().to_string()
+}
+
+async fn confirmed(t: &TestApp, agent: &str, n: usize) -> bool {
+    for _ in 0..100 {
+        let (_, list) = t.call("GET", "/webhooks", Some(agent), None).await;
+        if list["webhooks"].as_array().unwrap().iter().filter(|w| w["status"] == "confirmed").count() == n {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    false
+}
+
+fn json_events(bodies: &[String]) -> Vec<Value> {
+    bodies.iter().map(|b| serde_json::from_str(b).unwrap()).collect()
+}
+
+fn form(body: &str) -> Vec<(String, String)> {
+    body.split('&')
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let v = shared::routes::percent_decode(&v.replace('+', " ")).unwrap();
+            (k.to_string(), v)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_chat_fans_out_to_subscribers_in_each_vocabulary() {
+    let proxy = Proxy::start(&integration_tests::sns_endpoint()).await;
+    let t = TestApp::with_events(&proxy).await;
+    let rx = Receiver::start().await;
+    let ann = t.agent_token("ann");
+    let native = ["ChatAdd", "ChatUpdate", "ChatRequestUpdate", "ChatChannelUpdate", "ChatMessageAdd"];
+    let rpc = ["CHAT_STARTED", "OPERATOR_TRANSFER", "OPERATOR_STOPED_CHAT"];
+    let notification = ["StatusChange", "NewMessages"];
+    subscribe(&t, &ann, rx.url("/native"), "native", &native).await;
+    subscribe(&t, &ann, rx.url("/rpc"), "rpc", &rpc).await;
+    subscribe(&t, &ann, rx.url("/notification"), "notification", &notification).await;
+    assert!(confirmed(&t, &ann, 3).await, "subscriptions confirmed");
+    assert_eq!(rx.confirmations(), 3);
+    // Bad subscriptions are 400s.
+    for bad in [
+        json!({"url": "ftp://x", "format": "rpc", "events": ["CHAT_STARTED"]}),
+        json!({"url": rx.url("/x"), "format": "rpc", "events": ["ChatAdd"]}),
+    ] {
+        assert_eq!(t.call("POST", "/webhooks", Some(&ann), Some(bad)).await.0, 400);
+    }
+
+    // A chat: start, accept, messages both ways (and an internal note), transfer, close.
+    let (chat, customer) = t.start_chat("sales").await;
+    let p = format!("/chats/{chat}");
+    assert_eq!(t.call("PATCH", &p, Some(&ann), Some(json!({"status": "active"}))).await.0, 200);
+    assert_eq!(t.call("POST", &format!("{p}/messages"), Some(&customer), Some(json!({"text": "hello"}))).await.0, 201);
+    assert_eq!(
+        t.call("POST", &format!("{p}/messages"), Some(&ann), Some(json!({"text": "how can I help?"}))).await.0,
+        201
+    );
+    assert_eq!(
+        t.call("POST", &format!("{p}/messages"), Some(&ann), Some(json!({"text": "secret note", "internal": true})))
+            .await
+            .0,
+        201
+    );
+    assert_eq!(t.call("PATCH", &p, Some(&ann), Some(json!({"channelId": "support"}))).await.0, 200);
+    assert_eq!(t.call("PATCH", &p, Some(&ann), Some(json!({"status": "closed"}))).await.0, 200);
+
+    let all_native = || json_events(&rx.bodies("/native"));
+    assert!(
+        eventually(60, || {
+            let got: BTreeSet<String> = all_native().iter().map(|e| e["event"].as_str().unwrap().to_string()).collect();
+            native.iter().all(|e| got.contains(*e))
+                && rx.bodies("/rpc").len() >= 3
+                && rx.bodies("/notification").len() >= 5
+        })
+        .await,
+        "native {:?}\nrpc {:?}\nnotification {:?}",
+        rx.bodies("/native"),
+        rx.bodies("/rpc"),
+        rx.bodies("/notification")
+    );
+    // Native: the envelope, only subscribed events, each once after dropping duplicates.
+    let natives = all_native();
+    for e in &natives {
+        assert!(native.contains(&e["event"].as_str().unwrap()), "filtered on event: {e}");
+        for field in ["eventId", "event", "occurredAt", "chatId", "channelId", "actor", "data"] {
+            assert!(e.get(field).is_some(), "{field} in {e}");
+        }
+    }
+    let messages = natives
+        .iter()
+        .filter(|e| e["event"] == "ChatMessageAdd")
+        .map(|e| e["eventId"].as_str().unwrap())
+        .collect::<BTreeSet<_>>();
+    assert!(messages.len() >= 4, "joined, two texts and the note: {messages:?}");
+    let transfer = natives.iter().find(|e| e["event"] == "ChatChannelUpdate").unwrap();
+    assert_eq!(transfer["data"]["previousChannelId"], "sales");
+    assert_eq!(transfer["channelId"], "support");
+
+    // RPC: exact parameter names, LICENCE, the transcript on OPERATOR_STOPED_CHAT.
+    let rpcs: Vec<Vec<(String, String)>> = rx.bodies("/rpc").iter().map(|b| form(b)).collect();
+    let param = |e: &Vec<(String, String)>, k: &str| e.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let started = rpcs.iter().find(|e| param(e, "EVENT").as_deref() == Some("CHAT_STARTED")).expect("CHAT_STARTED");
+    assert_eq!(param(started, "LICENCE").as_deref(), Some("1234"));
+    assert_eq!(param(started, "OPERATOR_ID").as_deref(), Some("ann"));
+    assert!(param(started, "CLIENT_ID").unwrap().starts_with("visitor-"));
+    let stopped = rpcs
+        .iter()
+        .find(|e| param(e, "EVENT").as_deref() == Some("OPERATOR_STOPED_CHAT"))
+        .expect("OPERATOR_STOPED_CHAT");
+    let transcript = param(stopped, "CHAT").unwrap();
+    assert!(transcript.contains("hello") && transcript.contains("how can I help?"), "{transcript}");
+    assert!(!transcript.contains("secret note"), "internal notes stay inside");
+    assert_eq!(param(stopped, "GROUP").as_deref(), Some("support"));
+    assert!(rpcs.iter().any(|e| param(e, "EVENT").as_deref() == Some("OPERATOR_TRANSFER")));
+
+    // Notification: Genesys shapes; never the internal note.
+    let notes = json_events(&rx.bodies("/notification"));
+    for n in &notes {
+        assert_eq!(n["channel"], "/v2/me/chats");
+        assert!(!n.to_string().contains("secret note"), "internal message in a customer vocabulary: {n}");
+    }
+    let states: Vec<&str> = notes
+        .iter()
+        .filter(|n| n["data"]["notificationType"] == "StatusChange")
+        .map(|n| n["data"]["chat"]["state"].as_str().unwrap())
+        .collect();
+    assert!(states.contains(&"Chatting") && states.contains(&"Disconnected"), "{states:?}");
+    let texts: Vec<&str> = notes
+        .iter()
+        .filter(|n| n["data"]["messageType"] == "MessageLogUpdated")
+        .flat_map(|n| n["data"]["messages"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap()))
+        .collect();
+    assert!(texts.contains(&"hello") && texts.contains(&"how can I help?"), "{texts:?}");
+
+    // Unsubscribing stops deliveries to that URL.
+    let (_, list) = t.call("GET", "/webhooks", Some(&ann), None).await;
+    let id = list["webhooks"][0]["webhookId"].as_str().unwrap().to_string();
+    assert_eq!(t.call("DELETE", &format!("/webhooks/{id}"), Some(&ann), None).await.0, 204);
+    assert_eq!(t.call("DELETE", &format!("/webhooks/{id}"), Some(&ann), None).await.0, 404);
+}
+
+#[tokio::test]
+async fn events_committed_while_sns_is_down_arrive_when_it_is_back() {
+    let proxy = Proxy::start(&integration_tests::sns_endpoint()).await;
+    let t = TestApp::with_events(&proxy).await;
+    let rx = Receiver::start().await;
+    let ann = t.agent_token("ann");
+    subscribe(&t, &ann, rx.url("/adds"), "native", &["ChatAdd"]).await;
+    assert!(confirmed(&t, &ann, 1).await);
+
+    proxy.set_down(true);
+    let mut chats = BTreeSet::new();
+    for _ in 0..5 {
+        // Requests never wait on SNS: they succeed while it is down.
+        chats.insert(t.start_chat("sales").await.0);
+    }
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert!(rx.bodies("/adds").is_empty(), "nothing can arrive while SNS is down");
+    proxy.set_down(false);
+
+    let arrived = || {
+        json_events(&rx.bodies("/adds"))
+            .iter()
+            .map(|e| e["chatId"].as_str().unwrap().to_string())
+            .collect::<BTreeSet<_>>()
+    };
+    assert!(eventually(60, || arrived() == chats).await, "every event arrives once SNS is back: {:?}", arrived());
+    // At least once: a subscriber that drops repeated eventIds sees each event exactly once.
+    let ids: Vec<String> =
+        json_events(&rx.bodies("/adds")).iter().map(|e| e["eventId"].as_str().unwrap().to_string()).collect();
+    let unique: BTreeSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), chats.len(), "one eventId per chat: {ids:?}");
+}
