@@ -24,7 +24,7 @@ build:
 
 # Wipes the local server's DynamoDB data.
 reset:
-	rm -rf .local/data
+	rm -rf .local/data .local/sns
 
 # Runs cleanup-cron's handler once against the running local server.
 cleanup:

@@ -17,7 +17,7 @@ trap cleanup EXIT INT TERM
 java -Djava.library.path="$jar_dir/DynamoDBLocal_lib" -jar "$jar_dir/DynamoDBLocal.jar" \
   -dbPath .local/data -sharedDb -port "$DYNAMODB_PORT" >.local/logs/dynamodb.log 2>&1 &
 pids+=($!)
-BIND_HOST=127.0.0.1 GATEWAY_PORT="$SNS_PORT" .venv/bin/ministack >.local/logs/sns.log 2>&1 &
+PERSIST_STATE=1 STATE_DIR=.local/sns BIND_HOST=127.0.0.1 GATEWAY_PORT="$SNS_PORT" .venv/bin/ministack >.local/logs/sns.log 2>&1 &
 pids+=($!)
 
 for port in "$DYNAMODB_PORT" "$SNS_PORT"; do
