@@ -3,13 +3,14 @@ SHELL := /bin/bash
 export CARGO_TERM_COLOR ?= never
 VENV := .venv/bin
 
-.PHONY: run test deps lint reset build package cleanup webhooks-import
+.PHONY: run test deps lint reset build package cleanup webhooks-import openapi fuzz
 
 run: deps
 	scripts/run-local.sh
 
 test: deps
 	cargo test --workspace --no-fail-fast
+	EXAMPLES=10 scripts/fuzz.sh
 
 deps:
 	@scripts/deps.sh
@@ -33,3 +34,11 @@ cleanup:
 # Subscribes the URLs of a LIVECHAT lc_serv.cfg: make webhooks-import CFG=lc_serv.cfg TOKEN=<agent token> [API=...]
 webhooks-import:
 	python3 scripts/import-lc-serv-cfg.py $${API:-http://127.0.0.1:$${PORT:-3000}} "$(TOKEN)" "$(CFG)"
+
+# Regenerates docs/openapi.json from the route table and the Rust types.
+openapi:
+	UPDATE_OPENAPI=1 cargo test -p integration-tests --test integration the_committed_openapi_document -- --quiet
+
+# schemathesis against the local server with docs/openapi.json (make test runs a short one).
+fuzz: deps
+	EXAMPLES=$${EXAMPLES:-100} scripts/fuzz.sh

@@ -90,6 +90,7 @@ async fn handle(app: &App, req: hyper::Request<Incoming>) -> Response {
     };
     let request_id = uuid::Uuid::new_v4().to_string();
     match (request.method.as_str(), request.path.as_str()) {
+        ("GET", "/openapi.json") => Response::ok(&shared::openapi::document()),
         ("GET", "/health") => routes::finish("GET /health", &request_id, None, started, health(app).await),
         ("POST", "/dev/tokens") => {
             routes::finish("POST /dev/tokens", &request_id, None, started, dev_token(app, &request))

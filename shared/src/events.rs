@@ -16,7 +16,7 @@ use crate::model::{
     Availability, ChannelAgent, Chat, ChatStatus, ChatterType, Message, MessageType, Participant, Presence, TargetType,
 };
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     Native,

@@ -12,6 +12,7 @@ pub mod keys;
 pub mod lambda;
 pub mod metrics;
 pub mod model;
+pub mod openapi;
 pub mod policy;
 pub mod publisher;
 pub mod routes;

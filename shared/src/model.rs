@@ -1,5 +1,6 @@
 //! The entities, as stored (with serde_dynamo) and as shown in the API (JSON, camelCase).
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -19,7 +20,7 @@ pub mod entity {
 macro_rules! string_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
         pub enum $name { $(#[serde(rename = $text)] $variant),+ }
 
         impl $name {
@@ -73,7 +74,7 @@ impl ChatStatus {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Chat {
     pub chat_id: String,
@@ -110,7 +111,7 @@ pub struct Chat {
     pub update_time: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Participant {
     pub chat_id: String,
@@ -152,7 +153,7 @@ impl Participant {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Message {
     /// `<chatId>-<index>`: globally unique, and it locates the item without an index.
@@ -187,7 +188,7 @@ impl Message {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Typing {
     pub chatter_id: String,
@@ -198,7 +199,7 @@ pub struct Typing {
 }
 
 /// Records which message a client's `clientMessageId` produced.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IdempotencyRecord {
     pub index: u64,
@@ -219,7 +220,7 @@ impl Availability {
 
 /// An agent's availability, refreshed by the agent's console like a session; it lapses
 /// (TTL) when not refreshed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Presence {
     pub user_id: String,
@@ -243,7 +244,7 @@ impl Presence {
 }
 
 /// An online agent in one channel (AvailableUsersGet by channel, the widget's "is anyone there").
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ChannelAgent {
     pub channel_id: String,
@@ -253,7 +254,7 @@ pub struct ChannelAgent {
 }
 
 /// An agent's per-chat state (ChatFlagSet): `Seen`, `NotificationNewChatSeen`, ...
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Flag {
     pub chat_id: String,
@@ -264,7 +265,7 @@ pub struct Flag {
 }
 
 /// A subscriber URL of the events topic, in one vocabulary, for some events.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Webhook {
     pub webhook_id: String,

@@ -16,53 +16,81 @@ pub struct Route {
     pub path: &'static str,
     /// The Lambda function (and package under functions/) that serves it.
     pub function: &'static str,
+    /// Who may call it; the handler enforces it, the authorization matrix test checks it.
+    pub access: Access,
 }
 
-const fn route(method: &'static str, path: &'static str, function: &'static str) -> Route {
-    Route { method, path, function }
+/// Who may call a route (docs/security.md). Chat rules also need the chat to be the
+/// caller's: a chat token only for its own chat, an agent as a participant of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// No token needed.
+    Open,
+    /// Any agent.
+    Agent,
+    /// An agent acting on its own user id (`{userId}` is the caller).
+    OwnUser,
+    /// Anyone in the chat who has not left; agents also while it waits in the queue.
+    ChatRead,
+    /// Active Owners and Participants and the chat's customer.
+    ChatPost,
+    /// Active agents who may post (Owners and Participants).
+    ChatContribute,
+    /// The chat's active Owner.
+    ChatManage,
+    /// The chatter itself (a customer or agent acting on its own participation).
+    ChatSelf,
+    /// Any agent, on a chat that exists (its own flags).
+    ChatAgent,
+    /// A chat token (the widget's session).
+    ChatToken,
+}
+
+const fn route(method: &'static str, path: &'static str, function: &'static str, access: Access) -> Route {
+    Route { method, path, function, access }
 }
 
 pub const ROUTES: &[Route] = &[
-    route("POST", "/chats", "chat-add"),
-    route("GET", "/chats", "chat-list"),
-    route("GET", "/chats/{chatId}", "chat-get"),
-    route("PATCH", "/chats/{chatId}", "chat-update"),
-    route("DELETE", "/chats/{chatId}", "chat-delete"),
-    route("POST", "/chats/{chatId}/participants", "participant-add"),
-    route("GET", "/chats/{chatId}/participants", "participant-list"),
-    route("GET", "/chats/{chatId}/participants/{chatterType}/{chatterId}", "participant-get"),
-    route("PATCH", "/chats/{chatId}/participants/{chatterType}/{chatterId}", "participant-update"),
-    route("DELETE", "/chats/{chatId}/participants/{chatterType}/{chatterId}", "participant-remove"),
-    route("DELETE", "/chats/{chatId}/participants", "participant-remove"),
-    route("POST", "/chats/{chatId}/invitations", "invitation-add"),
-    route("GET", "/users/{userId}/invitations", "invitation-list"),
-    route("DELETE", "/users/{userId}/invitations/{chatId}", "invitation-remove"),
-    route("POST", "/chats/{chatId}/decline", "chat-decline"),
-    route("PUT", "/agents/{userId}/availability", "availability-set"),
-    route("GET", "/agents/{userId}/availability", "availability-get"),
-    route("GET", "/agents/available", "agents-available"),
-    route("GET", "/users/online", "users-online"),
-    route("GET", "/customers/{customerId}/availability", "customer-availability"),
-    route("GET", "/channels/{channelId}/availability", "channel-availability"),
-    route("POST", "/chats/{chatId}/messages", "message-add"),
-    route("GET", "/chats/{chatId}/messages", "message-list"),
-    route("GET", "/chats/{chatId}/messages/{messageId}", "message-get"),
-    route("POST", "/chats/{chatId}/notices", "notice-add"),
-    route("POST", "/chats/{chatId}/typing", "typing-set"),
-    route("GET", "/chats/{chatId}/transcript", "transcript-get"),
-    route("POST", "/chats/{chatId}/leave", "chat-leave"),
-    route("PATCH", "/chats/{chatId}/user-data", "user-data-update"),
-    route("GET", "/chats/{chatId}/agents", "agents-get"),
-    route("GET", "/chats/{chatId}/stats", "stats-get"),
-    route("GET", "/session", "session-get"),
-    route("POST", "/chats/{chatId}/files", "chat-files"),
-    route("GET", "/chats/{chatId}/files/{fileId}", "chat-files"),
-    route("PUT", "/chats/{chatId}/flags/{key}", "flag-set"),
-    route("DELETE", "/chats/{chatId}/flags/{key}", "flag-delete"),
-    route("GET", "/flags", "flag-get"),
-    route("POST", "/webhooks", "webhook-add"),
-    route("GET", "/webhooks", "webhook-list"),
-    route("DELETE", "/webhooks/{webhookId}", "webhook-delete"),
+    route("POST", "/chats", "chat-add", Access::Open),
+    route("GET", "/chats", "chat-list", Access::Agent),
+    route("GET", "/chats/{chatId}", "chat-get", Access::ChatRead),
+    route("PATCH", "/chats/{chatId}", "chat-update", Access::ChatManage),
+    route("DELETE", "/chats/{chatId}", "chat-delete", Access::ChatManage),
+    route("POST", "/chats/{chatId}/participants", "participant-add", Access::ChatManage),
+    route("GET", "/chats/{chatId}/participants", "participant-list", Access::ChatRead),
+    route("GET", "/chats/{chatId}/participants/{chatterType}/{chatterId}", "participant-get", Access::ChatRead),
+    route("PATCH", "/chats/{chatId}/participants/{chatterType}/{chatterId}", "participant-update", Access::ChatSelf),
+    route("DELETE", "/chats/{chatId}/participants/{chatterType}/{chatterId}", "participant-remove", Access::ChatManage),
+    route("DELETE", "/chats/{chatId}/participants", "participant-remove", Access::ChatManage),
+    route("POST", "/chats/{chatId}/invitations", "invitation-add", Access::ChatContribute),
+    route("GET", "/users/{userId}/invitations", "invitation-list", Access::OwnUser),
+    route("DELETE", "/users/{userId}/invitations/{chatId}", "invitation-remove", Access::OwnUser),
+    route("POST", "/chats/{chatId}/decline", "chat-decline", Access::ChatSelf),
+    route("PUT", "/agents/{userId}/availability", "availability-set", Access::OwnUser),
+    route("GET", "/agents/{userId}/availability", "availability-get", Access::Agent),
+    route("GET", "/agents/available", "agents-available", Access::Agent),
+    route("GET", "/users/online", "users-online", Access::Agent),
+    route("GET", "/customers/{customerId}/availability", "customer-availability", Access::Agent),
+    route("GET", "/channels/{channelId}/availability", "channel-availability", Access::Open),
+    route("POST", "/chats/{chatId}/messages", "message-add", Access::ChatPost),
+    route("GET", "/chats/{chatId}/messages", "message-list", Access::ChatRead),
+    route("GET", "/chats/{chatId}/messages/{messageId}", "message-get", Access::ChatRead),
+    route("POST", "/chats/{chatId}/notices", "notice-add", Access::ChatPost),
+    route("POST", "/chats/{chatId}/typing", "typing-set", Access::ChatPost),
+    route("GET", "/chats/{chatId}/transcript", "transcript-get", Access::ChatRead),
+    route("POST", "/chats/{chatId}/leave", "chat-leave", Access::ChatSelf),
+    route("PATCH", "/chats/{chatId}/user-data", "user-data-update", Access::ChatPost),
+    route("GET", "/chats/{chatId}/agents", "agents-get", Access::ChatRead),
+    route("GET", "/chats/{chatId}/stats", "stats-get", Access::ChatRead),
+    route("GET", "/session", "session-get", Access::ChatToken),
+    route("POST", "/chats/{chatId}/files", "chat-files", Access::ChatRead),
+    route("GET", "/chats/{chatId}/files/{fileId}", "chat-files", Access::ChatRead),
+    route("PUT", "/chats/{chatId}/flags/{key}", "flag-set", Access::ChatAgent),
+    route("DELETE", "/chats/{chatId}/flags/{key}", "flag-delete", Access::ChatAgent),
+    route("GET", "/flags", "flag-get", Access::Agent),
+    route("POST", "/webhooks", "webhook-add", Access::Agent),
+    route("GET", "/webhooks", "webhook-list", Access::Agent),
+    route("DELETE", "/webhooks/{webhookId}", "webhook-delete", Access::Agent),
 ];
 
 /// Functions triggered by something other than an HTTP request, with their event source.

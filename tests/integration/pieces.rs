@@ -178,3 +178,29 @@ async fn every_sample_event_is_answered_by_its_handler() {
         assert_eq!(response.status, expected, "{}: {}", route.function, String::from_utf8_lossy(&response.body));
     }
 }
+
+/// docs/openapi.json is the generated document (`make openapi` rewrites it).
+#[test]
+fn the_committed_openapi_document_is_the_generated_one() {
+    let generated = serde_json::to_string_pretty(&shared::openapi::document()).unwrap() + "\n";
+    let path = repo_root().join("docs/openapi.json");
+    if std::env::var_os("UPDATE_OPENAPI").is_some() {
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(committed == generated, "docs/openapi.json is stale: run `make openapi`");
+}
+
+#[test]
+fn every_template_route_is_in_the_openapi_document() {
+    assert_eq!(shared::openapi::undocumented(), Vec::<&str>::new());
+    let doc = shared::openapi::document();
+    for (method, path, _) in template_routes() {
+        let op = &doc["paths"][&path][method.to_lowercase()];
+        assert!(op.is_object(), "{method} {path} is not in the OpenAPI document");
+        assert!(
+            op["security"].is_array() && op["responses"]["400"].is_object(),
+            "{method} {path}: auth and errors documented"
+        );
+    }
+}

@@ -17,7 +17,7 @@ use crate::store::{Change, ChatState, IndexQuery, NewMessage, SortKey, Write};
 use crate::{time, validate};
 
 /// A chat as the API shows it: the record plus what ChatGet computes from its participants.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ChatView {
     #[serde(flatten)]
@@ -45,9 +45,9 @@ impl ChatView {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
-struct AddChat {
+pub struct AddChat {
     channel_id: String,
     status: Option<ChatStatus>,
     requester_type: Option<ChatterType>,
@@ -343,9 +343,9 @@ pub async fn list(app: &App, req: Request) -> HandlerResult {
     Ok(Response::ok(&serde_json::json!({ "chats": views, "nextCursor": next })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
-struct UpdateChat {
+pub struct UpdateChat {
     status: Option<ChatStatus>,
     channel_id: Option<String>,
 }

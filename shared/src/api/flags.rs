@@ -31,9 +31,9 @@ fn path_key(req: &Request) -> Result<&str, ApiError> {
     Ok(key)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
-struct SetFlag {
+pub struct SetFlag {
     value: String,
     user_id: Option<String>,
 }

@@ -25,7 +25,7 @@ const MAX_FILTER_CHARS: usize = 200;
 /// A message as the caller may see it, or `None` if it may not: customers never see
 /// internal messages, agents never see customer-only ones; customers see agents under the
 /// generic name when masking is on, and filtered messages without their text.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageView {
     #[serde(flatten)]
@@ -65,9 +65,9 @@ pub fn visible(
     Some(MessageView { message: shown, filtered })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
-struct AddMessage {
+pub struct AddMessage {
     text: String,
     #[serde(default)]
     internal: bool,
@@ -161,9 +161,9 @@ pub async fn add(app: &App, req: Request) -> HandlerResult {
     post(app, &req, MessageType::Text, body).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
-struct AddNotice {
+pub struct AddNotice {
     message: String,
     client_message_id: Option<String>,
 }
@@ -323,8 +323,8 @@ pub async fn transcript(app: &App, mut req: Request) -> HandlerResult {
     list(app, req).await
 }
 
-#[derive(Debug, Deserialize)]
-struct SetTyping {
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct SetTyping {
     typing: bool,
 }
 

@@ -117,9 +117,9 @@ fn note(ident: &Identity, event: &str, text: String) -> NewMessage {
     m
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
-struct AddParticipant {
+pub struct AddParticipant {
     chatter_id: String,
     chatter_type: ChatterType,
     chatter_name: Option<String>,
@@ -210,9 +210,9 @@ pub async fn add(app: &App, req: Request) -> HandlerResult {
     Ok(Response::created(&serde_json::json!({ "participant": p })))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct UpdateParticipant {
+pub struct UpdateParticipant {
     pub chatter_active: Option<i8>,
     pub monitoring: Option<u8>,
     pub permission_level: Option<PermissionLevel>,
@@ -430,9 +430,9 @@ pub async fn get(app: &App, req: Request) -> HandlerResult {
     Ok(Response::ok(&serde_json::json!({ "participant": view(app, &ident, &state.participants, p) })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
-struct Invite {
+pub struct Invite {
     invite_user_id: String,
     invite_user_name: Option<String>,
     invitation_chat_id: Option<String>,
@@ -546,8 +546,8 @@ pub async fn remove_invitation(app: &App, req: Request) -> HandlerResult {
     Ok(Response::no_content())
 }
 
-#[derive(Debug, Deserialize)]
-struct Decline {
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct Decline {
     message: Option<String>,
 }
 

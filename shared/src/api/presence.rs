@@ -18,9 +18,9 @@ use crate::{time, validate};
 
 const MAX_CHANNELS: usize = 20;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
-struct SetAvailability {
+pub struct SetAvailability {
     availability: Availability,
     #[serde(default)]
     channels: Vec<String>,

@@ -18,8 +18,8 @@ use crate::{time, validate};
 
 const MAX_URL_CHARS: usize = 2048;
 
-#[derive(Debug, Deserialize)]
-struct AddWebhook {
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct AddWebhook {
     url: String,
     events: Vec<String>,
     format: Format,

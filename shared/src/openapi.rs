@@ -1,0 +1,494 @@
+//! The OpenAPI 3.1 document of the HTTP API, generated from the route table (paths,
+//! methods, access rules) and the request and response types themselves (JSON Schema by
+//! schemars). docs/openapi.json is this document; a test keeps the two equal.
+
+use schemars::generate::{SchemaGenerator, SchemaSettings};
+use schemars::{json_schema, JsonSchema, Schema};
+use serde_json::{json, Map, Value};
+
+use crate::api::{chats, flags, messages, participants, presence, webhooks};
+use crate::model::{ChatStatus, ChatterType, Flag, Participant, Webhook};
+use crate::routes::{Access, ROUTES};
+
+type Gen = SchemaGenerator;
+type Make = fn(&mut Gen) -> Schema;
+
+/// What the route table does not say about a route.
+struct Doc {
+    summary: &'static str,
+    query: &'static [(&'static str, &'static str, &'static str)],
+    body: Option<Make>,
+    status: u16,
+    response: Option<Make>,
+}
+
+fn of<T: JsonSchema>(g: &mut Gen) -> Schema {
+    g.subschema_for::<T>()
+}
+
+fn object(props: &[(&str, Schema)], required: &[&str]) -> Schema {
+    let properties: Map<String, Value> = props.iter().map(|(k, v)| (k.to_string(), v.clone().to_value())).collect();
+    json_schema!({ "type": "object", "properties": properties, "required": required })
+}
+
+fn array(item: Schema) -> Schema {
+    json_schema!({ "type": "array", "items": item })
+}
+
+fn string() -> Schema {
+    json_schema!({ "type": "string" })
+}
+
+fn nullable(t: &str) -> Schema {
+    json_schema!({ "type": [t, "null"] })
+}
+
+fn integer() -> Schema {
+    json_schema!({ "type": "integer" })
+}
+
+fn boolean() -> Schema {
+    json_schema!({ "type": "boolean" })
+}
+
+fn any_object() -> Schema {
+    json_schema!({ "type": "object" })
+}
+
+fn chat(g: &mut Gen) -> Schema {
+    object(&[("chat", of::<chats::ChatView>(g))], &["chat"])
+}
+
+fn chat_added(g: &mut Gen) -> Schema {
+    object(&[("chat", of::<chats::ChatView>(g)), ("token", nullable("string"))], &["chat", "token"])
+}
+
+fn chat_list(g: &mut Gen) -> Schema {
+    object(&[("chats", array(of::<chats::ChatView>(g))), ("nextCursor", nullable("string"))], &["chats", "nextCursor"])
+}
+
+fn participant(g: &mut Gen) -> Schema {
+    object(&[("participant", of::<Participant>(g))], &["participant"])
+}
+
+fn participant_list(g: &mut Gen) -> Schema {
+    object(&[("participants", array(of::<Participant>(g)))], &["participants"])
+}
+
+fn invitation_list(_: &mut Gen) -> Schema {
+    let invitation = object(
+        &[("chatId", string()), ("invitationChatId", nullable("string")), ("createTime", string())],
+        &["chatId", "createTime"],
+    );
+    object(&[("invitations", array(invitation)), ("nextCursor", nullable("string"))], &["invitations", "nextCursor"])
+}
+
+fn presence_view(g: &mut Gen) -> Schema {
+    object(
+        &[
+            ("userId", string()),
+            ("availability", of::<crate::model::Availability>(g)),
+            ("code", integer()),
+            ("channels", array(string())),
+            ("external", boolean()),
+            ("expiresAt", integer()),
+        ],
+        &["userId", "availability", "code", "channels", "external", "expiresAt"],
+    )
+}
+
+fn agents_available(_: &mut Gen) -> Schema {
+    json_schema!({ "type": "object", "additionalProperties": { "type": "array", "items": { "type": "string" } } })
+}
+
+fn users_online(_: &mut Gen) -> Schema {
+    object(&[("users", array(any_object()))], &["users"])
+}
+
+fn customer_availability(_: &mut Gen) -> Schema {
+    object(
+        &[("customerId", string()), ("availability", integer()), ("chats", integer())],
+        &["customerId", "availability", "chats"],
+    )
+}
+
+fn channel_availability(_: &mut Gen) -> Schema {
+    object(&[("channelId", string()), ("online", boolean()), ("agents", integer())], &["channelId", "online", "agents"])
+}
+
+fn message(g: &mut Gen) -> Schema {
+    object(&[("message", of::<messages::MessageView>(g))], &["message"])
+}
+
+fn message_list(g: &mut Gen) -> Schema {
+    let typing =
+        object(&[("chatterType", of::<ChatterType>(g)), ("chatterName", string())], &["chatterType", "chatterName"]);
+    object(
+        &[
+            ("messages", array(of::<messages::MessageView>(g))),
+            ("lastIndex", integer()),
+            ("nextCursor", nullable("string")),
+            ("chatStatus", of::<ChatStatus>(g)),
+            ("typing", array(typing)),
+        ],
+        &["messages", "lastIndex", "nextCursor", "chatStatus", "typing"],
+    )
+}
+
+fn user_data(_: &mut Gen) -> Schema {
+    object(&[("userData", any_object())], &["userData"])
+}
+
+fn agent_list() -> Schema {
+    let agent = object(
+        &[
+            ("name", string()),
+            ("connected", boolean()),
+            ("supervisor", boolean()),
+            ("connectedTime", nullable("integer")),
+            ("disconnectedTime", nullable("integer")),
+        ],
+        &["name", "connected", "supervisor", "connectedTime", "disconnectedTime"],
+    );
+    array(agent)
+}
+
+fn agents(_: &mut Gen) -> Schema {
+    object(&[("agents", agent_list())], &["agents"])
+}
+
+fn stats(_: &mut Gen) -> Schema {
+    object(
+        &[
+            ("agents", agent_list()),
+            ("startTime", nullable("integer")),
+            ("endTime", nullable("integer")),
+            ("duration", nullable("integer")),
+        ],
+        &["agents", "startTime", "endTime", "duration"],
+    )
+}
+
+fn session(g: &mut Gen) -> Schema {
+    object(
+        &[
+            ("sessionActive", boolean()),
+            ("chatId", string()),
+            ("participantId", string()),
+            ("chatterType", of::<ChatterType>(g)),
+            ("status", json_schema!({ "anyOf": [of::<ChatStatus>(g), { "type": "null" }] })),
+            ("lastIndex", integer()),
+        ],
+        &["sessionActive", "chatId", "participantId", "chatterType", "status", "lastIndex"],
+    )
+}
+
+fn flag(g: &mut Gen) -> Schema {
+    object(&[("flag", of::<Flag>(g))], &["flag"])
+}
+
+fn flag_list(g: &mut Gen) -> Schema {
+    object(&[("flags", array(of::<Flag>(g)))], &["flags"])
+}
+
+fn webhook_added(g: &mut Gen) -> Schema {
+    object(
+        &[("webhookId", string()), ("status", string()), ("webhook", of::<Webhook>(g))],
+        &["webhookId", "status", "webhook"],
+    )
+}
+
+fn webhook_list(g: &mut Gen) -> Schema {
+    let item = object(
+        &[("webhookId", string()), ("status", string()), ("webhook", of::<Webhook>(g))],
+        &["webhookId", "status", "webhook"],
+    );
+    object(&[("webhooks", array(item))], &["webhooks"])
+}
+
+fn user_data_patch(_: &mut Gen) -> Schema {
+    json_schema!({ "type": "object", "description": "keys to merge into userData; null removes a key" })
+}
+
+const PAGE: (&str, &str, &str) = ("limit", "integer", "1 to 100 (default 100)");
+const CURSOR: (&str, &str, &str) = ("cursor", "string", "nextCursor of the previous page");
+
+fn doc(function: &str) -> Option<Doc> {
+    let d = |summary, query, body, status, response| Some(Doc { summary, query, body, status, response });
+    match function {
+        "chat-add" => d(
+            "Start a chat (ChatAdd, startChat); customers get a chat token",
+            &[],
+            Some(of::<chats::AddChat>),
+            201,
+            Some(chat_added),
+        ),
+        "chat-list" => d(
+            "List chats (ChatList)",
+            &[
+                ("status", "string", "request, active or closed"),
+                ("requesterType", "string", "User, Customer, Public (comma list)"),
+                ("targetType", "string", "User or Customer"),
+                ("channelIds", "string", "comma list"),
+                ("outdated", "string", "1: requests past the decay time"),
+                ("chatterId", "string", "chats of this chatter (with chatterType)"),
+                ("chatterType", "string", "User, Customer or Public"),
+                ("chatterActive", "string", "-1, 0 or 1"),
+                ("invitationPending", "string", "1: pending invitations of chatterId"),
+                PAGE,
+                CURSOR,
+            ],
+            None,
+            200,
+            Some(chat_list),
+        ),
+        "chat-get" => d("Get a chat (ChatGet)", &[], None, 200, Some(chat)),
+        "chat-update" => d(
+            "Change status or channel (ChatUpdate, ChatChannelUpdate)",
+            &[],
+            Some(of::<chats::UpdateChat>),
+            200,
+            Some(chat),
+        ),
+        "chat-delete" => d("Delete a chat and everything in it (ChatDelete)", &[], None, 204, None),
+        "participant-add" => d(
+            "Add a participant (ChatParticipantAdd)",
+            &[],
+            Some(of::<participants::AddParticipant>),
+            201,
+            Some(participant),
+        ),
+        "participant-list" => d("List participants (ChatParticipantList)", &[], None, 200, Some(participant_list)),
+        "participant-get" => d("Check a participant (ChatParticipantCheck)", &[], None, 200, Some(participant)),
+        "participant-update" => d(
+            "Confirm, decline, leave; permission and monitoring (ChatParticipantUpdate, AgentPermissionsUpdate)",
+            &[],
+            Some(of::<participants::UpdateParticipant>),
+            200,
+            Some(participant),
+        ),
+        "participant-remove" => d("Remove one participant or all (ChatParticipantRemove)", &[], None, 204, None),
+        "invitation-add" => {
+            d("Invite an agent (ChatInvite)", &[], Some(of::<participants::Invite>), 201, Some(participant))
+        }
+        "invitation-list" => d(
+            "Pending invitations of the caller (ChatInvitesGet)",
+            &[
+                ("chatId", "string", "only this chat"),
+                ("invitationChatId", "string", "only via this chat"),
+                PAGE,
+                CURSOR,
+            ],
+            None,
+            200,
+            Some(invitation_list),
+        ),
+        "invitation-remove" => d("Remove an invitation (ChatInviteRemove)", &[], None, 204, None),
+        "chat-decline" => {
+            d("Decline an agent-to-agent chat (ChatDecline)", &[], Some(of::<participants::Decline>), 204, None)
+        }
+        "availability-set" => d(
+            "Set one's availability and channels",
+            &[],
+            Some(of::<presence::SetAvailability>),
+            200,
+            Some(presence_view),
+        ),
+        "availability-get" => d("An agent's availability (AgentAvailabilityGet)", &[], None, 200, Some(presence_view)),
+        "agents-available" => d(
+            "Online agents and their channels (AvailableUsersGet)",
+            &[("key", "string", "ExternalChannels or InternalChannels")],
+            None,
+            200,
+            Some(agents_available),
+        ),
+        "users-online" => d(
+            "Online users (OnlineUserList)",
+            &[("userType", "string", "User or Customer"), ("userId", "string", "only this user")],
+            None,
+            200,
+            Some(users_online),
+        ),
+        "customer-availability" => {
+            d("A customer's availability (CustomerAvailabilityGet)", &[], None, 200, Some(customer_availability))
+        }
+        "channel-availability" => {
+            d("Whether an agent is online in a channel", &[], None, 200, Some(channel_availability))
+        }
+        "message-add" => {
+            d("Send a message (ChatMessageAdd, sendMessage)", &[], Some(of::<messages::AddMessage>), 201, Some(message))
+        }
+        "message-list" => d(
+            "Messages: poll (after), history (before), first or last (ChatMessageList)",
+            &[
+                ("after", "integer", "only messages after this index (the poll)"),
+                ("before", "integer", "only messages before this index (history)"),
+                ("first", "string", "1: the first text message"),
+                ("last", "string", "1: the last text message"),
+                ("excludeInternal", "string", "1: no internal messages"),
+                ("excludeCustomer", "string", "1: no customer-only messages"),
+                PAGE,
+            ],
+            None,
+            200,
+            Some(message_list),
+        ),
+        "message-get" => d("Get a message (ChatMessageGet)", &[], None, 200, Some(message)),
+        "notice-add" => {
+            d("Send a custom notice (sendCustomNotice)", &[], Some(of::<messages::AddNotice>), 201, Some(message))
+        }
+        "typing-set" => d("Typing on or off (sendTyping)", &[], Some(of::<messages::SetTyping>), 204, None),
+        "transcript-get" => d(
+            "The transcript in pages (getTranscript)",
+            &[("pageSize", "integer", "1 to 100"), ("cursor", "integer", "nextCursor of the previous page")],
+            None,
+            200,
+            Some(message_list),
+        ),
+        "chat-leave" => d("Leave the chat (endChat)", &[], None, 200, Some(participant)),
+        "user-data-update" => d("Merge userData (updateUserData)", &[], Some(user_data_patch), 200, Some(user_data)),
+        "agents-get" => d("Agents of the chat (getAgents)", &[], None, 200, Some(agents)),
+        "stats-get" => d("Chat statistics (getStats)", &[], None, 200, Some(stats)),
+        "session-get" => {
+            d("The widget's session (getSessionData, verifySession, restore)", &[], None, 200, Some(session))
+        }
+        "chat-files" => d("Files: not available in this deployment (501)", &[], None, 501, None),
+        "flag-set" => d("Set one's flag (ChatFlagSet)", &[], Some(of::<flags::SetFlag>), 200, Some(flag)),
+        "flag-delete" => d(
+            "Delete a flag (ChatFlagDelete)",
+            &[
+                ("userId", "string", "the caller (default)"),
+                ("allUsers", "string", "1: this key for every user of the chat"),
+            ],
+            None,
+            204,
+            None,
+        ),
+        "flag-get" => d(
+            "Find flags (ChatFlagGet); at least one filter",
+            &[
+                ("chatId", "string", ""),
+                ("userId", "string", ""),
+                ("key", "string", ""),
+                ("keyNot", "string", ""),
+                ("value", "string", ""),
+                ("valueNot", "string", ""),
+            ],
+            None,
+            200,
+            Some(flag_list),
+        ),
+        "webhook-add" => {
+            d("Subscribe a URL to events", &[], Some(of::<webhooks::AddWebhook>), 201, Some(webhook_added))
+        }
+        "webhook-list" => d("Subscriptions and their status", &[], None, 200, Some(webhook_list)),
+        "webhook-delete" => d("Unsubscribe", &[], None, 204, None),
+        _ => None,
+    }
+}
+
+fn security(access: Access) -> Value {
+    match access {
+        Access::Open => json!([{}, { "agentToken": [] }, { "chatToken": [] }]),
+        Access::Agent | Access::OwnUser | Access::ChatAgent | Access::ChatManage | Access::ChatContribute => {
+            json!([{ "agentToken": [] }])
+        }
+        Access::ChatToken => json!([{ "chatToken": [] }]),
+        Access::ChatRead | Access::ChatPost | Access::ChatSelf => json!([{ "agentToken": [] }, { "chatToken": [] }]),
+    }
+}
+
+/// Statuses every route may answer with the error body.
+const ERRORS: &[(u16, &str)] = &[
+    (400, "Bad input: malformed JSON, a missing or invalid field, a bad query parameter"),
+    (401, "No token, or an invalid or expired one"),
+    (403, "The token does not cover this object"),
+    (404, "No such object"),
+    (409, "The object's state does not allow this"),
+    (413, "The body (or userData) is too large"),
+    (500, "Internal error (no internals are disclosed)"),
+    (503, "DynamoDB or SNS briefly unavailable; retry after Retry-After seconds"),
+];
+
+/// The OpenAPI 3.1 document.
+pub fn document() -> Value {
+    let settings = |s: SchemaSettings| {
+        s.with(|s| {
+            s.definitions_path = "/components/schemas".into();
+            s.meta_schema = None;
+        })
+    };
+    let mut responses_gen = settings(SchemaSettings::draft2020_12()).for_serialize().into_generator();
+    let mut requests_gen = settings(SchemaSettings::draft2020_12()).for_deserialize().into_generator();
+    let error =
+        object(&[("error", object(&[("code", string()), ("message", string())], &["code", "message"]))], &["error"]);
+
+    let mut paths = Map::new();
+    for route in ROUTES {
+        let Some(d) = doc(route.function) else { continue };
+        let mut parameters: Vec<Value> = route
+            .path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string", "minLength": 1 } }))
+            .collect();
+        parameters.extend(
+            d.query.iter().map(|(name, t, description)| json!({ "name": name, "in": "query", "description": description, "schema": { "type": t } })),
+        );
+        let mut responses = Map::new();
+        let ok = match d.response {
+            Some(make) => {
+                json!({ "description": "OK", "content": { "application/json": { "schema": make(&mut responses_gen) } } })
+            }
+            None if d.status >= 400 => {
+                json!({ "description": "Error", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } })
+            }
+            None => json!({ "description": "Done" }),
+        };
+        responses.insert(d.status.to_string(), ok);
+        for (status, description) in ERRORS {
+            responses.entry(status.to_string()).or_insert_with(|| {
+                json!({ "description": description, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } })
+            });
+        }
+        let mut operation = json!({
+            "operationId": format!("{}-{}", route.function, route.method.to_lowercase()),
+            "summary": d.summary,
+            "tags": [route.function.split('-').next().unwrap_or("chat")],
+            "security": security(route.access),
+            "parameters": parameters,
+            "responses": responses,
+        });
+        if let Some(make) = d.body {
+            operation["requestBody"] =
+                json!({ "required": true, "content": { "application/json": { "schema": make(&mut requests_gen) } } });
+        }
+        let entry = paths.entry(route.path.to_string()).or_insert_with(|| json!({}));
+        entry[route.method.to_lowercase()] = operation;
+    }
+    let mut schemas = requests_gen.take_definitions(true);
+    schemas.extend(responses_gen.take_definitions(true));
+    schemas.insert("Error".into(), error.to_value());
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "livechat",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Serverless live chat: widgets and agents over HTTP, one Lambda function per operation, one DynamoDB table, events through SNS.",
+        },
+        "servers": [{ "url": "http://127.0.0.1:3000", "description": "make run" }],
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "agentToken": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "An agent's token from the organisation's issuer (locally: POST /dev/tokens)" },
+                "chatToken": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "The chat token POST /chats returned to a customer or visitor" },
+            },
+        },
+    })
+}
+
+/// Routes the document has no documentation for (must be none).
+pub fn undocumented() -> Vec<&'static str> {
+    ROUTES.iter().filter(|r| doc(r.function).is_none()).map(|r| r.function).collect()
+}
