@@ -1,4 +1,8 @@
 //! The live-chat backend: everything but the few lines of each function's `main`.
+//!
+//! Release builds abort on panic, so request paths must not panic: these lints keep
+//! unwrap, expect and panic out of the library (tests may use them).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
 pub mod api;
 pub mod app;

@@ -390,7 +390,12 @@ fn doc(function: &str) -> Option<Doc> {
 fn security(access: Access) -> Value {
     match access {
         Access::Open => json!([{}, { "agentToken": [] }, { "chatToken": [] }]),
-        Access::Agent | Access::OwnUser | Access::ChatAgent | Access::ChatManage | Access::ChatContribute => {
+        Access::Agent
+        | Access::OwnUser
+        | Access::ChatAgent
+        | Access::ChatManage
+        | Access::ChatContribute
+        | Access::AgentSelf => {
             json!([{ "agentToken": [] }])
         }
         Access::ChatToken => json!([{ "chatToken": [] }]),
@@ -459,12 +464,14 @@ pub fn document() -> Value {
             "parameters": parameters,
             "responses": responses,
         });
-        if let Some(make) = d.body {
-            operation["requestBody"] =
+        if let (Some(make), Some(op)) = (d.body, operation.as_object_mut()) {
+            let body =
                 json!({ "required": true, "content": { "application/json": { "schema": make(&mut requests_gen) } } });
+            op.insert("requestBody".into(), body);
         }
-        let entry = paths.entry(route.path.to_string()).or_insert_with(|| json!({}));
-        entry[route.method.to_lowercase()] = operation;
+        if let Some(entry) = paths.entry(route.path.to_string()).or_insert_with(|| json!({})).as_object_mut() {
+            entry.insert(route.method.to_lowercase(), operation);
+        }
     }
     let mut schemas = requests_gen.take_definitions(true);
     schemas.extend(responses_gen.take_definitions(true));

@@ -40,6 +40,8 @@ pub enum Access {
     ChatManage,
     /// The chatter itself (a customer or agent acting on its own participation).
     ChatSelf,
+    /// An agent acting on its own participation (declining an invitation).
+    AgentSelf,
     /// Any agent, on a chat that exists (its own flags).
     ChatAgent,
     /// A chat token (the widget's session).
@@ -65,7 +67,7 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/chats/{chatId}/invitations", "invitation-add", Access::ChatContribute),
     route("GET", "/users/{userId}/invitations", "invitation-list", Access::OwnUser),
     route("DELETE", "/users/{userId}/invitations/{chatId}", "invitation-remove", Access::OwnUser),
-    route("POST", "/chats/{chatId}/decline", "chat-decline", Access::ChatSelf),
+    route("POST", "/chats/{chatId}/decline", "chat-decline", Access::AgentSelf),
     route("PUT", "/agents/{userId}/availability", "availability-set", Access::OwnUser),
     route("GET", "/agents/{userId}/availability", "availability-get", Access::Agent),
     route("GET", "/agents/available", "agents-available", Access::Agent),
@@ -159,17 +161,14 @@ fn matches(template: &str, path: &str) -> Option<HashMap<String, String>> {
 
 /// Decodes `%XX` in a path segment, as API Gateway does before filling path parameters.
 pub fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = s.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
+    let mut out = Vec::with_capacity(s.len());
+    let mut bytes = s.bytes();
+    while let Some(b) = bytes.next() {
+        if b == b'%' {
+            let hex = [bytes.next()?, bytes.next()?];
+            out.push(u8::from_str_radix(std::str::from_utf8(&hex).ok()?, 16).ok()?);
         } else {
-            out.push(bytes[i]);
-            i += 1;
+            out.push(b);
         }
     }
     String::from_utf8(out).ok()

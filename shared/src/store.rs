@@ -442,7 +442,7 @@ impl Db {
             match self.commit(items).await {
                 Ok(()) => return Ok((state, messages)),
                 Err(Failed::Condition(i)) if i < change.writes.len() => {
-                    return Err(change.writes[i].on_conflict.clone());
+                    return Err(change.writes.get(i).map_or_else(ApiError::internal, |w| w.on_conflict.clone()));
                 }
                 Err(Failed::Condition(_)) | Err(Failed::Contended) => {
                     let cap = 1u64 << attempt.min(5);
@@ -628,8 +628,7 @@ impl Db {
             None => (0, None),
         };
         let mut chats = Vec::new();
-        while q < queries.len() && chats.len() < limit {
-            let query = &queries[q];
+        while let Some(query) = queries.get(q).filter(|_| chats.len() < limit) {
             let (items, last) = self.query_index(query, limit - chats.len(), start.take()).await?;
             for item in items {
                 chats.push(from_item::<Chat>(item)?);

@@ -6,3 +6,4 @@ mod events;
 mod messages;
 mod participants;
 mod pieces;
+mod security;

@@ -397,5 +397,5 @@ async fn the_widget_session_from_start_to_end() {
     assert!(events.ends_with(&["left", "closed"]), "{events:?}");
     let (_, stats) = t.call("GET", &format!("/chats/{chat}/stats"), Some(&ann), None).await;
     assert!(stats["endTime"].as_i64().is_some());
-    assert_eq!(t.call("GET", "/session", Some(&ann), None).await.0, 400);
+    assert_eq!(t.call("GET", "/session", Some(&ann), None).await.0, 403);
 }

@@ -166,7 +166,7 @@ async fn an_invited_agent_confirms_declines_or_has_its_invitation_removed() {
     assert_eq!(t.call("POST", &format!("/chats/{chat}/decline"), Some(&bob), Some(decline.clone())).await.0, 204);
     let (_, got) = t.call("GET", &format!("/chats/{chat}"), Some(&ann), None).await;
     assert_eq!(got["chat"]["status"], "closed");
-    assert_eq!(t.call("POST", &format!("/chats/{chat}/decline"), Some(&bob), Some(decline)).await.0, 409);
+    assert_eq!(t.call("POST", &format!("/chats/{chat}/decline"), Some(&bob), Some(decline)).await.0, 403);
     let (_, list) = t.call("GET", "/users/bob/invitations", Some(&bob), None).await;
     assert_eq!(list["invitations"], json!([]));
 

@@ -564,13 +564,17 @@ pub async fn decline(app: &App, req: Request) -> HandlerResult {
     }
     app.db
         .apply(chat_id, |state| {
+            // 403: not your chat; 409: yours, but nothing to decline.
+            let me = policy::own(&ident, state)
+                .filter(|p| p.chatter_active != -1)
+                .ok_or_else(|| ApiError::forbidden("you are not a participant of this chat"))?;
             if !(state.chat.requester_type == ChatterType::User && state.chat.target_type == TargetType::User) {
                 return Err(ApiError::conflict("only agent-to-agent chats can be declined"));
             }
             open(state)?;
-            let me = policy::own(&ident, state)
-                .filter(|p| p.chatter_active == 0)
-                .ok_or_else(|| ApiError::forbidden("you have no pending request in this chat"))?;
+            if me.chatter_active != 0 {
+                return Err(ApiError::conflict("you have no pending request in this chat"));
+            }
             let now = time::now();
             let declined = Participant { chatter_active: -1, leave_time: Some(now), ..me.clone() };
             let text =

@@ -214,6 +214,8 @@ pub async fn customer(app: &App, req: Request) -> HandlerResult {
 /// `GET /channels/{channelId}/availability`: whether an agent is online for customers in
 /// this channel, so a widget offers a chat only then. Needs no token.
 pub async fn channel(app: &App, req: Request) -> HandlerResult {
+    // No token needed; one that is sent must still be valid.
+    auth::authenticate_optional(&req, &app.config.auth)?;
     let channel_id = req.param("channelId")?;
     validate::id("channelId", channel_id)?;
     let now = time::epoch_secs();

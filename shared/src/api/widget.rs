@@ -133,7 +133,7 @@ pub async fn stats(app: &App, req: Request) -> HandlerResult {
 pub async fn session(app: &App, req: Request) -> HandlerResult {
     let ident = auth::authenticate(&req, &app.config.auth)?;
     let Identity::Chatter { chat_id, chatter_id, chatter_type, .. } = &ident else {
-        return Err(ApiError::bad_request("GET /session takes a chat token"));
+        return Err(ApiError::forbidden("GET /session takes a chat token"));
     };
     let state = app.db.load_state(chat_id, false).await?;
     let active = state.as_ref().is_some_and(|s| {

@@ -1,0 +1,225 @@
+//! The authorization matrix, generated from the route table: every route, every kind of
+//! caller, the expected answer from the route's declared access rule; and for reads, that
+//! nothing outside the caller's view is in the body.
+
+use integration_tests::TestApp;
+use serde_json::{json, Value};
+use shared::routes::{Access, Route, ROUTES};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Who {
+    Nobody,
+    Tampered,
+    Expired,
+    OtherCustomer,
+    Customer,
+    Stranger,
+    Observer,
+    Participant,
+    Left,
+    Owner,
+}
+
+const EVERYONE: [Who; 10] = [
+    Who::Nobody,
+    Who::Tampered,
+    Who::Expired,
+    Who::OtherCustomer,
+    Who::Customer,
+    Who::Stranger,
+    Who::Observer,
+    Who::Participant,
+    Who::Left,
+    Who::Owner,
+];
+
+/// What the rule says: the caller is let through (any answer but 401/403 and 5xx), or
+/// refused with one of these statuses.
+#[derive(Debug, PartialEq)]
+enum Expect {
+    Through,
+    Refused(&'static [u16]),
+}
+
+fn expect(access: Access, who: Who) -> Expect {
+    use Expect::*;
+    use Who::*;
+    if matches!(who, Nobody | Tampered | Expired) {
+        return if access == Access::Open && who == Nobody { Through } else { Refused(&[401]) };
+    }
+    let agent = matches!(who, Stranger | Observer | Participant | Left | Owner);
+    let allowed = match access {
+        Access::Open => true,
+        Access::Agent | Access::OwnUser | Access::ChatAgent => agent,
+        Access::ChatToken => matches!(who, Customer | OtherCustomer),
+        Access::ChatRead => matches!(who, Customer | Observer | Participant | Owner),
+        Access::ChatPost => matches!(who, Customer | Participant | Owner),
+        Access::ChatContribute => matches!(who, Participant | Owner),
+        Access::ChatManage => who == Owner,
+        // Acting on its own participation: a stranger has none (404).
+        Access::ChatSelf => matches!(who, Customer | Observer | Participant | Owner),
+        Access::AgentSelf => matches!(who, Observer | Participant | Owner),
+    };
+    match (allowed, access, who) {
+        (true, ..) => Through,
+        (false, Access::ChatSelf, Stranger) => Refused(&[403, 404]),
+        _ => Refused(&[403]),
+    }
+}
+
+struct Chat {
+    id: String,
+    other_id: String,
+    tokens: Vec<(Who, Option<String>)>,
+    customer_id: String,
+}
+
+async fn populated(t: &TestApp) -> Chat {
+    let (status, body) = t.call("POST", "/chats", None, Some(json!({"channelId": "sales", "nickname": "Vic"}))).await;
+    assert_eq!(status, 201);
+    let id = body["chat"]["chatId"].as_str().unwrap().to_string();
+    let customer = body["token"].as_str().unwrap().to_string();
+    let customer_id = body["chat"]["requesterId"].as_str().unwrap().to_string();
+    let (other_id, other) = t.start_chat("sales").await;
+    let owner = t.agent_token("owner");
+    let p = format!("/chats/{id}");
+    assert_eq!(t.call("PATCH", &p, Some(&owner), Some(json!({"status": "active"}))).await.0, 200);
+    for (who, level) in [("obs", "Observer"), ("part", "Participant"), ("gone", "Participant")] {
+        let add = json!({"chatterId": who, "chatterType": "User", "chatterName": format!("Real {who}"), "permissionLevel": level, "chatterActive": 1});
+        assert_eq!(t.call("POST", &format!("{p}/participants"), Some(&owner), Some(add)).await.0, 201);
+    }
+    let gone = t.agent_token("gone");
+    assert_eq!(t.call("POST", &format!("{p}/leave"), Some(&gone), None).await.0, 200);
+    assert_eq!(
+        t.call(
+            "POST",
+            &format!("{p}/messages"),
+            Some(&owner),
+            Some(json!({"text": "the internal note", "internal": true}))
+        )
+        .await
+        .0,
+        201
+    );
+    assert_eq!(t.call("POST", &format!("{p}/messages"), Some(&customer), Some(json!({"text": "hello"}))).await.0, 201);
+    let now = chrono::Utc::now().timestamp();
+    let expired = shared::auth::issue_agent_token(&t.app.config.auth, "owner", "Owner", now - 7200, 60).unwrap();
+    let mut tampered = owner.clone();
+    let cut = tampered.len() - 3;
+    tampered.replace_range(cut.., "AAA");
+    let tokens = vec![
+        (Who::Nobody, None),
+        (Who::Tampered, Some(tampered)),
+        (Who::Expired, Some(expired)),
+        (Who::OtherCustomer, Some(other)),
+        (Who::Customer, Some(customer)),
+        (Who::Stranger, Some(t.agent_token("stranger"))),
+        (Who::Observer, Some(t.agent_token("obs"))),
+        (Who::Participant, Some(t.agent_token("part"))),
+        (Who::Left, Some(gone)),
+        (Who::Owner, Some(owner)),
+    ];
+    Chat { id, other_id, tokens, customer_id }
+}
+
+/// The caller's own chatter, for routes about one's own participation or user.
+fn own(who: Who, chat: &Chat) -> (&'static str, String) {
+    match who {
+        Who::Customer | Who::OtherCustomer | Who::Nobody | Who::Tampered | Who::Expired => {
+            ("Public", chat.customer_id.clone())
+        }
+        Who::Stranger => ("User", "stranger".into()),
+        Who::Observer => ("User", "obs".into()),
+        Who::Participant => ("User", "part".into()),
+        Who::Left => ("User", "gone".into()),
+        Who::Owner => ("User", "owner".into()),
+    }
+}
+
+fn request(route: &Route, who: Who, chat: &Chat) -> (String, Option<Value>) {
+    let (own_type, own_id) = own(who, chat);
+    let user = if matches!(who, Who::Customer | Who::OtherCustomer) { "owner".to_string() } else { own_id.clone() };
+    let (chatter_type, chatter_id) = match route.access {
+        Access::ChatSelf => (own_type.to_string(), own_id.clone()),
+        _ => ("User".to_string(), "part".to_string()),
+    };
+    let path = route
+        .path
+        .replace("{chatId}", &chat.id)
+        .replace("{chatterType}", &chatter_type)
+        .replace("{chatterId}", &chatter_id)
+        .replace("{messageId}", &format!("{}-1", chat.id))
+        .replace("{userId}", &user)
+        .replace("{webhookId}", "no-such-webhook")
+        .replace("{key}", "Seen")
+        .replace("{customerId}", "jdoe")
+        .replace("{channelId}", "sales")
+        .replace("{fileId}", "f1");
+    let query = match route.function {
+        "flag-get" => "?key=Seen",
+        "agents-available" => "?key=ExternalChannels",
+        "users-online" => "?userType=User",
+        _ => "",
+    };
+    let body = match route.function {
+        "chat-add" => Some(json!({"channelId": "sales"})),
+        "chat-update" => Some(json!({"channelId": "support"})),
+        "participant-add" => {
+            Some(json!({"chatterId": format!("new-{who:?}"), "chatterType": "User", "permissionLevel": "Observer"}))
+        }
+        "participant-update" => Some(json!({"monitoring": 1})),
+        "invitation-add" => Some(json!({"inviteUserId": format!("inv-{who:?}")})),
+        "availability-set" => Some(json!({"availability": "online", "channels": ["sales"]})),
+        "message-add" => Some(json!({"text": "hi"})),
+        "notice-add" => Some(json!({"message": "notice"})),
+        "typing-set" => Some(json!({"typing": true})),
+        "user-data-update" => Some(json!({"k": "v"})),
+        "flag-set" => Some(json!({"value": "1"})),
+        "webhook-add" => Some(json!({"url": "https://hooks.example.com/x", "format": "native", "events": ["ChatAdd"]})),
+        _ => None,
+    };
+    (format!("{path}{query}"), body)
+}
+
+#[tokio::test]
+async fn every_route_answers_every_caller_by_its_rule() {
+    let t = TestApp::with(|c| c.mask_agent_names = true).await;
+    let mut checked = 0;
+    for route in ROUTES {
+        // A fresh chat per route, so one route's effects do not decide another's answer.
+        let chat = populated(&t).await;
+        for who in EVERYONE {
+            let token = chat.tokens.iter().find(|(w, _)| *w == who).and_then(|(_, t)| t.clone());
+            let (path, body) = request(route, who, &chat);
+            let (status, answer) = t.call(route.method, &path, token.as_deref(), body).await;
+            let rule = expect(route.access, who);
+            let label = format!("{} {} as {who:?} ({:?})", route.method, route.path, route.access);
+            assert!(
+                status < 500 || status == 501 || (status == 503 && route.function.starts_with("webhook")),
+                "{label}: {status} {answer}"
+            );
+            match rule {
+                Expect::Through => {
+                    assert!(status != 401 && status != 403, "{label}: let through by its rule, got {status} {answer}")
+                }
+                Expect::Refused(statuses) => assert!(
+                    statuses.contains(&status),
+                    "{label}: refused {statuses:?} by its rule, got {status} {answer}"
+                ),
+            }
+            if status >= 400 {
+                assert!(answer["error"]["code"].is_string(), "{label}: JSON error body, got {answer}");
+            }
+            // What customers read: never internal messages, agents' real names or ids, other chats.
+            if matches!(who, Who::Customer | Who::OtherCustomer) && status < 300 {
+                let body = answer.to_string();
+                for secret in ["the internal note", "Real obs", "Real part", "Agent owner", "\"owner\"", "\"part\""] {
+                    assert!(!body.contains(secret), "{label}: {secret} leaked in {body}");
+                }
+                assert!(who != Who::Customer || !body.contains(&chat.other_id), "{label}: another chat's id in {body}");
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, ROUTES.len() * EVERYONE.len());
+}
