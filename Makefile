@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export CARGO_TERM_COLOR ?= never
 VENV := .venv/bin
 
-.PHONY: run test deps lint reset build package cleanup webhooks-import openapi fuzz
+.PHONY: run test deps lint reset build package cleanup webhooks-import openapi fuzz soak
 
 run: deps
 	scripts/run-local.sh
@@ -42,3 +42,8 @@ openapi:
 # schemathesis against the local server with docs/openapi.json (make test runs a short one).
 fuzz: deps
 	EXAMPLES=$${EXAMPLES:-100} scripts/fuzz.sh
+
+# 60 s of 50 widgets and 10 agents through the local server on loopback; nothing may be lost.
+soak: deps
+	SOAK_SECONDS=$${SOAK_SECONDS:-60} SOAK_WIDGETS=$${SOAK_WIDGETS:-50} SOAK_AGENTS=$${SOAK_AGENTS:-10} \
+	  cargo test -p integration-tests --test integration soak_loses_nothing -- --nocapture

@@ -3,7 +3,9 @@
 mod chats;
 mod cleanup;
 mod events;
+mod faults;
 mod messages;
 mod participants;
 mod pieces;
 mod security;
+mod soak;

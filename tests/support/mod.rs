@@ -486,3 +486,175 @@ pub async fn eventually(secs: u64, mut done: impl FnMut() -> bool) -> bool {
     }
     done()
 }
+
+/// Reads one HTTP/1.1 message (head and a Content-Length body) as raw bytes.
+async fn read_message(stream: &mut tokio::net::TcpStream) -> Option<Vec<u8>> {
+    use tokio::io::AsyncReadExt;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 16384];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_lowercase();
+    let length: usize =
+        head.lines().find_map(|l| l.strip_prefix("content-length:")).and_then(|v| v.trim().parse().ok()).unwrap_or(0);
+    while buf.len() < head_end + length {
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    Some(buf)
+}
+
+/// An HTTP proxy in front of DynamoDB Local that answers the next `throttle` requests with
+/// DynamoDB's ThrottlingException instead of forwarding them.
+#[derive(Clone)]
+pub struct FaultProxy {
+    pub port: u16,
+    throttle: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl FaultProxy {
+    pub async fn start(target: &str) -> FaultProxy {
+        use tokio::io::AsyncWriteExt;
+        let target = target.trim_start_matches("http://").to_string();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let throttle = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = throttle.clone();
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let (target, counter) = (target.clone(), counter.clone());
+                tokio::spawn(async move {
+                    let Ok(mut upstream) = tokio::net::TcpStream::connect(&target).await else { return };
+                    while let Some(request) = read_message(&mut inbound).await {
+                        let inject = counter
+                            .fetch_update(
+                                std::sync::atomic::Ordering::SeqCst,
+                                std::sync::atomic::Ordering::SeqCst,
+                                |n| n.checked_sub(1),
+                            )
+                            .is_ok();
+                        let response = if inject {
+                            let body = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate of requests exceeds the allowed throughput."}"#;
+                            format!("HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.0\r\nx-amzn-RequestId: fault\r\nContent-Length: {}\r\n\r\n{body}", body.len()).into_bytes()
+                        } else {
+                            if upstream.write_all(&request).await.is_err() {
+                                return;
+                            }
+                            let Some(r) = read_message(&mut upstream).await else { return };
+                            r
+                        };
+                        if inbound.write_all(&response).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        FaultProxy { port, throttle }
+    }
+
+    /// Answers the next `n` requests with ThrottlingException.
+    pub fn throttle(&self, n: usize) {
+        self.throttle.store(n, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl TestApp {
+    /// A fresh table, with the app's DynamoDB client going through `endpoint` (a proxy).
+    pub async fn through(endpoint: &str) -> TestApp {
+        let t = TestApp::new().await;
+        let config = shared::app::dynamodb_config(&sdk_config().await, Some(endpoint.to_string()))
+            .interceptor(t.meter.clone())
+            .build();
+        let client = aws_sdk_dynamodb::Client::from_conf(config);
+        TestApp { app: App::new(t.app.config.clone(), client, t.app.sns.clone()), meter: t.meter }
+    }
+
+    /// The whole response (status, headers, body) of a routed request.
+    pub async fn respond(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> shared::http::Response {
+        let mut request = Request::new(method, path);
+        if let Some(token) = token {
+            request.headers.insert("authorization".into(), format!("Bearer {token}"));
+        }
+        if let Some(body) = body {
+            request.body = serde_json::to_vec(&body).expect("json");
+        }
+        local_server::call(&self.app, request, "test", Instant::now()).await
+    }
+}
+
+/// A keep-alive HTTP/1.1 client for one loopback server, as a widget or a console would be.
+pub struct HttpClient {
+    addr: String,
+    stream: Option<tokio::net::TcpStream>,
+}
+
+impl HttpClient {
+    pub fn new(port: u16) -> HttpClient {
+        HttpClient { addr: format!("127.0.0.1:{port}"), stream: None }
+    }
+
+    /// Status and JSON body (Null when empty). A dropped connection is opened again once.
+    pub async fn call(&mut self, method: &str, path: &str, token: Option<&str>, body: Option<&Value>) -> (u16, Value) {
+        use tokio::io::AsyncWriteExt;
+        let body = body.map(|b| serde_json::to_vec(b).expect("json")).unwrap_or_default();
+        let auth = token.map(|t| format!("authorization: Bearer {t}\r\n")).unwrap_or_default();
+        let mut request =
+            format!("{method} {path} HTTP/1.1\r\nhost: {}\r\n{auth}content-length: {}\r\n\r\n", self.addr, body.len())
+                .into_bytes();
+        request.extend_from_slice(&body);
+        for _ in 0..2 {
+            if self.stream.is_none() {
+                self.stream = tokio::net::TcpStream::connect(&self.addr).await.ok();
+            }
+            let Some(stream) = self.stream.as_mut() else { continue };
+            if stream.write_all(&request).await.is_err() {
+                self.stream = None;
+                continue;
+            }
+            let Some(raw) = read_message(stream).await else {
+                self.stream = None;
+                continue;
+            };
+            let head_end = raw.windows(4).position(|w| w == b"\r\n\r\n").map_or(raw.len(), |i| i + 4);
+            let status =
+                String::from_utf8_lossy(&raw[..head_end]).split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+            let json = serde_json::from_slice(&raw[head_end..]).unwrap_or(Value::Null);
+            return (status, json);
+        }
+        (0, Value::Null)
+    }
+}
+
+impl TestApp {
+    /// Serves this app on a free loopback port, as the local server does.
+    pub async fn serve(self: &std::sync::Arc<Self>) -> u16 {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let app =
+            std::sync::Arc::new(App::new(self.app.config.clone(), self.app.db.client.clone(), self.app.sns.clone()));
+        tokio::spawn(local_server::serve(app, listener));
+        port
+    }
+}
