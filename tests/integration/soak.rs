@@ -150,7 +150,7 @@ async fn soak_loses_nothing() {
     }
     let elapsed = started.elapsed();
 
-    let stats = stats.lock().unwrap();
+    let stats = std::mem::take(&mut *stats.lock().unwrap());
     let served: usize = stats.statuses.values().sum();
     let errors: usize = stats.statuses.iter().filter(|(s, _)| **s >= 500 || **s == 0).map(|(_, n)| n).sum();
     let mut sorted = stats.latencies.clone();
