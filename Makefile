@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export CARGO_TERM_COLOR ?= never
 VENV := .venv/bin
 
-.PHONY: run test deps lint reset build package cleanup webhooks-import openapi fuzz soak
+.PHONY: run test deps lint reset build package cleanup webhooks-import openapi fuzz soak bench
 
 run: deps
 	scripts/run-local.sh
@@ -47,3 +47,7 @@ fuzz: deps
 soak: deps
 	SOAK_SECONDS=$${SOAK_SECONDS:-60} SOAK_WIDGETS=$${SOAK_WIDGETS:-50} SOAK_AGENTS=$${SOAK_AGENTS:-10} \
 	  cargo test -p integration-tests --test integration soak_loses_nothing -- --nocapture
+
+# Every operation's DynamoDB round trips, capacity units and latency against its floor.
+bench: deps
+	cargo run --profile perf -p integration-tests --bin bench

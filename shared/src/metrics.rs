@@ -20,7 +20,7 @@ use aws_smithy_runtime_api::client::interceptors::context::{
 };
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 
 /// What the calls since the last [`Meter::take`] cost.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -32,6 +32,44 @@ pub struct Usage {
     pub write_units: f64,
     /// Operation names, in call order.
     pub operations: Vec<&'static str>,
+    /// Each call, with what AWS would bill for it.
+    pub calls: Vec<Call>,
+}
+
+/// One DynamoDB call and its capacity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Call {
+    pub operation: &'static str,
+    /// As DynamoDB (Local) reported it.
+    pub reported_units: f64,
+    /// Strongly consistent read.
+    pub consistent: bool,
+}
+
+impl Call {
+    /// Units by AWS's rules, where DynamoDB Local's report differs: a read is billed at
+    /// least 0.5 (eventually consistent) or 1 unit even when it finds nothing, and a
+    /// transactional write costs double.
+    pub fn aws_units(&self) -> f64 {
+        match self.operation {
+            "Query" | "GetItem" => self.reported_units.max(if self.consistent { 1.0 } else { 0.5 }),
+            "TransactWriteItems" => self.reported_units * 2.0,
+            _ => self.reported_units,
+        }
+    }
+
+    pub fn is_read(&self) -> bool {
+        matches!(self.operation, "Query" | "GetItem" | "BatchGetItem")
+    }
+}
+
+impl Usage {
+    /// (read, write) units by AWS's rules.
+    pub fn aws_units(&self) -> (f64, f64) {
+        self.calls
+            .iter()
+            .fold((0.0, 0.0), |(r, w), c| if c.is_read() { (r + c.aws_units(), w) } else { (r, w + c.aws_units()) })
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -50,6 +88,14 @@ impl Meter {
             f(&mut u);
         }
     }
+}
+
+/// Whether the call being made reads strongly consistently.
+#[derive(Debug, Clone)]
+struct Consistent(bool);
+
+impl Storable for Consistent {
+    type Storer = StoreReplace<Self>;
 }
 
 fn units(c: &ConsumedCapacity) -> f64 {
@@ -71,9 +117,13 @@ impl Intercept for Meter {
         &self,
         context: &mut BeforeSerializationInterceptorContextMut<'_>,
         _: &RuntimeComponents,
-        _: &mut ConfigBag,
+        cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let input = context.input_mut();
+        // The input is gone by the time the output is read: note what billing needs now.
+        let consistent = input.downcast_ref::<QueryInput>().and_then(|q| q.consistent_read).unwrap_or(false)
+            || input.downcast_ref::<GetItemInput>().and_then(|g| g.consistent_read).unwrap_or(false);
+        cfg.interceptor_state().store_put(Consistent(consistent));
         ask_capacity!(
             input,
             QueryInput,
@@ -102,8 +152,9 @@ impl Intercept for Meter {
         &self,
         context: &FinalizerInterceptorContextRef<'_>,
         _: &RuntimeComponents,
-        _: &mut ConfigBag,
+        cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
+        let consistent = cfg.load::<Consistent>().is_some_and(|c| c.0);
         let Some(Ok(output)) = context.output_or_error() else { return Ok(()) };
         let (name, read, write): (&'static str, f64, f64) = if let Some(o) = output.downcast_ref::<QueryOutput>() {
             ("Query", o.consumed_capacity().map_or(0.0, units), 0.0)
@@ -128,6 +179,7 @@ impl Intercept for Meter {
             u.read_units += read;
             u.write_units += write;
             u.operations.push(name);
+            u.calls.push(Call { operation: name, reported_units: read + write, consistent });
         });
         Ok(())
     }

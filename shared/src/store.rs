@@ -258,6 +258,9 @@ impl Db {
     pub async fn load_state(&self, chat_id: &str, consistent: bool) -> Result<Option<ChatState>, ApiError> {
         let mut parts = StateParts::default();
         let mut start = None;
+        // Small first: a typical chat's state is a handful of items, and the page must not
+        // run on into the transcript. A crowded chat gets bigger pages.
+        let mut page = 16;
         loop {
             let out = self
                 .client
@@ -268,7 +271,7 @@ impl Db {
                 .expression_attribute_values(":m", s(keys::MESSAGE_PREFIX))
                 .scan_index_forward(false)
                 .consistent_read(consistent)
-                .limit(16)
+                .limit(page)
                 .set_exclusive_start_key(start)
                 .send()
                 .await?;
@@ -287,6 +290,7 @@ impl Db {
             if found_message || start.is_none() {
                 break;
             }
+            page = (page * 4).min(1000);
         }
         parts.participants.reverse();
         Ok(parts.into_state())

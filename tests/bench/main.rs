@@ -1,0 +1,463 @@
+//! `make bench`: every operation through its real handler against DynamoDB Local, with
+//! round trips and capacity counted at the SDK, latency beside the floor of the same
+//! DynamoDB calls made raw, and the scaling pairs. Prints a table and writes
+//! bench/results/latest.json. It measures; it asserts nothing.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use integration_tests::{dynamodb_endpoint, repo_root, sns_endpoint, TestApp};
+use serde_json::{json, Value};
+use shared::http::Request;
+use shared::metrics::Usage;
+use shared::routes::ROUTES;
+
+const ITERATIONS: usize = 40;
+
+fn request(method: &str, path_and_query: &str, token: Option<&str>, body: Option<Value>) -> Request {
+    let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
+    let mut r = Request::new(method, path);
+    r.query = local_server::parse_query(query);
+    if let Some(t) = token {
+        r.headers.insert("authorization".into(), format!("Bearer {t}"));
+    }
+    if let Some(b) = body {
+        r.body = serde_json::to_vec(&b).unwrap();
+    }
+    r
+}
+
+struct Bench {
+    t: TestApp,
+    ann: String,
+    bob: String,
+    /// A busy accepted chat: (id, customer token).
+    chat: String,
+    customer: String,
+    /// A chat that collects the participants and invitations the bench adds.
+    crowd: String,
+    n: usize,
+}
+
+impl Bench {
+    async fn accepted_chat(&self, messages: usize) -> (String, String) {
+        let (chat, customer) = self.t.start_chat("sales").await;
+        assert_eq!(
+            self.t.call("PATCH", &format!("/chats/{chat}"), Some(&self.ann), Some(json!({"status": "active"}))).await.0,
+            200
+        );
+        for i in 0..messages {
+            self.t
+                .call(
+                    "POST",
+                    &format!("/chats/{chat}/messages"),
+                    Some(&customer),
+                    Some(json!({"text": format!("message {i} with some ordinary length of text")})),
+                )
+                .await;
+        }
+        (chat, customer)
+    }
+
+    /// The request to measure for `function`, after whatever setup it needs (not measured).
+    async fn prepare(&mut self, function: &str) -> Request {
+        self.n += 1;
+        let n = self.n;
+        let (c, ann, bob, customer) = (self.chat.clone(), self.ann.clone(), self.bob.clone(), self.customer.clone());
+        let crowd = self.crowd.clone();
+        let t = &self.t;
+        match function {
+            "chat-add" => request(
+                "POST",
+                "/chats",
+                None,
+                Some(json!({"channelId": "sales", "nickname": "Vic", "subject": "Order", "userData": {"plan": "pro"}})),
+            ),
+            "chat-list" => request("GET", "/chats?status=request&limit=20", Some(&ann), None),
+            "chat-get" => request("GET", &format!("/chats/{c}"), Some(&ann), None),
+            "chat-update" => {
+                let (chat, _) = t.start_chat("sales").await;
+                request("PATCH", &format!("/chats/{chat}"), Some(&ann), Some(json!({"status": "active"})))
+            }
+            "chat-delete" => {
+                let (chat, _) = self.accepted_chat(10).await;
+                request("DELETE", &format!("/chats/{chat}"), Some(&ann), None)
+            }
+            "participant-add" => request(
+                "POST",
+                &format!("/chats/{crowd}/participants"),
+                Some(&ann),
+                Some(json!({"chatterId": format!("p{n}"), "chatterType": "User", "permissionLevel": "Observer"})),
+            ),
+            "participant-list" => request("GET", &format!("/chats/{c}/participants"), Some(&ann), None),
+            "participant-get" => request("GET", &format!("/chats/{c}/participants/User/ann"), Some(&ann), None),
+            "participant-update" => request(
+                "PATCH",
+                &format!("/chats/{c}/participants/User/ann"),
+                Some(&ann),
+                Some(json!({"monitoring": 1 + n % 2})),
+            ),
+            "participant-remove" => {
+                let add = json!({"chatterId": format!("r{n}"), "chatterType": "User", "permissionLevel": "Observer"});
+                t.call("POST", &format!("/chats/{crowd}/participants"), Some(&ann), Some(add)).await;
+                request("DELETE", &format!("/chats/{crowd}/participants/User/r{n}"), Some(&ann), None)
+            }
+            "invitation-add" => request(
+                "POST",
+                &format!("/chats/{crowd}/invitations"),
+                Some(&ann),
+                Some(json!({"inviteUserId": format!("i{n}")})),
+            ),
+            "invitation-list" => request("GET", "/users/bob/invitations", Some(&bob), None),
+            "invitation-remove" => {
+                t.call(
+                    "POST",
+                    &format!("/chats/{crowd}/invitations"),
+                    Some(&ann),
+                    Some(json!({"inviteUserId": "bob"})),
+                )
+                .await;
+                request("DELETE", &format!("/users/bob/invitations/{crowd}"), Some(&bob), None)
+            }
+            "chat-decline" => {
+                let (_, a2a) = t.call("POST", "/chats", Some(&ann), Some(json!({"channelId": "internal"}))).await;
+                let a2a = a2a["chat"]["chatId"].as_str().unwrap().to_string();
+                t.call("POST", &format!("/chats/{a2a}/invitations"), Some(&ann), Some(json!({"inviteUserId": "bob"})))
+                    .await;
+                request("POST", &format!("/chats/{a2a}/decline"), Some(&bob), None)
+            }
+            "availability-set" => request(
+                "PUT",
+                "/agents/ann/availability",
+                Some(&ann),
+                Some(json!({"availability": "online", "channels": ["sales", "support"]})),
+            ),
+            "availability-get" => request("GET", "/agents/ann/availability", Some(&bob), None),
+            "agents-available" => request("GET", "/agents/available?key=ExternalChannels", Some(&bob), None),
+            "users-online" => request("GET", "/users/online?userType=User", Some(&bob), None),
+            "customer-availability" => request("GET", "/customers/jdoe/availability", Some(&bob), None),
+            "channel-availability" => request("GET", "/channels/sales/availability", None, None),
+            "message-add" => request(
+                "POST",
+                &format!("/chats/{c}/messages"),
+                Some(&customer),
+                Some(json!({"text": "Is my order on its way?", "clientMessageId": format!("b{n}")})),
+            ),
+            "message-list" => {
+                let (_, s) = t.call("GET", "/session", Some(&customer), None).await;
+                request("GET", &format!("/chats/{c}/messages?after={}", s["lastIndex"]), Some(&customer), None)
+            }
+            "message-get" => request("GET", &format!("/chats/{c}/messages/{c}-2"), Some(&customer), None),
+            "notice-add" => request(
+                "POST",
+                &format!("/chats/{c}/notices"),
+                Some(&customer),
+                Some(json!({"message": "page: /checkout"})),
+            ),
+            "typing-set" => {
+                request("POST", &format!("/chats/{c}/typing"), Some(&customer), Some(json!({"typing": true})))
+            }
+            "transcript-get" => request("GET", &format!("/chats/{c}/transcript?pageSize=50"), Some(&customer), None),
+            "chat-leave" => {
+                let (chat, customer) = self.accepted_chat(3).await;
+                request("POST", &format!("/chats/{chat}/leave"), Some(&customer), None)
+            }
+            "user-data-update" => {
+                request("PATCH", &format!("/chats/{c}/user-data"), Some(&customer), Some(json!({"step": n})))
+            }
+            "agents-get" => request("GET", &format!("/chats/{c}/agents"), Some(&customer), None),
+            "stats-get" => request("GET", &format!("/chats/{c}/stats"), Some(&customer), None),
+            "session-get" => request("GET", "/session", Some(&customer), None),
+            "chat-files" => request("POST", &format!("/chats/{c}/files"), Some(&customer), None),
+            "flag-set" => request("PUT", &format!("/chats/{c}/flags/Seen"), Some(&ann), Some(json!({"value": "1"}))),
+            "flag-get" => {
+                request("GET", "/flags?userId=ann&key=NotificationChatUpdateSeen&valueNot=1", Some(&ann), None)
+            }
+            "flag-delete" => {
+                t.call("PUT", &format!("/chats/{c}/flags/Seen"), Some(&ann), Some(json!({"value": "1"}))).await;
+                request("DELETE", &format!("/chats/{c}/flags/Seen"), Some(&ann), None)
+            }
+            "webhook-add" => request(
+                "POST",
+                "/webhooks",
+                Some(&ann),
+                Some(
+                    json!({"url": format!("https://hooks.example.com/{n}"), "format": "native", "events": ["ChatAdd"]}),
+                ),
+            ),
+            "webhook-list" => request("GET", "/webhooks", Some(&ann), None),
+            "webhook-delete" => {
+                let (_, hook) = t.call("POST", "/webhooks", Some(&ann), Some(json!({"url": format!("https://hooks.example.com/d{n}"), "format": "native", "events": ["ChatAdd"]}))).await;
+                request(
+                    "DELETE",
+                    &format!("/webhooks/{}", hook["webhookId"].as_str().unwrap_or_default()),
+                    Some(&ann),
+                    None,
+                )
+            }
+            other => panic!("no bench case for {other}"),
+        }
+    }
+}
+
+struct Sample {
+    latency: Duration,
+    usage: Usage,
+    status: u16,
+}
+
+fn percentile(mut v: Vec<Duration>, p: f64) -> f64 {
+    v.sort();
+    let i = ((v.len() as f64 - 1.0) * p).round() as usize;
+    v.get(i).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+}
+
+/// p50 of raw DynamoDB calls of each kind, against the same DynamoDB Local.
+async fn floors(t: &TestApp) -> BTreeMap<&'static str, f64> {
+    use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+    let db = &t.app.db;
+    let s = |v: &str| AttributeValue::S(v.to_string());
+    let pad = "x".repeat(600);
+    let item = |pk: &str, sk: &str| {
+        std::collections::HashMap::from([
+            ("PK".to_string(), s(pk)),
+            ("SK".to_string(), s(sk)),
+            ("pad".to_string(), s(&pad)),
+        ])
+    };
+    db.client.put_item().table_name(&db.table).set_item(Some(item("FLOOR", "A"))).send().await.unwrap();
+    let mut out = BTreeMap::new();
+    let mut time = Vec::new();
+    for _ in 0..200 {
+        let t0 = Instant::now();
+        db.client.get_item().table_name(&db.table).key("PK", s("FLOOR")).key("SK", s("A")).send().await.unwrap();
+        time.push(t0.elapsed());
+    }
+    out.insert("GetItem", percentile(std::mem::take(&mut time), 0.5));
+    for _ in 0..200 {
+        let t0 = Instant::now();
+        db.client
+            .query()
+            .table_name(&db.table)
+            .key_condition_expression("PK = :p")
+            .expression_attribute_values(":p", s("FLOOR"))
+            .send()
+            .await
+            .unwrap();
+        time.push(t0.elapsed());
+    }
+    out.insert("Query", percentile(std::mem::take(&mut time), 0.5));
+    for i in 0..200 {
+        let t0 = Instant::now();
+        db.client
+            .put_item()
+            .table_name(&db.table)
+            .set_item(Some(item("FLOOR", &format!("P{i}"))))
+            .send()
+            .await
+            .unwrap();
+        time.push(t0.elapsed());
+    }
+    out.insert("PutItem", percentile(std::mem::take(&mut time), 0.5));
+    for i in 0..200 {
+        let puts = ["T1", "T2"].map(|p| {
+            TransactWriteItem::builder()
+                .put(
+                    Put::builder()
+                        .table_name(&db.table)
+                        .set_item(Some(item("FLOOR", &format!("{p}{i}"))))
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+        });
+        let t0 = Instant::now();
+        db.client.transact_write_items().set_transact_items(Some(puts.to_vec())).send().await.unwrap();
+        time.push(t0.elapsed());
+    }
+    out.insert("TransactWriteItems", percentile(time, 0.5));
+    out
+}
+
+/// The floor of a request: the raw cost of the same calls, one after another.
+fn floor_of(usage: &Usage, floors: &BTreeMap<&'static str, f64>) -> f64 {
+    usage
+        .operations
+        .iter()
+        .map(|op| match *op {
+            "GetItem" | "BatchGetItem" => floors["GetItem"],
+            "Query" => floors["Query"],
+            "TransactWriteItems" => floors["TransactWriteItems"],
+            _ => floors["PutItem"],
+        })
+        .sum()
+}
+
+async fn poll_units(messages: u64) -> f64 {
+    let t = TestApp::new().await;
+    let ann = t.agent_token("ann");
+    let (chat, customer) = t.start_chat("sales").await;
+    t.call("PATCH", &format!("/chats/{chat}"), Some(&ann), Some(json!({"status": "active"}))).await;
+    seed_messages(&t, &chat, 2..=messages + 1).await;
+    t.meter.take();
+    t.call("GET", &format!("/chats/{chat}/messages?after={}", messages + 1), Some(&customer), None).await;
+    t.meter.take().aws_units().0
+}
+
+async fn seed_messages(t: &TestApp, chat: &str, indexes: std::ops::RangeInclusive<u64>) {
+    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+    let all: Vec<u64> = indexes.collect();
+    for chunk in all.chunks(25) {
+        let mut pending: Vec<WriteRequest> = chunk
+            .iter()
+            .map(|i| {
+                let m = json!({"messageId": format!("{chat}-{i}"), "chatId": chat, "index": i, "type": "Text", "text": format!("message {i}"),
+                    "chatterId": "ann", "chatterType": "User", "chatterName": "Ann", "createTime": shared::time::now()});
+                let m: shared::model::Message = serde_json::from_value(m).unwrap();
+                let item = shared::store::to_item(shared::keys::chat_pk(chat), shared::keys::message_sk(*i), shared::model::entity::MESSAGE, &[], &m).unwrap();
+                WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item)).build().unwrap()).build()
+            })
+            .collect();
+        while !pending.is_empty() {
+            let out = t.app.db.client.batch_write_item().request_items(&t.app.db.table, pending).send().await.unwrap();
+            pending = out.unprocessed_items.and_then(|mut u| u.remove(&t.app.db.table)).unwrap_or_default();
+        }
+    }
+}
+
+async fn queue_units(others: usize) -> f64 {
+    let t = TestApp::new().await;
+    t.seed_chats(100, shared::model::ChatStatus::Request).await;
+    t.seed_chats(others, shared::model::ChatStatus::Active).await;
+    let ann = t.agent_token("ann");
+    t.meter.take();
+    let (status, body) = t.call("GET", "/chats?status=request&limit=100", Some(&ann), None).await;
+    assert_eq!((status, body["chats"].as_array().map(Vec::len)), (200, Some(100)));
+    t.meter.take().aws_units().0
+}
+
+async fn cleanup_units(others: usize) -> f64 {
+    let t = TestApp::new().await;
+    t.seed_chats(others, shared::model::ChatStatus::Active).await;
+    t.meter.take();
+    shared::cleanup::run(&t.app, Instant::now() + Duration::from_secs(60)).await.unwrap();
+    t.meter.take().aws_units().0
+}
+
+#[tokio::main]
+async fn main() {
+    let _ = dynamodb_endpoint();
+    let mut t = TestApp::new().await;
+    let sdk = integration_tests::sdk_config().await;
+    t.app.sns = shared::app::sns_client(&sdk, Some(sns_endpoint()));
+    t.app.config.events.topic_arn = Some(local_server::stream::ensure_topic(&t.app.sns, "bench-events").await.unwrap());
+    // Realistic data: a queue of requests, active chats with transcripts, an agent online.
+    t.seed_chats(300, shared::model::ChatStatus::Request).await;
+    t.seed_chats(2000, shared::model::ChatStatus::Active).await;
+    let (ann, bob) = (t.agent_token("ann"), t.agent_token("bob"));
+    let mut b = Bench { t, ann, bob, chat: String::new(), customer: String::new(), crowd: String::new(), n: 0 };
+    let (chat, customer) = b.accepted_chat(30).await;
+    b.chat = chat;
+    b.customer = customer;
+    b.crowd = b.accepted_chat(0).await.0;
+    b.t.call(
+        "PUT",
+        "/agents/ann/availability",
+        Some(&b.ann),
+        Some(json!({"availability": "online", "channels": ["sales"]})),
+    )
+    .await;
+
+    let floors = floors(&b.t).await;
+    println!("floors (p50 ms, raw calls to DynamoDB Local): {floors:?}\n");
+    println!(
+        "{:<22} {:>6} {:>6} {:>8} {:>8} {:>8} {:>8} {:>7}",
+        "operation", "status", "trips", "RRU", "WRU", "p50 ms", "p99 ms", "/floor"
+    );
+
+    let mut results = Vec::new();
+    let mut done = std::collections::BTreeSet::new();
+    let functions: Vec<&str> = ROUTES.iter().map(|r| r.function).filter(|f| done.insert(*f)).collect();
+    for function in functions {
+        let mut samples = Vec::new();
+        for _ in 0..ITERATIONS {
+            let req = b.prepare(function).await;
+            b.t.meter.take();
+            let t0 = Instant::now();
+            let response = local_server::call(&b.t.app, req, "bench", t0).await;
+            let latency = t0.elapsed();
+            samples.push(Sample { latency, usage: b.t.meter.take(), status: response.status });
+        }
+        results.push(report(function, samples, &floors));
+    }
+    for (name, run) in [("cleanup-cron", 0), ("event-publisher", 1)] {
+        let mut samples = Vec::new();
+        let event: Value =
+            serde_json::from_str(&std::fs::read_to_string(repo_root().join(format!("events/{name}.json"))).unwrap())
+                .unwrap();
+        for _ in 0..ITERATIONS {
+            b.t.meter.take();
+            let t0 = Instant::now();
+            let ok = if run == 0 {
+                shared::cleanup::handle(&b.t.app, event.clone()).await.is_ok()
+            } else {
+                shared::publisher::handle(&b.t.app, event.clone()).await.is_ok()
+            };
+            samples.push(Sample { latency: t0.elapsed(), usage: b.t.meter.take(), status: if ok { 200 } else { 500 } });
+        }
+        results.push(report(name, samples, &floors));
+    }
+
+    println!("\nscaling (read units by AWS's rules):");
+    let poll = (poll_units(10).await, poll_units(5000).await);
+    println!("  poll (after=) with 10 / 5,000 earlier messages: {} / {}", poll.0, poll.1);
+    let queue = (queue_units(0).await, queue_units(10_000).await);
+    println!("  GET /chats?status=request (100 requests) with 100 / 10,000 other chats: {} / {}", queue.0, queue.1);
+    let clean = (cleanup_units(0).await, cleanup_units(10_000).await);
+    println!("  cleanup run with 0 / 10,000 unrelated chats: {} / {}", clean.0, clean.1);
+
+    let out = json!({
+        "iterations": ITERATIONS,
+        "floorsP50Ms": floors,
+        "operations": results,
+        "scaling": {
+            "pollReadUnits": { "earlier10": poll.0, "earlier5000": poll.1 },
+            "requestQueueReadUnits": { "others100": queue.0, "others10000": queue.1 },
+            "cleanupReadUnits": { "unrelated0": clean.0, "unrelated10000": clean.1 },
+        },
+    });
+    let dir = repo_root().join("bench/results");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("latest.json"), serde_json::to_string_pretty(&out).unwrap()).unwrap();
+    println!("\nwritten to bench/results/latest.json");
+}
+
+fn report(name: &str, samples: Vec<Sample>, floors: &BTreeMap<&'static str, f64>) -> Value {
+    let n = samples.len() as f64;
+    let trips = samples.iter().map(|s| s.usage.round_trips as f64).sum::<f64>() / n;
+    let (rru, wru) = samples.iter().fold((0.0, 0.0), |(r, w), s| {
+        let (sr, sw) = s.usage.aws_units();
+        (r + sr, w + sw)
+    });
+    let (rru, wru) = (rru / n, wru / n);
+    let reported = samples.iter().map(|s| s.usage.read_units + s.usage.write_units).sum::<f64>() / n;
+    let floor = samples.iter().map(|s| floor_of(&s.usage, floors)).sum::<f64>() / n;
+    let latencies: Vec<Duration> = samples.iter().map(|s| s.latency).collect();
+    let (p50, p99) = (percentile(latencies.clone(), 0.5), percentile(latencies, 0.99));
+    let ratio = if floor > 0.0 { p50 / floor } else { 0.0 };
+    let status = samples.iter().map(|s| s.status).max().unwrap_or(0);
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for op in samples.last().map(|s| s.usage.operations.clone()).unwrap_or_default() {
+        *counts.entry(op).or_default() += 1;
+    }
+    let ops = counts
+        .iter()
+        .map(|(op, n)| if *n > 1 { format!("{op}x{n}") } else { op.to_string() })
+        .collect::<Vec<_>>()
+        .join(" + ");
+    println!("{name:<22} {status:>6} {trips:>6.2} {rru:>8.2} {wru:>8.2} {p50:>8.2} {p99:>8.2} {ratio:>7.2}  {ops}");
+    json!({
+        "operation": name, "status": status, "roundTrips": trips, "readUnits": rru, "writeUnits": wru,
+        "reportedUnitsByDynamoDBLocal": reported, "p50Ms": p50, "p99Ms": p99, "floorMs": floor, "ratioToFloor": ratio, "calls": ops,
+    })
+}
