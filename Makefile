@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export CARGO_TERM_COLOR ?= never
 VENV := .venv/bin
 
-.PHONY: run test deps lint reset build package cleanup webhooks-import openapi fuzz soak bench
+.PHONY: run test deps lint reset build package cleanup webhooks-import openapi fuzz soak bench bench-cold
 
 run: deps
 	scripts/run-local.sh
@@ -51,3 +51,10 @@ soak: deps
 # Every operation's DynamoDB round trips, capacity units and latency against its floor.
 bench: deps
 	cargo run --profile perf -p integration-tests --bin bench
+
+# Cold starts of every function's release binary (and a hello-world floor) under a local
+# Lambda Runtime API emulator.
+FUNCTIONS := $(notdir $(wildcard functions/*))
+bench-cold: deps
+	cargo build --release $(addprefix -p ,$(FUNCTIONS)) -p integration-tests --bin hello-lambda
+	cargo run --profile perf -p integration-tests --bin bench-cold

@@ -1,0 +1,181 @@
+//! `make bench-cold`: starts each function's release binary under a minimal Lambda Runtime
+//! API emulator on loopback, 20 cold starts each, and prints init time (process start to
+//! the first `next`), first-invocation latency, peak RSS and binary size, beside the same
+//! figures for a hello-world lambda_runtime binary: the floor. It measures; it asserts nothing.
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use integration_tests::{dynamodb_endpoint, repo_root, TestApp};
+use serde_json::{json, Value};
+
+const STARTS: usize = 20;
+
+#[derive(Default)]
+struct Run {
+    event: Value,
+    first_next: Option<Instant>,
+    sent: Option<Instant>,
+    done: Option<Instant>,
+    errored: bool,
+}
+
+/// The Runtime API: the first `next` gets the event, later ones wait forever (the process
+/// is killed once it has answered).
+async fn runtime_api(run: Arc<Mutex<Run>>, req: hyper::Request<hyper::body::Incoming>) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+    let path = req.uri().path().to_string();
+    let now = Instant::now();
+    if path.ends_with("/invocation/next") {
+        let first = { run.lock().unwrap().first_next.is_none() };
+        if !first {
+            std::future::pending::<()>().await;
+        }
+        let body = {
+            let mut r = run.lock().unwrap();
+            r.first_next = Some(now);
+            r.sent = Some(Instant::now());
+            r.event.to_string()
+        };
+        let deadline = (chrono::Utc::now().timestamp_millis() + 30_000).to_string();
+        let response = hyper::Response::builder()
+            .header("lambda-runtime-aws-request-id", "bench-request")
+            .header("lambda-runtime-deadline-ms", deadline)
+            .header("lambda-runtime-invoked-function-arn", "arn:aws:lambda:us-east-1:123456789012:function:bench")
+            .header("lambda-runtime-trace-id", "Root=1-00000000-000000000000000000000000")
+            .body(Full::new(Bytes::from(body)))
+            .unwrap();
+        return Ok(response);
+    }
+    let _ = req.into_body().collect().await;
+    let mut r = run.lock().unwrap();
+    if path.ends_with("/error") {
+        r.errored = true;
+    }
+    r.done = Some(now);
+    Ok(hyper::Response::builder().status(202).body(Full::new(Bytes::new())).unwrap())
+}
+
+struct Start {
+    init: Duration,
+    first: Duration,
+    rss_kb: u64,
+    ok: bool,
+}
+
+fn peak_rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .unwrap_or(0)
+}
+
+async fn cold_start(binary: &PathBuf, event: &Value, env: &[(String, String)]) -> Start {
+    let run = Arc::new(Mutex::new(Run { event: event.clone(), ..Default::default() }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server_run = run.clone();
+    let server = tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { return };
+            let run = server_run.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req| runtime_api(run.clone(), req));
+                let _ = hyper::server::conn::http1::Builder::new().serve_connection(hyper_util::rt::TokioIo::new(stream), service).await;
+            });
+        }
+    });
+    let started = Instant::now();
+    let mut child = tokio::process::Command::new(binary)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the binary");
+    let pid = child.id().unwrap_or(0);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if run.lock().unwrap().done.is_some() || Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_micros(200)).await;
+    }
+    let rss_kb = peak_rss_kb(pid);
+    let _ = child.kill().await;
+    server.abort();
+    let r = run.lock().unwrap();
+    let init = r.first_next.map_or(Duration::ZERO, |t| t - started);
+    let first = match (r.sent, r.done) {
+        (Some(s), Some(d)) => d - s,
+        _ => Duration::ZERO,
+    };
+    Start { init, first, rss_kb, ok: r.done.is_some() && !r.errored }
+}
+
+fn p50(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+#[tokio::main]
+async fn main() {
+    let release = repo_root().join("target/release");
+    let t = TestApp::new().await;
+    let agent = t.agent_token("agent-1");
+    let (chat, _) = t.start_chat("sales").await;
+    t.call("PATCH", &format!("/chats/{chat}"), Some(&agent), Some(json!({"status": "active"}))).await;
+    let config = &t.app.config;
+    let env: Vec<(String, String)> = [
+        ("TABLE_NAME", config.table_name.clone()),
+        ("DYNAMODB_ENDPOINT", dynamodb_endpoint()),
+        ("AGENT_TOKEN_SECRET", config.auth.agent_secrets.join(",")),
+        ("CHAT_TOKEN_SECRET", config.auth.chat_secrets.join(",")),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_ACCESS_KEY_ID", "local".into()),
+        ("AWS_SECRET_ACCESS_KEY", "local".into()),
+        ("AWS_LAMBDA_FUNCTION_NAME", "bench".into()),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128".into()),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".into()),
+        ("AWS_LAMBDA_LOG_LEVEL", "warn".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+
+    let mut functions: Vec<String> = std::fs::read_dir(repo_root().join("functions")).unwrap().flatten().map(|e| e.file_name().to_string_lossy().to_string()).collect();
+    functions.sort();
+    functions.insert(0, "hello-lambda".into());
+    println!("{:<22} {:>9} {:>9} {:>9} {:>9} {:>6}", "binary", "init ms", "first ms", "RSS MB", "size MB", "ok");
+    let mut results = BTreeMap::new();
+    for name in functions {
+        let binary = release.join(&name);
+        let Ok(meta) = std::fs::metadata(&binary) else {
+            println!("{name:<22} not built (make bench-cold builds it)");
+            continue;
+        };
+        let sample = if name == "hello-lambda" { "events/chat-get.json".to_string() } else { format!("events/{name}.json") };
+        let text = std::fs::read_to_string(repo_root().join(sample)).unwrap_or_else(|_| "{}".into());
+        let event: Value = serde_json::from_str(&text.replace("SAMPLE_CHAT_ID", &chat).replace("SAMPLE_AGENT_TOKEN", &agent)).unwrap();
+        let mut starts = Vec::new();
+        for _ in 0..STARTS {
+            starts.push(cold_start(&binary, &event, &env).await);
+        }
+        let init = p50(starts.iter().map(|s| s.init.as_secs_f64() * 1000.0).collect());
+        let first = p50(starts.iter().map(|s| s.first.as_secs_f64() * 1000.0).collect());
+        let rss = p50(starts.iter().map(|s| s.rss_kb as f64 / 1024.0).collect());
+        let size = meta.len() as f64 / 1_048_576.0;
+        let ok = starts.iter().filter(|s| s.ok).count();
+        println!("{name:<22} {init:>9.2} {first:>9.2} {rss:>9.1} {size:>9.2} {ok:>3}/{STARTS}");
+        results.insert(name, json!({ "initMsP50": init, "firstInvocationMsP50": first, "peakRssMbP50": rss, "binaryMb": size, "okStarts": ok }));
+    }
+    let dir = repo_root().join("bench/results");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("cold.json"), serde_json::to_string_pretty(&json!({ "starts": STARTS, "binaries": results })).unwrap()).unwrap();
+    println!("\nwritten to bench/results/cold.json");
+}
