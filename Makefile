@@ -3,14 +3,16 @@ SHELL := /bin/bash
 export CARGO_TERM_COLOR ?= never
 VENV := .venv/bin
 
-.PHONY: run test deps lint reset build package cleanup webhooks-import openapi fuzz soak bench bench-cold
+.PHONY: run test test-browser deps lint reset build package cleanup webhooks-import openapi fuzz soak bench bench-cold
 
 run: deps
 	scripts/run-local.sh
 
 test: deps
 	cargo test --workspace --no-fail-fast
+	node --test web/
 	EXAMPLES=10 scripts/fuzz.sh
+	scripts/browser-test.sh
 
 deps:
 	@scripts/deps.sh
@@ -58,3 +60,7 @@ FUNCTIONS := $(notdir $(wildcard functions/*))
 bench-cold: deps
 	cargo build --release $(addprefix -p ,$(FUNCTIONS)) -p integration-tests --bin hello-lambda
 	cargo run --profile perf -p integration-tests --bin bench-cold
+
+# The customer/agent conversation in headless Chromium (installs chromium and playwright-core).
+test-browser: deps
+	scripts/browser-test.sh

@@ -89,6 +89,11 @@ async fn handle(app: &App, req: hyper::Request<Incoming>) -> Response {
         body,
     };
     let request_id = uuid::Uuid::new_v4().to_string();
+    if request.method == "GET" {
+        if let Some(page) = static_file(&request.path) {
+            return page;
+        }
+    }
     match (request.method.as_str(), request.path.as_str()) {
         ("GET", "/openapi.json") => Response::ok(&shared::openapi::document()),
         ("GET", "/health") => routes::finish("GET /health", &request_id, None, started, health(app).await),
@@ -111,6 +116,31 @@ pub async fn call(app: &App, mut request: Request, request_id: &str, started: In
         }
         Err(e) => routes::finish("-", request_id, None, started, Err(e)),
     }
+}
+
+/// The demo pages and the widget client: `/` (customer widget), `/agent` (agent console)
+/// and `/web/<file>`. Only plain file names under web/, so nothing else can be reached.
+fn static_file(path: &str) -> Option<Response> {
+    let name = match path {
+        "/" => "index.html",
+        "/agent" => "agent.html",
+        other => other.strip_prefix("/web/")?,
+    };
+    if name.starts_with('.') || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')) {
+        return None;
+    }
+    let content_type = match name.rsplit('.').next()? {
+        "html" => "text/html; charset=utf-8",
+        "js" => "text/javascript; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        _ => return None,
+    };
+    let body = std::fs::read(repo_root().join("web").join(name)).ok()?;
+    Some(Response {
+        status: 200,
+        headers: vec![("content-type", content_type.into()), ("cache-control", "no-cache".into())],
+        body,
+    })
 }
 
 async fn health(app: &App) -> Result<Response, ApiError> {

@@ -27,7 +27,10 @@ struct Run {
 
 /// The Runtime API: the first `next` gets the event, later ones wait forever (the process
 /// is killed once it has answered).
-async fn runtime_api(run: Arc<Mutex<Run>>, req: hyper::Request<hyper::body::Incoming>) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+async fn runtime_api(
+    run: Arc<Mutex<Run>>,
+    req: hyper::Request<hyper::body::Incoming>,
+) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
     let path = req.uri().path().to_string();
     let now = Instant::now();
     if path.ends_with("/invocation/next") {
@@ -70,7 +73,9 @@ struct Start {
 fn peak_rss_kb(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
         .unwrap_or(0)
 }
 
@@ -85,7 +90,9 @@ async fn cold_start(binary: &PathBuf, event: &Value, env: &[(String, String)]) -
             let run = server_run.clone();
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(move |req| runtime_api(run.clone(), req));
-                let _ = hyper::server::conn::http1::Builder::new().serve_connection(hyper_util::rt::TokioIo::new(stream), service).await;
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
             });
         }
     });
@@ -148,7 +155,11 @@ async fn main() {
     .map(|(k, v)| (k.to_string(), v))
     .collect();
 
-    let mut functions: Vec<String> = std::fs::read_dir(repo_root().join("functions")).unwrap().flatten().map(|e| e.file_name().to_string_lossy().to_string()).collect();
+    let mut functions: Vec<String> = std::fs::read_dir(repo_root().join("functions"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .collect();
     functions.sort();
     functions.insert(0, "hello-lambda".into());
     println!("{:<22} {:>9} {:>9} {:>9} {:>9} {:>6}", "binary", "init ms", "first ms", "RSS MB", "size MB", "ok");
@@ -159,9 +170,11 @@ async fn main() {
             println!("{name:<22} not built (make bench-cold builds it)");
             continue;
         };
-        let sample = if name == "hello-lambda" { "events/chat-get.json".to_string() } else { format!("events/{name}.json") };
+        let sample =
+            if name == "hello-lambda" { "events/chat-get.json".to_string() } else { format!("events/{name}.json") };
         let text = std::fs::read_to_string(repo_root().join(sample)).unwrap_or_else(|_| "{}".into());
-        let event: Value = serde_json::from_str(&text.replace("SAMPLE_CHAT_ID", &chat).replace("SAMPLE_AGENT_TOKEN", &agent)).unwrap();
+        let event: Value =
+            serde_json::from_str(&text.replace("SAMPLE_CHAT_ID", &chat).replace("SAMPLE_AGENT_TOKEN", &agent)).unwrap();
         let mut starts = Vec::new();
         for _ in 0..STARTS {
             starts.push(cold_start(&binary, &event, &env).await);
@@ -176,6 +189,10 @@ async fn main() {
     }
     let dir = repo_root().join("bench/results");
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("cold.json"), serde_json::to_string_pretty(&json!({ "starts": STARTS, "binaries": results })).unwrap()).unwrap();
+    std::fs::write(
+        dir.join("cold.json"),
+        serde_json::to_string_pretty(&json!({ "starts": STARTS, "binaries": results })).unwrap(),
+    )
+    .unwrap();
     println!("\nwritten to bench/results/cold.json");
 }

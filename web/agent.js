@@ -1,0 +1,174 @@
+// The agent console: sign in, availability, the request queue, accept, chat (with
+// internal notes), invite, move to another channel, close. Plain DOM, no framework.
+const $ = (id) => document.getElementById(id);
+let token = sessionStorage.getItem("livechat.agent.token");
+let userId = sessionStorage.getItem("livechat.agent.user");
+let current = null; // { chatId, lastIndex }
+
+async function api(method, path, body) {
+  const response = await fetch(path, {
+    method,
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  const data = text ? JSON.parse(text) : null;
+  if (!response.ok) throw new Error(data?.error?.message ?? `HTTP ${response.status}`);
+  return data;
+}
+
+function item(label, buttonText, onClick, id) {
+  const li = document.createElement("li");
+  const span = document.createElement("span");
+  span.textContent = label;
+  const button = document.createElement("button");
+  button.type = "button";
+  button.textContent = buttonText;
+  button.dataset.chatId = id;
+  button.addEventListener("click", onClick);
+  li.append(span, button);
+  if (current?.chatId === id) li.classList.add("selected");
+  return li;
+}
+
+async function refreshLists() {
+  try {
+    const queue = await api("GET", "/chats?status=request&limit=50");
+    $("queue").replaceChildren(...queue.chats.map((c) =>
+      item(`${c.requesterName} — ${c.subject ?? "no subject"} (${c.channel})`, "Accept", () => accept(c.chatId), c.chatId)));
+    const mine = await api("GET", `/chats?chatterId=${encodeURIComponent(userId)}&chatterType=User&chatterActive=1&status=active`);
+    $("mine").replaceChildren(...mine.chats.map((c) => item(`${c.requesterName} (${c.channel})`, "Open", () => open(c.chatId), c.chatId)));
+  } catch (e) {
+    $("presence-status").textContent = e.message;
+  }
+}
+
+async function accept(chatId) {
+  try {
+    await api("PATCH", `/chats/${chatId}`, { status: "active" });
+    open(chatId);
+  } catch (e) {
+    $("presence-status").textContent = `Could not accept: ${e.message}`;
+  }
+  refreshLists();
+}
+
+function open(chatId) {
+  current = { chatId, lastIndex: 0 };
+  $("transcript").replaceChildren();
+  $("chat").hidden = false;
+  $("chat-status").textContent = "";
+  $("message").focus();
+  poll();
+}
+
+function render(m) {
+  const li = document.createElement("li");
+  li.dataset.index = m.index;
+  li.className = m.type === "System" ? "system" : m.internal ? "internal" : m.chatterId === userId ? "mine" : "";
+  li.textContent = m.type === "System" ? m.text : `${m.chatterName}${m.internal ? " (internal)" : ""}: ${m.text}`;
+  $("transcript").append(li);
+  li.scrollIntoView({ block: "nearest" });
+}
+
+async function poll() {
+  if (!current) return;
+  const chat = current;
+  try {
+    const page = await api("GET", `/chats/${chat.chatId}/messages?after=${chat.lastIndex}`);
+    if (chat !== current) return;
+    page.messages.forEach(render);
+    chat.lastIndex = page.lastIndex;
+    $("typing").textContent = page.typing.some((t) => t.chatterType !== "User") ? "The customer is typing…" : "";
+    if (page.chatStatus === "closed") $("chat-status").textContent = "This chat is closed.";
+  } catch (e) {
+    $("chat-status").textContent = e.message;
+  }
+}
+
+async function setAvailability() {
+  const channels = $("channels").value.split(",").map((c) => c.trim()).filter(Boolean);
+  try {
+    const p = await api("PUT", `/agents/${encodeURIComponent(userId)}/availability`, { availability: $("availability").value, channels });
+    $("presence-status").textContent = `You are ${p.availability} in ${p.channels.join(", ") || "no channel"}.`;
+  } catch (e) {
+    $("presence-status").textContent = e.message;
+  }
+}
+
+function start() {
+  $("signin").hidden = true;
+  $("console").hidden = false;
+  setAvailability();
+  refreshLists();
+  setInterval(refreshLists, 2000);
+  setInterval(poll, 1000);
+  setInterval(setAvailability, 60000); // presence lapses unless refreshed
+}
+
+$("signin").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const answer = await fetch("/dev/tokens", {
+    method: "POST",
+    body: JSON.stringify({ userId: $("user-id").value, name: $("user-name").value || undefined }),
+  }).then((r) => r.json());
+  token = answer.token;
+  userId = answer.userId;
+  sessionStorage.setItem("livechat.agent.token", token);
+  sessionStorage.setItem("livechat.agent.user", userId);
+  start();
+});
+
+$("presence").addEventListener("submit", (event) => { event.preventDefault(); setAvailability(); });
+
+$("composer").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const text = $("message").value;
+  $("message").value = "";
+  try {
+    await api("POST", `/chats/${current.chatId}/messages`, { text, internal: $("internal").checked, clientMessageId: crypto.randomUUID() });
+    poll();
+  } catch (e) {
+    $("chat-status").textContent = e.message;
+  }
+});
+
+let lastTyping = 0;
+$("message").addEventListener("input", () => {
+  if (current && Date.now() - lastTyping > 3000) {
+    lastTyping = Date.now();
+    api("POST", `/chats/${current.chatId}/typing`, { typing: true }).catch(() => {});
+  }
+});
+
+$("invite").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  try {
+    await api("POST", `/chats/${current.chatId}/invitations`, { inviteUserId: $("invitee").value });
+    $("chat-status").textContent = `Invited ${$("invitee").value}.`;
+  } catch (e) {
+    $("chat-status").textContent = e.message;
+  }
+});
+
+$("move").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  try {
+    await api("PATCH", `/chats/${current.chatId}`, { channelId: $("channel").value });
+    $("chat-status").textContent = `Moved to ${$("channel").value}.`;
+  } catch (e) {
+    $("chat-status").textContent = e.message;
+  }
+});
+
+$("close").addEventListener("click", async () => {
+  try {
+    await api("PATCH", `/chats/${current.chatId}`, { status: "closed" });
+    $("chat-status").textContent = "This chat is closed.";
+    refreshLists();
+  } catch (e) {
+    $("chat-status").textContent = e.message;
+  }
+});
+
+if (token && userId) start();

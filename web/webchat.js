@@ -1,0 +1,398 @@
+// A WebChatService for this backend: the commands, events and resolutions of Genesys'
+// WebChatService (docs: ../shared/seeds/001), over the HTTP API. No dependencies.
+//
+//   import { WebChatService } from "/web/webchat.js";
+//   const chat = new WebChatService({ baseUrl: "", channelId: "sales" });
+//   chat.on("messageReceived", (e) => render(e.messages));
+//   await chat.startChat({ nickname: "Jonny", subject: "product questions" });
+//   await chat.sendMessage({ message: "hi" });
+
+const STORAGE_KEY = "livechat.session";
+
+export const Errors = Object.freeze({
+  alreadyActive: "There is already an active chat session.",
+  malformedUserData: "malformed data object provided in userData property.",
+  noSession: "There is no active chat session.",
+  noSessionShort: "No active chat session.",
+  noText: "No message text provided.",
+  badFilters: "Missing or invalid filters provided. Please provide a regular expression or an array of regular expressions.",
+  noMoreHistory: "No more messages to fetch.",
+  restoring: "Already restoring. Ignoring request.",
+  restoreActive: "Chat session is already active, ignoring restore command.",
+});
+
+export const EVENTS = Object.freeze([
+  "ready", "started", "restored", "restoreFailed", "messageReceived", "agentConnected", "agentDisconnected",
+  "agentTypingStarted", "agentTypingStopped", "clientConnected", "ended", "error", "disconnected", "reconnected",
+]);
+
+const isPlainObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+
+export class WebChatService {
+  constructor({
+    baseUrl = "",
+    channelId = "default",
+    fetch: fetchImpl = globalThis.fetch?.bind(globalThis),
+    storage = globalThis.sessionStorage,
+    pollInterval = 1000,
+    maxPollInterval = 15000,
+    pollExceptionLimit = 5,
+    pageSize = 100,
+    userData = {},
+    autoRestore = true,
+  } = {}) {
+    this.baseUrl = baseUrl.replace(/\/$/, "");
+    this.channelId = channelId;
+    this.fetch = fetchImpl;
+    this.storage = storage;
+    this.pollInterval = pollInterval;
+    this.maxPollInterval = maxPollInterval;
+    this.pollExceptionLimit = pollExceptionLimit;
+    this.pageSize = pageSize;
+    this.userData = { ...userData };
+    this.handlers = new Map();
+    this.preprocessors = [];
+    this.prefilters = [];
+    this.session = null;
+    this.timer = null;
+    this.polling = false;
+    this.pollExceptions = 0;
+    this.disconnected = false;
+    this.restoring = false;
+    this.agents = new Map();
+    this.typing = false;
+    this.historyBefore = null;
+    queueMicrotask(async () => {
+      this.emit("ready");
+      if (autoRestore && this.load()) {
+        try { await this.restore(); } catch { /* restoreFailed was emitted */ }
+      }
+    });
+  }
+
+  // Events ---------------------------------------------------------------------------
+
+  on(event, handler) {
+    if (!this.handlers.has(event)) this.handlers.set(event, new Set());
+    this.handlers.get(event).add(handler);
+    return () => this.off(event, handler);
+  }
+
+  off(event, handler) {
+    this.handlers.get(event)?.delete(handler);
+  }
+
+  emit(event, data) {
+    for (const handler of this.handlers.get(event) ?? []) {
+      try { handler(data); } catch (e) { console.error(e); }
+    }
+  }
+
+  // Session storage: a reload finds its chat again -------------------------------------
+
+  load() {
+    try {
+      const raw = this.storage?.getItem(STORAGE_KEY);
+      this.session = raw ? JSON.parse(raw) : null;
+      if (this.session?.filters) this.prefilters = this.session.filters.map((f) => new RegExp(f.source, f.flags));
+    } catch {
+      this.session = null;
+    }
+    return this.session;
+  }
+
+  save() {
+    if (!this.session) return this.storage?.removeItem(STORAGE_KEY);
+    const filters = this.prefilters.map((r) => ({ source: r.source, flags: r.flags }));
+    this.storage?.setItem(STORAGE_KEY, JSON.stringify({ ...this.session, filters }));
+  }
+
+  clear() {
+    this.stopTimer();
+    this.session = null;
+    this.agents.clear();
+    this.save();
+  }
+
+  // HTTP -----------------------------------------------------------------------------
+
+  async request(method, path, body) {
+    const headers = { "content-type": "application/json" };
+    if (this.session?.token) headers.authorization = `Bearer ${this.session.token}`;
+    const response = await this.fetch(this.baseUrl + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await response.text();
+    const data = text ? JSON.parse(text) : null;
+    if (!response.ok) {
+      const error = new Error(data?.error?.message ?? `HTTP ${response.status}`);
+      error.status = response.status;
+      error.response = data;
+      throw error;
+    }
+    return data;
+  }
+
+  requireSession(message = Errors.noSession) {
+    if (!this.session) throw new Error(message);
+    return this.session;
+  }
+
+  // Commands -------------------------------------------------------------------------
+
+  async startChat({ nickname, firstname, lastname, email, subject, userData } = {}) {
+    if (this.session) throw new Error(Errors.alreadyActive);
+    if (userData !== undefined && !isPlainObject(userData)) throw new Error(Errors.malformedUserData);
+    const body = { channelId: this.channelId, nickname, firstname, lastname, email, subject, userData: { ...this.userData, ...(userData ?? {}) } };
+    const started = await this.request("POST", "/chats", body);
+    this.session = { chatId: started.chat.chatId, token: started.token, participantId: started.chat.requesterId, lastIndex: 0 };
+    this.save();
+    this.emit("started", started);
+    this.emit("clientConnected", { message: null, agents: [], numAgentsConnected: 0 });
+    this.startPoll();
+    return started;
+  }
+
+  async endChat() {
+    const { chatId } = this.requireSession();
+    let answer = null;
+    try {
+      answer = await this.request("POST", `/chats/${chatId}/leave`);
+    } catch (e) {
+      if (e.status !== 409 && e.status !== 403) throw e; // already ended
+    }
+    this.clear();
+    this.emit("ended");
+    return answer;
+  }
+
+  async sendMessage(options) {
+    const message = typeof options === "string" ? options : options?.message;
+    if (!message || !String(message).trim()) throw new Error(Errors.noText);
+    const { chatId } = this.requireSession();
+    const clientMessageId = globalThis.crypto?.randomUUID?.() ?? `${Date.now()}-${Math.random()}`;
+    return this.request("POST", `/chats/${chatId}/messages`, { text: message, clientMessageId });
+  }
+
+  async sendCustomNotice({ message } = {}) {
+    const { chatId } = this.requireSession();
+    return this.request("POST", `/chats/${chatId}/notices`, { message: message ?? "" });
+  }
+
+  async sendTyping({ typing = true } = {}) {
+    const { chatId } = this.requireSession();
+    return this.request("POST", `/chats/${chatId}/typing`, { typing });
+  }
+
+  async sendFilteredMessage({ message, regex } = {}) {
+    const { chatId } = this.requireSession(Errors.noSessionShort);
+    if (!message) throw new Error(Errors.noText);
+    const pattern = regex instanceof RegExp ? regex : new RegExp(regex ?? ".");
+    this.addFilter(pattern);
+    return this.request("POST", `/chats/${chatId}/messages`, { text: message, filter: pattern.source });
+  }
+
+  async updateUserData(data) {
+    if (!isPlainObject(data)) throw new Error(Errors.malformedUserData);
+    if (!this.session) {
+      this.userData = { ...this.userData, ...data };
+      return this.userData;
+    }
+    return this.request("PATCH", `/chats/${this.session.chatId}/user-data`, data);
+  }
+
+  addFilter(pattern) {
+    if (!this.prefilters.some((r) => r.source === pattern.source && r.flags === pattern.flags)) this.prefilters.push(pattern);
+    this.save();
+  }
+
+  async addPrefilter({ filters } = {}) {
+    const list = Array.isArray(filters) ? filters : [filters];
+    if (!list.length || !list.every((f) => f instanceof RegExp)) throw new Error(Errors.badFilters);
+    list.forEach((f) => this.addFilter(f));
+    return [...this.prefilters];
+  }
+
+  async registerPreProcessor({ preprocessor } = {}) {
+    if (typeof preprocessor !== "function") {
+      throw new Error(`No preprocessor function provided. Type provided was '${typeof preprocessor}'.`);
+    }
+    this.preprocessors.push(preprocessor);
+    return preprocessor;
+  }
+
+  async getTranscript() {
+    const { chatId } = this.requireSession();
+    const messages = [];
+    let cursor = null;
+    do {
+      const page = await this.request("GET", `/chats/${chatId}/transcript?pageSize=${this.pageSize}${cursor ? `&cursor=${cursor}` : ""}`);
+      messages.push(...page.messages);
+      cursor = page.nextCursor;
+    } while (cursor);
+    return { messages };
+  }
+
+  async fetchHistory() {
+    const { chatId, lastIndex } = this.requireSession();
+    const before = this.historyBefore ?? lastIndex + 1;
+    if (before <= 1) throw new Error(Errors.noMoreHistory);
+    const page = await this.request("GET", `/chats/${chatId}/messages?before=${before}&limit=${this.pageSize}`);
+    this.historyBefore = page.messages[0]?.index ?? 1;
+    this.deliver(page.messages, true);
+    return page;
+  }
+
+  async getAgents() {
+    const { chatId } = this.requireSession();
+    return (await this.request("GET", `/chats/${chatId}/agents`)).agents;
+  }
+
+  async getStats() {
+    const { chatId } = this.requireSession();
+    return this.request("GET", `/chats/${chatId}/stats`);
+  }
+
+  async getSessionData() {
+    if (!this.session) return {};
+    const { chatId, participantId, token } = this.session;
+    return { sessionId: chatId, participantId, token, transportId: chatId };
+  }
+
+  async verifySession() {
+    if (!this.session) return { sessionActive: false };
+    try {
+      return { sessionActive: (await this.request("GET", "/session")).sessionActive };
+    } catch {
+      return { sessionActive: false };
+    }
+  }
+
+  async restore() {
+    if (this.restoring) throw new Error(Errors.restoring);
+    if (this.timer || this.polling) throw new Error(Errors.restoreActive);
+    if (!this.session && !this.load()) {
+      this.emit("restoreFailed");
+      throw new Error(Errors.noSession);
+    }
+    this.restoring = true;
+    try {
+      const state = await this.request("GET", "/session");
+      if (!state.sessionActive) throw new Error("Session cannot be found.");
+      this.session.lastIndex = 0;
+      const { messages } = await this.getTranscript();
+      this.deliver(messages, true);
+      this.session.lastIndex = state.lastIndex;
+      this.save();
+      this.emit("restored", state);
+      this.startPoll();
+      return state;
+    } catch (e) {
+      this.clear();
+      this.emit("restoreFailed", e);
+      throw e;
+    } finally {
+      this.restoring = false;
+    }
+  }
+
+  // Polling --------------------------------------------------------------------------
+
+  startPoll() {
+    this.requireSession(Errors.noSessionShort);
+    if (!this.timer && !this.polling) this.schedule(0);
+  }
+
+  stopPoll() {
+    this.requireSession(Errors.noSessionShort);
+    this.stopTimer();
+  }
+
+  resetPollExceptions() {
+    this.pollExceptions = 0;
+  }
+
+  stopTimer() {
+    clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  schedule(delay) {
+    this.stopTimer();
+    this.timer = setTimeout(() => this.poll(), delay);
+  }
+
+  /// Backoff: the interval doubles with each failure, up to maxPollInterval.
+  nextDelay() {
+    if (this.pollExceptions === 0) return this.pollInterval;
+    return Math.min(this.maxPollInterval, this.pollInterval * 2 ** Math.min(this.pollExceptions, 10));
+  }
+
+  async poll() {
+    this.timer = null;
+    if (!this.session || this.polling) return;
+    this.polling = true;
+    try {
+      const { chatId, lastIndex } = this.session;
+      const page = await this.request("GET", `/chats/${chatId}/messages?after=${lastIndex}`);
+      this.pollExceptions = 0;
+      if (this.disconnected) {
+        this.disconnected = false;
+        this.emit("reconnected");
+      }
+      this.deliver(page.messages, false);
+      this.session.lastIndex = Math.max(lastIndex, page.lastIndex ?? lastIndex);
+      this.save();
+      this.updateTyping(page.typing ?? []);
+      if (page.chatStatus === "closed") {
+        this.clear();
+        this.emit("ended");
+        return;
+      }
+    } catch (e) {
+      if (e.status === 401 || e.status === 403 || e.status === 404) {
+        this.clear();
+        this.emit("ended");
+        return;
+      }
+      this.pollExceptions += 1;
+      if (!this.disconnected && (e.status === undefined || e.status >= 500)) {
+        this.disconnected = true;
+        this.emit("disconnected");
+      }
+      this.emit("error", e);
+    } finally {
+      this.polling = false;
+    }
+    if (this.session) this.schedule(this.nextDelay());
+  }
+
+  deliver(raw, restoring) {
+    if (!raw?.length) return;
+    const originalMessages = raw;
+    let messages = raw
+      .filter((m) => !(m.type === "Text" && this.prefilters.some((r) => (r.lastIndex = 0, r.test(m.text ?? "")))))
+      .map((m) => ({ ...m }));
+    for (const pre of this.preprocessors) messages = messages.map((m) => pre(m) ?? m);
+    for (const m of raw) this.trackAgents(m, restoring);
+    if (messages.length) this.emit("messageReceived", { originalMessages, messages, restoring, sessionData: this.session });
+  }
+
+  trackAgents(m, restoring) {
+    if (m.type !== "System" || m.chatterType !== "User") return;
+    const agents = () => [...this.agents.values()];
+    if (m.event === "joined") {
+      this.agents.set(m.chatterId, { name: m.chatterName, connected: true });
+      if (!restoring) this.emit("agentConnected", { message: m, agents: agents(), numAgentsConnected: this.agents.size });
+    } else if (m.event === "left") {
+      this.agents.delete(m.chatterId);
+      if (!restoring) this.emit("agentDisconnected", { message: m, agents: agents(), numAgentsConnected: this.agents.size });
+    }
+  }
+
+  updateTyping(typing) {
+    const now = typing.some((t) => t.chatterType === "User");
+    if (now !== this.typing) {
+      this.typing = now;
+      this.emit(now ? "agentTypingStarted" : "agentTypingStopped", { typing });
+    }
+  }
+}
