@@ -64,3 +64,7 @@ bench-cold: deps
 # The customer/agent conversation in headless Chromium (installs chromium and playwright-core).
 test-browser: deps
 	scripts/browser-test.sh
+
+# Lambda zips of every function with cargo-lambda (see README: arm64 or x86_64).
+package: deps
+	scripts/package.sh
