@@ -58,7 +58,8 @@ bench: deps
 # Lambda Runtime API emulator.
 FUNCTIONS := $(notdir $(wildcard functions/*))
 bench-cold: deps
-	cargo build --release $(addprefix -p ,$(FUNCTIONS)) -p integration-tests --bin hello-lambda
+	cargo build --release $(addprefix -p ,$(FUNCTIONS))
+	cargo build --release -p integration-tests --bin hello-lambda
 	cargo run --profile perf -p integration-tests --bin bench-cold
 
 # The customer/agent conversation in headless Chromium (installs chromium and playwright-core).

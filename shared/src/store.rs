@@ -347,28 +347,34 @@ impl Db {
         Ok(parts.into_state().map(|state| (state, messages, more)))
     }
 
-    /// Every item of the chat's partition whose sort key is above `sk` (state items only
-    /// when `sk` is past the messages).
-    async fn query_from(&self, chat_id: &str, sk: &str) -> Result<Vec<Item>, ApiError> {
+    /// Every page of a Query on the table: `query` builds it, given where to start.
+    async fn all_pages(
+        &self,
+        query: impl Fn() -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    ) -> Result<Vec<Item>, ApiError> {
         let mut all = Vec::new();
         let mut start = None;
         loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk AND SK > :sk")
-                .expression_attribute_values(":pk", s(keys::chat_pk(chat_id)))
-                .expression_attribute_values(":sk", s(sk))
-                .set_exclusive_start_key(start)
-                .send()
-                .await?;
+            let out = query().table_name(&self.table).set_exclusive_start_key(start).send().await?;
             all.extend(out.items.unwrap_or_default());
             start = out.last_evaluated_key;
             if start.is_none() {
                 return Ok(all);
             }
         }
+    }
+
+    /// Every item of the chat's partition whose sort key is above `sk` (state items only
+    /// when `sk` is past the messages).
+    async fn query_from(&self, chat_id: &str, sk: &str) -> Result<Vec<Item>, ApiError> {
+        self.all_pages(|| {
+            self.client
+                .query()
+                .key_condition_expression("PK = :pk AND SK > :sk")
+                .expression_attribute_values(":pk", s(keys::chat_pk(chat_id)))
+                .expression_attribute_values(":sk", s(sk))
+        })
+        .await
     }
 
     /// Up to `limit` messages with an index in `from..=to`, in order, or newest first when
@@ -751,25 +757,15 @@ impl Db {
     /// Deletes every item of a chat, the chat record last, so a run cut off midway leaves
     /// a chat that the next run (or a repeated delete) still finds and finishes.
     pub async fn purge_chat(&self, chat_id: &str) -> Result<usize, ApiError> {
-        let mut keys_to_delete = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk")
-                .expression_attribute_values(":pk", s(keys::chat_pk(chat_id)))
-                .projection_expression("PK, SK")
-                .set_exclusive_start_key(start)
-                .send()
-                .await?;
-            keys_to_delete.extend(out.items.unwrap_or_default());
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-        }
+        let keys_to_delete = self
+            .all_pages(|| {
+                self.client
+                    .query()
+                    .key_condition_expression("PK = :pk")
+                    .expression_attribute_values(":pk", s(keys::chat_pk(chat_id)))
+                    .projection_expression("PK, SK")
+            })
+            .await?;
         let is_record =
             |k: &Item| k.get(keys::SK).and_then(|v| v.as_s().ok()).map(String::as_str) == Some(keys::CHAT_SK);
         let (record, rest): (Vec<Item>, Vec<Item>) = keys_to_delete.into_iter().partition(is_record);
@@ -852,27 +848,16 @@ impl Db {
 
     /// Items of one partition whose sort key starts with `prefix` (every page).
     pub async fn query_prefix<T: DeserializeOwned>(&self, pk: String, prefix: &str) -> Result<Vec<T>, ApiError> {
-        let mut all = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk AND begins_with(SK, :p)")
-                .expression_attribute_values(":pk", s(pk.clone()))
-                .expression_attribute_values(":p", s(prefix))
-                .set_exclusive_start_key(start)
-                .send()
-                .await?;
-            for item in out.items.unwrap_or_default() {
-                all.push(from_item(item)?);
-            }
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                return Ok(all);
-            }
-        }
+        let items = self
+            .all_pages(|| {
+                self.client
+                    .query()
+                    .key_condition_expression("PK = :pk AND begins_with(SK, :p)")
+                    .expression_attribute_values(":pk", s(pk.clone()))
+                    .expression_attribute_values(":p", s(prefix))
+            })
+            .await?;
+        items.into_iter().map(from_item).collect()
     }
 
     /// Commits writes that are not a transcript change (presence, say): the first failed
