@@ -11,8 +11,10 @@ run: deps
 test: deps
 	cargo test --workspace --no-fail-fast
 	node --test web/
+	$(VENV)/openapi-spec-validator docs/openapi.json
 	EXAMPLES=10 scripts/fuzz.sh
 	scripts/browser-test.sh
+	scripts/make-targets-test.sh
 
 deps:
 	@scripts/deps.sh
@@ -25,17 +27,19 @@ lint: deps
 build:
 	cargo build --workspace
 
-# Wipes the local server's DynamoDB data.
+# Wipes the local server's DynamoDB data, the emulator's state and the stream position.
+RUN_DIR ?= .local
 reset:
-	rm -rf .local/data .local/sns
+	rm -rf $(RUN_DIR)/data $(RUN_DIR)/sns
 
-# Runs cleanup-cron's handler once against the running local server.
+# Runs cleanup-cron's handler once against the running local server and prints its summary;
+# fails when the server does not answer 200.
 cleanup:
-	curl -s -X POST http://127.0.0.1:$${PORT:-3000}/dev/cleanup; echo
+	@set -o pipefail; curl -fsS -X POST http://127.0.0.1:$${PORT:-3000}/dev/cleanup | python3 -c 'import json,sys; s=json.load(sys.stdin); print("cleanup: examined {examined}, outdated {outdated}, closed {closed}, removed {removed}".format(**s) + (" (incomplete: the next run goes on)" if s["incomplete"] else ""))'
 
 # Subscribes the URLs of a LIVECHAT lc_serv.cfg: make webhooks-import CFG=lc_serv.cfg TOKEN=<agent token> [API=...]
 webhooks-import:
-	python3 scripts/import-lc-serv-cfg.py $${API:-http://127.0.0.1:$${PORT:-3000}} "$(TOKEN)" "$(CFG)"
+	@python3 scripts/import-lc-serv-cfg.py $${API:-http://127.0.0.1:$${PORT:-3000}} "$(TOKEN)" "$(CFG)"
 
 # Regenerates docs/openapi.json from the route table and the Rust types.
 openapi:
@@ -51,16 +55,20 @@ soak: deps
 	  cargo test -p integration-tests --test integration soak_loses_nothing -- --nocapture
 
 # Every operation's DynamoDB round trips, capacity units and latency against its floor.
+# BENCH_QUICK=1 BENCH_PROFILE=dev: a few iterations on small data (what make test runs).
+BENCH_PROFILE ?= perf
 bench: deps
-	cargo run --profile perf -p integration-tests --bin bench
+	cargo run --profile $(BENCH_PROFILE) -p integration-tests --bin bench
 
 # Cold starts of every function's release binary (and a hello-world floor) under a local
 # Lambda Runtime API emulator.
-FUNCTIONS := $(notdir $(wildcard functions/*))
+# BENCH_FUNCTIONS=chat-get COLD_PROFILE=dev COLD_STARTS=2: the quick form make test runs.
+BENCH_FUNCTIONS ?= $(notdir $(wildcard functions/*))
+COLD_PROFILE ?= release
 bench-cold: deps
-	cargo build --release $(addprefix -p ,$(FUNCTIONS))
-	cargo build --release -p integration-tests --bin hello-lambda
-	cargo run --profile perf -p integration-tests --bin bench-cold
+	cargo build --profile $(COLD_PROFILE) $(addprefix -p ,$(BENCH_FUNCTIONS))
+	cargo build --profile $(COLD_PROFILE) -p integration-tests --bin hello-lambda
+	COLD_PROFILE=$(COLD_PROFILE) COLD_FUNCTIONS="$(BENCH_FUNCTIONS)" cargo run --profile $(BENCH_PROFILE) -p integration-tests --bin bench-cold
 
 # The customer/agent conversation in headless Chromium (installs chromium and playwright-core).
 test-browser: deps

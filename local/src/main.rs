@@ -46,11 +46,12 @@ async fn run() -> Result<(), Error> {
         let endpoint = std::env::var("DYNAMODB_ENDPOINT").unwrap_or_default();
         let streams = local_server::stream::streams_client(&sdk, &endpoint);
         let app = app.clone();
-        tokio::spawn(async move {
-            if let Err(e) = local_server::stream::run(app, streams, false).await {
-                tracing::error!(error = %e, "stream reader stopped");
-            }
-        });
+        // STREAM_CHECKPOINT (a file) lets a restarted `make run` resume where it stopped.
+        let checkpoint = match std::env::var("STREAM_CHECKPOINT") {
+            Ok(path) => local_server::stream::Checkpoint::file(path.into()),
+            Err(_) => local_server::stream::Checkpoint::in_memory(),
+        };
+        tokio::spawn(local_server::stream::run(app, streams, checkpoint));
     }
     // cleanup-cron's schedule, locally: every CLEANUP_INTERVAL_SECONDS (0 turns it off).
     let interval: u64 = std::env::var("CLEANUP_INTERVAL_SECONDS").ok().and_then(|v| v.parse().ok()).unwrap_or(300);

@@ -1,7 +1,7 @@
 //! The local stand-in for Lambda's stream trigger: reads DynamoDB Local's stream and
 //! hands the records, in the event shape Lambda uses, to the very publisher handler the
 //! event-publisher function runs. A batch that fails (SNS unreachable) is kept and retried
-//! until it goes through, as Lambda retries it.
+//! until it goes through, as Lambda retries it; no failed call stops the reader.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -44,52 +44,88 @@ pub fn lambda_event(records: &[Record]) -> Value {
 #[derive(Default)]
 struct Shard {
     iterator: Option<String>,
+    /// The last record published; a lost or expired iterator resumes after it.
+    last: Option<String>,
     pending: Vec<Record>,
     closed: bool,
 }
 
-/// Follows the table's stream forever. `from_start` reads what is already in the stream;
-/// otherwise only what comes after.
-pub async fn run(app: Arc<App>, streams: aws_sdk_dynamodbstreams::Client, from_start: bool) -> Result<(), BoxError> {
-    let table = app.db.client.describe_table().table_name(&app.db.table).send().await?;
-    let arn = table.table().and_then(|t| t.latest_stream_arn()).ok_or("the table has no stream")?.to_string();
-    let mut shards: HashMap<String, Shard> = HashMap::new();
-    let mut first = true;
-    loop {
-        let described = streams.describe_stream().stream_arn(&arn).send().await;
-        if let Ok(out) = described {
-            for s in out.stream_description().map(|d| d.shards()).unwrap_or_default() {
-                let Some(id) = s.shard_id() else { continue };
-                if shards.contains_key(id) {
-                    continue;
-                }
-                // Shards seen at start: from now on (unless asked from the start); new ones: whole.
-                let kind =
-                    if first && !from_start { ShardIteratorType::Latest } else { ShardIteratorType::TrimHorizon };
-                let it =
-                    streams.get_shard_iterator().stream_arn(&arn).shard_id(id).shard_iterator_type(kind).send().await?;
-                shards.insert(
-                    id.to_string(),
-                    Shard { iterator: it.shard_iterator().map(str::to_string), ..Default::default() },
-                );
-            }
+/// Where the reader resumes: Lambda's event source mapping keeps its position in the
+/// stream, so this keeps it too (in a file when `path` is set, across restarts of
+/// `make run`). Shards it has no position for are read from their start.
+#[derive(Default)]
+pub struct Checkpoint {
+    path: Option<std::path::PathBuf>,
+    positions: HashMap<String, String>,
+}
+
+impl Checkpoint {
+    pub fn in_memory() -> Self {
+        Checkpoint::default()
+    }
+
+    pub fn file(path: std::path::PathBuf) -> Self {
+        let positions = std::fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+        Checkpoint { path: Some(path), positions }
+    }
+
+    fn save(&mut self, shard: &str, sequence: &str) {
+        self.positions.insert(shard.to_string(), sequence.to_string());
+        let Some(path) = &self.path else { return };
+        let tmp = path.with_extension("tmp");
+        let written = serde_json::to_vec(&self.positions)
+            .map_err(std::io::Error::other)
+            .and_then(|bytes| std::fs::write(&tmp, bytes))
+            .and_then(|()| std::fs::rename(&tmp, path));
+        if let Err(e) = written {
+            tracing::warn!(error = %e, "stream checkpoint not saved");
         }
-        first = false;
+    }
+}
+
+/// A pause after a failed call, so a service that is down is not hammered.
+const BACKOFF: Duration = Duration::from_millis(500);
+
+/// Follows the table's stream forever, as Lambda's event source mapping does: no error
+/// stops it (a failed call is retried after [`BACKOFF`]), and a batch is retried until the
+/// publisher takes it, so an event is late while DynamoDB or SNS is down, never lost.
+pub async fn run(app: Arc<App>, streams: aws_sdk_dynamodbstreams::Client, mut checkpoint: Checkpoint) {
+    let arn = loop {
+        match app.db.client.describe_table().table_name(&app.db.table).send().await {
+            Ok(out) => match out.table().and_then(|t| t.latest_stream_arn()) {
+                Some(arn) => break arn.to_string(),
+                None => tracing::error!(table = app.db.table, "the table has no stream"),
+            },
+            Err(e) => tracing::warn!(error = %e, "describe table failed; will retry"),
+        }
+        tokio::time::sleep(BACKOFF).await;
+    };
+    let mut shards: HashMap<String, Shard> = HashMap::new();
+    loop {
+        discover(&streams, &arn, &checkpoint, &mut shards).await;
         let mut idle = true;
-        for shard in shards.values_mut().filter(|s| !s.closed) {
+        for (id, shard) in shards.iter_mut().filter(|(_, s)| !s.closed) {
             if shard.pending.is_empty() {
-                let Some(it) = shard.iterator.take() else {
-                    shard.closed = true;
-                    continue;
-                };
+                if shard.iterator.is_none() {
+                    // Lost after a failed read: resume after the last published record.
+                    match iterator(&streams, &arn, id, shard.last.as_deref()).await {
+                        Ok(it) => shard.iterator = it,
+                        Err(e) => {
+                            tracing::warn!(error = %e, shard = id, "shard iterator failed; will retry");
+                            continue;
+                        }
+                    }
+                }
+                let Some(it) = shard.iterator.take() else { continue };
                 match streams.get_records().shard_iterator(&it).limit(100).send().await {
                     Ok(out) => {
                         shard.pending = out.records().to_vec();
                         shard.iterator = out.next_shard_iterator().map(str::to_string);
+                        // No next iterator: the shard is closed and read to its end.
+                        shard.closed = shard.iterator.is_none() && shard.pending.is_empty();
                     }
                     Err(e) => {
-                        tracing::warn!(error = %e, "stream read failed");
-                        shard.iterator = Some(it);
+                        tracing::warn!(error = %e, shard = id, "stream read failed; will retry");
                         continue;
                     }
                 }
@@ -99,10 +135,18 @@ pub async fn run(app: Arc<App>, streams: aws_sdk_dynamodbstreams::Client, from_s
             }
             idle = false;
             match shared::publisher::handle(&app, lambda_event(&shard.pending)).await {
-                Ok(_) => shard.pending.clear(),
+                Ok(_) => {
+                    let last = shard.pending.last().and_then(|r| r.dynamodb()).and_then(|d| d.sequence_number());
+                    if let Some(sequence) = last {
+                        checkpoint.save(id, sequence);
+                        shard.last = Some(sequence.to_string());
+                    }
+                    shard.pending.clear();
+                    shard.closed = shard.iterator.is_none();
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, records = shard.pending.len(), "publishing failed; will retry");
-                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    tokio::time::sleep(BACKOFF).await;
                 }
             }
         }
@@ -110,6 +154,58 @@ pub async fn run(app: Arc<App>, streams: aws_sdk_dynamodbstreams::Client, from_s
             tokio::time::sleep(Duration::from_millis(150)).await;
         }
     }
+}
+
+/// Adds the stream's shards not seen yet, each positioned after its checkpoint (or at its start).
+async fn discover(
+    streams: &aws_sdk_dynamodbstreams::Client,
+    arn: &str,
+    checkpoint: &Checkpoint,
+    shards: &mut HashMap<String, Shard>,
+) {
+    let mut start: Option<String> = None;
+    loop {
+        let described =
+            streams.describe_stream().stream_arn(arn).set_exclusive_start_shard_id(start.take()).send().await;
+        let out = match described {
+            Ok(out) => out,
+            Err(e) => {
+                tracing::warn!(error = %e, "describe stream failed; will retry");
+                return;
+            }
+        };
+        let Some(description) = out.stream_description() else { return };
+        for id in description.shards().iter().filter_map(|s| s.shard_id()) {
+            if shards.contains_key(id) {
+                continue;
+            }
+            let last = checkpoint.positions.get(id).cloned();
+            match iterator(streams, arn, id, last.as_deref()).await {
+                Ok(it) => {
+                    shards.insert(id.to_string(), Shard { iterator: it, last, ..Default::default() });
+                }
+                Err(e) => tracing::warn!(error = %e, shard = id, "shard iterator failed; will retry"),
+            }
+        }
+        match description.last_evaluated_shard_id() {
+            Some(next) => start = Some(next.to_string()),
+            None => return,
+        }
+    }
+}
+
+async fn iterator(
+    streams: &aws_sdk_dynamodbstreams::Client,
+    arn: &str,
+    shard: &str,
+    after: Option<&str>,
+) -> Result<Option<String>, BoxError> {
+    let request = streams.get_shard_iterator().stream_arn(arn).shard_id(shard);
+    let request = match after {
+        Some(sequence) => request.shard_iterator_type(ShardIteratorType::AfterSequenceNumber).sequence_number(sequence),
+        None => request.shard_iterator_type(ShardIteratorType::TrimHorizon),
+    };
+    Ok(request.send().await?.shard_iterator().map(str::to_string))
 }
 
 /// Creates (or finds) the events topic, with SNS signature version 2 as in template.yaml.

@@ -7,18 +7,30 @@ use aws_config::BehaviorVersion;
 
 use crate::config::{Config, ConfigError};
 use crate::store::Db;
+use crate::time::Clock;
 
 pub struct App {
     pub config: Config,
     pub db: Db,
+    /// Shared with `db`: a test that moves it moves both.
+    pub clock: Clock,
     /// Used by the event publisher and the webhook functions only.
     pub sns: aws_sdk_sns::Client,
 }
 
 impl App {
     pub fn new(config: Config, client: aws_sdk_dynamodb::Client, sns: aws_sdk_sns::Client) -> Self {
-        let db = Db::new(client, config.table_name.clone());
-        App { config, db, sns }
+        Self::with_clock(config, client, sns, Clock::default())
+    }
+
+    pub fn with_clock(
+        config: Config,
+        client: aws_sdk_dynamodb::Client,
+        sns: aws_sdk_sns::Client,
+        clock: Clock,
+    ) -> Self {
+        let db = Db::new(client, config.table_name.clone(), clock.clone());
+        App { config, db, clock, sns }
     }
 
     /// Reads the configuration and builds the DynamoDB client. `DYNAMODB_ENDPOINT`

@@ -18,7 +18,6 @@ use crate::error::ApiError;
 use crate::keys;
 use crate::model::{Chat, ChatStatus, ChatterType};
 use crate::store::{s, Change, IndexQuery, NewMessage, SortKey, Write};
-use crate::time;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -51,9 +50,9 @@ pub async fn run(app: &App, deadline: Instant) -> Result<Summary, ApiError> {
     };
 
     // 1. Requests past the decay time.
-    let close_before = time::ago(limits.request_close_secs);
+    let close_before = app.clock.ago(limits.request_close_secs);
     let stale: Vec<Chat> =
-        app.db.query_all(&status_before(ChatStatus::Request, time::ago(app.config.request_decay_secs))).await?;
+        app.db.query_all(&status_before(ChatStatus::Request, app.clock.ago(app.config.request_decay_secs))).await?;
     for chat in stale {
         summary.examined += 1;
         if out_of_time(&mut summary) {
@@ -71,7 +70,7 @@ pub async fn run(app: &App, deadline: Instant) -> Result<Summary, ApiError> {
     // 2. Closed chats past their grace period.
     if !summary.incomplete {
         let closed: Vec<Chat> =
-            app.db.query_all(&status_before(ChatStatus::Closed, time::ago(limits.closed_retention_secs))).await?;
+            app.db.query_all(&status_before(ChatStatus::Closed, app.clock.ago(limits.closed_retention_secs))).await?;
         for chat in closed {
             summary.examined += 1;
             if out_of_time(&mut summary) {
@@ -83,7 +82,7 @@ pub async fn run(app: &App, deadline: Instant) -> Result<Summary, ApiError> {
     }
 
     // 3. Old chats: created before the retention, and nothing happened since.
-    let old_before = time::ago(limits.chat_retention_secs);
+    let old_before = app.clock.ago(limits.chat_retention_secs);
     for status in [ChatStatus::Request, ChatStatus::Active] {
         if summary.incomplete {
             break;
@@ -147,7 +146,7 @@ async fn close_unanswered(app: &App, chat_id: &str) -> Result<bool, ApiError> {
             let after = Chat {
                 status: ChatStatus::Closed,
                 previous_status: Some(before.status),
-                update_time: time::now(),
+                update_time: app.clock.stamp(),
                 ..before.clone()
             };
             let mut writes = vec![Write {

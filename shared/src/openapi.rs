@@ -457,7 +457,7 @@ pub fn document() -> Value {
             });
         }
         let mut operation = json!({
-            "operationId": format!("{}-{}", route.function, route.method.to_lowercase()),
+            "operationId": route.operation,
             "summary": d.summary,
             "tags": [route.function.split('-').next().unwrap_or("chat")],
             "security": security(route.access),

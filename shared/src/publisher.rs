@@ -98,7 +98,7 @@ pub async fn handle(app: &App, event: Value) -> Result<Value, ApiError> {
                 .created
                 .and_then(|secs| chrono::DateTime::from_timestamp_millis((secs * 1000.0) as i64))
                 .map(time::format)
-                .unwrap_or_else(time::now),
+                .unwrap_or_else(|| app.clock.stamp()),
         };
         if change.old.is_none() && change.new.is_none() {
             continue;
@@ -145,7 +145,7 @@ async fn transcript(app: &App, chat_id: &str) -> Result<Vec<Message>, ApiError> 
 }
 
 async fn channel_agents(app: &App, channel_id: &str) -> Result<usize, ApiError> {
-    let now = time::epoch_secs();
+    let now = app.clock.epoch_secs();
     let agents: Vec<ChannelAgent> = app.db.query_prefix(keys::channel_pk(channel_id), "AGENT#").await?;
     Ok(agents.iter().filter(|a| a.external && a.expires_at > now).count())
 }

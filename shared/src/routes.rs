@@ -16,6 +16,9 @@ pub struct Route {
     pub path: &'static str,
     /// The Lambda function (and package under functions/) that serves it.
     pub function: &'static str,
+    /// The OpenAPI operationId: the function's name, unless the function serves several
+    /// routes. Unique: checked when the crate compiles.
+    pub operation: &'static str,
     /// Who may call it; the handler enforces it, the authorization matrix test checks it.
     pub access: Access,
 }
@@ -49,7 +52,14 @@ pub enum Access {
 }
 
 const fn route(method: &'static str, path: &'static str, function: &'static str, access: Access) -> Route {
-    Route { method, path, function, access }
+    Route { method, path, function, operation: function, access }
+}
+
+impl Route {
+    /// Names the operation of a function's second (third ...) route.
+    const fn named(self, operation: &'static str) -> Route {
+        Route { operation, ..self }
+    }
 }
 
 pub const ROUTES: &[Route] = &[
@@ -63,7 +73,8 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/chats/{chatId}/participants/{chatterType}/{chatterId}", "participant-get", Access::ChatRead),
     route("PATCH", "/chats/{chatId}/participants/{chatterType}/{chatterId}", "participant-update", Access::ChatSelf),
     route("DELETE", "/chats/{chatId}/participants/{chatterType}/{chatterId}", "participant-remove", Access::ChatManage),
-    route("DELETE", "/chats/{chatId}/participants", "participant-remove", Access::ChatManage),
+    route("DELETE", "/chats/{chatId}/participants", "participant-remove", Access::ChatManage)
+        .named("participants-remove"),
     route("POST", "/chats/{chatId}/invitations", "invitation-add", Access::ChatContribute),
     route("GET", "/users/{userId}/invitations", "invitation-list", Access::OwnUser),
     route("DELETE", "/users/{userId}/invitations/{chatId}", "invitation-remove", Access::OwnUser),
@@ -85,8 +96,8 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/chats/{chatId}/agents", "agents-get", Access::ChatRead),
     route("GET", "/chats/{chatId}/stats", "stats-get", Access::ChatRead),
     route("GET", "/session", "session-get", Access::ChatToken),
-    route("POST", "/chats/{chatId}/files", "chat-files", Access::ChatRead),
-    route("GET", "/chats/{chatId}/files/{fileId}", "chat-files", Access::ChatRead),
+    route("POST", "/chats/{chatId}/files", "chat-files", Access::ChatRead).named("file-upload"),
+    route("GET", "/chats/{chatId}/files/{fileId}", "chat-files", Access::ChatRead).named("file-download"),
     route("PUT", "/chats/{chatId}/flags/{key}", "flag-set", Access::ChatAgent),
     route("DELETE", "/chats/{chatId}/flags/{key}", "flag-delete", Access::ChatAgent),
     route("GET", "/flags", "flag-get", Access::Agent),
@@ -94,6 +105,42 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/webhooks", "webhook-list", Access::Agent),
     route("DELETE", "/webhooks/{webhookId}", "webhook-delete", Access::Agent),
 ];
+
+// Code generators need unique operationIds; a duplicate stops the build here.
+const _: () = assert!(operations_are_unique(ROUTES), "two routes share an operation name");
+
+// Const evaluation: an out-of-bounds index would be a compile error, never a panic at run time.
+#[allow(clippy::indexing_slicing)]
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+#[allow(clippy::indexing_slicing)]
+const fn operations_are_unique(routes: &[Route]) -> bool {
+    let mut i = 0;
+    while i < routes.len() {
+        let mut j = i + 1;
+        while j < routes.len() {
+            if same(routes[i].operation, routes[j].operation) {
+                return false;
+            }
+            j += 1;
+        }
+        i += 1;
+    }
+    true
+}
 
 /// Functions triggered by something other than an HTTP request, with their event source.
 pub const EVENT_FUNCTIONS: &[(&str, &str)] = &[("cleanup-cron", "Schedule"), ("event-publisher", "DynamoDB")];

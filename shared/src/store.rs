@@ -13,7 +13,7 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use crate::error::{service_code, ApiError};
 use crate::keys;
 use crate::model::{entity, Chat, ChatStatus, ChatterType, Message, MessageType, Participant, Typing};
-use crate::time;
+use crate::time::Clock;
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -246,11 +246,12 @@ pub struct IndexQuery {
 pub struct Db {
     pub client: Client,
     pub table: String,
+    clock: Clock,
 }
 
 impl Db {
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Db { client, table: table.into() }
+    pub fn new(client: Client, table: impl Into<String>, clock: Clock) -> Self {
+        Db { client, table: table.into(), clock }
     }
 
     /// The state read: `SK > "M#"` newest first stops at the newest message, after the
@@ -416,7 +417,7 @@ impl Db {
         for attempt in 0..MAX_ATTEMPTS {
             let state = self.load_state(chat_id, true).await?.ok_or_else(|| ApiError::not_found("chat not found"))?;
             let change = plan(&state)?;
-            let now = time::now();
+            let now = self.clock.stamp();
             let messages: Vec<Message> = change
                 .messages
                 .into_iter()

@@ -14,7 +14,11 @@ use hyper::body::Bytes;
 use integration_tests::{dynamodb_endpoint, repo_root, TestApp};
 use serde_json::{json, Value};
 
-const STARTS: usize = 20;
+/// Settings (make bench-cold sets them): COLD_STARTS starts per binary (20), COLD_PROFILE
+/// the cargo profile the binaries were built with (release), COLD_FUNCTIONS which ones.
+fn setting(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
 
 #[derive(Default)]
 struct Run {
@@ -132,7 +136,9 @@ fn p50(mut v: Vec<f64>) -> f64 {
 
 #[tokio::main]
 async fn main() {
-    let release = repo_root().join("target/release");
+    let starts_per_binary: usize = setting("COLD_STARTS").and_then(|v| v.parse().ok()).unwrap_or(20);
+    let profile = setting("COLD_PROFILE").unwrap_or_else(|| "release".into());
+    let release = repo_root().join("target").join(if profile == "dev" { "debug" } else { &profile });
     let t = TestApp::new().await;
     let agent = t.agent_token("agent-1");
     let (chat, _) = t.start_chat("sales").await;
@@ -155,11 +161,14 @@ async fn main() {
     .map(|(k, v)| (k.to_string(), v))
     .collect();
 
-    let mut functions: Vec<String> = std::fs::read_dir(repo_root().join("functions"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().to_string())
-        .collect();
+    let mut functions: Vec<String> = match setting("COLD_FUNCTIONS") {
+        Some(list) => list.split_whitespace().map(str::to_string).collect(),
+        None => std::fs::read_dir(repo_root().join("functions"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().to_string())
+            .collect(),
+    };
     functions.sort();
     functions.insert(0, "hello-lambda".into());
     println!("{:<22} {:>9} {:>9} {:>9} {:>9} {:>6}", "binary", "init ms", "first ms", "RSS MB", "size MB", "ok");
@@ -176,7 +185,7 @@ async fn main() {
         let event: Value =
             serde_json::from_str(&text.replace("SAMPLE_CHAT_ID", &chat).replace("SAMPLE_AGENT_TOKEN", &agent)).unwrap();
         let mut starts = Vec::new();
-        for _ in 0..STARTS {
+        for _ in 0..starts_per_binary {
             starts.push(cold_start(&binary, &event, &env).await);
         }
         let init = p50(starts.iter().map(|s| s.init.as_secs_f64() * 1000.0).collect());
@@ -184,14 +193,15 @@ async fn main() {
         let rss = p50(starts.iter().map(|s| s.rss_kb as f64 / 1024.0).collect());
         let size = meta.len() as f64 / 1_048_576.0;
         let ok = starts.iter().filter(|s| s.ok).count();
-        println!("{name:<22} {init:>9.2} {first:>9.2} {rss:>9.1} {size:>9.2} {ok:>3}/{STARTS}");
+        println!("{name:<22} {init:>9.2} {first:>9.2} {rss:>9.1} {size:>9.2} {ok:>3}/{starts_per_binary}");
         results.insert(name, json!({ "initMsP50": init, "firstInvocationMsP50": first, "peakRssMbP50": rss, "binaryMb": size, "okStarts": ok }));
     }
     let dir = repo_root().join("bench/results");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(
         dir.join("cold.json"),
-        serde_json::to_string_pretty(&json!({ "starts": STARTS, "binaries": results })).unwrap(),
+        serde_json::to_string_pretty(&json!({ "starts": starts_per_binary, "profile": profile, "binaries": results }))
+            .unwrap(),
     )
     .unwrap();
     println!("\nwritten to bench/results/cold.json");

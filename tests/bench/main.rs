@@ -12,7 +12,22 @@ use shared::http::Request;
 use shared::metrics::Usage;
 use shared::routes::ROUTES;
 
-const ITERATIONS: usize = 40;
+/// BENCH_QUICK=1: a few iterations on small data, to check that the bench runs (make test).
+struct Scale {
+    iterations: usize,
+    requests: usize,
+    active: usize,
+    /// The "many" side of the scaling pairs.
+    many: usize,
+}
+
+fn scale() -> Scale {
+    if std::env::var("BENCH_QUICK").is_ok_and(|v| v == "1") {
+        Scale { iterations: 2, requests: 30, active: 200, many: 500 }
+    } else {
+        Scale { iterations: 40, requests: 300, active: 2000, many: 10_000 }
+    }
+}
 
 fn request(method: &str, path_and_query: &str, token: Option<&str>, body: Option<Value>) -> Request {
     let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
@@ -312,7 +327,7 @@ async fn seed_messages(t: &TestApp, chat: &str, indexes: std::ops::RangeInclusiv
             .iter()
             .map(|i| {
                 let m = json!({"messageId": format!("{chat}-{i}"), "chatId": chat, "index": i, "type": "Text", "text": format!("message {i}"),
-                    "chatterId": "ann", "chatterType": "User", "chatterName": "Ann", "createTime": shared::time::now()});
+                    "chatterId": "ann", "chatterType": "User", "chatterName": "Ann", "createTime": t.app.clock.stamp()});
                 let m: shared::model::Message = serde_json::from_value(m).unwrap();
                 let item = shared::store::to_item(shared::keys::chat_pk(chat), shared::keys::message_sk(*i), shared::model::entity::MESSAGE, &[], &m).unwrap();
                 WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item)).build().unwrap()).build()
@@ -352,8 +367,9 @@ async fn main() {
     t.app.sns = shared::app::sns_client(&sdk, Some(sns_endpoint()));
     t.app.config.events.topic_arn = Some(local_server::stream::ensure_topic(&t.app.sns, "bench-events").await.unwrap());
     // Realistic data: a queue of requests, active chats with transcripts, an agent online.
-    t.seed_chats(300, shared::model::ChatStatus::Request).await;
-    t.seed_chats(2000, shared::model::ChatStatus::Active).await;
+    let scale = scale();
+    t.seed_chats(scale.requests, shared::model::ChatStatus::Request).await;
+    t.seed_chats(scale.active, shared::model::ChatStatus::Active).await;
     let (ann, bob) = (t.agent_token("ann"), t.agent_token("bob"));
     let mut b = Bench { t, ann, bob, chat: String::new(), customer: String::new(), crowd: String::new(), n: 0 };
     let (chat, customer) = b.accepted_chat(30).await;
@@ -380,7 +396,7 @@ async fn main() {
     let functions: Vec<&str> = ROUTES.iter().map(|r| r.function).filter(|f| done.insert(*f)).collect();
     for function in functions {
         let mut samples = Vec::new();
-        for _ in 0..ITERATIONS {
+        for _ in 0..scale.iterations {
             let req = b.prepare(function).await;
             b.t.meter.take();
             let t0 = Instant::now();
@@ -395,7 +411,7 @@ async fn main() {
         let event: Value =
             serde_json::from_str(&std::fs::read_to_string(repo_root().join(format!("events/{name}.json"))).unwrap())
                 .unwrap();
-        for _ in 0..ITERATIONS {
+        for _ in 0..scale.iterations {
             b.t.meter.take();
             let t0 = Instant::now();
             let ok = if run == 0 {
@@ -409,21 +425,22 @@ async fn main() {
     }
 
     println!("\nscaling (read units by AWS's rules):");
-    let poll = (poll_units(10).await, poll_units(5000).await);
-    println!("  poll (after=) with 10 / 5,000 earlier messages: {} / {}", poll.0, poll.1);
-    let queue = (queue_units(0).await, queue_units(10_000).await);
-    println!("  GET /chats?status=request (100 requests) with 100 / 10,000 other chats: {} / {}", queue.0, queue.1);
-    let clean = (cleanup_units(0).await, cleanup_units(10_000).await);
-    println!("  cleanup run with 0 / 10,000 unrelated chats: {} / {}", clean.0, clean.1);
+    let many = scale.many;
+    let poll = (poll_units(10).await, poll_units(many as u64 / 2).await);
+    println!("  poll (after=) with 10 / {} earlier messages: {} / {}", many / 2, poll.0, poll.1);
+    let queue = (queue_units(0).await, queue_units(many).await);
+    println!("  GET /chats?status=request (100 requests) with 100 / {many} other chats: {} / {}", queue.0, queue.1);
+    let clean = (cleanup_units(0).await, cleanup_units(many).await);
+    println!("  cleanup run with 0 / {many} unrelated chats: {} / {}", clean.0, clean.1);
 
     let out = json!({
-        "iterations": ITERATIONS,
+        "iterations": scale.iterations,
         "floorsP50Ms": floors,
         "operations": results,
         "scaling": {
-            "pollReadUnits": { "earlier10": poll.0, "earlier5000": poll.1 },
-            "requestQueueReadUnits": { "others100": queue.0, "others10000": queue.1 },
-            "cleanupReadUnits": { "unrelated0": clean.0, "unrelated10000": clean.1 },
+            "pollReadUnits": { "earlier10": poll.0, format!("earlier{}", many / 2): poll.1 },
+            "requestQueueReadUnits": { "others100": queue.0, format!("others{many}"): queue.1 },
+            "cleanupReadUnits": { "unrelated0": clean.0, format!("unrelated{many}"): clean.1 },
         },
     });
     let dir = repo_root().join("bench/results");

@@ -215,7 +215,7 @@ async fn outdated_requests_are_those_past_the_decay_time() {
     let t = TestApp::with(|c| c.request_decay_secs = 1).await;
     let agent = t.agent_token("ann");
     let (old, _) = t.start_chat("sales").await;
-    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    t.app.clock.advance(std::time::Duration::from_millis(1200));
     let (fresh, _) = t.start_chat("sales").await;
     for q in
         ["outdated=1", "outdated=1&channelIds=sales", "outdated=1&requesterType=Public", "outdated=1&status=request"]

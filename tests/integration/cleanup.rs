@@ -185,7 +185,7 @@ async fn cleanup_removes_closed_old_and_unanswered_chats_and_nothing_else() {
     let (unanswered, _) = t.start_chat("sales").await;
 
     // First run: the closed chat goes at once; the request is only outdated.
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    t.app.clock.advance(Duration::from_millis(1200));
     let first = run(&t).await;
     assert_eq!((first.removed, first.outdated, first.closed), (1, 1, 0), "{first:?}");
     assert_eq!(leftovers(&t, &closed, &["ann"]).await, 0, "nothing of the closed chat is left");
@@ -199,14 +199,14 @@ async fn cleanup_removes_closed_old_and_unanswered_chats_and_nothing_else() {
     assert_eq!((again.removed, again.outdated, again.closed), (0, 0, 0), "{again:?}");
 
     // Later: the quiet chat is old, the busy one is not; the request is closed, then removed.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    t.app.clock.advance(Duration::from_millis(1500));
     assert_eq!(
         t.call("POST", &format!("/chats/{busy}/messages"), Some(&busy_customer), Some(json!({"text": "still here"})))
             .await
             .0,
         201
     );
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    t.app.clock.advance(Duration::from_millis(1500));
     assert_eq!(
         t.call("POST", &format!("/chats/{busy}/messages"), Some(&busy_customer), Some(json!({"text": "still here"})))
             .await

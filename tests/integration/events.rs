@@ -170,7 +170,8 @@ async fn events_committed_while_sns_is_down_arrive_when_it_is_back() {
         // Requests never wait on SNS: they succeed while it is down.
         chats.insert(t.start_chat("sales").await.0);
     }
-    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    // The publisher has tried (and failed) to reach SNS: nothing could have arrived.
+    assert!(eventually(60, || proxy.refused() > 0).await, "the publisher tried SNS while it was down");
     assert!(rx.bodies("/adds").is_empty(), "nothing can arrive while SNS is down");
     proxy.set_down(false);
 
@@ -186,4 +187,33 @@ async fn events_committed_while_sns_is_down_arrive_when_it_is_back() {
         json_events(&rx.bodies("/adds")).iter().map(|e| e["eventId"].as_str().unwrap().to_string()).collect();
     let unique: BTreeSet<&String> = ids.iter().collect();
     assert_eq!(unique.len(), chats.len(), "one eventId per chat: {ids:?}");
+}
+
+#[tokio::test]
+async fn the_stream_reader_outlasts_dynamodb_being_unreachable() {
+    // The reader starts while DynamoDB is unreachable to it: like Lambda's event source
+    // mapping, it keeps trying, and carries every record once DynamoDB answers.
+    let dynamodb = Proxy::start(&integration_tests::dynamodb_endpoint()).await;
+    dynamodb.set_down(true);
+    let sns = Proxy::start(&integration_tests::sns_endpoint()).await;
+    let t = TestApp::with_events_through(&sns, Some(&dynamodb)).await;
+    let rx = Receiver::start().await;
+    let ann = t.agent_token("ann");
+    subscribe(&t, &ann, rx.url("/adds"), "native", &["ChatAdd"]).await;
+    assert!(confirmed(&t, &ann, 1).await);
+    // More refusals than the SDK's three attempts of one call: a call failed for good and
+    // the reader tried again.
+    assert!(eventually(60, || dynamodb.refused() > 3).await, "the reader keeps trying DynamoDB while it is down");
+    let mut chats = BTreeSet::new();
+    for _ in 0..3 {
+        chats.insert(t.start_chat("sales").await.0);
+    }
+    dynamodb.set_down(false);
+    let arrived = || {
+        json_events(&rx.bodies("/adds"))
+            .iter()
+            .map(|e| e["chatId"].as_str().unwrap().to_string())
+            .collect::<BTreeSet<_>>()
+    };
+    assert!(eventually(60, || arrived() == chats).await, "every event arrives once DynamoDB answers: {:?}", arrived());
 }

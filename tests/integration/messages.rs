@@ -284,7 +284,7 @@ async fn write_messages(t: &TestApp, chat: &str, indexes: &[u64]) {
                     customer: false,
                     event: None,
                     filter: None,
-                    create_time: shared::time::now(),
+                    create_time: t.app.clock.stamp(),
                 };
                 let item = shared::store::to_item(
                     shared::keys::chat_pk(chat),
@@ -299,7 +299,7 @@ async fn write_messages(t: &TestApp, chat: &str, indexes: &[u64]) {
             .collect();
         let mut pending = requests;
         while !pending.is_empty() {
-            let out = t.app.db.client.batch_write_item().request_items(&t.app.db.table, pending).send().await.unwrap();
+            let out = t.bulk.batch_write_item().request_items(&t.app.db.table, pending).send().await.unwrap();
             pending = out.unprocessed_items.and_then(|mut u| u.remove(&t.app.db.table)).unwrap_or_default();
         }
     }

@@ -138,9 +138,22 @@ pub struct TestApp {
     pub app: App,
     /// Counts the DynamoDB calls the app makes.
     pub meter: Meter,
+    /// For loading test data in bulk: no tight timeouts (the app's client gives up in
+    /// seconds, as a function must; bulk loads beside other tests can take longer).
+    pub bulk: aws_sdk_dynamodb::Client,
 }
 
 impl TestApp {
+    /// Another app over the same table, client and clock (for a server or a stream reader).
+    pub fn same_app(&self) -> App {
+        App::with_clock(
+            self.app.config.clone(),
+            self.app.db.client.clone(),
+            self.app.sns.clone(),
+            self.app.clock.clone(),
+        )
+    }
+
     pub async fn new() -> Self {
         Self::with(|_| {}).await
     }
@@ -162,7 +175,13 @@ impl TestApp {
         let sdk = sdk_config().await;
         // No emulator unless a test asks for one: this endpoint is never called.
         let sns = shared::app::sns_client(&sdk, Some("http://127.0.0.1:9".into()));
-        TestApp { app: App::new(config, client, sns), meter }
+        let bulk = aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(&sdk)
+                .endpoint_url(&endpoint)
+                .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(10))
+                .build(),
+        );
+        TestApp { app: App::new(config, client, sns), meter, bulk }
     }
 
     pub fn agent_token(&self, user_id: &str) -> String {
@@ -229,7 +248,7 @@ impl TestApp {
     /// bulk data for scaling checks, where the handler path is not what is measured.
     pub async fn seed_chats(&self, n: usize, status: shared::model::ChatStatus) -> Vec<String> {
         use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
-        let now = shared::time::now();
+        let now = self.app.clock.stamp();
         let chats: Vec<shared::model::Chat> = (0..n)
             .map(|i| shared::model::Chat {
                 chat_id: uuid::Uuid::new_v4().to_string(),
@@ -270,7 +289,7 @@ impl TestApp {
         let lanes: Vec<Vec<Vec<WriteRequest>>> =
             (0..4).map(|lane| batches.iter().skip(lane).step_by(4).cloned().collect()).collect();
         let writers = lanes.into_iter().map(|lane| {
-            let client = self.app.db.client.clone();
+            let client = self.bulk.clone();
             let table = self.app.db.table.clone();
             tokio::spawn(async move {
                 for mut pending in lane {
@@ -294,6 +313,8 @@ impl TestApp {
 pub struct Proxy {
     pub port: u16,
     down: tokio::sync::watch::Sender<bool>,
+    /// Connections dropped while down: proof that a client tried.
+    refused: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Proxy {
@@ -303,10 +324,13 @@ impl Proxy {
         let port = listener.local_addr().expect("addr").port();
         let (down, _) = tokio::sync::watch::channel(false);
         let watch = down.clone();
+        let refused = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = refused.clone();
         tokio::spawn(async move {
             while let Ok((mut inbound, _)) = listener.accept().await {
                 let mut cut = watch.subscribe();
                 if *cut.borrow() {
+                    counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     continue;
                 }
                 let target = target.clone();
@@ -319,7 +343,11 @@ impl Proxy {
                 });
             }
         });
-        Proxy { port, down }
+        Proxy { port, down, refused }
+    }
+
+    pub fn refused(&self) -> usize {
+        self.refused.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     pub fn set_down(&self, down: bool) {
@@ -335,6 +363,12 @@ impl TestApp {
     /// An app whose events flow: a topic of its own on the SNS emulator (reached through
     /// `proxy`), and the local stream reader feeding the publisher from the table's stream.
     pub async fn with_events(proxy: &Proxy) -> std::sync::Arc<TestApp> {
+        Self::with_events_through(proxy, None).await
+    }
+
+    /// The same, with the stream reader reaching DynamoDB through `dynamodb` (a proxy a
+    /// test can cut) when given.
+    pub async fn with_events_through(proxy: &Proxy, dynamodb: Option<&Proxy>) -> std::sync::Arc<TestApp> {
         let mut t = TestApp::new().await;
         let sdk = sdk_config().await;
         t.app.sns = shared::app::sns_client(&sdk, Some(proxy.endpoint()));
@@ -345,11 +379,15 @@ impl TestApp {
         t.app.config.events.topic_arn = Some(topic);
         t.app.config.events.licence = "1234".into();
         let t = std::sync::Arc::new(t);
-        let streams = local_server::stream::streams_client(&sdk, &dynamodb_endpoint());
-        let app = std::sync::Arc::new(App::new(t.app.config.clone(), t.app.db.client.clone(), t.app.sns.clone()));
-        tokio::spawn(async move {
-            let _ = local_server::stream::run(app, streams, true).await;
-        });
+        let endpoint = dynamodb.map(Proxy::endpoint).unwrap_or_else(dynamodb_endpoint);
+        let streams = local_server::stream::streams_client(&sdk, &endpoint);
+        let reader_db = client(&endpoint, &Meter::default()).await;
+        let app = App::with_clock(t.app.config.clone(), reader_db, t.app.sns.clone(), t.app.clock.clone());
+        tokio::spawn(local_server::stream::run(
+            std::sync::Arc::new(app),
+            streams,
+            local_server::stream::Checkpoint::in_memory(),
+        ));
         t
     }
 }
@@ -582,7 +620,11 @@ impl TestApp {
             .interceptor(t.meter.clone())
             .build();
         let client = aws_sdk_dynamodb::Client::from_conf(config);
-        TestApp { app: App::new(t.app.config.clone(), client, t.app.sns.clone()), meter: t.meter }
+        TestApp {
+            app: App::with_clock(t.app.config.clone(), client, t.app.sns.clone(), t.app.clock.clone()),
+            meter: t.meter,
+            bulk: t.bulk,
+        }
     }
 
     /// The whole response (status, headers, body) of a routed request.
@@ -652,8 +694,7 @@ impl TestApp {
     pub async fn serve(self: &std::sync::Arc<Self>) -> u16 {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let port = listener.local_addr().expect("addr").port();
-        let app =
-            std::sync::Arc::new(App::new(self.app.config.clone(), self.app.db.client.clone(), self.app.sns.clone()));
+        let app = std::sync::Arc::new(self.same_app());
         tokio::spawn(local_server::serve(app, listener));
         port
     }

@@ -14,7 +14,7 @@ use crate::policy;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 
 use crate::store::{Change, ChatState, IndexQuery, NewMessage, SortKey, Write};
-use crate::{time, validate};
+use crate::validate;
 
 /// A chat as the API shows it: the record plus what ChatGet computes from its participants.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
@@ -126,7 +126,7 @@ pub async fn add(app: &App, req: Request) -> HandlerResult {
     }
     let target_type = body.target_type.unwrap_or(TargetType::User);
 
-    let now = time::now();
+    let now = app.clock.stamp();
     let chat = Chat {
         chat_id: uuid::Uuid::new_v4().to_string(),
         status,
@@ -171,7 +171,7 @@ pub async fn add(app: &App, req: Request) -> HandlerResult {
             &requester_id,
             requester_type,
             &requester_name,
-            time::epoch_secs(),
+            app.clock.epoch_secs(),
         )?)
     } else {
         None
@@ -307,7 +307,7 @@ pub async fn list(app: &App, req: Request) -> HandlerResult {
             .map(|t| TargetType::parse(t).ok_or_else(|| ApiError::bad_request(format!("unknown targetType {t}"))))
             .transpose()?,
         channel_ids,
-        outdated_before: outdated.then(|| time::ago(app.config.request_decay_secs)),
+        outdated_before: outdated.then(|| app.clock.ago(app.config.request_decay_secs)),
     };
     let cursor = req.query("cursor");
 
@@ -382,7 +382,7 @@ pub(crate) fn plan_update(
     channel: Option<&str>,
 ) -> Result<Planned, ApiError> {
     let before = &state.chat;
-    let now = time::now();
+    let now = app.clock.stamp();
     let name = ident.name().to_string();
     let user_id = ident.chatter_id().to_string();
     let mut chat = Chat { update_time: now.clone(), ..before.clone() };

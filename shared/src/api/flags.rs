@@ -12,7 +12,7 @@ use crate::keys;
 use crate::model::{entity, Flag};
 use crate::policy;
 use crate::store::{s, to_item, IndexQuery, SortKey, Write};
-use crate::{time, validate};
+use crate::validate;
 
 const MAX_VALUE_CHARS: usize = 1000;
 
@@ -52,7 +52,7 @@ pub async fn set(app: &App, req: Request) -> HandlerResult {
         user_id: user_id.clone(),
         key: key.into(),
         value: body.value,
-        update_time: time::now(),
+        update_time: app.clock.stamp(),
     };
     let gsi = [("GSI1PK", keys::flag_user_pk(&user_id)), ("GSI1SK", keys::flag_user_sk(key, chat_id))];
     let item = to_item(keys::chat_pk(chat_id), keys::flag_sk(&user_id, key), entity::FLAG, &gsi, &flag)?;

@@ -14,7 +14,7 @@ use crate::keys;
 use crate::model::{entity, ChatStatus, IdempotencyRecord, Message, MessageType, Typing};
 use crate::policy;
 use crate::store::{to_item, Change, ChatState, NewMessage, Write};
-use crate::{time, validate};
+use crate::validate;
 
 /// How long a typing notice lasts unless repeated.
 const TYPING_SECS: i64 = 6;
@@ -108,7 +108,7 @@ async fn post(app: &App, req: &Request, kind: MessageType, body: AddMessage) -> 
             if let Some(client_id) = &body.client_message_id {
                 let record = IdempotencyRecord {
                     index: state.last_index + 1,
-                    expires_at: time::epoch_secs() + IDEMPOTENCY_SECS,
+                    expires_at: app.clock.epoch_secs() + IDEMPOTENCY_SECS,
                 };
                 let sk = keys::idempotency_sk(ident.chatter_type(), ident.chatter_id(), client_id);
                 let item = to_item(keys::chat_pk(chat_id), sk, entity::IDEMPOTENCY, &[], &record)?;
@@ -194,7 +194,7 @@ fn index_param(req: &Request, name: &str) -> Result<Option<u64>, ApiError> {
 
 /// Typing entries of others that have not lapsed, as the caller may see them.
 fn typing_view(app: &App, viewer: &Identity, state: &ChatState) -> Vec<serde_json::Value> {
-    let now = time::epoch_secs();
+    let now = app.clock.epoch_secs();
     state
         .typing
         .iter()
@@ -345,7 +345,7 @@ pub async fn typing(app: &App, req: Request) -> HandlerResult {
         chatter_type: ident.chatter_type(),
         chatter_name: ident.name().to_string(),
         typing: body.typing,
-        expires_at: time::epoch_secs() + TYPING_SECS,
+        expires_at: app.clock.epoch_secs() + TYPING_SECS,
     };
     let item = to_item(
         keys::chat_pk(chat_id),

@@ -13,7 +13,7 @@ use crate::keys;
 use crate::model::{ChatStatus, ChatterType, Participant, PermissionLevel, TargetType};
 use crate::policy;
 use crate::store::{Change, ChatState, IndexQuery, NewMessage, SortKey, Write};
-use crate::{time, validate};
+use crate::validate;
 
 /// ChatParticipantNumberGet: the agent's number in this chat (1, 2, ...), by joining order.
 pub fn agent_number(participants: &[Participant], chatter_id: &str) -> usize {
@@ -177,7 +177,7 @@ pub async fn add(app: &App, req: Request) -> HandlerResult {
             if state.participant(body.chatter_type, &body.chatter_id).is_some() {
                 return Err(ApiError::conflict("already a participant of this chat"));
             }
-            let now = time::now();
+            let now = app.clock.stamp();
             let name = body.chatter_name.clone().unwrap_or_else(|| body.chatter_id.clone());
             let p = Participant {
                 chat_id: chat_id.to_string(),
@@ -285,7 +285,7 @@ pub(crate) async fn change(
                     .find(|p| p.chatter_type == chatter_type && p.chatter_id == chatter_id);
                 return Ok(planned.change);
             }
-            let now = time::now();
+            let now = app.clock.stamp();
             let mut p = current.clone();
             let name = p.chatter_name.clone();
             let mut change = Change::default();
@@ -462,7 +462,7 @@ pub async fn invite(app: &App, req: Request) -> HandlerResult {
             if state.participant(ChatterType::User, &body.invite_user_id).is_some() {
                 return Err(ApiError::conflict("already a participant of this chat"));
             }
-            let now = time::now();
+            let now = app.clock.stamp();
             let name = body.invite_user_name.clone().unwrap_or_else(|| body.invite_user_id.clone());
             let p = Participant {
                 chat_id: chat_id.to_string(),
@@ -575,7 +575,7 @@ pub async fn decline(app: &App, req: Request) -> HandlerResult {
             if me.chatter_active != 0 {
                 return Err(ApiError::conflict("you have no pending request in this chat"));
             }
-            let now = time::now();
+            let now = app.clock.stamp();
             let declined = Participant { chatter_active: -1, leave_time: Some(now), ..me.clone() };
             let text =
                 body.message.clone().unwrap_or_else(|| format!("{} has declined the chat request.", me.chatter_name));
@@ -602,7 +602,7 @@ pub async fn decline(app: &App, req: Request) -> HandlerResult {
                 let after = crate::model::Chat {
                     status: ChatStatus::Closed,
                     previous_status: Some(before.status),
-                    update_time: time::now(),
+                    update_time: app.clock.stamp(),
                     ..before.clone()
                 };
                 change.writes.insert(0, write(app.db.update_chat(before, &after)?, "the chat changed meanwhile"));

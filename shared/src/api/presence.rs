@@ -14,7 +14,7 @@ use crate::http::{HandlerResult, Request, Response};
 use crate::keys;
 use crate::model::{entity, Availability, ChannelAgent, ChatterType, Presence};
 use crate::store::{s, to_item, IndexQuery, SortKey, Write};
-use crate::{time, validate};
+use crate::validate;
 
 const MAX_CHANNELS: usize = 20;
 
@@ -59,14 +59,14 @@ pub async fn set(app: &App, req: Request) -> HandlerResult {
     }
     let channels: Vec<String> = body.channels.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect();
     let previous: Option<Presence> = app.db.get(keys::user_pk(user_id), keys::PRESENCE_SK, true).await?;
-    let now = time::epoch_secs();
+    let now = app.clock.epoch_secs();
     let presence = Presence {
         user_id: user_id.to_string(),
         name: ident.name().to_string(),
         availability: body.availability,
         channels: channels.clone(),
         external: body.external.unwrap_or(true),
-        update_time: time::now(),
+        update_time: app.clock.stamp(),
         expires_at: now + app.config.presence_ttl_secs,
     };
     let online = presence.availability != Availability::Offline;
@@ -124,7 +124,7 @@ pub async fn get(app: &App, req: Request) -> HandlerResult {
     let user_id = req.param("userId")?;
     validate::id("userId", user_id)?;
     let presence: Option<Presence> = app.db.get(keys::user_pk(user_id), keys::PRESENCE_SK, false).await?;
-    let now = time::epoch_secs();
+    let now = app.clock.epoch_secs();
     let presence = presence.map(|p| p.current(now)).unwrap_or_else(|| Presence {
         user_id: user_id.to_string(),
         name: user_id.to_string(),
@@ -139,7 +139,7 @@ pub async fn get(app: &App, req: Request) -> HandlerResult {
 
 async fn online_agents(app: &App) -> Result<Vec<Presence>, ApiError> {
     let query = IndexQuery { index: keys::GSI1, pk: keys::online_pk(ChatterType::User), sk: SortKey::Any };
-    let now = time::epoch_secs();
+    let now = app.clock.epoch_secs();
     let all: Vec<Presence> = app.db.query_all(&query).await?;
     Ok(all.into_iter().map(|p| p.current(now)).filter(|p| p.availability != Availability::Offline).collect())
 }
@@ -218,7 +218,7 @@ pub async fn channel(app: &App, req: Request) -> HandlerResult {
     auth::authenticate_optional(&req, &app.config.auth)?;
     let channel_id = req.param("channelId")?;
     validate::id("channelId", channel_id)?;
-    let now = time::epoch_secs();
+    let now = app.clock.epoch_secs();
     let agents: Vec<ChannelAgent> = app.db.query_prefix(keys::channel_pk(channel_id), "AGENT#").await?;
     let n = agents.iter().filter(|a| a.external && a.expires_at > now).count();
     Ok(Response::ok(&json!({ "channelId": channel_id, "online": n > 0, "agents": n })))

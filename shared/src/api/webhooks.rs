@@ -14,7 +14,7 @@ use crate::http::{HandlerResult, Request, Response};
 use crate::keys;
 use crate::model::{entity, Webhook};
 use crate::store::{to_item, IndexQuery, SortKey};
-use crate::{time, validate};
+use crate::validate;
 
 const MAX_URL_CHARS: usize = 2048;
 
@@ -92,7 +92,7 @@ pub async fn add(app: &App, req: Request) -> HandlerResult {
         format: body.format,
         subscription_arn: out.subscription_arn().unwrap_or_default().to_string(),
         created_by: ident.chatter_id().to_string(),
-        create_time: time::now(),
+        create_time: app.clock.stamp(),
     };
     let gsi = [
         ("GSI1PK", keys::WEBHOOKS_PK.to_string()),

@@ -13,7 +13,7 @@ use crate::keys;
 use crate::model::{ChatStatus, ChatterType, PermissionLevel};
 use crate::policy;
 use crate::store::{s, Change, ChatState, NewMessage, Write};
-use crate::{time, validate};
+use crate::validate;
 
 /// `POST /chats/{chatId}/leave` (endChat): the caller leaves; when the last customer leaves,
 /// the chat is closed.
@@ -47,7 +47,7 @@ pub async fn user_data(app: &App, req: Request) -> HandlerResult {
                 }
             }
             let merged_value = validate::user_data(Some(Value::Object(merged)))?.unwrap_or_default();
-            let now = time::now();
+            let now = app.clock.stamp();
             let item = serde_dynamo::to_attribute_value(&merged_value)?;
             let update = aws_sdk_dynamodb::types::Update::builder()
                 .table_name(&app.db.table)
@@ -122,7 +122,7 @@ pub async fn stats(app: &App, req: Request) -> HandlerResult {
     let (ident, state) = readable(app, &req).await?;
     let start = millis(Some(&state.chat.create_time));
     let end = (state.chat.status == ChatStatus::Closed).then(|| millis(Some(&state.chat.update_time))).flatten();
-    let duration = start.map(|s| end.unwrap_or_else(|| chrono::Utc::now().timestamp_millis()) - s);
+    let duration = start.map(|s| end.unwrap_or_else(|| app.clock.now().timestamp_millis()) - s);
     Ok(Response::ok(
         &json!({ "agents": agents(app, &ident, &state), "startTime": start, "endTime": end, "duration": duration }),
     ))

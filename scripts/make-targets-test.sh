@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Every `make` target the README names, run as a user would, so that no documented command
+# rots unnoticed (make test runs this). Long ones run in their quick form: soak for a few
+# seconds, bench and bench-cold on small data with debug builds. `make package` is the
+# exception (about 25 minutes): the README says so. `make test` and `make fuzz` are what
+# make test itself runs.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+passed=0
+failed=0
+check() { # check NAME COMMAND...: runs the command, counts the result
+  local name=$1
+  shift
+  echo "== make-targets: $name"
+  if "$@"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    echo "FAILED: $name"
+  fi
+}
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+
+openapi_unchanged() {
+  local before
+  before=$(mktemp)
+  cp docs/openapi.json "$before"
+  make --no-print-directory openapi >/dev/null || return 1
+  cmp -s "$before" docs/openapi.json || { echo "make openapi changed docs/openapi.json"; diff "$before" docs/openapi.json | head; return 1; }
+}
+
+lint() { make --no-print-directory lint >/tmp/make-lint.$$ 2>&1 || { tail -n 40 /tmp/make-lint.$$; return 1; }; }
+
+soak() { make --no-print-directory soak SOAK_SECONDS=3 SOAK_WIDGETS=4 SOAK_AGENTS=2 2>&1 | tail -n 5; }
+
+bench_quick() {
+  local out
+  out=$(BENCH_QUICK=1 make --no-print-directory bench BENCH_PROFILE=dev 2>&1) || { echo "$out" | tail -n 20; return 1; }
+  echo "$out" | grep -E '^(message-add|scaling|written)'
+  echo "$out" | grep -q 'written to bench/results/latest.json'
+}
+
+bench_cold_quick() {
+  local out
+  out=$(make --no-print-directory bench-cold BENCH_FUNCTIONS=chat-get COLD_PROFILE=dev COLD_STARTS=2 BENCH_PROFILE=dev 2>&1) ||
+    { echo "$out" | tail -n 20; return 1; }
+  echo "$out" | grep -E '^(binary|hello-lambda|chat-get)'
+  echo "$out" | grep -Eq '^chat-get .* 2/2$' && echo "$out" | grep -Eq '^hello-lambda .* 2/2$'
+}
+
+# `make run` on free ports with its own RUN_DIR; then `make cleanup`, `make webhooks-import`
+# against it, a stop, and `make reset`. The stop is SIGTERM to make run's process group:
+# a script's background job ignores SIGINT, and run-local.sh traps both alike.
+run_pid=
+stop_run() {
+  [ -n "$run_pid" ] || return 0
+  kill -TERM -- "-$run_pid" 2>/dev/null
+  wait "$run_pid" 2>/dev/null
+  run_pid=
+}
+
+run_and_friends() {
+  local dir port api agent chat token summary cfg
+  dir=$(mktemp -d)
+  port=$(free_port)
+  api="http://127.0.0.1:$port"
+  RUN_DIR="$dir" PORT="$port" DYNAMODB_PORT=$(free_port) SNS_PORT=$(free_port) \
+    CLOSED_RETENTION_SECONDS=0 CLEANUP_INTERVAL_SECONDS=0 RUST_LOG=warn \
+    setsid make --no-print-directory run >"$dir/run.log" 2>&1 &
+  run_pid=$!
+  local up=0
+  for _ in $(seq 1 600); do
+    curl -sf "$api/health" >/dev/null && { up=1; break; }
+    kill -0 "$run_pid" 2>/dev/null || break
+    sleep 0.2
+  done
+  if [ "$up" != 1 ]; then echo "make run did not answer /health"; tail -n 30 "$dir/run.log"; return 1; fi
+
+  # A closed chat whose retention (0 s here) has passed: make cleanup removes it.
+  agent=$(curl -sf -X POST "$api/dev/tokens" -d '{"userId":"ann","name":"Ann"}' | json_field '["token"]') || return 1
+  read -r chat token < <(curl -sf -X POST "$api/chats" -d '{"channelId":"sales","nickname":"Vic"}' |
+    python3 -c 'import json,sys; b=json.load(sys.stdin); print(b["chat"]["chatId"], b["token"])')
+  for status in active closed; do
+    curl -sf -o /dev/null -X PATCH "$api/chats/$chat" -H "authorization: Bearer $agent" -d "{\"status\":\"$status\"}" ||
+      { echo "PATCH $status failed"; return 1; }
+  done
+  summary=$(make --no-print-directory cleanup PORT="$port") || { echo "make cleanup failed"; return 1; }
+  echo "$summary"
+  local ok=1
+  echo "$summary" | grep -Eq '^cleanup: examined [0-9]+, outdated [0-9]+, closed [0-9]+, removed [1-9]' || { echo "nothing removed"; ok=0; }
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "$api/chats/$chat" -H "authorization: Bearer $agent")" = 404 ] ||
+    { echo "the closed chat is still there"; ok=0; }
+  # make cleanup fails when the server does not answer.
+  if make --no-print-directory cleanup PORT="$(free_port)" >/dev/null 2>&1; then echo "make cleanup exited 0 with no server"; ok=0; fi
+
+  # make webhooks-import with a two-line lc_serv.cfg: two URLs, one rpc webhook each.
+  cfg="$dir/lc_serv.cfg"
+  printf 'EVENT_CHAT_STARTED http://127.0.0.1:9/started\nEVENT_OPERATOR_STOPED_CHAT http://127.0.0.1:9/stopped\n' >"$cfg"
+  make --no-print-directory webhooks-import PORT="$port" TOKEN="$agent" CFG="$cfg" || { echo "make webhooks-import failed"; ok=0; }
+  local hooks
+  hooks=$(curl -sf "$api/webhooks" -H "authorization: Bearer $agent" |
+    python3 -c 'import json,sys; print(" ".join(sorted(e for w in json.load(sys.stdin)["webhooks"] if w["webhook"]["format"]=="rpc" for e in w["webhook"]["events"])))')
+  [ "$hooks" = "CHAT_STARTED OPERATOR_STOPED_CHAT" ] || { echo "webhooks after import: '$hooks'"; ok=0; }
+
+  # Stopping make run stops everything it started; make reset wipes what it kept.
+  stop_run
+  if curl -s "$api/health" >/dev/null; then echo "the server still answers after Ctrl-C"; ok=0; fi
+  [ -d "$dir/data" ] || { echo "make run kept no data in RUN_DIR"; ok=0; }
+  make --no-print-directory reset RUN_DIR="$dir" >/dev/null || ok=0
+  [ ! -e "$dir/data" ] && [ ! -e "$dir/sns" ] || { echo "make reset left data behind"; ok=0; }
+  [ "$ok" = 1 ] && rm -rf "$dir"
+  [ "$ok" = 1 ]
+}
+trap stop_run EXIT
+run_checked() { run_and_friends; local rc=$?; stop_run; return $rc; }
+
+check "make openapi leaves docs/openapi.json unchanged" openapi_unchanged
+check "make lint" lint
+check "make run, make cleanup, make webhooks-import, make reset" run_checked
+check "make soak (3 s)" soak
+check "make bench (quick)" bench_quick
+check "make bench-cold (quick)" bench_cold_quick
+echo "make-targets: $passed passed, $failed failed"
+[ "$failed" = 0 ]
