@@ -33,6 +33,6 @@ export DYNAMODB_ENDPOINT="http://127.0.0.1:$DYNAMODB_PORT" SNS_ENDPOINT="http://
 # The stream reader's position lives with the data, so `make reset` clears both.
 export STREAM_CHECKPOINT="$RUN_DIR/data/stream-checkpoint.json"
 cargo build --quiet -p local-server
-./target/debug/livechat-local &
+"${CARGO_TARGET_DIR:-target}/debug/livechat-local" &
 pids+=($!)
 wait "${pids[-1]}"

@@ -6,73 +6,14 @@ use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, 
 use serde::{Deserialize, Serialize};
 
 use crate::config::AuthConfig;
+use crate::domain::caller::Identity;
+use crate::domain::model::ChatterType;
 use crate::error::ApiError;
 use crate::http::Request;
-use crate::model::ChatterType;
 
 /// Issuer and audience of the chat tokens this service signs itself.
 pub const CHAT_TOKEN_ISSUER: &str = "livechat";
 pub const CHAT_TOKEN_AUDIENCE: &str = "livechat-chat";
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Identity {
-    Agent {
-        user_id: String,
-        name: String,
-    },
-    /// A customer or public visitor, in its one chat.
-    Chatter {
-        chat_id: String,
-        chatter_id: String,
-        chatter_type: ChatterType,
-        name: String,
-    },
-}
-
-impl Identity {
-    pub fn chatter_type(&self) -> ChatterType {
-        match self {
-            Identity::Agent { .. } => ChatterType::User,
-            Identity::Chatter { chatter_type, .. } => *chatter_type,
-        }
-    }
-
-    pub fn chatter_id(&self) -> &str {
-        match self {
-            Identity::Agent { user_id, .. } => user_id,
-            Identity::Chatter { chatter_id, .. } => chatter_id,
-        }
-    }
-
-    pub fn name(&self) -> &str {
-        match self {
-            Identity::Agent { name, .. } | Identity::Chatter { name, .. } => name,
-        }
-    }
-
-    pub fn is_agent(&self) -> bool {
-        matches!(self, Identity::Agent { .. })
-    }
-
-    pub fn require_agent(&self) -> Result<(), ApiError> {
-        if self.is_agent() {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden("this operation is for agents"))
-        }
-    }
-
-    /// A chat token works only for its own chat; checked before anything is read, so the
-    /// answer is the same whether the other chat exists or not.
-    pub fn require_chat(&self, chat_id: &str) -> Result<(), ApiError> {
-        match self {
-            Identity::Chatter { chat_id: own, .. } if own != chat_id => {
-                Err(ApiError::forbidden("this token is for another chat"))
-            }
-            _ => Ok(()),
-        }
-    }
-}
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {

@@ -14,10 +14,11 @@ use serde::Serialize;
 
 use crate::api::chats::online_customers;
 use crate::app::App;
+use crate::domain::model::{Chat, ChatStatus, ChatterType};
+use crate::domain::plan::NewMessage;
 use crate::error::ApiError;
 use crate::keys;
-use crate::model::{Chat, ChatStatus, ChatterType};
-use crate::store::{s, Change, IndexQuery, NewMessage, SortKey, Write};
+use crate::store::{s, Change, IndexQuery, SortKey, Write};
 
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -156,13 +157,8 @@ async fn close_unanswered(app: &App, chat_id: &str) -> Result<bool, ApiError> {
             for item in online_customers(app, state, None)? {
                 writes.push(Write { item, on_conflict: ApiError::conflict("changed meanwhile") });
             }
-            let message = NewMessage::system(
-                ChatterType::User,
-                "system",
-                "System",
-                "closed",
-                "No agent answered in time; the request was closed.".into(),
-            );
+            // The service closes it, not an agent: no OPERATOR_STOPED_CHAT follows.
+            let message = NewMessage::system(ChatterType::system_actor(), "closed", vec![]);
             Ok(Change { writes, messages: vec![message] })
         })
         .await;

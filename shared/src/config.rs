@@ -96,6 +96,11 @@ pub fn parse_channels(spec: &str) -> BTreeMap<String, String> {
 }
 
 impl Config {
+    /// The generic agent name customers see when MaskAgentName is on.
+    pub fn agent_mask(&self) -> Option<&str> {
+        self.mask_agent_names.then_some(self.default_agent_name.as_str())
+    }
+
     pub fn from_env() -> Result<Self, ConfigError> {
         Ok(Config {
             table_name: required("TABLE_NAME")?,

@@ -114,3 +114,15 @@ impl From<serde_dynamo::Error> for ApiError {
         ApiError::internal()
     }
 }
+
+impl From<crate::domain::error::DomainError> for ApiError {
+    fn from(err: crate::domain::error::DomainError) -> Self {
+        use crate::domain::error::Kind;
+        match err.kind {
+            Kind::Invalid => ApiError::bad_request(err.message),
+            Kind::Forbidden => ApiError::forbidden(err.message),
+            Kind::NotFound => ApiError::not_found(err.message),
+            Kind::Conflict => ApiError::conflict(err.message),
+        }
+    }
+}

@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 
-use crate::model::{ChatStatus, ChatterType, TargetType};
+use crate::domain::model::{ChatStatus, ChatterType, TargetType};
 
 pub const PK: &str = "PK";
 pub const SK: &str = "SK";

@@ -7,7 +7,7 @@ use schemars::{json_schema, JsonSchema, Schema};
 use serde_json::{json, Map, Value};
 
 use crate::api::{chats, flags, messages, participants, presence, webhooks};
-use crate::model::{ChatStatus, ChatterType, Flag, Participant, Webhook};
+use crate::domain::model::{ChatStatus, ChatterType, Flag, Participant, Webhook};
 use crate::routes::{Access, ROUTES};
 
 type Gen = SchemaGenerator;
@@ -87,7 +87,7 @@ fn presence_view(g: &mut Gen) -> Schema {
     object(
         &[
             ("userId", string()),
-            ("availability", of::<crate::model::Availability>(g)),
+            ("availability", of::<crate::domain::model::Availability>(g)),
             ("code", integer()),
             ("channels", array(string())),
             ("external", boolean()),

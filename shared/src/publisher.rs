@@ -1,4 +1,4 @@
-//! event-publisher: turns the table's stream records into events (see [`crate::events`])
+//! event-publisher: turns the table's stream records into events (see [`crate::domain::events`])
 //! and publishes them to the SNS topic with PublishBatch. Request handlers never call SNS:
 //! a change is committed first and announced after, even if SNS was down meanwhile.
 //! A failed publish fails the batch, which Lambda (or the local stream reader) retries;
@@ -11,10 +11,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::app::App;
+use crate::domain::events::{self, Change, Context, Entity, Outgoing};
+use crate::domain::model::{entity, ChannelAgent, Message};
 use crate::error::ApiError;
-use crate::events::{self, Change, Context, Entity, Outgoing};
 use crate::keys;
-use crate::model::{entity, ChannelAgent, Message};
 use crate::time;
 
 /// SNS's message size limit is 256 KB; the transcript is cut to stay well inside it.

@@ -10,9 +10,10 @@ use aws_sdk_dynamodb::Client;
 use base64::Engine;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
+use crate::domain::model::{entity, Chat, ChatState, ChatStatus, ChatterType, Message, Participant, Typing};
+use crate::domain::plan::NewMessage;
 use crate::error::{service_code, ApiError};
 use crate::keys;
-use crate::model::{entity, Chat, ChatStatus, ChatterType, Message, MessageType, Participant, Typing};
 use crate::time::Clock;
 
 type Item = HashMap<String, AttributeValue>;
@@ -100,32 +101,6 @@ pub fn participant_item(p: &Participant, chat_open: bool) -> Result<Item, ApiErr
     )
 }
 
-/// Everything a write needs to know about a chat, from one Query: the record, the
-/// participants, the typing entries and the transcript's head.
-#[derive(Debug, Clone)]
-pub struct ChatState {
-    pub chat: Chat,
-    pub participants: Vec<Participant>,
-    pub typing: Vec<Typing>,
-    pub last_index: u64,
-    /// When the newest message was written, if there is one.
-    pub last_message_time: Option<String>,
-}
-
-impl ChatState {
-    /// The last time anything happened in the chat.
-    pub fn last_activity(&self) -> &str {
-        match &self.last_message_time {
-            Some(t) if *t > self.chat.update_time => t,
-            _ => &self.chat.update_time,
-        }
-    }
-
-    pub fn participant(&self, chatter_type: ChatterType, chatter_id: &str) -> Option<&Participant> {
-        self.participants.iter().find(|p| p.chatter_type == chatter_type && p.chatter_id == chatter_id)
-    }
-}
-
 /// The state items of a chat partition, gathered from whichever query read them.
 #[derive(Default)]
 struct StateParts {
@@ -151,39 +126,6 @@ impl StateParts {
     fn into_state(self) -> Option<ChatState> {
         let StateParts { chat, participants, typing, last_index, last_message_time } = self;
         chat.map(|chat| ChatState { chat, participants, typing, last_index, last_message_time })
-    }
-}
-
-/// A message to append at the transcript's head.
-#[derive(Debug, Clone)]
-pub struct NewMessage {
-    pub kind: MessageType,
-    pub text: String,
-    pub chatter_id: String,
-    pub chatter_type: ChatterType,
-    pub chatter_name: String,
-    pub system_generated: bool,
-    pub internal: bool,
-    pub customer: bool,
-    pub event: Option<String>,
-    pub filter: Option<String>,
-}
-
-impl NewMessage {
-    /// A system message about `who`, e.g. "Ann joined the chat." (event `joined`).
-    pub fn system(chatter_type: ChatterType, chatter_id: &str, chatter_name: &str, event: &str, text: String) -> Self {
-        NewMessage {
-            kind: MessageType::System,
-            text,
-            chatter_id: chatter_id.into(),
-            chatter_type,
-            chatter_name: chatter_name.into(),
-            system_generated: true,
-            internal: false,
-            customer: false,
-            event: Some(event.into()),
-            filter: None,
-        }
     }
 }
 
@@ -414,8 +356,17 @@ impl Db {
     where
         F: FnMut(&ChatState) -> Result<Change, ApiError>,
     {
+        // A write that failed its condition, and the transcript head it was planned at.
+        let mut suspect: Option<(ApiError, u64)> = None;
         for attempt in 0..MAX_ATTEMPTS {
             let state = self.load_state(chat_id, true).await?.ok_or_else(|| ApiError::not_found("chat not found"))?;
+            // Nothing was committed since: the failed condition was a real conflict. Had
+            // something been, the plan was stale and is made again from the new state.
+            if let Some((conflict, head)) = suspect.take() {
+                if head == state.last_index {
+                    return Err(conflict);
+                }
+            }
             let change = plan(&state)?;
             let now = self.clock.stamp();
             let messages: Vec<Message> = change
@@ -428,9 +379,11 @@ impl Db {
                     index,
                     kind: m.kind,
                     text: m.text,
-                    chatter_id: m.chatter_id,
-                    chatter_type: m.chatter_type,
-                    chatter_name: m.chatter_name,
+                    chatter_id: m.author.chatter_id,
+                    chatter_type: m.author.chatter_type,
+                    chatter_name: m.author.chatter_name,
+                    chatter_number: m.author.number,
+                    subjects: m.subjects,
                     system_generated: m.system_generated,
                     internal: m.internal,
                     customer: m.customer,
@@ -452,8 +405,12 @@ impl Db {
             }
             match self.commit(items).await {
                 Ok(()) => return Ok((state, messages)),
-                Err(Failed::Condition(i)) if i < change.writes.len() => {
-                    return Err(change.writes.get(i).map_or_else(ApiError::internal, |w| w.on_conflict.clone()));
+                // A planned write failed its condition: a real conflict, or a stale read
+                // (another writer committed first); the next state read tells which.
+                Err(Failed::Condition(failed)) if failed.iter().all(|i| *i < change.writes.len()) => {
+                    let first = failed.first().and_then(|i| change.writes.get(*i));
+                    suspect =
+                        Some((first.map_or_else(ApiError::internal, |w| w.on_conflict.clone()), state.last_index));
                 }
                 Err(Failed::Condition(_)) | Err(Failed::Contended) => {
                     let cap = 1u64 << attempt.min(5);
@@ -503,7 +460,7 @@ impl Db {
             };
             return match result {
                 Ok(()) => Ok(()),
-                Err((Some(code), _)) if code == "ConditionalCheckFailedException" => Err(Failed::Condition(0)),
+                Err((Some(code), _)) if code == "ConditionalCheckFailedException" => Err(Failed::Condition(vec![0])),
                 Err((_, e)) => Err(Failed::Other(e)),
             };
         }
@@ -518,8 +475,14 @@ impl Db {
         use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
         if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) = err.as_service_error() {
             let reasons = cancelled.cancellation_reasons();
-            if let Some(i) = reasons.iter().position(|r| r.code() == Some("ConditionalCheckFailed")) {
-                return Err(Failed::Condition(i));
+            let failed: Vec<usize> = reasons
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
+                .map(|(i, _)| i)
+                .collect();
+            if !failed.is_empty() {
+                return Err(Failed::Condition(failed));
             }
             if reasons.iter().any(|r| r.code() == Some("TransactionConflict")) {
                 return Err(Failed::Contended);
@@ -618,6 +581,10 @@ impl Db {
         if let Some(previous) = &after.previous_channel_id {
             expr.push_str(", previousChannelId = :pc");
             update = update.expression_attribute_values(":pc", s(previous.clone()));
+        }
+        if after.agent_numbers != before.agent_numbers {
+            expr.push_str(", agentNumbers = :an");
+            update = update.expression_attribute_values(":an", AttributeValue::N(after.agent_numbers.to_string()));
         }
         let update = update.update_expression(expr).build().map_err(build_error)?;
         Ok(TransactWriteItem::builder().update(update).build())
@@ -866,7 +833,10 @@ impl Db {
     pub async fn commit_writes(&self, writes: Vec<Write>) -> Result<(), ApiError> {
         match self.commit(writes.iter().map(|w| w.item.clone()).collect()).await {
             Ok(()) => Ok(()),
-            Err(Failed::Condition(i)) => Err(writes.get(i).map_or_else(ApiError::internal, |w| w.on_conflict.clone())),
+            Err(Failed::Condition(failed)) => {
+                let first = failed.first().and_then(|i| writes.get(*i));
+                Err(first.map_or_else(ApiError::internal, |w| w.on_conflict.clone()))
+            }
             Err(Failed::Contended) => Err(ApiError::conflict("changed meanwhile; try again")),
             Err(Failed::Other(e)) => Err(e),
         }
@@ -880,8 +850,8 @@ impl Db {
 }
 
 enum Failed {
-    /// The condition of the item at this position failed.
-    Condition(usize),
+    /// The conditions of the items at these positions failed.
+    Condition(Vec<usize>),
     /// Another transaction held an item: plan again.
     Contended,
     Other(ApiError),

@@ -138,7 +138,8 @@ fn p50(mut v: Vec<f64>) -> f64 {
 async fn main() {
     let starts_per_binary: usize = setting("COLD_STARTS").and_then(|v| v.parse().ok()).unwrap_or(20);
     let profile = setting("COLD_PROFILE").unwrap_or_else(|| "release".into());
-    let release = repo_root().join("target").join(if profile == "dev" { "debug" } else { &profile });
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| repo_root().join("target"), Into::into);
+    let release = target.join(if profile == "dev" { "debug" } else { &profile });
     let t = TestApp::new().await;
     let agent = t.agent_token("agent-1");
     let (chat, _) = t.start_chat("sales").await;

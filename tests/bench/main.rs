@@ -328,8 +328,8 @@ async fn seed_messages(t: &TestApp, chat: &str, indexes: std::ops::RangeInclusiv
             .map(|i| {
                 let m = json!({"messageId": format!("{chat}-{i}"), "chatId": chat, "index": i, "type": "Text", "text": format!("message {i}"),
                     "chatterId": "ann", "chatterType": "User", "chatterName": "Ann", "createTime": t.app.clock.stamp()});
-                let m: shared::model::Message = serde_json::from_value(m).unwrap();
-                let item = shared::store::to_item(shared::keys::chat_pk(chat), shared::keys::message_sk(*i), shared::model::entity::MESSAGE, &[], &m).unwrap();
+                let m: shared::domain::model::Message = serde_json::from_value(m).unwrap();
+                let item = shared::store::to_item(shared::keys::chat_pk(chat), shared::keys::message_sk(*i), shared::domain::model::entity::MESSAGE, &[], &m).unwrap();
                 WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item)).build().unwrap()).build()
             })
             .collect();
@@ -342,8 +342,8 @@ async fn seed_messages(t: &TestApp, chat: &str, indexes: std::ops::RangeInclusiv
 
 async fn queue_units(others: usize) -> f64 {
     let t = TestApp::new().await;
-    t.seed_chats(100, shared::model::ChatStatus::Request).await;
-    t.seed_chats(others, shared::model::ChatStatus::Active).await;
+    t.seed_chats(100, shared::domain::model::ChatStatus::Request).await;
+    t.seed_chats(others, shared::domain::model::ChatStatus::Active).await;
     let ann = t.agent_token("ann");
     t.meter.take();
     let (status, body) = t.call("GET", "/chats?status=request&limit=100", Some(&ann), None).await;
@@ -353,7 +353,7 @@ async fn queue_units(others: usize) -> f64 {
 
 async fn cleanup_units(others: usize) -> f64 {
     let t = TestApp::new().await;
-    t.seed_chats(others, shared::model::ChatStatus::Active).await;
+    t.seed_chats(others, shared::domain::model::ChatStatus::Active).await;
     t.meter.take();
     shared::cleanup::run(&t.app, Instant::now() + Duration::from_secs(60)).await.unwrap();
     t.meter.take().aws_units().0
@@ -368,8 +368,8 @@ async fn main() {
     t.app.config.events.topic_arn = Some(local_server::stream::ensure_topic(&t.app.sns, "bench-events").await.unwrap());
     // Realistic data: a queue of requests, active chats with transcripts, an agent online.
     let scale = scale();
-    t.seed_chats(scale.requests, shared::model::ChatStatus::Request).await;
-    t.seed_chats(scale.active, shared::model::ChatStatus::Active).await;
+    t.seed_chats(scale.requests, shared::domain::model::ChatStatus::Request).await;
+    t.seed_chats(scale.active, shared::domain::model::ChatStatus::Active).await;
     let (ann, bob) = (t.agent_token("ann"), t.agent_token("bob"));
     let mut b = Bench { t, ann, bob, chat: String::new(), customer: String::new(), crowd: String::new(), n: 0 };
     let (chat, customer) = b.accepted_chat(30).await;

@@ -111,7 +111,7 @@ async fn run(t: &TestApp) -> shared::cleanup::Summary {
 async fn leftovers(t: &TestApp, chat: &str, users: &[&str]) -> usize {
     let mut n = t.partition_size(chat).await;
     for user in users {
-        let flags: Vec<shared::model::Flag> = t
+        let flags: Vec<shared::domain::model::Flag> = t
             .app
             .db
             .query_all(&shared::store::IndexQuery {
@@ -122,12 +122,12 @@ async fn leftovers(t: &TestApp, chat: &str, users: &[&str]) -> usize {
             .await
             .unwrap();
         n += flags.iter().filter(|f| f.chat_id == chat).count();
-        let parts: Vec<shared::model::Participant> = t
+        let parts: Vec<shared::domain::model::Participant> = t
             .app
             .db
             .query_all(&shared::store::IndexQuery {
                 index: "GSI1",
-                pk: shared::keys::chatter_pk(shared::model::ChatterType::User, user),
+                pk: shared::keys::chatter_pk(shared::domain::model::ChatterType::User, user),
                 sk: shared::store::SortKey::Any,
             })
             .await
@@ -140,9 +140,11 @@ async fn leftovers(t: &TestApp, chat: &str, users: &[&str]) -> usize {
 #[tokio::test]
 async fn cleanup_removes_closed_old_and_unanswered_chats_and_nothing_else() {
     let t = TestApp::with(|c| {
-        c.request_decay_secs = 1;
-        c.cleanup.request_close_secs = 4;
-        c.cleanup.chat_retention_secs = 2;
+        // Wide margins against real time: a slow setup (seconds, under load) must not
+        // age a chat past a limit before the test moves the clock.
+        c.request_decay_secs = 10;
+        c.cleanup.request_close_secs = 40;
+        c.cleanup.chat_retention_secs = 20;
         c.cleanup.closed_retention_secs = 0;
     })
     .await;
@@ -185,7 +187,7 @@ async fn cleanup_removes_closed_old_and_unanswered_chats_and_nothing_else() {
     let (unanswered, _) = t.start_chat("sales").await;
 
     // First run: the closed chat goes at once; the request is only outdated.
-    t.app.clock.advance(Duration::from_millis(1200));
+    t.app.clock.advance(Duration::from_secs(12));
     let first = run(&t).await;
     assert_eq!((first.removed, first.outdated, first.closed), (1, 1, 0), "{first:?}");
     assert_eq!(leftovers(&t, &closed, &["ann"]).await, 0, "nothing of the closed chat is left");
@@ -199,14 +201,14 @@ async fn cleanup_removes_closed_old_and_unanswered_chats_and_nothing_else() {
     assert_eq!((again.removed, again.outdated, again.closed), (0, 0, 0), "{again:?}");
 
     // Later: the quiet chat is old, the busy one is not; the request is closed, then removed.
-    t.app.clock.advance(Duration::from_millis(1500));
+    t.app.clock.advance(Duration::from_secs(15));
     assert_eq!(
         t.call("POST", &format!("/chats/{busy}/messages"), Some(&busy_customer), Some(json!({"text": "still here"})))
             .await
             .0,
         201
     );
-    t.app.clock.advance(Duration::from_millis(1500));
+    t.app.clock.advance(Duration::from_secs(15));
     assert_eq!(
         t.call("POST", &format!("/chats/{busy}/messages"), Some(&busy_customer), Some(json!({"text": "still here"})))
             .await
@@ -274,8 +276,8 @@ async fn a_cleanup_run_reads_the_same_with_10000_unrelated_chats() {
     t.meter.take();
     let empty = run(&t).await;
     let before = t.meter.take();
-    t.seed_chats(10_000, shared::model::ChatStatus::Active).await;
-    t.seed_chats(100, shared::model::ChatStatus::Request).await;
+    t.seed_chats(10_000, shared::domain::model::ChatStatus::Active).await;
+    t.seed_chats(100, shared::domain::model::ChatStatus::Request).await;
     t.meter.take();
     let full = run(&t).await;
     let after = t.meter.take();

@@ -7,7 +7,7 @@ use integration_tests::{eventually, Proxy, Receiver, TestApp};
 use serde_json::{json, Value};
 
 /// Subscribes `url` and waits until the subscription is confirmed.
-async fn subscribe(t: &TestApp, agent: &str, url: String, format: &str, events: &[&str]) -> String {
+pub async fn subscribe(t: &TestApp, agent: &str, url: String, format: &str, events: &[&str]) -> String {
     let (status, body) =
         t.call("POST", "/webhooks", Some(agent), Some(json!({"url": url, "format": format, "events": events}))).await;
     assert_eq!(status, 201, "{body}");
@@ -15,7 +15,7 @@ async fn subscribe(t: &TestApp, agent: &str, url: String, format: &str, events: 
     body["webhookId"].as_str().unwrap().to_string()
 }
 
-async fn confirmed(t: &TestApp, agent: &str, n: usize) -> bool {
+pub async fn confirmed(t: &TestApp, agent: &str, n: usize) -> bool {
     for _ in 0..100 {
         let (_, list) = t.call("GET", "/webhooks", Some(agent), None).await;
         if list["webhooks"].as_array().unwrap().iter().filter(|w| w["status"] == "confirmed").count() == n {
@@ -26,11 +26,11 @@ async fn confirmed(t: &TestApp, agent: &str, n: usize) -> bool {
     false
 }
 
-fn json_events(bodies: &[String]) -> Vec<Value> {
+pub fn json_events(bodies: &[String]) -> Vec<Value> {
     bodies.iter().map(|b| serde_json::from_str(b).unwrap()).collect()
 }
 
-fn form(body: &str) -> Vec<(String, String)> {
+pub fn form(body: &str) -> Vec<(String, String)> {
     body.split('&')
         .map(|pair| {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
@@ -196,7 +196,7 @@ async fn the_stream_reader_outlasts_dynamodb_being_unreachable() {
     let dynamodb = Proxy::start(&integration_tests::dynamodb_endpoint()).await;
     dynamodb.set_down(true);
     let sns = Proxy::start(&integration_tests::sns_endpoint()).await;
-    let t = TestApp::with_events_through(&sns, Some(&dynamodb)).await;
+    let t = TestApp::with_events_through(&sns, Some(&dynamodb), |_| {}).await;
     let rx = Receiver::start().await;
     let ann = t.agent_token("ann");
     subscribe(&t, &ann, rx.url("/adds"), "native", &["ChatAdd"]).await;

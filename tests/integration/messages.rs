@@ -270,15 +270,17 @@ async fn write_messages(t: &TestApp, chat: &str, indexes: &[u64]) {
         let requests: Vec<WriteRequest> = chunk
             .iter()
             .map(|i| {
-                let m = shared::model::Message {
-                    message_id: shared::model::Message::id(chat, *i),
+                let m = shared::domain::model::Message {
+                    message_id: shared::domain::model::Message::id(chat, *i),
                     chat_id: chat.to_string(),
                     index: *i,
-                    kind: shared::model::MessageType::Text,
+                    kind: shared::domain::model::MessageType::Text,
                     text: format!("filler {i}"),
                     chatter_id: "ann".into(),
-                    chatter_type: shared::model::ChatterType::User,
+                    chatter_type: shared::domain::model::ChatterType::User,
                     chatter_name: "Ann".into(),
+                    chatter_number: Some(1),
+                    subjects: Vec::new(),
                     system_generated: false,
                     internal: false,
                     customer: false,
@@ -289,7 +291,7 @@ async fn write_messages(t: &TestApp, chat: &str, indexes: &[u64]) {
                 let item = shared::store::to_item(
                     shared::keys::chat_pk(chat),
                     shared::keys::message_sk(*i),
-                    shared::model::entity::MESSAGE,
+                    shared::domain::model::entity::MESSAGE,
                     &[],
                     &m,
                 )

@@ -182,17 +182,17 @@ async fn soak_loses_nothing() {
             state.participant(state.chat.requester_type, &state.chat.requester_id).is_some(),
             "{chat}: requester present"
         );
-        assert_eq!(state.chat.status, shared::model::ChatStatus::Closed, "{chat}: ended");
+        assert_eq!(state.chat.status, shared::domain::model::ChatStatus::Closed, "{chat}: ended");
     }
     // No participant without its chat: every agent's participations point at existing chats.
     let mut seen = BTreeSet::new();
     for n in 0..agents {
         let query = shared::store::IndexQuery {
             index: "GSI1",
-            pk: shared::keys::chatter_pk(shared::model::ChatterType::User, &format!("agent-{n}")),
+            pk: shared::keys::chatter_pk(shared::domain::model::ChatterType::User, &format!("agent-{n}")),
             sk: shared::store::SortKey::Any,
         };
-        let parts: Vec<shared::model::Participant> = t.app.db.query_all(&query).await.unwrap();
+        let parts: Vec<shared::domain::model::Participant> = t.app.db.query_all(&query).await.unwrap();
         for p in parts {
             assert!(
                 t.app.db.load_state(&p.chat_id, false).await.unwrap().is_some(),

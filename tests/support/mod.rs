@@ -246,30 +246,25 @@ impl TestApp {
 impl TestApp {
     /// Writes `n` chat records in `status` directly (BatchWriteItem, four writers at once):
     /// bulk data for scaling checks, where the handler path is not what is measured.
-    pub async fn seed_chats(&self, n: usize, status: shared::model::ChatStatus) -> Vec<String> {
+    pub async fn seed_chats(&self, n: usize, status: shared::domain::model::ChatStatus) -> Vec<String> {
         use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
         let now = self.app.clock.stamp();
-        let chats: Vec<shared::model::Chat> = (0..n)
-            .map(|i| shared::model::Chat {
-                chat_id: uuid::Uuid::new_v4().to_string(),
-                status,
-                previous_status: None,
-                requester_id: format!("seed-{i}"),
-                requester_name: format!("Seed {i}"),
-                requester_type: shared::model::ChatterType::Public,
-                target_type: shared::model::TargetType::User,
-                channel_id: "seed".into(),
-                previous_channel_id: None,
-                ticket_id: None,
-                subject: None,
-                email: None,
-                firstname: None,
-                lastname: None,
-                nickname: None,
-                user_data: None,
-                outdated: false,
-                create_time: now.clone(),
-                update_time: now.clone(),
+        let chats: Vec<shared::domain::model::Chat> = (0..n)
+            .map(|i| {
+                let requester = shared::domain::model::Chatter {
+                    chatter_type: shared::domain::model::ChatterType::Public,
+                    chatter_id: format!("seed-{i}"),
+                    chatter_name: format!("Seed {i}"),
+                    number: None,
+                };
+                let chat = shared::domain::model::Chat::request(
+                    uuid::Uuid::new_v4().to_string(),
+                    &requester,
+                    shared::domain::model::TargetType::User,
+                    "seed".into(),
+                    &now,
+                );
+                shared::domain::model::Chat { status, ..chat }
             })
             .collect();
         let batches: Vec<Vec<WriteRequest>> = chats
@@ -363,13 +358,17 @@ impl TestApp {
     /// An app whose events flow: a topic of its own on the SNS emulator (reached through
     /// `proxy`), and the local stream reader feeding the publisher from the table's stream.
     pub async fn with_events(proxy: &Proxy) -> std::sync::Arc<TestApp> {
-        Self::with_events_through(proxy, None).await
+        Self::with_events_through(proxy, None, |_| {}).await
     }
 
     /// The same, with the stream reader reaching DynamoDB through `dynamodb` (a proxy a
-    /// test can cut) when given.
-    pub async fn with_events_through(proxy: &Proxy, dynamodb: Option<&Proxy>) -> std::sync::Arc<TestApp> {
-        let mut t = TestApp::new().await;
+    /// test can cut) when given, and the configuration tweaked.
+    pub async fn with_events_through(
+        proxy: &Proxy,
+        dynamodb: Option<&Proxy>,
+        tweak: impl FnOnce(&mut Config),
+    ) -> std::sync::Arc<TestApp> {
+        let mut t = TestApp::with(tweak).await;
         let sdk = sdk_config().await;
         t.app.sns = shared::app::sns_client(&sdk, Some(proxy.endpoint()));
         let topic =

@@ -5,15 +5,19 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::app::App;
-use crate::auth::{self, Identity};
+use crate::auth;
+use crate::domain::caller::Identity;
+use crate::domain::model::{
+    Chat, ChatState, ChatStatus, Chatter, ChatterType, Participant, PermissionLevel, TargetType,
+};
+use crate::domain::plan::NewMessage;
+use crate::domain::policy;
 use crate::error::ApiError;
 use crate::http::{HandlerResult, Request, Response};
 use crate::keys;
-use crate::model::{Chat, ChatStatus, ChatterType, Participant, PermissionLevel, TargetType};
-use crate::policy;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 
-use crate::store::{Change, ChatState, IndexQuery, NewMessage, SortKey, Write};
+use crate::store::{Change, IndexQuery, SortKey, Write};
 use crate::validate;
 
 /// A chat as the API shows it: the record plus what ChatGet computes from its participants.
@@ -116,6 +120,7 @@ pub async fn add(app: &App, req: Request) -> HandlerResult {
             validate::id("requesterId", &id)?;
             (id, body.requester_name.clone().or(form_name).unwrap_or_else(|| "Customer".into()))
         }
+        ChatterType::System => return Err(ApiError::bad_request("requesterType is User, Customer or Public")),
         ChatterType::Public => (
             format!("visitor-{}", uuid::Uuid::new_v4()),
             body.requester_name.clone().or(form_name).unwrap_or_else(|| "Visitor".into()),
@@ -127,16 +132,14 @@ pub async fn add(app: &App, req: Request) -> HandlerResult {
     let target_type = body.target_type.unwrap_or(TargetType::User);
 
     let now = app.clock.stamp();
+    let who = Chatter {
+        chatter_type: requester_type,
+        chatter_id: requester_id.clone(),
+        chatter_name: requester_name.clone(),
+        number: None,
+    };
     let chat = Chat {
-        chat_id: uuid::Uuid::new_v4().to_string(),
         status,
-        previous_status: None,
-        previous_channel_id: None,
-        requester_id: requester_id.clone(),
-        requester_name: requester_name.clone(),
-        requester_type,
-        target_type,
-        channel_id: body.channel_id,
         ticket_id: body.ticket_id,
         subject: body.subject,
         email: body.email,
@@ -144,9 +147,8 @@ pub async fn add(app: &App, req: Request) -> HandlerResult {
         lastname: body.lastname,
         nickname: body.nickname,
         user_data,
-        outdated: false,
-        create_time: now.clone(),
-        update_time: now.clone(),
+        agent_numbers: u32::from(requester_type == ChatterType::User),
+        ..Chat::request(uuid::Uuid::new_v4().to_string(), &who, target_type, body.channel_id, &now)
     };
     let requester = Participant {
         chat_id: chat.chat_id.clone(),
@@ -161,6 +163,7 @@ pub async fn add(app: &App, req: Request) -> HandlerResult {
         join_time: Some(now.clone()),
         leave_time: None,
         create_time: now,
+        agent_number: (requester_type == ChatterType::User).then_some(1),
     };
     app.db.create_chat(&chat, &requester).await?;
 
@@ -254,8 +257,11 @@ impl ListFilter {
                 .collect();
         }
         if !self.requester_types.is_empty() || self.target_type.is_some() {
-            let requesters =
-                if self.requester_types.is_empty() { ChatterType::ALL.to_vec() } else { self.requester_types.clone() };
+            let requesters = if self.requester_types.is_empty() {
+                ChatterType::CHATTERS.to_vec()
+            } else {
+                self.requester_types.clone()
+            };
             let targets = self.target_type.map_or(TargetType::ALL.to_vec(), |t| vec![t]);
             return requesters
                 .iter()
@@ -301,7 +307,7 @@ pub async fn list(app: &App, req: Request) -> HandlerResult {
     }
     let filter = ListFilter {
         status,
-        requester_types: parse_list(req.query("requesterType"), "requesterType", ChatterType::parse)?,
+        requester_types: parse_list(req.query("requesterType"), "requesterType", ChatterType::parse_chatter)?,
         target_type: req
             .query("targetType")
             .map(|t| TargetType::parse(t).ok_or_else(|| ApiError::bad_request(format!("unknown targetType {t}"))))
@@ -315,7 +321,7 @@ pub async fn list(app: &App, req: Request) -> HandlerResult {
         validate::id("chatterId", chatter_id)?;
         let chatter_type = req
             .query("chatterType")
-            .and_then(ChatterType::parse)
+            .and_then(ChatterType::parse_chatter)
             .ok_or_else(|| ApiError::bad_request("chatterId needs a chatterType of User, Customer or Public"))?;
         let pending = req.query_flag("invitationPending")?;
         let active = match req.query("chatterActive") {
@@ -404,6 +410,8 @@ pub(crate) fn plan_update(
             if !existing.is_some_and(Participant::is_active) {
                 let has_owner = state.participants.iter().any(Participant::is_owner);
                 let level = existing.and_then(|p| p.permission_level);
+                let number = existing.and_then(|p| p.agent_number).unwrap_or_else(|| state.next_agent_number());
+                chat.agent_numbers = chat.agent_numbers.max(number);
                 let me = Participant {
                     chat_id: before.chat_id.clone(),
                     chatter_id: user_id.clone(),
@@ -421,15 +429,10 @@ pub(crate) fn plan_update(
                     join_time: Some(now.clone()),
                     leave_time: None,
                     create_time: existing.map_or_else(|| now.clone(), |p| p.create_time.clone()),
+                    agent_number: Some(number),
                 };
                 writes.push(app.db.put_participant(&me, existing.is_some(), true)?);
-                messages.push(NewMessage::system(
-                    ChatterType::User,
-                    &user_id,
-                    &name,
-                    "joined",
-                    format!("{name} joined the chat."),
-                ));
+                messages.push(NewMessage::system((&me).into(), "joined", vec![]));
                 participants.retain(|p| !(p.chatter_type == ChatterType::User && p.chatter_id == user_id));
                 participants.push(me);
             }
@@ -438,13 +441,7 @@ pub(crate) fn plan_update(
             if before.status != ChatStatus::Request {
                 policy::can_manage(ident, state)?;
             }
-            messages.push(NewMessage::system(
-                ident.chatter_type(),
-                &user_id,
-                &name,
-                "closed",
-                format!("{name} closed the chat."),
-            ));
+            messages.push(NewMessage::system(state.chatter(ident.chatter_type(), &user_id, &name), "closed", vec![]));
             writes.extend(online_customers(app, state, None)?);
         }
     }
@@ -458,16 +455,16 @@ pub(crate) fn plan_update(
         }
         chat.previous_channel_id = Some(before.channel_id.clone());
         chat.channel_id = channel.to_string();
-        let mut moved = NewMessage::system(
-            ChatterType::User,
-            &user_id,
-            &name,
-            "transferred",
-            format!("{name} moved the chat from channel {} to {channel}.", before.channel_id),
-        );
         // Agents see where the chat came from; the customer does not need to.
-        moved.internal = true;
-        messages.push(moved);
+        messages.push(
+            NewMessage::system_with_text(
+                state.chatter(ChatterType::User, &user_id, &name),
+                "transferred",
+                vec![],
+                format!("{name} moved the chat from channel {} to {channel}.", before.channel_id),
+            )
+            .internal(),
+        );
     }
 
     let raced = || ApiError::conflict("the chat changed meanwhile");

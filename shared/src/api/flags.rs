@@ -5,12 +5,13 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::app::App;
-use crate::auth::{self, Identity};
+use crate::auth;
+use crate::domain::caller::Identity;
+use crate::domain::model::{entity, Flag};
+use crate::domain::policy;
 use crate::error::ApiError;
 use crate::http::{HandlerResult, Request, Response};
 use crate::keys;
-use crate::model::{entity, Flag};
-use crate::policy;
 use crate::store::{s, to_item, IndexQuery, SortKey, Write};
 use crate::validate;
 

@@ -5,15 +5,17 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::api::chats::page_limit;
-use crate::api::participants::{shown_id, shown_name, shown_text};
+use crate::api::participants::masking;
 use crate::app::App;
-use crate::auth::{self, Identity};
+use crate::auth;
+use crate::domain::caller::Identity;
+use crate::domain::model::{entity, ChatState, ChatStatus, IdempotencyRecord, Message, MessageType, Typing};
+use crate::domain::plan::NewMessage;
+use crate::domain::policy;
 use crate::error::ApiError;
 use crate::http::{HandlerResult, Request, Response};
 use crate::keys;
-use crate::model::{entity, ChatStatus, IdempotencyRecord, Message, MessageType, Typing};
-use crate::policy;
-use crate::store::{to_item, Change, ChatState, NewMessage, Write};
+use crate::store::{to_item, Change, Write};
 use crate::validate;
 
 /// How long a typing notice lasts unless repeated.
@@ -46,12 +48,7 @@ pub fn visible(
     if (m.internal && (customer_viewer || exclude_internal)) || (m.customer && (!customer_viewer || exclude_customer)) {
         return None;
     }
-    let mut shown = m.clone();
-    shown.chatter_name = shown_name(app, viewer, &state.participants, m.chatter_type, &m.chatter_id, &m.chatter_name);
-    shown.chatter_id = shown_id(app, viewer, &state.participants, m.chatter_type, &m.chatter_id);
-    if m.system_generated {
-        shown.text = shown_text(app, viewer, &state.participants, &m.text);
-    }
+    let mut shown = masking(app, viewer, &state.participants).message(m);
     let mut filtered = false;
     if customer_viewer {
         if let Some(pattern) = &m.filter {
@@ -117,9 +114,8 @@ async fn post(app: &App, req: &Request, kind: MessageType, body: AddMessage) -> 
             let message = NewMessage {
                 kind,
                 text: body.text.clone(),
-                chatter_id: ident.chatter_id().to_string(),
-                chatter_type: ident.chatter_type(),
-                chatter_name: ident.name().to_string(),
+                author: state.chatter(ident.chatter_type(), ident.chatter_id(), ident.name()),
+                subjects: Vec::new(),
                 system_generated: false,
                 internal: body.internal,
                 customer: body.customer,
@@ -203,7 +199,7 @@ fn typing_view(app: &App, viewer: &Identity, state: &ChatState) -> Vec<serde_jso
         .map(|t| {
             json!({
                 "chatterType": t.chatter_type,
-                "chatterName": shown_name(app, viewer, &state.participants, t.chatter_type, &t.chatter_id, &t.chatter_name),
+                "chatterName": masking(app, viewer, &state.participants).name(t.chatter_type, &t.chatter_id, &t.chatter_name, None),
             })
         })
         .collect()

@@ -6,85 +6,26 @@ use serde::Deserialize;
 
 use crate::api::chats::plan_update;
 use crate::app::App;
-use crate::auth::{self, Identity};
+use crate::auth;
+use crate::domain::caller::Identity;
+use crate::domain::masking::Masking;
+use crate::domain::model::{ChatState, ChatStatus, Chatter, ChatterType, Participant, PermissionLevel, TargetType};
+use crate::domain::plan::NewMessage;
+use crate::domain::policy;
 use crate::error::ApiError;
 use crate::http::{HandlerResult, Request, Response};
 use crate::keys;
-use crate::model::{ChatStatus, ChatterType, Participant, PermissionLevel, TargetType};
-use crate::policy;
-use crate::store::{Change, ChatState, IndexQuery, NewMessage, SortKey, Write};
+use crate::store::{Change, IndexQuery, SortKey, Write};
 use crate::validate;
 
-/// ChatParticipantNumberGet: the agent's number in this chat (1, 2, ...), by joining order.
-pub fn agent_number(participants: &[Participant], chatter_id: &str) -> usize {
-    let mut agents: Vec<&Participant> = participants.iter().filter(|p| p.chatter_type == ChatterType::User).collect();
-    agents.sort_by(|a, b| a.create_time.cmp(&b.create_time).then(a.chatter_id.cmp(&b.chatter_id)));
-    agents.iter().position(|p| p.chatter_id == chatter_id).map_or(agents.len() + 1, |i| i + 1)
-}
-
-/// Whether `viewer` sees this chatter under the generic name (MaskAgentName).
-fn masked(app: &App, viewer: &Identity, chatter_type: ChatterType) -> bool {
-    app.config.mask_agent_names && !viewer.is_agent() && chatter_type == ChatterType::User
-}
-
-/// The name `viewer` sees for a chatter: the real one, or "Support Agent <n>" for customers
-/// when masking is on.
-pub fn shown_name(
-    app: &App,
-    viewer: &Identity,
-    participants: &[Participant],
-    chatter_type: ChatterType,
-    chatter_id: &str,
-    real: &str,
-) -> String {
-    if masked(app, viewer, chatter_type) {
-        format!("{} {}", app.config.default_agent_name, agent_number(participants, chatter_id))
-    } else {
-        real.to_string()
-    }
-}
-
-/// The id `viewer` sees for a chatter: a masked agent's user id is identifying too.
-pub fn shown_id(
-    app: &App,
-    viewer: &Identity,
-    participants: &[Participant],
-    chatter_type: ChatterType,
-    chatter_id: &str,
-) -> String {
-    if masked(app, viewer, chatter_type) {
-        format!("agent-{}", agent_number(participants, chatter_id))
-    } else {
-        chatter_id.to_string()
-    }
-}
-
-/// A system message's text as `viewer` may see it: masked agents' names replaced.
-pub fn shown_text(app: &App, viewer: &Identity, participants: &[Participant], text: &str) -> String {
-    if !masked(app, viewer, ChatterType::User) {
-        return text.to_string();
-    }
-    let mut shown = text.to_string();
-    for p in participants.iter().filter(|p| p.chatter_type == ChatterType::User && !p.chatter_name.is_empty()) {
-        shown = shown.replace(
-            &p.chatter_name,
-            &shown_name(app, viewer, participants, p.chatter_type, &p.chatter_id, &p.chatter_name),
-        );
-    }
-    shown
-}
-
-/// A participant as `viewer` may see it (MaskAgentName).
-pub fn view(app: &App, viewer: &Identity, participants: &[Participant], p: &Participant) -> Participant {
-    let mut shown = p.clone();
-    shown.chatter_name = shown_name(app, viewer, participants, p.chatter_type, &p.chatter_id, &p.chatter_name);
-    shown.chatter_id = shown_id(app, viewer, participants, p.chatter_type, &p.chatter_id);
-    shown
+/// How `viewer` sees the chatters of a chat (MaskAgentName): the one masking rule.
+pub fn masking<'a>(app: &'a App, viewer: &Identity, participants: &'a [Participant]) -> Masking<'a> {
+    Masking::new(app.config.agent_mask(), viewer.is_agent(), participants)
 }
 
 fn path_chatter(req: &Request) -> Result<(ChatterType, String), ApiError> {
     let chatter_type = req.param("chatterType")?;
-    let chatter_type = ChatterType::parse(chatter_type)
+    let chatter_type = ChatterType::parse_chatter(chatter_type)
         .ok_or_else(|| ApiError::bad_request(format!("unknown chatterType {chatter_type}")))?;
     let chatter_id = req.param("chatterId")?;
     validate::id("chatterId", chatter_id)?;
@@ -106,15 +47,26 @@ fn open(state: &ChatState) -> Result<(), ApiError> {
     }
 }
 
+/// The chat record's high-water mark of agent numbers, raised to `number` when a new
+/// agent gets one (so a removed agent's number is never handed out again).
+fn numbered(app: &App, state: &ChatState, number: Option<u32>) -> Result<Option<Write>, ApiError> {
+    match number.filter(|n| *n > state.chat.agent_numbers) {
+        Some(n) => {
+            let after = crate::domain::model::Chat { agent_numbers: n, ..state.chat.clone() };
+            Ok(Some(write(app.db.update_chat(&state.chat, &after)?, "the chat changed meanwhile")))
+        }
+        None => Ok(None),
+    }
+}
+
 fn write(item: aws_sdk_dynamodb::types::TransactWriteItem, message: &str) -> Write {
     Write { item, on_conflict: ApiError::conflict(message) }
 }
 
-/// An internal (agents-only) system message about a change to a participant.
-fn note(ident: &Identity, event: &str, text: String) -> NewMessage {
-    let mut m = NewMessage::system(ident.chatter_type(), ident.chatter_id(), ident.name(), event, text);
-    m.internal = true;
-    m
+/// An internal (agents-only) system message by `ident` about a change to a participant.
+fn note(state: &ChatState, ident: &Identity, event: &str, subjects: Vec<Chatter>, text: String) -> NewMessage {
+    let author = state.chatter(ident.chatter_type(), ident.chatter_id(), ident.name());
+    NewMessage::system_with_text(author, event, subjects, text).internal()
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -168,6 +120,10 @@ pub async fn add(app: &App, req: Request) -> HandlerResult {
                     .find(|p| p.chatter_type == ChatterType::User && p.chatter_id == body.chatter_id);
                 return Ok(planned.change);
             }
+            if myself && body.chatter_active == 1 && policy::own(&ident, state).is_none() {
+                // Joining a chat that has left the queue: another agent accepted it first.
+                return Err(ApiError::conflict("this chat was already accepted"));
+            }
             policy::can_manage(&ident, state)?;
             if body.permission_level == Some(PermissionLevel::Owner)
                 && state.participants.iter().any(Participant::is_owner)
@@ -179,6 +135,7 @@ pub async fn add(app: &App, req: Request) -> HandlerResult {
             }
             let now = app.clock.stamp();
             let name = body.chatter_name.clone().unwrap_or_else(|| body.chatter_id.clone());
+            let number = is_agent.then(|| state.next_agent_number());
             let p = Participant {
                 chat_id: chat_id.to_string(),
                 chatter_id: body.chatter_id.clone(),
@@ -192,16 +149,18 @@ pub async fn add(app: &App, req: Request) -> HandlerResult {
                 join_time: (body.chatter_active == 1).then(|| now.clone()),
                 leave_time: None,
                 create_time: now,
+                agent_number: number,
             };
             let message = if p.is_active() {
-                NewMessage::system(p.chatter_type, &p.chatter_id, &name, "joined", format!("{name} joined the chat."))
+                NewMessage::system((&p).into(), "joined", vec![])
             } else {
-                note(&ident, "invited", format!("{} invited {name}.", ident.name()))
+                let text = format!("{} invited {name}.", ident.name());
+                note(state, &ident, "invited", vec![(&p).into()], text)
             };
-            let change = Change {
-                writes: vec![write(app.db.put_participant(&p, false, true)?, "already a participant of this chat")],
-                messages: vec![message],
-            };
+            let mut writes =
+                vec![write(app.db.put_participant(&p, false, true)?, "already a participant of this chat")];
+            writes.extend(numbered(app, state, number)?);
+            let change = Change { writes, messages: vec![message] };
             added = Some(p);
             Ok(change)
         })
@@ -309,18 +268,26 @@ pub(crate) async fn change(
                     }
                     _ => ("inactive", format!("{name} is inactive.")),
                 };
-                change.messages.push(NewMessage::system(p.chatter_type, &p.chatter_id, &name, event, text));
+                let author = Chatter::from(&p);
+                change.messages.push(NewMessage::system_with_text(author, event, vec![], text));
             }
             if let Some(level) = body.permission_level.filter(|l| Some(*l) != current.permission_level) {
                 if p.chatter_type != ChatterType::User || current.permission_level == Some(PermissionLevel::Owner) {
                     return Err(ApiError::conflict("only a Participant or an Observer agent changes permission"));
                 }
                 p.permission_level = Some(level);
-                change.messages.push(note(ident, "permission", format!("{name} is now {level}.")));
+                change.messages.push(note(
+                    state,
+                    ident,
+                    "permission",
+                    vec![(&p).into()],
+                    format!("{name} is now {level}."),
+                ));
             }
             if let Some(monitoring) = body.monitoring.filter(|m| *m != current.monitoring) {
                 p.monitoring = monitoring;
-                change.messages.push(note(ident, "monitoring", format!("{name} monitoring is now {monitoring}.")));
+                let text = format!("{name} monitoring is now {monitoring}.");
+                change.messages.push(note(state, ident, "monitoring", vec![(&p).into()], text));
             }
             if change.messages.is_empty() {
                 updated = Some(p);
@@ -336,7 +303,7 @@ pub(crate) async fn change(
                     .any(|o| o.chatter_type.is_customer() && o.is_active() && o.chatter_id != p.chatter_id);
             if customers_left {
                 let before = &state.chat;
-                let after = crate::model::Chat {
+                let after = crate::domain::model::Chat {
                     status: ChatStatus::Closed,
                     previous_status: Some(before.status),
                     update_time: now.clone(),
@@ -346,13 +313,7 @@ pub(crate) async fn change(
                 for other in crate::api::chats::online_customers(app, state, Some(&p.chatter_id))? {
                     change.writes.push(write(other, "the participant changed meanwhile"));
                 }
-                change.messages.push(NewMessage::system(
-                    p.chatter_type,
-                    &p.chatter_id,
-                    &name,
-                    "closed",
-                    "The chat has ended.".into(),
-                ));
+                change.messages.push(NewMessage::system((&p).into(), "closed", vec![]));
             }
             updated = Some(p);
             Ok(change)
@@ -396,16 +357,9 @@ pub async fn remove(app: &App, req: Request) -> HandlerResult {
                     .delete_existing(keys::chat_pk(chat_id), keys::participant_sk(p.chatter_type, &p.chatter_id))?;
                 change.writes.push(write(item, "the participant changed meanwhile"));
             }
-            let names: Vec<&str> = targets.iter().map(|p| p.chatter_name.as_str()).collect();
-            let mut removed = NewMessage::system(
-                ident.chatter_type(),
-                ident.chatter_id(),
-                ident.name(),
-                "removed",
-                format!("{} removed {}.", ident.name(), names.join(", ")),
-            );
-            removed.system_generated = true;
-            change.messages.push(removed);
+            let author = state.chatter(ident.chatter_type(), ident.chatter_id(), ident.name());
+            let subjects = targets.iter().map(|p| Chatter::from(*p)).collect();
+            change.messages.push(NewMessage::system(author, "removed", subjects));
             Ok(change)
         })
         .await?;
@@ -417,7 +371,7 @@ pub async fn list(app: &App, req: Request) -> HandlerResult {
     let ident = auth::authenticate(&req, &app.config.auth)?;
     let state = readable_state(app, &ident, req.param("chatId")?).await?;
     let views: Vec<Participant> =
-        state.participants.iter().map(|p| view(app, &ident, &state.participants, p)).collect();
+        state.participants.iter().map(|p| masking(app, &ident, &state.participants).participant(p)).collect();
     Ok(Response::ok(&serde_json::json!({ "participants": views })))
 }
 
@@ -427,7 +381,7 @@ pub async fn get(app: &App, req: Request) -> HandlerResult {
     let (chatter_type, chatter_id) = path_chatter(&req)?;
     let state = readable_state(app, &ident, req.param("chatId")?).await?;
     let p = state.participant(chatter_type, &chatter_id).ok_or_else(|| ApiError::not_found("no such participant"))?;
-    Ok(Response::ok(&serde_json::json!({ "participant": view(app, &ident, &state.participants, p) })))
+    Ok(Response::ok(&serde_json::json!({ "participant": masking(app, &ident, &state.participants).participant(p) })))
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -464,6 +418,7 @@ pub async fn invite(app: &App, req: Request) -> HandlerResult {
             }
             let now = app.clock.stamp();
             let name = body.invite_user_name.clone().unwrap_or_else(|| body.invite_user_id.clone());
+            let number = state.next_agent_number();
             let p = Participant {
                 chat_id: chat_id.to_string(),
                 chatter_id: body.invite_user_id.clone(),
@@ -477,11 +432,13 @@ pub async fn invite(app: &App, req: Request) -> HandlerResult {
                 join_time: None,
                 leave_time: None,
                 create_time: now,
+                agent_number: Some(number),
             };
-            let change = Change {
-                writes: vec![write(app.db.put_participant(&p, false, true)?, "already a participant of this chat")],
-                messages: vec![note(&ident, "invited", format!("{} invited {name}.", ident.name()))],
-            };
+            let mut writes =
+                vec![write(app.db.put_participant(&p, false, true)?, "already a participant of this chat")];
+            writes.extend(numbered(app, state, Some(number))?);
+            let text = format!("{} invited {name}.", ident.name());
+            let change = Change { writes, messages: vec![note(state, &ident, "invited", vec![(&p).into()], text)] };
             invited = Some(p);
             Ok(change)
         })
@@ -536,8 +493,10 @@ pub async fn remove_invitation(app: &App, req: Request) -> HandlerResult {
             Ok(Change {
                 writes: vec![write(item, "the invitation changed meanwhile")],
                 messages: vec![note(
+                    state,
                     &ident,
                     "invitationRemoved",
+                    vec![pending.into()],
                     format!("{}'s invitation was removed.", pending.chatter_name),
                 )],
             })
@@ -584,13 +543,7 @@ pub async fn decline(app: &App, req: Request) -> HandlerResult {
                     app.db.put_participant(&declined, true, true)?,
                     "the participant changed meanwhile",
                 )],
-                messages: vec![NewMessage::system(
-                    ChatterType::User,
-                    &me.chatter_id,
-                    &me.chatter_name,
-                    "declined",
-                    text,
-                )],
+                messages: vec![NewMessage::system_with_text(me.into(), "declined", vec![], text)],
             };
             let others_pending = state.participants.iter().any(|p| {
                 p.chatter_active == 0 && p.chatter_id != me.chatter_id
@@ -599,7 +552,7 @@ pub async fn decline(app: &App, req: Request) -> HandlerResult {
             });
             if state.chat.status == ChatStatus::Request && !others_pending {
                 let before = &state.chat;
-                let after = crate::model::Chat {
+                let after = crate::domain::model::Chat {
                     status: ChatStatus::Closed,
                     previous_status: Some(before.status),
                     update_time: app.clock.stamp(),

@@ -9,10 +9,10 @@ use serde_json::json;
 
 use crate::app::App;
 use crate::auth;
+use crate::domain::model::{entity, Availability, ChannelAgent, ChatterType, Presence};
 use crate::error::ApiError;
 use crate::http::{HandlerResult, Request, Response};
 use crate::keys;
-use crate::model::{entity, Availability, ChannelAgent, ChatterType, Presence};
 use crate::store::{s, to_item, IndexQuery, SortKey, Write};
 use crate::validate;
 
@@ -183,7 +183,7 @@ pub async fn online_users(app: &App, req: Request) -> HandlerResult {
         Some("Customer") => {
             let sk = user_id.map_or(SortKey::Any, |id| SortKey::BeginsWith(format!("{}#", keys::escape(id))));
             let query = IndexQuery { index: keys::GSI2, pk: keys::online_pk(ChatterType::Customer), sk };
-            let participants: Vec<crate::model::Participant> = app.db.query_all(&query).await?;
+            let participants: Vec<crate::domain::model::Participant> = app.db.query_all(&query).await?;
             participants
                 .iter()
                 .map(|p| json!({"userId": p.chatter_id, "userType": p.chatter_type, "name": p.chatter_name, "chatId": p.chat_id}))
@@ -206,7 +206,7 @@ pub async fn customer(app: &App, req: Request) -> HandlerResult {
         pk: keys::online_pk(ChatterType::Customer),
         sk: SortKey::BeginsWith(format!("{}#", keys::escape(id))),
     };
-    let chats: Vec<crate::model::Participant> = app.db.query_all(&query).await?;
+    let chats: Vec<crate::domain::model::Participant> = app.db.query_all(&query).await?;
     let code = if chats.is_empty() { 0 } else { 3 };
     Ok(Response::ok(&json!({ "customerId": id, "availability": code, "chats": chats.len() })))
 }

@@ -8,11 +8,11 @@ use serde_json::json;
 
 use crate::app::App;
 use crate::auth;
+use crate::domain::events::Format;
+use crate::domain::model::{entity, Webhook};
 use crate::error::ApiError;
-use crate::events::Format;
 use crate::http::{HandlerResult, Request, Response};
 use crate::keys;
-use crate::model::{entity, Webhook};
 use crate::store::{to_item, IndexQuery, SortKey};
 use crate::validate;
 

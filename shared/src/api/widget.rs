@@ -4,15 +4,17 @@
 use chrono::DateTime;
 use serde_json::{json, Map, Value};
 
-use crate::api::participants::{self, shown_name, UpdateParticipant};
+use crate::api::participants::{self, UpdateParticipant};
 use crate::app::App;
-use crate::auth::{self, Identity};
+use crate::auth;
+use crate::domain::caller::Identity;
+use crate::domain::model::{ChatState, ChatStatus, ChatterType, PermissionLevel};
+use crate::domain::plan::NewMessage;
+use crate::domain::policy;
 use crate::error::ApiError;
 use crate::http::{HandlerResult, Request, Response};
 use crate::keys;
-use crate::model::{ChatStatus, ChatterType, PermissionLevel};
-use crate::policy;
-use crate::store::{s, Change, ChatState, NewMessage, Write};
+use crate::store::{s, Change, Write};
 use crate::validate;
 
 /// `POST /chats/{chatId}/leave` (endChat): the caller leaves; when the last customer leaves,
@@ -59,14 +61,8 @@ pub async fn user_data(app: &App, req: Request) -> HandlerResult {
                 .expression_attribute_values(":now", s(now))
                 .build()
                 .map_err(|_| ApiError::internal())?;
-            let mut note = NewMessage::system(
-                ident.chatter_type(),
-                ident.chatter_id(),
-                ident.name(),
-                "userDataUpdated",
-                "The chat's data was updated.".into(),
-            );
-            note.internal = true;
+            let author = state.chatter(ident.chatter_type(), ident.chatter_id(), ident.name());
+            let note = NewMessage::system(author, "userDataUpdated", vec![]).internal();
             merged_out = Some(merged_value);
             Ok(Change {
                 writes: vec![Write {
@@ -92,7 +88,7 @@ fn agents(app: &App, ident: &Identity, state: &ChatState) -> Vec<Value> {
         .filter(|p| p.chatter_type == ChatterType::User && p.join_time.is_some())
         .map(|p| {
             json!({
-                "name": shown_name(app, ident, &state.participants, p.chatter_type, &p.chatter_id, &p.chatter_name),
+                "name": participants::masking(app, ident, &state.participants).name(p.chatter_type, &p.chatter_id, &p.chatter_name, p.agent_number),
                 "connected": p.is_active(),
                 "supervisor": p.permission_level == Some(PermissionLevel::Observer) || p.monitoring > 0,
                 "connectedTime": millis(p.join_time.as_deref()),

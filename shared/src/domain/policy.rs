@@ -5,10 +5,9 @@
 //! has left (`chatterActive` -1) can no longer act. An agent who is not a participant may
 //! look at a chat still waiting in the queue (`request`), so that it can accept it.
 
-use crate::auth::Identity;
-use crate::error::ApiError;
-use crate::model::{ChatStatus, Participant};
-use crate::store::ChatState;
+use crate::domain::caller::Identity;
+use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::model::{ChatState, ChatStatus, Participant};
 
 /// The caller's own participant record in this chat, if any.
 pub fn own<'a>(ident: &Identity, state: &'a ChatState) -> Option<&'a Participant> {
@@ -20,41 +19,41 @@ pub fn own<'a>(ident: &Identity, state: &'a ChatState) -> Option<&'a Participant
     state.participant(ident.chatter_type(), ident.chatter_id())
 }
 
-fn left() -> ApiError {
-    ApiError::forbidden("you have left this chat")
+fn left() -> DomainError {
+    DomainError::forbidden("you have left this chat")
 }
 
-pub fn can_read(ident: &Identity, state: &ChatState) -> Result<(), ApiError> {
+pub fn can_read(ident: &Identity, state: &ChatState) -> DomainResult<()> {
     match own(ident, state) {
         Some(p) if p.chatter_active == -1 => Err(left()),
         Some(_) => Ok(()),
         None if ident.is_agent() && state.chat.status == ChatStatus::Request => Ok(()),
-        None => Err(ApiError::forbidden("you are not a participant of this chat")),
+        None => Err(DomainError::forbidden("you are not a participant of this chat")),
     }
 }
 
 /// Owners manage the chat; while it waits in the queue, any agent may also close it.
-pub fn can_manage(ident: &Identity, state: &ChatState) -> Result<(), ApiError> {
+pub fn can_manage(ident: &Identity, state: &ChatState) -> DomainResult<()> {
     ident.require_agent()?;
     match own(ident, state) {
         Some(p) if p.chatter_active == -1 => Err(left()),
         Some(p) if p.is_owner() => Ok(()),
-        _ => Err(ApiError::forbidden("only the chat's owner may do this")),
+        _ => Err(DomainError::forbidden("only the chat's owner may do this")),
     }
 }
 
 /// Active Owners and Participants and the chat's own customer post; Observers do not;
 /// nobody posts into a closed chat.
-pub fn can_post(ident: &Identity, state: &ChatState) -> Result<(), ApiError> {
+pub fn can_post(ident: &Identity, state: &ChatState) -> DomainResult<()> {
     match own(ident, state) {
         Some(p) if p.chatter_active == -1 => return Err(left()),
-        Some(p) if !p.is_active() => return Err(ApiError::forbidden("you have not joined this chat")),
+        Some(p) if !p.is_active() => return Err(DomainError::forbidden("you have not joined this chat")),
         Some(p) if p.chatter_type.is_customer() || p.is_contributor() => {}
-        Some(_) => return Err(ApiError::forbidden("observers read but do not post")),
-        None => return Err(ApiError::forbidden("you are not a participant of this chat")),
+        Some(_) => return Err(DomainError::forbidden("observers read but do not post")),
+        None => return Err(DomainError::forbidden("you are not a participant of this chat")),
     }
     if state.chat.status == ChatStatus::Closed {
-        return Err(ApiError::conflict("the chat is closed"));
+        return Err(DomainError::conflict("the chat is closed"));
     }
     Ok(())
 }

@@ -45,8 +45,10 @@ macro_rules! string_enum {
 
 string_enum!(ChatStatus { Request => "request", Active => "active", Closed => "closed" });
 string_enum!(
-    /// Who is chatting: an agent (`User`), a known customer, or an anonymous visitor.
-    ChatterType { User => "User", Customer => "Customer", Public => "Public" }
+    /// Who is chatting: an agent (`User`), a known customer, or an anonymous visitor; and
+    /// `System`, the author of what the service itself does (the cleanup closing a request
+    /// nobody answered), which is never a participant.
+    ChatterType { User => "User", Customer => "Customer", Public => "Public", System => "System" }
 );
 string_enum!(TargetType { User => "User", Customer => "Customer" });
 string_enum!(PermissionLevel { Owner => "Owner", Participant => "Participant", Observer => "Observer" });
@@ -57,6 +59,24 @@ string_enum!(
 string_enum!(MessageType { Text => "Text", Notice => "Notice", System => "System" });
 
 impl ChatterType {
+    /// The types a participant can have.
+    pub const CHATTERS: &'static [ChatterType] = &[ChatterType::User, ChatterType::Customer, ChatterType::Public];
+
+    /// A participant's type from its name (never `System`).
+    pub fn parse_chatter(s: &str) -> Option<Self> {
+        Self::parse(s).filter(|t| *t != ChatterType::System)
+    }
+
+    /// The service itself, as the author of a message.
+    pub fn system_actor() -> Chatter {
+        Chatter {
+            chatter_type: ChatterType::System,
+            chatter_id: "system".into(),
+            chatter_name: "System".into(),
+            number: None,
+        }
+    }
+
     pub fn is_customer(self) -> bool {
         matches!(self, ChatterType::Customer | ChatterType::Public)
     }
@@ -72,6 +92,10 @@ impl ChatStatus {
                 | (ChatStatus::Active, ChatStatus::Closed)
         )
     }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -104,11 +128,49 @@ pub struct Chat {
     pub nickname: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_data: Option<Map<String, Value>>,
+    /// The highest agent number handed out in this chat (masking), so a removed agent's
+    /// number is never given to another.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub agent_numbers: u32,
     /// Set by the cleanup on a request that passed the decay time.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub outdated: bool,
     pub create_time: String,
     pub update_time: String,
+}
+
+impl Chat {
+    /// A new chat in the queue, by `requester`, with none of the optional fields.
+    pub fn request(
+        chat_id: String,
+        requester: &Chatter,
+        target_type: TargetType,
+        channel_id: String,
+        now: &str,
+    ) -> Chat {
+        Chat {
+            chat_id,
+            status: ChatStatus::Request,
+            previous_status: None,
+            requester_id: requester.chatter_id.clone(),
+            requester_name: requester.chatter_name.clone(),
+            requester_type: requester.chatter_type,
+            target_type,
+            channel_id,
+            previous_channel_id: None,
+            ticket_id: None,
+            subject: None,
+            email: None,
+            firstname: None,
+            lastname: None,
+            nickname: None,
+            user_data: None,
+            agent_numbers: 0,
+            outdated: false,
+            create_time: now.into(),
+            update_time: now.into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -134,6 +196,9 @@ pub struct Participant {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub leave_time: Option<String>,
     pub create_time: String,
+    /// An agent's number in this chat, for masking (see [`crate::domain::masking`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_number: Option<u32>,
 }
 
 impl Participant {
@@ -166,6 +231,12 @@ pub struct Message {
     pub chatter_id: String,
     pub chatter_type: ChatterType,
     pub chatter_name: String,
+    /// The author's agent number, when the author is an agent (masking).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chatter_number: Option<u32>,
+    /// Whom a system message is about, besides its author ("Ann removed Bob": Bob).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subjects: Vec<Chatter>,
     #[serde(default)]
     pub system_generated: bool,
     #[serde(default)]
@@ -185,6 +256,33 @@ pub struct Message {
 impl Message {
     pub fn id(chat_id: &str, index: u64) -> String {
         format!("{chat_id}-{index}")
+    }
+
+    /// Whether the message is by or about an agent (whose name masking may hide).
+    pub fn mentions_agents(&self) -> bool {
+        self.chatter_type == ChatterType::User || self.subjects.iter().any(|s| s.chatter_type == ChatterType::User)
+    }
+}
+
+/// A chatter named in a message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Chatter {
+    pub chatter_type: ChatterType,
+    pub chatter_id: String,
+    pub chatter_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<u32>,
+}
+
+impl From<&Participant> for Chatter {
+    fn from(p: &Participant) -> Self {
+        Chatter {
+            chatter_type: p.chatter_type,
+            chatter_id: p.chatter_id.clone(),
+            chatter_name: p.chatter_name.clone(),
+            number: p.agent_number,
+        }
     }
 }
 
@@ -271,8 +369,34 @@ pub struct Webhook {
     pub webhook_id: String,
     pub url: String,
     pub events: Vec<String>,
-    pub format: crate::events::Format,
+    pub format: crate::domain::events::Format,
     pub subscription_arn: String,
     pub created_by: String,
     pub create_time: String,
+}
+
+/// Everything a write needs to know about a chat, from one Query: the record, the
+/// participants, the typing entries and the transcript's head.
+#[derive(Debug, Clone)]
+pub struct ChatState {
+    pub chat: Chat,
+    pub participants: Vec<Participant>,
+    pub typing: Vec<Typing>,
+    pub last_index: u64,
+    /// When the newest message was written, if there is one.
+    pub last_message_time: Option<String>,
+}
+
+impl ChatState {
+    /// The last time anything happened in the chat.
+    pub fn last_activity(&self) -> &str {
+        match &self.last_message_time {
+            Some(t) if *t > self.chat.update_time => t,
+            _ => &self.chat.update_time,
+        }
+    }
+
+    pub fn participant(&self, chatter_type: ChatterType, chatter_id: &str) -> Option<&Participant> {
+        self.participants.iter().find(|p| p.chatter_type == chatter_type && p.chatter_id == chatter_id)
+    }
 }

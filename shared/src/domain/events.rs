@@ -12,7 +12,8 @@ use chrono::DateTime;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::model::{
+use crate::domain::masking::Masking;
+use crate::domain::model::{
     Availability, ChannelAgent, Chat, ChatStatus, ChatterType, Message, MessageType, Participant, Presence, TargetType,
 };
 
@@ -208,25 +209,28 @@ impl Context {
             .or_else(|| self.participants.iter().find(|p| p.chatter_type == ChatterType::User))
     }
 
-    /// The name a customer sees for an agent (MaskAgentName).
-    fn customer_name(&self, chatter_type: ChatterType, chatter_id: &str, real: &str) -> String {
-        match &self.mask {
-            Some(generic) if chatter_type == ChatterType::User => {
-                format!("{generic} {}", crate::api::participants::agent_number(&self.participants, chatter_id))
-            }
-            _ => real.to_string(),
-        }
+    /// How customers see this chat's chatters (MaskAgentName).
+    fn masking(&self) -> Masking<'_> {
+        Masking::for_customers(self.mask.as_deref(), &self.participants)
     }
 
-    /// The transcript as LIVECHAT's CHAT parameter carries it: what the customer saw.
+    /// The transcript as LIVECHAT's CHAT parameter carries it: what the customer saw
+    /// (no internal messages, no notices, no filtered texts; agents masked).
     fn transcript_text(&self) -> String {
+        let masking = self.masking();
         self.transcript
             .iter()
-            .filter(|m| !m.internal && m.kind != MessageType::Notice)
-            .map(|m| format!("{}: {}", self.customer_name(m.chatter_type, &m.chatter_id, &m.chatter_name), m.text))
+            .filter(|m| !m.internal && m.kind != MessageType::Notice && !filtered(m))
+            .map(|m| masking.message(m))
+            .map(|m| format!("{}: {}", m.chatter_name, m.text))
             .collect::<Vec<_>>()
             .join("\n")
     }
+}
+
+/// Whether a customer sees this message as filtered (sendFilteredMessage).
+fn filtered(m: &Message) -> bool {
+    m.filter.as_ref().is_some_and(|f| regex_lite::Regex::new(f).is_ok_and(|re| re.is_match(&m.text)))
 }
 
 /// The Genesys v2 chat resource, as customers may see it.
@@ -240,19 +244,17 @@ fn notification_chat(chat: &Chat, ctx: &Context) -> Value {
         ChatStatus::Closed => &[],
         _ => &["SendMessage", "SendStartTypingNotification", "SendStopTypingNotification", "Leave", "UpdateUserData"],
     };
+    let masking = ctx.masking();
     let participants: Vec<Value> = ctx
         .participants
         .iter()
         .filter(|p| p.is_active())
+        .map(|p| masking.participant(p))
         .map(|p| {
             json!({
-                "nickname": ctx.customer_name(p.chatter_type, &p.chatter_id, &p.chatter_name),
+                "nickname": p.chatter_name,
                 "type": if p.chatter_type == ChatterType::User { "Agent" } else { "Customer" },
-                "participantId": if ctx.mask.is_some() && p.chatter_type == ChatterType::User {
-                    format!("agent-{}", crate::api::participants::agent_number(&ctx.participants, &p.chatter_id))
-                } else {
-                    p.chatter_id.clone()
-                },
+                "participantId": p.chatter_id,
             })
         })
         .collect();
@@ -475,20 +477,19 @@ fn message_added(out: &mut Out, m: &Message) {
         (MessageType::Text, _) => "Text",
         _ => "Notice",
     };
-    let filtered = m.filter.as_ref().is_some_and(|f| regex_lite::Regex::new(f).is_ok_and(|re| re.is_match(&m.text)));
-    let from_agent = m.chatter_type == ChatterType::User;
+    let shown = ctx.masking().message(m);
     let message = json!({
         "index": m.index,
         "from": {
-            "nickname": ctx.customer_name(m.chatter_type, &m.chatter_id, &m.chatter_name),
-            "type": if from_agent { "Agent" } else { "Customer" },
-            "participantId": if ctx.mask.is_some() && from_agent {
-                format!("agent-{}", crate::api::participants::agent_number(&ctx.participants, &m.chatter_id))
-            } else {
-                m.chatter_id.clone()
+            "nickname": shown.chatter_name,
+            "type": match m.chatter_type {
+                ChatterType::User => "Agent",
+                ChatterType::System => "System",
+                _ => "Customer",
             },
+            "participantId": shown.chatter_id,
         },
-        "text": if filtered { String::new() } else { m.text.clone() },
+        "text": if filtered(m) { String::new() } else { shown.text },
         "visibility": "All",
         "timestamp": m.create_time,
         "type": kind,
@@ -548,30 +549,13 @@ pub fn catalogue() -> BTreeMap<&'static str, &'static [&'static str]> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::PermissionLevel;
+    use crate::domain::model::{Chatter, PermissionLevel};
 
     fn chat(status: ChatStatus, channel: &str, requester: ChatterType) -> Chat {
-        Chat {
-            chat_id: "c1".into(),
-            status,
-            previous_status: None,
-            requester_id: if requester == ChatterType::User { "ann".into() } else { "visitor-1".into() },
-            requester_name: "Vic".into(),
-            requester_type: requester,
-            target_type: TargetType::User,
-            channel_id: channel.into(),
-            previous_channel_id: None,
-            ticket_id: None,
-            subject: None,
-            email: None,
-            firstname: None,
-            lastname: None,
-            nickname: None,
-            user_data: None,
-            outdated: false,
-            create_time: "2026-11-21T10:00:00.000Z".into(),
-            update_time: "2026-11-21T10:00:00.000Z".into(),
-        }
+        let id = if requester == ChatterType::User { "ann" } else { "visitor-1" };
+        let who = Chatter { chatter_type: requester, chatter_id: id.into(), chatter_name: "Vic".into(), number: None };
+        let chat = Chat::request("c1".into(), &who, TargetType::User, channel.into(), "2026-11-21T10:00:00.000Z");
+        Chat { status, ..chat }
     }
 
     fn participant(id: &str, t: ChatterType, active: i8, invitation: bool) -> Participant {
@@ -588,6 +572,7 @@ mod tests {
             join_time: None,
             leave_time: None,
             create_time: "2026-11-21T10:00:00.000Z".into(),
+            agent_number: (t == ChatterType::User).then_some(1),
         }
     }
 
@@ -601,6 +586,8 @@ mod tests {
             chatter_id: who.into(),
             chatter_type: t,
             chatter_name: who.to_uppercase(),
+            chatter_number: (t == ChatterType::User).then_some(1),
+            subjects: Vec::new(),
             system_generated: event.is_some(),
             internal,
             customer: false,
