@@ -2,7 +2,8 @@
 //! conditions only, so its cost grows with the chats it cleans, not with the table:
 //! 1. requests past the decay time are marked outdated; past REQUEST_CLOSE_SECONDS they
 //!    are closed with a system message;
-//! 2. chats closed longer than CLOSED_RETENTION_SECONDS are removed with all their items;
+//! 2. chats closed longer than CLOSED_RETENTION_SECONDS are removed with all their items,
+//!    and so are deleted chats that the event publisher has not purged by then;
 //! 3. `Cleanup: Old`: chats without activity for CHAT_RETENTION_SECONDS are removed.
 //!
 //! A purge deletes the chat record last, so a run cut off midway leaves chats that the
@@ -68,10 +69,13 @@ pub async fn run(app: &App, deadline: Instant) -> Result<Summary, ApiError> {
         }
     }
 
-    // 2. Closed chats past their grace period.
+    // 2. Closed chats past their grace period, and deleted ones the event publisher has
+    //    not purged within it (it normally does within seconds).
     if !summary.incomplete {
-        let closed: Vec<Chat> =
-            app.db.query_all(&status_before(ChatStatus::Closed, app.clock.ago(limits.closed_retention_secs))).await?;
+        let cutoff = app.clock.ago(limits.closed_retention_secs);
+        let mut closed: Vec<Chat> = app.db.query_all(&status_before(ChatStatus::Closed, cutoff.clone())).await?;
+        let deleted = IndexQuery { index: keys::GSI1, pk: keys::DELETED_PK.into(), sk: SortKey::Before(cutoff) };
+        closed.extend(app.db.query_all::<Chat>(&deleted).await?);
         for chat in closed {
             summary.examined += 1;
             if out_of_time(&mut summary) {
@@ -148,6 +152,7 @@ async fn close_unanswered(app: &App, chat_id: &str) -> Result<bool, ApiError> {
                 status: ChatStatus::Closed,
                 previous_status: Some(before.status),
                 update_time: app.clock.stamp(),
+                updated_by: Some(ChatterType::system_actor()),
                 ..before.clone()
             };
             let mut writes = vec![Write {

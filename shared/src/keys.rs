@@ -115,6 +115,9 @@ pub fn flag_user_sk(key: &str, chat_id: &str) -> String {
 }
 
 /// GSI1 partition of chats in one status.
+/// GSI1 partition of deleted chats waiting to be purged (by closing time).
+pub const DELETED_PK: &str = "DELETED";
+
 pub fn status_pk(status: ChatStatus) -> String {
     format!("STATUS#{}", status.as_str())
 }

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use crate::app::App;
 use crate::domain::events::{self, Change, Context, Entity, Outgoing};
-use crate::domain::model::{entity, ChannelAgent, Message};
+use crate::domain::model::{entity, ChannelAgent, ChatStatus, Message};
 use crate::error::ApiError;
 use crate::keys;
 use crate::time;
@@ -69,14 +69,12 @@ fn chat_id_of(change: &Change) -> Option<String> {
     }
 }
 
-/// Whether the events of `change` carry the transcript (or look up who acted in it).
+/// Whether the events of `change` carry the transcript (OPERATOR_STOPED_CHAT and
+/// VISITOR_LEFT_CHAT's CHAT). What happened, and who did it, is in the record itself.
 fn needs_transcript(change: &Change) -> bool {
     match (&change.old, &change.new) {
-        (Some(Entity::Chat(o)), Some(Entity::Chat(n))) => o.status != n.status || o.channel_id != n.channel_id,
-        (o, Some(Entity::Participant(p))) => {
-            p.invitation
-                || (p.chatter_active == -1 && matches!(o, Some(Entity::Participant(o)) if o.chatter_active == 1))
-        }
+        (Some(Entity::Chat(o)), Some(Entity::Chat(n))) => o.status != n.status && n.status == ChatStatus::Closed,
+        (Some(Entity::Participant(o)), Some(Entity::Participant(p))) => p.chatter_active == -1 && o.chatter_active == 1,
         _ => false,
     }
 }
@@ -87,6 +85,7 @@ pub async fn handle(app: &App, event: Value) -> Result<Value, ApiError> {
         .map_err(|e| ApiError::bad_request(format!("not a DynamoDB stream event: {e}")))?;
     let mut outgoing = Vec::new();
     let mut chats: HashMap<String, Context> = HashMap::new();
+    let mut purge: Vec<String> = Vec::new();
     let mask = app.config.mask_agent_names.then(|| app.config.default_agent_name.clone());
     for record in stream.records {
         let change = Change {
@@ -103,10 +102,15 @@ pub async fn handle(app: &App, event: Value) -> Result<Value, ApiError> {
         if change.old.is_none() && change.new.is_none() {
             continue;
         }
+        if let (Some(Entity::Chat(old)), Some(Entity::Chat(new))) = (&change.old, &change.new) {
+            if new.deleted && !old.deleted {
+                purge.push(new.chat_id.clone());
+            }
+        }
         let mut ctx = match chat_id_of(&change) {
             Some(chat_id) => {
                 if !chats.contains_key(&chat_id) {
-                    let state = app.db.load_state(&chat_id, false).await?;
+                    let state = app.db.load_any_state(&chat_id, false).await?;
                     let (chat, participants) = state.map(|s| (Some(s.chat), s.participants)).unwrap_or_default();
                     chats.insert(chat_id.clone(), Context { chat, participants, ..Default::default() });
                 }
@@ -126,7 +130,12 @@ pub async fn handle(app: &App, event: Value) -> Result<Value, ApiError> {
         outgoing.extend(events::describe(&change, &ctx));
     }
     publish(app, &outgoing).await?;
-    Ok(json!({ "published": outgoing.len() }))
+    // Deleted chats are purged only now that their close and deletion are out: their
+    // transcript was read above. A failure fails the batch, which is retried whole.
+    for chat_id in &purge {
+        app.db.purge_chat(chat_id).await?;
+    }
+    Ok(json!({ "published": outgoing.len(), "purged": purge.len() }))
 }
 
 async fn transcript(app: &App, chat_id: &str) -> Result<Vec<Message>, ApiError> {

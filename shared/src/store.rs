@@ -54,8 +54,15 @@ fn build_error(e: aws_sdk_dynamodb::error::BuildError) -> ApiError {
 }
 
 /// Index keys of a chat record, derived from its fields (so they never drift).
-pub fn chat_index_keys(chat: &Chat) -> [(&'static str, String); 6] {
-    [
+pub fn chat_index_keys(chat: &Chat) -> Vec<(&'static str, String)> {
+    if chat.deleted {
+        // Listed nowhere but in the purge queue.
+        return vec![
+            ("GSI1PK", keys::DELETED_PK.into()),
+            ("GSI1SK", keys::chat_time_sk(&chat.update_time, &chat.chat_id)),
+        ];
+    }
+    vec![
         ("GSI1PK", keys::status_pk(chat.status)),
         // Open chats by creation (the queue's order); closed ones by closing time, for cleanup.
         (
@@ -196,9 +203,15 @@ impl Db {
         Db { client, table: table.into(), clock }
     }
 
-    /// The state read: `SK > "M#"` newest first stops at the newest message, after the
-    /// typing entries, the chat record and the participants.
+    /// The state of a chat that exists and is not deleted (a deleted chat is gone for the API).
     pub async fn load_state(&self, chat_id: &str, consistent: bool) -> Result<Option<ChatState>, ApiError> {
+        Ok(self.load_any_state(chat_id, consistent).await?.filter(|state| !state.chat.deleted))
+    }
+
+    /// The state read: `SK > "M#"` newest first stops at the newest message, after the
+    /// typing entries, the chat record and the participants. Deleted chats too (the event
+    /// publisher announces their last change before it purges them).
+    pub async fn load_any_state(&self, chat_id: &str, consistent: bool) -> Result<Option<ChatState>, ApiError> {
         let mut parts = StateParts::default();
         let mut start = None;
         // Small first: a typical chat's state is a handful of items, and the page must not
@@ -287,7 +300,7 @@ impl Db {
                 parts.add(item)?;
             }
         }
-        Ok(parts.into_state().map(|state| (state, messages, more)))
+        Ok(parts.into_state().filter(|state| !state.chat.deleted).map(|state| (state, messages, more)))
     }
 
     /// Every page of a Query on the table: `query` builds it, given where to start.
@@ -582,9 +595,18 @@ impl Db {
             expr.push_str(", previousChannelId = :pc");
             update = update.expression_attribute_values(":pc", s(previous.clone()));
         }
+        if let Some(by) = &after.updated_by {
+            expr.push_str(", updatedBy = :by");
+            update = update.expression_attribute_values(":by", serde_dynamo::to_attribute_value(by)?);
+        }
         if after.agent_numbers != before.agent_numbers {
             expr.push_str(", agentNumbers = :an");
             update = update.expression_attribute_values(":an", AttributeValue::N(after.agent_numbers.to_string()));
+        }
+        // Last: REMOVE follows every SET.
+        if after.deleted {
+            expr.push_str(", deleted = :deleted REMOVE GSI2PK, GSI2SK, GSI3PK, GSI3SK");
+            update = update.expression_attribute_values(":deleted", AttributeValue::Bool(true));
         }
         let update = update.update_expression(expr).build().map_err(build_error)?;
         Ok(TransactWriteItem::builder().update(update).build())
@@ -705,7 +727,10 @@ impl Db {
                 let request = KeysAndAttributes::builder().set_keys(Some(pending)).build().map_err(build_error)?;
                 let out = self.client.batch_get_item().request_items(&self.table, request).send().await?;
                 for item in out.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default() {
-                    chats.push(from_item(item)?);
+                    let chat: Chat = from_item(item)?;
+                    if !chat.deleted {
+                        chats.push(chat);
+                    }
                 }
                 pending =
                     out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)).map(|k| k.keys).unwrap_or_default();

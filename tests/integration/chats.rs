@@ -60,6 +60,9 @@ async fn lifecycle_from_request_to_deletion() {
     assert_eq!(t.call("DELETE", &path, Some(&bob), None).await.0, 403);
     assert_eq!(t.call("DELETE", &path, Some(&agent), None).await.0, 204);
     assert_eq!(t.call("GET", &path, Some(&agent), None).await.0, 404);
+    assert_eq!(t.call("DELETE", &path, Some(&agent), None).await.0, 404);
+    // No event publisher here: the cleanup purges it (CLOSED_RETENTION_SECONDS is 0 in tests).
+    shared::cleanup::run(&t.app, std::time::Instant::now() + std::time::Duration::from_secs(60)).await.unwrap();
     assert_eq!(t.partition_size(&chat_id).await, 0, "nothing of the chat is left");
 }
 

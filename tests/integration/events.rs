@@ -217,3 +217,195 @@ async fn the_stream_reader_outlasts_dynamodb_being_unreachable() {
     };
     assert!(eventually(60, || arrived() == chats).await, "every event arrives once DynamoDB answers: {:?}", arrived());
 }
+
+/// The rpc events named `event` received at `path`, as parameter lists, once per EVENT_ID.
+fn rpc_events(rx: &Receiver, path: &str, event: &str) -> Vec<Vec<(String, String)>> {
+    let mut seen = BTreeSet::new();
+    rx.bodies(path)
+        .iter()
+        .map(|b| form(b))
+        .filter(|e| e.iter().any(|(k, v)| k == "EVENT" && v == event))
+        .filter(|e| seen.insert(e.iter().find(|(k, _)| k == "EVENT_ID").map(|(_, v)| v.clone())))
+        .collect()
+}
+
+fn param(e: &[(String, String)], name: &str) -> String {
+    e.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default()
+}
+
+/// Native events named `event` at `path`, once per eventId.
+fn natives(rx: &Receiver, path: &str, event: &str) -> Vec<Value> {
+    let mut seen = BTreeSet::new();
+    json_events(&rx.bodies(path))
+        .into_iter()
+        .filter(|e| e["event"] == event && seen.insert(e["eventId"].as_str().unwrap_or_default().to_string()))
+        .collect()
+}
+
+#[tokio::test]
+async fn operator_transfer_names_the_actor_of_each_change_in_one_batch() {
+    let proxy = Proxy::start(&integration_tests::sns_endpoint()).await;
+    let t = TestApp::with_events(&proxy).await;
+    let rx = Receiver::start().await;
+    let (ann, bob) = (t.agent_token("ann"), t.agent_token("bob"));
+    subscribe(&t, &ann, rx.url("/rpc"), "rpc", &["OPERATOR_TRANSFER"]).await;
+    subscribe(&t, &ann, rx.url("/native"), "native", &["ChatChannelUpdate"]).await;
+    assert!(confirmed(&t, &ann, 2).await);
+    let (chat, _) = t.start_chat("sales").await;
+    // Both moves wait in the stream together: the publisher is held back by SNS being down.
+    proxy.set_down(true);
+    let p = format!("/chats/{chat}");
+    assert_eq!(t.call("PATCH", &p, Some(&ann), Some(json!({"channelId": "support"}))).await.0, 200);
+    assert_eq!(t.call("PATCH", &p, Some(&bob), Some(json!({"channelId": "billing"}))).await.0, 200);
+    let refused = proxy.refused();
+    assert!(eventually(60, || proxy.refused() > refused).await, "the publisher tried with both moves written");
+    proxy.set_down(false);
+    assert!(eventually(60, || rpc_events(&rx, "/rpc", "OPERATOR_TRANSFER").len() == 2).await);
+    let by_group: BTreeSet<(String, String)> = rpc_events(&rx, "/rpc", "OPERATOR_TRANSFER")
+        .iter()
+        .map(|e| (param(e, "GROUP"), param(e, "OPERATOR_ID")))
+        .collect();
+    let want: BTreeSet<(String, String)> =
+        [("support", "ann"), ("billing", "bob")].iter().map(|(g, o)| (g.to_string(), o.to_string())).collect();
+    assert_eq!(by_group, want);
+    assert!(eventually(60, || natives(&rx, "/native", "ChatChannelUpdate").len() == 2).await);
+    let actors: BTreeSet<(String, String)> = natives(&rx, "/native", "ChatChannelUpdate")
+        .iter()
+        .map(|e| (e["channelId"].as_str().unwrap().to_string(), e["actor"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(actors, want);
+}
+
+#[tokio::test]
+async fn an_accepted_invitation_is_no_longer_pending() {
+    let proxy = Proxy::start(&integration_tests::sns_endpoint()).await;
+    let t = TestApp::with_events(&proxy).await;
+    let rx = Receiver::start().await;
+    let (ann, bob) = (t.agent_token("ann"), t.agent_token("bob"));
+    subscribe(&t, &ann, rx.url("/native"), "native", &["ChatRequestUser", "ChatInvite", "ChatParticipantUpdate"]).await;
+    subscribe(&t, &ann, rx.url("/rpc"), "rpc", &["OPERATOR_TRANSFER"]).await;
+    assert!(confirmed(&t, &ann, 2).await);
+    let (chat, _) = t.start_chat("sales").await;
+    let p = format!("/chats/{chat}");
+    assert_eq!(t.call("PATCH", &p, Some(&ann), Some(json!({"status": "active"}))).await.0, 200);
+    assert_eq!(
+        t.call("POST", &format!("{p}/invitations"), Some(&ann), Some(json!({"inviteUserId": "bob"}))).await.0,
+        201
+    );
+    let me = format!("{p}/participants/User/bob");
+    assert_eq!(t.call("PATCH", &me, Some(&bob), Some(json!({"chatterActive": 1}))).await.0, 200);
+    let (_, pending) = t.call("GET", "/users/bob/invitations", Some(&bob), None).await;
+    assert_eq!(pending["invitations"], json!([]), "accepted: not pending");
+    // Later Bob goes inactive: that is no new invitation.
+    assert_eq!(t.call("PATCH", &me, Some(&bob), Some(json!({"chatterActive": 0}))).await.0, 200);
+    let (_, pending) = t.call("GET", "/users/bob/invitations", Some(&bob), None).await;
+    assert_eq!(pending["invitations"], json!([]), "inactive: still not pending");
+    let last_seen = || {
+        natives(&rx, "/native", "ChatParticipantUpdate")
+            .iter()
+            .any(|e| e["data"]["participant"]["chatterId"] == "bob" && e["data"]["participant"]["chatterActive"] == 0)
+    };
+    assert!(eventually(60, last_seen).await, "the inactive change was announced");
+    assert_eq!(natives(&rx, "/native", "ChatInvite").len(), 1, "one invitation");
+    assert_eq!(natives(&rx, "/native", "ChatRequestUser").len(), 1, "one request to Bob");
+    assert!(eventually(60, || rpc_events(&rx, "/rpc", "OPERATOR_TRANSFER").len() == 1).await);
+    let transfer = &rpc_events(&rx, "/rpc", "OPERATOR_TRANSFER")[0];
+    assert_eq!((param(transfer, "OPERATOR_ID"), param(transfer, "NEW_OPERATOR_ID")), ("ann".into(), "bob".into()));
+}
+
+#[tokio::test]
+async fn private_chat_status_stop_names_the_agent_who_declined() {
+    let proxy = Proxy::start(&integration_tests::sns_endpoint()).await;
+    let t = TestApp::with_events(&proxy).await;
+    let rx = Receiver::start().await;
+    let (ann, bob) = (t.agent_token("ann"), t.agent_token("bob"));
+    subscribe(&t, &ann, rx.url("/rpc"), "rpc", &["PRIVATE_CHAT_STATUS"]).await;
+    assert!(confirmed(&t, &ann, 1).await);
+    let body = json!({"channelId": "internal", "requesterType": "User", "targetType": "User"});
+    let (status, created) = t.call("POST", "/chats", Some(&ann), Some(body)).await;
+    assert_eq!(status, 201, "{created}");
+    let p = format!("/chats/{}", created["chat"]["chatId"].as_str().unwrap());
+    assert_eq!(
+        t.call("POST", &format!("{p}/invitations"), Some(&ann), Some(json!({"inviteUserId": "bob"}))).await.0,
+        201
+    );
+    assert_eq!(t.call("POST", &format!("{p}/decline"), Some(&bob), Some(json!({}))).await.0, 204);
+    let stops = || {
+        rpc_events(&rx, "/rpc", "PRIVATE_CHAT_STATUS")
+            .into_iter()
+            .filter(|e| param(e, "STATUS") == "stop")
+            .collect::<Vec<_>>()
+    };
+    assert!(eventually(60, || stops().len() == 1).await, "{:?}", rx.bodies("/rpc"));
+    assert_eq!(param(&stops()[0], "OPERATOR_ID"), "bob", "the agent who declined");
+}
+
+#[tokio::test]
+async fn a_cleanup_close_is_not_an_agent_stop() {
+    let proxy = Proxy::start(&integration_tests::sns_endpoint()).await;
+    let t = TestApp::with_events_through(&proxy, None, |c| {
+        c.request_decay_secs = 10;
+        c.cleanup.request_close_secs = 20;
+        c.cleanup.closed_retention_secs = 3600;
+    })
+    .await;
+    let rx = Receiver::start().await;
+    let ann = t.agent_token("ann");
+    subscribe(&t, &ann, rx.url("/rpc"), "rpc", &["OPERATOR_STOPED_CHAT"]).await;
+    subscribe(&t, &ann, rx.url("/native"), "native", &["ChatUpdate"]).await;
+    assert!(confirmed(&t, &ann, 2).await);
+    let (chat, customer) = t.start_chat("sales").await;
+    t.app.clock.advance(std::time::Duration::from_secs(30));
+    let summary =
+        shared::cleanup::run(&t.app, std::time::Instant::now() + std::time::Duration::from_secs(60)).await.unwrap();
+    assert_eq!(summary.closed, 1, "{summary:?}");
+    // The close's ChatUpdate is announced from the same record; the rpc vocabulary, had it
+    // anything to say, would be published with it.
+    assert!(eventually(60, || !natives(&rx, "/native", "ChatUpdate").is_empty()).await);
+    let update = &natives(&rx, "/native", "ChatUpdate")[0];
+    assert_eq!((update["chatId"].as_str(), update["actor"].as_str()), (Some(chat.as_str()), Some("system")));
+    assert!(rpc_events(&rx, "/rpc", "OPERATOR_STOPED_CHAT").is_empty(), "{:?}", rx.bodies("/rpc"));
+    let (_, transcript) = t.call("GET", &format!("/chats/{chat}/messages"), Some(&customer), None).await;
+    let last = transcript["messages"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!((last["event"].as_str(), last["chatterType"].as_str()), (Some("closed"), Some("System")), "{last}");
+}
+
+#[tokio::test]
+async fn deleting_an_open_chat_announces_its_close_and_its_deletion() {
+    let proxy = Proxy::start(&integration_tests::sns_endpoint()).await;
+    let t = TestApp::with_events(&proxy).await;
+    let rx = Receiver::start().await;
+    let ann = t.agent_token("ann");
+    subscribe(&t, &ann, rx.url("/rpc"), "rpc", &["OPERATOR_STOPED_CHAT"]).await;
+    subscribe(&t, &ann, rx.url("/native"), "native", &["ChatDelete"]).await;
+    assert!(confirmed(&t, &ann, 2).await);
+    let (chat, customer) = t.start_chat("sales").await;
+    let p = format!("/chats/{chat}");
+    assert_eq!(t.call("PATCH", &p, Some(&ann), Some(json!({"status": "active"}))).await.0, 200);
+    assert_eq!(t.call("POST", &format!("{p}/messages"), Some(&customer), Some(json!({"text": "hello"}))).await.0, 201);
+    assert_eq!(t.call("POST", &format!("{p}/messages"), Some(&ann), Some(json!({"text": "hi there"}))).await.0, 201);
+    // The publisher is held back (SNS down) until well after the deletion.
+    proxy.set_down(true);
+    assert_eq!(t.call("DELETE", &p, Some(&ann), None).await.0, 204);
+    assert_eq!(t.call("GET", &p, Some(&ann), None).await.0, 404, "gone for the API at once");
+    let refused = proxy.refused();
+    assert!(eventually(60, || proxy.refused() > refused).await, "the publisher tried after the deletion");
+    proxy.set_down(false);
+    assert!(eventually(60, || !rpc_events(&rx, "/rpc", "OPERATOR_STOPED_CHAT").is_empty()).await);
+    let stopped = &rpc_events(&rx, "/rpc", "OPERATOR_STOPED_CHAT")[0];
+    assert_eq!(param(stopped, "OPERATOR_ID"), "ann");
+    let transcript = param(stopped, "CHAT");
+    assert!(transcript.contains("hello") && transcript.contains("hi there"), "{transcript}");
+    assert!(eventually(60, || natives(&rx, "/native", "ChatDelete").len() == 1).await);
+    assert_eq!(natives(&rx, "/native", "ChatDelete")[0]["actor"], "ann");
+    // Announced, then purged by the publisher.
+    let mut empty = false;
+    for _ in 0..300 {
+        if t.partition_size(&chat).await == 0 {
+            empty = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(empty, "the publisher purged the chat after announcing it");
+}

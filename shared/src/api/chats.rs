@@ -7,6 +7,7 @@ use serde_json::Value;
 use crate::app::App;
 use crate::auth;
 use crate::domain::caller::Identity;
+use crate::domain::masking::Masking;
 use crate::domain::model::{
     Chat, ChatState, ChatStatus, Chatter, ChatterType, Participant, PermissionLevel, TargetType,
 };
@@ -36,7 +37,14 @@ pub struct ChatView {
 }
 
 impl ChatView {
-    pub fn new(app: &App, chat: Chat, participants: Option<&[Participant]>) -> Self {
+    /// The chat as a viewer sees it: for customers, the last actor is masked like every
+    /// other mention of an agent.
+    pub fn new(app: &App, mut chat: Chat, participants: Option<&[Participant]>, viewer_is_agent: bool) -> Self {
+        let masking = Masking::new(app.config.agent_mask(), viewer_is_agent, participants.unwrap_or_default());
+        if let Some(by) = chat.updated_by.as_mut() {
+            by.chatter_name = masking.name(by.chatter_type, &by.chatter_id, &by.chatter_name, by.number);
+            by.chatter_id = masking.id(by.chatter_type, &by.chatter_id, by.number);
+        }
         let channel = app.config.channel_name(&chat.channel_id).unwrap_or_else(|| chat.channel_id.clone());
         ChatView {
             channel,
@@ -164,6 +172,7 @@ pub async fn add(app: &App, req: Request) -> HandlerResult {
         leave_time: None,
         create_time: now,
         agent_number: (requester_type == ChatterType::User).then_some(1),
+        invited_by: None,
     };
     app.db.create_chat(&chat, &requester).await?;
 
@@ -179,7 +188,7 @@ pub async fn add(app: &App, req: Request) -> HandlerResult {
     } else {
         None
     };
-    let view = ChatView::new(app, chat, Some(std::slice::from_ref(&requester)));
+    let view = ChatView::new(app, chat, Some(std::slice::from_ref(&requester)), requester_type == ChatterType::User);
     Ok(Response::created(&serde_json::json!({ "chat": view, "token": token })))
 }
 
@@ -190,7 +199,7 @@ pub async fn get(app: &App, req: Request) -> HandlerResult {
     ident.require_chat(chat_id)?;
     let state = app.db.load_state(chat_id, false).await?.ok_or_else(|| ApiError::not_found("chat not found"))?;
     policy::can_read(&ident, &state)?;
-    let view = ChatView::new(app, state.chat, Some(&state.participants));
+    let view = ChatView::new(app, state.chat, Some(&state.participants), ident.is_agent());
     Ok(Response::ok(&serde_json::json!({ "chat": view })))
 }
 
@@ -345,7 +354,7 @@ pub async fn list(app: &App, req: Request) -> HandlerResult {
         let (chats, next) = app.db.list_chats(&filter.queries(), limit, cursor).await?;
         (chats.into_iter().filter(|c| filter.matches(c)).collect(), next)
     };
-    let views: Vec<ChatView> = chats.into_iter().map(|c| ChatView::new(app, c, None)).collect();
+    let views: Vec<ChatView> = chats.into_iter().map(|c| ChatView::new(app, c, None, true)).collect();
     Ok(Response::ok(&serde_json::json!({ "chats": views, "nextCursor": next })))
 }
 
@@ -378,20 +387,24 @@ pub(crate) struct Planned {
     pub participants: Vec<Participant>,
 }
 
-/// Plans a status transition and/or a channel move for `ident`. Accepting a request
-/// makes the caller its Owner (or a Participant if an Owner is already there).
+/// Plans a status transition and/or a channel move for `ident`, and the deletion mark
+/// with `delete`. Accepting a request makes the caller its Owner (or a Participant if an
+/// Owner is already there).
 pub(crate) fn plan_update(
     app: &App,
     ident: &Identity,
     state: &ChatState,
     status: Option<ChatStatus>,
     channel: Option<&str>,
+    delete: bool,
 ) -> Result<Planned, ApiError> {
     let before = &state.chat;
     let now = app.clock.stamp();
     let name = ident.name().to_string();
     let user_id = ident.chatter_id().to_string();
-    let mut chat = Chat { update_time: now.clone(), ..before.clone() };
+    let actor = state.chatter(ident.chatter_type(), &user_id, &name);
+    let mut chat =
+        Chat { update_time: now.clone(), updated_by: Some(actor.clone()), deleted: delete, ..before.clone() };
     let mut participants = state.participants.clone();
     let mut writes = Vec::new();
     let mut messages = Vec::new();
@@ -423,13 +436,15 @@ pub(crate) fn plan_update(
                     } else {
                         PermissionLevel::Owner
                     })),
-                    invitation: existing.is_some_and(|p| p.invitation),
+                    // Joining answers an invitation: it is no longer pending.
+                    invitation: false,
                     invitation_chat_id: existing.and_then(|p| p.invitation_chat_id.clone()),
                     monitoring: existing.map_or(0, |p| p.monitoring),
                     join_time: Some(now.clone()),
                     leave_time: None,
                     create_time: existing.map_or_else(|| now.clone(), |p| p.create_time.clone()),
                     agent_number: Some(number),
+                    invited_by: existing.and_then(|p| p.invited_by.clone()),
                 };
                 writes.push(app.db.put_participant(&me, existing.is_some(), true)?);
                 messages.push(NewMessage::system((&me).into(), "joined", vec![]));
@@ -441,7 +456,7 @@ pub(crate) fn plan_update(
             if before.status != ChatStatus::Request {
                 policy::can_manage(ident, state)?;
             }
-            messages.push(NewMessage::system(state.chatter(ident.chatter_type(), &user_id, &name), "closed", vec![]));
+            messages.push(NewMessage::system(actor.clone(), "closed", vec![]));
             writes.extend(online_customers(app, state, None)?);
         }
     }
@@ -458,7 +473,7 @@ pub(crate) fn plan_update(
         // Agents see where the chat came from; the customer does not need to.
         messages.push(
             NewMessage::system_with_text(
-                state.chatter(ChatterType::User, &user_id, &name),
+                actor.clone(),
                 "transferred",
                 vec![],
                 format!("{name} moved the chat from channel {} to {channel}.", before.channel_id),
@@ -494,17 +509,20 @@ pub async fn update(app: &App, req: Request) -> HandlerResult {
     let mut result = None;
     app.db
         .apply(chat_id, |state| {
-            let planned = plan_update(app, &ident, state, body.status, body.channel_id.as_deref())?;
+            let planned = plan_update(app, &ident, state, body.status, body.channel_id.as_deref(), false)?;
             result = Some((planned.chat, planned.participants));
             Ok(planned.change)
         })
         .await?;
     let (chat, participants) = result.ok_or_else(ApiError::internal)?;
-    Ok(Response::ok(&serde_json::json!({ "chat": ChatView::new(app, chat, Some(&participants)) })))
+    Ok(Response::ok(&serde_json::json!({ "chat": ChatView::new(app, chat, Some(&participants), true) })))
 }
 
 /// `DELETE /chats/{chatId}` (ChatDelete): the owner removes the chat and everything in it.
-/// It is closed first, so nothing can be added while its items are deleted.
+/// One write closes it (if open) and marks it deleted: from then on it answers 404 and
+/// nothing can be added. Its items are purged by the event publisher once the close and
+/// the deletion are announced (the close's transcript is read before the purge), or by the
+/// cleanup if the publisher has not done it within CLOSED_RETENTION_SECONDS.
 pub async fn delete(app: &App, req: Request) -> HandlerResult {
     let ident = auth::authenticate(&req, &app.config.auth)?;
     let chat_id = req.param("chatId")?;
@@ -513,12 +531,9 @@ pub async fn delete(app: &App, req: Request) -> HandlerResult {
     app.db
         .apply(chat_id, |state| {
             policy::can_manage(&ident, state)?;
-            if state.chat.status == ChatStatus::Closed {
-                return Ok(Change::default());
-            }
-            Ok(plan_update(app, &ident, state, Some(ChatStatus::Closed), None)?.change)
+            let close = (state.chat.status != ChatStatus::Closed).then_some(ChatStatus::Closed);
+            Ok(plan_update(app, &ident, state, close, None, true)?.change)
         })
         .await?;
-    app.db.purge_chat(chat_id).await?;
     Ok(Response::no_content())
 }

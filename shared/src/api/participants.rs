@@ -113,7 +113,7 @@ pub async fn add(app: &App, req: Request) -> HandlerResult {
                 if policy::own(&ident, state).is_some() {
                     return Err(ApiError::conflict("you are already a participant of this chat"));
                 }
-                let planned = plan_update(app, &ident, state, Some(ChatStatus::Active), None)?;
+                let planned = plan_update(app, &ident, state, Some(ChatStatus::Active), None, false)?;
                 added = planned
                     .participants
                     .into_iter()
@@ -150,6 +150,8 @@ pub async fn add(app: &App, req: Request) -> HandlerResult {
                 leave_time: None,
                 create_time: now,
                 agent_number: number,
+                invited_by: (body.chatter_active != 1)
+                    .then(|| state.chatter(ident.chatter_type(), ident.chatter_id(), ident.name())),
             };
             let message = if p.is_active() {
                 NewMessage::system((&p).into(), "joined", vec![])
@@ -237,7 +239,7 @@ pub(crate) async fn change(
             // Confirming a chat still in the queue is accepting it.
             if myself && body.chatter_active == Some(1) && ident.is_agent() && state.chat.status == ChatStatus::Request
             {
-                let planned = plan_update(app, ident, state, Some(ChatStatus::Active), None)?;
+                let planned = plan_update(app, ident, state, Some(ChatStatus::Active), None, false)?;
                 updated = planned
                     .participants
                     .into_iter()
@@ -255,6 +257,8 @@ pub(crate) async fn change(
                 p.chatter_active = active;
                 let (event, text) = match (current.chatter_active, active) {
                     (_, 1) => {
+                        // Joining answers an invitation: it is no longer pending.
+                        p.invitation = false;
                         p.join_time = Some(now.clone());
                         ("joined", format!("{name} joined the chat."))
                     }
@@ -307,6 +311,7 @@ pub(crate) async fn change(
                     status: ChatStatus::Closed,
                     previous_status: Some(before.status),
                     update_time: now.clone(),
+                    updated_by: Some(Chatter::from(&p)),
                     ..before.clone()
                 };
                 change.writes.insert(0, write(app.db.update_chat(before, &after)?, "the chat changed meanwhile"));
@@ -433,6 +438,7 @@ pub async fn invite(app: &App, req: Request) -> HandlerResult {
                 leave_time: None,
                 create_time: now,
                 agent_number: Some(number),
+                invited_by: Some(state.chatter(ident.chatter_type(), ident.chatter_id(), ident.name())),
             };
             let mut writes =
                 vec![write(app.db.put_participant(&p, false, true)?, "already a participant of this chat")];
@@ -556,6 +562,7 @@ pub async fn decline(app: &App, req: Request) -> HandlerResult {
                     status: ChatStatus::Closed,
                     previous_status: Some(before.status),
                     update_time: app.clock.stamp(),
+                    updated_by: Some(me.into()),
                     ..before.clone()
                 };
                 change.writes.insert(0, write(app.db.update_chat(before, &after)?, "the chat changed meanwhile"));

@@ -82,6 +82,8 @@ pub struct Outgoing {
 
 /// An item of a stream record, by its entity type.
 #[derive(Debug, Clone, PartialEq)]
+// A batch holds a hundred of these at most, briefly: boxing would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Entity {
     Chat(Chat),
     Participant(Participant),
@@ -275,9 +277,22 @@ fn state_change(kind: &str, chat: &Chat, ctx: &Context) -> Value {
 /// Everything `change` announces.
 pub fn describe(change: &Change, ctx: &Context) -> Vec<Outgoing> {
     let mut out = Out { change, ctx, list: Vec::new() };
+    // A deleted chat's items go with its purge: only its record's last change is news.
+    let is_chat_record = matches!(change.new.as_ref().or(change.old.as_ref()), Some(Entity::Chat(_)));
+    if !is_chat_record && ctx.chat.as_ref().is_some_and(|c| c.deleted) {
+        return out.list;
+    }
     match (&change.old, &change.new) {
         (None, Some(Entity::Chat(chat))) => chat_added(&mut out, chat),
-        (Some(Entity::Chat(old)), Some(Entity::Chat(new))) => chat_updated(&mut out, old, new),
+        (Some(Entity::Chat(old)), Some(Entity::Chat(new))) => {
+            chat_updated(&mut out, old, new);
+            if new.deleted && !old.deleted {
+                let actor = new.updated_by.as_ref().map(|a| a.chatter_id.as_str());
+                out.native("ChatDelete", Some(new), None, actor, json!({ "chat": new }));
+            }
+        }
+        // The purge of a chat already announced as deleted says nothing new.
+        (Some(Entity::Chat(old)), None) if old.deleted => {}
         (Some(Entity::Chat(old)), None) => out.native("ChatDelete", Some(old), None, None, json!({ "chat": old })),
         (old, Some(Entity::Participant(p))) => {
             let old = match old {
@@ -326,60 +341,66 @@ fn chat_added(out: &mut Out, chat: &Chat) {
 
 fn chat_updated(out: &mut Out, old: &Chat, new: &Chat) {
     let ctx = out.ctx;
+    // The actor of this very change, from the record: never from state read later.
+    let actor = new.updated_by.as_ref();
+    let actor_id = actor.map(|a| a.chatter_id.as_str());
+    let operator = actor.filter(|a| a.chatter_type == ChatterType::User).map(|a| a.chatter_id.clone());
+    let status_changed = old.status != new.status;
+    let moved = old.channel_id != new.channel_id;
     let data = json!({ "chat": new, "previousStatus": old.status, "previousChannelId": old.channel_id });
-    out.native("ChatUpdate", Some(new), None, None, data.clone());
-    if old.status == ChatStatus::Request {
-        out.native("ChatRequestUpdate", Some(new), None, None, data.clone());
+    if status_changed {
+        out.native("ChatUpdate", Some(new), None, actor_id, data.clone());
+        if old.status == ChatStatus::Request {
+            out.native("ChatRequestUpdate", Some(new), None, actor_id, data.clone());
+        }
+        out.notification("StatusChange", new, state_change("StatusChange", new, ctx));
     }
-    if old.channel_id != new.channel_id {
-        out.native("ChatChannelUpdate", Some(new), None, None, data);
-        let actor = ctx
-            .transcript
-            .iter()
-            .rev()
-            .find(|m| m.event.as_deref() == Some("transferred"))
-            .map(|m| m.chatter_id.clone());
+    if moved {
+        out.native("ChatChannelUpdate", Some(new), None, actor_id, data);
         out.rpc(
             "OPERATOR_TRANSFER",
             Some(new),
             None,
             &[
                 ("CLIENT_ID", new.requester_id.clone()),
-                ("OPERATOR_ID", actor.unwrap_or_default()),
+                ("OPERATOR_ID", operator.clone().unwrap_or_default()),
                 ("STATUS", "0".into()),
                 ("GROUP", new.channel_id.clone()),
             ],
         );
     }
-    if old.status != new.status {
-        out.notification("StatusChange", new, state_change("StatusChange", new, ctx));
-    }
     if old.user_data != new.user_data {
         out.notification("PropertiesUpdated", new, state_change("PropertiesUpdated", new, ctx));
     }
-    let owner = ctx.owner().map(|p| p.chatter_id.clone()).unwrap_or_default();
     if old.status == ChatStatus::Request && new.status == ChatStatus::Active && !agent_to_agent(new) {
         out.rpc(
             "CHAT_STARTED",
             Some(new),
             None,
-            &[("CLIENT_ID", new.requester_id.clone()), ("OPERATOR_ID", owner.clone()), ("STATUS", "0".into())],
+            &[
+                ("CLIENT_ID", new.requester_id.clone()),
+                ("OPERATOR_ID", operator.clone().unwrap_or_default()),
+                ("STATUS", "0".into()),
+            ],
         );
     }
     if new.status == ChatStatus::Closed && old.status != ChatStatus::Closed {
         if agent_to_agent(new) {
+            // The agent who closed or declined it.
             out.rpc(
                 "PRIVATE_CHAT_STATUS",
                 Some(new),
                 None,
-                &[("OPERATOR_ID", owner), ("STATUS", "stop".into()), ("GROUP", new.chat_id.clone())],
+                &[
+                    ("OPERATOR_ID", operator.unwrap_or_default()),
+                    ("STATUS", "stop".into()),
+                    ("GROUP", new.chat_id.clone()),
+                ],
             );
             return;
         }
-        // Who closed it: the transcript's closing message. A customer leaving is VISITOR_LEFT_CHAT.
-        let closer = ctx.transcript.iter().rev().find(|m| m.event.as_deref() == Some("closed"));
-        if closer.is_some_and(|m| m.chatter_type == ChatterType::User) {
-            let operator = closer.map(|m| m.chatter_id.clone()).unwrap_or_default();
+        // An agent's stop; a customer leaving is VISITOR_LEFT_CHAT, the cleanup's close neither.
+        if let Some(operator) = operator {
             out.rpc(
                 "OPERATOR_STOPED_CHAT",
                 Some(new),
@@ -400,8 +421,10 @@ fn participant_changed(out: &mut Out, old: Option<&Participant>, p: &Participant
     let Some(chat) = ctx.chat.as_ref() else { return };
     let name = if old.is_some() { "ChatParticipantUpdate" } else { "ChatParticipantAdd" };
     out.native(name, Some(chat), None, Some(&p.chatter_id), json!({ "participant": p, "previous": old }));
-    let became_inactive = p.chatter_active == 0 && old.is_none_or(|o| o.chatter_active != 0);
-    if became_inactive {
+    // A request to join: a chatter added inactive (invited, or to confirm). An agent who
+    // joined and later went inactive is no new request.
+    let requested = p.chatter_active == 0 && old.is_none();
+    if requested {
         let request = if p.chatter_type == ChatterType::User { "ChatRequestUser" } else { "ChatRequestCustomer" };
         out.native(request, Some(chat), None, Some(&p.chatter_id), json!({ "participant": p }));
         if p.invitation {
@@ -413,12 +436,7 @@ fn participant_changed(out: &mut Out, old: Option<&Participant>, p: &Participant
                 json!({ "participant": p, "invitationChatId": p.invitation_chat_id }),
             );
             if p.chatter_type == ChatterType::User && !agent_to_agent(chat) {
-                let inviter = ctx
-                    .transcript
-                    .iter()
-                    .rev()
-                    .find(|m| m.event.as_deref() == Some("invited"))
-                    .map(|m| m.chatter_id.clone());
+                let inviter = p.invited_by.as_ref().map(|by| by.chatter_id.clone());
                 out.rpc(
                     "OPERATOR_TRANSFER",
                     Some(chat),
@@ -573,6 +591,7 @@ mod tests {
             leave_time: None,
             create_time: "2026-11-21T10:00:00.000Z".into(),
             agent_number: (t == ChatterType::User).then_some(1),
+            invited_by: None,
         }
     }
 
@@ -629,12 +648,16 @@ mod tests {
             licence: "1234".into(),
             mask: None,
         };
+        // Each change records its actor: Ann accepted, moved and closed.
+        let by_ann = |c: Chat| Chat { updated_by: Some(Chatter::from(&agent)), ..c };
         let request = chat(ChatStatus::Request, "sales", ChatterType::Public);
-        let active = chat(ChatStatus::Active, "sales", ChatterType::Public);
-        let moved = chat(ChatStatus::Active, "support", ChatterType::Public);
-        let closed = chat(ChatStatus::Closed, "support", ChatterType::Public);
+        let active = by_ann(chat(ChatStatus::Active, "sales", ChatterType::Public));
+        let moved = by_ann(chat(ChatStatus::Active, "support", ChatterType::Public));
+        let closed = by_ann(chat(ChatStatus::Closed, "support", ChatterType::Public));
         let a2a = chat(ChatStatus::Request, "internal", ChatterType::User);
-        let a2a_closed = chat(ChatStatus::Closed, "internal", ChatterType::User);
+        let a2a_closed = by_ann(chat(ChatStatus::Closed, "internal", ChatterType::User));
+        let invited =
+            Participant { invited_by: Some(Chatter::from(&agent)), ..participant("bob", ChatterType::User, 0, true) };
         let mut with_data = active.clone();
         with_data.user_data = Some(serde_json::Map::from_iter([("orderId".to_string(), json!("A1"))]));
         let change = |id: &str, old: Option<Entity>, new: Option<Entity>| Change {
@@ -658,10 +681,7 @@ mod tests {
                 change("r6", Some(Entity::Chat(closed.clone())), None),
                 Context { licence: "1234".into(), ..Default::default() },
             ),
-            (
-                change("r7", None, Some(Entity::Participant(participant("bob", ChatterType::User, 0, true)))),
-                ctx(active.clone()),
-            ),
+            (change("r7", None, Some(Entity::Participant(invited))), ctx(active.clone())),
             (
                 change("r8", None, Some(Entity::Participant(participant("jdoe", ChatterType::Customer, 0, false)))),
                 ctx(active.clone()),

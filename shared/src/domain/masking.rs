@@ -138,6 +138,7 @@ mod tests {
             leave_time: None,
             create_time: created.into(),
             agent_number: number,
+            invited_by: None,
         }
     }
 

@@ -132,6 +132,14 @@ pub struct Chat {
     /// number is never given to another.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub agent_numbers: u32,
+    /// Who made the last change to the record (accepted, moved, closed it): its events
+    /// name this actor, read from the change itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<Chatter>,
+    /// ChatDelete marked it: it answers 404 from then on, and its items are removed once
+    /// its events are published (see docs/events.md).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
     /// Set by the cleanup on a request that passed the decay time.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub outdated: bool,
@@ -166,6 +174,8 @@ impl Chat {
             nickname: None,
             user_data: None,
             agent_numbers: 0,
+            updated_by: None,
+            deleted: false,
             outdated: false,
             create_time: now.into(),
             update_time: now.into(),
@@ -199,6 +209,9 @@ pub struct Participant {
     /// An agent's number in this chat, for masking (see [`crate::domain::masking`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent_number: Option<u32>,
+    /// Who invited this chatter (the invitation's events name them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invited_by: Option<Chatter>,
 }
 
 impl Participant {
