@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::api::chats::online_customers;
 use crate::app::App;
-use crate::domain::model::{Chat, ChatStatus, ChatterType};
+use crate::domain::model::{count_changes, Availability, Chat, ChatStatus, ChatterType, Presence};
 use crate::domain::plan::NewMessage;
 use crate::error::ApiError;
 use crate::keys;
@@ -28,6 +28,8 @@ pub struct Summary {
     pub outdated: usize,
     pub closed: usize,
     pub removed: usize,
+    /// Agents' presences that lapsed, taken out of their channels' counts.
+    pub lapsed: usize,
     /// The budget ran out; the next run goes on.
     pub incomplete: bool,
 }
@@ -105,15 +107,54 @@ pub async fn run(app: &App, deadline: Instant) -> Result<Summary, ApiError> {
             }
         }
     }
+    // 4. Lapsed presences (not refreshed in time): offline, and out of their channels'
+    //    counts, which BUTTON_STATUS follows. Read from the online-agents index: the cost
+    //    grows with the agents online, not with the table.
+    if !summary.incomplete {
+        let now = app.clock.epoch_secs();
+        let online_index = IndexQuery { index: keys::GSI1, pk: keys::online_pk(ChatterType::User), sk: SortKey::Any };
+        let online: Vec<Presence> = app.db.query_all(&online_index).await?;
+        for presence in online.into_iter().filter(|p| p.expires_at <= now) {
+            if out_of_time(&mut summary) {
+                break;
+            }
+            if sweep_presence(app, presence).await? {
+                summary.lapsed += 1;
+            }
+        }
+    }
     tracing::info!(
         examined = summary.examined,
         outdated = summary.outdated,
         closed = summary.closed,
         removed = summary.removed,
+        lapsed = summary.lapsed,
         incomplete = summary.incomplete,
         "cleanup"
     );
     Ok(summary)
+}
+
+/// Takes a lapsed presence offline and out of its channels' counts, unless the agent
+/// refreshed it meanwhile (then it is left as it is).
+async fn sweep_presence(app: &App, presence: Presence) -> Result<bool, ApiError> {
+    let swept = Presence {
+        availability: Availability::Offline,
+        counted: Vec::new(),
+        update_time: app.clock.stamp(),
+        ..presence.clone()
+    };
+    let refreshed = || ApiError::conflict("refreshed meanwhile");
+    let mut writes =
+        vec![Write { item: app.db.put_presence(&swept, Some(&presence.update_time))?, on_conflict: refreshed() }];
+    for (channel, delta) in count_changes(&presence.counted, &swept.counted) {
+        writes.push(Write { item: app.db.count_channel(&channel, delta)?, on_conflict: refreshed() });
+    }
+    match app.db.commit_writes(writes).await {
+        Ok(()) => Ok(true),
+        Err(e) if e.status == 409 => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// Marks a request outdated, if it still is a request.

@@ -81,6 +81,8 @@ pub fn flag_sk(user_id: &str, key: &str) -> String {
 }
 
 pub const PRESENCE_SK: &str = "PRESENCE";
+/// Sort key of a channel's [`ChannelCount`](crate::domain::model::ChannelCount), in the channel's partition.
+pub const CHANNEL_COUNT_SK: &str = "COUNT";
 
 pub fn user_pk(user_id: &str) -> String {
     format!("USER#{}", escape(user_id))

@@ -12,9 +12,8 @@ use serde_json::{json, Value};
 
 use crate::app::App;
 use crate::domain::events::{self, Change, Context, Entity, Outgoing};
-use crate::domain::model::{entity, ChannelAgent, ChatStatus, Message};
+use crate::domain::model::{entity, ChatStatus, Message};
 use crate::error::ApiError;
-use crate::keys;
 use crate::time;
 
 /// SNS's message size limit is 256 KB; the transcript is cut to stay well inside it.
@@ -54,7 +53,7 @@ fn entity_of(image: Option<serde_dynamo::Item>) -> Result<Option<Entity>, ApiErr
         entity::PARTICIPANT => Some(Entity::Participant(serde_dynamo::from_item(item)?)),
         entity::MESSAGE => Some(Entity::Message(serde_dynamo::from_item(item)?)),
         entity::PRESENCE => Some(Entity::Presence(serde_dynamo::from_item(item)?)),
-        entity::CHANNEL_AGENT => Some(Entity::ChannelAgent(serde_dynamo::from_item(item)?)),
+        entity::CHANNEL_COUNT => Some(Entity::ChannelCount(serde_dynamo::from_item(item)?)),
         // Typing, flags, idempotency records and webhooks announce nothing.
         _ => None,
     })
@@ -122,9 +121,6 @@ pub async fn handle(app: &App, event: Value) -> Result<Value, ApiError> {
             }
             None => Context::default(),
         };
-        if let Some(Entity::ChannelAgent(a)) = change.new.as_ref().or(change.old.as_ref()) {
-            ctx.channel_agents = Some(channel_agents(app, &a.channel_id).await?);
-        }
         ctx.licence = app.config.events.licence.clone();
         ctx.mask = mask.clone();
         outgoing.extend(events::describe(&change, &ctx));
@@ -151,12 +147,6 @@ async fn transcript(app: &App, chat_id: &str) -> Result<Vec<Message>, ApiError> 
         from = last + 1;
     }
     Ok(all)
-}
-
-async fn channel_agents(app: &App, channel_id: &str) -> Result<usize, ApiError> {
-    let now = app.clock.epoch_secs();
-    let agents: Vec<ChannelAgent> = app.db.query_prefix(keys::channel_pk(channel_id), "AGENT#").await?;
-    Ok(agents.iter().filter(|a| a.external && a.expires_at > now).count())
 }
 
 fn attribute(value: &str) -> Option<MessageAttributeValue> {

@@ -10,7 +10,9 @@ use aws_sdk_dynamodb::Client;
 use base64::Engine;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
-use crate::domain::model::{entity, Chat, ChatState, ChatStatus, ChatterType, Message, Participant, Typing};
+use crate::domain::model::{
+    entity, Availability, Chat, ChatState, ChatStatus, ChatterType, Message, Participant, Presence, Typing,
+};
 use crate::domain::plan::NewMessage;
 use crate::error::{service_code, ApiError};
 use crate::keys;
@@ -148,6 +150,13 @@ pub struct Change {
     pub writes: Vec<Write>,
     pub messages: Vec<NewMessage>,
 }
+
+/// How long a lapsed presence is kept before DynamoDB's TTL deletes it: the cleanup must
+/// see it first, to take it out of its channels' counts.
+const PRESENCE_KEPT_SECS: i64 = 24 * 3600;
+
+/// How many times writes are tried again while other transactions hold their items.
+const MAX_CONTENDED_ATTEMPTS: u32 = 10;
 
 /// How many times a change is re-planned when another writer took the transcript slot.
 const MAX_ATTEMPTS: u32 = 60;
@@ -545,6 +554,40 @@ impl Db {
         }
     }
 
+    /// Writes an agent's presence, if it is still the one read (`seen`: its updateTime;
+    /// None: there was none). Online, it is listed in the online-agents index. Its TTL
+    /// (`expiresAt`) is a day past its lapse, so the cleanup sweeps it first.
+    pub fn put_presence(&self, p: &Presence, seen: Option<&str>) -> Result<TransactWriteItem, ApiError> {
+        let gsi: Vec<(&str, String)> = if p.availability == Availability::Offline {
+            vec![]
+        } else {
+            vec![("GSI1PK", keys::online_pk(ChatterType::User)), ("GSI1SK", keys::escape(&p.user_id).into_owned())]
+        };
+        let mut item = to_item(keys::user_pk(&p.user_id), keys::PRESENCE_SK.into(), entity::PRESENCE, &gsi, p)?;
+        item.insert("expiresAt".into(), AttributeValue::N((p.expires_at + PRESENCE_KEPT_SECS).to_string()));
+        let put = Put::builder().table_name(&self.table).set_item(Some(item));
+        let put = match seen {
+            Some(seen) => put.condition_expression("updateTime = :seen").expression_attribute_values(":seen", s(seen)),
+            None => put.condition_expression("attribute_not_exists(PK)"),
+        };
+        Ok(TransactWriteItem::builder().put(put.build().map_err(build_error)?).build())
+    }
+
+    /// Adds `delta` to a channel's count of available agents.
+    pub fn count_channel(&self, channel_id: &str, delta: i64) -> Result<TransactWriteItem, ApiError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::channel_pk(channel_id)))
+            .key(keys::SK, s(keys::CHANNEL_COUNT_SK))
+            .update_expression("SET entityType = :type, channelId = :channel ADD available :delta")
+            .expression_attribute_values(":type", s(entity::CHANNEL_COUNT))
+            .expression_attribute_values(":channel", s(channel_id))
+            .expression_attribute_values(":delta", AttributeValue::N(delta.to_string()))
+            .build()
+            .map_err(build_error)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
     /// Deletes an item that must exist.
     pub fn delete_existing(&self, pk: String, sk: String) -> Result<TransactWriteItem, ApiError> {
         let delete = aws_sdk_dynamodb::types::Delete::builder()
@@ -856,15 +899,23 @@ impl Db {
     /// Commits writes that are not a transcript change (presence, say): the first failed
     /// condition answers its `on_conflict`.
     pub async fn commit_writes(&self, writes: Vec<Write>) -> Result<(), ApiError> {
-        match self.commit(writes.iter().map(|w| w.item.clone()).collect()).await {
-            Ok(()) => Ok(()),
-            Err(Failed::Condition(failed)) => {
-                let first = failed.first().and_then(|i| writes.get(*i));
-                Err(first.map_or_else(ApiError::internal, |w| w.on_conflict.clone()))
+        // Another transaction on one of the items (agents arriving at once share their
+        // channel's count): the same writes, conditions and all, are simply tried again.
+        for attempt in 0..MAX_CONTENDED_ATTEMPTS {
+            match self.commit(writes.iter().map(|w| w.item.clone()).collect()).await {
+                Ok(()) => return Ok(()),
+                Err(Failed::Condition(failed)) => {
+                    let first = failed.first().and_then(|i| writes.get(*i));
+                    return Err(first.map_or_else(ApiError::internal, |w| w.on_conflict.clone()));
+                }
+                Err(Failed::Contended) => {
+                    let cap = 1u64 << attempt.min(5);
+                    tokio::time::sleep(Duration::from_millis(fastrand::u64(1..=cap * 2))).await;
+                }
+                Err(Failed::Other(e)) => return Err(e),
             }
-            Err(Failed::Contended) => Err(ApiError::conflict("changed meanwhile; try again")),
-            Err(Failed::Other(e)) => Err(e),
         }
+        Err(ApiError::unavailable())
     }
 
     /// Whether the table answers (the local server's `/health`).

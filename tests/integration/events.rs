@@ -409,3 +409,55 @@ async fn deleting_an_open_chat_announces_its_close_and_its_deletion() {
     }
     assert!(empty, "the publisher purged the chat after announcing it");
 }
+
+#[tokio::test]
+async fn button_status_once_per_transition_with_ten_agents_at_once() {
+    let proxy = Proxy::start(&integration_tests::sns_endpoint()).await;
+    let t = TestApp::with_events(&proxy).await;
+    let rx = Receiver::start().await;
+    let admin = t.agent_token("admin");
+    subscribe(&t, &admin, rx.url("/rpc"), "rpc", &["BUTTON_STATUS"]).await;
+    assert!(confirmed(&t, &admin, 1).await);
+    let set = |user: String, body: Value| {
+        let t = t.clone();
+        async move {
+            let token = t.agent_token(&user);
+            t.call("PUT", &format!("/agents/{user}/availability"), Some(&token), Some(body)).await.0
+        }
+    };
+    let statuses = |group: &str| -> Vec<String> {
+        rpc_events(&rx, "/rpc", "BUTTON_STATUS")
+            .iter()
+            .filter(|e| param(e, "GROUP") == group)
+            .map(|e| param(e, "STATUS"))
+            .collect()
+    };
+    // An agent for internal chats only makes no channel available to customers.
+    assert_eq!(
+        set("internal".into(), json!({"availability": "online", "channels": ["sales"], "external": false})).await,
+        200
+    );
+    // Ten agents arrive at once, then leave at once.
+    for availability in ["online", "offline"] {
+        let mut all = tokio::task::JoinSet::new();
+        for n in 0..10 {
+            all.spawn(set(format!("agent-{n}"), json!({"availability": availability, "channels": ["sales"]})));
+        }
+        while let Some(status) = all.join_next().await {
+            let status = status.unwrap();
+            assert_eq!(status, 200);
+        }
+    }
+    // One comes back and lets its presence lapse: the cleanup takes it offline.
+    assert_eq!(set("agent-0".into(), json!({"availability": "online", "channels": ["sales"]})).await, 200);
+    t.app.clock.advance(std::time::Duration::from_secs(t.app.config.presence_ttl_secs as u64 + 1));
+    let summary =
+        shared::cleanup::run(&t.app, std::time::Instant::now() + std::time::Duration::from_secs(60)).await.unwrap();
+    assert_eq!(summary.lapsed, 2, "agent-0 and the internal agent: {summary:?}");
+    // A last transition in another channel: everything before it has been published.
+    assert_eq!(set("marker".into(), json!({"availability": "online", "channels": ["marker"]})).await, 200);
+    assert!(eventually(60, || statuses("marker") == ["online"]).await, "{:?}", rx.bodies("/rpc"));
+    let mut sales = statuses("sales");
+    sales.sort();
+    assert_eq!(sales, ["offline", "offline", "online", "online"], "exactly once per transition");
+}

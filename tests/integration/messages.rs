@@ -109,6 +109,9 @@ async fn what_each_side_sees_is_decided_by_who_it_is() {
     assert_eq!(post(&t, &chat, &ann, json!({"text": "customer only", "customer": true})).await.0, 201);
     assert_eq!(post(&t, &chat, &customer, json!({"text": "my code is 1234", "filter": "[0-9]{4}"})).await.0, 201);
     assert_eq!(post(&t, &chat, &customer, json!({"text": "sneaky", "internal": true})).await.0, 403);
+    // For nobody: refused, and nothing is written.
+    let nobody = json!({"text": "for nobody", "internal": true, "customer": true});
+    assert_eq!(post(&t, &chat, &ann, nobody).await.0, 400);
 
     // The customer: no internal note, whatever it asks for; agent names masked; filtered text hidden.
     for query in ["", "?excludeInternal=0", "?after=0&limit=100"] {

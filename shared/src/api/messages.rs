@@ -88,6 +88,12 @@ async fn post(app: &App, req: &Request, kind: MessageType, body: AddMessage) -> 
     if !ident.is_agent() && body.internal {
         return Err(ApiError::forbidden("customers cannot post internal messages"));
     }
+    if body.internal && body.customer {
+        // Hidden from customers and from agents: nobody could read it.
+        return Err(ApiError::bad_request(
+            "a message is internal (agents only) or customer (the customer only), not both",
+        ));
+    }
     if let Some(filter) = &body.filter {
         validate::text("filter", filter, MAX_FILTER_CHARS)?;
         regex_lite::Regex::new(filter)

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::app::App;
 use crate::auth;
-use crate::domain::model::{entity, Availability, ChannelAgent, ChatterType, Presence};
+use crate::domain::model::{count_changes, entity, Availability, ChannelAgent, ChatterType, Presence};
 use crate::error::ApiError;
 use crate::http::{HandlerResult, Request, Response};
 use crate::keys;
@@ -60,7 +60,7 @@ pub async fn set(app: &App, req: Request) -> HandlerResult {
     let channels: Vec<String> = body.channels.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect();
     let previous: Option<Presence> = app.db.get(keys::user_pk(user_id), keys::PRESENCE_SK, true).await?;
     let now = app.clock.epoch_secs();
-    let presence = Presence {
+    let mut presence = Presence {
         user_id: user_id.to_string(),
         name: ident.name().to_string(),
         availability: body.availability,
@@ -68,25 +68,17 @@ pub async fn set(app: &App, req: Request) -> HandlerResult {
         external: body.external.unwrap_or(true),
         update_time: app.clock.stamp(),
         expires_at: now + app.config.presence_ttl_secs,
+        counted: Vec::new(),
     };
-    let online = presence.availability != Availability::Offline;
-    let gsi: Vec<(&str, String)> = if online {
-        vec![("GSI1PK", keys::online_pk(ChatterType::User)), ("GSI1SK", keys::escape(user_id).into_owned())]
-    } else {
-        vec![]
-    };
-    let item = to_item(keys::user_pk(user_id), keys::PRESENCE_SK.into(), entity::PRESENCE, &gsi, &presence)?;
-    // Guard against a concurrent update of the same presence planned from the same read.
-    let mut put = aws_sdk_dynamodb::types::Put::builder().table_name(&app.db.table).set_item(Some(item));
-    put = match &previous {
-        Some(p) => put
-            .condition_expression("updateTime = :seen")
-            .expression_attribute_values(":seen", s(p.update_time.clone())),
-        None => put.condition_expression("attribute_not_exists(PK)"),
-    };
-    let put = put.build().map_err(|_| ApiError::internal())?;
+    presence.counted = presence.counts_in(now);
     let conflict = || ApiError::conflict("availability changed meanwhile; try again");
-    let mut writes = vec![Write { item: TransactWriteItem::builder().put(put).build(), on_conflict: conflict() }];
+    let seen = previous.as_ref().map(|p| p.update_time.as_str());
+    let mut writes = vec![Write { item: app.db.put_presence(&presence, seen)?, on_conflict: conflict() }];
+    // The channels' counts follow what this presence counted in before and counts in now.
+    let was = previous.as_ref().map(|p| p.counted.clone()).unwrap_or_default();
+    for (channel, delta) in count_changes(&was, &presence.counted) {
+        writes.push(Write { item: app.db.count_channel(&channel, delta)?, on_conflict: conflict() });
+    }
     let listed: BTreeSet<&String> =
         if presence.availability == Availability::Online { channels.iter().collect() } else { BTreeSet::new() };
     for c in &listed {
@@ -133,6 +125,7 @@ pub async fn get(app: &App, req: Request) -> HandlerResult {
         external: false,
         update_time: String::new(),
         expires_at: 0,
+        counted: Vec::new(),
     });
     Ok(Response::ok(&presence_view(&presence)))
 }

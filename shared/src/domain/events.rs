@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use crate::domain::masking::Masking;
 use crate::domain::model::{
-    Availability, ChannelAgent, Chat, ChatStatus, ChatterType, Message, MessageType, Participant, Presence, TargetType,
+    Availability, ChannelCount, Chat, ChatStatus, ChatterType, Message, MessageType, Participant, Presence, TargetType,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -89,7 +89,7 @@ pub enum Entity {
     Participant(Participant),
     Message(Message),
     Presence(Presence),
-    ChannelAgent(ChannelAgent),
+    ChannelCount(ChannelCount),
 }
 
 /// A committed change, as the table's stream reported it.
@@ -110,8 +110,6 @@ pub struct Context {
     pub participants: Vec<Participant>,
     /// The transcript, for the events that carry it.
     pub transcript: Vec<Message>,
-    /// Agents online in the channel of a ChannelAgent change, after it.
-    pub channel_agents: Option<usize>,
     /// The installation id (LICENCE) and the agent-name masking of customer-facing shapes.
     pub licence: String,
     pub mask: Option<String>,
@@ -313,14 +311,14 @@ pub fn describe(change: &Change, ctx: &Context) -> Vec<Outgoing> {
             let offline = Presence { availability: Availability::Offline, ..p.clone() };
             presence_changed(&mut out, &offline, change)
         }
-        (old, new) => {
-            let (agent, inserted) = match (old, new) {
-                (None, Some(Entity::ChannelAgent(a))) => (a, true),
-                (Some(Entity::ChannelAgent(a)), None) => (a, false),
-                _ => return out.list,
+        (old, Some(Entity::ChannelCount(count))) => {
+            let before = match old {
+                Some(Entity::ChannelCount(o)) => o.available,
+                _ => 0,
             };
-            channel_changed(&mut out, agent, inserted);
+            channel_changed(&mut out, before, count);
         }
+        _ => {}
     }
     out.list
 }
@@ -540,21 +538,21 @@ fn presence_changed(out: &mut Out, p: &Presence, change: &Change) {
     );
 }
 
-/// BUTTON_STATUS: a channel got its first, or lost its last, available agent.
-fn channel_changed(out: &mut Out, agent: &ChannelAgent, inserted: bool) {
-    let Some(now) = out.ctx.channel_agents else { return };
-    let status = match (inserted, now) {
-        (true, 1) => "online",
-        (false, 0) => "offline",
+/// BUTTON_STATUS: a channel got its first, or lost its last, available agent. The count
+/// changes atomically, so exactly one record makes each transition.
+fn channel_changed(out: &mut Out, before: i64, count: &ChannelCount) {
+    let status = match (before > 0, count.available > 0) {
+        (false, true) => "online",
+        (true, false) => "offline",
         _ => return,
     };
-    let channel = agent.channel_id.as_str();
+    let channel = count.channel_id.as_str();
     out.native(
         "ChannelAvailabilityUpdate",
         None,
         Some(channel),
-        Some(&agent.user_id),
-        json!({ "channelId": channel, "online": status == "online", "agents": now }),
+        None,
+        json!({ "channelId": channel, "online": status == "online", "agents": count.available.max(0) }),
     );
     out.rpc("BUTTON_STATUS", None, Some(channel), &[("STATUS", status.into()), ("GROUP", channel.to_string())]);
 }
@@ -625,6 +623,7 @@ mod tests {
             external: true,
             update_time: String::new(),
             expires_at: 0,
+            counted: Vec::new(),
         }
     }
 
@@ -644,7 +643,6 @@ mod tests {
             chat: Some(c),
             participants: vec![agent.clone(), customer.clone()],
             transcript: transcript.clone(),
-            channel_agents: None,
             licence: "1234".into(),
             mask: None,
         };
@@ -666,8 +664,7 @@ mod tests {
             new,
             at: "2026-11-21T10:02:00.000Z".into(),
         };
-        let agent_in =
-            ChannelAgent { channel_id: "sales".into(), user_id: "ann".into(), external: true, expires_at: 0 };
+        let count = |n| ChannelCount { channel_id: "sales".into(), available: n };
         vec![
             (change("r1", None, Some(Entity::Chat(request.clone()))), ctx(request.clone())),
             (
@@ -705,13 +702,10 @@ mod tests {
                 ),
                 Context::default(),
             ),
+            (change("r14", None, Some(Entity::ChannelCount(count(1)))), Context::default()),
             (
-                change("r14", None, Some(Entity::ChannelAgent(agent_in.clone()))),
-                Context { channel_agents: Some(1), ..Default::default() },
-            ),
-            (
-                change("r15", Some(Entity::ChannelAgent(agent_in)), None),
-                Context { channel_agents: Some(0), ..Default::default() },
+                change("r15", Some(Entity::ChannelCount(count(1))), Some(Entity::ChannelCount(count(0)))),
+                Context::default(),
             ),
             (change("r16", None, Some(Entity::Chat(a2a.clone()))), ctx(a2a.clone())),
             (change("r17", Some(Entity::Chat(a2a.clone())), Some(Entity::Chat(a2a_closed.clone()))), ctx(a2a_closed)),

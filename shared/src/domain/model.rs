@@ -13,6 +13,7 @@ pub mod entity {
     pub const IDEMPOTENCY: &str = "Idempotency";
     pub const PRESENCE: &str = "Presence";
     pub const CHANNEL_AGENT: &str = "ChannelAgent";
+    pub const CHANNEL_COUNT: &str = "ChannelCount";
     pub const FLAG: &str = "Flag";
     pub const WEBHOOK: &str = "Webhook";
 }
@@ -330,7 +331,8 @@ impl Availability {
 }
 
 /// An agent's availability, refreshed by the agent's console like a session; it lapses
-/// (TTL) when not refreshed.
+/// when not refreshed (at `available_until`; the cleanup then takes it out of its
+/// channels' counts, and DynamoDB's TTL deletes the item a day later).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Presence {
@@ -341,17 +343,49 @@ pub struct Presence {
     /// Available for external (customer) chats, not only for agent-to-agent ones.
     pub external: bool,
     pub update_time: String,
+    /// When it lapses unless refreshed.
+    #[serde(rename = "availableUntil", default)]
     pub expires_at: i64,
+    /// The channels whose [`ChannelCount`] counts this presence now.
+    #[serde(default)]
+    pub counted: Vec<String>,
 }
 
 impl Presence {
-    /// What it is now: an expired presence is offline, whatever DynamoDB's TTL has not yet deleted.
+    /// What it is now: a lapsed presence is offline, whatever the cleanup has not yet swept.
     pub fn current(mut self, now: i64) -> Self {
         if self.expires_at <= now {
             self.availability = Availability::Offline;
         }
         self
     }
+
+    /// The channels in which this presence makes an agent available to customers.
+    pub fn counts_in(&self, now: i64) -> Vec<String> {
+        let available = self.availability == Availability::Online && self.external && self.expires_at > now;
+        if available {
+            self.channels.clone()
+        } else {
+            Vec::new()
+        }
+    }
+}
+
+/// How each channel's count changes when a presence goes from counting in `was` to `now`.
+pub fn count_changes(was: &[String], now: &[String]) -> Vec<(String, i64)> {
+    let arrived = now.iter().filter(|c| !was.contains(c)).map(|c| (c.clone(), 1));
+    let left = was.iter().filter(|c| !now.contains(c)).map(|c| (c.clone(), -1));
+    arrived.chain(left).collect()
+}
+
+/// How many agents are available to customers in a channel. Every presence change adds to
+/// it atomically, so its stream record alone says when a channel goes from none to some
+/// and back: BUTTON_STATUS, exactly once per transition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChannelCount {
+    pub channel_id: String,
+    pub available: i64,
 }
 
 /// An online agent in one channel (AvailableUsersGet by channel, the widget's "is anyone there").
@@ -411,5 +445,48 @@ impl ChatState {
 
     pub fn participant(&self, chatter_type: ChatterType, chatter_id: &str) -> Option<&Participant> {
         self.participants.iter().find(|p| p.chatter_type == chatter_type && p.chatter_id == chatter_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn presence(availability: Availability, external: bool, until: i64) -> Presence {
+        Presence {
+            user_id: "ann".into(),
+            name: "Ann".into(),
+            availability,
+            channels: vec!["sales".into(), "support".into()],
+            external,
+            update_time: String::new(),
+            expires_at: until,
+            counted: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn only_online_external_unlapsed_presences_count() {
+        assert_eq!(presence(Availability::Online, true, 100).counts_in(50), vec!["sales", "support"]);
+        assert!(presence(Availability::Online, false, 100).counts_in(50).is_empty(), "internal only");
+        assert!(presence(Availability::Away, true, 100).counts_in(50).is_empty(), "away");
+        assert!(presence(Availability::Online, true, 100).counts_in(100).is_empty(), "lapsed");
+    }
+
+    #[test]
+    fn counts_change_by_what_was_and_is_counted() {
+        let was = vec!["sales".to_string(), "support".to_string()];
+        let now = vec!["support".to_string(), "billing".to_string()];
+        assert_eq!(count_changes(&was, &now), vec![("billing".to_string(), 1), ("sales".to_string(), -1)]);
+        assert!(count_changes(&now, &now).is_empty(), "a refresh changes no count");
+    }
+
+    #[test]
+    fn the_state_machine_moves_forward_only() {
+        use ChatStatus::*;
+        assert!(Request.can_become(Active) && Request.can_become(Closed) && Active.can_become(Closed));
+        for (from, to) in [(Active, Request), (Closed, Active), (Closed, Request), (Active, Active)] {
+            assert!(!from.can_become(to), "{from} -> {to}");
+        }
     }
 }
