@@ -1,9 +1,7 @@
-//! The one error type of the API and its single mapping to HTTP.
+//! The one error type of the HTTP edge: each lower layer's errors map into it here, and
+//! `crate::http` turns it into a response.
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use serde_json::json;
-
-use crate::http::Response;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
@@ -48,14 +46,6 @@ impl ApiError {
     /// Never carries internals: the detail goes to the log, not to the client.
     pub fn internal() -> Self {
         Self::new(500, "internal", "internal error")
-    }
-
-    pub fn into_response(self) -> Response {
-        let mut response = Response::json(self.status, &json!({"error": {"code": self.code, "message": self.message}}));
-        if self.status == 503 {
-            response.headers.push(("retry-after", "1".into()));
-        }
-        response
     }
 }
 

@@ -108,3 +108,15 @@ impl Response {
 }
 
 pub type HandlerResult = Result<Response, ApiError>;
+
+impl ApiError {
+    /// The error as the client gets it: `{"error": {"code", "message"}}`, and Retry-After on a 503.
+    pub fn into_response(self) -> Response {
+        let mut response =
+            Response::json(self.status, &serde_json::json!({"error": {"code": self.code, "message": self.message}}));
+        if self.status == 503 {
+            response.headers.push(("retry-after", "1".into()));
+        }
+        response
+    }
+}

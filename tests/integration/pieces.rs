@@ -204,3 +204,107 @@ fn every_template_route_is_in_the_openapi_document() {
         );
     }
 }
+
+/// The modules of `shared/src` and the modules each one uses (`crate::…` paths in its code,
+/// not in comments or its tests), resolved to the deepest module that exists.
+fn shared_module_graph() -> std::collections::BTreeMap<String, BTreeSet<String>> {
+    fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let root = integration_tests::repo_root().join("shared/src");
+    let mut all = Vec::new();
+    files(&root, &mut all);
+    let name = |path: &std::path::Path| {
+        let rel = path.strip_prefix(&root).unwrap().with_extension("");
+        let rel = rel.to_string_lossy().replace('/', "::");
+        rel.strip_suffix("::mod").map(str::to_string).unwrap_or(rel)
+    };
+    let modules: BTreeSet<String> = all.iter().map(|p| name(p)).filter(|m| m != "lib").collect();
+    let uses = regex_lite::Regex::new(r"crate::([a-z_]+(?:::[a-z_]+)*)").unwrap();
+    let mut graph = std::collections::BTreeMap::new();
+    for path in &all {
+        let module = name(path);
+        if module == "lib" {
+            continue;
+        }
+        let text = std::fs::read_to_string(path).unwrap();
+        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        let mut deps = BTreeSet::new();
+        for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
+            for capture in uses.captures_iter(line) {
+                let mut path = capture[1].to_string();
+                while !modules.contains(&path) {
+                    match path.rsplit_once("::") {
+                        Some((parent, _)) => path = parent.to_string(),
+                        None => break,
+                    }
+                }
+                if modules.contains(&path) && path != module && !module.starts_with(&format!("{path}::")) {
+                    deps.insert(path);
+                }
+            }
+        }
+        graph.insert(module, deps);
+    }
+    graph
+}
+
+#[test]
+fn no_module_of_shared_imports_one_that_imports_it_back() {
+    let graph = shared_module_graph();
+    fn reaches(graph: &std::collections::BTreeMap<String, BTreeSet<String>>, from: &str, to: &str) -> bool {
+        let mut seen = BTreeSet::new();
+        let mut todo = vec![from.to_string()];
+        while let Some(m) = todo.pop() {
+            if m == to {
+                return true;
+            }
+            if seen.insert(m.clone()) {
+                todo.extend(graph.get(&m).into_iter().flatten().cloned());
+            }
+        }
+        false
+    }
+    let circles: Vec<(String, String)> = graph
+        .iter()
+        .flat_map(|(m, deps)| deps.iter().filter(|d| reaches(&graph, d, m)).map(move |d| (m.clone(), d.clone())))
+        .collect();
+    assert!(circles.is_empty(), "modules that reach back to themselves: {circles:?}");
+}
+
+#[test]
+fn the_domain_knows_neither_the_sdk_nor_http() {
+    let root = integration_tests::repo_root().join("shared/src/domain");
+    let forbidden = [
+        "aws_sdk",
+        "aws_smithy",
+        "lambda_",
+        "hyper",
+        "http::",
+        "crate::store",
+        "crate::api",
+        "crate::app",
+        "crate::error",
+        "crate::auth",
+        "crate::keys",
+    ];
+    for entry in std::fs::read_dir(&root).unwrap().flatten() {
+        let text = std::fs::read_to_string(entry.path()).unwrap();
+        for word in forbidden {
+            assert!(!text.contains(word), "{} uses {word}", entry.path().display());
+        }
+    }
+    let graph = shared_module_graph();
+    for (module, deps) in graph.iter().filter(|(m, _)| m.starts_with("domain")) {
+        for dep in deps {
+            assert!(dep.starts_with("domain"), "{module} uses {dep}: the domain uses only itself");
+        }
+    }
+}

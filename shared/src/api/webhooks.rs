@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::app::App;
 use crate::auth;
-use crate::domain::events::Format;
+use crate::domain::model::Format;
 use crate::domain::model::{entity, Webhook};
 use crate::error::ApiError;
 use crate::http::{HandlerResult, Request, Response};

@@ -1,5 +1,5 @@
-//! Who is acting: an agent, or a customer or visitor in its one chat. `crate::auth` proves
-//! it from a token; the domain only reads it.
+//! Who is acting: an agent, or a customer or visitor in its one chat. The auth module
+//! proves it from a token; the domain only reads it.
 
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::model::ChatterType;

@@ -1,5 +1,5 @@
 //! The domain's refusals. They say what is wrong in the domain's terms; the HTTP edge
-//! alone turns them into status codes (`crate::error`).
+//! alone turns them into status codes.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {

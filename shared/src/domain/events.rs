@@ -9,64 +9,14 @@
 use std::collections::BTreeMap;
 
 use chrono::DateTime;
-use serde::{Deserialize, Serialize};
+
 use serde_json::{json, Value};
 
 use crate::domain::masking::Masking;
 use crate::domain::model::{
-    Availability, ChannelCount, Chat, ChatStatus, ChatterType, Message, MessageType, Participant, Presence, TargetType,
+    Availability, ChannelCount, Chat, ChatStatus, ChatterType, Format, Message, MessageType, Participant, Presence,
+    TargetType,
 };
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Format {
-    Native,
-    Rpc,
-    Notification,
-}
-
-impl Format {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Format::Native => "native",
-            Format::Rpc => "rpc",
-            Format::Notification => "notification",
-        }
-    }
-
-    /// The event names of this vocabulary.
-    pub fn events(self) -> &'static [&'static str] {
-        match self {
-            Format::Native => &[
-                "ChatAdd",
-                "ChatUpdate",
-                "ChatRequestUpdate",
-                "ChatChannelUpdate",
-                "ChatDelete",
-                "ChatParticipantAdd",
-                "ChatParticipantUpdate",
-                "ChatParticipantRemove",
-                "ChatRequestUser",
-                "ChatRequestCustomer",
-                "ChatInvite",
-                "ChatMessageAdd",
-                "AgentAvailabilityUpdate",
-                "ChannelAvailabilityUpdate",
-            ],
-            Format::Rpc => &[
-                "CHAT_STARTED",
-                "OPERATOR_TRANSFER",
-                "OPERATOR_STATUS",
-                "BUTTON_STATUS",
-                "CLIENT_INVITED",
-                "OPERATOR_STOPED_CHAT",
-                "VISITOR_LEFT_CHAT",
-                "PRIVATE_CHAT_STATUS",
-            ],
-            Format::Notification => &["StatusChange", "ParticipantsUpdated", "PropertiesUpdated", "NewMessages"],
-        }
-    }
-}
 
 /// One message to publish.
 #[derive(Debug, Clone, PartialEq)]

@@ -409,6 +409,58 @@ pub struct Flag {
     pub update_time: String,
 }
 
+/// The vocabularies events are published in (docs/events.md), and their event names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Native,
+    Rpc,
+    Notification,
+}
+
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Native => "native",
+            Format::Rpc => "rpc",
+            Format::Notification => "notification",
+        }
+    }
+
+    /// The event names of this vocabulary.
+    pub fn events(self) -> &'static [&'static str] {
+        match self {
+            Format::Native => &[
+                "ChatAdd",
+                "ChatUpdate",
+                "ChatRequestUpdate",
+                "ChatChannelUpdate",
+                "ChatDelete",
+                "ChatParticipantAdd",
+                "ChatParticipantUpdate",
+                "ChatParticipantRemove",
+                "ChatRequestUser",
+                "ChatRequestCustomer",
+                "ChatInvite",
+                "ChatMessageAdd",
+                "AgentAvailabilityUpdate",
+                "ChannelAvailabilityUpdate",
+            ],
+            Format::Rpc => &[
+                "CHAT_STARTED",
+                "OPERATOR_TRANSFER",
+                "OPERATOR_STATUS",
+                "BUTTON_STATUS",
+                "CLIENT_INVITED",
+                "OPERATOR_STOPED_CHAT",
+                "VISITOR_LEFT_CHAT",
+                "PRIVATE_CHAT_STATUS",
+            ],
+            Format::Notification => &["StatusChange", "ParticipantsUpdated", "PropertiesUpdated", "NewMessages"],
+        }
+    }
+}
+
 /// A subscriber URL of the events topic, in one vocabulary, for some events.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -416,7 +468,7 @@ pub struct Webhook {
     pub webhook_id: String,
     pub url: String,
     pub events: Vec<String>,
-    pub format: crate::domain::events::Format,
+    pub format: Format,
     pub subscription_arn: String,
     pub created_by: String,
     pub create_time: String,
