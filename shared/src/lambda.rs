@@ -7,7 +7,7 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, RequestExt};
 
 use crate::app::App;
-use crate::http::{HandlerResult, Request, Response};
+use crate::http::{Request, Response};
 use crate::routes;
 
 pub use lambda_http::Error;
@@ -44,13 +44,10 @@ fn to_lambda(response: Response) -> Result<lambda_http::Response<Body>, Error> {
     Ok(builder.body(if response.body.is_empty() { Body::Empty } else { Body::Binary(response.body) })?)
 }
 
-/// Serves `handler` for the lifetime of this execution environment. `app` was built once,
-/// at cold start.
-pub async fn serve<F, Fut>(app: App, handler: F) -> Result<(), Error>
-where
-    F: Fn(&'static App, Request) -> Fut + Copy + Send + 'static,
-    Fut: Future<Output = HandlerResult> + Send,
-{
+/// Serves the HTTP routes of `function` (its name in the route table) for the lifetime of
+/// this execution environment, through the table's own dispatch: the route table is the
+/// one list of which function serves what. `app` was built once, at cold start.
+pub async fn serve_http(app: App, function: &'static str) -> Result<(), Error> {
     // One App for the process's whole life; leaking it gives handlers a plain &App.
     let app: &'static App = Box::leak(Box::new(app));
     lambda_http::run(lambda_http::service_fn(move |event: lambda_http::Request| async move {
@@ -62,7 +59,7 @@ where
         };
         let req = from_lambda(&event);
         let chat_id = req.params.get("chatId").cloned();
-        let result = handler(app, req).await;
+        let result = routes::dispatch(app, function, req).await;
         to_lambda(routes::finish(&route, &request_id, chat_id.as_deref(), started, result))
     }))
     .await

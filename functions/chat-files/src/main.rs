@@ -4,5 +4,5 @@
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();
     let app = shared::App::from_env().await?;
-    shared::lambda::serve(app, shared::api::widget::files).await
+    shared::lambda::serve_http(app, "chat-files").await
 }

@@ -3,5 +3,5 @@
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();
     let app = shared::App::from_env().await?;
-    shared::lambda::serve(app, shared::api::participants::add).await
+    shared::lambda::serve_http(app, "participant-add").await
 }
