@@ -11,7 +11,8 @@ use base64::Engine;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use crate::domain::model::{
-    entity, Availability, Chat, ChatState, ChatStatus, ChatterType, Message, Participant, Presence, Typing,
+    entity, Availability, ChannelAgent, Chat, ChatState, ChatStatus, ChatterType, Message, Participant, Presence,
+    Typing,
 };
 use crate::domain::plan::NewMessage;
 use crate::error::{service_code, ApiError};
@@ -571,6 +572,25 @@ impl Db {
             None => put.condition_expression("attribute_not_exists(PK)"),
         };
         Ok(TransactWriteItem::builder().put(put.build().map_err(build_error)?).build())
+    }
+
+    /// Lists an agent as online in a channel (replacing its previous listing there).
+    pub fn put_channel_agent(&self, agent: &ChannelAgent) -> Result<TransactWriteItem, ApiError> {
+        let (pk, sk) = (keys::channel_pk(&agent.channel_id), keys::channel_agent_sk(&agent.user_id));
+        let item = to_item(pk, sk, entity::CHANNEL_AGENT, &[], agent)?;
+        let put = Put::builder().table_name(&self.table).set_item(Some(item)).build().map_err(build_error)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Takes an agent's listing out of a channel (nothing to do if it is not there).
+    pub fn delete_channel_agent(&self, channel_id: &str, user_id: &str) -> Result<TransactWriteItem, ApiError> {
+        let delete = aws_sdk_dynamodb::types::Delete::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::channel_pk(channel_id)))
+            .key(keys::SK, s(keys::channel_agent_sk(user_id)))
+            .build()
+            .map_err(build_error)?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
     }
 
     /// Adds `delta` to a channel's count of available agents.

@@ -3,17 +3,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use aws_sdk_dynamodb::types::TransactWriteItem;
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::app::App;
 use crate::auth;
-use crate::domain::model::{count_changes, entity, Availability, ChannelAgent, ChatterType, Presence};
+use crate::domain::model::{count_changes, Availability, ChannelAgent, ChatterType, Presence};
 use crate::error::ApiError;
 use crate::http::{HandlerResult, Request, Response};
 use crate::keys;
-use crate::store::{s, to_item, IndexQuery, SortKey, Write};
+use crate::store::{IndexQuery, SortKey, Write};
 use crate::validate;
 
 const MAX_CHANNELS: usize = 20;
@@ -88,22 +87,10 @@ pub async fn set(app: &App, req: Request) -> HandlerResult {
             external: presence.external,
             expires_at: presence.expires_at,
         };
-        let item = to_item(keys::channel_pk(c), keys::channel_agent_sk(user_id), entity::CHANNEL_AGENT, &[], &agent)?;
-        let put = aws_sdk_dynamodb::types::Put::builder()
-            .table_name(&app.db.table)
-            .set_item(Some(item))
-            .build()
-            .map_err(|_| ApiError::internal())?;
-        writes.push(Write { item: TransactWriteItem::builder().put(put).build(), on_conflict: conflict() });
+        writes.push(Write { item: app.db.put_channel_agent(&agent)?, on_conflict: conflict() });
     }
     for c in previous.iter().flat_map(|p| p.channels.iter()).filter(|c| !listed.contains(c)) {
-        let delete = aws_sdk_dynamodb::types::Delete::builder()
-            .table_name(&app.db.table)
-            .key(keys::PK, s(keys::channel_pk(c)))
-            .key(keys::SK, s(keys::channel_agent_sk(user_id)))
-            .build()
-            .map_err(|_| ApiError::internal())?;
-        writes.push(Write { item: TransactWriteItem::builder().delete(delete).build(), on_conflict: conflict() });
+        writes.push(Write { item: app.db.delete_channel_agent(c, user_id)?, on_conflict: conflict() });
     }
     app.db.commit_writes(writes).await?;
     Ok(Response::ok(&presence_view(&presence)))
