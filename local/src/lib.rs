@@ -13,9 +13,10 @@ use std::time::Instant;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use serde::Deserialize;
+use shared::domain::validate;
 use shared::error::ApiError;
 use shared::http::{Request, Response, MAX_BODY_BYTES};
-use shared::{auth, routes, validate, App};
+use shared::{auth, routes, App};
 use tokio::net::TcpListener;
 
 /// The repository's root (where template.yaml is), from this crate's location.

@@ -30,7 +30,7 @@ async fn run() -> Result<(), Error> {
     shared::telemetry::init();
     let mut app = shared::App::from_env().await?;
     let template = local_server::repo_root().join("template.yaml");
-    local_server::schema::create_table(&app.db.client, &app.db.table, &template).await?;
+    local_server::schema::create_table(app.db.sdk(), app.db.table(), &template).await?;
     // Events: the SNS emulator's topic, fed from the table's stream by the publisher handler.
     let follow_stream = std::env::var("SNS_ENDPOINT").is_ok();
     if follow_stream {

@@ -91,11 +91,9 @@ const BACKOFF: Duration = Duration::from_millis(500);
 /// publisher takes it, so an event is late while DynamoDB or SNS is down, never lost.
 pub async fn run(app: Arc<App>, streams: aws_sdk_dynamodbstreams::Client, mut checkpoint: Checkpoint) {
     let arn = loop {
-        match app.db.client.describe_table().table_name(&app.db.table).send().await {
-            Ok(out) => match out.table().and_then(|t| t.latest_stream_arn()) {
-                Some(arn) => break arn.to_string(),
-                None => tracing::error!(table = app.db.table, "the table has no stream"),
-            },
+        match app.db.stream_arn().await {
+            Ok(Some(arn)) => break arn,
+            Ok(None) => tracing::error!(table = app.db.table(), "the table has no stream"),
             Err(e) => tracing::warn!(error = %e, "describe table failed; will retry"),
         }
         tokio::time::sleep(BACKOFF).await;

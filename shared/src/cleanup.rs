@@ -13,13 +13,13 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::api::chats::online_customers;
 use crate::app::App;
-use crate::domain::model::{count_changes, Availability, Chat, ChatStatus, ChatterType, Presence};
-use crate::domain::plan::NewMessage;
-use crate::error::ApiError;
+use crate::domain::error::DomainError;
+use crate::domain::model::{Chat, ChatStatus, Presence};
+use crate::domain::plan::{Guarded, Write};
+use crate::domain::transitions;
 use crate::keys;
-use crate::store::{s, Change, IndexQuery, SortKey, Write};
+use crate::store::{IndexQuery, SortKey, StoreError, StoreResult};
 
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -35,7 +35,7 @@ pub struct Summary {
 }
 
 /// One scheduled run; the event itself carries nothing we need.
-pub async fn handle(app: &App, _event: serde_json::Value) -> Result<serde_json::Value, ApiError> {
+pub async fn handle(app: &App, _event: serde_json::Value) -> StoreResult<serde_json::Value> {
     let deadline = Instant::now() + Duration::from_secs(app.config.cleanup.budget_secs.max(1) as u64);
     let summary = run(app, deadline).await?;
     Ok(serde_json::to_value(summary).unwrap_or_default())
@@ -45,7 +45,7 @@ fn status_before(status: ChatStatus, cutoff: String) -> IndexQuery {
     IndexQuery { index: keys::GSI1, pk: keys::status_pk(status), sk: SortKey::Before(cutoff) }
 }
 
-pub async fn run(app: &App, deadline: Instant) -> Result<Summary, ApiError> {
+pub async fn run(app: &App, deadline: Instant) -> StoreResult<Summary> {
     let limits = &app.config.cleanup;
     let mut summary = Summary::default();
     let out_of_time = |summary: &mut Summary| {
@@ -112,8 +112,7 @@ pub async fn run(app: &App, deadline: Instant) -> Result<Summary, ApiError> {
     //    grows with the agents online, not with the table.
     if !summary.incomplete {
         let now = app.clock.epoch_secs();
-        let online_index = IndexQuery { index: keys::GSI1, pk: keys::online_pk(ChatterType::User), sk: SortKey::Any };
-        let online: Vec<Presence> = app.db.query_all(&online_index).await?;
+        let online = app.db.online_agents().await?;
         for presence in online.into_iter().filter(|p| p.expires_at <= now) {
             if out_of_time(&mut summary) {
                 break;
@@ -135,82 +134,30 @@ pub async fn run(app: &App, deadline: Instant) -> Result<Summary, ApiError> {
     Ok(summary)
 }
 
-/// Takes a lapsed presence offline and out of its channels' counts, unless the agent
-/// refreshed it meanwhile (then it is left as it is).
-async fn sweep_presence(app: &App, presence: Presence) -> Result<bool, ApiError> {
-    let swept = Presence {
-        availability: Availability::Offline,
-        counted: Vec::new(),
-        update_time: app.clock.stamp(),
-        ..presence.clone()
-    };
-    let refreshed = || ApiError::conflict("refreshed meanwhile");
-    let mut writes =
-        vec![Write { item: app.db.put_presence(&swept, Some(&presence.update_time))?, on_conflict: refreshed() }];
-    for (channel, delta) in count_changes(&presence.counted, &swept.counted) {
-        writes.push(Write { item: app.db.count_channel(&channel, delta)?, on_conflict: refreshed() });
-    }
-    match app.db.commit_writes(writes).await {
+/// Whether a refusal means "nothing to do any more" (changed meanwhile, or gone).
+fn moot(result: StoreResult<()>) -> StoreResult<bool> {
+    use crate::domain::error::Kind;
+    match result {
         Ok(()) => Ok(true),
-        Err(e) if e.status == 409 => Ok(false),
+        Err(StoreError::Refused(DomainError { kind: Kind::Conflict | Kind::NotFound, .. })) => Ok(false),
         Err(e) => Err(e),
     }
+}
+
+/// Takes a lapsed presence offline and out of its channels' counts, unless the agent
+/// refreshed it meanwhile (then it is left as it is).
+async fn sweep_presence(app: &App, presence: Presence) -> StoreResult<bool> {
+    let plan = transitions::sweep_presence(&presence, &app.clock.moment());
+    moot(app.db.commit_writes(&plan.writes).await)
 }
 
 /// Marks a request outdated, if it still is a request.
-async fn mark_outdated(app: &App, chat_id: &str) -> Result<bool, ApiError> {
-    let result = app
-        .db
-        .client
-        .update_item()
-        .table_name(&app.db.table)
-        .key(keys::PK, s(keys::chat_pk(chat_id)))
-        .key(keys::SK, s(keys::CHAT_SK))
-        .update_expression("SET outdated = :t")
-        .condition_expression("#status = :request")
-        .expression_attribute_names("#status", "status")
-        .expression_attribute_values(":t", aws_sdk_dynamodb::types::AttributeValue::Bool(true))
-        .expression_attribute_values(":request", s(ChatStatus::Request.as_str()))
-        .send()
-        .await;
-    match result {
-        Ok(_) => Ok(true),
-        Err(e) if crate::error::service_code(&e) == Some("ConditionalCheckFailedException") => Ok(false),
-        Err(e) => Err(e.into()),
-    }
+async fn mark_outdated(app: &App, chat_id: &str) -> StoreResult<bool> {
+    let write = Write::Outdated { chat_id: chat_id.into() };
+    moot(app.db.commit_writes(&[Guarded { write, on_conflict: DomainError::conflict("no longer a request") }]).await)
 }
 
 /// Closes a request nobody answered, with a system message; `false` if it is no longer one.
-async fn close_unanswered(app: &App, chat_id: &str) -> Result<bool, ApiError> {
-    let result = app
-        .db
-        .apply(chat_id, |state| {
-            if state.chat.status != ChatStatus::Request {
-                return Err(ApiError::conflict("no longer a request"));
-            }
-            let before = &state.chat;
-            let after = Chat {
-                status: ChatStatus::Closed,
-                previous_status: Some(before.status),
-                update_time: app.clock.stamp(),
-                updated_by: Some(ChatterType::system_actor()),
-                ..before.clone()
-            };
-            let mut writes = vec![Write {
-                item: app.db.update_chat(before, &after)?,
-                on_conflict: ApiError::conflict("no longer a request"),
-            }];
-            for item in online_customers(app, state, None)? {
-                writes.push(Write { item, on_conflict: ApiError::conflict("changed meanwhile") });
-            }
-            // The service closes it, not an agent: no OPERATOR_STOPED_CHAT follows.
-            let message = NewMessage::system(ChatterType::system_actor(), "closed", vec![]);
-            Ok(Change { writes, messages: vec![message] })
-        })
-        .await;
-    match result {
-        Ok(_) => Ok(true),
-        Err(e) if e.status == 409 || e.status == 404 => Ok(false),
-        Err(e) => Err(e),
-    }
+async fn close_unanswered(app: &App, chat_id: &str) -> StoreResult<bool> {
+    moot(app.db.apply(chat_id, |state| transitions::close_unanswered(state, &app.clock.moment())).await.map(|_| ()))
 }

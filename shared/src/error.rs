@@ -1,8 +1,6 @@
 //! The one error type of the HTTP edge: each lower layer's errors map into it here, and
 //! `crate::http` turns it into a response.
 
-use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     pub status: u16,
@@ -57,51 +55,14 @@ impl std::fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
-/// DynamoDB error codes that mean "try again later", after the SDK's own retries.
-const TRANSIENT: &[&str] = &[
-    "ThrottlingException",
-    "ProvisionedThroughputExceededException",
-    "RequestLimitExceeded",
-    "InternalServerError",
-    "ServiceUnavailable",
-    "TransactionInProgressException",
-];
-
-/// The error code DynamoDB returned, if the call reached it.
-pub fn service_code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
-    match err {
-        SdkError::ServiceError(e) => e.err().code(),
-        _ => None,
-    }
-}
-
-impl<E, R> From<SdkError<E, R>> for ApiError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    fn from(err: SdkError<E, R>) -> Self {
-        match &err {
-            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
-                tracing::warn!(error = %aws_smithy_types::error::display::DisplayErrorContext(&err), "dynamodb unreachable");
-                ApiError::unavailable()
-            }
-            SdkError::ServiceError(e) if e.err().code().is_some_and(|c| TRANSIENT.contains(&c)) => {
-                tracing::warn!(code = e.err().code(), "dynamodb transient error");
-                ApiError::unavailable()
-            }
-            _ => {
-                tracing::error!(error = %aws_smithy_types::error::display::DisplayErrorContext(&err), "dynamodb error");
-                ApiError::internal()
-            }
+impl From<crate::store::StoreError> for ApiError {
+    fn from(err: crate::store::StoreError) -> Self {
+        use crate::store::StoreError;
+        match err {
+            StoreError::Refused(e) => e.into(),
+            StoreError::Unavailable => ApiError::unavailable(),
+            StoreError::Internal => ApiError::internal(),
         }
-    }
-}
-
-impl From<serde_dynamo::Error> for ApiError {
-    fn from(err: serde_dynamo::Error) -> Self {
-        tracing::error!(error = %err, "item (de)serialisation failed");
-        ApiError::internal()
     }
 }
 
@@ -113,6 +74,8 @@ impl From<crate::domain::error::DomainError> for ApiError {
             Kind::Forbidden => ApiError::forbidden(err.message),
             Kind::NotFound => ApiError::not_found(err.message),
             Kind::Conflict => ApiError::conflict(err.message),
+            Kind::Duplicate => ApiError::new(409, "duplicate", err.message),
+            Kind::TooLarge => ApiError::too_large(err.message),
         }
     }
 }

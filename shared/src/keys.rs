@@ -76,8 +76,15 @@ pub fn idempotency_sk(chatter_type: ChatterType, chatter_id: &str, client_id: &s
     format!("I#{}#{}#{}", chatter_type.as_str(), escape(chatter_id), escape(client_id))
 }
 
+pub const FLAG_PREFIX: &str = "F#";
+
 pub fn flag_sk(user_id: &str, key: &str) -> String {
     format!("F#{}#{}", escape(user_id), escape(key))
+}
+
+/// The flags of one user in a chat's partition.
+pub fn flag_user_prefix(user_id: &str) -> String {
+    format!("F#{}#", escape(user_id))
 }
 
 pub const PRESENCE_SK: &str = "PRESENCE";
@@ -91,6 +98,18 @@ pub fn user_pk(user_id: &str) -> String {
 /// Items of the agents online in a channel live in the channel's own partition.
 pub fn channel_agent_sk(user_id: &str) -> String {
     format!("AGENT#{}", escape(user_id))
+}
+
+pub const CHANNEL_AGENT_PREFIX: &str = "AGENT#";
+
+/// GSI2 sort key of an online customer in a chat.
+pub fn online_customer_sk(customer_id: &str, chat_id: &str) -> String {
+    format!("{}#{}", escape(customer_id), escape(chat_id))
+}
+
+/// The online-customer entries of one customer.
+pub fn online_customer_prefix(customer_id: &str) -> String {
+    format!("{}#", escape(customer_id))
 }
 
 /// GSI1 (users) / GSI2 (customers) partition of who is online.
@@ -114,6 +133,11 @@ pub fn flag_user_pk(user_id: &str) -> String {
 /// GSI1 sort key of a flag: by key, then chat.
 pub fn flag_user_sk(key: &str, chat_id: &str) -> String {
     format!("{}#{}", escape(key), escape(chat_id))
+}
+
+/// A user's flags of one key, across chats.
+pub fn flag_user_key_prefix(key: &str) -> String {
+    format!("{}#", escape(key))
 }
 
 /// GSI1 partition of chats in one status.
@@ -192,7 +216,7 @@ mod tests {
         #[test]
         fn a_user_prefix_never_reaches_another_users_items(a in "[a-z#%]{1,6}", b in "[a-z#%]{1,6}", key in any::<String>()) {
             prop_assume!(a != b);
-            let prefix = format!("F#{}#", escape(&a));
+            let prefix = flag_user_prefix(&a);
             prop_assert!(!flag_sk(&b, &key).starts_with(&prefix));
         }
 

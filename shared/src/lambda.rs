@@ -66,10 +66,11 @@ pub async fn serve_http(app: App, function: &'static str) -> Result<(), Error> {
 }
 
 /// Serves `handler` for events that are not HTTP requests (a schedule, a stream).
-pub async fn serve_event<F, Fut>(app: App, handler: F) -> Result<(), Error>
+pub async fn serve_event<F, Fut, E>(app: App, handler: F) -> Result<(), Error>
 where
     F: Fn(&'static App, serde_json::Value) -> Fut + Copy + Send + 'static,
-    Fut: Future<Output = Result<serde_json::Value, crate::error::ApiError>> + Send,
+    Fut: Future<Output = Result<serde_json::Value, E>> + Send,
+    E: std::error::Error + Send + Sync + 'static,
 {
     let app: &'static App = Box::leak(Box::new(app));
     lambda_runtime::run(lambda_runtime::service_fn(

@@ -21,6 +21,5 @@ pub mod routes;
 pub mod store;
 pub mod telemetry;
 pub mod time;
-pub mod validate;
 
 pub use app::App;

@@ -12,9 +12,37 @@ use serde_json::{json, Value};
 
 use crate::app::App;
 use crate::domain::events::{self, Change, Context, Entity, Outgoing};
-use crate::domain::model::{entity, ChatStatus, Message};
-use crate::error::ApiError;
+use crate::domain::model::{ChatStatus, Message};
+use crate::store::{self, StoreError};
 use crate::time;
+
+/// Why a batch was not published; Lambda (or the local stream reader) retries it whole.
+#[derive(Debug)]
+pub enum PublishError {
+    /// Not a DynamoDB stream event.
+    NotAStream(String),
+    Store(StoreError),
+    /// SNS refused or did not answer.
+    Sns,
+}
+
+impl std::fmt::Display for PublishError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PublishError::NotAStream(e) => write!(f, "not a DynamoDB stream event: {e}"),
+            PublishError::Store(e) => write!(f, "{e}"),
+            PublishError::Sns => write!(f, "events not published"),
+        }
+    }
+}
+
+impl std::error::Error for PublishError {}
+
+impl From<StoreError> for PublishError {
+    fn from(e: StoreError) -> Self {
+        PublishError::Store(e)
+    }
+}
 
 /// SNS's message size limit is 256 KB; the transcript is cut to stay well inside it.
 const MAX_TRANSCRIPT_MESSAGES: usize = 1000;
@@ -42,23 +70,6 @@ struct StreamData {
     created: Option<f64>,
 }
 
-fn entity_of(image: Option<serde_dynamo::Item>) -> Result<Option<Entity>, ApiError> {
-    let Some(item) = image else { return Ok(None) };
-    let kind = match item.get("entityType") {
-        Some(serde_dynamo::AttributeValue::S(s)) => s.clone(),
-        _ => return Ok(None),
-    };
-    Ok(match kind.as_str() {
-        entity::CHAT => Some(Entity::Chat(serde_dynamo::from_item(item)?)),
-        entity::PARTICIPANT => Some(Entity::Participant(serde_dynamo::from_item(item)?)),
-        entity::MESSAGE => Some(Entity::Message(serde_dynamo::from_item(item)?)),
-        entity::PRESENCE => Some(Entity::Presence(serde_dynamo::from_item(item)?)),
-        entity::CHANNEL_COUNT => Some(Entity::ChannelCount(serde_dynamo::from_item(item)?)),
-        // Typing, flags, idempotency records and webhooks announce nothing.
-        _ => None,
-    })
-}
-
 fn chat_id_of(change: &Change) -> Option<String> {
     match change.new.as_ref().or(change.old.as_ref())? {
         Entity::Chat(c) => Some(c.chat_id.clone()),
@@ -79,9 +90,8 @@ fn needs_transcript(change: &Change) -> bool {
 }
 
 /// The Lambda handler for the table's stream.
-pub async fn handle(app: &App, event: Value) -> Result<Value, ApiError> {
-    let stream: StreamEvent = serde_json::from_value(event)
-        .map_err(|e| ApiError::bad_request(format!("not a DynamoDB stream event: {e}")))?;
+pub async fn handle(app: &App, event: Value) -> Result<Value, PublishError> {
+    let stream: StreamEvent = serde_json::from_value(event).map_err(|e| PublishError::NotAStream(e.to_string()))?;
     let mut outgoing = Vec::new();
     let mut chats: HashMap<String, Context> = HashMap::new();
     let mut purge: Vec<String> = Vec::new();
@@ -89,8 +99,8 @@ pub async fn handle(app: &App, event: Value) -> Result<Value, ApiError> {
     for record in stream.records {
         let change = Change {
             id: record.event_id,
-            old: entity_of(record.dynamodb.old_image)?,
-            new: entity_of(record.dynamodb.new_image)?,
+            old: store::entity_of(record.dynamodb.old_image)?,
+            new: store::entity_of(record.dynamodb.new_image)?,
             at: record
                 .dynamodb
                 .created
@@ -113,7 +123,7 @@ pub async fn handle(app: &App, event: Value) -> Result<Value, ApiError> {
                     let (chat, participants) = state.map(|s| (Some(s.chat), s.participants)).unwrap_or_default();
                     chats.insert(chat_id.clone(), Context { chat, participants, ..Default::default() });
                 }
-                let ctx = chats.get_mut(&chat_id).ok_or_else(ApiError::internal)?;
+                let ctx = chats.get_mut(&chat_id).ok_or(PublishError::Store(StoreError::Internal))?;
                 if needs_transcript(&change) && ctx.transcript.is_empty() {
                     ctx.transcript = transcript(app, &chat_id).await?;
                 }
@@ -134,7 +144,7 @@ pub async fn handle(app: &App, event: Value) -> Result<Value, ApiError> {
     Ok(json!({ "published": outgoing.len(), "purged": purge.len() }))
 }
 
-async fn transcript(app: &App, chat_id: &str) -> Result<Vec<Message>, ApiError> {
+async fn transcript(app: &App, chat_id: &str) -> Result<Vec<Message>, StoreError> {
     let mut all = Vec::new();
     let mut from = 1;
     loop {
@@ -156,7 +166,7 @@ fn attribute(value: &str) -> Option<MessageAttributeValue> {
 }
 
 /// Publishes to the topic, ten at a time; any failure fails the whole batch (to be retried).
-pub async fn publish(app: &App, outgoing: &[Outgoing]) -> Result<(), ApiError> {
+pub async fn publish(app: &App, outgoing: &[Outgoing]) -> Result<(), PublishError> {
     if outgoing.is_empty() {
         return Ok(());
     }
@@ -178,7 +188,7 @@ pub async fn publish(app: &App, outgoing: &[Outgoing]) -> Result<(), ApiError> {
                     entry = entry.message_attributes(name, attr);
                 }
             }
-            entries.push(entry.build().map_err(|_| ApiError::internal())?);
+            entries.push(entry.build().map_err(|_| PublishError::Sns)?);
         }
         let out = app
             .sns
@@ -189,11 +199,11 @@ pub async fn publish(app: &App, outgoing: &[Outgoing]) -> Result<(), ApiError> {
             .await
             .map_err(|e| {
                 tracing::warn!(error = %aws_smithy_types::error::display::DisplayErrorContext(&e), "publish failed");
-                ApiError::unavailable()
+                PublishError::Sns
             })?;
         if !out.failed().is_empty() {
             tracing::warn!(failed = out.failed().len(), "some events were not published");
-            return Err(ApiError::unavailable());
+            return Err(PublishError::Sns);
         }
     }
     tracing::info!(events = outgoing.len(), "published");

@@ -4,35 +4,121 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{
-    AttributeValue, DeleteRequest, KeysAndAttributes, Put, TransactWriteItem, Update, WriteRequest,
+    AttributeValue, ConditionCheck, DeleteRequest, KeysAndAttributes, Put, TransactWriteItem, Update, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
 use base64::Engine;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+
+use crate::domain::error::DomainError;
+use crate::domain::events::Entity;
 use crate::domain::model::{
-    entity, Availability, ChannelAgent, Chat, ChatState, ChatStatus, ChatterType, Message, Participant, Presence,
-    Typing,
+    entity, Availability, ChannelAgent, Chat, ChatState, ChatStatus, ChatterType, Flag, Message, Participant, Presence,
+    Typing, Webhook,
 };
-use crate::domain::plan::NewMessage;
-use crate::error::{service_code, ApiError};
+use crate::domain::plan::{Guarded, Plan, Write};
 use crate::keys;
 use crate::time::Clock;
 
 type Item = HashMap<String, AttributeValue>;
 
-pub fn s(v: impl Into<String>) -> AttributeValue {
+/// The store's failures. A refusal is the domain's (a plan's, or a planned write's failed
+/// condition); the rest are DynamoDB's, already logged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    Refused(DomainError),
+    /// DynamoDB is unreachable or throttling, after the SDK's own retries: try again shortly.
+    Unavailable,
+    /// An unexpected DynamoDB error or an item that does not parse.
+    Internal,
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Refused(e) => write!(f, "refused: {e}"),
+            StoreError::Unavailable => write!(f, "dynamodb unavailable"),
+            StoreError::Internal => write!(f, "internal store error"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<DomainError> for StoreError {
+    fn from(err: DomainError) -> Self {
+        StoreError::Refused(err)
+    }
+}
+
+/// DynamoDB error codes that mean "try again later", after the SDK's own retries.
+const TRANSIENT: &[&str] = &[
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "TransactionInProgressException",
+];
+
+/// The error code DynamoDB returned, if the call reached it.
+fn service_code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
+    match err {
+        SdkError::ServiceError(e) => e.err().code(),
+        _ => None,
+    }
+}
+
+impl<E, R> From<SdkError<E, R>> for StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    fn from(err: SdkError<E, R>) -> Self {
+        match &err {
+            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
+                tracing::warn!(error = %aws_smithy_types::error::display::DisplayErrorContext(&err), "dynamodb unreachable");
+                StoreError::Unavailable
+            }
+            SdkError::ServiceError(e) if e.err().code().is_some_and(|c| TRANSIENT.contains(&c)) => {
+                tracing::warn!(code = e.err().code(), "dynamodb transient error");
+                StoreError::Unavailable
+            }
+            _ => {
+                tracing::error!(error = %aws_smithy_types::error::display::DisplayErrorContext(&err), "dynamodb error");
+                StoreError::Internal
+            }
+        }
+    }
+}
+
+impl From<serde_dynamo::Error> for StoreError {
+    fn from(err: serde_dynamo::Error) -> Self {
+        tracing::error!(error = %err, "item (de)serialisation failed");
+        StoreError::Internal
+    }
+}
+
+fn not_found() -> StoreError {
+    StoreError::Refused(DomainError::not_found("chat not found"))
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
 
 /// An item: its keys, its entity type, its index keys and its data, serialised by serde_dynamo.
-pub fn to_item<T: Serialize>(
+fn to_item<T: Serialize>(
     pk: String,
     sk: String,
     entity_type: &str,
     gsi: &[(&str, String)],
     data: &T,
-) -> Result<Item, ApiError> {
+) -> StoreResult<Item> {
     let mut item: Item = serde_dynamo::to_item(data)?;
     item.insert(keys::PK.into(), s(pk));
     item.insert(keys::SK.into(), s(sk));
@@ -43,17 +129,39 @@ pub fn to_item<T: Serialize>(
     Ok(item)
 }
 
+fn key(pk: String, sk: String) -> Item {
+    HashMap::from([(keys::PK.to_string(), s(pk)), (keys::SK.to_string(), s(sk))])
+}
+
 fn entity_type(item: &Item) -> Option<&str> {
     item.get("entityType").and_then(|v| v.as_s().ok()).map(String::as_str)
 }
 
-fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, ApiError> {
+/// What a stream record's image holds, if it is an item whose changes announce anything.
+pub fn entity_of(image: Option<serde_dynamo::Item>) -> StoreResult<Option<Entity>> {
+    let Some(item) = image else { return Ok(None) };
+    let kind = match item.get("entityType") {
+        Some(serde_dynamo::AttributeValue::S(s)) => s.clone(),
+        _ => return Ok(None),
+    };
+    Ok(match kind.as_str() {
+        entity::CHAT => Some(Entity::Chat(serde_dynamo::from_item(item)?)),
+        entity::PARTICIPANT => Some(Entity::Participant(serde_dynamo::from_item(item)?)),
+        entity::MESSAGE => Some(Entity::Message(serde_dynamo::from_item(item)?)),
+        entity::PRESENCE => Some(Entity::Presence(serde_dynamo::from_item(item)?)),
+        entity::CHANNEL_COUNT => Some(Entity::ChannelCount(serde_dynamo::from_item(item)?)),
+        // Typing, flags, idempotency records and webhooks announce nothing.
+        _ => None,
+    })
+}
+
+fn from_item<T: DeserializeOwned>(item: Item) -> StoreResult<T> {
     Ok(serde_dynamo::from_item(item)?)
 }
 
-fn build_error(e: aws_sdk_dynamodb::error::BuildError) -> ApiError {
+fn build_error(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
     tracing::error!(error = %e, "request build failed");
-    ApiError::internal()
+    StoreError::Internal
 }
 
 /// Index keys of a chat record, derived from its fields (so they never drift).
@@ -92,16 +200,20 @@ pub fn participant_index_keys(p: &Participant, chat_open: bool) -> Vec<(&'static
     ];
     if chat_open && p.chatter_type.is_customer() && p.is_active() {
         keys.push(("GSI2PK", keys::online_pk(ChatterType::Customer)));
-        keys.push(("GSI2SK", format!("{}#{}", keys::escape(&p.chatter_id), keys::escape(&p.chat_id))));
+        keys.push(("GSI2SK", keys::online_customer_sk(&p.chatter_id, &p.chat_id)));
     }
     keys
 }
 
-pub fn chat_item(chat: &Chat) -> Result<Item, ApiError> {
+pub fn chat_item(chat: &Chat) -> StoreResult<Item> {
     to_item(keys::chat_pk(&chat.chat_id), keys::CHAT_SK.into(), entity::CHAT, &chat_index_keys(chat), chat)
 }
 
-pub fn participant_item(p: &Participant, chat_open: bool) -> Result<Item, ApiError> {
+pub fn message_item(m: &Message) -> StoreResult<Item> {
+    to_item(keys::chat_pk(&m.chat_id), keys::message_sk(m.index), entity::MESSAGE, &[], m)
+}
+
+pub fn participant_item(p: &Participant, chat_open: bool) -> StoreResult<Item> {
     to_item(
         keys::chat_pk(&p.chat_id),
         keys::participant_sk(p.chatter_type, &p.chatter_id),
@@ -123,7 +235,7 @@ struct StateParts {
 
 impl StateParts {
     /// Takes a chat record, participant or typing item; anything else is not state.
-    fn add(&mut self, item: Item) -> Result<(), ApiError> {
+    fn add(&mut self, item: Item) -> StoreResult<()> {
         match entity_type(&item) {
             Some(entity::CHAT) => self.chat = Some(from_item(item)?),
             Some(entity::PARTICIPANT) => self.participants.push(from_item(item)?),
@@ -137,19 +249,6 @@ impl StateParts {
         let StateParts { chat, participants, typing, last_index, last_message_time } = self;
         chat.map(|chat| ChatState { chat, participants, typing, last_index, last_message_time })
     }
-}
-
-/// One write of a planned change, and what to answer if its condition fails.
-pub struct Write {
-    pub item: TransactWriteItem,
-    pub on_conflict: ApiError,
-}
-
-/// What a change does, planned from one [`ChatState`].
-#[derive(Default)]
-pub struct Change {
-    pub writes: Vec<Write>,
-    pub messages: Vec<NewMessage>,
 }
 
 /// How long a lapsed presence is kept before DynamoDB's TTL deletes it: the cleanup must
@@ -176,12 +275,12 @@ fn encode_cursor(q: usize, key: &Item) -> Option<String> {
     Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json))
 }
 
-fn decode_cursor(cursor: &str) -> Result<Cursor, ApiError> {
+fn decode_cursor(cursor: &str) -> StoreResult<Cursor> {
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(cursor)
         .ok()
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .ok_or_else(|| ApiError::bad_request("invalid cursor"))
+        .ok_or_else(|| StoreError::Refused(DomainError::invalid("invalid cursor")))
 }
 
 /// Sort key condition of one planned query.
@@ -203,8 +302,8 @@ pub struct IndexQuery {
 
 #[derive(Clone)]
 pub struct Db {
-    pub client: Client,
-    pub table: String,
+    client: Client,
+    table: String,
     clock: Clock,
 }
 
@@ -213,15 +312,32 @@ impl Db {
         Db { client, table: table.into(), clock }
     }
 
+    /// The table's name.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// The raw client, for what is not the product's own access: the local server's table
+    /// set-up and the tests' bulk loads. The product's reads and writes are methods here.
+    pub fn sdk(&self) -> &Client {
+        &self.client
+    }
+
+    /// The ARN of the table's stream (the local stream reader follows it), if it has one.
+    pub async fn stream_arn(&self) -> StoreResult<Option<String>> {
+        let out = self.client.describe_table().table_name(&self.table).send().await?;
+        Ok(out.table().and_then(|t| t.latest_stream_arn()).map(str::to_string))
+    }
+
     /// The state of a chat that exists and is not deleted (a deleted chat is gone for the API).
-    pub async fn load_state(&self, chat_id: &str, consistent: bool) -> Result<Option<ChatState>, ApiError> {
+    pub async fn load_state(&self, chat_id: &str, consistent: bool) -> StoreResult<Option<ChatState>> {
         Ok(self.load_any_state(chat_id, consistent).await?.filter(|state| !state.chat.deleted))
     }
 
     /// The state read: `SK > "M#"` newest first stops at the newest message, after the
     /// typing entries, the chat record and the participants. Deleted chats too (the event
     /// publisher announces their last change before it purges them).
-    pub async fn load_any_state(&self, chat_id: &str, consistent: bool) -> Result<Option<ChatState>, ApiError> {
+    pub async fn load_any_state(&self, chat_id: &str, consistent: bool) -> StoreResult<Option<ChatState>> {
         let mut parts = StateParts::default();
         let mut start = None;
         // Small first: a typical chat's state is a handful of items, and the page must not
@@ -270,7 +386,7 @@ impl Db {
         chat_id: &str,
         after: u64,
         limit: usize,
-    ) -> Result<Option<(ChatState, Vec<Message>, bool)>, ApiError> {
+    ) -> StoreResult<Option<(ChatState, Vec<Message>, bool)>> {
         let mut messages = Vec::new();
         let mut more = false;
         let mut parts = StateParts::default();
@@ -317,7 +433,7 @@ impl Db {
     async fn all_pages(
         &self,
         query: impl Fn() -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
-    ) -> Result<Vec<Item>, ApiError> {
+    ) -> StoreResult<Vec<Item>> {
         let mut all = Vec::new();
         let mut start = None;
         loop {
@@ -332,7 +448,7 @@ impl Db {
 
     /// Every item of the chat's partition whose sort key is above `sk` (state items only
     /// when `sk` is past the messages).
-    async fn query_from(&self, chat_id: &str, sk: &str) -> Result<Vec<Item>, ApiError> {
+    async fn query_from(&self, chat_id: &str, sk: &str) -> StoreResult<Vec<Item>> {
         self.all_pages(|| {
             self.client
                 .query()
@@ -352,7 +468,7 @@ impl Db {
         to: u64,
         limit: usize,
         descending: bool,
-    ) -> Result<(Vec<Message>, bool), ApiError> {
+    ) -> StoreResult<(Vec<Message>, bool)> {
         if from > to {
             return Ok((Vec::new(), false));
         }
@@ -375,19 +491,19 @@ impl Db {
     /// Plans a change from a consistent state read and commits it atomically, appending
     /// its messages at the transcript's head. If another writer committed first, the
     /// change is planned again from the new state.
-    pub async fn apply<F>(&self, chat_id: &str, mut plan: F) -> Result<(ChatState, Vec<Message>), ApiError>
+    pub async fn apply<F>(&self, chat_id: &str, mut plan: F) -> StoreResult<(ChatState, Vec<Message>)>
     where
-        F: FnMut(&ChatState) -> Result<Change, ApiError>,
+        F: FnMut(&ChatState) -> Result<Plan, DomainError>,
     {
         // A write that failed its condition, and the transcript head it was planned at.
-        let mut suspect: Option<(ApiError, u64)> = None;
+        let mut suspect: Option<(DomainError, u64)> = None;
         for attempt in 0..MAX_ATTEMPTS {
-            let state = self.load_state(chat_id, true).await?.ok_or_else(|| ApiError::not_found("chat not found"))?;
+            let state = self.load_state(chat_id, true).await?.ok_or_else(not_found)?;
             // Nothing was committed since: the failed condition was a real conflict. Had
             // something been, the plan was stale and is made again from the new state.
             if let Some((conflict, head)) = suspect.take() {
                 if head == state.last_index {
-                    return Err(conflict);
+                    return Err(StoreError::Refused(conflict));
                 }
             }
             let change = plan(&state)?;
@@ -415,9 +531,9 @@ impl Db {
                     create_time: now.clone(),
                 })
                 .collect();
-            let mut items: Vec<TransactWriteItem> = change.writes.iter().map(|w| w.item.clone()).collect();
+            let mut items = self.requests(&change.writes)?;
             for m in &messages {
-                let item = to_item(keys::chat_pk(chat_id), keys::message_sk(m.index), entity::MESSAGE, &[], m)?;
+                let item = message_item(m)?;
                 let put = Put::builder()
                     .table_name(&self.table)
                     .set_item(Some(item))
@@ -432,8 +548,9 @@ impl Db {
                 // (another writer committed first); the next state read tells which.
                 Err(Failed::Condition(failed)) if failed.iter().all(|i| *i < change.writes.len()) => {
                     let first = failed.first().and_then(|i| change.writes.get(*i));
-                    suspect =
-                        Some((first.map_or_else(ApiError::internal, |w| w.on_conflict.clone()), state.last_index));
+                    let conflict =
+                        first.map_or_else(|| DomainError::conflict("changed meanwhile"), |w| w.on_conflict.clone());
+                    suspect = Some((conflict, state.last_index));
                 }
                 Err(Failed::Condition(_)) | Err(Failed::Contended) => {
                     let cap = 1u64 << attempt.min(5);
@@ -443,7 +560,7 @@ impl Db {
             }
         }
         tracing::warn!(chat_id, "change abandoned after {MAX_ATTEMPTS} attempts");
-        Err(ApiError::unavailable())
+        Err(StoreError::Unavailable)
     }
 
     /// One item: a plain conditional write (half the cost of a transaction). More: a transaction.
@@ -464,7 +581,7 @@ impl Db {
                     .send()
                     .await
                     .map(|_| ())
-                    .map_err(|e| (service_code(&e).map(str::to_string), ApiError::from(e)))
+                    .map_err(|e| (service_code(&e).map(str::to_string), StoreError::from(e)))
             } else if let Some(update) = item.update {
                 self.client
                     .update_item()
@@ -477,7 +594,7 @@ impl Db {
                     .send()
                     .await
                     .map(|_| ())
-                    .map_err(|e| (service_code(&e).map(str::to_string), ApiError::from(e)))
+                    .map_err(|e| (service_code(&e).map(str::to_string), StoreError::from(e)))
             } else {
                 return self.transact(vec![item]).await;
             };
@@ -518,17 +635,97 @@ impl Db {
     }
 
     /// Writes a new chat with its requester as a participant, both or neither.
-    pub async fn create_chat(&self, chat: &Chat, requester: &Participant) -> Result<(), ApiError> {
-        let conflict = || ApiError::conflict("chat already exists");
-        self.commit_writes(vec![
-            Write { item: self.put_new(chat_item(chat)?)?, on_conflict: conflict() },
-            Write { item: self.put_new(participant_item(requester, true)?)?, on_conflict: conflict() },
+    pub async fn create_chat(&self, chat: &Chat, requester: &Participant) -> StoreResult<()> {
+        let conflict = || DomainError::conflict("chat already exists");
+        let participant = Write::Participant { participant: requester.clone(), existed: false, chat_open: true };
+        self.commit_writes(&[
+            Guarded { write: Write::NewChat(chat.clone()), on_conflict: conflict() },
+            Guarded { write: participant, on_conflict: conflict() },
         ])
         .await
     }
 
+    /// The requests of planned writes, in order.
+    fn requests(&self, writes: &[Guarded]) -> StoreResult<Vec<TransactWriteItem>> {
+        writes.iter().map(|w| self.request(&w.write)).collect()
+    }
+
+    /// The one place a planned write becomes a DynamoDB request, with its condition.
+    fn request(&self, write: &Write) -> StoreResult<TransactWriteItem> {
+        match write {
+            Write::NewChat(chat) => self.put_new(chat_item(chat)?),
+            Write::Chat { before, after } => self.update_chat(before, after),
+            Write::UserData { chat_id, user_data, update_time } => {
+                let update = Update::builder()
+                    .table_name(&self.table)
+                    .key(keys::PK, s(keys::chat_pk(chat_id)))
+                    .key(keys::SK, s(keys::CHAT_SK))
+                    .update_expression("SET userData = :d, updateTime = :now")
+                    .condition_expression("attribute_exists(PK)")
+                    .expression_attribute_values(":d", serde_dynamo::to_attribute_value(user_data)?)
+                    .expression_attribute_values(":now", s(update_time))
+                    .build()
+                    .map_err(build_error)?;
+                Ok(TransactWriteItem::builder().update(update).build())
+            }
+            Write::Outdated { chat_id } => {
+                let update = Update::builder()
+                    .table_name(&self.table)
+                    .key(keys::PK, s(keys::chat_pk(chat_id)))
+                    .key(keys::SK, s(keys::CHAT_SK))
+                    .update_expression("SET outdated = :t")
+                    .condition_expression("#status = :request")
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_values(":t", AttributeValue::Bool(true))
+                    .expression_attribute_values(":request", s(ChatStatus::Request.as_str()))
+                    .build()
+                    .map_err(build_error)?;
+                Ok(TransactWriteItem::builder().update(update).build())
+            }
+            Write::Participant { participant, existed, chat_open } => {
+                self.put_participant(participant, *existed, *chat_open)
+            }
+            Write::RemoveParticipant { chat_id, chatter_type, chatter_id } => {
+                self.delete_existing(keys::chat_pk(chat_id), keys::participant_sk(*chatter_type, chatter_id))
+            }
+            Write::Idempotency { chat_id, chatter, client_message_id, record } => {
+                let sk = keys::idempotency_sk(chatter.chatter_type, &chatter.chatter_id, client_message_id);
+                self.put_new(to_item(keys::chat_pk(chat_id), sk, entity::IDEMPOTENCY, &[], record)?)
+            }
+            Write::Presence { presence, seen } => self.put_presence(presence, seen.as_deref()),
+            Write::ChannelCount { channel_id, delta } => self.count_channel(channel_id, *delta),
+            Write::ChannelAgent(agent) => self.put_channel_agent(agent),
+            Write::RemoveChannelAgent { channel_id, user_id } => self.delete_channel_agent(channel_id, user_id),
+            Write::Flag(flag) => {
+                let gsi = [
+                    ("GSI1PK", keys::flag_user_pk(&flag.user_id)),
+                    ("GSI1SK", keys::flag_user_sk(&flag.key, &flag.chat_id)),
+                ];
+                let item = to_item(
+                    keys::chat_pk(&flag.chat_id),
+                    keys::flag_sk(&flag.user_id, &flag.key),
+                    entity::FLAG,
+                    &gsi,
+                    flag,
+                )?;
+                let put = Put::builder().table_name(&self.table).set_item(Some(item)).build().map_err(build_error)?;
+                Ok(TransactWriteItem::builder().put(put).build())
+            }
+            Write::ChatExists { chat_id } => {
+                let check = ConditionCheck::builder()
+                    .table_name(&self.table)
+                    .key(keys::PK, s(keys::chat_pk(chat_id)))
+                    .key(keys::SK, s(keys::CHAT_SK))
+                    .condition_expression("attribute_exists(PK)")
+                    .build()
+                    .map_err(build_error)?;
+                Ok(TransactWriteItem::builder().condition_check(check).build())
+            }
+        }
+    }
+
     /// A Put that fails if the item exists.
-    pub fn put_new(&self, item: Item) -> Result<TransactWriteItem, ApiError> {
+    fn put_new(&self, item: Item) -> StoreResult<TransactWriteItem> {
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
@@ -541,12 +738,7 @@ impl Db {
     /// Writes a participant as it now is: new (it must not exist) or replacing the one read.
     /// Concurrent changes to the same chat are caught by the transcript slot that every
     /// change appends to, so the replacement needs no condition of its own.
-    pub fn put_participant(
-        &self,
-        p: &Participant,
-        existed: bool,
-        chat_open: bool,
-    ) -> Result<TransactWriteItem, ApiError> {
+    fn put_participant(&self, p: &Participant, existed: bool, chat_open: bool) -> StoreResult<TransactWriteItem> {
         let item = participant_item(p, chat_open)?;
         if existed {
             self.put_existing(item)
@@ -558,7 +750,7 @@ impl Db {
     /// Writes an agent's presence, if it is still the one read (`seen`: its updateTime;
     /// None: there was none). Online, it is listed in the online-agents index. Its TTL
     /// (`expiresAt`) is a day past its lapse, so the cleanup sweeps it first.
-    pub fn put_presence(&self, p: &Presence, seen: Option<&str>) -> Result<TransactWriteItem, ApiError> {
+    fn put_presence(&self, p: &Presence, seen: Option<&str>) -> StoreResult<TransactWriteItem> {
         let gsi: Vec<(&str, String)> = if p.availability == Availability::Offline {
             vec![]
         } else {
@@ -575,7 +767,7 @@ impl Db {
     }
 
     /// Lists an agent as online in a channel (replacing its previous listing there).
-    pub fn put_channel_agent(&self, agent: &ChannelAgent) -> Result<TransactWriteItem, ApiError> {
+    fn put_channel_agent(&self, agent: &ChannelAgent) -> StoreResult<TransactWriteItem> {
         let (pk, sk) = (keys::channel_pk(&agent.channel_id), keys::channel_agent_sk(&agent.user_id));
         let item = to_item(pk, sk, entity::CHANNEL_AGENT, &[], agent)?;
         let put = Put::builder().table_name(&self.table).set_item(Some(item)).build().map_err(build_error)?;
@@ -583,7 +775,7 @@ impl Db {
     }
 
     /// Takes an agent's listing out of a channel (nothing to do if it is not there).
-    pub fn delete_channel_agent(&self, channel_id: &str, user_id: &str) -> Result<TransactWriteItem, ApiError> {
+    fn delete_channel_agent(&self, channel_id: &str, user_id: &str) -> StoreResult<TransactWriteItem> {
         let delete = aws_sdk_dynamodb::types::Delete::builder()
             .table_name(&self.table)
             .key(keys::PK, s(keys::channel_pk(channel_id)))
@@ -594,7 +786,7 @@ impl Db {
     }
 
     /// Adds `delta` to a channel's count of available agents.
-    pub fn count_channel(&self, channel_id: &str, delta: i64) -> Result<TransactWriteItem, ApiError> {
+    fn count_channel(&self, channel_id: &str, delta: i64) -> StoreResult<TransactWriteItem> {
         let update = Update::builder()
             .table_name(&self.table)
             .key(keys::PK, s(keys::channel_pk(channel_id)))
@@ -609,7 +801,7 @@ impl Db {
     }
 
     /// Deletes an item that must exist.
-    pub fn delete_existing(&self, pk: String, sk: String) -> Result<TransactWriteItem, ApiError> {
+    fn delete_existing(&self, pk: String, sk: String) -> StoreResult<TransactWriteItem> {
         let delete = aws_sdk_dynamodb::types::Delete::builder()
             .table_name(&self.table)
             .key(keys::PK, s(pk))
@@ -621,7 +813,7 @@ impl Db {
     }
 
     /// A Put of an item that must already exist (a replaced participant, say).
-    pub fn put_existing(&self, item: Item) -> Result<TransactWriteItem, ApiError> {
+    fn put_existing(&self, item: Item) -> StoreResult<TransactWriteItem> {
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
@@ -633,7 +825,7 @@ impl Db {
 
     /// Rewrites the chat record from `before` to `after` (status, channel, their previous
     /// values, index keys), if its status and channel are still those of `before`.
-    pub fn update_chat(&self, before: &Chat, after: &Chat) -> Result<TransactWriteItem, ApiError> {
+    fn update_chat(&self, before: &Chat, after: &Chat) -> StoreResult<TransactWriteItem> {
         let mut expr = String::from("SET #status = :status, channelId = :channel, updateTime = :now");
         let mut update = Update::builder()
             .table_name(&self.table)
@@ -682,7 +874,7 @@ impl Db {
         queries: &[IndexQuery],
         limit: usize,
         cursor: Option<&str>,
-    ) -> Result<(Vec<Chat>, Option<String>), ApiError> {
+    ) -> StoreResult<(Vec<Chat>, Option<String>)> {
         let (mut q, mut start) = match cursor {
             Some(c) => {
                 let c = decode_cursor(c)?;
@@ -715,7 +907,7 @@ impl Db {
         query: &IndexQuery,
         limit: usize,
         start: Option<Item>,
-    ) -> Result<(Vec<Item>, Option<Item>), ApiError> {
+    ) -> StoreResult<(Vec<Item>, Option<Item>)> {
         let pk_name = format!("{}PK", query.index);
         let sk_name = format!("{}SK", query.index);
         let mut request = self
@@ -746,9 +938,9 @@ impl Db {
         let out = request.send().await.map_err(|e| {
             // A cursor that names another partition is the client's mistake.
             if service_code(&e) == Some("ValidationException") {
-                ApiError::bad_request("invalid cursor")
+                StoreError::Refused(DomainError::invalid("invalid cursor"))
             } else {
-                ApiError::from(e)
+                StoreError::from(e)
             }
         })?;
         Ok((out.items.unwrap_or_default(), out.last_evaluated_key))
@@ -760,7 +952,7 @@ impl Db {
         query: &IndexQuery,
         limit: usize,
         cursor: Option<&str>,
-    ) -> Result<(Vec<Participant>, Option<String>), ApiError> {
+    ) -> StoreResult<(Vec<Participant>, Option<String>)> {
         let start = match cursor {
             Some(c) => Some(decode_cursor(c)?.k.into_iter().map(|(k, v)| (k, s(v))).collect::<Item>()),
             None => None,
@@ -771,7 +963,7 @@ impl Db {
     }
 
     /// Chat records by id, one BatchGetItem per 100 (unprocessed keys retried).
-    pub async fn get_chats(&self, chat_ids: &[String]) -> Result<Vec<Chat>, ApiError> {
+    pub async fn get_chats(&self, chat_ids: &[String]) -> StoreResult<Vec<Chat>> {
         let mut chats: Vec<Chat> = Vec::new();
         for chunk in chat_ids.chunks(100) {
             let mut pending: Vec<Item> = chunk
@@ -802,7 +994,7 @@ impl Db {
                 }
             }
             if !pending.is_empty() {
-                return Err(ApiError::unavailable());
+                return Err(StoreError::Unavailable);
             }
         }
         let order: HashMap<&str, usize> = chat_ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
@@ -812,7 +1004,7 @@ impl Db {
 
     /// Deletes every item of a chat, the chat record last, so a run cut off midway leaves
     /// a chat that the next run (or a repeated delete) still finds and finishes.
-    pub async fn purge_chat(&self, chat_id: &str) -> Result<usize, ApiError> {
+    pub async fn purge_chat(&self, chat_id: &str) -> StoreResult<usize> {
         let keys_to_delete = self
             .all_pages(|| {
                 self.client
@@ -832,7 +1024,7 @@ impl Db {
     }
 
     /// BatchWriteItem deletes, 25 at a time, unprocessed items retried with backoff.
-    pub async fn batch_delete(&self, keys_to_delete: Vec<Item>) -> Result<(), ApiError> {
+    async fn batch_delete(&self, keys_to_delete: Vec<Item>) -> StoreResult<()> {
         for chunk in keys_to_delete.chunks(25) {
             let mut pending: Vec<WriteRequest> = chunk
                 .iter()
@@ -855,25 +1047,104 @@ impl Db {
                 }
             }
             if !pending.is_empty() {
-                return Err(ApiError::unavailable());
+                return Err(StoreError::Unavailable);
             }
         }
         Ok(())
     }
 
-    /// A plain, unconditional put (typing entries).
-    pub async fn put(&self, item: Item) -> Result<(), ApiError> {
+    /// A plain, unconditional put.
+    async fn put(&self, item: Item) -> StoreResult<()> {
         self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await?;
         Ok(())
     }
 
-    /// One item by key, if it exists.
-    pub async fn get<T: DeserializeOwned>(
+    /// A chatter's typing notice (it lapses by itself).
+    pub async fn put_typing(&self, chat_id: &str, typing: &Typing) -> StoreResult<()> {
+        let sk = keys::typing_sk(typing.chatter_type, &typing.chatter_id);
+        self.put(to_item(keys::chat_pk(chat_id), sk, entity::TYPING, &[], typing)?).await
+    }
+
+    /// A webhook's record, listed with every other webhook.
+    pub async fn put_webhook(&self, webhook: &Webhook) -> StoreResult<()> {
+        let gsi = [
+            ("GSI1PK", keys::WEBHOOKS_PK.to_string()),
+            ("GSI1SK", format!("{}#{}", webhook.create_time, webhook.webhook_id)),
+        ];
+        let pk = keys::webhook_pk(&webhook.webhook_id);
+        self.put(to_item(pk, keys::WEBHOOK_SK.into(), entity::WEBHOOK, &gsi, webhook)?).await
+    }
+
+    pub async fn webhook(&self, webhook_id: &str) -> StoreResult<Option<Webhook>> {
+        self.get(keys::webhook_pk(webhook_id), keys::WEBHOOK_SK, true).await
+    }
+
+    pub async fn webhooks(&self) -> StoreResult<Vec<Webhook>> {
+        self.query_all(&IndexQuery { index: keys::GSI1, pk: keys::WEBHOOKS_PK.into(), sk: SortKey::Any }).await
+    }
+
+    pub async fn delete_webhook(&self, webhook_id: &str) -> StoreResult<()> {
+        self.batch_delete(vec![key(keys::webhook_pk(webhook_id), keys::WEBHOOK_SK.into())]).await
+    }
+
+    /// The given users' flags `key` of a chat (those that exist).
+    pub async fn delete_flags(&self, chat_id: &str, user_ids: &[String], flag_key: &str) -> StoreResult<()> {
+        let keys_to_delete = user_ids.iter().map(|u| key(keys::chat_pk(chat_id), keys::flag_sk(u, flag_key))).collect();
+        self.batch_delete(keys_to_delete).await
+    }
+
+    /// The flags of a chat whose sort key starts with `prefix` (see [`keys::flag_sk`]).
+    pub async fn chat_flags(&self, chat_id: &str, prefix: &str) -> StoreResult<Vec<Flag>> {
+        self.query_prefix(keys::chat_pk(chat_id), prefix).await
+    }
+
+    /// The agents listed as online in a channel.
+    pub async fn channel_agents(&self, channel_id: &str) -> StoreResult<Vec<ChannelAgent>> {
+        self.query_prefix(keys::channel_pk(channel_id), keys::CHANNEL_AGENT_PREFIX).await
+    }
+
+    /// The presences listed as online (lapsed ones too, until the cleanup sweeps them).
+    pub async fn online_agents(&self) -> StoreResult<Vec<Presence>> {
+        self.query_all(&IndexQuery { index: keys::GSI1, pk: keys::online_pk(ChatterType::User), sk: SortKey::Any })
+            .await
+    }
+
+    /// The customers active in open chats (one entry per chat), all or one customer's.
+    pub async fn online_customers(&self, customer_id: Option<&str>) -> StoreResult<Vec<Participant>> {
+        let sk = customer_id.map_or(SortKey::Any, |id| SortKey::BeginsWith(keys::online_customer_prefix(id)));
+        self.query_all(&IndexQuery { index: keys::GSI2, pk: keys::online_pk(ChatterType::Customer), sk }).await
+    }
+
+    /// A user's flags across chats, of one key if given.
+    pub async fn user_flags(&self, user_id: &str, flag_key: Option<&str>) -> StoreResult<Vec<Flag>> {
+        let sk = flag_key.map_or(SortKey::Any, |k| SortKey::BeginsWith(keys::flag_user_key_prefix(k)));
+        self.query_all(&IndexQuery { index: keys::GSI1, pk: keys::flag_user_pk(user_id), sk }).await
+    }
+
+    /// An agent's presence, if it ever set one.
+    pub async fn presence(&self, user_id: &str, consistent: bool) -> StoreResult<Option<Presence>> {
+        self.get(keys::user_pk(user_id), keys::PRESENCE_SK, consistent).await
+    }
+
+    /// The message of a chat at `index`.
+    pub async fn message(&self, chat_id: &str, index: u64, consistent: bool) -> StoreResult<Option<Message>> {
+        self.get(keys::chat_pk(chat_id), &keys::message_sk(index), consistent).await
+    }
+
+    /// The record a `clientMessageId` left: the index of the message it posted.
+    pub async fn idempotency_record(
         &self,
-        pk: String,
-        sk: &str,
-        consistent: bool,
-    ) -> Result<Option<T>, ApiError> {
+        chat_id: &str,
+        chatter_type: ChatterType,
+        chatter_id: &str,
+        client_message_id: &str,
+    ) -> StoreResult<Option<crate::domain::model::IdempotencyRecord>> {
+        let sk = keys::idempotency_sk(chatter_type, chatter_id, client_message_id);
+        self.get(keys::chat_pk(chat_id), &sk, true).await
+    }
+
+    /// One item by key, if it exists.
+    async fn get<T: DeserializeOwned>(&self, pk: String, sk: &str, consistent: bool) -> StoreResult<Option<T>> {
         let out = self
             .client
             .get_item()
@@ -887,7 +1158,7 @@ impl Db {
     }
 
     /// All items of one index query (every page), deserialised.
-    pub async fn query_all<T: DeserializeOwned>(&self, query: &IndexQuery) -> Result<Vec<T>, ApiError> {
+    pub async fn query_all<T: DeserializeOwned>(&self, query: &IndexQuery) -> StoreResult<Vec<T>> {
         let mut all = Vec::new();
         let mut start = None;
         loop {
@@ -903,7 +1174,7 @@ impl Db {
     }
 
     /// Items of one partition whose sort key starts with `prefix` (every page).
-    pub async fn query_prefix<T: DeserializeOwned>(&self, pk: String, prefix: &str) -> Result<Vec<T>, ApiError> {
+    async fn query_prefix<T: DeserializeOwned>(&self, pk: String, prefix: &str) -> StoreResult<Vec<T>> {
         let items = self
             .all_pages(|| {
                 self.client
@@ -918,15 +1189,16 @@ impl Db {
 
     /// Commits writes that are not a transcript change (presence, say): the first failed
     /// condition answers its `on_conflict`.
-    pub async fn commit_writes(&self, writes: Vec<Write>) -> Result<(), ApiError> {
+    pub async fn commit_writes(&self, writes: &[Guarded]) -> StoreResult<()> {
+        let items = self.requests(writes)?;
         // Another transaction on one of the items (agents arriving at once share their
         // channel's count): the same writes, conditions and all, are simply tried again.
         for attempt in 0..MAX_CONTENDED_ATTEMPTS {
-            match self.commit(writes.iter().map(|w| w.item.clone()).collect()).await {
+            match self.commit(items.clone()).await {
                 Ok(()) => return Ok(()),
                 Err(Failed::Condition(failed)) => {
                     let first = failed.first().and_then(|i| writes.get(*i));
-                    return Err(first.map_or_else(ApiError::internal, |w| w.on_conflict.clone()));
+                    return Err(first.map_or(StoreError::Internal, |w| StoreError::Refused(w.on_conflict.clone())));
                 }
                 Err(Failed::Contended) => {
                     let cap = 1u64 << attempt.min(5);
@@ -935,11 +1207,11 @@ impl Db {
                 Err(Failed::Other(e)) => return Err(e),
             }
         }
-        Err(ApiError::unavailable())
+        Err(StoreError::Unavailable)
     }
 
     /// Whether the table answers (the local server's `/health`).
-    pub async fn ping(&self) -> Result<(), ApiError> {
+    pub async fn ping(&self) -> StoreResult<()> {
         self.client.describe_table().table_name(&self.table).send().await?;
         Ok(())
     }
@@ -950,5 +1222,5 @@ enum Failed {
     Condition(Vec<usize>),
     /// Another transaction held an item: plan again.
     Contended,
-    Other(ApiError),
+    Other(StoreError),
 }

@@ -28,6 +28,12 @@ impl Clock {
         format(self.now())
     }
 
+    /// Now, read once, for a planner.
+    pub fn moment(&self) -> crate::domain::plan::Moment {
+        let now = self.now();
+        crate::domain::plan::Moment { stamp: format(now), epoch_secs: now.timestamp() }
+    }
+
     pub fn epoch_secs(&self) -> i64 {
         self.now().timestamp()
     }

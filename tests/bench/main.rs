@@ -240,20 +240,20 @@ async fn floors(t: &TestApp) -> BTreeMap<&'static str, f64> {
             ("pad".to_string(), s(&pad)),
         ])
     };
-    db.client.put_item().table_name(&db.table).set_item(Some(item("FLOOR", "A"))).send().await.unwrap();
+    db.sdk().put_item().table_name(db.table()).set_item(Some(item("FLOOR", "A"))).send().await.unwrap();
     let mut out = BTreeMap::new();
     let mut time = Vec::new();
     for _ in 0..200 {
         let t0 = Instant::now();
-        db.client.get_item().table_name(&db.table).key("PK", s("FLOOR")).key("SK", s("A")).send().await.unwrap();
+        db.sdk().get_item().table_name(db.table()).key("PK", s("FLOOR")).key("SK", s("A")).send().await.unwrap();
         time.push(t0.elapsed());
     }
     out.insert("GetItem", percentile(std::mem::take(&mut time), 0.5));
     for _ in 0..200 {
         let t0 = Instant::now();
-        db.client
+        db.sdk()
             .query()
-            .table_name(&db.table)
+            .table_name(db.table())
             .key_condition_expression("PK = :p")
             .expression_attribute_values(":p", s("FLOOR"))
             .send()
@@ -264,9 +264,9 @@ async fn floors(t: &TestApp) -> BTreeMap<&'static str, f64> {
     out.insert("Query", percentile(std::mem::take(&mut time), 0.5));
     for i in 0..200 {
         let t0 = Instant::now();
-        db.client
+        db.sdk()
             .put_item()
-            .table_name(&db.table)
+            .table_name(db.table())
             .set_item(Some(item("FLOOR", &format!("P{i}"))))
             .send()
             .await
@@ -279,7 +279,7 @@ async fn floors(t: &TestApp) -> BTreeMap<&'static str, f64> {
             TransactWriteItem::builder()
                 .put(
                     Put::builder()
-                        .table_name(&db.table)
+                        .table_name(db.table())
                         .set_item(Some(item("FLOOR", &format!("{p}{i}"))))
                         .build()
                         .unwrap(),
@@ -287,7 +287,7 @@ async fn floors(t: &TestApp) -> BTreeMap<&'static str, f64> {
                 .build()
         });
         let t0 = Instant::now();
-        db.client.transact_write_items().set_transact_items(Some(puts.to_vec())).send().await.unwrap();
+        db.sdk().transact_write_items().set_transact_items(Some(puts.to_vec())).send().await.unwrap();
         time.push(t0.elapsed());
     }
     out.insert("TransactWriteItems", percentile(time, 0.5));
@@ -329,13 +329,13 @@ async fn seed_messages(t: &TestApp, chat: &str, indexes: std::ops::RangeInclusiv
                 let m = json!({"messageId": format!("{chat}-{i}"), "chatId": chat, "index": i, "type": "Text", "text": format!("message {i}"),
                     "chatterId": "ann", "chatterType": "User", "chatterName": "Ann", "createTime": t.app.clock.stamp()});
                 let m: shared::domain::model::Message = serde_json::from_value(m).unwrap();
-                let item = shared::store::to_item(shared::keys::chat_pk(chat), shared::keys::message_sk(*i), shared::domain::model::entity::MESSAGE, &[], &m).unwrap();
+                let item = shared::store::message_item(&m).unwrap();
                 WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item)).build().unwrap()).build()
             })
             .collect();
         while !pending.is_empty() {
-            let out = t.app.db.client.batch_write_item().request_items(&t.app.db.table, pending).send().await.unwrap();
-            pending = out.unprocessed_items.and_then(|mut u| u.remove(&t.app.db.table)).unwrap_or_default();
+            let out = t.app.db.sdk().batch_write_item().request_items(t.app.db.table(), pending).send().await.unwrap();
+            pending = out.unprocessed_items.and_then(|mut u| u.remove(t.app.db.table())).unwrap_or_default();
         }
     }
 }

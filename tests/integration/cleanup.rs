@@ -247,19 +247,24 @@ async fn a_run_cut_off_midway_is_finished_by_the_next() {
     let keys: Vec<_> = t
         .app
         .db
-        .client
+        .sdk()
         .query()
-        .table_name(&t.app.db.table)
+        .table_name(t.app.db.table())
         .key_condition_expression("PK = :pk AND SK < :r")
-        .expression_attribute_values(":pk", shared::store::s(shared::keys::chat_pk(&chats[0])))
-        .expression_attribute_values(":r", shared::store::s("R"))
+        .expression_attribute_values(
+            ":pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(shared::keys::chat_pk(&chats[0])),
+        )
+        .expression_attribute_values(":r", aws_sdk_dynamodb::types::AttributeValue::S("R".into()))
         .projection_expression("PK, SK")
         .send()
         .await
         .unwrap()
         .items
         .unwrap();
-    t.app.db.batch_delete(keys[..1].to_vec()).await.unwrap();
+    let cut = aws_sdk_dynamodb::types::DeleteRequest::builder().set_key(Some(keys[0].clone())).build().unwrap();
+    let cut = aws_sdk_dynamodb::types::WriteRequest::builder().delete_request(cut).build();
+    t.app.db.sdk().batch_write_item().request_items(t.app.db.table(), vec![cut]).send().await.unwrap();
     // A run with no time left does nothing, and says so.
     let stopped = shared::cleanup::run(&t.app, Instant::now()).await.unwrap();
     assert!(stopped.incomplete);

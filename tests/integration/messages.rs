@@ -291,21 +291,14 @@ async fn write_messages(t: &TestApp, chat: &str, indexes: &[u64]) {
                     filter: None,
                     create_time: t.app.clock.stamp(),
                 };
-                let item = shared::store::to_item(
-                    shared::keys::chat_pk(chat),
-                    shared::keys::message_sk(*i),
-                    shared::domain::model::entity::MESSAGE,
-                    &[],
-                    &m,
-                )
-                .unwrap();
+                let item = shared::store::message_item(&m).unwrap();
                 WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item)).build().unwrap()).build()
             })
             .collect();
         let mut pending = requests;
         while !pending.is_empty() {
-            let out = t.bulk.batch_write_item().request_items(&t.app.db.table, pending).send().await.unwrap();
-            pending = out.unprocessed_items.and_then(|mut u| u.remove(&t.app.db.table)).unwrap_or_default();
+            let out = t.bulk.batch_write_item().request_items(t.app.db.table(), pending).send().await.unwrap();
+            pending = out.unprocessed_items.and_then(|mut u| u.remove(t.app.db.table())).unwrap_or_default();
         }
     }
 }

@@ -148,7 +148,7 @@ impl TestApp {
     pub fn same_app(&self) -> App {
         App::with_clock(
             self.app.config.clone(),
-            self.app.db.client.clone(),
+            self.app.db.sdk().clone(),
             self.app.sns.clone(),
             self.app.clock.clone(),
         )
@@ -231,11 +231,14 @@ impl TestApp {
         let out = self
             .app
             .db
-            .client
+            .sdk()
             .query()
-            .table_name(&self.app.db.table)
+            .table_name(self.app.db.table())
             .key_condition_expression("PK = :pk")
-            .expression_attribute_values(":pk", shared::store::s(shared::keys::chat_pk(chat_id)))
+            .expression_attribute_values(
+                ":pk",
+                aws_sdk_dynamodb::types::AttributeValue::S(shared::keys::chat_pk(chat_id)),
+            )
             .send()
             .await
             .expect("query");
@@ -285,7 +288,7 @@ impl TestApp {
             (0..4).map(|lane| batches.iter().skip(lane).step_by(4).cloned().collect()).collect();
         let writers = lanes.into_iter().map(|lane| {
             let client = self.bulk.clone();
-            let table = self.app.db.table.clone();
+            let table = self.app.db.table().to_string();
             tokio::spawn(async move {
                 for mut pending in lane {
                     while !pending.is_empty() {

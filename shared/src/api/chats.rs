@@ -8,18 +8,14 @@ use crate::app::App;
 use crate::auth;
 use crate::domain::caller::Identity;
 use crate::domain::masking::Masking;
-use crate::domain::model::{
-    Chat, ChatState, ChatStatus, Chatter, ChatterType, Participant, PermissionLevel, TargetType,
-};
-use crate::domain::plan::NewMessage;
+use crate::domain::model::{Chat, ChatStatus, Chatter, ChatterType, Participant, PermissionLevel, TargetType};
 use crate::domain::policy;
+use crate::domain::transitions::{self, ChatChange};
+use crate::domain::validate;
 use crate::error::ApiError;
 use crate::http::{HandlerResult, Request, Response};
 use crate::keys;
-use aws_sdk_dynamodb::types::TransactWriteItem;
-
-use crate::store::{Change, IndexQuery, SortKey, Write};
-use crate::validate;
+use crate::store::{IndexQuery, SortKey};
 
 /// A chat as the API shows it: the record plus what ChatGet computes from its participants.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
@@ -365,130 +361,6 @@ pub struct UpdateChat {
     channel_id: Option<String>,
 }
 
-/// When a chat closes, its active customers stop being online through it: their
-/// participants are rewritten without the online index keys (`skip`: one already rewritten).
-pub(crate) fn online_customers(
-    app: &App,
-    state: &ChatState,
-    skip: Option<&str>,
-) -> Result<Vec<TransactWriteItem>, ApiError> {
-    state
-        .participants
-        .iter()
-        .filter(|p| p.chatter_type.is_customer() && p.is_active() && skip != Some(p.chatter_id.as_str()))
-        .map(|p| app.db.put_participant(p, true, false))
-        .collect()
-}
-
-/// A planned change of the chat record, with the participants it leaves.
-pub(crate) struct Planned {
-    pub change: Change,
-    pub chat: Chat,
-    pub participants: Vec<Participant>,
-}
-
-/// Plans a status transition and/or a channel move for `ident`, and the deletion mark
-/// with `delete`. Accepting a request makes the caller its Owner (or a Participant if an
-/// Owner is already there).
-pub(crate) fn plan_update(
-    app: &App,
-    ident: &Identity,
-    state: &ChatState,
-    status: Option<ChatStatus>,
-    channel: Option<&str>,
-    delete: bool,
-) -> Result<Planned, ApiError> {
-    let before = &state.chat;
-    let now = app.clock.stamp();
-    let name = ident.name().to_string();
-    let user_id = ident.chatter_id().to_string();
-    let actor = state.chatter(ident.chatter_type(), &user_id, &name);
-    let mut chat =
-        Chat { update_time: now.clone(), updated_by: Some(actor.clone()), deleted: delete, ..before.clone() };
-    let mut participants = state.participants.clone();
-    let mut writes = Vec::new();
-    let mut messages = Vec::new();
-
-    if let Some(to) = status {
-        if !before.status.can_become(to) {
-            return Err(ApiError::conflict(format!("a chat cannot go from {} to {}", before.status, to)));
-        }
-        chat.status = to;
-        chat.previous_status = Some(before.status);
-        if to == ChatStatus::Active {
-            let existing = policy::own(ident, state);
-            if existing.is_some_and(|p| p.chatter_active == -1) {
-                return Err(ApiError::forbidden("you have left this chat"));
-            }
-            if !existing.is_some_and(Participant::is_active) {
-                let has_owner = state.participants.iter().any(Participant::is_owner);
-                let level = existing.and_then(|p| p.permission_level);
-                let number = existing.and_then(|p| p.agent_number).unwrap_or_else(|| state.next_agent_number());
-                chat.agent_numbers = chat.agent_numbers.max(number);
-                let me = Participant {
-                    chat_id: before.chat_id.clone(),
-                    chatter_id: user_id.clone(),
-                    chatter_type: ChatterType::User,
-                    chatter_name: name.clone(),
-                    chatter_active: 1,
-                    permission_level: Some(level.unwrap_or(if has_owner {
-                        PermissionLevel::Participant
-                    } else {
-                        PermissionLevel::Owner
-                    })),
-                    // Joining answers an invitation: it is no longer pending.
-                    invitation: false,
-                    invitation_chat_id: existing.and_then(|p| p.invitation_chat_id.clone()),
-                    monitoring: existing.map_or(0, |p| p.monitoring),
-                    join_time: Some(now.clone()),
-                    leave_time: None,
-                    create_time: existing.map_or_else(|| now.clone(), |p| p.create_time.clone()),
-                    agent_number: Some(number),
-                    invited_by: existing.and_then(|p| p.invited_by.clone()),
-                };
-                writes.push(app.db.put_participant(&me, existing.is_some(), true)?);
-                messages.push(NewMessage::system((&me).into(), "joined", vec![]));
-                participants.retain(|p| !(p.chatter_type == ChatterType::User && p.chatter_id == user_id));
-                participants.push(me);
-            }
-        } else {
-            // Closing: the owner; a request still in the queue, any agent.
-            if before.status != ChatStatus::Request {
-                policy::can_manage(ident, state)?;
-            }
-            messages.push(NewMessage::system(actor.clone(), "closed", vec![]));
-            writes.extend(online_customers(app, state, None)?);
-        }
-    }
-
-    if let Some(channel) = channel.filter(|c| *c != before.channel_id) {
-        if before.status == ChatStatus::Closed {
-            return Err(ApiError::conflict("a closed chat cannot move"));
-        }
-        if before.status != ChatStatus::Request {
-            policy::can_manage(ident, state)?;
-        }
-        chat.previous_channel_id = Some(before.channel_id.clone());
-        chat.channel_id = channel.to_string();
-        // Agents see where the chat came from; the customer does not need to.
-        messages.push(
-            NewMessage::system_with_text(
-                actor.clone(),
-                "transferred",
-                vec![],
-                format!("{name} moved the chat from channel {} to {channel}.", before.channel_id),
-            )
-            .internal(),
-        );
-    }
-
-    let raced = || ApiError::conflict("the chat changed meanwhile");
-    let mut change =
-        Change { writes: vec![Write { item: app.db.update_chat(before, &chat)?, on_conflict: raced() }], messages };
-    change.writes.extend(writes.into_iter().map(|item| Write { item, on_conflict: raced() }));
-    Ok(Planned { change, chat, participants })
-}
-
 /// `PATCH /chats/{chatId}`: `status` (ChatUpdate: request → active → closed) and
 /// `channelId` (ChatChannelUpdate).
 pub async fn update(app: &App, req: Request) -> HandlerResult {
@@ -506,19 +378,21 @@ pub async fn update(app: &App, req: Request) -> HandlerResult {
             return Err(ApiError::bad_request(format!("unknown channelId {channel}")));
         }
     }
+    let cmd = ChatChange { status: body.status, channel: body.channel_id.as_deref(), delete: false };
     let mut result = None;
     app.db
         .apply(chat_id, |state| {
-            let planned = plan_update(app, &ident, state, body.status, body.channel_id.as_deref(), false)?;
-            result = Some((planned.chat, planned.participants));
-            Ok(planned.change)
+            let changed = transitions::change_chat(state, &ident, &cmd, &app.clock.moment())?;
+            result = Some((changed.chat, changed.participants));
+            Ok(changed.plan)
         })
         .await?;
     let (chat, participants) = result.ok_or_else(ApiError::internal)?;
     Ok(Response::ok(&serde_json::json!({ "chat": ChatView::new(app, chat, Some(&participants), true) })))
 }
 
-/// `DELETE /chats/{chatId}` (ChatDelete): the owner removes the chat and everything in it.
+/// `DELETE /chats/{chatId}` (ChatDelete): the owner (or, while nobody has accepted it, any
+/// agent) removes the chat and everything in it.
 /// One write closes it (if open) and marks it deleted: from then on it answers 404 and
 /// nothing can be added. Its items are purged by the event publisher once the close and
 /// the deletion are announced (the close's transcript is read before the purge), or by the
@@ -528,12 +402,6 @@ pub async fn delete(app: &App, req: Request) -> HandlerResult {
     let chat_id = req.param("chatId")?;
     ident.require_chat(chat_id)?;
     ident.require_agent()?;
-    app.db
-        .apply(chat_id, |state| {
-            policy::can_manage(&ident, state)?;
-            let close = (state.chat.status != ChatStatus::Closed).then_some(ChatStatus::Closed);
-            Ok(plan_update(app, &ident, state, close, None, true)?.change)
-        })
-        .await?;
+    app.db.apply(chat_id, |state| transitions::delete_chat(state, &ident, &app.clock.moment())).await?;
     Ok(Response::no_content())
 }

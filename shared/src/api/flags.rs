@@ -1,19 +1,19 @@
 //! Chat flags: ChatFlagSet, ChatFlagDelete, ChatFlagGet. Each agent's own per-chat state.
 
-use aws_sdk_dynamodb::types::{ConditionCheck, TransactWriteItem};
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::app::App;
 use crate::auth;
 use crate::domain::caller::Identity;
-use crate::domain::model::{entity, Flag};
+use crate::domain::error::DomainError;
+use crate::domain::model::Flag;
+use crate::domain::plan::{Guarded, Write};
 use crate::domain::policy;
+use crate::domain::validate;
 use crate::error::ApiError;
 use crate::http::{HandlerResult, Request, Response};
 use crate::keys;
-use crate::store::{s, to_item, IndexQuery, SortKey, Write};
-use crate::validate;
 
 const MAX_VALUE_CHARS: usize = 1000;
 
@@ -55,28 +55,16 @@ pub async fn set(app: &App, req: Request) -> HandlerResult {
         value: body.value,
         update_time: app.clock.stamp(),
     };
-    let gsi = [("GSI1PK", keys::flag_user_pk(&user_id)), ("GSI1SK", keys::flag_user_sk(key, chat_id))];
-    let item = to_item(keys::chat_pk(chat_id), keys::flag_sk(&user_id, key), entity::FLAG, &gsi, &flag)?;
-    let put = aws_sdk_dynamodb::types::Put::builder()
-        .table_name(&app.db.table)
-        .set_item(Some(item))
-        .build()
-        .map_err(|_| ApiError::internal())?;
-    // The chat must exist, so no flag outlives its chat.
-    let exists = ConditionCheck::builder()
-        .table_name(&app.db.table)
-        .key(keys::PK, s(keys::chat_pk(chat_id)))
-        .key(keys::SK, s(keys::CHAT_SK))
-        .condition_expression("attribute_exists(PK)")
-        .build()
-        .map_err(|_| ApiError::internal())?;
     app.db
-        .commit_writes(vec![
-            Write {
-                item: TransactWriteItem::builder().condition_check(exists).build(),
-                on_conflict: ApiError::not_found("chat not found"),
+        .commit_writes(&[
+            Guarded {
+                write: Write::ChatExists { chat_id: chat_id.into() },
+                on_conflict: DomainError::not_found("chat not found"),
             },
-            Write { item: TransactWriteItem::builder().put(put).build(), on_conflict: ApiError::internal() },
+            Guarded {
+                write: Write::Flag(flag.clone()),
+                on_conflict: DomainError::conflict("the flag changed meanwhile"),
+            },
         ])
         .await?;
     Ok(Response::ok(&json!({ "flag": flag })))
@@ -90,24 +78,15 @@ pub async fn delete(app: &App, req: Request) -> HandlerResult {
     ident.require_chat(chat_id)?;
     ident.require_agent()?;
     let key = path_key(&req)?;
-    let keys_to_delete = if req.query_flag("allUsers")? {
+    let users = if req.query_flag("allUsers")? {
         let state = app.db.load_state(chat_id, false).await?.ok_or_else(|| ApiError::not_found("chat not found"))?;
         policy::can_read(&ident, &state)?;
-        let flags: Vec<Flag> = app.db.query_prefix(keys::chat_pk(chat_id), "F#").await?;
-        flags.iter().filter(|f| f.key == key).map(|f| keys::flag_sk(&f.user_id, key)).collect()
+        let flags = app.db.chat_flags(chat_id, keys::FLAG_PREFIX).await?;
+        flags.into_iter().filter(|f| f.key == key).map(|f| f.user_id).collect()
     } else {
-        vec![keys::flag_sk(&own_user(&ident, req.query("userId"))?, key)]
+        vec![own_user(&ident, req.query("userId"))?]
     };
-    let items = keys_to_delete
-        .into_iter()
-        .map(|sk| {
-            std::collections::HashMap::from([
-                (keys::PK.to_string(), s(keys::chat_pk(chat_id))),
-                (keys::SK.to_string(), s(sk)),
-            ])
-        })
-        .collect();
-    app.db.batch_delete(items).await?;
+    app.db.delete_flags(chat_id, &users, key).await?;
     Ok(Response::no_content())
 }
 
@@ -134,10 +113,10 @@ pub async fn get(app: &App, req: Request) -> HandlerResult {
             policy::can_read(&ident, &state)?;
             let prefix = match (user_id, key) {
                 (Some(u), Some(k)) => keys::flag_sk(u, k),
-                (Some(u), None) => format!("F#{}#", keys::escape(u)),
-                _ => "F#".to_string(),
+                (Some(u), None) => keys::flag_user_prefix(u),
+                _ => keys::FLAG_PREFIX.to_string(),
             };
-            app.db.query_prefix(keys::chat_pk(chat_id), &prefix).await?
+            app.db.chat_flags(chat_id, &prefix).await?
         }
         None => {
             let user = match user_id {
@@ -146,8 +125,7 @@ pub async fn get(app: &App, req: Request) -> HandlerResult {
                 }
                 _ => ident.chatter_id(),
             };
-            let sk = key.map_or(SortKey::Any, |k| SortKey::BeginsWith(format!("{}#", keys::escape(k))));
-            app.db.query_all(&IndexQuery { index: keys::GSI1, pk: keys::flag_user_pk(user), sk }).await?
+            app.db.user_flags(user, key).await?
         }
     };
     let flags: Vec<Flag> = flags

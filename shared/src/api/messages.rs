@@ -9,19 +9,17 @@ use crate::api::participants::masking;
 use crate::app::App;
 use crate::auth;
 use crate::domain::caller::Identity;
-use crate::domain::model::{entity, ChatState, ChatStatus, IdempotencyRecord, Message, MessageType, Typing};
-use crate::domain::plan::NewMessage;
+use crate::domain::error::{DomainError, Kind};
+use crate::domain::model::{ChatState, ChatStatus, Message, MessageType, Typing};
 use crate::domain::policy;
+use crate::domain::transitions::{self, PostMessage};
+use crate::domain::validate;
 use crate::error::ApiError;
 use crate::http::{HandlerResult, Request, Response};
-use crate::keys;
-use crate::store::{to_item, Change, Write};
-use crate::validate;
+use crate::store::StoreError;
 
 /// How long a typing notice lasts unless repeated.
 const TYPING_SECS: i64 = 6;
-/// How long a `clientMessageId` is remembered.
-const IDEMPOTENCY_SECS: i64 = 24 * 3600;
 const MAX_FILTER_CHARS: usize = 200;
 
 /// A message as the caller may see it, or `None` if it may not: customers never see
@@ -102,41 +100,22 @@ async fn post(app: &App, req: &Request, kind: MessageType, body: AddMessage) -> 
     if let Some(id) = &body.client_message_id {
         validate::id("clientMessageId", id)?;
     }
-    let duplicate = ApiError::new(409, "duplicate", "this clientMessageId was already used");
-    let result = app
-        .db
-        .apply(chat_id, |state| {
-            policy::can_post(&ident, state)?;
-            let mut writes = Vec::new();
-            if let Some(client_id) = &body.client_message_id {
-                let record = IdempotencyRecord {
-                    index: state.last_index + 1,
-                    expires_at: app.clock.epoch_secs() + IDEMPOTENCY_SECS,
-                };
-                let sk = keys::idempotency_sk(ident.chatter_type(), ident.chatter_id(), client_id);
-                let item = to_item(keys::chat_pk(chat_id), sk, entity::IDEMPOTENCY, &[], &record)?;
-                writes.push(Write { item: app.db.put_new(item)?, on_conflict: duplicate.clone() });
-            }
-            let message = NewMessage {
-                kind,
-                text: body.text.clone(),
-                author: state.chatter(ident.chatter_type(), ident.chatter_id(), ident.name()),
-                subjects: Vec::new(),
-                system_generated: false,
-                internal: body.internal,
-                customer: body.customer,
-                event: None,
-                filter: body.filter.clone(),
-            };
-            Ok(Change { writes, messages: vec![message] })
-        })
-        .await;
+    let cmd = PostMessage {
+        kind,
+        text: body.text,
+        internal: body.internal,
+        customer: body.customer,
+        client_message_id: body.client_message_id,
+        filter: body.filter,
+    };
+    let result =
+        app.db.apply(chat_id, |state| transitions::post_message(state, &ident, &cmd, &app.clock.moment())).await;
     let (state, message) = match result {
         Ok((state, mut messages)) => (state, messages.pop().ok_or_else(ApiError::internal)?),
-        Err(e) if e.code == duplicate.code => {
-            return replay(app, &ident, chat_id, body.client_message_id.as_deref().unwrap_or_default()).await
+        Err(StoreError::Refused(DomainError { kind: Kind::Duplicate, .. })) => {
+            return replay(app, &ident, chat_id, cmd.client_message_id.as_deref().unwrap_or_default()).await
         }
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
     };
     let view = visible(app, &ident, &state, &message, false, false);
     Ok(Response::created(&json!({ "message": view })))
@@ -144,14 +123,12 @@ async fn post(app: &App, req: &Request, kind: MessageType, body: AddMessage) -> 
 
 /// The message a repeated `clientMessageId` produced the first time.
 async fn replay(app: &App, ident: &Identity, chat_id: &str, client_id: &str) -> HandlerResult {
-    let sk = keys::idempotency_sk(ident.chatter_type(), ident.chatter_id(), client_id);
-    let record: IdempotencyRecord =
-        app.db.get(keys::chat_pk(chat_id), &sk, true).await?.ok_or_else(ApiError::internal)?;
-    let message: Message = app
+    let record = app
         .db
-        .get(keys::chat_pk(chat_id), &keys::message_sk(record.index), true)
+        .idempotency_record(chat_id, ident.chatter_type(), ident.chatter_id(), client_id)
         .await?
         .ok_or_else(ApiError::internal)?;
+    let message = app.db.message(chat_id, record.index, true).await?.ok_or_else(ApiError::internal)?;
     let state = app.db.load_state(chat_id, false).await?.ok_or_else(|| ApiError::not_found("chat not found"))?;
     let view = visible(app, ident, &state, &message, false, false);
     Ok(Response::created(&json!({ "message": view })))
@@ -301,11 +278,7 @@ pub async fn get(app: &App, req: Request) -> HandlerResult {
         .ok_or_else(|| ApiError::not_found("no such message in this chat"))?;
     let state = app.db.load_state(chat_id, false).await?.ok_or_else(|| ApiError::not_found("chat not found"))?;
     policy::can_read(&ident, &state)?;
-    let message: Message = app
-        .db
-        .get(keys::chat_pk(chat_id), &keys::message_sk(index), false)
-        .await?
-        .ok_or_else(|| ApiError::not_found("no such message"))?;
+    let message = app.db.message(chat_id, index, false).await?.ok_or_else(|| ApiError::not_found("no such message"))?;
     let view =
         visible(app, &ident, &state, &message, false, false).ok_or_else(|| ApiError::not_found("no such message"))?;
     Ok(Response::ok(&json!({ "message": view })))
@@ -349,13 +322,6 @@ pub async fn typing(app: &App, req: Request) -> HandlerResult {
         typing: body.typing,
         expires_at: app.clock.epoch_secs() + TYPING_SECS,
     };
-    let item = to_item(
-        keys::chat_pk(chat_id),
-        keys::typing_sk(entry.chatter_type, &entry.chatter_id),
-        entity::TYPING,
-        &[],
-        &entry,
-    )?;
-    app.db.put(item).await?;
+    app.db.put_typing(chat_id, &entry).await?;
     Ok(Response::no_content())
 }

@@ -8,12 +8,11 @@ use serde_json::json;
 
 use crate::app::App;
 use crate::auth;
-use crate::domain::model::{count_changes, Availability, ChannelAgent, ChatterType, Presence};
+use crate::domain::model::{Availability, Presence};
+use crate::domain::transitions;
+use crate::domain::validate;
 use crate::error::ApiError;
 use crate::http::{HandlerResult, Request, Response};
-use crate::keys;
-use crate::store::{IndexQuery, SortKey, Write};
-use crate::validate;
 
 const MAX_CHANNELS: usize = 20;
 
@@ -57,42 +56,20 @@ pub async fn set(app: &App, req: Request) -> HandlerResult {
         }
     }
     let channels: Vec<String> = body.channels.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect();
-    let previous: Option<Presence> = app.db.get(keys::user_pk(user_id), keys::PRESENCE_SK, true).await?;
-    let now = app.clock.epoch_secs();
-    let mut presence = Presence {
+    let previous = app.db.presence(user_id, true).await?;
+    let now = app.clock.moment();
+    let presence = Presence {
         user_id: user_id.to_string(),
         name: ident.name().to_string(),
         availability: body.availability,
-        channels: channels.clone(),
+        channels,
         external: body.external.unwrap_or(true),
-        update_time: app.clock.stamp(),
-        expires_at: now + app.config.presence_ttl_secs,
+        update_time: now.stamp.clone(),
+        expires_at: now.epoch_secs + app.config.presence_ttl_secs,
         counted: Vec::new(),
     };
-    presence.counted = presence.counts_in(now);
-    let conflict = || ApiError::conflict("availability changed meanwhile; try again");
-    let seen = previous.as_ref().map(|p| p.update_time.as_str());
-    let mut writes = vec![Write { item: app.db.put_presence(&presence, seen)?, on_conflict: conflict() }];
-    // The channels' counts follow what this presence counted in before and counts in now.
-    let was = previous.as_ref().map(|p| p.counted.clone()).unwrap_or_default();
-    for (channel, delta) in count_changes(&was, &presence.counted) {
-        writes.push(Write { item: app.db.count_channel(&channel, delta)?, on_conflict: conflict() });
-    }
-    let listed: BTreeSet<&String> =
-        if presence.availability == Availability::Online { channels.iter().collect() } else { BTreeSet::new() };
-    for c in &listed {
-        let agent = ChannelAgent {
-            channel_id: (*c).clone(),
-            user_id: user_id.to_string(),
-            external: presence.external,
-            expires_at: presence.expires_at,
-        };
-        writes.push(Write { item: app.db.put_channel_agent(&agent)?, on_conflict: conflict() });
-    }
-    for c in previous.iter().flat_map(|p| p.channels.iter()).filter(|c| !listed.contains(c)) {
-        writes.push(Write { item: app.db.delete_channel_agent(c, user_id)?, on_conflict: conflict() });
-    }
-    app.db.commit_writes(writes).await?;
+    let (plan, presence) = transitions::set_presence(previous.as_ref(), presence, &now);
+    app.db.commit_writes(&plan.writes).await?;
     Ok(Response::ok(&presence_view(&presence)))
 }
 
@@ -102,7 +79,7 @@ pub async fn get(app: &App, req: Request) -> HandlerResult {
     ident.require_agent()?;
     let user_id = req.param("userId")?;
     validate::id("userId", user_id)?;
-    let presence: Option<Presence> = app.db.get(keys::user_pk(user_id), keys::PRESENCE_SK, false).await?;
+    let presence = app.db.presence(user_id, false).await?;
     let now = app.clock.epoch_secs();
     let presence = presence.map(|p| p.current(now)).unwrap_or_else(|| Presence {
         user_id: user_id.to_string(),
@@ -118,9 +95,8 @@ pub async fn get(app: &App, req: Request) -> HandlerResult {
 }
 
 async fn online_agents(app: &App) -> Result<Vec<Presence>, ApiError> {
-    let query = IndexQuery { index: keys::GSI1, pk: keys::online_pk(ChatterType::User), sk: SortKey::Any };
     let now = app.clock.epoch_secs();
-    let all: Vec<Presence> = app.db.query_all(&query).await?;
+    let all = app.db.online_agents().await?;
     Ok(all.into_iter().map(|p| p.current(now)).filter(|p| p.availability != Availability::Offline).collect())
 }
 
@@ -161,9 +137,7 @@ pub async fn online_users(app: &App, req: Request) -> HandlerResult {
             })
             .collect(),
         Some("Customer") => {
-            let sk = user_id.map_or(SortKey::Any, |id| SortKey::BeginsWith(format!("{}#", keys::escape(id))));
-            let query = IndexQuery { index: keys::GSI2, pk: keys::online_pk(ChatterType::Customer), sk };
-            let participants: Vec<crate::domain::model::Participant> = app.db.query_all(&query).await?;
+            let participants = app.db.online_customers(user_id).await?;
             participants
                 .iter()
                 .map(|p| json!({"userId": p.chatter_id, "userType": p.chatter_type, "name": p.chatter_name, "chatId": p.chat_id}))
@@ -181,12 +155,7 @@ pub async fn customer(app: &App, req: Request) -> HandlerResult {
     ident.require_agent()?;
     let id = req.param("customerId")?;
     validate::id("customerId", id)?;
-    let query = IndexQuery {
-        index: keys::GSI2,
-        pk: keys::online_pk(ChatterType::Customer),
-        sk: SortKey::BeginsWith(format!("{}#", keys::escape(id))),
-    };
-    let chats: Vec<crate::domain::model::Participant> = app.db.query_all(&query).await?;
+    let chats = app.db.online_customers(Some(id)).await?;
     let code = if chats.is_empty() { 0 } else { 3 };
     Ok(Response::ok(&json!({ "customerId": id, "availability": code, "chats": chats.len() })))
 }
@@ -199,7 +168,7 @@ pub async fn channel(app: &App, req: Request) -> HandlerResult {
     let channel_id = req.param("channelId")?;
     validate::id("channelId", channel_id)?;
     let now = app.clock.epoch_secs();
-    let agents: Vec<ChannelAgent> = app.db.query_prefix(keys::channel_pk(channel_id), "AGENT#").await?;
+    let agents = app.db.channel_agents(channel_id).await?;
     let n = agents.iter().filter(|a| a.external && a.expires_at > now).count();
     Ok(Response::ok(&json!({ "channelId": channel_id, "online": n > 0, "agents": n })))
 }

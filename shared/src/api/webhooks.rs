@@ -9,12 +9,10 @@ use serde_json::json;
 use crate::app::App;
 use crate::auth;
 use crate::domain::model::Format;
-use crate::domain::model::{entity, Webhook};
+use crate::domain::model::Webhook;
+use crate::domain::validate;
 use crate::error::ApiError;
 use crate::http::{HandlerResult, Request, Response};
-use crate::keys;
-use crate::store::{to_item, IndexQuery, SortKey};
-use crate::validate;
 
 const MAX_URL_CHARS: usize = 2048;
 
@@ -94,13 +92,7 @@ pub async fn add(app: &App, req: Request) -> HandlerResult {
         created_by: ident.chatter_id().to_string(),
         create_time: app.clock.stamp(),
     };
-    let gsi = [
-        ("GSI1PK", keys::WEBHOOKS_PK.to_string()),
-        ("GSI1SK", format!("{}#{}", webhook.create_time, webhook.webhook_id)),
-    ];
-    let item =
-        to_item(keys::webhook_pk(&webhook.webhook_id), keys::WEBHOOK_SK.into(), entity::WEBHOOK, &gsi, &webhook)?;
-    app.db.put(item).await?;
+    app.db.put_webhook(&webhook).await?;
     Ok(Response::created(
         &json!({ "webhookId": webhook.webhook_id, "status": "pendingConfirmation", "webhook": webhook }),
     ))
@@ -155,8 +147,7 @@ async fn status(app: &App, hook: &Webhook) -> &'static str {
 pub async fn list(app: &App, req: Request) -> HandlerResult {
     let ident = auth::authenticate(&req, &app.config.auth)?;
     ident.require_agent()?;
-    let hooks: Vec<Webhook> =
-        app.db.query_all(&IndexQuery { index: keys::GSI1, pk: keys::WEBHOOKS_PK.into(), sk: SortKey::Any }).await?;
+    let hooks = app.db.webhooks().await?;
     let mut listed = Vec::with_capacity(hooks.len());
     for hook in hooks {
         let status = status(app, &hook).await;
@@ -171,11 +162,7 @@ pub async fn delete(app: &App, req: Request) -> HandlerResult {
     ident.require_agent()?;
     let id = req.param("webhookId")?;
     validate::id("webhookId", id)?;
-    let hook: Webhook = app
-        .db
-        .get(keys::webhook_pk(id), keys::WEBHOOK_SK, true)
-        .await?
-        .ok_or_else(|| ApiError::not_found("no such webhook"))?;
+    let hook = app.db.webhook(id).await?.ok_or_else(|| ApiError::not_found("no such webhook"))?;
     // A subscription still pending confirmation cannot be unsubscribed; SNS drops it in 3 days.
     if let Some(arn) = subscription_arn(app, &hook).await? {
         match app.sns.unsubscribe().subscription_arn(arn).send().await {
@@ -184,11 +171,7 @@ pub async fn delete(app: &App, req: Request) -> HandlerResult {
             Err(e) => return Err(sns_error(e)),
         }
     }
-    let key = std::collections::HashMap::from([
-        (keys::PK.to_string(), crate::store::s(keys::webhook_pk(id))),
-        (keys::SK.to_string(), crate::store::s(keys::WEBHOOK_SK)),
-    ]);
-    app.db.batch_delete(vec![key]).await?;
+    app.db.delete_webhook(id).await?;
     Ok(Response::no_content())
 }
 

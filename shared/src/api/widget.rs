@@ -2,20 +2,18 @@
 //! getStats, getSessionData / verifySession / restore, and files.
 
 use chrono::DateTime;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::api::participants::{self, UpdateParticipant};
 use crate::app::App;
 use crate::auth;
 use crate::domain::caller::Identity;
 use crate::domain::model::{ChatState, ChatStatus, ChatterType, PermissionLevel};
-use crate::domain::plan::NewMessage;
 use crate::domain::policy;
+use crate::domain::transitions;
+use crate::domain::validate;
 use crate::error::ApiError;
 use crate::http::{HandlerResult, Request, Response};
-use crate::keys;
-use crate::store::{s, Change, Write};
-use crate::validate;
 
 /// `POST /chats/{chatId}/leave` (endChat): the caller leaves; when the last customer leaves,
 /// the chat is closed.
@@ -36,44 +34,15 @@ pub async fn user_data(app: &App, req: Request) -> HandlerResult {
     ident.require_chat(chat_id)?;
     let patch: Value = req.json()?;
     let patch = validate::user_data(Some(patch))?.ok_or_else(|| ApiError::bad_request(validate::USER_DATA_ERROR))?;
-    let mut merged_out = None;
+    let mut merged = None;
     app.db
         .apply(chat_id, |state| {
-            policy::can_post(&ident, state)?;
-            let mut merged: Map<String, Value> = state.chat.user_data.clone().unwrap_or_default();
-            for (k, v) in &patch {
-                if v.is_null() {
-                    merged.remove(k);
-                } else {
-                    merged.insert(k.clone(), v.clone());
-                }
-            }
-            let merged_value = validate::user_data(Some(Value::Object(merged)))?.unwrap_or_default();
-            let now = app.clock.stamp();
-            let item = serde_dynamo::to_attribute_value(&merged_value)?;
-            let update = aws_sdk_dynamodb::types::Update::builder()
-                .table_name(&app.db.table)
-                .key(keys::PK, s(keys::chat_pk(chat_id)))
-                .key(keys::SK, s(keys::CHAT_SK))
-                .update_expression("SET userData = :d, updateTime = :now")
-                .condition_expression("attribute_exists(PK)")
-                .expression_attribute_values(":d", item)
-                .expression_attribute_values(":now", s(now))
-                .build()
-                .map_err(|_| ApiError::internal())?;
-            let author = state.chatter(ident.chatter_type(), ident.chatter_id(), ident.name());
-            let note = NewMessage::system(author, "userDataUpdated", vec![]).internal();
-            merged_out = Some(merged_value);
-            Ok(Change {
-                writes: vec![Write {
-                    item: aws_sdk_dynamodb::types::TransactWriteItem::builder().update(update).build(),
-                    on_conflict: ApiError::not_found("chat not found"),
-                }],
-                messages: vec![note],
-            })
+            let (plan, user_data) = transitions::update_user_data(state, &ident, &patch, &app.clock.moment())?;
+            merged = Some(user_data);
+            Ok(plan)
         })
         .await?;
-    Ok(Response::ok(&json!({ "userData": merged_out })))
+    Ok(Response::ok(&json!({ "userData": merged })))
 }
 
 fn millis(t: Option<&str>) -> Option<i64> {

@@ -11,6 +11,10 @@ pub enum Kind {
     NotFound,
     /// The object's state does not allow it now (closed, already taken, changed meanwhile).
     Conflict,
+    /// The same request was already carried out (a repeated `clientMessageId`).
+    Duplicate,
+    /// The input is over a size limit.
+    TooLarge,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +42,14 @@ impl DomainError {
 
     pub fn conflict(message: impl Into<String>) -> Self {
         Self::new(Kind::Conflict, message)
+    }
+
+    pub fn duplicate(message: impl Into<String>) -> Self {
+        Self::new(Kind::Duplicate, message)
+    }
+
+    pub fn too_large(message: impl Into<String>) -> Self {
+        Self::new(Kind::TooLarge, message)
     }
 }
 

@@ -10,3 +10,5 @@ pub mod masking;
 pub mod model;
 pub mod plan;
 pub mod policy;
+pub mod transitions;
+pub mod validate;

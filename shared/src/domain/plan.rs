@@ -1,10 +1,90 @@
-//! What a planned change appends to the transcript.
+//! What a planned change does, in the domain's terms: the items it writes ([`Write`]) and
+//! the messages it appends to the transcript ([`NewMessage`]). Planners (see
+//! [`crate::domain::transitions`]) produce a [`Plan`]; the store alone turns it into
+//! DynamoDB requests and commits it atomically.
 
+use serde_json::{Map, Value};
+
+use crate::domain::error::DomainError;
 use crate::domain::masking::system_text;
-use crate::domain::model::{ChatState, Chatter, ChatterType, MessageType, Participant};
+use crate::domain::model::{
+    ChannelAgent, Chat, ChatState, Chatter, ChatterType, Flag, IdempotencyRecord, MessageType, Participant, Presence,
+};
+
+/// The time a plan is made at, read once from the clock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Moment {
+    /// RFC 3339 with milliseconds, as items store it.
+    pub stamp: String,
+    pub epoch_secs: i64,
+}
+
+/// One item a plan writes, and the condition that keeps the write safe under concurrency.
+// A plan holds a handful of writes: boxing the chat records would only add noise.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Write {
+    /// A chat that must not exist yet.
+    NewChat(Chat),
+    /// The chat record from `before` to `after`, if its status and channel are still `before`'s.
+    Chat { before: Chat, after: Chat },
+    /// The chat's `userData` replaced (the chat must exist).
+    UserData { chat_id: String, user_data: Map<String, Value>, update_time: String },
+    /// Marks a request outdated, if it still is a request.
+    Outdated { chat_id: String },
+    /// A participant as it now is: new (`existed` false: it must not exist yet) or replacing
+    /// the one read. `chat_open`: listed among the online customers while active.
+    Participant { participant: Participant, existed: bool, chat_open: bool },
+    /// A participant taken out of its chat (it must exist).
+    RemoveParticipant { chat_id: String, chatter_type: ChatterType, chatter_id: String },
+    /// A `clientMessageId` remembered (it must not be yet).
+    Idempotency { chat_id: String, chatter: Chatter, client_message_id: String, record: IdempotencyRecord },
+    /// An agent's presence, if it is still the one read (`seen`: its updateTime; None: none was).
+    Presence { presence: Presence, seen: Option<String> },
+    /// Adds `delta` to a channel's count of externally available agents.
+    ChannelCount { channel_id: String, delta: i64 },
+    /// Lists an agent as online in a channel.
+    ChannelAgent(ChannelAgent),
+    /// Takes an agent's listing out of a channel.
+    RemoveChannelAgent { channel_id: String, user_id: String },
+    /// A flag (with [`Write::ChatExists`], so no flag outlives its chat).
+    Flag(Flag),
+    /// Writes nothing; fails unless the chat exists.
+    ChatExists { chat_id: String },
+}
+
+/// A write and what to answer if its condition fails.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Guarded {
+    pub write: Write,
+    pub on_conflict: DomainError,
+}
+
+/// What a change does, planned from one state: all of it is committed, or none.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub writes: Vec<Guarded>,
+    pub messages: Vec<NewMessage>,
+}
+
+impl Plan {
+    /// Adds a write that answers a conflict with `message` if its condition fails.
+    pub fn write(&mut self, write: Write, message: &str) {
+        self.writes.push(Guarded { write, on_conflict: DomainError::conflict(message) });
+    }
+
+    /// The same, first: the write whose condition a racing change fails first.
+    pub fn write_first(&mut self, write: Write, message: &str) {
+        self.writes.insert(0, Guarded { write, on_conflict: DomainError::conflict(message) });
+    }
+
+    pub fn guarded(&mut self, write: Write, on_conflict: DomainError) {
+        self.writes.push(Guarded { write, on_conflict });
+    }
+}
 
 /// A message to append at the transcript's head.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct NewMessage {
     pub kind: MessageType,
     pub text: String,

@@ -1,8 +1,8 @@
-//! Limits on everything a client sends. Over a limit is a 400 that names the field.
+//! Limits on everything a client sends. Over a limit is an invalid input that names the field.
 
 use serde_json::{Map, Value};
 
-use crate::error::ApiError;
+use crate::domain::error::DomainError;
 
 pub const MAX_ID_CHARS: usize = 128;
 pub const MAX_NAME_CHARS: usize = 200;
@@ -12,36 +12,36 @@ pub const MAX_USER_DATA_DEPTH: usize = 5;
 pub const USER_DATA_ERROR: &str = "malformed data object provided in userData property.";
 
 /// An identifier (user, chatter, channel, key): 1 to 128 characters, no control characters.
-pub fn id(field: &str, value: &str) -> Result<(), ApiError> {
+pub fn id(field: &str, value: &str) -> Result<(), DomainError> {
     if value.trim().is_empty() {
-        return Err(ApiError::bad_request(format!("{field} must not be empty")));
+        return Err(DomainError::invalid(format!("{field} must not be empty")));
     }
     text(field, value, MAX_ID_CHARS)?;
     if value.chars().any(char::is_control) {
-        return Err(ApiError::bad_request(format!("{field} must not contain control characters")));
+        return Err(DomainError::invalid(format!("{field} must not contain control characters")));
     }
     Ok(())
 }
 
 /// A display string: at most `max` characters (counted as characters, not bytes), no
 /// control characters.
-pub fn name(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
+pub fn name(field: &str, value: &str, max: usize) -> Result<(), DomainError> {
     text(field, value, max)?;
     if value.chars().any(char::is_control) {
-        return Err(ApiError::bad_request(format!("{field} must not contain control characters")));
+        return Err(DomainError::invalid(format!("{field} must not contain control characters")));
     }
     Ok(())
 }
 
 /// Free text: at most `max` characters.
-pub fn text(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
+pub fn text(field: &str, value: &str, max: usize) -> Result<(), DomainError> {
     if value.chars().count() > max {
-        return Err(ApiError::bad_request(format!("{field} is longer than {max} characters")));
+        return Err(DomainError::invalid(format!("{field} is longer than {max} characters")));
     }
     Ok(())
 }
 
-pub fn optional_name(field: &str, value: &Option<String>, max: usize) -> Result<(), ApiError> {
+pub fn optional_name(field: &str, value: &Option<String>, max: usize) -> Result<(), DomainError> {
     value.as_deref().map_or(Ok(()), |v| name(field, v, max))
 }
 
@@ -54,21 +54,21 @@ fn depth(value: &Value) -> usize {
 }
 
 /// `userData`: an object, at most 8 KiB as JSON and 5 levels deep.
-pub fn user_data(value: Option<Value>) -> Result<Option<Map<String, Value>>, ApiError> {
+pub fn user_data(value: Option<Value>) -> Result<Option<Map<String, Value>>, DomainError> {
     let map = match value {
         None | Some(Value::Null) => return Ok(None),
         Some(Value::Object(map)) => map,
-        Some(_) => return Err(ApiError::bad_request(USER_DATA_ERROR)),
+        Some(_) => return Err(DomainError::invalid(USER_DATA_ERROR)),
     };
     let size = serde_json::to_vec(&map).map(|v| v.len()).unwrap_or(usize::MAX);
     if size > MAX_USER_DATA_BYTES {
-        return Err(ApiError::too_large(format!("userData is larger than {MAX_USER_DATA_BYTES} bytes")));
+        return Err(DomainError::too_large(format!("userData is larger than {MAX_USER_DATA_BYTES} bytes")));
     }
     if depth(&Value::Object(map.clone())) > MAX_USER_DATA_DEPTH {
-        return Err(ApiError::bad_request(format!("userData is nested deeper than {MAX_USER_DATA_DEPTH} levels")));
+        return Err(DomainError::invalid(format!("userData is nested deeper than {MAX_USER_DATA_DEPTH} levels")));
     }
     if map.keys().any(|k| k.is_empty() || k.chars().count() > MAX_ID_CHARS) {
-        return Err(ApiError::bad_request(USER_DATA_ERROR));
+        return Err(DomainError::invalid(USER_DATA_ERROR));
     }
     Ok(Some(map))
 }
@@ -76,6 +76,7 @@ pub fn user_data(value: Option<Value>) -> Result<Option<Map<String, Value>>, Api
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::error::Kind;
     use proptest::prelude::*;
     use serde_json::json;
 
@@ -84,8 +85,11 @@ mod tests {
         assert_eq!(user_data(Some(json!([1]))).unwrap_err().message, USER_DATA_ERROR);
         assert_eq!(user_data(Some(json!("x"))).unwrap_err().message, USER_DATA_ERROR);
         assert!(user_data(Some(json!({"a": {"b": 1}}))).unwrap().is_some());
-        assert_eq!(user_data(Some(json!({"a": {"b": {"c": {"d": {"e": {"f": 1}}}}}}))).unwrap_err().status, 400);
-        assert_eq!(user_data(Some(json!({"a": "x".repeat(9000)}))).unwrap_err().status, 413);
+        assert_eq!(
+            user_data(Some(json!({"a": {"b": {"c": {"d": {"e": {"f": 1}}}}}}))).unwrap_err().kind,
+            Kind::Invalid
+        );
+        assert_eq!(user_data(Some(json!({"a": "x".repeat(9000)}))).unwrap_err().kind, Kind::TooLarge);
     }
 
     #[test]

@@ -1,0 +1,706 @@
+//! The planners: (state, caller, command, moment) → a [`Plan`] or a domain error. Every
+//! change of a chat, its participants, an agent's presence goes through one of these; the
+//! store commits the plan, the HTTP edge only parses the command and shows the result.
+
+use std::collections::BTreeSet;
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::domain::caller::Identity;
+use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::model::{
+    count_changes, Availability, ChannelAgent, Chat, ChatState, ChatStatus, Chatter, ChatterType, IdempotencyRecord,
+    MessageType, Participant, PermissionLevel, Presence, TargetType,
+};
+use crate::domain::plan::{Moment, NewMessage, Plan, Write};
+use crate::domain::{policy, validate};
+
+const RACED: &str = "the chat changed meanwhile";
+const PARTICIPANT_RACED: &str = "the participant changed meanwhile";
+const ALREADY: &str = "already a participant of this chat";
+
+fn open(state: &ChatState) -> DomainResult<()> {
+    if state.chat.status == ChatStatus::Closed {
+        Err(DomainError::conflict("the chat is closed"))
+    } else {
+        Ok(())
+    }
+}
+
+/// An internal (agents-only) system message by `ident` about a change to a participant.
+fn note(state: &ChatState, ident: &Identity, event: &str, subjects: Vec<Chatter>, text: String) -> NewMessage {
+    let author = state.chatter(ident.chatter_type(), ident.chatter_id(), ident.name());
+    NewMessage::system_with_text(author, event, subjects, text).internal()
+}
+
+/// The chat record's high-water mark of agent numbers, raised to `number` when a new agent
+/// gets one (so a removed agent's number is never handed out again).
+fn numbered(plan: &mut Plan, state: &ChatState, number: Option<u32>) {
+    if let Some(n) = number.filter(|n| *n > state.chat.agent_numbers) {
+        let after = Chat { agent_numbers: n, ..state.chat.clone() };
+        plan.write(Write::Chat { before: state.chat.clone(), after }, RACED);
+    }
+}
+
+/// When a chat closes, its active customers stop being online through it: their
+/// participants are rewritten without the online index keys (`skip`: one already rewritten).
+fn online_customers(plan: &mut Plan, state: &ChatState, skip: Option<&str>) {
+    for p in state
+        .participants
+        .iter()
+        .filter(|p| p.chatter_type.is_customer() && p.is_active() && skip != Some(p.chatter_id.as_str()))
+    {
+        plan.write(Write::Participant { participant: p.clone(), existed: true, chat_open: false }, PARTICIPANT_RACED);
+    }
+}
+
+/// The closed chat record, closed by `by`.
+fn closed(before: &Chat, by: Chatter, now: &Moment) -> Chat {
+    Chat {
+        status: ChatStatus::Closed,
+        previous_status: Some(before.status),
+        update_time: now.stamp.clone(),
+        updated_by: Some(by),
+        ..before.clone()
+    }
+}
+
+/// A chat's status and channel change (ChatUpdate, ChatChannelUpdate, ChatDelete).
+#[derive(Debug, Clone, Default)]
+pub struct ChatChange<'a> {
+    pub status: Option<ChatStatus>,
+    pub channel: Option<&'a str>,
+    /// Marks the chat deleted (ChatDelete): it answers 404 from now on.
+    pub delete: bool,
+}
+
+/// A planned chat change, with the chat and participants it leaves.
+#[derive(Debug, Clone)]
+pub struct ChatChanged {
+    pub plan: Plan,
+    pub chat: Chat,
+    pub participants: Vec<Participant>,
+}
+
+/// Plans a status transition and/or a channel move for `ident`, and the deletion mark.
+/// Accepting a request makes the caller its Owner (or a Participant if an Owner is
+/// already there).
+pub fn change_chat(state: &ChatState, ident: &Identity, cmd: &ChatChange, now: &Moment) -> DomainResult<ChatChanged> {
+    let before = &state.chat;
+    let name = ident.name().to_string();
+    let user_id = ident.chatter_id().to_string();
+    let actor = state.chatter(ident.chatter_type(), &user_id, &name);
+    let mut chat =
+        Chat { update_time: now.stamp.clone(), updated_by: Some(actor.clone()), deleted: cmd.delete, ..before.clone() };
+    let mut participants = state.participants.clone();
+    let mut plan = Plan::default();
+
+    if let Some(to) = cmd.status {
+        if !before.status.can_become(to) {
+            return Err(DomainError::conflict(format!("a chat cannot go from {} to {}", before.status, to)));
+        }
+        chat.status = to;
+        chat.previous_status = Some(before.status);
+        if to == ChatStatus::Active {
+            let existing = policy::own(ident, state);
+            if existing.is_some_and(|p| p.chatter_active == -1) {
+                return Err(DomainError::forbidden("you have left this chat"));
+            }
+            if !existing.is_some_and(Participant::is_active) {
+                let has_owner = state.participants.iter().any(Participant::is_owner);
+                let level = existing.and_then(|p| p.permission_level);
+                let number = existing.and_then(|p| p.agent_number).unwrap_or_else(|| state.next_agent_number());
+                chat.agent_numbers = chat.agent_numbers.max(number);
+                let me = Participant {
+                    chat_id: before.chat_id.clone(),
+                    chatter_id: user_id.clone(),
+                    chatter_type: ChatterType::User,
+                    chatter_name: name.clone(),
+                    chatter_active: 1,
+                    permission_level: Some(level.unwrap_or(if has_owner {
+                        PermissionLevel::Participant
+                    } else {
+                        PermissionLevel::Owner
+                    })),
+                    // Joining answers an invitation: it is no longer pending.
+                    invitation: false,
+                    invitation_chat_id: existing.and_then(|p| p.invitation_chat_id.clone()),
+                    monitoring: existing.map_or(0, |p| p.monitoring),
+                    join_time: Some(now.stamp.clone()),
+                    leave_time: None,
+                    create_time: existing.map_or_else(|| now.stamp.clone(), |p| p.create_time.clone()),
+                    agent_number: Some(number),
+                    invited_by: existing.and_then(|p| p.invited_by.clone()),
+                };
+                plan.write(
+                    Write::Participant { participant: me.clone(), existed: existing.is_some(), chat_open: true },
+                    RACED,
+                );
+                plan.messages.push(NewMessage::system((&me).into(), "joined", vec![]));
+                participants.retain(|p| !(p.chatter_type == ChatterType::User && p.chatter_id == user_id));
+                participants.push(me);
+            }
+        } else {
+            // Closing: the owner; a request still in the queue, any agent.
+            if before.status != ChatStatus::Request {
+                policy::can_manage(ident, state)?;
+            }
+            plan.messages.push(NewMessage::system(actor.clone(), "closed", vec![]));
+            online_customers(&mut plan, state, None);
+        }
+    }
+
+    if let Some(channel) = cmd.channel.filter(|c| *c != before.channel_id) {
+        if before.status == ChatStatus::Closed {
+            return Err(DomainError::conflict("a closed chat cannot move"));
+        }
+        if before.status != ChatStatus::Request {
+            policy::can_manage(ident, state)?;
+        }
+        chat.previous_channel_id = Some(before.channel_id.clone());
+        chat.channel_id = channel.to_string();
+        // Agents see where the chat came from; the customer does not need to.
+        plan.messages.push(
+            NewMessage::system_with_text(
+                actor.clone(),
+                "transferred",
+                vec![],
+                format!("{name} moved the chat from channel {} to {channel}.", before.channel_id),
+            )
+            .internal(),
+        );
+    }
+    // The chat record first: its condition is the one a racing change fails.
+    plan.write_first(Write::Chat { before: before.clone(), after: chat.clone() }, RACED);
+    Ok(ChatChanged { plan, chat, participants })
+}
+
+/// Deletes a chat (ChatDelete): closes it if open, and marks it deleted. The owner does
+/// it; a request nobody accepted yet, any agent.
+pub fn delete_chat(state: &ChatState, ident: &Identity, now: &Moment) -> DomainResult<Plan> {
+    ident.require_agent()?;
+    if state.chat.status != ChatStatus::Request {
+        policy::can_manage(ident, state)?;
+    }
+    let close = (state.chat.status != ChatStatus::Closed).then_some(ChatStatus::Closed);
+    Ok(change_chat(state, ident, &ChatChange { status: close, channel: None, delete: true }, now)?.plan)
+}
+
+/// Closes a request nobody answered (the cleanup): the service closes it, not an agent,
+/// so no OPERATOR_STOPED_CHAT follows.
+pub fn close_unanswered(state: &ChatState, now: &Moment) -> DomainResult<Plan> {
+    if state.chat.status != ChatStatus::Request {
+        return Err(DomainError::conflict("no longer a request"));
+    }
+    let mut plan = Plan::default();
+    let after = closed(&state.chat, ChatterType::system_actor(), now);
+    plan.write(Write::Chat { before: state.chat.clone(), after }, "no longer a request");
+    online_customers(&mut plan, state, None);
+    plan.messages.push(NewMessage::system(ChatterType::system_actor(), "closed", vec![]));
+    Ok(plan)
+}
+
+/// A new participant (ChatParticipantAdd).
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AddParticipant {
+    pub chatter_id: String,
+    pub chatter_type: ChatterType,
+    pub chatter_name: Option<String>,
+    #[serde(default)]
+    pub chatter_active: i8,
+    pub permission_level: Option<PermissionLevel>,
+    #[serde(default)]
+    pub invitation: bool,
+    #[serde(default)]
+    pub monitoring: u8,
+}
+
+impl AddParticipant {
+    /// The checks that need no state.
+    pub fn validate(&self) -> DomainResult<()> {
+        validate::id("chatterId", &self.chatter_id)?;
+        validate::optional_name("chatterName", &self.chatter_name, validate::MAX_NAME_CHARS)?;
+        if self.chatter_type == ChatterType::System {
+            return Err(DomainError::invalid("chatterType is User, Customer or Public"));
+        }
+        if !(0..=1).contains(&self.chatter_active) {
+            return Err(DomainError::invalid("chatterActive of a new participant is 0 or 1"));
+        }
+        if self.monitoring > 2 {
+            return Err(DomainError::invalid("monitoring is 0, 1 or 2"));
+        }
+        if (self.chatter_type == ChatterType::User) != self.permission_level.is_some() {
+            return Err(DomainError::invalid("permissionLevel is required for agents, and only for agents"));
+        }
+        Ok(())
+    }
+}
+
+/// Plans ChatParticipantAdd: the owner adds others; an agent adding itself active to a
+/// chat still in the queue accepts it.
+pub fn add_participant(
+    state: &ChatState,
+    ident: &Identity,
+    cmd: &AddParticipant,
+    now: &Moment,
+) -> DomainResult<(Plan, Participant)> {
+    open(state)?;
+    let is_agent = cmd.chatter_type == ChatterType::User;
+    let myself = is_agent && cmd.chatter_id == ident.chatter_id();
+    if myself && cmd.chatter_active == 1 && state.chat.status == ChatStatus::Request {
+        if policy::own(ident, state).is_some() {
+            return Err(DomainError::conflict("you are already a participant of this chat"));
+        }
+        let changed =
+            change_chat(state, ident, &ChatChange { status: Some(ChatStatus::Active), ..Default::default() }, now)?;
+        let me = changed
+            .participants
+            .into_iter()
+            .find(|p| p.chatter_type == ChatterType::User && p.chatter_id == cmd.chatter_id)
+            .ok_or_else(|| DomainError::conflict(RACED))?;
+        return Ok((changed.plan, me));
+    }
+    if myself && cmd.chatter_active == 1 && policy::own(ident, state).is_none() {
+        // Joining a chat that has left the queue: another agent accepted it first.
+        return Err(DomainError::conflict("this chat was already accepted"));
+    }
+    policy::can_manage(ident, state)?;
+    if cmd.permission_level == Some(PermissionLevel::Owner) && state.participants.iter().any(Participant::is_owner) {
+        return Err(DomainError::conflict("the chat already has an owner"));
+    }
+    if state.participant(cmd.chatter_type, &cmd.chatter_id).is_some() {
+        return Err(DomainError::conflict(ALREADY));
+    }
+    let name = cmd.chatter_name.clone().unwrap_or_else(|| cmd.chatter_id.clone());
+    let number = is_agent.then(|| state.next_agent_number());
+    let p = Participant {
+        chat_id: state.chat.chat_id.clone(),
+        chatter_id: cmd.chatter_id.clone(),
+        chatter_type: cmd.chatter_type,
+        chatter_name: name.clone(),
+        chatter_active: cmd.chatter_active,
+        permission_level: cmd.permission_level,
+        invitation: cmd.invitation,
+        invitation_chat_id: None,
+        monitoring: cmd.monitoring,
+        join_time: (cmd.chatter_active == 1).then(|| now.stamp.clone()),
+        leave_time: None,
+        create_time: now.stamp.clone(),
+        agent_number: number,
+        invited_by: (cmd.chatter_active != 1)
+            .then(|| state.chatter(ident.chatter_type(), ident.chatter_id(), ident.name())),
+    };
+    let message = if p.is_active() {
+        NewMessage::system((&p).into(), "joined", vec![])
+    } else {
+        let text = format!("{} invited {name}.", ident.name());
+        note(state, ident, "invited", vec![(&p).into()], text)
+    };
+    let mut plan = Plan::default();
+    plan.write(Write::Participant { participant: p.clone(), existed: false, chat_open: true }, ALREADY);
+    numbered(&mut plan, state, number);
+    plan.messages.push(message);
+    Ok((plan, p))
+}
+
+/// A participant's change (ChatParticipantUpdate, AgentPermissionsUpdate, endChat).
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateParticipant {
+    pub chatter_active: Option<i8>,
+    pub monitoring: Option<u8>,
+    pub permission_level: Option<PermissionLevel>,
+}
+
+impl UpdateParticipant {
+    /// The checks that need no state.
+    pub fn validate(&self) -> DomainResult<()> {
+        if self.chatter_active.is_none() && self.monitoring.is_none() && self.permission_level.is_none() {
+            return Err(DomainError::invalid("nothing to update: give chatterActive, monitoring or permissionLevel"));
+        }
+        if self.chatter_active.is_some_and(|a| !(-1..=1).contains(&a)) {
+            return Err(DomainError::invalid("chatterActive is -1, 0 or 1"));
+        }
+        if self.monitoring.is_some_and(|m| m > 2) {
+            return Err(DomainError::invalid("monitoring is 0, 1 or 2"));
+        }
+        if self.permission_level == Some(PermissionLevel::Owner) {
+            return Err(DomainError::invalid("permissionLevel changes between Participant and Observer"));
+        }
+        Ok(())
+    }
+}
+
+/// Plans a participant change for `ident`: a chatter confirms, declines or leaves for
+/// itself; the owner changes other agents' permission (Participant ↔ Observer) and
+/// monitoring. The first agent to confirm a chat still in the queue accepts it. When the
+/// last customer leaves, the chat closes.
+pub fn update_participant(
+    state: &ChatState,
+    ident: &Identity,
+    target: (ChatterType, &str),
+    cmd: &UpdateParticipant,
+    now: &Moment,
+) -> DomainResult<(Plan, Participant)> {
+    let (chatter_type, chatter_id) = target;
+    let myself = chatter_type == ident.chatter_type() && chatter_id == ident.chatter_id();
+    if !myself {
+        ident.require_agent()?;
+    }
+    let current =
+        state.participant(chatter_type, chatter_id).ok_or_else(|| DomainError::not_found("no such participant"))?;
+    if current.chatter_active == -1 {
+        return Err(DomainError::forbidden("this chatter has left the chat"));
+    }
+    open(state)?;
+    if !myself {
+        policy::can_manage(ident, state)?;
+        if cmd.chatter_active.is_some() {
+            return Err(DomainError::forbidden("only the chatter itself confirms, declines or leaves"));
+        }
+    } else if cmd.permission_level.is_some() && !current.is_owner() {
+        return Err(DomainError::forbidden("only the chat's owner changes permissions"));
+    }
+    // Confirming a chat still in the queue is accepting it.
+    if myself && cmd.chatter_active == Some(1) && ident.is_agent() && state.chat.status == ChatStatus::Request {
+        let changed =
+            change_chat(state, ident, &ChatChange { status: Some(ChatStatus::Active), ..Default::default() }, now)?;
+        let me = changed
+            .participants
+            .into_iter()
+            .find(|p| p.chatter_type == chatter_type && p.chatter_id == chatter_id)
+            .ok_or_else(|| DomainError::conflict(RACED))?;
+        return Ok((changed.plan, me));
+    }
+    let mut p = current.clone();
+    let name = p.chatter_name.clone();
+    let mut plan = Plan::default();
+    if let Some(active) = cmd.chatter_active.filter(|a| *a != current.chatter_active) {
+        if active == 0 && !ident.is_agent() {
+            return Err(DomainError::invalid("a customer is active or leaves (-1)"));
+        }
+        p.chatter_active = active;
+        let (event, text) = match (current.chatter_active, active) {
+            (_, 1) => {
+                // Joining answers an invitation: it is no longer pending.
+                p.invitation = false;
+                p.join_time = Some(now.stamp.clone());
+                ("joined", format!("{name} joined the chat."))
+            }
+            (0, -1) => {
+                p.leave_time = Some(now.stamp.clone());
+                ("declined", format!("{name} declined the chat."))
+            }
+            (_, -1) => {
+                p.leave_time = Some(now.stamp.clone());
+                ("left", format!("{name} left the chat."))
+            }
+            _ => ("inactive", format!("{name} is inactive.")),
+        };
+        plan.messages.push(NewMessage::system_with_text(Chatter::from(&p), event, vec![], text));
+    }
+    if let Some(level) = cmd.permission_level.filter(|l| Some(*l) != current.permission_level) {
+        if p.chatter_type != ChatterType::User || current.permission_level == Some(PermissionLevel::Owner) {
+            return Err(DomainError::conflict("only a Participant or an Observer agent changes permission"));
+        }
+        p.permission_level = Some(level);
+        let text = format!("{name} is now {level}.");
+        plan.messages.push(note(state, ident, "permission", vec![(&p).into()], text));
+    }
+    if let Some(monitoring) = cmd.monitoring.filter(|m| *m != current.monitoring) {
+        p.monitoring = monitoring;
+        let text = format!("{name} monitoring is now {monitoring}.");
+        plan.messages.push(note(state, ident, "monitoring", vec![(&p).into()], text));
+    }
+    if plan.messages.is_empty() {
+        return Ok((plan, p));
+    }
+    plan.write(Write::Participant { participant: p.clone(), existed: true, chat_open: true }, PARTICIPANT_RACED);
+    let customers_left = p.chatter_type.is_customer()
+        && p.chatter_active == -1
+        && !state
+            .participants
+            .iter()
+            .any(|o| o.chatter_type.is_customer() && o.is_active() && o.chatter_id != p.chatter_id);
+    if customers_left {
+        let after = closed(&state.chat, Chatter::from(&p), now);
+        plan.write_first(Write::Chat { before: state.chat.clone(), after }, RACED);
+        online_customers(&mut plan, state, Some(&p.chatter_id));
+        plan.messages.push(NewMessage::system((&p).into(), "closed", vec![]));
+    }
+    Ok((plan, p))
+}
+
+/// Plans ChatParticipantRemove, of one participant or (`None`) all: the owner revokes
+/// access; the requester stays, so a chat always keeps the one who started it.
+pub fn remove_participants(
+    state: &ChatState,
+    ident: &Identity,
+    one: Option<(ChatterType, &str)>,
+) -> DomainResult<Plan> {
+    policy::can_manage(ident, state)?;
+    let is_requester =
+        |p: &Participant| p.chatter_type == state.chat.requester_type && p.chatter_id == state.chat.requester_id;
+    let targets: Vec<&Participant> = match one {
+        Some((t, id)) => {
+            let p = state.participant(t, id).ok_or_else(|| DomainError::not_found("no such participant"))?;
+            if is_requester(p) {
+                return Err(DomainError::conflict("the requester cannot be removed; close the chat instead"));
+            }
+            vec![p]
+        }
+        None => state.participants.iter().filter(|p| !is_requester(p)).collect(),
+    };
+    let mut plan = Plan::default();
+    if targets.is_empty() {
+        return Ok(plan);
+    }
+    for p in &targets {
+        let write = Write::RemoveParticipant {
+            chat_id: state.chat.chat_id.clone(),
+            chatter_type: p.chatter_type,
+            chatter_id: p.chatter_id.clone(),
+        };
+        plan.write(write, PARTICIPANT_RACED);
+    }
+    let author = state.chatter(ident.chatter_type(), ident.chatter_id(), ident.name());
+    let subjects = targets.iter().map(|p| Chatter::from(*p)).collect();
+    plan.messages.push(NewMessage::system(author, "removed", subjects));
+    Ok(plan)
+}
+
+/// An invitation of another agent (ChatInvite).
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Invite {
+    pub invite_user_id: String,
+    pub invite_user_name: Option<String>,
+    pub invitation_chat_id: Option<String>,
+}
+
+impl Invite {
+    pub fn validate(&self) -> DomainResult<()> {
+        validate::id("inviteUserId", &self.invite_user_id)?;
+        validate::optional_name("inviteUserName", &self.invite_user_name, validate::MAX_NAME_CHARS)?;
+        if let Some(id) = &self.invitation_chat_id {
+            validate::id("invitationChatId", id)?;
+        }
+        Ok(())
+    }
+}
+
+/// Plans ChatInvite: an active owner or participant invites another agent, who becomes an
+/// inactive participant with a pending invitation.
+pub fn invite(state: &ChatState, ident: &Identity, cmd: &Invite, now: &Moment) -> DomainResult<(Plan, Participant)> {
+    open(state)?;
+    match policy::own(ident, state) {
+        Some(p) if p.is_contributor() => {}
+        _ => return Err(DomainError::forbidden("only an active owner or participant invites")),
+    }
+    if state.participant(ChatterType::User, &cmd.invite_user_id).is_some() {
+        return Err(DomainError::conflict(ALREADY));
+    }
+    let name = cmd.invite_user_name.clone().unwrap_or_else(|| cmd.invite_user_id.clone());
+    let number = state.next_agent_number();
+    let p = Participant {
+        chat_id: state.chat.chat_id.clone(),
+        chatter_id: cmd.invite_user_id.clone(),
+        chatter_type: ChatterType::User,
+        chatter_name: name.clone(),
+        chatter_active: 0,
+        permission_level: Some(PermissionLevel::Participant),
+        invitation: true,
+        invitation_chat_id: cmd.invitation_chat_id.clone(),
+        monitoring: 0,
+        join_time: None,
+        leave_time: None,
+        create_time: now.stamp.clone(),
+        agent_number: Some(number),
+        invited_by: Some(state.chatter(ident.chatter_type(), ident.chatter_id(), ident.name())),
+    };
+    let mut plan = Plan::default();
+    plan.write(Write::Participant { participant: p.clone(), existed: false, chat_open: true }, ALREADY);
+    numbered(&mut plan, state, Some(number));
+    let text = format!("{} invited {name}.", ident.name());
+    plan.messages.push(note(state, ident, "invited", vec![(&p).into()], text));
+    Ok((plan, p))
+}
+
+/// Plans ChatInviteRemove: the invited agent withdraws its own pending invitation.
+pub fn remove_invitation(state: &ChatState, ident: &Identity) -> DomainResult<Plan> {
+    ident.require_agent()?;
+    let pending = state
+        .participant(ChatterType::User, ident.chatter_id())
+        .filter(|p| p.invitation && p.chatter_active == 0)
+        .ok_or_else(|| DomainError::not_found("no pending invitation to this chat"))?;
+    let mut plan = Plan::default();
+    let write = Write::RemoveParticipant {
+        chat_id: state.chat.chat_id.clone(),
+        chatter_type: ChatterType::User,
+        chatter_id: pending.chatter_id.clone(),
+    };
+    plan.write(write, "the invitation changed meanwhile");
+    let text = format!("{}'s invitation was removed.", pending.chatter_name);
+    plan.messages.push(note(state, ident, "invitationRemoved", vec![pending.into()], text));
+    Ok(plan)
+}
+
+/// Plans ChatDecline: an invited agent declines an agent-to-agent chat; a request nobody
+/// else is invited to is then closed.
+pub fn decline(state: &ChatState, ident: &Identity, message: Option<&str>, now: &Moment) -> DomainResult<Plan> {
+    ident.require_agent()?;
+    // Forbidden: not your chat; conflict: yours, but nothing to decline.
+    let me = policy::own(ident, state)
+        .filter(|p| p.chatter_active != -1)
+        .ok_or_else(|| DomainError::forbidden("you are not a participant of this chat"))?;
+    if !(state.chat.requester_type == ChatterType::User && state.chat.target_type == TargetType::User) {
+        return Err(DomainError::conflict("only agent-to-agent chats can be declined"));
+    }
+    open(state)?;
+    if me.chatter_active != 0 {
+        return Err(DomainError::conflict("you have no pending request in this chat"));
+    }
+    let declined = Participant { chatter_active: -1, leave_time: Some(now.stamp.clone()), ..me.clone() };
+    let text = message.map_or_else(|| format!("{} has declined the chat request.", me.chatter_name), str::to_string);
+    let mut plan = Plan::default();
+    let others_pending = state.participants.iter().any(|p| {
+        p.chatter_active == 0 && p.chatter_id != me.chatter_id
+            || p.is_active()
+                && !(p.chatter_type == state.chat.requester_type && p.chatter_id == state.chat.requester_id)
+    });
+    if state.chat.status == ChatStatus::Request && !others_pending {
+        let after = closed(&state.chat, me.into(), now);
+        plan.write(Write::Chat { before: state.chat.clone(), after }, RACED);
+    }
+    plan.write(Write::Participant { participant: declined, existed: true, chat_open: true }, PARTICIPANT_RACED);
+    plan.messages.push(NewMessage::system_with_text(me.into(), "declined", vec![], text));
+    Ok(plan)
+}
+
+/// Plans updateUserData: `patch`'s keys merged into the chat's userData, a null removing
+/// its key. Returns the merged object.
+pub fn update_user_data(
+    state: &ChatState,
+    ident: &Identity,
+    patch: &Map<String, Value>,
+    now: &Moment,
+) -> DomainResult<(Plan, Map<String, Value>)> {
+    policy::can_post(ident, state)?;
+    let mut merged: Map<String, Value> = state.chat.user_data.clone().unwrap_or_default();
+    for (k, v) in patch {
+        if v.is_null() {
+            merged.remove(k);
+        } else {
+            merged.insert(k.clone(), v.clone());
+        }
+    }
+    let merged = validate::user_data(Some(Value::Object(merged)))?.unwrap_or_default();
+    let mut plan = Plan::default();
+    let write = Write::UserData {
+        chat_id: state.chat.chat_id.clone(),
+        user_data: merged.clone(),
+        update_time: now.stamp.clone(),
+    };
+    plan.guarded(write, DomainError::not_found("chat not found"));
+    let author = state.chatter(ident.chatter_type(), ident.chatter_id(), ident.name());
+    plan.messages.push(NewMessage::system(author, "userDataUpdated", vec![]).internal());
+    Ok((plan, merged))
+}
+
+/// How long a `clientMessageId` is remembered.
+pub const IDEMPOTENCY_SECS: i64 = 24 * 3600;
+
+/// A message posted by a chatter.
+#[derive(Debug, Clone)]
+pub struct PostMessage {
+    pub kind: MessageType,
+    pub text: String,
+    pub internal: bool,
+    pub customer: bool,
+    pub client_message_id: Option<String>,
+    pub filter: Option<String>,
+}
+
+/// Plans a message from `ident` (ChatMessageAdd, sendMessage, sendCustomNotice,
+/// sendFilteredMessage), remembered by its `clientMessageId` so a retry posts nothing.
+pub fn post_message(state: &ChatState, ident: &Identity, cmd: &PostMessage, now: &Moment) -> DomainResult<Plan> {
+    policy::can_post(ident, state)?;
+    let mut plan = Plan::default();
+    let author = state.chatter(ident.chatter_type(), ident.chatter_id(), ident.name());
+    if let Some(client_id) = &cmd.client_message_id {
+        let record = IdempotencyRecord { index: state.last_index + 1, expires_at: now.epoch_secs + IDEMPOTENCY_SECS };
+        let write = Write::Idempotency {
+            chat_id: state.chat.chat_id.clone(),
+            chatter: author.clone(),
+            client_message_id: client_id.clone(),
+            record,
+        };
+        plan.guarded(write, DomainError::duplicate("this clientMessageId was already used"));
+    }
+    plan.messages.push(NewMessage {
+        kind: cmd.kind,
+        text: cmd.text.clone(),
+        author,
+        subjects: Vec::new(),
+        system_generated: false,
+        internal: cmd.internal,
+        customer: cmd.customer,
+        event: None,
+        filter: cmd.filter.clone(),
+    });
+    Ok(plan)
+}
+
+/// Plans an agent's availability: its presence, the channels' counts of available agents
+/// (which BUTTON_STATUS follows) and its listing in each channel. `previous` is the
+/// presence read, which the write must still find.
+pub fn set_presence(previous: Option<&Presence>, mut presence: Presence, now: &Moment) -> (Plan, Presence) {
+    presence.counted = presence.counts_in(now.epoch_secs);
+    let conflict = "availability changed meanwhile; try again";
+    let mut plan = Plan::default();
+    let seen = previous.map(|p| p.update_time.clone());
+    plan.write(Write::Presence { presence: presence.clone(), seen }, conflict);
+    // The channels' counts follow what this presence counted in before and counts in now.
+    let was = previous.map(|p| p.counted.clone()).unwrap_or_default();
+    for (channel_id, delta) in count_changes(&was, &presence.counted) {
+        plan.write(Write::ChannelCount { channel_id, delta }, conflict);
+    }
+    let listed: BTreeSet<&String> = if presence.availability == Availability::Online {
+        presence.channels.iter().collect()
+    } else {
+        BTreeSet::new()
+    };
+    for c in &listed {
+        let agent = ChannelAgent {
+            channel_id: (*c).clone(),
+            user_id: presence.user_id.clone(),
+            external: presence.external,
+            expires_at: presence.expires_at,
+        };
+        plan.write(Write::ChannelAgent(agent), conflict);
+    }
+    for c in previous.iter().flat_map(|p| p.channels.iter()).filter(|c| !listed.contains(c)) {
+        plan.write(Write::RemoveChannelAgent { channel_id: c.clone(), user_id: presence.user_id.clone() }, conflict);
+    }
+    (plan, presence)
+}
+
+/// Plans the sweep of a lapsed presence: offline and out of its channels' counts, unless
+/// the agent refreshed it meanwhile.
+pub fn sweep_presence(presence: &Presence, now: &Moment) -> Plan {
+    let swept = Presence {
+        availability: Availability::Offline,
+        counted: Vec::new(),
+        update_time: now.stamp.clone(),
+        ..presence.clone()
+    };
+    let mut plan = Plan::default();
+    let refreshed = "refreshed meanwhile";
+    for (channel_id, delta) in count_changes(&presence.counted, &swept.counted) {
+        plan.write(Write::ChannelCount { channel_id, delta }, refreshed);
+    }
+    plan.write_first(Write::Presence { presence: swept, seen: Some(presence.update_time.clone()) }, refreshed);
+    plan
+}
