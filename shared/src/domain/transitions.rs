@@ -704,3 +704,7 @@ pub fn sweep_presence(presence: &Presence, now: &Moment) -> Plan {
     plan.write_first(Write::Presence { presence: swept, seen: Some(presence.update_time.clone()) }, refreshed);
     plan
 }
+
+#[cfg(test)]
+#[path = "transitions_tests.rs"]
+mod tests;

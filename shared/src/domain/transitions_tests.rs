@@ -1,0 +1,413 @@
+//! Every transition, planned without DynamoDB: (state, caller, command, moment) → plan.
+
+use serde_json::json;
+
+use super::*;
+use crate::domain::error::Kind;
+
+fn now() -> Moment {
+    Moment { stamp: "2026-01-01T00:00:10.000Z".into(), epoch_secs: 1_767_225_610 }
+}
+
+fn agent(id: &str) -> Identity {
+    Identity::Agent { user_id: id.into(), name: id.to_uppercase() }
+}
+
+fn customer() -> Identity {
+    Identity::Chatter {
+        chat_id: "c1".into(),
+        chatter_id: "cust".into(),
+        chatter_type: ChatterType::Customer,
+        name: "Carl".into(),
+    }
+}
+
+fn participant(chatter_type: ChatterType, id: &str, active: i8, level: Option<PermissionLevel>) -> Participant {
+    Participant {
+        chat_id: "c1".into(),
+        chatter_id: id.into(),
+        chatter_type,
+        chatter_name: id.to_uppercase(),
+        chatter_active: active,
+        permission_level: level,
+        invitation: false,
+        invitation_chat_id: None,
+        monitoring: 0,
+        join_time: Some("2026-01-01T00:00:00.000Z".into()),
+        leave_time: None,
+        create_time: "2026-01-01T00:00:00.000Z".into(),
+        agent_number: (chatter_type == ChatterType::User).then_some(1),
+        invited_by: None,
+    }
+}
+
+/// A customer's chat in `status`; active and closed ones have `ann` as their Owner.
+fn state(status: ChatStatus) -> ChatState {
+    let who = Chatter {
+        chatter_type: ChatterType::Customer,
+        chatter_id: "cust".into(),
+        chatter_name: "Carl".into(),
+        number: None,
+    };
+    let mut chat = Chat::request("c1".into(), &who, TargetType::User, "sales".into(), "2026-01-01T00:00:00.000Z");
+    chat.status = status;
+    let mut participants = vec![participant(ChatterType::Customer, "cust", 1, None)];
+    if status != ChatStatus::Request {
+        chat.agent_numbers = 1;
+        participants.push(participant(ChatterType::User, "ann", 1, Some(PermissionLevel::Owner)));
+    }
+    ChatState { chat, participants, typing: vec![], last_index: 3, last_message_time: None }
+}
+
+fn kinds(plan: &Plan) -> Vec<&'static str> {
+    plan.writes
+        .iter()
+        .map(|w| match &w.write {
+            Write::NewChat(_) => "new chat",
+            Write::Chat { .. } => "chat",
+            Write::UserData { .. } => "user data",
+            Write::Outdated { .. } => "outdated",
+            Write::Participant { existed: false, .. } => "new participant",
+            Write::Participant { chat_open: false, .. } => "offline participant",
+            Write::Participant { .. } => "participant",
+            Write::RemoveParticipant { .. } => "remove participant",
+            Write::Idempotency { .. } => "idempotency",
+            Write::Presence { .. } => "presence",
+            Write::ChannelCount { .. } => "count",
+            Write::ChannelAgent(_) => "channel agent",
+            Write::RemoveChannelAgent { .. } => "remove channel agent",
+            Write::Flag(_) => "flag",
+            Write::ChatExists { .. } => "chat exists",
+        })
+        .collect()
+}
+
+fn events(plan: &Plan) -> Vec<&str> {
+    plan.messages.iter().map(|m| m.event.as_deref().unwrap_or("text")).collect()
+}
+
+fn after(plan: &Plan) -> &Chat {
+    match &plan.writes[0].write {
+        Write::Chat { after, .. } => after,
+        other => panic!("the first write is the chat record, not {other:?}"),
+    }
+}
+
+fn status(to: ChatStatus) -> ChatChange<'static> {
+    ChatChange { status: Some(to), ..Default::default() }
+}
+
+fn refused(result: DomainResult<impl std::fmt::Debug>) -> Kind {
+    result.expect_err("refused").kind
+}
+
+#[test]
+fn accepting_a_request_makes_the_first_agent_its_owner() {
+    let changed = change_chat(&state(ChatStatus::Request), &agent("bob"), &status(ChatStatus::Active), &now()).unwrap();
+    assert_eq!(kinds(&changed.plan), ["chat", "new participant"]);
+    assert_eq!(events(&changed.plan), ["joined"]);
+    let chat = after(&changed.plan);
+    assert_eq!((chat.status, chat.previous_status), (ChatStatus::Active, Some(ChatStatus::Request)));
+    assert_eq!(chat.updated_by.as_ref().map(|c| c.chatter_id.as_str()), Some("bob"));
+    assert_eq!(chat.agent_numbers, 1);
+    let bob = changed.participants.iter().find(|p| p.chatter_id == "bob").unwrap();
+    assert_eq!(
+        (bob.permission_level, bob.agent_number, bob.chatter_active),
+        (Some(PermissionLevel::Owner), Some(1), 1)
+    );
+}
+
+#[test]
+fn an_invited_agent_accepting_keeps_its_number_and_is_no_longer_pending() {
+    let mut s = state(ChatStatus::Request);
+    let mut invited = participant(ChatterType::User, "bob", 0, Some(PermissionLevel::Participant));
+    invited.invitation = true;
+    invited.agent_number = Some(4);
+    s.participants.push(invited);
+    let changed = change_chat(&s, &agent("bob"), &status(ChatStatus::Active), &now()).unwrap();
+    assert_eq!(kinds(&changed.plan), ["chat", "participant"]);
+    let bob = changed.participants.iter().find(|p| p.chatter_id == "bob").unwrap();
+    assert_eq!(
+        (bob.agent_number, bob.invitation, bob.permission_level),
+        (Some(4), false, Some(PermissionLevel::Participant))
+    );
+    assert_eq!(after(&changed.plan).agent_numbers, 4);
+}
+
+#[test]
+fn the_owner_closes_an_active_chat_and_its_customers_go_offline() {
+    let changed = change_chat(&state(ChatStatus::Active), &agent("ann"), &status(ChatStatus::Closed), &now()).unwrap();
+    assert_eq!(kinds(&changed.plan), ["chat", "offline participant"]);
+    assert_eq!(events(&changed.plan), ["closed"]);
+    assert_eq!(after(&changed.plan).status, ChatStatus::Closed);
+}
+
+#[test]
+fn only_the_owner_closes_an_active_chat_but_any_agent_closes_a_request() {
+    let mut s = state(ChatStatus::Active);
+    s.participants.push(participant(ChatterType::User, "bob", 1, Some(PermissionLevel::Participant)));
+    assert_eq!(refused(change_chat(&s, &agent("bob"), &status(ChatStatus::Closed), &now())), Kind::Forbidden);
+    assert!(change_chat(&state(ChatStatus::Request), &agent("bob"), &status(ChatStatus::Closed), &now()).is_ok());
+}
+
+#[test]
+fn nothing_leaves_closed_and_nothing_goes_back() {
+    for (from, to) in [
+        (ChatStatus::Closed, ChatStatus::Active),
+        (ChatStatus::Closed, ChatStatus::Request),
+        (ChatStatus::Active, ChatStatus::Active),
+    ] {
+        assert_eq!(
+            refused(change_chat(&state(from), &agent("ann"), &status(to), &now())),
+            Kind::Conflict,
+            "{from} -> {to}"
+        );
+    }
+}
+
+#[test]
+fn a_channel_move_is_told_to_agents_only_and_a_closed_chat_stays() {
+    let cmd = ChatChange { channel: Some("support"), ..Default::default() };
+    let changed = change_chat(&state(ChatStatus::Active), &agent("ann"), &cmd, &now()).unwrap();
+    let chat = after(&changed.plan);
+    assert_eq!((chat.channel_id.as_str(), chat.previous_channel_id.as_deref()), ("support", Some("sales")));
+    assert_eq!(events(&changed.plan), ["transferred"]);
+    assert!(changed.plan.messages[0].internal);
+    assert_eq!(refused(change_chat(&state(ChatStatus::Closed), &agent("ann"), &cmd, &now())), Kind::Conflict);
+}
+
+#[test]
+fn a_request_nobody_accepted_is_deleted_by_any_agent_an_active_chat_by_its_owner() {
+    let plan = delete_chat(&state(ChatStatus::Request), &agent("bob"), &now()).unwrap();
+    let chat = after(&plan);
+    assert!(chat.deleted);
+    assert_eq!(chat.status, ChatStatus::Closed);
+    assert_eq!(refused(delete_chat(&state(ChatStatus::Active), &agent("bob"), &now())), Kind::Forbidden);
+    assert_eq!(refused(delete_chat(&state(ChatStatus::Request), &customer(), &now())), Kind::Forbidden);
+    let closed = delete_chat(&state(ChatStatus::Closed), &agent("ann"), &now()).unwrap();
+    assert!(after(&closed).deleted && closed.messages.is_empty(), "a closed chat is only marked");
+}
+
+#[test]
+fn the_cleanup_closes_an_unanswered_request_as_the_system() {
+    let plan = close_unanswered(&state(ChatStatus::Request), &now()).unwrap();
+    assert_eq!(after(&plan).updated_by.as_ref().map(|c| c.chatter_type), Some(ChatterType::System));
+    assert_eq!(plan.messages[0].author.chatter_type, ChatterType::System);
+    assert_eq!(refused(close_unanswered(&state(ChatStatus::Active), &now())), Kind::Conflict);
+}
+
+#[test]
+fn the_last_customer_leaving_closes_the_chat_in_its_name() {
+    let leave = UpdateParticipant { chatter_active: Some(-1), ..Default::default() };
+    let (plan, me) =
+        update_participant(&state(ChatStatus::Active), &customer(), (ChatterType::Customer, "cust"), &leave, &now())
+            .unwrap();
+    assert_eq!(me.chatter_active, -1);
+    assert_eq!(kinds(&plan), ["chat", "participant"]);
+    assert_eq!(events(&plan), ["left", "closed"]);
+    assert_eq!(after(&plan).updated_by.as_ref().map(|c| c.chatter_id.as_str()), Some("cust"));
+    let pause = UpdateParticipant { chatter_active: Some(0), ..Default::default() };
+    assert_eq!(
+        refused(update_participant(
+            &state(ChatStatus::Active),
+            &customer(),
+            (ChatterType::Customer, "cust"),
+            &pause,
+            &now()
+        )),
+        Kind::Invalid
+    );
+}
+
+#[test]
+fn the_owner_changes_others_permission_and_monitoring_but_not_their_presence() {
+    let mut s = state(ChatStatus::Active);
+    s.participants.push(participant(ChatterType::User, "bob", 1, Some(PermissionLevel::Participant)));
+    let bob = (ChatterType::User, "bob");
+    let cmd = UpdateParticipant {
+        permission_level: Some(PermissionLevel::Observer),
+        monitoring: Some(2),
+        ..Default::default()
+    };
+    let (plan, p) = update_participant(&s, &agent("ann"), bob, &cmd, &now()).unwrap();
+    assert_eq!((p.permission_level, p.monitoring), (Some(PermissionLevel::Observer), 2));
+    assert_eq!(events(&plan), ["permission", "monitoring"]);
+    assert!(plan.messages.iter().all(|m| m.internal));
+    let leave = UpdateParticipant { chatter_active: Some(-1), ..Default::default() };
+    assert_eq!(refused(update_participant(&s, &agent("ann"), bob, &leave, &now())), Kind::Forbidden);
+    assert_eq!(
+        refused(update_participant(&s, &agent("bob"), (ChatterType::User, "ann"), &cmd, &now())),
+        Kind::Forbidden
+    );
+}
+
+#[test]
+fn an_agent_confirming_a_request_accepts_it() {
+    let mut s = state(ChatStatus::Request);
+    s.participants.push(participant(ChatterType::User, "bob", 0, Some(PermissionLevel::Participant)));
+    let confirm = UpdateParticipant { chatter_active: Some(1), ..Default::default() };
+    let (plan, p) = update_participant(&s, &agent("bob"), (ChatterType::User, "bob"), &confirm, &now()).unwrap();
+    assert_eq!(after(&plan).status, ChatStatus::Active);
+    assert_eq!(p.chatter_active, 1);
+}
+
+#[test]
+fn adding_oneself_to_a_request_accepts_it_and_to_an_accepted_chat_is_too_late() {
+    let me = AddParticipant {
+        chatter_id: "bob".into(),
+        chatter_type: ChatterType::User,
+        chatter_name: None,
+        chatter_active: 1,
+        permission_level: Some(PermissionLevel::Participant),
+        invitation: false,
+        monitoring: 0,
+    };
+    let (plan, p) = add_participant(&state(ChatStatus::Request), &agent("bob"), &me, &now()).unwrap();
+    assert_eq!((after(&plan).status, p.permission_level), (ChatStatus::Active, Some(PermissionLevel::Owner)));
+    assert_eq!(refused(add_participant(&state(ChatStatus::Active), &agent("bob"), &me, &now())), Kind::Conflict);
+}
+
+#[test]
+fn the_owner_adds_an_agent_with_a_new_number_and_nobody_else_may() {
+    let other = AddParticipant {
+        chatter_id: "cid".into(),
+        chatter_type: ChatterType::User,
+        chatter_name: Some("Cid".into()),
+        chatter_active: 0,
+        permission_level: Some(PermissionLevel::Participant),
+        invitation: true,
+        monitoring: 0,
+    };
+    let (plan, p) = add_participant(&state(ChatStatus::Active), &agent("ann"), &other, &now()).unwrap();
+    assert_eq!(kinds(&plan), ["new participant", "chat"]);
+    assert_eq!(p.agent_number, Some(2));
+    assert_eq!(p.invited_by.as_ref().map(|c| c.chatter_id.as_str()), Some("ann"));
+    assert_eq!(events(&plan), ["invited"]);
+    assert_eq!(refused(add_participant(&state(ChatStatus::Active), &agent("bob"), &other, &now())), Kind::Forbidden);
+    let owner = AddParticipant { permission_level: Some(PermissionLevel::Owner), ..other.clone() };
+    assert_eq!(refused(add_participant(&state(ChatStatus::Active), &agent("ann"), &owner, &now())), Kind::Conflict);
+    assert_eq!(refused(add_participant(&state(ChatStatus::Closed), &agent("ann"), &other, &now())), Kind::Conflict);
+    assert_eq!(AddParticipant { permission_level: None, ..other }.validate().unwrap_err().kind, Kind::Invalid);
+}
+
+#[test]
+fn the_requester_stays_when_everyone_else_is_removed() {
+    let mut s = state(ChatStatus::Active);
+    s.participants.push(participant(ChatterType::User, "bob", 1, Some(PermissionLevel::Participant)));
+    let plan = remove_participants(&s, &agent("ann"), None).unwrap();
+    assert_eq!(kinds(&plan), ["remove participant", "remove participant"]);
+    assert_eq!(plan.messages[0].subjects.len(), 2);
+    assert_eq!(refused(remove_participants(&s, &agent("ann"), Some((ChatterType::Customer, "cust")))), Kind::Conflict);
+    assert_eq!(refused(remove_participants(&s, &agent("bob"), Some((ChatterType::User, "ann")))), Kind::Forbidden);
+    assert_eq!(refused(remove_participants(&s, &agent("ann"), Some((ChatterType::User, "zed")))), Kind::NotFound);
+}
+
+#[test]
+fn contributors_invite_and_the_invitee_declines_or_withdraws() {
+    let cmd = Invite { invite_user_id: "bob".into(), invite_user_name: None, invitation_chat_id: Some("c0".into()) };
+    let (plan, bob) = invite(&state(ChatStatus::Active), &agent("ann"), &cmd, &now()).unwrap();
+    assert_eq!((bob.chatter_active, bob.invitation, bob.agent_number), (0, true, Some(2)));
+    assert_eq!(kinds(&plan), ["new participant", "chat"]);
+    assert_eq!(refused(invite(&state(ChatStatus::Active), &agent("zed"), &cmd, &now())), Kind::Forbidden);
+
+    let mut s = state(ChatStatus::Active);
+    s.participants.push(bob);
+    let withdrawn = remove_invitation(&s, &agent("bob")).unwrap();
+    assert_eq!(kinds(&withdrawn), ["remove participant"]);
+    assert_eq!(refused(remove_invitation(&s, &agent("ann"))), Kind::NotFound);
+}
+
+#[test]
+fn declining_the_only_invitation_of_an_agent_to_agent_request_closes_it() {
+    let ann = Chatter {
+        chatter_type: ChatterType::User,
+        chatter_id: "ann".into(),
+        chatter_name: "ANN".into(),
+        number: Some(1),
+    };
+    let mut chat = Chat::request("c1".into(), &ann, TargetType::User, "sales".into(), "2026-01-01T00:00:00.000Z");
+    chat.agent_numbers = 2;
+    let mut bob = participant(ChatterType::User, "bob", 0, Some(PermissionLevel::Participant));
+    bob.invitation = true;
+    let s = ChatState {
+        chat,
+        participants: vec![participant(ChatterType::User, "ann", 1, Some(PermissionLevel::Owner)), bob],
+        typing: vec![],
+        last_index: 1,
+        last_message_time: None,
+    };
+    let plan = decline(&s, &agent("bob"), Some("busy"), &now()).unwrap();
+    assert_eq!(kinds(&plan), ["chat", "participant"]);
+    assert_eq!(after(&plan).updated_by.as_ref().map(|c| c.chatter_id.as_str()), Some("bob"));
+    assert_eq!(plan.messages[0].text, "busy");
+    assert_eq!(refused(decline(&state(ChatStatus::Active), &agent("ann"), None, &now())), Kind::Conflict);
+}
+
+#[test]
+fn a_message_remembers_its_client_id_and_observers_and_closed_chats_take_none() {
+    let cmd = PostMessage {
+        kind: MessageType::Text,
+        text: "hi".into(),
+        internal: false,
+        customer: false,
+        client_message_id: Some("m1".into()),
+        filter: None,
+    };
+    let plan = post_message(&state(ChatStatus::Active), &customer(), &cmd, &now()).unwrap();
+    assert_eq!(kinds(&plan), ["idempotency"]);
+    assert_eq!(plan.writes[0].on_conflict.kind, Kind::Duplicate);
+    match &plan.writes[0].write {
+        Write::Idempotency { record, .. } => assert_eq!(record.index, 4, "the next transcript slot"),
+        other => panic!("{other:?}"),
+    }
+    let mut s = state(ChatStatus::Active);
+    s.participants.push(participant(ChatterType::User, "bob", 1, Some(PermissionLevel::Observer)));
+    assert_eq!(refused(post_message(&s, &agent("bob"), &cmd, &now())), Kind::Forbidden);
+    assert_eq!(refused(post_message(&state(ChatStatus::Closed), &customer(), &cmd, &now())), Kind::Conflict);
+}
+
+#[test]
+fn user_data_merges_and_a_null_removes_its_key() {
+    let mut s = state(ChatStatus::Active);
+    s.chat.user_data = json!({"a": 1, "b": 2}).as_object().cloned();
+    let patch = json!({"b": null, "c": 3}).as_object().cloned().unwrap();
+    let (plan, merged) = update_user_data(&s, &customer(), &patch, &now()).unwrap();
+    assert_eq!(serde_json::Value::Object(merged), json!({"a": 1, "c": 3}));
+    assert_eq!(kinds(&plan), ["user data"]);
+    let huge = json!({"x": "y".repeat(9000)}).as_object().cloned().unwrap();
+    assert_eq!(refused(update_user_data(&s, &customer(), &huge, &now())), Kind::TooLarge);
+}
+
+fn presence(availability: Availability, channels: &[&str], counted: &[&str]) -> Presence {
+    Presence {
+        user_id: "ann".into(),
+        name: "Ann".into(),
+        availability,
+        channels: channels.iter().map(|c| c.to_string()).collect(),
+        external: true,
+        update_time: "2026-01-01T00:00:00.000Z".into(),
+        expires_at: now().epoch_secs + 60,
+        counted: counted.iter().map(|c| c.to_string()).collect(),
+    }
+}
+
+#[test]
+fn availability_moves_the_channel_counts_and_listings() {
+    let was = presence(Availability::Online, &["sales", "support"], &["sales", "support"]);
+    let (plan, p) = set_presence(Some(&was), presence(Availability::Online, &["billing", "support"], &[]), &now());
+    assert_eq!(p.counted, ["billing", "support"]);
+    assert_eq!(kinds(&plan), ["presence", "count", "count", "channel agent", "channel agent", "remove channel agent"]);
+    match &plan.writes[0].write {
+        Write::Presence { seen, .. } => assert_eq!(seen.as_deref(), Some("2026-01-01T00:00:00.000Z")),
+        other => panic!("{other:?}"),
+    }
+    let (offline, _) = set_presence(Some(&was), presence(Availability::Offline, &["sales"], &[]), &now());
+    assert_eq!(kinds(&offline), ["presence", "count", "count", "remove channel agent", "remove channel agent"]);
+}
+
+#[test]
+fn a_lapsed_presence_is_swept_out_of_its_counts() {
+    let plan = sweep_presence(&presence(Availability::Online, &["sales"], &["sales"]), &now());
+    assert_eq!(kinds(&plan), ["presence", "count"]);
+    assert!(matches!(&plan.writes[1].write, Write::ChannelCount { delta: -1, .. }));
+}
