@@ -88,6 +88,7 @@ async fn handle(app: &App, req: hyper::Request<Incoming>) -> Response {
             .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
             .collect(),
         body,
+        caller: None,
     };
     let request_id = uuid::Uuid::new_v4().to_string();
     if request.method == "GET" {

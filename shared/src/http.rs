@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::domain::caller::Identity;
 use crate::error::ApiError;
 
 /// Largest request body any route accepts.
@@ -21,11 +22,19 @@ pub struct Request {
     /// Header names in lower case.
     pub headers: HashMap<String, String>,
     pub body: Vec<u8>,
+    /// Who called, as the route's access rule admitted it (see `routes::admit`); set
+    /// before the handler runs. None only on an open route called without a token.
+    pub caller: Option<Identity>,
 }
 
 impl Request {
     pub fn new(method: &str, path: &str) -> Self {
         Request { method: method.to_string(), path: path.to_string(), ..Default::default() }
+    }
+
+    /// The admitted caller, on routes that need a token.
+    pub fn caller(&self) -> Result<Identity, ApiError> {
+        self.caller.clone().ok_or_else(|| ApiError::unauthorized("missing bearer token"))
     }
 
     pub fn param(&self, name: &str) -> Result<&str, ApiError> {

@@ -33,6 +33,7 @@ pub fn from_lambda(event: &lambda_http::Request) -> Request {
             .filter_map(|(k, v)| Some((k.as_str().to_lowercase(), v.to_str().ok()?.to_string())))
             .collect(),
         body,
+        caller: None,
     }
 }
 

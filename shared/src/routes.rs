@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use crate::api;
 use crate::app::App;
+use crate::domain::caller::Identity;
 use crate::error::ApiError;
 use crate::http::{HandlerResult, Request, Response};
 
@@ -19,7 +20,9 @@ pub struct Route {
     /// The OpenAPI operationId: the function's name, unless the function serves several
     /// routes. Unique: checked when the crate compiles.
     pub operation: &'static str,
-    /// Who may call it; the handler enforces it, the authorization matrix test checks it.
+    /// Who may call it: [`admit`] enforces it before the handler runs; the handler adds the
+    /// rules that need the chat's state (domain::policy). The authorization matrix test
+    /// checks the outcomes.
     pub access: Access,
 }
 
@@ -145,8 +148,48 @@ const fn operations_are_unique(routes: &[Route]) -> bool {
 /// Functions triggered by something other than an HTTP request, with their event source.
 pub const EVENT_FUNCTIONS: &[(&str, &str)] = &[("cleanup-cron", "Schedule"), ("event-publisher", "DynamoDB")];
 
-/// Calls the handler of `function`.
-pub async fn dispatch(app: &App, function: &str, req: Request) -> HandlerResult {
+/// The caller, if `access` admits it: the token is verified, and the coarse rule that needs
+/// no state (an agent; its own user id; a chat token for its own chat) is checked here, in
+/// one place, for every route.
+pub fn admit(access: Access, req: &Request, auth: &crate::config::AuthConfig) -> Result<Option<Identity>, ApiError> {
+    if access == Access::Open {
+        return crate::auth::authenticate_optional(req, auth);
+    }
+    let ident = crate::auth::authenticate(req, auth)?;
+    let agent_only = matches!(
+        access,
+        Access::Agent
+            | Access::OwnUser
+            | Access::AgentSelf
+            | Access::ChatAgent
+            | Access::ChatContribute
+            | Access::ChatManage
+    );
+    if let Some(chat_id) = req.params.get("chatId") {
+        ident.require_chat(chat_id)?;
+    }
+    if agent_only {
+        ident.require_agent()?;
+    }
+    match access {
+        Access::OwnUser if req.params.get("userId").is_some_and(|u| u != ident.chatter_id()) => {
+            Err(ApiError::forbidden("agents act only on their own user id"))
+        }
+        Access::ChatToken if ident.is_agent() => Err(ApiError::forbidden("this operation takes a chat token")),
+        _ => Ok(Some(ident)),
+    }
+}
+
+/// The route `function` serves for this request's method (a function's routes that share
+/// a method share their access rule: a unit test checks it).
+fn route_of(function: &str, method: &str) -> Option<&'static Route> {
+    ROUTES.iter().find(|r| r.function == function && r.method.eq_ignore_ascii_case(method))
+}
+
+/// Admits the caller by the route's access rule, then calls the handler of `function`.
+pub async fn dispatch(app: &App, function: &str, mut req: Request) -> HandlerResult {
+    let route = route_of(function, &req.method).ok_or_else(|| ApiError::not_found("no such operation"))?;
+    req.caller = admit(route.access, &req, &app.config.auth)?;
     match function {
         "chat-add" => api::chats::add(app, req).await,
         "chat-list" => api::chats::list(app, req).await,
@@ -273,5 +316,18 @@ mod tests {
         assert_eq!(find("PUT", "/chats/abc").unwrap_err().status, 405);
         assert_eq!(find("GET", "/nope").unwrap_err().status, 404);
         assert_eq!(find("GET", "/chats/a%23b").unwrap().1["chatId"], "a#b");
+    }
+
+    #[test]
+    fn routes_of_one_function_and_method_share_their_access_rule() {
+        for r in ROUTES {
+            assert_eq!(
+                route_of(r.function, r.method).map(|found| found.access),
+                Some(r.access),
+                "{} {}",
+                r.method,
+                r.path
+            );
+        }
     }
 }

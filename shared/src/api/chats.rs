@@ -74,7 +74,7 @@ pub struct AddChat {
 /// `POST /chats` (ChatAdd, and the widget's startChat). Agents start chats with their
 /// token; customers and visitors need none and get back a token for this chat only.
 pub async fn add(app: &App, req: Request) -> HandlerResult {
-    let caller = auth::authenticate_optional(&req, &app.config.auth)?;
+    let caller = req.caller.clone();
     let body: AddChat = req.json()?;
     validate::id("channelId", &body.channel_id)?;
     if app.config.channel_name(&body.channel_id).is_none() {
@@ -190,9 +190,8 @@ pub async fn add(app: &App, req: Request) -> HandlerResult {
 
 /// `GET /chats/{chatId}` (ChatGet).
 pub async fn get(app: &App, req: Request) -> HandlerResult {
-    let ident = auth::authenticate(&req, &app.config.auth)?;
+    let ident = req.caller()?;
     let chat_id = req.param("chatId")?;
-    ident.require_chat(chat_id)?;
     let state = app.db.load_state(chat_id, false).await?.ok_or_else(|| ApiError::not_found("chat not found"))?;
     policy::can_read(&ident, &state)?;
     let view = ChatView::new(app, state.chat, Some(&state.participants), ident.is_agent());
@@ -291,8 +290,6 @@ impl ListFilter {
 
 /// `GET /chats` (ChatList), for agents.
 pub async fn list(app: &App, req: Request) -> HandlerResult {
-    let ident = auth::authenticate(&req, &app.config.auth)?;
-    ident.require_agent()?;
     let limit = page_limit(&req)?;
     let status = req
         .query("status")
@@ -364,10 +361,8 @@ pub struct UpdateChat {
 /// `PATCH /chats/{chatId}`: `status` (ChatUpdate: request → active → closed) and
 /// `channelId` (ChatChannelUpdate).
 pub async fn update(app: &App, req: Request) -> HandlerResult {
-    let ident = auth::authenticate(&req, &app.config.auth)?;
+    let ident = req.caller()?;
     let chat_id = req.param("chatId")?;
-    ident.require_chat(chat_id)?;
-    ident.require_agent()?;
     let body: UpdateChat = req.json()?;
     if body.status.is_none() && body.channel_id.is_none() {
         return Err(ApiError::bad_request("nothing to update: give status or channelId"));
@@ -398,10 +393,8 @@ pub async fn update(app: &App, req: Request) -> HandlerResult {
 /// the deletion are announced (the close's transcript is read before the purge), or by the
 /// cleanup if the publisher has not done it within CLOSED_RETENTION_SECONDS.
 pub async fn delete(app: &App, req: Request) -> HandlerResult {
-    let ident = auth::authenticate(&req, &app.config.auth)?;
+    let ident = req.caller()?;
     let chat_id = req.param("chatId")?;
-    ident.require_chat(chat_id)?;
-    ident.require_agent()?;
     app.db.apply(chat_id, |state| transitions::delete_chat(state, &ident, &app.clock.moment())).await?;
     Ok(Response::no_content())
 }

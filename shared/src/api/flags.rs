@@ -4,7 +4,6 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::app::App;
-use crate::auth;
 use crate::domain::caller::Identity;
 use crate::domain::error::DomainError;
 use crate::domain::model::Flag;
@@ -19,7 +18,6 @@ const MAX_VALUE_CHARS: usize = 1000;
 
 /// The flag's user: the caller unless named, and only the caller's own.
 fn own_user(ident: &Identity, user_id: Option<&str>) -> Result<String, ApiError> {
-    ident.require_agent()?;
     match user_id {
         Some(u) if u != ident.chatter_id() => Err(ApiError::forbidden("agents set and delete only their own flags")),
         _ => Ok(ident.chatter_id().to_string()),
@@ -41,9 +39,8 @@ pub struct SetFlag {
 
 /// `PUT /chats/{chatId}/flags/{key}` (ChatFlagSet), on a chat that exists.
 pub async fn set(app: &App, req: Request) -> HandlerResult {
-    let ident = auth::authenticate(&req, &app.config.auth)?;
+    let ident = req.caller()?;
     let chat_id = req.param("chatId")?;
-    ident.require_chat(chat_id)?;
     let key = path_key(&req)?;
     let body: SetFlag = req.json()?;
     validate::text("value", &body.value, MAX_VALUE_CHARS)?;
@@ -73,10 +70,8 @@ pub async fn set(app: &App, req: Request) -> HandlerResult {
 /// `DELETE /chats/{chatId}/flags/{key}?userId=` or `?allUsers=1` (ChatFlagDelete). All
 /// users' flags of a chat may be reset by an agent who may read that chat.
 pub async fn delete(app: &App, req: Request) -> HandlerResult {
-    let ident = auth::authenticate(&req, &app.config.auth)?;
+    let ident = req.caller()?;
     let chat_id = req.param("chatId")?;
-    ident.require_chat(chat_id)?;
-    ident.require_agent()?;
     let key = path_key(&req)?;
     let users = if req.query_flag("allUsers")? {
         let state = app.db.load_state(chat_id, false).await?.ok_or_else(|| ApiError::not_found("chat not found"))?;
@@ -94,8 +89,7 @@ pub async fn delete(app: &App, req: Request) -> HandlerResult {
 /// `valueNot`. With `chatId`, one Query on the chat's partition (an agent who may read
 /// it); otherwise one Query on the user's flags (GSI1), the caller's own, by key if given.
 pub async fn get(app: &App, req: Request) -> HandlerResult {
-    let ident = auth::authenticate(&req, &app.config.auth)?;
-    ident.require_agent()?;
+    let ident = req.caller()?;
     let [chat_id, user_id, key, key_not, value, value_not] =
         ["chatId", "userId", "key", "keyNot", "value", "valueNot"].map(|name| req.query(name));
     if [chat_id, user_id, key, key_not, value, value_not].iter().all(Option::is_none) {

@@ -7,7 +7,6 @@ use serde_json::json;
 use crate::api::chats::page_limit;
 use crate::api::participants::masking;
 use crate::app::App;
-use crate::auth;
 use crate::domain::caller::Identity;
 use crate::domain::error::{DomainError, Kind};
 use crate::domain::model::{ChatState, ChatStatus, Message, MessageType, Typing};
@@ -76,9 +75,8 @@ pub struct AddMessage {
 
 /// Appends a text or notice from the caller, once per `clientMessageId`.
 async fn post(app: &App, req: &Request, kind: MessageType, body: AddMessage) -> HandlerResult {
-    let ident = auth::authenticate(req, &app.config.auth)?;
+    let ident = req.caller()?;
     let chat_id = req.param("chatId")?;
-    ident.require_chat(chat_id)?;
     if body.text.trim().is_empty() {
         return Err(ApiError::bad_request("No message text provided."));
     }
@@ -191,9 +189,8 @@ fn typing_view(app: &App, viewer: &Identity, state: &ChatState) -> Vec<serde_jso
 /// `GET /chats/{chatId}/messages` (ChatMessageList). `after` is the widget's poll: one
 /// Query on the chat's partition from that index. `before` pages back through history.
 pub async fn list(app: &App, req: Request) -> HandlerResult {
-    let ident = auth::authenticate(&req, &app.config.auth)?;
+    let ident = req.caller()?;
     let chat_id = req.param("chatId")?;
-    ident.require_chat(chat_id)?;
     let limit = page_limit(&req)?;
     let after = index_param(&req, "after")?;
     let before = index_param(&req, "before")?;
@@ -266,9 +263,8 @@ async fn text_message(
 
 /// `GET /chats/{chatId}/messages/{messageId}` (ChatMessageGet).
 pub async fn get(app: &App, req: Request) -> HandlerResult {
-    let ident = auth::authenticate(&req, &app.config.auth)?;
+    let ident = req.caller()?;
     let chat_id = req.param("chatId")?;
-    ident.require_chat(chat_id)?;
     let message_id = req.param("messageId")?;
     let index = message_id
         .strip_prefix(chat_id)
@@ -306,9 +302,8 @@ pub struct SetTyping {
 /// `POST /chats/{chatId}/typing` (sendTyping): seen by the other side's next poll, lapses
 /// by itself after a few seconds, never enters the transcript.
 pub async fn typing(app: &App, req: Request) -> HandlerResult {
-    let ident = auth::authenticate(&req, &app.config.auth)?;
+    let ident = req.caller()?;
     let chat_id = req.param("chatId")?;
-    ident.require_chat(chat_id)?;
     let body: SetTyping = req.json()?;
     let state = app.db.load_state(chat_id, false).await?.ok_or_else(|| ApiError::not_found("chat not found"))?;
     policy::can_post(&ident, &state)?;

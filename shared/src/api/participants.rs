@@ -5,7 +5,6 @@
 use serde::Deserialize;
 
 use crate::app::App;
-use crate::auth;
 use crate::domain::caller::Identity;
 use crate::domain::masking::Masking;
 use crate::domain::model::{ChatState, ChatterType, Participant};
@@ -33,7 +32,6 @@ fn path_chatter(req: &Request) -> Result<(ChatterType, String), ApiError> {
 }
 
 async fn readable_state(app: &App, ident: &Identity, chat_id: &str) -> Result<ChatState, ApiError> {
-    ident.require_chat(chat_id)?;
     let state = app.db.load_state(chat_id, false).await?.ok_or_else(|| ApiError::not_found("chat not found"))?;
     policy::can_read(ident, &state)?;
     Ok(state)
@@ -42,10 +40,8 @@ async fn readable_state(app: &App, ident: &Identity, chat_id: &str) -> Result<Ch
 /// `POST /chats/{chatId}/participants` (ChatParticipantAdd). The owner adds others; an agent
 /// adding itself active to a chat still in the queue accepts it.
 pub async fn add(app: &App, req: Request) -> HandlerResult {
-    let ident = auth::authenticate(&req, &app.config.auth)?;
+    let ident = req.caller()?;
     let chat_id = req.param("chatId")?;
-    ident.require_chat(chat_id)?;
-    ident.require_agent()?;
     let body: AddParticipant = req.json()?;
     body.validate()?;
     let mut added = None;
@@ -65,9 +61,8 @@ pub async fn add(app: &App, req: Request) -> HandlerResult {
 /// changes other agents' permission (Participant ↔ Observer) and monitoring. The first
 /// agent to confirm a chat still in the queue accepts it and becomes its owner.
 pub async fn update(app: &App, req: Request) -> HandlerResult {
-    let ident = auth::authenticate(&req, &app.config.auth)?;
+    let ident = req.caller()?;
     let chat_id = req.param("chatId")?;
-    ident.require_chat(chat_id)?;
     let (chatter_type, chatter_id) = path_chatter(&req)?;
     let body: UpdateParticipant = req.json()?;
     body.validate()?;
@@ -100,10 +95,8 @@ pub(crate) async fn change(
 /// `DELETE /chats/{chatId}/participants` (ChatParticipantRemove, one or all). The owner
 /// revokes access; the requester stays, so a chat always keeps the one who started it.
 pub async fn remove(app: &App, req: Request) -> HandlerResult {
-    let ident = auth::authenticate(&req, &app.config.auth)?;
+    let ident = req.caller()?;
     let chat_id = req.param("chatId")?;
-    ident.require_chat(chat_id)?;
-    ident.require_agent()?;
     let one = if req.params.contains_key("chatterId") { Some(path_chatter(&req)?) } else { None };
     let one = one.as_ref().map(|(t, id)| (*t, id.as_str()));
     app.db.apply(chat_id, |state| transitions::remove_participants(state, &ident, one)).await?;
@@ -112,7 +105,7 @@ pub async fn remove(app: &App, req: Request) -> HandlerResult {
 
 /// `GET /chats/{chatId}/participants` (ChatParticipantList).
 pub async fn list(app: &App, req: Request) -> HandlerResult {
-    let ident = auth::authenticate(&req, &app.config.auth)?;
+    let ident = req.caller()?;
     let state = readable_state(app, &ident, req.param("chatId")?).await?;
     let views: Vec<Participant> =
         state.participants.iter().map(|p| masking(app, &ident, &state.participants).participant(p)).collect();
@@ -121,7 +114,7 @@ pub async fn list(app: &App, req: Request) -> HandlerResult {
 
 /// `GET /chats/{chatId}/participants/{chatterType}/{chatterId}` (ChatParticipantCheck).
 pub async fn get(app: &App, req: Request) -> HandlerResult {
-    let ident = auth::authenticate(&req, &app.config.auth)?;
+    let ident = req.caller()?;
     let (chatter_type, chatter_id) = path_chatter(&req)?;
     let state = readable_state(app, &ident, req.param("chatId")?).await?;
     let p = state.participant(chatter_type, &chatter_id).ok_or_else(|| ApiError::not_found("no such participant"))?;
@@ -131,10 +124,8 @@ pub async fn get(app: &App, req: Request) -> HandlerResult {
 /// `POST /chats/{chatId}/invitations` (ChatInvite): an agent in the chat invites another
 /// agent, who becomes an inactive participant with a pending invitation.
 pub async fn invite(app: &App, req: Request) -> HandlerResult {
-    let ident = auth::authenticate(&req, &app.config.auth)?;
+    let ident = req.caller()?;
     let chat_id = req.param("chatId")?;
-    ident.require_chat(chat_id)?;
-    ident.require_agent()?;
     let body: Invite = req.json()?;
     body.validate()?;
     let mut invited = None;
@@ -148,23 +139,14 @@ pub async fn invite(app: &App, req: Request) -> HandlerResult {
     Ok(Response::created(&serde_json::json!({ "participant": invited.ok_or_else(ApiError::internal)? })))
 }
 
-fn own_user(ident: &Identity, req: &Request) -> Result<String, ApiError> {
-    ident.require_agent()?;
-    let user_id = req.param("userId")?;
-    if user_id != ident.chatter_id() {
-        return Err(ApiError::forbidden("agents read and remove only their own invitations"));
-    }
-    Ok(user_id.to_string())
-}
-
 /// `GET /users/{userId}/invitations` (ChatInvitesGet): the caller's pending invitations,
 /// optionally for one `chatId` or `invitationChatId`.
 pub async fn invitations(app: &App, req: Request) -> HandlerResult {
-    let ident = auth::authenticate(&req, &app.config.auth)?;
-    let user_id = own_user(&ident, &req)?;
+    req.caller()?;
+    let user_id = req.param("userId")?;
     let query = IndexQuery {
         index: keys::GSI1,
-        pk: keys::chatter_pk(ChatterType::User, &user_id),
+        pk: keys::chatter_pk(ChatterType::User, user_id),
         sk: SortKey::BeginsWith(keys::chatter_state_prefix(0, true)),
     };
     let (pending, next) =
@@ -181,8 +163,7 @@ pub async fn invitations(app: &App, req: Request) -> HandlerResult {
 
 /// `DELETE /users/{userId}/invitations/{chatId}` (ChatInviteRemove).
 pub async fn remove_invitation(app: &App, req: Request) -> HandlerResult {
-    let ident = auth::authenticate(&req, &app.config.auth)?;
-    own_user(&ident, &req)?;
+    let ident = req.caller()?;
     let chat_id = req.param("chatId")?;
     app.db.apply(chat_id, |state| transitions::remove_invitation(state, &ident)).await?;
     Ok(Response::no_content())
@@ -196,10 +177,8 @@ pub struct Decline {
 /// `POST /chats/{chatId}/decline` (ChatDecline): an invited agent declines an
 /// agent-to-agent chat; a request nobody else is invited to is then closed.
 pub async fn decline(app: &App, req: Request) -> HandlerResult {
-    let ident = auth::authenticate(&req, &app.config.auth)?;
+    let ident = req.caller()?;
     let chat_id = req.param("chatId")?;
-    ident.require_chat(chat_id)?;
-    ident.require_agent()?;
     let body: Decline = req.json()?;
     if let Some(m) = &body.message {
         validate::text("message", m, validate::MAX_TEXT_CHARS)?;

@@ -6,7 +6,6 @@ use serde_json::{json, Value};
 
 use crate::api::participants::{self, UpdateParticipant};
 use crate::app::App;
-use crate::auth;
 use crate::domain::caller::Identity;
 use crate::domain::model::{ChatState, ChatStatus, ChatterType, PermissionLevel};
 use crate::domain::policy;
@@ -18,9 +17,8 @@ use crate::http::{HandlerResult, Request, Response};
 /// `POST /chats/{chatId}/leave` (endChat): the caller leaves; when the last customer leaves,
 /// the chat is closed.
 pub async fn leave(app: &App, req: Request) -> HandlerResult {
-    let ident = auth::authenticate(&req, &app.config.auth)?;
+    let ident = req.caller()?;
     let chat_id = req.param("chatId")?;
-    ident.require_chat(chat_id)?;
     let body = UpdateParticipant { chatter_active: Some(-1), ..Default::default() };
     let p = participants::change(app, &ident, chat_id, ident.chatter_type(), ident.chatter_id(), &body).await?;
     Ok(Response::ok(&json!({ "participant": p })))
@@ -29,9 +27,8 @@ pub async fn leave(app: &App, req: Request) -> HandlerResult {
 /// `PATCH /chats/{chatId}/user-data` (updateUserData): merges keys into the chat's
 /// `userData`; a key set to null is removed.
 pub async fn user_data(app: &App, req: Request) -> HandlerResult {
-    let ident = auth::authenticate(&req, &app.config.auth)?;
+    let ident = req.caller()?;
     let chat_id = req.param("chatId")?;
-    ident.require_chat(chat_id)?;
     let patch: Value = req.json()?;
     let patch = validate::user_data(Some(patch))?.ok_or_else(|| ApiError::bad_request(validate::USER_DATA_ERROR))?;
     let mut merged = None;
@@ -68,9 +65,8 @@ fn agents(app: &App, ident: &Identity, state: &ChatState) -> Vec<Value> {
 }
 
 async fn readable(app: &App, req: &Request) -> Result<(Identity, ChatState), ApiError> {
-    let ident = auth::authenticate(req, &app.config.auth)?;
+    let ident = req.caller()?;
     let chat_id = req.param("chatId")?;
-    ident.require_chat(chat_id)?;
     let state = app.db.load_state(chat_id, false).await?.ok_or_else(|| ApiError::not_found("chat not found"))?;
     policy::can_read(&ident, &state)?;
     Ok((ident, state))
@@ -96,7 +92,7 @@ pub async fn stats(app: &App, req: Request) -> HandlerResult {
 /// `GET /session` (getSessionData, verifySession, restore): what a widget needs to restore
 /// its chat after a page reload, from its chat token.
 pub async fn session(app: &App, req: Request) -> HandlerResult {
-    let ident = auth::authenticate(&req, &app.config.auth)?;
+    let ident = req.caller()?;
     let Identity::Chatter { chat_id, chatter_id, chatter_type, .. } = &ident else {
         return Err(ApiError::forbidden("GET /session takes a chat token"));
     };
