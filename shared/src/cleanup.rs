@@ -2,12 +2,17 @@
 //! conditions only, so its cost grows with the chats it cleans, not with the table:
 //! 1. requests past the decay time are marked outdated; past REQUEST_CLOSE_SECONDS they
 //!    are closed with a system message;
-//! 2. chats closed longer than CLOSED_RETENTION_SECONDS are removed with all their items,
-//!    and so are deleted chats that the event publisher has not purged by then;
-//! 3. `Cleanup: Old`: chats without activity for CHAT_RETENTION_SECONDS are removed.
+//! 2. chats closed longer than CLOSED_RETENTION_SECONDS are marked deleted (announced as
+//!    ChatDelete by the service) and removed with all their items; so are deleted chats
+//!    that the event publisher has not purged by then;
+//! 3. `Cleanup: Old`: chats without activity for CHAT_RETENTION_SECONDS are closed for the
+//!    service and marked deleted in one write; the event publisher announces the close
+//!    (with its transcript) and purges them, as after a ChatDelete.
 //!
-//! A purge deletes the chat record last, so a run cut off midway leaves chats that the
-//! next run still finds and finishes. Running it twice in a row does nothing the second time.
+//! The closed chats of step 2 were announced long before (the publisher normally lags by
+//! seconds; the bound is CLOSED_RETENTION_SECONDS, see docs/events.md). A purge deletes the
+//! chat record last, so a run cut off midway leaves chats that the next run still finds
+//! and finishes. Running it twice in a row does nothing the second time.
 
 use std::time::{Duration, Instant};
 
@@ -83,8 +88,9 @@ pub async fn run(app: &App, deadline: Instant) -> StoreResult<Summary> {
             if out_of_time(&mut summary) {
                 break;
             }
-            app.db.purge_chat(&chat.chat_id).await?;
-            summary.removed += 1;
+            if remove(app, &chat).await? {
+                summary.removed += 1;
+            }
         }
     }
 
@@ -100,9 +106,13 @@ pub async fn run(app: &App, deadline: Instant) -> StoreResult<Summary> {
             if out_of_time(&mut summary) {
                 break;
             }
-            let Some(state) = app.db.load_state(&chat.chat_id, true).await? else { continue };
-            if state.last_activity() < old_before.as_str() {
-                app.db.purge_chat(&chat.chat_id).await?;
+            let expired = app.db.apply(&chat.chat_id, |state| {
+                if state.last_activity() >= old_before.as_str() {
+                    return Err(DomainError::conflict("in use"));
+                }
+                transitions::expire(state, &app.clock.moment())
+            });
+            if moot(expired.await.map(|_| ()))? {
                 summary.removed += 1;
             }
         }
@@ -159,5 +169,24 @@ async fn mark_outdated(app: &App, chat_id: &str) -> StoreResult<bool> {
 
 /// Closes a request nobody answered, with a system message; `false` if it is no longer one.
 async fn close_unanswered(app: &App, chat_id: &str) -> StoreResult<bool> {
-    moot(app.db.apply(chat_id, |state| transitions::close_unanswered(state, &app.clock.moment())).await.map(|_| ()))
+    close(app, chat_id, ChatStatus::Request).await
+}
+
+/// Closes a chat for the service if it is still `expected`; `false` if it is not.
+async fn close(app: &App, chat_id: &str, expected: ChatStatus) -> StoreResult<bool> {
+    let plan = |state: &_| transitions::close_by_service(state, expected, &app.clock.moment());
+    moot(app.db.apply(chat_id, plan).await.map(|_| ()))
+}
+
+/// Removes a closed chat: marked deleted first (announced as ChatDelete, and its items'
+/// removal announces nothing), then purged; `false` if it changed meanwhile.
+async fn remove(app: &App, chat: &Chat) -> StoreResult<bool> {
+    if !chat.deleted {
+        let plan = transitions::retire(chat, &app.clock.moment())?;
+        if !moot(app.db.commit_writes(&plan.writes).await)? {
+            return Ok(false);
+        }
+    }
+    app.db.purge_chat(&chat.chat_id).await?;
+    Ok(true)
 }

@@ -461,3 +461,32 @@ async fn button_status_once_per_transition_with_ten_agents_at_once() {
     sales.sort();
     assert_eq!(sales, ["offline", "offline", "online", "online"], "exactly once per transition");
 }
+
+#[tokio::test]
+async fn a_retention_purge_announces_one_chat_delete_and_no_participant_removal() {
+    let proxy = Proxy::start(&integration_tests::sns_endpoint()).await;
+    let t = TestApp::with_events_through(&proxy, None, |c| c.cleanup.closed_retention_secs = 0).await;
+    let rx = Receiver::start().await;
+    let ann = t.agent_token("ann");
+    subscribe(&t, &ann, rx.url("/native"), "native", &["ChatDelete", "ChatParticipantRemove", "ChatAdd"]).await;
+    assert!(confirmed(&t, &ann, 1).await);
+    let (chat, _) = t.start_chat("sales").await;
+    let p = format!("/chats/{chat}");
+    assert_eq!(t.call("PATCH", &p, Some(&ann), Some(json!({"status": "active"}))).await.0, 200);
+    assert_eq!(t.call("PATCH", &p, Some(&ann), Some(json!({"status": "closed"}))).await.0, 200);
+    t.app.clock.advance(std::time::Duration::from_secs(2));
+    let summary =
+        shared::cleanup::run(&t.app, std::time::Instant::now() + std::time::Duration::from_secs(60)).await.unwrap();
+    assert_eq!(summary.removed, 1, "{summary:?}");
+    // A chat started after the purge: once its ChatAdd is out, the purge's records (read
+    // from the stream before it) have been through the publisher too.
+    let (after, _) = t.start_chat("sales").await;
+    assert!(
+        eventually(60, || natives(&rx, "/native", "ChatAdd").iter().any(|e| e["chatId"] == after.as_str())).await
+    );
+    let deletes = natives(&rx, "/native", "ChatDelete");
+    assert_eq!(deletes.len(), 1, "{deletes:?}");
+    assert_eq!((deletes[0]["chatId"].as_str(), deletes[0]["actor"].as_str()), (Some(chat.as_str()), Some("system")));
+    let removals = natives(&rx, "/native", "ChatParticipantRemove");
+    assert!(removals.is_empty(), "a purge is no participant removal: {removals:?}");
+}

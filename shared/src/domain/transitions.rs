@@ -187,17 +187,50 @@ pub fn delete_chat(state: &ChatState, ident: &Identity, now: &Moment) -> DomainR
     Ok(change_chat(state, ident, &ChatChange { status: close, channel: None, delete: true }, now)?.plan)
 }
 
-/// Closes a request nobody answered (the cleanup): the service closes it, not an agent,
-/// so no OPERATOR_STOPED_CHAT follows.
-pub fn close_unanswered(state: &ChatState, now: &Moment) -> DomainResult<Plan> {
-    if state.chat.status != ChatStatus::Request {
-        return Err(DomainError::conflict("no longer a request"));
+/// Closes a chat for the service (the cleanup: a request nobody answered, a chat nobody
+/// used for too long), if it is still `expected`. The service closes it, not an agent, so
+/// no OPERATOR_STOPED_CHAT follows.
+pub fn close_by_service(state: &ChatState, expected: ChatStatus, now: &Moment) -> DomainResult<Plan> {
+    if state.chat.status != expected || expected == ChatStatus::Closed {
+        return Err(DomainError::conflict("no longer open as it was"));
     }
     let mut plan = Plan::default();
     let after = closed(&state.chat, ChatterType::system_actor(), now);
-    plan.write(Write::Chat { before: state.chat.clone(), after }, "no longer a request");
+    plan.write(Write::Chat { before: state.chat.clone(), after }, "no longer open as it was");
     online_customers(&mut plan, state, None);
     plan.messages.push(NewMessage::system(ChatterType::system_actor(), "closed", vec![]));
+    Ok(plan)
+}
+
+/// Marks a closed chat deleted for the service (the cleanup, past its retention), before
+/// its items are purged: its removal is announced once, as ChatDelete, and the purge of
+/// its participants and messages announces nothing.
+pub fn retire(chat: &Chat, now: &Moment) -> DomainResult<Plan> {
+    if chat.status != ChatStatus::Closed || chat.deleted {
+        return Err(DomainError::conflict("not a closed chat"));
+    }
+    let after = Chat {
+        deleted: true,
+        update_time: now.stamp.clone(),
+        updated_by: Some(ChatterType::system_actor()),
+        ..chat.clone()
+    };
+    let mut plan = Plan::default();
+    plan.write(Write::Chat { before: chat.clone(), after }, "the chat changed meanwhile");
+    Ok(plan)
+}
+
+/// Removes a chat nobody used for too long (the cleanup's `Cleanup: Old`): closed for the
+/// service if open, and marked deleted in the same write; the event publisher announces
+/// the close with its transcript, then purges it, as after a ChatDelete.
+pub fn expire(state: &ChatState, now: &Moment) -> DomainResult<Plan> {
+    if state.chat.status == ChatStatus::Closed {
+        return retire(&state.chat, now);
+    }
+    let mut plan = close_by_service(state, state.chat.status, now)?;
+    if let Some(Write::Chat { after, .. }) = plan.writes.first_mut().map(|w| &mut w.write) {
+        after.deleted = true;
+    }
     Ok(plan)
 }
 

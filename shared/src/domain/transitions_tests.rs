@@ -190,10 +190,34 @@ fn a_request_nobody_accepted_is_deleted_by_any_agent_an_active_chat_by_its_owner
 
 #[test]
 fn the_cleanup_closes_an_unanswered_request_as_the_system() {
-    let plan = close_unanswered(&state(ChatStatus::Request), &now()).unwrap();
+    let plan = close_by_service(&state(ChatStatus::Request), ChatStatus::Request, &now()).unwrap();
     assert_eq!(after(&plan).updated_by.as_ref().map(|c| c.chatter_type), Some(ChatterType::System));
     assert_eq!(plan.messages[0].author.chatter_type, ChatterType::System);
-    assert_eq!(refused(close_unanswered(&state(ChatStatus::Active), &now())), Kind::Conflict);
+    assert_eq!(kinds(&plan), ["chat", "offline participant"]);
+    let accepted = close_by_service(&state(ChatStatus::Active), ChatStatus::Request, &now());
+    assert_eq!(refused(accepted), Kind::Conflict, "accepted meanwhile");
+}
+
+#[test]
+fn an_old_chat_is_closed_by_the_service_and_marked_deleted_in_one_write() {
+    let plan = expire(&state(ChatStatus::Active), &now()).unwrap();
+    let chat = after(&plan);
+    assert!(chat.deleted);
+    assert_eq!(
+        (chat.status, chat.updated_by.as_ref().map(|c| c.chatter_type)),
+        (ChatStatus::Closed, Some(ChatterType::System))
+    );
+    assert_eq!(events(&plan), ["closed"]);
+}
+
+#[test]
+fn the_cleanup_retires_only_closed_chats_once() {
+    let plan = retire(&state(ChatStatus::Closed).chat, &now()).unwrap();
+    let chat = after(&plan);
+    assert!(chat.deleted && plan.messages.is_empty());
+    assert_eq!(chat.updated_by.as_ref().map(|c| c.chatter_type), Some(ChatterType::System));
+    assert_eq!(refused(retire(&state(ChatStatus::Active).chat, &now())), Kind::Conflict);
+    assert_eq!(refused(retire(chat, &now())), Kind::Conflict, "already retired");
 }
 
 #[test]
