@@ -481,9 +481,7 @@ async fn a_retention_purge_announces_one_chat_delete_and_no_participant_removal(
     // A chat started after the purge: once its ChatAdd is out, the purge's records (read
     // from the stream before it) have been through the publisher too.
     let (after, _) = t.start_chat("sales").await;
-    assert!(
-        eventually(60, || natives(&rx, "/native", "ChatAdd").iter().any(|e| e["chatId"] == after.as_str())).await
-    );
+    assert!(eventually(60, || natives(&rx, "/native", "ChatAdd").iter().any(|e| e["chatId"] == after.as_str())).await);
     let deletes = natives(&rx, "/native", "ChatDelete");
     assert_eq!(deletes.len(), 1, "{deletes:?}");
     assert_eq!((deletes[0]["chatId"].as_str(), deletes[0]["actor"].as_str()), (Some(chat.as_str()), Some("system")));

@@ -6,6 +6,7 @@ mod events;
 mod faults;
 mod masking;
 mod messages;
+mod otrs;
 mod participants;
 mod pieces;
 mod security;

@@ -358,7 +358,7 @@ pub struct UpdateChat {
     channel_id: Option<String>,
 }
 
-/// `PATCH /chats/{chatId}`: `status` (ChatUpdate: request → active → closed) and
+/// `PATCH /chats/{chatId}`: `status` (ChatUpdate: request → active → closed, and active → request) and
 /// `channelId` (ChatChannelUpdate).
 pub async fn update(app: &App, req: Request) -> HandlerResult {
     let ident = req.caller()?;

@@ -111,6 +111,8 @@ pub fn system_text(event: &str, actor_type: ChatterType, actor: &str, subjects: 
         "declined" => format!("{actor} declined the chat."),
         "inactive" => format!("{actor} is inactive."),
         "closed" => format!("{actor} closed the chat."),
+        "expired" => "The chat was closed after a long time without activity.".to_string(),
+        "requeued" => format!("{actor} returned the chat to the queue."),
         "removed" => format!("{actor} removed {}.", subjects.join(", ")),
         "invited" => format!("{actor} invited {}.", subjects.join(", ")),
         "userDataUpdated" => "The chat's data was updated.".to_string(),

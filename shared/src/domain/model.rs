@@ -84,13 +84,15 @@ impl ChatterType {
 }
 
 impl ChatStatus {
-    /// The transitions of ChatUpdate: request → active → closed, and request → closed.
+    /// The transitions of ChatUpdate: request → active → closed, request → closed, and
+    /// active → request (back to the queue). Nothing leaves closed.
     pub fn can_become(self, next: ChatStatus) -> bool {
         matches!(
             (self, next),
             (ChatStatus::Request, ChatStatus::Active)
                 | (ChatStatus::Request, ChatStatus::Closed)
                 | (ChatStatus::Active, ChatStatus::Closed)
+                | (ChatStatus::Active, ChatStatus::Request)
         )
     }
 }
@@ -534,10 +536,11 @@ mod tests {
     }
 
     #[test]
-    fn the_state_machine_moves_forward_only() {
+    fn nothing_leaves_closed() {
         use ChatStatus::*;
         assert!(Request.can_become(Active) && Request.can_become(Closed) && Active.can_become(Closed));
-        for (from, to) in [(Active, Request), (Closed, Active), (Closed, Request), (Active, Active)] {
+        assert!(Active.can_become(Request), "back to the queue");
+        for (from, to) in [(Closed, Active), (Closed, Request), (Active, Active), (Request, Request)] {
             assert!(!from.can_become(to), "{from} -> {to}");
         }
     }

@@ -118,11 +118,12 @@ pub fn change_chat(state: &ChatState, ident: &Identity, cmd: &ChatChange, now: &
                     chatter_type: ChatterType::User,
                     chatter_name: name.clone(),
                     chatter_active: 1,
-                    permission_level: Some(level.unwrap_or(if has_owner {
-                        PermissionLevel::Participant
+                    // The first to accept a chat without an active Owner owns it.
+                    permission_level: Some(if has_owner {
+                        level.unwrap_or(PermissionLevel::Participant)
                     } else {
                         PermissionLevel::Owner
-                    })),
+                    }),
                     // Joining answers an invitation: it is no longer pending.
                     invitation: false,
                     invitation_chat_id: existing.and_then(|p| p.invitation_chat_id.clone()),
@@ -141,6 +142,30 @@ pub fn change_chat(state: &ChatState, ident: &Identity, cmd: &ChatChange, now: &
                 participants.retain(|p| !(p.chatter_type == ChatterType::User && p.chatter_id == user_id));
                 participants.push(me);
             }
+        } else if to == ChatStatus::Request {
+            // Back to the queue (the Owner): its agents step out, so that whoever accepts
+            // it next becomes its Owner; they keep their numbers and may accept it again.
+            policy::can_manage(ident, state)?;
+            for agent in state.participants.iter().filter(|p| p.chatter_type == ChatterType::User && p.is_active()) {
+                let stepped_out = Participant {
+                    chatter_active: 0,
+                    permission_level: agent.permission_level.map(|l| {
+                        if l == PermissionLevel::Owner {
+                            PermissionLevel::Participant
+                        } else {
+                            l
+                        }
+                    }),
+                    ..agent.clone()
+                };
+                plan.write(
+                    Write::Participant { participant: stepped_out.clone(), existed: true, chat_open: true },
+                    PARTICIPANT_RACED,
+                );
+                participants.retain(|p| !(p.chatter_type == ChatterType::User && p.chatter_id == agent.chatter_id));
+                participants.push(stepped_out);
+            }
+            plan.messages.push(NewMessage::system(actor.clone(), "requeued", vec![]));
         } else {
             // Closing: the owner; a request still in the queue, any agent.
             if before.status != ChatStatus::Request {
@@ -198,7 +223,8 @@ pub fn close_by_service(state: &ChatState, expected: ChatStatus, now: &Moment) -
     let after = closed(&state.chat, ChatterType::system_actor(), now);
     plan.write(Write::Chat { before: state.chat.clone(), after }, "no longer open as it was");
     online_customers(&mut plan, state, None);
-    plan.messages.push(NewMessage::system(ChatterType::system_actor(), "closed", vec![]));
+    let event = if expected == ChatStatus::Request { "closed" } else { "expired" };
+    plan.messages.push(NewMessage::system(ChatterType::system_actor(), event, vec![]));
     Ok(plan)
 }
 

@@ -124,6 +124,8 @@ fn an_invited_agent_accepting_keeps_its_number_and_is_no_longer_pending() {
     invited.invitation = true;
     invited.agent_number = Some(4);
     s.participants.push(invited);
+    // An active Owner is there (the agent who invited): the invitee joins as it was invited.
+    s.participants.push(participant(ChatterType::User, "ann", 1, Some(PermissionLevel::Owner)));
     let changed = change_chat(&s, &agent("bob"), &status(ChatStatus::Active), &now()).unwrap();
     assert_eq!(kinds(&changed.plan), ["chat", "participant"]);
     let bob = changed.participants.iter().find(|p| p.chatter_id == "bob").unwrap();
@@ -163,6 +165,23 @@ fn nothing_leaves_closed_and_nothing_goes_back() {
             "{from} -> {to}"
         );
     }
+}
+
+#[test]
+fn the_owner_returns_a_chat_to_the_queue_and_the_next_to_accept_owns_it() {
+    let mut s = state(ChatStatus::Active);
+    s.participants.push(participant(ChatterType::User, "bob", 1, Some(PermissionLevel::Participant)));
+    assert_eq!(refused(change_chat(&s, &agent("bob"), &status(ChatStatus::Request), &now())), Kind::Forbidden);
+    let back = change_chat(&s, &agent("ann"), &status(ChatStatus::Request), &now()).unwrap();
+    assert_eq!(kinds(&back.plan), ["chat", "participant", "participant"]);
+    assert_eq!(events(&back.plan), ["requeued"]);
+    assert!(back.participants.iter().filter(|p| p.chatter_type == ChatterType::User).all(|p| p.chatter_active == 0));
+    let queued = ChatState { chat: after(&back.plan).clone(), participants: back.participants, ..s };
+    let taken = change_chat(&queued, &agent("bob"), &status(ChatStatus::Active), &now()).unwrap();
+    let bob = taken.participants.iter().find(|p| p.chatter_id == "bob").unwrap();
+    assert_eq!((bob.permission_level, bob.agent_number), (Some(PermissionLevel::Owner), Some(1)));
+    let ann = taken.participants.iter().find(|p| p.chatter_id == "ann").unwrap();
+    assert_eq!((ann.permission_level, ann.chatter_active), (Some(PermissionLevel::Participant), 0));
 }
 
 #[test]
@@ -207,7 +226,7 @@ fn an_old_chat_is_closed_by_the_service_and_marked_deleted_in_one_write() {
         (chat.status, chat.updated_by.as_ref().map(|c| c.chatter_type)),
         (ChatStatus::Closed, Some(ChatterType::System))
     );
-    assert_eq!(events(&plan), ["closed"]);
+    assert_eq!(events(&plan), ["expired"]);
 }
 
 #[test]
