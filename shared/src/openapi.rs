@@ -259,7 +259,13 @@ fn doc(function: &str) -> Option<Doc> {
             Some(participant),
         ),
         "participant-list" => d("List participants (ChatParticipantList)", &[], None, 200, Some(participant_list)),
-        "participant-get" => d("Check a participant (ChatParticipantCheck)", &[], None, 200, Some(participant)),
+        "participant-get" => d(
+            "Check a participant (ChatParticipantCheck)",
+            &[("active", "string", "1: only an active chatter (without the seed's NoActive)")],
+            None,
+            200,
+            Some(participant),
+        ),
         "participant-update" => d(
             "Confirm, decline, leave; permission and monitoring (ChatParticipantUpdate, AgentPermissionsUpdate)",
             &[],
@@ -267,7 +273,14 @@ fn doc(function: &str) -> Option<Doc> {
             200,
             Some(participant),
         ),
-        "participant-remove" => d("Remove one participant or all (ChatParticipantRemove)", &[], None, 204, None),
+        "participant-remove" => d("Remove one participant (ChatParticipantRemove)", &[], None, 204, None),
+        "participants-remove" => d(
+            "Remove participants of a type, or all but the requester (ChatParticipantRemove)",
+            &[("chatterType", "string", "User, Customer or Public: every participant of this type")],
+            None,
+            204,
+            None,
+        ),
         "invitation-add" => {
             d("Invite an agent (ChatInvite)", &[], Some(of::<participants::Invite>), 201, Some(participant))
         }
@@ -430,7 +443,7 @@ pub fn document() -> Value {
 
     let mut paths = Map::new();
     for route in ROUTES {
-        let Some(d) = doc(route.function) else { continue };
+        let Some(d) = doc(route.operation).or_else(|| doc(route.function)) else { continue };
         let mut parameters: Vec<Value> = route
             .path
             .split('/')

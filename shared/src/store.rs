@@ -198,7 +198,8 @@ pub fn participant_index_keys(p: &Participant, chat_open: bool) -> Vec<(&'static
         ("GSI1PK", keys::chatter_pk(p.chatter_type, &p.chatter_id)),
         ("GSI1SK", keys::chatter_sk(p.chatter_active, pending, &p.create_time, &p.chat_id)),
     ];
-    if chat_open && p.chatter_type.is_customer() && p.is_active() {
+    // Known customers only: a Public visitor is nobody's online customer.
+    if chat_open && p.chatter_type == ChatterType::Customer && p.is_active() {
         keys.push(("GSI2PK", keys::online_pk(ChatterType::Customer)));
         keys.push(("GSI2SK", keys::online_customer_sk(&p.chatter_id, &p.chat_id)));
     }

@@ -52,3 +52,87 @@ async fn chat_update_active_to_request_returns_the_chat_to_the_queue() {
     assert_eq!(t.call("PATCH", &p, Some(&bob), Some(json!({"status": "closed"}))).await.0, 200);
     assert_eq!(t.call("PATCH", &p, Some(&bob), Some(json!({"status": "request"}))).await.0, 409);
 }
+
+/// An active chat of `customer`'s, with `ann` as its Owner and two more agents.
+async fn staffed_chat(t: &TestApp) -> (String, String) {
+    let (chat, customer) = t.start_chat("sales").await;
+    let p = format!("/chats/{chat}");
+    let ann = t.agent_token("ann");
+    assert_eq!(t.call("PATCH", &p, Some(&ann), Some(json!({"status": "active"}))).await.0, 200);
+    for id in ["bob", "cid"] {
+        let body =
+            json!({"chatterId": id, "chatterType": "User", "permissionLevel": "Participant", "chatterActive": 1});
+        assert_eq!(t.call("POST", &format!("{p}/participants"), Some(&ann), Some(body)).await.0, 201);
+    }
+    (chat, customer)
+}
+
+async fn chatters(t: &TestApp, chat: &str) -> Vec<(String, String, i64)> {
+    let (_, body) = t.call("GET", &format!("/chats/{chat}/participants"), Some(&t.agent_token("ann")), None).await;
+    body["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let s = |k: &str| p[k].as_str().unwrap_or_default().to_string();
+            (s("chatterType"), s("chatterId"), p["chatterActive"].as_i64().unwrap_or_default())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn chat_participant_remove_by_chatter_type_alone_and_all() {
+    let t = TestApp::new().await;
+    let ann = t.agent_token("ann");
+    let (chat, _) = staffed_chat(&t).await;
+    let p = format!("/chats/{chat}/participants");
+    assert_eq!(t.call("DELETE", &format!("{p}?chatterType=Nobody"), Some(&ann), None).await.0, 400);
+    // ChatterType alone: every User but the requester (here a visitor) goes, Owner included
+    // as the seed has it; so the Owner removes the others by type before itself.
+    assert_eq!(t.call("DELETE", &format!("{p}?chatterType=Public"), Some(&ann), None).await.0, 204);
+    assert_eq!(chatters(&t, &chat).await.len(), 4, "the requester stays");
+    assert_eq!(t.call("DELETE", &format!("{p}?chatterType=User"), Some(&ann), None).await.0, 204);
+    let (status, _) = t.call("GET", &format!("/chats/{chat}/participants"), Some(&ann), None).await;
+    assert_eq!(status, 403, "the Owner removed itself with the other agents");
+    // All: a second chat.
+    let (chat, customer) = staffed_chat(&t).await;
+    assert_eq!(t.call("DELETE", &format!("/chats/{chat}/participants"), Some(&ann), None).await.0, 204);
+    let (_, left) = t.call("GET", &format!("/chats/{chat}/participants"), Some(&customer), None).await;
+    assert_eq!(left["participants"].as_array().unwrap().len(), 1, "{left}");
+}
+
+#[tokio::test]
+async fn chat_participant_check_with_its_active_only_form() {
+    let t = TestApp::new().await;
+    let ann = t.agent_token("ann");
+    let (chat, _) = staffed_chat(&t).await;
+    let p = format!("/chats/{chat}/participants/User/bob");
+    // AgentPermissionsUpdate: the Owner sets another agent inactive.
+    assert_eq!(t.call("PATCH", &p, Some(&ann), Some(json!({"chatterActive": 0}))).await.0, 200);
+    let (status, found) = t.call("GET", &p, Some(&ann), None).await;
+    assert_eq!((status, found["participant"]["chatterActive"].as_i64()), (200, Some(0)), "NoActive: any state");
+    assert_eq!(t.call("GET", &format!("{p}?active=1"), Some(&ann), None).await.0, 404, "active only");
+    assert_eq!(t.call("PATCH", &p, Some(&ann), Some(json!({"chatterActive": 1}))).await.0, 200);
+    assert_eq!(t.call("GET", &format!("{p}?active=1"), Some(&ann), None).await.0, 200);
+    // Leaving stays the agent's own.
+    assert_eq!(t.call("PATCH", &p, Some(&ann), Some(json!({"chatterActive": -1}))).await.0, 403);
+    assert!(chatters(&t, &chat).await.contains(&("User".into(), "bob".into(), 1)));
+}
+
+#[tokio::test]
+async fn online_user_list_counts_known_customers_not_public_visitors() {
+    let t = TestApp::new().await;
+    let ann = t.agent_token("ann");
+    let (visitor_chat, _) = t.start_chat("sales").await;
+    assert_eq!(
+        t.call("PATCH", &format!("/chats/{visitor_chat}"), Some(&ann), Some(json!({"status": "active"}))).await.0,
+        200
+    );
+    let known = json!({"channelId": "sales", "requesterType": "Customer", "requesterId": "jdoe"});
+    let (_, body) = t.call("POST", "/chats", None, Some(known)).await;
+    let chat = body["chat"]["chatId"].as_str().unwrap().to_string();
+    assert_eq!(t.call("PATCH", &format!("/chats/{chat}"), Some(&ann), Some(json!({"status": "active"}))).await.0, 200);
+    let (_, users) = t.call("GET", "/users/online?userType=Customer", Some(&ann), None).await;
+    let ids: Vec<&str> = users["users"].as_array().unwrap().iter().filter_map(|u| u["userId"].as_str()).collect();
+    assert_eq!(ids, ["jdoe"], "{users}");
+}

@@ -9,7 +9,7 @@ use crate::domain::caller::Identity;
 use crate::domain::masking::Masking;
 use crate::domain::model::{ChatState, ChatterType, Participant};
 use crate::domain::policy;
-use crate::domain::transitions;
+use crate::domain::transitions::{self, Removal};
 pub use crate::domain::transitions::{AddParticipant, Invite, UpdateParticipant};
 use crate::domain::validate;
 use crate::error::ApiError;
@@ -98,8 +98,16 @@ pub async fn remove(app: &App, req: Request) -> HandlerResult {
     let ident = req.caller()?;
     let chat_id = req.param("chatId")?;
     let one = if req.params.contains_key("chatterId") { Some(path_chatter(&req)?) } else { None };
-    let one = one.as_ref().map(|(t, id)| (*t, id.as_str()));
-    app.db.apply(chat_id, |state| transitions::remove_participants(state, &ident, one)).await?;
+    let of_type = req
+        .query("chatterType")
+        .map(|t| ChatterType::parse_chatter(t).ok_or_else(|| ApiError::bad_request(format!("unknown chatterType {t}"))))
+        .transpose()?;
+    let whom = match (&one, of_type) {
+        (Some((t, id)), _) => Removal::One(*t, id),
+        (None, Some(t)) => Removal::OfType(t),
+        (None, None) => Removal::All,
+    };
+    app.db.apply(chat_id, |state| transitions::remove_participants(state, &ident, whom)).await?;
     Ok(Response::no_content())
 }
 
@@ -112,12 +120,17 @@ pub async fn list(app: &App, req: Request) -> HandlerResult {
     Ok(Response::ok(&serde_json::json!({ "participants": views })))
 }
 
-/// `GET /chats/{chatId}/participants/{chatterType}/{chatterId}` (ChatParticipantCheck).
+/// `GET /chats/{chatId}/participants/{chatterType}/{chatterId}` (ChatParticipantCheck);
+/// `?active=1` finds only an active chatter (the seed's default, without `NoActive`).
 pub async fn get(app: &App, req: Request) -> HandlerResult {
     let ident = req.caller()?;
     let (chatter_type, chatter_id) = path_chatter(&req)?;
+    let active_only = req.query_flag("active")?;
     let state = readable_state(app, &ident, req.param("chatId")?).await?;
-    let p = state.participant(chatter_type, &chatter_id).ok_or_else(|| ApiError::not_found("no such participant"))?;
+    let p = state
+        .participant(chatter_type, &chatter_id)
+        .filter(|p| !active_only || p.is_active())
+        .ok_or_else(|| ApiError::not_found("no such participant"))?;
     Ok(Response::ok(&serde_json::json!({ "participant": masking(app, &ident, &state.participants).participant(p) })))
 }
 

@@ -43,13 +43,14 @@ fn numbered(plan: &mut Plan, state: &ChatState, number: Option<u32>) {
     }
 }
 
-/// When a chat closes, its active customers stop being online through it: their
-/// participants are rewritten without the online index keys (`skip`: one already rewritten).
+/// When a chat closes, its active known customers stop being online through it: their
+/// participants are rewritten without the online index keys (`skip`: one already
+/// rewritten). Public visitors are never listed, so they cost no write here.
 fn online_customers(plan: &mut Plan, state: &ChatState, skip: Option<&str>) {
     for p in state
         .participants
         .iter()
-        .filter(|p| p.chatter_type.is_customer() && p.is_active() && skip != Some(p.chatter_id.as_str()))
+        .filter(|p| p.chatter_type == ChatterType::Customer && p.is_active() && skip != Some(p.chatter_id.as_str()))
     {
         plan.write(Write::Participant { participant: p.clone(), existed: true, chat_open: false }, PARTICIPANT_RACED);
     }
@@ -416,7 +417,10 @@ pub fn update_participant(
     open(state)?;
     if !myself {
         policy::can_manage(ident, state)?;
-        if cmd.chatter_active.is_some() {
+        // AgentPermissionsUpdate: the Owner sets another agent active or inactive; leaving
+        // (-1) is the chatter's own.
+        let owner_may = chatter_type == ChatterType::User && matches!(cmd.chatter_active, Some(0 | 1));
+        if cmd.chatter_active.is_some() && !owner_may {
             return Err(DomainError::forbidden("only the chatter itself confirms, declines or leaves"));
         }
     } else if cmd.permission_level.is_some() && !current.is_owner() {
@@ -492,25 +496,32 @@ pub fn update_participant(
     Ok((plan, p))
 }
 
-/// Plans ChatParticipantRemove, of one participant or (`None`) all: the owner revokes
-/// access; the requester stays, so a chat always keeps the one who started it.
-pub fn remove_participants(
-    state: &ChatState,
-    ident: &Identity,
-    one: Option<(ChatterType, &str)>,
-) -> DomainResult<Plan> {
+/// Whom ChatParticipantRemove removes.
+#[derive(Debug, Clone, Copy)]
+pub enum Removal<'a> {
+    One(ChatterType, &'a str),
+    /// Every participant of a type (`ChatterType` alone, as the seed allows).
+    OfType(ChatterType),
+    /// Everyone (`All`).
+    All,
+}
+
+/// Plans ChatParticipantRemove: the owner revokes access; the requester stays, so a chat
+/// always keeps the one who started it.
+pub fn remove_participants(state: &ChatState, ident: &Identity, whom: Removal) -> DomainResult<Plan> {
     policy::can_manage(ident, state)?;
     let is_requester =
         |p: &Participant| p.chatter_type == state.chat.requester_type && p.chatter_id == state.chat.requester_id;
-    let targets: Vec<&Participant> = match one {
-        Some((t, id)) => {
+    let targets: Vec<&Participant> = match whom {
+        Removal::One(t, id) => {
             let p = state.participant(t, id).ok_or_else(|| DomainError::not_found("no such participant"))?;
             if is_requester(p) {
                 return Err(DomainError::conflict("the requester cannot be removed; close the chat instead"));
             }
             vec![p]
         }
-        None => state.participants.iter().filter(|p| !is_requester(p)).collect(),
+        Removal::OfType(t) => state.participants.iter().filter(|p| p.chatter_type == t && !is_requester(p)).collect(),
+        Removal::All => state.participants.iter().filter(|p| !is_requester(p)).collect(),
     };
     let mut plan = Plan::default();
     if targets.is_empty() {

@@ -278,6 +278,11 @@ fn the_owner_changes_others_permission_and_monitoring_but_not_their_presence() {
     assert!(plan.messages.iter().all(|m| m.internal));
     let leave = UpdateParticipant { chatter_active: Some(-1), ..Default::default() };
     assert_eq!(refused(update_participant(&s, &agent("ann"), bob, &leave, &now())), Kind::Forbidden);
+    let pause = UpdateParticipant { chatter_active: Some(0), ..Default::default() };
+    let (_, paused) = update_participant(&s, &agent("ann"), bob, &pause, &now()).unwrap();
+    assert_eq!(paused.chatter_active, 0, "AgentPermissionsUpdate sets another agent inactive");
+    let customer_off = update_participant(&s, &agent("ann"), (ChatterType::Customer, "cust"), &pause, &now());
+    assert_eq!(refused(customer_off), Kind::Forbidden);
     assert_eq!(
         refused(update_participant(&s, &agent("bob"), (ChatterType::User, "ann"), &cmd, &now())),
         Kind::Forbidden
@@ -337,12 +342,18 @@ fn the_owner_adds_an_agent_with_a_new_number_and_nobody_else_may() {
 fn the_requester_stays_when_everyone_else_is_removed() {
     let mut s = state(ChatStatus::Active);
     s.participants.push(participant(ChatterType::User, "bob", 1, Some(PermissionLevel::Participant)));
-    let plan = remove_participants(&s, &agent("ann"), None).unwrap();
+    let plan = remove_participants(&s, &agent("ann"), Removal::All).unwrap();
     assert_eq!(kinds(&plan), ["remove participant", "remove participant"]);
     assert_eq!(plan.messages[0].subjects.len(), 2);
-    assert_eq!(refused(remove_participants(&s, &agent("ann"), Some((ChatterType::Customer, "cust")))), Kind::Conflict);
-    assert_eq!(refused(remove_participants(&s, &agent("bob"), Some((ChatterType::User, "ann")))), Kind::Forbidden);
-    assert_eq!(refused(remove_participants(&s, &agent("ann"), Some((ChatterType::User, "zed")))), Kind::NotFound);
+    assert_eq!(
+        refused(remove_participants(&s, &agent("ann"), Removal::One(ChatterType::Customer, "cust"))),
+        Kind::Conflict
+    );
+    assert_eq!(
+        refused(remove_participants(&s, &agent("bob"), Removal::One(ChatterType::User, "ann"))),
+        Kind::Forbidden
+    );
+    assert_eq!(refused(remove_participants(&s, &agent("ann"), Removal::One(ChatterType::User, "zed"))), Kind::NotFound);
 }
 
 #[test]
