@@ -335,9 +335,10 @@ fn doc(function: &str) -> Option<Doc> {
             "Messages: poll (after), history (before), first or last (ChatMessageList)",
             &[
                 ("after", "integer", "only messages after this index (the poll)"),
+                ("lastKnownChatMessageId", "string", "only messages after this message id (LastKnownChatMessageID)"),
                 ("before", "integer", "only messages before this index (history)"),
-                ("first", "string", "1: the first text message"),
-                ("last", "string", "1: the last text message"),
+                ("first", "string", "1: the first text message (after the known one, if given)"),
+                ("last", "string", "1: the last text message (after the known one, if given)"),
                 ("excludeInternal", "string", "1: no internal messages"),
                 ("excludeCustomer", "string", "1: no customer-only messages"),
                 PAGE,

@@ -136,3 +136,34 @@ async fn online_user_list_counts_known_customers_not_public_visitors() {
     let ids: Vec<&str> = users["users"].as_array().unwrap().iter().filter_map(|u| u["userId"].as_str()).collect();
     assert_eq!(ids, ["jdoe"], "{users}");
 }
+
+#[tokio::test]
+async fn chat_message_list_last_known_chat_message_id_with_first_and_last_message() {
+    let t = TestApp::new().await;
+    let ann = t.agent_token("ann");
+    let (chat, customer) = t.start_chat("sales").await;
+    let p = format!("/chats/{chat}");
+    assert_eq!(t.call("PATCH", &p, Some(&ann), Some(json!({"status": "active"}))).await.0, 200);
+    let mut ids = vec![];
+    for text in ["one", "two", "three"] {
+        let (_, posted) = t.call("POST", &format!("{p}/messages"), Some(&customer), Some(json!({"text": text}))).await;
+        ids.push(posted["message"]["messageId"].as_str().unwrap().to_string());
+    }
+    let texts = |body: &serde_json::Value| -> Vec<String> {
+        body["messages"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap().to_string()).collect()
+    };
+    let (status, newer) =
+        t.call("GET", &format!("{p}/messages?lastKnownChatMessageId={}", ids[0]), Some(&ann), None).await;
+    assert_eq!((status, texts(&newer)), (200, vec!["two".to_string(), "three".to_string()]));
+    let (_, first) =
+        t.call("GET", &format!("{p}/messages?lastKnownChatMessageId={}&first=1", ids[0]), Some(&ann), None).await;
+    assert_eq!(texts(&first), ["two"]);
+    let (_, last) = t.call("GET", &format!("{p}/messages?last=1"), Some(&ann), None).await;
+    assert_eq!(texts(&last), ["three"]);
+    let (_, none) =
+        t.call("GET", &format!("{p}/messages?lastKnownChatMessageId={}&first=1", ids[2]), Some(&ann), None).await;
+    assert!(texts(&none).is_empty());
+    let (_, other) = t.start_chat("sales").await;
+    let foreign = format!("{p}/messages?lastKnownChatMessageId={other}-1");
+    assert_eq!(t.call("GET", &foreign, Some(&ann), None).await.0, 400, "another chat's message id");
+}

@@ -193,12 +193,26 @@ pub async fn list(app: &App, req: Request) -> HandlerResult {
     let chat_id = req.param("chatId")?;
     let limit = page_limit(&req)?;
     let after = index_param(&req, "after")?;
+    // LastKnownChatMessageID: the id of a message this API handed out.
+    let known = req
+        .query("lastKnownChatMessageId")
+        .map(|id| {
+            Message::index_of(chat_id, id)
+                .ok_or_else(|| ApiError::bad_request("lastKnownChatMessageId is not a message id of this chat"))
+        })
+        .transpose()?;
     let before = index_param(&req, "before")?;
     let first = req.query_flag("first")?;
     let last = req.query_flag("last")?;
     let exclude_internal = req.query_flag("excludeInternal")?;
     let exclude_customer = req.query_flag("excludeCustomer")?;
-    if after.is_some() && before.is_some() || (first || last) && (after.is_some() || before.is_some()) {
+    if after.is_some() && known.is_some() {
+        return Err(ApiError::bad_request("give after or lastKnownChatMessageId, not both"));
+    }
+    let after = after.or(known);
+    // The seed combines LastKnownChatMessageID with FirstMessage / LastMessage: the first
+    // or last text message after the known one.
+    if after.is_some() && before.is_some() || (first || last) && before.is_some() || first && last {
         return Err(ApiError::bad_request("give one of after, before, first or last"));
     }
     let not_found = || ApiError::not_found("chat not found");
@@ -206,7 +220,8 @@ pub async fn list(app: &App, req: Request) -> HandlerResult {
     let (state, scanned, next) = if first || last {
         let state = app.db.load_state(chat_id, false).await?.ok_or_else(not_found)?;
         policy::can_read(&ident, &state)?;
-        let found = text_message(app, &ident, &state, last, exclude_internal, exclude_customer).await?;
+        let from = after.unwrap_or(0) + 1;
+        let found = text_message(app, &ident, &state, from, last, exclude_internal, exclude_customer).await?;
         (state, found.into_iter().collect(), None)
     } else if let Some(before) = before {
         let state = app.db.load_state(chat_id, false).await?.ok_or_else(not_found)?;
@@ -234,16 +249,18 @@ pub async fn list(app: &App, req: Request) -> HandlerResult {
     })))
 }
 
-/// FirstMessage / LastMessage: the first or last text message the caller may see.
+/// FirstMessage / LastMessage: the first or last text message from index `from` on that
+/// the caller may see.
 async fn text_message(
     app: &App,
     ident: &Identity,
     state: &ChatState,
+    from: u64,
     newest: bool,
     exclude_internal: bool,
     exclude_customer: bool,
 ) -> Result<Option<Message>, ApiError> {
-    let (mut from, mut to) = (1, state.last_index);
+    let (mut from, mut to) = (from, state.last_index);
     while from <= to {
         let (page, _) = app.db.messages(&state.chat.chat_id, from, to, 50, newest).await?;
         let Some(edge) = page.last().map(|m| m.index) else { return Ok(None) };
@@ -266,12 +283,8 @@ pub async fn get(app: &App, req: Request) -> HandlerResult {
     let ident = req.caller()?;
     let chat_id = req.param("chatId")?;
     let message_id = req.param("messageId")?;
-    let index = message_id
-        .strip_prefix(chat_id)
-        .and_then(|rest| rest.strip_prefix('-'))
-        .and_then(|n| n.parse::<u64>().ok())
-        .filter(|n| *n < 10_000_000_000)
-        .ok_or_else(|| ApiError::not_found("no such message in this chat"))?;
+    let index =
+        Message::index_of(chat_id, message_id).ok_or_else(|| ApiError::not_found("no such message in this chat"))?;
     let state = app.db.load_state(chat_id, false).await?.ok_or_else(|| ApiError::not_found("chat not found"))?;
     policy::can_read(&ident, &state)?;
     let message = app.db.message(chat_id, index, false).await?.ok_or_else(|| ApiError::not_found("no such message"))?;

@@ -274,6 +274,15 @@ impl Message {
         format!("{chat_id}-{index}")
     }
 
+    /// The index a message id of `chat_id` names, if it is one of that chat's ids.
+    pub fn index_of(chat_id: &str, message_id: &str) -> Option<u64> {
+        message_id
+            .strip_prefix(chat_id)
+            .and_then(|rest| rest.strip_prefix('-'))
+            .and_then(|n| n.parse::<u64>().ok())
+            .filter(|n| *n < 10_000_000_000)
+    }
+
     /// Whether the message is by or about an agent (whose name masking may hide).
     pub fn mentions_agents(&self) -> bool {
         self.chatter_type == ChatterType::User || self.subjects.iter().any(|s| s.chatter_type == ChatterType::User)
