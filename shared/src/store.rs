@@ -870,11 +870,14 @@ impl Db {
 
     /// Chats from one or more index queries, in order, `limit` at a time. The cursor says
     /// which query to resume and where.
+    /// Only chats that `keep` accepts count towards `limit`: a page is short only when it
+    /// is the last.
     pub async fn list_chats(
         &self,
         queries: &[IndexQuery],
         limit: usize,
         cursor: Option<&str>,
+        keep: impl Fn(&Chat) -> bool,
     ) -> StoreResult<(Vec<Chat>, Option<String>)> {
         let (mut q, mut start) = match cursor {
             Some(c) => {
@@ -887,7 +890,10 @@ impl Db {
         while let Some(query) = queries.get(q).filter(|_| chats.len() < limit) {
             let (items, last) = self.query_index(query, limit - chats.len(), start.take()).await?;
             for item in items {
-                chats.push(from_item::<Chat>(item)?);
+                let chat = from_item::<Chat>(item)?;
+                if keep(&chat) {
+                    chats.push(chat);
+                }
             }
             match last {
                 Some(key) => start = Some(key),

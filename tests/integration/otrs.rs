@@ -167,3 +167,68 @@ async fn chat_message_list_last_known_chat_message_id_with_first_and_last_messag
     let foreign = format!("{p}/messages?lastKnownChatMessageId={other}-1");
     assert_eq!(t.call("GET", &foreign, Some(&ann), None).await.0, 400, "another chat's message id");
 }
+
+#[tokio::test]
+async fn chat_list_filters_before_paging_and_refuses_chatter_filters_without_a_chatter() {
+    let t = TestApp::new().await;
+    let ann = t.agent_token("ann");
+    let mut customers = vec![];
+    for i in 0..6 {
+        if i % 3 == 0 {
+            let known = json!({"channelId": "sales", "requesterType": "Customer", "requesterId": format!("c{i}")});
+            let (_, body) = t.call("POST", "/chats", None, Some(known)).await;
+            customers.push(body["chat"]["chatId"].as_str().unwrap().to_string());
+        } else {
+            t.start_chat("sales").await;
+        }
+    }
+    // Two of six chats match: pages of one are full until the last.
+    let mut seen = vec![];
+    let mut cursor = String::new();
+    for _ in 0..10 {
+        let (status, page) = t
+            .call("GET", &format!("/chats?channelIds=sales&requesterType=Customer&limit=1{cursor}"), Some(&ann), None)
+            .await;
+        assert_eq!(status, 200, "{page}");
+        let chats = page["chats"].as_array().unwrap();
+        seen.extend(chats.iter().map(|c| c["chatId"].as_str().unwrap().to_string()));
+        match page["nextCursor"].as_str() {
+            Some(next) => {
+                assert_eq!(chats.len(), 1, "a page before the last is full: {page}");
+                cursor = format!("&cursor={next}");
+            }
+            None => break,
+        }
+    }
+    seen.sort();
+    customers.sort();
+    assert_eq!(seen, customers);
+    for filter in ["chatterType=User", "chatterActive=1", "invitationPending=1"] {
+        assert_eq!(t.call("GET", &format!("/chats?{filter}"), Some(&ann), None).await.0, 400, "{filter}");
+    }
+}
+
+#[tokio::test]
+async fn customer_id_get_chat_permission_level_get_and_chat_participant_number_get_as_fields() {
+    let t = TestApp::new().await;
+    let (ann, bob) = (t.agent_token("ann"), t.agent_token("bob"));
+    let known = json!({"channelId": "sales", "requesterType": "Customer", "requesterId": "jdoe"});
+    let (_, body) = t.call("POST", "/chats", None, Some(known)).await;
+    let chat = body["chat"]["chatId"].as_str().unwrap().to_string();
+    let p = format!("/chats/{chat}");
+    assert_eq!(t.call("PATCH", &p, Some(&ann), Some(json!({"status": "active"}))).await.0, 200);
+    let add = json!({"chatterId": "bob", "chatterType": "User", "permissionLevel": "Observer", "chatterActive": 1});
+    assert_eq!(t.call("POST", &format!("{p}/participants"), Some(&ann), Some(add)).await.0, 201);
+    let (_, as_ann) = t.call("GET", &p, Some(&ann), None).await;
+    assert_eq!(
+        (as_ann["chat"]["customerId"].as_str(), as_ann["chat"]["permissionLevel"].as_str()),
+        (Some("jdoe"), Some("Owner"))
+    );
+    let (_, as_bob) = t.call("GET", &p, Some(&bob), None).await;
+    assert_eq!(as_bob["chat"]["permissionLevel"], "Observer");
+    let (_, bob_p) = t.call("GET", &format!("{p}/participants/User/bob"), Some(&ann), None).await;
+    assert_eq!(bob_p["participant"]["agentNumber"], 2, "ChatParticipantNumberGet");
+    let (visitor_chat, _) = t.start_chat("sales").await;
+    let (_, visitor) = t.call("GET", &format!("/chats/{visitor_chat}"), Some(&ann), None).await;
+    assert!(visitor["chat"].get("customerId").is_none(), "a Public visitor is no customer: {visitor}");
+}

@@ -30,6 +30,12 @@ pub struct ChatView {
     pub contributors_count: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub customer_present: Option<bool>,
+    /// CustomerIDGet: the known customer of the chat (none for a Public visitor's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<String>,
+    /// ChatPermissionLevelGet: the calling agent's level in this chat (ChatGet only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permission_level: Option<PermissionLevel>,
 }
 
 impl ChatView {
@@ -48,6 +54,16 @@ impl ChatView {
             agent_to_agent: chat.requester_type == ChatterType::User && chat.target_type == TargetType::User,
             contributors_count: participants.map(|ps| ps.iter().filter(|p| p.is_contributor()).count()),
             customer_present: participants.map(|ps| ps.iter().any(|p| p.chatter_type.is_customer() && p.is_active())),
+            customer_id: if chat.requester_type == ChatterType::Customer {
+                Some(chat.requester_id.clone())
+            } else {
+                participants
+                    .unwrap_or_default()
+                    .iter()
+                    .find(|p| p.chatter_type == ChatterType::Customer)
+                    .map(|p| p.chatter_id.clone())
+            },
+            permission_level: None,
             chat,
         }
     }
@@ -194,7 +210,9 @@ pub async fn get(app: &App, req: Request) -> HandlerResult {
     let chat_id = req.param("chatId")?;
     let state = app.db.load_state(chat_id, false).await?.ok_or_else(|| ApiError::not_found("chat not found"))?;
     policy::can_read(&ident, &state)?;
-    let view = ChatView::new(app, state.chat, Some(&state.participants), ident.is_agent());
+    let level = policy::own(&ident, &state).and_then(|p| p.permission_level);
+    let mut view = ChatView::new(app, state.chat, Some(&state.participants), ident.is_agent());
+    view.permission_level = level;
     Ok(Response::ok(&serde_json::json!({ "chat": view })))
 }
 
@@ -319,6 +337,13 @@ pub async fn list(app: &App, req: Request) -> HandlerResult {
     };
     let cursor = req.query("cursor");
 
+    if req.query("chatterId").is_none() {
+        for name in ["chatterType", "chatterActive", "invitationPending"] {
+            if req.query(name).is_some() {
+                return Err(ApiError::bad_request(format!("{name} filters the chats of a chatterId: give chatterId")));
+            }
+        }
+    }
     let (chats, next) = if let Some(chatter_id) = req.query("chatterId") {
         validate::id("chatterId", chatter_id)?;
         let chatter_type = req
@@ -339,13 +364,23 @@ pub async fn list(app: &App, req: Request) -> HandlerResult {
             (None, false) => SortKey::Any,
         };
         let query = IndexQuery { index: keys::GSI1, pk: keys::chatter_pk(chatter_type, chatter_id), sk };
-        let (participations, next) = app.db.chatter_participations(&query, limit, cursor).await?;
-        let ids: Vec<String> = participations.into_iter().map(|p| p.chat_id).collect();
-        let chats = app.db.get_chats(&ids).await?;
-        (chats.into_iter().filter(|c| filter.matches(c)).collect::<Vec<_>>(), next)
+        // Filters apply before paging: pages of the chatter's chats are read until this one
+        // is full or they run out, never more than it still needs.
+        let mut chats = Vec::new();
+        let mut next = cursor.map(str::to_string);
+        loop {
+            let (participations, after) =
+                app.db.chatter_participations(&query, limit - chats.len(), next.as_deref()).await?;
+            let ids: Vec<String> = participations.into_iter().map(|p| p.chat_id).collect();
+            chats.extend(app.db.get_chats(&ids).await?.into_iter().filter(|c| filter.matches(c)));
+            next = after;
+            if chats.len() >= limit || next.is_none() {
+                break;
+            }
+        }
+        (chats, next)
     } else {
-        let (chats, next) = app.db.list_chats(&filter.queries(), limit, cursor).await?;
-        (chats.into_iter().filter(|c| filter.matches(c)).collect(), next)
+        app.db.list_chats(&filter.queries(), limit, cursor, |c| filter.matches(c)).await?
     };
     let views: Vec<ChatView> = chats.into_iter().map(|c| ChatView::new(app, c, None, true)).collect();
     Ok(Response::ok(&serde_json::json!({ "chats": views, "nextCursor": next })))
