@@ -232,3 +232,23 @@ async fn customer_id_get_chat_permission_level_get_and_chat_participant_number_g
     let (_, visitor) = t.call("GET", &format!("/chats/{visitor_chat}"), Some(&ann), None).await;
     assert!(visitor["chat"].get("customerId").is_none(), "a Public visitor is no customer: {visitor}");
 }
+
+#[tokio::test]
+async fn chat_participant_add_of_an_observer_is_a_silent_monitor_the_customer_never_sees() {
+    let t = TestApp::new().await;
+    let ann = t.agent_token("ann");
+    let (chat, customer) = t.start_chat("sales").await;
+    let p = format!("/chats/{chat}");
+    assert_eq!(t.call("PATCH", &p, Some(&ann), Some(json!({"status": "active"}))).await.0, 200);
+    let add = json!({"chatterId": "sue", "chatterType": "User", "chatterName": "Supervisor Sue", "permissionLevel": "Observer", "chatterActive": 1, "monitoring": 2});
+    assert_eq!(t.call("POST", &format!("{p}/participants"), Some(&ann), Some(add)).await.0, 201);
+    let (_, people) = t.call("GET", &format!("{p}/participants"), Some(&customer), None).await;
+    let (_, agents) = t.call("GET", &format!("{p}/agents"), Some(&customer), None).await;
+    let (_, messages) = t.call("GET", &format!("{p}/messages"), Some(&customer), None).await;
+    for body in [&people, &agents, &messages] {
+        assert!(!body.to_string().contains("Sue"), "{body}");
+    }
+    assert_eq!(t.call("GET", &format!("{p}/participants/User/sue"), Some(&customer), None).await.0, 404);
+    let (_, seen_by_agent) = t.call("GET", &format!("{p}/participants"), Some(&ann), None).await;
+    assert!(seen_by_agent.to_string().contains("Supervisor Sue"), "agents see the monitor");
+}

@@ -45,7 +45,11 @@ pub fn visible(
     if (m.internal && (customer_viewer || exclude_internal)) || (m.customer && (!customer_viewer || exclude_customer)) {
         return None;
     }
-    let mut shown = masking(app, viewer, &state.participants).message(m);
+    let masking = masking(app, viewer, &state.participants);
+    if !masking.shows_message(m) {
+        return None;
+    }
+    let mut shown = masking.message(m);
     let mut filtered = false;
     if customer_viewer {
         if let Some(pattern) = &m.filter {

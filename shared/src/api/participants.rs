@@ -115,8 +115,13 @@ pub async fn remove(app: &App, req: Request) -> HandlerResult {
 pub async fn list(app: &App, req: Request) -> HandlerResult {
     let ident = req.caller()?;
     let state = readable_state(app, &ident, req.param("chatId")?).await?;
-    let views: Vec<Participant> =
-        state.participants.iter().map(|p| masking(app, &ident, &state.participants).participant(p)).collect();
+    let shown = masking(app, &ident, &state.participants);
+    let views: Vec<Participant> = state
+        .participants
+        .iter()
+        .filter(|p| shown.shows(p.chatter_type, &p.chatter_id))
+        .map(|p| shown.participant(p))
+        .collect();
     Ok(Response::ok(&serde_json::json!({ "participants": views })))
 }
 
@@ -130,6 +135,7 @@ pub async fn get(app: &App, req: Request) -> HandlerResult {
     let p = state
         .participant(chatter_type, &chatter_id)
         .filter(|p| !active_only || p.is_active())
+        .filter(|p| masking(app, &ident, &state.participants).shows(p.chatter_type, &p.chatter_id))
         .ok_or_else(|| ApiError::not_found("no such participant"))?;
     Ok(Response::ok(&serde_json::json!({ "participant": masking(app, &ident, &state.participants).participant(p) })))
 }

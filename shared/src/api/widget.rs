@@ -52,6 +52,7 @@ fn agents(app: &App, ident: &Identity, state: &ChatState) -> Vec<Value> {
         .participants
         .iter()
         .filter(|p| p.chatter_type == ChatterType::User && p.join_time.is_some())
+        .filter(|p| participants::masking(app, ident, &state.participants).shows(p.chatter_type, &p.chatter_id))
         .map(|p| {
             json!({
                 "name": participants::masking(app, ident, &state.participants).name(p.chatter_type, &p.chatter_id, &p.chatter_name, p.agent_number),

@@ -170,7 +170,7 @@ impl Context {
         let masking = self.masking();
         self.transcript
             .iter()
-            .filter(|m| !m.internal && m.kind != MessageType::Notice && !filtered(m))
+            .filter(|m| !m.internal && m.kind != MessageType::Notice && !filtered(m) && masking.shows_message(m))
             .map(|m| masking.message(m))
             .map(|m| format!("{}: {}", m.chatter_name, m.text))
             .collect::<Vec<_>>()
@@ -198,7 +198,7 @@ fn notification_chat(chat: &Chat, ctx: &Context) -> Value {
     let participants: Vec<Value> = ctx
         .participants
         .iter()
-        .filter(|p| p.is_active())
+        .filter(|p| p.is_active() && masking.shows(p.chatter_type, &p.chatter_id))
         .map(|p| masking.participant(p))
         .map(|p| {
             json!({

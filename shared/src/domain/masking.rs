@@ -6,6 +6,9 @@
 //! joins or is invited, kept on the participant and copied onto each message the agent
 //! writes or is named in, so that it never changes, even after the agent leaves or is
 //! removed. Agents always see everyone as they are.
+//!
+//! Observers are silent monitors: a customer never sees them, in the participant list, in
+//! getAgents, in the system messages about them or in any customer-facing event.
 
 use crate::domain::model::{ChatterType, Message, Participant};
 
@@ -14,6 +17,7 @@ use crate::domain::model::{ChatterType, Message, Participant};
 pub struct Masking<'a> {
     /// The generic agent name, when agents are masked for this viewer.
     generic: Option<&'a str>,
+    viewer_is_agent: bool,
     participants: &'a [Participant],
 }
 
@@ -21,7 +25,25 @@ impl<'a> Masking<'a> {
     /// `generic` is the configured name when MaskAgentName is on (None when off);
     /// only customers and visitors are masked from.
     pub fn new(generic: Option<&'a str>, viewer_is_agent: bool, participants: &'a [Participant]) -> Self {
-        Masking { generic: generic.filter(|_| !viewer_is_agent), participants }
+        Masking { generic: generic.filter(|_| !viewer_is_agent), viewer_is_agent, participants }
+    }
+
+    /// Whether this viewer sees the chatter at all: customers do not see silent monitors
+    /// (Observers).
+    pub fn shows(&self, chatter_type: ChatterType, chatter_id: &str) -> bool {
+        self.viewer_is_agent
+            || chatter_type != ChatterType::User
+            || !self.participants.iter().any(|p| {
+                p.chatter_type == ChatterType::User
+                    && p.chatter_id == chatter_id
+                    && p.permission_level == Some(crate::domain::model::PermissionLevel::Observer)
+            })
+    }
+
+    /// Whether this viewer sees the message's author and every chatter it names.
+    pub fn shows_message(&self, m: &Message) -> bool {
+        self.shows(m.chatter_type, &m.chatter_id)
+            && m.subjects.iter().all(|s| self.shows(s.chatter_type, &s.chatter_id))
     }
 
     /// Masking as a customer sees it (the customer-facing event vocabularies).
@@ -163,6 +185,20 @@ mod tests {
             filter: None,
             create_time: String::new(),
         }
+    }
+
+    #[test]
+    fn customers_never_see_silent_monitors() {
+        let observer =
+            Participant { permission_level: Some(PermissionLevel::Observer), ..agent("obs", "Olga", Some(2), "t2") };
+        let people = [agent("ann", "Ann", Some(1), "t1"), observer];
+        let customer = Masking::new(None, false, &people);
+        assert!(customer.shows(ChatterType::User, "ann") && !customer.shows(ChatterType::User, "obs"));
+        let joined = system("joined", "obs", 2, vec![], "Olga joined the chat.");
+        assert!(!customer.shows_message(&joined));
+        let named = system("invited", "ann", 1, vec![Chatter::from(&people[1])], "Ann invited Olga.");
+        assert!(!customer.shows_message(&named), "nor any message naming them");
+        assert!(Masking::new(None, true, &people).shows_message(&joined), "agents see everyone");
     }
 
     #[test]
