@@ -378,6 +378,13 @@ fn doc(function: &str) -> Option<Doc> {
             204,
             None,
         ),
+        "flags-delete" => d(
+            "Delete every flag of a chat, for all users (ChatFlagDelete with AllUsers and no Key)",
+            &[("allUsers", "string", "1 (required)")],
+            None,
+            204,
+            None,
+        ),
         "flag-get" => d(
             "Find flags (ChatFlagGet); at least one filter",
             &[

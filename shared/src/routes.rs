@@ -103,6 +103,7 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/chats/{chatId}/files/{fileId}", "chat-files", Access::ChatRead).named("file-download"),
     route("PUT", "/chats/{chatId}/flags/{key}", "flag-set", Access::ChatAgent),
     route("DELETE", "/chats/{chatId}/flags/{key}", "flag-delete", Access::ChatAgent),
+    route("DELETE", "/chats/{chatId}/flags", "flag-delete", Access::ChatAgent).named("flags-delete"),
     route("GET", "/flags", "flag-get", Access::Agent),
     route("POST", "/webhooks", "webhook-add", Access::Agent),
     route("GET", "/webhooks", "webhook-list", Access::Agent),

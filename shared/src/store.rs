@@ -1094,9 +1094,9 @@ impl Db {
         self.batch_delete(vec![key(keys::webhook_pk(webhook_id), keys::WEBHOOK_SK.into())]).await
     }
 
-    /// The given users' flags `key` of a chat (those that exist).
-    pub async fn delete_flags(&self, chat_id: &str, user_ids: &[String], flag_key: &str) -> StoreResult<()> {
-        let keys_to_delete = user_ids.iter().map(|u| key(keys::chat_pk(chat_id), keys::flag_sk(u, flag_key))).collect();
+    /// Flags of a chat, by (user, key) (those that exist).
+    pub async fn delete_flags(&self, chat_id: &str, flags: &[(String, String)]) -> StoreResult<()> {
+        let keys_to_delete = flags.iter().map(|(u, k)| key(keys::chat_pk(chat_id), keys::flag_sk(u, k))).collect();
         self.batch_delete(keys_to_delete).await
     }
 

@@ -252,3 +252,20 @@ async fn chat_participant_add_of_an_observer_is_a_silent_monitor_the_customer_ne
     let (_, seen_by_agent) = t.call("GET", &format!("{p}/participants"), Some(&ann), None).await;
     assert!(seen_by_agent.to_string().contains("Supervisor Sue"), "agents see the monitor");
 }
+
+#[tokio::test]
+async fn chat_flag_delete_with_all_users_and_no_key() {
+    let t = TestApp::new().await;
+    let (ann, bob) = (t.agent_token("ann"), t.agent_token("bob"));
+    let (chat, customer) = t.start_chat("sales").await;
+    for (who, key) in [(&ann, "Seen"), (&ann, "Starred"), (&bob, "Seen")] {
+        let put = t.call("PUT", &format!("/chats/{chat}/flags/{key}"), Some(who), Some(json!({"value": "1"}))).await;
+        assert_eq!(put.0, 200);
+    }
+    let flags = format!("/chats/{chat}/flags");
+    assert_eq!(t.call("DELETE", &flags, Some(&ann), None).await.0, 400, "no key needs allUsers");
+    assert_eq!(t.call("DELETE", &format!("{flags}?allUsers=1"), Some(&customer), None).await.0, 403);
+    assert_eq!(t.call("DELETE", &format!("{flags}?allUsers=1"), Some(&bob), None).await.0, 204);
+    let (_, left) = t.call("GET", &format!("/flags?chatId={chat}"), Some(&ann), None).await;
+    assert_eq!(left["flags"], json!([]), "{left}");
+}

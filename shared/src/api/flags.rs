@@ -67,21 +67,26 @@ pub async fn set(app: &App, req: Request) -> HandlerResult {
     Ok(Response::ok(&json!({ "flag": flag })))
 }
 
-/// `DELETE /chats/{chatId}/flags/{key}?userId=` or `?allUsers=1` (ChatFlagDelete). All
-/// users' flags of a chat may be reset by an agent who may read that chat.
+/// `DELETE /chats/{chatId}/flags/{key}?userId=` or `?allUsers=1`, and
+/// `DELETE /chats/{chatId}/flags?allUsers=1` (ChatFlagDelete): one's own flag, or a key's
+/// (or, with no key, every) flag of every user of a chat, by an agent who may read it.
 pub async fn delete(app: &App, req: Request) -> HandlerResult {
     let ident = req.caller()?;
     let chat_id = req.param("chatId")?;
-    let key = path_key(&req)?;
-    let users = if req.query_flag("allUsers")? {
-        let state = app.db.load_state(chat_id, false).await?.ok_or_else(|| ApiError::not_found("chat not found"))?;
-        policy::can_read(&ident, &state)?;
-        let flags = app.db.chat_flags(chat_id, keys::FLAG_PREFIX).await?;
-        flags.into_iter().filter(|f| f.key == key).map(|f| f.user_id).collect()
-    } else {
-        vec![own_user(&ident, req.query("userId"))?]
+    let key = if req.params.contains_key("key") { Some(path_key(&req)?) } else { None };
+    let all_users = req.query_flag("allUsers")?;
+    let flags: Vec<(String, String)> = match (key, all_users) {
+        (_, true) => {
+            let state =
+                app.db.load_state(chat_id, false).await?.ok_or_else(|| ApiError::not_found("chat not found"))?;
+            policy::can_read(&ident, &state)?;
+            let flags = app.db.chat_flags(chat_id, keys::FLAG_PREFIX).await?;
+            flags.into_iter().filter(|f| key.is_none_or(|k| f.key == k)).map(|f| (f.user_id, f.key)).collect()
+        }
+        (Some(key), false) => vec![(own_user(&ident, req.query("userId"))?, key.to_string())],
+        (None, false) => return Err(ApiError::bad_request("without a key, give allUsers=1")),
     };
-    app.db.delete_flags(chat_id, &users, key).await?;
+    app.db.delete_flags(chat_id, &flags).await?;
     Ok(Response::no_content())
 }
 
