@@ -296,6 +296,13 @@ fn doc(function: &str) -> Option<Doc> {
             200,
             Some(invitation_list),
         ),
+        "invitations-remove" => d(
+            "Remove one's pending invitations through a chat (ChatInviteRemove by InvitationChatID)",
+            &[("invitationChatId", "string", "the chat the invitations came through (required)")],
+            None,
+            204,
+            None,
+        ),
         "invitation-remove" => d("Remove an invitation (ChatInviteRemove)", &[], None, 204, None),
         "chat-decline" => {
             d("Decline an agent-to-agent chat (ChatDecline)", &[], Some(of::<participants::Decline>), 204, None)

@@ -81,6 +81,7 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/chats/{chatId}/invitations", "invitation-add", Access::ChatContribute),
     route("GET", "/users/{userId}/invitations", "invitation-list", Access::OwnUser),
     route("DELETE", "/users/{userId}/invitations/{chatId}", "invitation-remove", Access::OwnUser),
+    route("DELETE", "/users/{userId}/invitations", "invitation-remove", Access::OwnUser).named("invitations-remove"),
     route("POST", "/chats/{chatId}/decline", "chat-decline", Access::AgentSelf),
     route("PUT", "/agents/{userId}/availability", "availability-set", Access::OwnUser),
     route("GET", "/agents/{userId}/availability", "availability-get", Access::Agent),

@@ -269,3 +269,22 @@ async fn chat_flag_delete_with_all_users_and_no_key() {
     let (_, left) = t.call("GET", &format!("/flags?chatId={chat}"), Some(&ann), None).await;
     assert_eq!(left["flags"], json!([]), "{left}");
 }
+
+#[tokio::test]
+async fn chat_invite_remove_by_invitation_chat_id() {
+    let t = TestApp::new().await;
+    let (ann, bob) = (t.agent_token("ann"), t.agent_token("bob"));
+    let (chat, _) = t.start_chat("sales").await;
+    assert_eq!(t.call("PATCH", &format!("/chats/{chat}"), Some(&ann), Some(json!({"status": "active"}))).await.0, 200);
+    let invite = json!({"inviteUserId": "bob", "invitationChatId": "side-talk"});
+    assert_eq!(t.call("POST", &format!("/chats/{chat}/invitations"), Some(&ann), Some(invite)).await.0, 201);
+    let (_, pending) = t.call("GET", "/users/bob/invitations?invitationChatId=side-talk", Some(&bob), None).await;
+    assert_eq!(pending["invitations"][0]["chatId"], chat.as_str());
+    let by_via = "/users/bob/invitations?invitationChatId=side-talk";
+    assert_eq!(t.call("DELETE", by_via, Some(&ann), None).await.0, 403, "one's own invitations only");
+    assert_eq!(t.call("DELETE", "/users/bob/invitations?invitationChatId=elsewhere", Some(&bob), None).await.0, 404);
+    assert_eq!(t.call("DELETE", by_via, Some(&bob), None).await.0, 204);
+    let (_, after) = t.call("GET", "/users/bob/invitations", Some(&bob), None).await;
+    assert_eq!(after["invitations"], json!([]), "{after}");
+    assert_eq!(t.call("DELETE", by_via, Some(&bob), None).await.0, 404, "nothing left to remove");
+}

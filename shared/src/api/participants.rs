@@ -163,11 +163,7 @@ pub async fn invite(app: &App, req: Request) -> HandlerResult {
 pub async fn invitations(app: &App, req: Request) -> HandlerResult {
     req.caller()?;
     let user_id = req.param("userId")?;
-    let query = IndexQuery {
-        index: keys::GSI1,
-        pk: keys::chatter_pk(ChatterType::User, user_id),
-        sk: SortKey::BeginsWith(keys::chatter_state_prefix(0, true)),
-    };
+    let query = pending_invitations(user_id);
     let (pending, next) =
         app.db.chatter_participations(&query, crate::api::chats::page_limit(&req)?, req.query("cursor")).await?;
     let chat_id = req.query("chatId");
@@ -180,11 +176,39 @@ pub async fn invitations(app: &App, req: Request) -> HandlerResult {
     Ok(Response::ok(&serde_json::json!({ "invitations": invitations, "nextCursor": next })))
 }
 
-/// `DELETE /users/{userId}/invitations/{chatId}` (ChatInviteRemove).
+/// An agent's pending invitations (GSI1).
+fn pending_invitations(user_id: &str) -> IndexQuery {
+    IndexQuery {
+        index: keys::GSI1,
+        pk: keys::chatter_pk(ChatterType::User, user_id),
+        sk: SortKey::BeginsWith(keys::chatter_state_prefix(0, true)),
+    }
+}
+
+/// `DELETE /users/{userId}/invitations/{chatId}`, and `DELETE /users/{userId}/invitations
+/// ?invitationChatId=` (ChatInviteRemove, by ChatID or by InvitationChatID).
 pub async fn remove_invitation(app: &App, req: Request) -> HandlerResult {
     let ident = req.caller()?;
-    let chat_id = req.param("chatId")?;
-    app.db.apply(chat_id, |state| transitions::remove_invitation(state, &ident)).await?;
+    let chat_ids = match (req.params.get("chatId"), req.query("invitationChatId")) {
+        (Some(chat_id), None) => vec![chat_id.clone()],
+        (None, Some(via)) => {
+            validate::id("invitationChatId", via)?;
+            let pending: Vec<Participant> = app.db.query_all(&pending_invitations(ident.chatter_id())).await?;
+            let found: Vec<String> = pending
+                .into_iter()
+                .filter(|p| p.invitation_chat_id.as_deref() == Some(via))
+                .map(|p| p.chat_id)
+                .collect();
+            if found.is_empty() {
+                return Err(ApiError::not_found("no pending invitation through this chat"));
+            }
+            found
+        }
+        _ => return Err(ApiError::bad_request("give the chatId or invitationChatId, not both")),
+    };
+    for chat_id in &chat_ids {
+        app.db.apply(chat_id, |state| transitions::remove_invitation(state, &ident)).await?;
+    }
     Ok(Response::no_content())
 }
 
