@@ -314,7 +314,13 @@ fn doc(function: &str) -> Option<Doc> {
             200,
             Some(presence_view),
         ),
-        "availability-get" => d("An agent's availability (AgentAvailabilityGet)", &[], None, 200, Some(presence_view)),
+        "availability-get" => d(
+            "An agent's availability (AgentAvailabilityGet)",
+            &[("external", "string", "1 (default): for external chats; 0: for internal ones")],
+            None,
+            200,
+            Some(presence_view),
+        ),
         "agents-available" => d(
             "Online agents and their channels (AvailableUsersGet)",
             &[("key", "string", "ExternalChannels or InternalChannels")],
@@ -324,7 +330,11 @@ fn doc(function: &str) -> Option<Doc> {
         ),
         "users-online" => d(
             "Online users (OnlineUserList)",
-            &[("userType", "string", "User or Customer"), ("userId", "string", "only this user")],
+            &[
+                ("userType", "string", "User or Customer"),
+                ("userId", "string", "only this user"),
+                ("external", "string", "1 (default): only agents who take external chats"),
+            ],
             None,
             200,
             Some(users_online),

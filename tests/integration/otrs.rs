@@ -288,3 +288,25 @@ async fn chat_invite_remove_by_invitation_chat_id() {
     assert_eq!(after["invitations"], json!([]), "{after}");
     assert_eq!(t.call("DELETE", by_via, Some(&bob), None).await.0, 404, "nothing left to remove");
 }
+
+#[tokio::test]
+async fn agent_availability_get_and_online_user_list_with_external() {
+    let t = TestApp::new().await;
+    let (ann, ian) = (t.agent_token("ann"), t.agent_token("ian"));
+    let online = |external: bool| json!({"availability": "online", "channels": ["sales"], "external": external});
+    assert_eq!(t.call("PUT", "/agents/ann/availability", Some(&ann), Some(online(true))).await.0, 200);
+    assert_eq!(t.call("PUT", "/agents/ian/availability", Some(&ian), Some(online(false))).await.0, 200);
+    let code = |body: &serde_json::Value| body["code"].as_u64();
+    let (_, external) = t.call("GET", "/agents/ian/availability", Some(&ann), None).await;
+    let (_, internal) = t.call("GET", "/agents/ian/availability?external=0", Some(&ann), None).await;
+    assert_eq!((code(&external), code(&internal)), (Some(1), Some(3)), "internal-only: unavailable for customers");
+    let ids = |body: &serde_json::Value| -> Vec<String> {
+        let mut ids: Vec<String> =
+            body["users"].as_array().unwrap().iter().map(|u| u["userId"].as_str().unwrap().to_string()).collect();
+        ids.sort();
+        ids
+    };
+    let (_, default) = t.call("GET", "/users/online?userType=User", Some(&ann), None).await;
+    let (_, all) = t.call("GET", "/users/online?userType=User&external=0", Some(&ann), None).await;
+    assert_eq!((ids(&default), ids(&all)), (vec!["ann".to_string()], vec!["ann".to_string(), "ian".to_string()]));
+}

@@ -24,11 +24,14 @@ pub struct SetAvailability {
     external: Option<bool>,
 }
 
-fn presence_view(p: &Presence) -> serde_json::Value {
+/// `external`: the availability for external (customer) chats, AgentAvailabilityGet's
+/// default; false: for internal ones.
+fn presence_view(p: &Presence, external: bool) -> serde_json::Value {
+    let availability = p.availability_for(external);
     json!({
         "userId": p.user_id,
-        "availability": p.availability,
-        "code": p.availability.code(),
+        "availability": availability,
+        "code": availability.code(),
         "channels": p.channels,
         "external": p.external,
         "expiresAt": p.expires_at,
@@ -65,7 +68,7 @@ pub async fn set(app: &App, req: Request) -> HandlerResult {
     };
     let (plan, presence) = transitions::set_presence(previous.as_ref(), presence, &now);
     app.db.commit_writes(&plan.writes).await?;
-    Ok(Response::ok(&presence_view(&presence)))
+    Ok(Response::ok(&presence_view(&presence, false)))
 }
 
 /// `GET /agents/{userId}/availability` (AgentAvailabilityGet), for agents.
@@ -84,7 +87,12 @@ pub async fn get(app: &App, req: Request) -> HandlerResult {
         expires_at: 0,
         counted: Vec::new(),
     });
-    Ok(Response::ok(&presence_view(&presence)))
+    Ok(Response::ok(&presence_view(&presence, external_flag(&req)?)))
+}
+
+/// `External` of AgentAvailabilityGet and OnlineUserList: 1 (the default) or 0.
+fn external_flag(req: &Request) -> Result<bool, ApiError> {
+    Ok(req.query("external").is_none() || req.query_flag("external")?)
 }
 
 async fn online_agents(app: &App) -> Result<Vec<Presence>, ApiError> {
@@ -116,13 +124,15 @@ pub async fn online_users(app: &App, req: Request) -> HandlerResult {
     if let Some(id) = user_id {
         validate::id("userId", id)?;
     }
+    let external = external_flag(&req)?;
     let users: Vec<serde_json::Value> = match req.query("userType") {
+        // External (default 1): only agents who take external chats.
         Some("User") => online_agents(app)
             .await?
             .iter()
-            .filter(|p| user_id.is_none_or(|id| id == p.user_id))
+            .filter(|p| user_id.is_none_or(|id| id == p.user_id) && (!external || p.external))
             .map(|p| {
-                json!({"userId": p.user_id, "userType": "User", "name": p.name, "chatAvailability": p.availability.code(), "channels": p.channels})
+                json!({"userId": p.user_id, "userType": "User", "name": p.name, "chatAvailability": p.availability_for(external).code(), "channels": p.channels})
             })
             .collect(),
         Some("Customer") => {

@@ -372,6 +372,16 @@ impl Presence {
     }
 
     /// The channels in which this presence makes an agent available to customers.
+    /// AgentAvailabilityGet's `External`: for external (customer) chats, an agent who
+    /// takes only internal ones is unavailable; for internal chats, its availability.
+    pub fn availability_for(&self, external: bool) -> Availability {
+        if external && !self.external && self.availability != Availability::Offline {
+            Availability::Unavailable
+        } else {
+            self.availability
+        }
+    }
+
     pub fn counts_in(&self, now: i64) -> Vec<String> {
         let available = self.availability == Availability::Online && self.external && self.expires_at > now;
         if available {
@@ -534,6 +544,17 @@ mod tests {
         assert!(presence(Availability::Online, false, 100).counts_in(50).is_empty(), "internal only");
         assert!(presence(Availability::Away, true, 100).counts_in(50).is_empty(), "away");
         assert!(presence(Availability::Online, true, 100).counts_in(100).is_empty(), "lapsed");
+    }
+
+    #[test]
+    fn an_internal_only_agent_is_unavailable_for_external_chats() {
+        let internal = presence(Availability::Online, false, 100);
+        assert_eq!(
+            (internal.availability_for(true), internal.availability_for(false)),
+            (Availability::Unavailable, Availability::Online)
+        );
+        assert_eq!(presence(Availability::Away, true, 100).availability_for(true), Availability::Away);
+        assert_eq!(presence(Availability::Offline, false, 100).availability_for(true), Availability::Offline);
     }
 
     #[test]
