@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use crate::app::App;
 use crate::domain::events::{self, Change, Context, Entity, Outgoing};
-use crate::domain::model::{ChatStatus, Message};
+use crate::domain::model::{Availability, ChatStatus, Message};
 use crate::store::{self, StoreError};
 use crate::time;
 
@@ -95,6 +95,7 @@ pub async fn handle(app: &App, event: Value) -> Result<Value, PublishError> {
     let mut outgoing = Vec::new();
     let mut chats: HashMap<String, Context> = HashMap::new();
     let mut purge: Vec<String> = Vec::new();
+    let mut statuses: HashMap<String, Availability> = HashMap::new();
     let mask = app.config.mask_agent_names.then(|| app.config.default_agent_name.clone());
     for record in stream.records {
         let change = Change {
@@ -125,12 +126,23 @@ pub async fn handle(app: &App, event: Value) -> Result<Value, PublishError> {
                 }
                 let ctx = chats.get_mut(&chat_id).ok_or(PublishError::Store(StoreError::Internal))?;
                 if needs_transcript(&change) && ctx.transcript.is_empty() {
-                    ctx.transcript = transcript(app, &chat_id).await?;
+                    (ctx.transcript, ctx.transcript_cut) = transcript(app, &chat_id).await?;
                 }
                 ctx.clone()
             }
             None => Context::default(),
         };
+        // RPC's STATUS: the agent's availability now (one read per agent and batch).
+        for user_id in events::status_needed(&change) {
+            if !statuses.contains_key(&user_id) {
+                let now = app.clock.epoch_secs();
+                let found = app.db.presence(&user_id, false).await?.map(|p| p.current(now).availability);
+                statuses.insert(user_id.clone(), found.unwrap_or(Availability::Offline));
+            }
+            if let Some(a) = statuses.get(&user_id) {
+                ctx.statuses.insert(user_id, *a);
+            }
+        }
         ctx.licence = app.config.events.licence.clone();
         ctx.mask = mask.clone();
         outgoing.extend(events::describe(&change, &ctx));
@@ -144,19 +156,24 @@ pub async fn handle(app: &App, event: Value) -> Result<Value, PublishError> {
     Ok(json!({ "published": outgoing.len(), "purged": purge.len() }))
 }
 
-async fn transcript(app: &App, chat_id: &str) -> Result<Vec<Message>, StoreError> {
+/// The transcript, up to MAX_TRANSCRIPT_MESSAGES, and whether it was cut there.
+async fn transcript(app: &App, chat_id: &str) -> Result<(Vec<Message>, bool), StoreError> {
     let mut all = Vec::new();
     let mut from = 1;
     loop {
         let (page, more) = app.db.messages(chat_id, from, 9_999_999_999, 100, false).await?;
         let Some(last) = page.last().map(|m| m.index) else { break };
         all.extend(page);
-        if !more || all.len() >= MAX_TRANSCRIPT_MESSAGES {
+        if !more {
             break;
+        }
+        if all.len() >= MAX_TRANSCRIPT_MESSAGES {
+            all.truncate(MAX_TRANSCRIPT_MESSAGES);
+            return Ok((all, true));
         }
         from = last + 1;
     }
-    Ok(all)
+    Ok((all, false))
 }
 
 fn attribute(value: &str) -> Option<MessageAttributeValue> {

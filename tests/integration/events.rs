@@ -126,7 +126,8 @@ async fn a_chat_fans_out_to_subscribers_in_each_vocabulary() {
     let transcript = param(stopped, "CHAT").unwrap();
     assert!(transcript.contains("hello") && transcript.contains("how can I help?"), "{transcript}");
     assert!(!transcript.contains("secret note"), "internal notes stay inside");
-    assert_eq!(param(stopped, "GROUP").as_deref(), Some("support"));
+    assert_eq!(param(stopped, "CHANNEL").as_deref(), Some("support"));
+    assert_eq!(param(stopped, "GROUP").as_deref(), Some(chat.as_str()), "GROUP is the conference: the chat");
     assert!(rpcs.iter().any(|e| param(e, "EVENT").as_deref() == Some("OPERATOR_TRANSFER")));
 
     // Notification: Genesys shapes; never the internal note.
@@ -263,7 +264,7 @@ async fn operator_transfer_names_the_actor_of_each_change_in_one_batch() {
     assert!(eventually(60, || rpc_events(&rx, "/rpc", "OPERATOR_TRANSFER").len() == 2).await);
     let by_group: BTreeSet<(String, String)> = rpc_events(&rx, "/rpc", "OPERATOR_TRANSFER")
         .iter()
-        .map(|e| (param(e, "GROUP"), param(e, "OPERATOR_ID")))
+        .map(|e| (param(e, "CHANNEL"), param(e, "OPERATOR_ID")))
         .collect();
     let want: BTreeSet<(String, String)> =
         [("support", "ann"), ("billing", "bob")].iter().map(|(g, o)| (g.to_string(), o.to_string())).collect();
@@ -428,7 +429,7 @@ async fn button_status_once_per_transition_with_ten_agents_at_once() {
     let statuses = |group: &str| -> Vec<String> {
         rpc_events(&rx, "/rpc", "BUTTON_STATUS")
             .iter()
-            .filter(|e| param(e, "GROUP") == group)
+            .filter(|e| param(e, "CHANNEL") == group)
             .map(|e| param(e, "STATUS"))
             .collect()
     };
@@ -487,4 +488,44 @@ async fn a_retention_purge_announces_one_chat_delete_and_no_participant_removal(
     assert_eq!((deletes[0]["chatId"].as_str(), deletes[0]["actor"].as_str()), (Some(chat.as_str()), Some("system")));
     let removals = natives(&rx, "/native", "ChatParticipantRemove");
     assert!(removals.is_empty(), "a purge is no participant removal: {removals:?}");
+}
+
+#[tokio::test]
+async fn chat_started_and_operator_transfer_carry_the_agents_real_status_and_who_invited() {
+    let proxy = Proxy::start(&integration_tests::sns_endpoint()).await;
+    let t = TestApp::with_events(&proxy).await;
+    let rx = Receiver::start().await;
+    let (ann, bob) = (t.agent_token("ann"), t.agent_token("bob"));
+    subscribe(&t, &ann, rx.url("/rpc"), "rpc", &["CHAT_STARTED", "OPERATOR_TRANSFER"]).await;
+    assert!(confirmed(&t, &ann, 1).await);
+    let away = json!({"availability": "away", "channels": ["sales"]});
+    assert_eq!(t.call("PUT", "/agents/ann/availability", Some(&ann), Some(away)).await.0, 200);
+    // Ann (away) takes a chat and invites Bob; she returns it to the queue, and Bob, invited
+    // to it, takes it.
+    let (chat, _) = t.start_chat("sales").await;
+    let p = format!("/chats/{chat}");
+    assert_eq!(t.call("PATCH", &p, Some(&ann), Some(json!({"status": "active"}))).await.0, 200);
+    assert_eq!(
+        t.call("POST", &format!("{p}/invitations"), Some(&ann), Some(json!({"inviteUserId": "bob"}))).await.0,
+        201
+    );
+    assert_eq!(t.call("PATCH", &p, Some(&ann), Some(json!({"status": "request"}))).await.0, 200);
+    assert_eq!(t.call("PATCH", &p, Some(&bob), Some(json!({"status": "active"}))).await.0, 200);
+    assert!(eventually(60, || rpc_events(&rx, "/rpc", "CHAT_STARTED").len() == 2).await);
+    let started = rpc_events(&rx, "/rpc", "CHAT_STARTED");
+    let by_ann = started.iter().find(|e| param(e, "OPERATOR_ID") == "ann").expect("ann's start");
+    assert_eq!(
+        (param(by_ann, "STATUS"), param(by_ann, "INVITING_OP")),
+        ("1".into(), String::new()),
+        "away is STATUS_AWAY"
+    );
+    let by_bob = started.iter().find(|e| param(e, "OPERATOR_ID") == "bob").expect("bob's start");
+    assert_eq!(
+        (param(by_bob, "STATUS"), param(by_bob, "INVITING_OP")),
+        ("2".into(), "ann".into()),
+        "bob set no availability: offline"
+    );
+    let transfer = rpc_events(&rx, "/rpc", "OPERATOR_TRANSFER");
+    let invited = transfer.iter().find(|e| param(e, "NEW_OPERATOR_ID") == "bob").expect("the invitation's transfer");
+    assert_eq!((param(invited, "OPERATOR_ID"), param(invited, "STATUS")), ("ann".into(), "1".into()));
 }

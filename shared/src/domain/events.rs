@@ -60,9 +60,34 @@ pub struct Context {
     pub participants: Vec<Participant>,
     /// The transcript, for the events that carry it.
     pub transcript: Vec<Message>,
+    /// Whether `transcript` was cut at the publisher's limit (then `CHAT` says so).
+    pub transcript_cut: bool,
+    /// The availability of the agents whose STATUS the events carry (see [`status_needed`]).
+    pub statuses: BTreeMap<String, Availability>,
     /// The installation id (LICENCE) and the agent-name masking of customer-facing shapes.
     pub licence: String,
     pub mask: Option<String>,
+}
+
+/// The agents whose availability this change's events report (RPC's STATUS in
+/// CHAT_STARTED and OPERATOR_TRANSFER): the publisher reads them, as it reads a transcript.
+pub fn status_needed(change: &Change) -> Vec<String> {
+    match (&change.old, &change.new) {
+        (Some(Entity::Chat(old)), Some(Entity::Chat(new)))
+            if old.channel_id != new.channel_id
+                || (old.status == ChatStatus::Request && new.status == ChatStatus::Active) =>
+        {
+            new.updated_by
+                .iter()
+                .filter(|a| a.chatter_type == ChatterType::User)
+                .map(|a| a.chatter_id.clone())
+                .collect()
+        }
+        (None, Some(Entity::Participant(p))) if p.invitation && p.chatter_active == 0 => {
+            p.invited_by.iter().map(|a| a.chatter_id.clone()).collect()
+        }
+        _ => Vec::new(),
+    }
 }
 
 struct Out<'a> {
@@ -152,6 +177,11 @@ fn millis(t: &str) -> i64 {
 }
 
 impl Context {
+    /// RPC's STATUS of an agent, as the publisher found it (offline if it has none).
+    fn status(&self, user_id: &str) -> String {
+        rpc_status(self.statuses.get(user_id).copied().unwrap_or(Availability::Offline)).to_string()
+    }
+
     fn owner(&self) -> Option<&Participant> {
         self.participants
             .iter()
@@ -173,6 +203,9 @@ impl Context {
             .filter(|m| !m.internal && m.kind != MessageType::Notice && !filtered(m) && masking.shows_message(m))
             .map(|m| masking.message(m))
             .map(|m| format!("{}: {}", m.chatter_name, m.text))
+            .chain(self.transcript_cut.then(|| {
+                format!("[The transcript is cut here: it is longer than {} messages.]", self.transcript.len())
+            }))
             .collect::<Vec<_>>()
             .join("\n")
     }
@@ -305,15 +338,17 @@ fn chat_updated(out: &mut Out, old: &Chat, new: &Chat) {
     }
     if moved {
         out.native("ChatChannelUpdate", Some(new), None, actor_id, data);
+        // A transfer to a channel: no new agent yet (NEW_OPERATOR_ID empty); CHANNEL says where.
         out.rpc(
             "OPERATOR_TRANSFER",
             Some(new),
             None,
             &[
                 ("CLIENT_ID", new.requester_id.clone()),
+                ("NEW_OPERATOR_ID", String::new()),
                 ("OPERATOR_ID", operator.clone().unwrap_or_default()),
-                ("STATUS", "0".into()),
-                ("GROUP", new.channel_id.clone()),
+                ("STATUS", ctx.status(operator.as_deref().unwrap_or_default())),
+                ("CHANNEL", new.channel_id.clone()),
             ],
         );
     }
@@ -321,16 +356,19 @@ fn chat_updated(out: &mut Out, old: &Chat, new: &Chat) {
         out.notification("PropertiesUpdated", new, state_change("PropertiesUpdated", new, ctx));
     }
     if old.status == ChatStatus::Request && new.status == ChatStatus::Active && !agent_to_agent(new) {
-        out.rpc(
-            "CHAT_STARTED",
-            Some(new),
-            None,
-            &[
-                ("CLIENT_ID", new.requester_id.clone()),
-                ("OPERATOR_ID", operator.clone().unwrap_or_default()),
-                ("STATUS", "0".into()),
-            ],
-        );
+        let operator_id = operator.clone().unwrap_or_default();
+        // INVITING_OP: the agent who invited the one who took the chat, if one did.
+        let inviting = ctx
+            .participants
+            .iter()
+            .find(|p| p.chatter_type == ChatterType::User && p.chatter_id == operator_id)
+            .and_then(|p| p.invited_by.as_ref())
+            .map(|by| by.chatter_id.clone());
+        let mut params = vec![("CLIENT_ID", new.requester_id.clone())];
+        params.extend(inviting.map(|i| ("INVITING_OP", i)));
+        params.push(("OPERATOR_ID", operator_id.clone()));
+        params.push(("STATUS", ctx.status(&operator_id)));
+        out.rpc("CHAT_STARTED", Some(new), None, &params);
     }
     if new.status == ChatStatus::Closed && old.status != ChatStatus::Closed {
         if agent_to_agent(new) {
@@ -356,7 +394,8 @@ fn chat_updated(out: &mut Out, old: &Chat, new: &Chat) {
                 &[
                     ("OPERATOR_ID", operator),
                     ("CLIENT_ID", new.requester_id.clone()),
-                    ("GROUP", new.channel_id.clone()),
+                    ("GROUP", new.chat_id.clone()),
+                    ("CHANNEL", new.channel_id.clone()),
                     ("CHAT", ctx.transcript_text()),
                 ],
             );
@@ -392,8 +431,8 @@ fn participant_changed(out: &mut Out, old: Option<&Participant>, p: &Participant
                     &[
                         ("CLIENT_ID", chat.requester_id.clone()),
                         ("NEW_OPERATOR_ID", p.chatter_id.clone()),
-                        ("OPERATOR_ID", inviter.unwrap_or_default()),
-                        ("STATUS", "0".into()),
+                        ("OPERATOR_ID", inviter.clone().unwrap_or_default()),
+                        ("STATUS", ctx.status(inviter.as_deref().unwrap_or_default())),
                     ],
                 );
             }
@@ -418,7 +457,8 @@ fn participant_changed(out: &mut Out, old: Option<&Participant>, p: &Participant
             &[
                 ("OPERATOR_ID", operator),
                 ("CLIENT_ID", p.chatter_id.clone()),
-                ("GROUP", chat.channel_id.clone()),
+                ("GROUP", chat.chat_id.clone()),
+                ("CHANNEL", chat.channel_id.clone()),
                 ("CHAT", ctx.transcript_text()),
             ],
         );
@@ -504,7 +544,7 @@ fn channel_changed(out: &mut Out, before: i64, count: &ChannelCount) {
         None,
         json!({ "channelId": channel, "online": status == "online", "agents": count.available.max(0) }),
     );
-    out.rpc("BUTTON_STATUS", None, Some(channel), &[("STATUS", status.into()), ("GROUP", channel.to_string())]);
+    out.rpc("BUTTON_STATUS", None, Some(channel), &[("STATUS", status.into()), ("CHANNEL", channel.to_string())]);
 }
 
 /// The catalogue, by format (for docs and validation).
@@ -593,8 +633,9 @@ mod tests {
             chat: Some(c),
             participants: vec![agent.clone(), customer.clone()],
             transcript: transcript.clone(),
+            statuses: BTreeMap::from([("ann".to_string(), Availability::Away)]),
             licence: "1234".into(),
-            mask: None,
+            ..Default::default()
         };
         // Each change records its actor: Ann accepted, moved and closed.
         let by_ann = |c: Chat| Chat { updated_by: Some(Chatter::from(&agent)), ..c };
@@ -700,9 +741,11 @@ mod tests {
         let rpc: Vec<Outgoing> = all_events().into_iter().filter(|o| o.format == Format::Rpc).collect();
         let params = |event: &str| rpc.iter().find(|o| o.event == event).map(|o| o.body.clone()).unwrap_or_default();
         assert!(params("CHAT_STARTED").contains("EVENT=CHAT_STARTED&LICENCE=1234"));
+        // Every parameter the seed lists for each chat-related event (INVITING_OP is
+        // optional there: the scenario's accepting agent was not invited).
         for (event, names) in [
             ("CHAT_STARTED", &["CLIENT_ID", "OPERATOR_ID", "STATUS"][..]),
-            ("OPERATOR_TRANSFER", &["CLIENT_ID", "OPERATOR_ID", "STATUS"]),
+            ("OPERATOR_TRANSFER", &["CLIENT_ID", "NEW_OPERATOR_ID", "OPERATOR_ID", "STATUS"]),
             ("OPERATOR_STATUS", &["OPERATOR_ID", "STATUS"]),
             ("BUTTON_STATUS", &["STATUS"]),
             ("CLIENT_INVITED", &["OPERATOR_ID", "CLIENT_ID"]),
@@ -710,10 +753,20 @@ mod tests {
             ("VISITOR_LEFT_CHAT", &["OPERATOR_ID", "CLIENT_ID", "GROUP", "CHAT"]),
             ("PRIVATE_CHAT_STATUS", &["OPERATOR_ID", "STATUS", "GROUP"]),
         ] {
-            for name in names {
-                assert!(params(event).contains(&format!("&{name}=")), "{event} lacks {name}: {}", params(event));
+            for o in rpc.iter().filter(|o| o.event == event) {
+                for name in names {
+                    assert!(o.body.contains(&format!("&{name}=")), "{event} lacks {name}: {}", o.body);
+                }
             }
         }
+        // GROUP is the conference (the chat) wherever it appears; the channel is CHANNEL.
+        for o in rpc.iter().filter(|o| o.body.contains("&GROUP=")) {
+            assert!(o.body.contains("&GROUP=c1"), "{}", o.body);
+        }
+        // STATUS is the agent's own: ann is away in the scenario.
+        assert!(params("CHAT_STARTED").contains("&STATUS=1"), "{}", params("CHAT_STARTED"));
+        let invited = rpc.iter().find(|o| o.event == "OPERATOR_TRANSFER" && o.body.contains("NEW_OPERATOR_ID=bob"));
+        assert!(invited.is_some_and(|o| o.body.contains("&OPERATOR_ID=ann&STATUS=1")), "{invited:?}");
         assert!(params("OPERATOR_STATUS").contains("STATUS=0"), "online is STATUS_ONLINE");
         assert!(rpc.iter().any(|o| o.event == "BUTTON_STATUS" && o.body.contains("STATUS=offline")));
     }
