@@ -38,6 +38,9 @@ async fn run() -> Result<(), Error> {
         tracing::info!(topic = app.config.events.topic_arn.as_deref(), "events topic");
     }
     let port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(3000);
+    if std::env::var("API_URL").is_err() {
+        app.config.events.api_url = format!("http://127.0.0.1:{port}");
+    }
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     tracing::info!("serving on http://127.0.0.1:{port}");
     let app = Arc::new(app);

@@ -29,6 +29,9 @@ pub struct EventsConfig {
     pub licence: String,
     /// The SQS queue that undeliverable webhook messages are redriven to.
     pub dead_letter_arn: Option<String>,
+    /// This API's public base URL (no trailing slash): the notification vocabulary's `uri`
+    /// and `chatUri` are absolute, as the seed's are.
+    pub api_url: String,
 }
 
 /// ChatCleanup's limits, in seconds.
@@ -126,6 +129,10 @@ impl Config {
                 topic_arn: var("EVENTS_TOPIC_ARN"),
                 licence: var("LICENCE").unwrap_or_else(|| "0".into()),
                 dead_letter_arn: var("WEBHOOK_DLQ_ARN"),
+                api_url: var("API_URL")
+                    .unwrap_or_else(|| "http://127.0.0.1:3000".into())
+                    .trim_end_matches('/')
+                    .to_string(),
             },
         })
     }

@@ -144,6 +144,7 @@ pub async fn handle(app: &App, event: Value) -> Result<Value, PublishError> {
             }
         }
         ctx.licence = app.config.events.licence.clone();
+        ctx.api_url = app.config.events.api_url.clone();
         ctx.mask = mask.clone();
         outgoing.extend(events::describe(&change, &ctx));
     }

@@ -529,6 +529,7 @@ impl Db {
                     customer: m.customer,
                     event: m.event,
                     filter: m.filter,
+                    reference_id: m.reference_id,
                     create_time: now.clone(),
                 })
                 .collect();

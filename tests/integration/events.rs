@@ -66,7 +66,8 @@ async fn a_chat_fans_out_to_subscribers_in_each_vocabulary() {
     let (chat, customer) = t.start_chat("sales").await;
     let p = format!("/chats/{chat}");
     assert_eq!(t.call("PATCH", &p, Some(&ann), Some(json!({"status": "active"}))).await.0, 200);
-    assert_eq!(t.call("POST", &format!("{p}/messages"), Some(&customer), Some(json!({"text": "hello"}))).await.0, 201);
+    let hello = json!({"text": "hello", "referenceId": "83"});
+    assert_eq!(t.call("POST", &format!("{p}/messages"), Some(&customer), Some(hello)).await.0, 201);
     assert_eq!(
         t.call("POST", &format!("{p}/messages"), Some(&ann), Some(json!({"text": "how can I help?"}))).await.0,
         201
@@ -148,6 +149,18 @@ async fn a_chat_fans_out_to_subscribers_in_each_vocabulary() {
         .flat_map(|n| n["data"]["messages"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap()))
         .collect();
     assert!(texts.contains(&"hello") && texts.contains(&"how can I help?"), "{texts:?}");
+    // The seed's shapes: an absolute chatUri, its timestamp format, the client's referenceId.
+    let hello = notes
+        .iter()
+        .find(|n| n["data"]["messages"][0]["text"] == "hello")
+        .map(|n| n["data"].clone())
+        .expect("hello's NewMessages");
+    assert_eq!(hello["chatUri"], format!("http://127.0.0.1:3000/chats/{chat}"));
+    assert_eq!(hello["referenceId"], "83");
+    let stamp = hello["messages"][0]["timestamp"].as_str().unwrap().to_string();
+    assert!(stamp.len() == 28 && stamp.as_bytes()[10] == b' ' && stamp.ends_with("+0000"), "{stamp}");
+    let uri = notes.iter().find_map(|n| n["data"]["chat"]["uri"].as_str()).unwrap();
+    assert_eq!(uri, format!("http://127.0.0.1:3000/chats/{chat}"));
 
     // Unsubscribing stops deliveries to that URL.
     let (_, list) = t.call("GET", "/webhooks", Some(&ann), None).await;

@@ -289,6 +289,7 @@ async fn write_messages(t: &TestApp, chat: &str, indexes: &[u64]) {
                     customer: false,
                     event: None,
                     filter: None,
+                    reference_id: None,
                     create_time: t.app.clock.stamp(),
                 };
                 let item = shared::store::message_item(&m).unwrap();

@@ -123,7 +123,7 @@ pub fn test_config(table: &str) -> Config {
         mask_agent_names: false,
         default_agent_name: "Support Agent".into(),
         presence_ttl_secs: 120,
-        events: Default::default(),
+        events: shared::config::EventsConfig { api_url: "http://127.0.0.1:3000".into(), ..Default::default() },
         cleanup: shared::config::CleanupConfig {
             request_close_secs: 3600,
             closed_retention_secs: 0,

@@ -75,6 +75,9 @@ pub struct AddMessage {
     /// sendFilteredMessage: a regular expression; where it matches, the customer's
     /// transcript shows the message as filtered.
     filter: Option<String>,
+    /// A reference of the client's, echoed by the notification vocabulary (`referenceId`;
+    /// also taken from an `X-Reference-Id` header).
+    reference_id: Option<String>,
 }
 
 /// Appends a text or notice from the caller, once per `clientMessageId`.
@@ -102,6 +105,11 @@ async fn post(app: &App, req: &Request, kind: MessageType, body: AddMessage) -> 
     if let Some(id) = &body.client_message_id {
         validate::id("clientMessageId", id)?;
     }
+    // Genesys' referenceId: a header, or a field of the body.
+    let reference_id = body.reference_id.clone().or_else(|| req.header("x-reference-id").map(str::to_string));
+    if let Some(reference) = &reference_id {
+        validate::id("referenceId", reference)?;
+    }
     let cmd = PostMessage {
         kind,
         text: body.text,
@@ -109,6 +117,7 @@ async fn post(app: &App, req: &Request, kind: MessageType, body: AddMessage) -> 
         customer: body.customer,
         client_message_id: body.client_message_id,
         filter: body.filter,
+        reference_id,
     };
     let result =
         app.db.apply(chat_id, |state| transitions::post_message(state, &ident, &cmd, &app.clock.moment())).await;
@@ -158,6 +167,7 @@ pub async fn notice(app: &App, req: Request) -> HandlerResult {
         customer: false,
         client_message_id: body.client_message_id,
         filter: None,
+        reference_id: None,
     };
     post(app, &req, MessageType::Notice, as_message).await
 }

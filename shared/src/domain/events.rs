@@ -67,6 +67,8 @@ pub struct Context {
     /// The installation id (LICENCE) and the agent-name masking of customer-facing shapes.
     pub licence: String,
     pub mask: Option<String>,
+    /// This API's base URL, for the notification vocabulary's absolute `uri` and `chatUri`.
+    pub api_url: String,
 }
 
 /// The agents whose availability this change's events report (RPC's STATUS in
@@ -172,6 +174,11 @@ fn agent_to_agent(chat: &Chat) -> bool {
     chat.requester_type == ChatterType::User && chat.target_type == TargetType::User
 }
 
+/// The seed's timestamp format: `2014-01-09 11:58:12.035+0200` (ours are UTC).
+fn seed_timestamp(t: &str) -> String {
+    DateTime::parse_from_rfc3339(t).map(|d| d.format("%Y-%m-%d %H:%M:%S%.3f%z").to_string()).unwrap_or_default()
+}
+
 fn millis(t: &str) -> i64 {
     DateTime::parse_from_rfc3339(t).map(|d| d.timestamp_millis()).unwrap_or(0)
 }
@@ -247,7 +254,7 @@ fn notification_chat(chat: &Chat, ctx: &Context) -> Value {
         "participants": participants,
         "userData": chat.user_data.clone().unwrap_or_default(),
         "capabilities": capabilities,
-        "uri": format!("/chats/{}", chat.chat_id),
+        "uri": format!("{}/chats/{}", ctx.api_url, chat.chat_id),
     })
 }
 
@@ -497,11 +504,21 @@ fn message_added(out: &mut Out, m: &Message) {
         },
         "text": if filtered(m) { String::new() } else { shown.text },
         "visibility": "All",
-        "timestamp": m.create_time,
+        "timestamp": seed_timestamp(&m.create_time),
         "type": kind,
+        // The seed's name, the seed's unit: milliseconds.
         "timestampSeconds": millis(&m.create_time),
     });
-    let data = json!({ "messageType": "MessageLogUpdated", "notificationType": "NewMessages", "messages": [message], "chatUri": format!("/chats/{}", chat.chat_id) });
+    let chat_uri = format!("{}/chats/{}", ctx.api_url, chat.chat_id);
+    let mut data = serde_json::Map::new();
+    data.insert("messageType".into(), json!("MessageLogUpdated"));
+    data.insert("notificationType".into(), json!("NewMessages"));
+    data.insert("messages".into(), json!([message]));
+    data.insert("chatUri".into(), json!(chat_uri));
+    if let Some(reference) = &m.reference_id {
+        data.insert("referenceId".into(), json!(reference));
+    }
+    let data = Value::Object(data);
     out.notification("NewMessages", chat, data);
 }
 
@@ -600,6 +617,7 @@ mod tests {
             customer: false,
             event: event.map(str::to_string),
             filter: None,
+            reference_id: None,
             create_time: "2026-11-21T10:01:00.000Z".into(),
         }
     }
@@ -635,6 +653,7 @@ mod tests {
             transcript: transcript.clone(),
             statuses: BTreeMap::from([("ann".to_string(), Availability::Away)]),
             licence: "1234".into(),
+            api_url: "https://chat.example.com".into(),
             ..Default::default()
         };
         // Each change records its actor: Ann accepted, moved and closed.

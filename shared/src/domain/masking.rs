@@ -183,6 +183,7 @@ mod tests {
             customer: false,
             event: Some(event.into()),
             filter: None,
+            reference_id: None,
             create_time: String::new(),
         }
     }

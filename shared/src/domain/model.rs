@@ -266,6 +266,10 @@ pub struct Message {
     /// message as filtered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<String>,
+    /// A reference the author's client sent with the request (the notification
+    /// vocabulary's `referenceId` echoes it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_id: Option<String>,
     pub create_time: String,
 }
 

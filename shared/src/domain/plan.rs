@@ -95,6 +95,8 @@ pub struct NewMessage {
     pub customer: bool,
     pub event: Option<String>,
     pub filter: Option<String>,
+    /// The client's reference for the request that posts it.
+    pub reference_id: Option<String>,
 }
 
 impl NewMessage {
@@ -119,6 +121,7 @@ impl NewMessage {
             customer: false,
             event: Some(event.into()),
             filter: None,
+            reference_id: None,
         }
     }
 

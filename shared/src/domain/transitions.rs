@@ -691,6 +691,8 @@ pub struct PostMessage {
     pub customer: bool,
     pub client_message_id: Option<String>,
     pub filter: Option<String>,
+    /// The client's reference for this request (echoed as `referenceId`).
+    pub reference_id: Option<String>,
 }
 
 /// Plans a message from `ident` (ChatMessageAdd, sendMessage, sendCustomNotice,
@@ -719,6 +721,7 @@ pub fn post_message(state: &ChatState, ident: &Identity, cmd: &PostMessage, now:
         customer: cmd.customer,
         event: None,
         filter: cmd.filter.clone(),
+        reference_id: cmd.reference_id.clone(),
     });
     Ok(plan)
 }

@@ -406,6 +406,7 @@ fn a_message_remembers_its_client_id_and_observers_and_closed_chats_take_none() 
         customer: false,
         client_message_id: Some("m1".into()),
         filter: None,
+        reference_id: None,
     };
     let plan = post_message(&state(ChatStatus::Active), &customer(), &cmd, &now()).unwrap();
     assert_eq!(kinds(&plan), ["idempotency"]);
