@@ -337,3 +337,68 @@ fn only_the_store_speaks_to_dynamodb_and_only_the_edge_admits_callers() {
         }
     }
 }
+
+/// docs/compatibility.md names every call, command, event and parameter of the four seeds,
+/// and only routes that exist and tests that exist; a partial row says why.
+#[test]
+fn the_compatibility_guide_names_every_seed_item_and_only_real_routes() {
+    let doc = std::fs::read_to_string(integration_tests::repo_root().join("docs/compatibility.md")).unwrap();
+    // The seeds' items, copied here: CI's clone has the product, not the seeds beside it.
+    let otrs = "new ChatAdd ChatUpdate ChatGet ChatList CustomerIDGet ChatPermissionLevelGet ChatDelete \
+        ChatCleanup ChatParticipantAdd ChatParticipantUpdate AgentPermissionsUpdate ContributorsCount \
+        CustomerPresent ChatParticipantList ChatParticipantNumberGet AgentAvailabilityGet \
+        CustomerAvailabilityGet ChatParticipantCheck ChatParticipantRemove ChatMessageAdd ChatMessageGet \
+        ChatMessageList ChatInvite ChatInvitesGet ChatDecline ChatChannelUpdate ChatInviteRemove \
+        OnlineUserList AvailableUsersGet IsChatAgentToAgent ChatFlagSet ChatFlagDelete ChatFlagGet";
+    for call in otrs.split_whitespace() {
+        assert!(doc.contains(&format!("| {call}() |")), "OTRS {call}() has no row");
+    }
+    let widget = "configure startChat endChat sendMessage sendCustomNotice sendTyping sendFilteredMessage \
+        addPrefilter updateUserData poll startPoll stopPoll resetPollExceptions restore getTranscript getAgents \
+        getStats sendFile downloadFile getSessionData fetchHistory registerTypingPreviewInput \
+        registerPreProcessor verifySession started restoreTimeout restoreFailed restored reconnected ready \
+        messageReceived error ended disconnected clientTypingStopped clientTypingStarted clientDisconnected \
+        clientConnected agentTypingTimeout agentTypingStopped agentTypingStarted agentDisconnected agentConnected";
+    let notifications = "/v2/me/chats ChatStateChangeMessage StatusChange ParticipantsUpdated PropertiesUpdated \
+        Error AttachedDataChanged DtmfSent CallRecordingStateChange MonitoredUserMutedStateChange \
+        MessageLogUpdated NewMessages uri chatUri timestamp timestampSeconds referenceId capabilities";
+    let rpc = "EVENT_NEW_LICENCE EVENT_NEW_OPERATOR EVENT_LICENCE_INFO EVENT_NEW_OPERATOR_SUBSCRIPTION \
+        EVENT_OPERATOR_TRANSFER EVENT_OPERATOR_STATUS EVENT_BUTTON_STATUS EVENT_CHAT_STARTED \
+        EVENT_PRIVATE_CHAT_STATUS EVENT_CLIENT_INVITED EVENT_OPERATOR_STOPED_CHAT EVENT_VISITOR_LEFT_CHAT \
+        EVENT LICENCE CLIENT_ID NEW_OPERATOR_ID OPERATOR_ID STATUS INVITING_OP GROUP CHAT PASSWORD NICK \
+        LAST_NAME FIRST_NAME PHONE LIC_TYPE WEB_PAGE PROMO_CODE ACCOUNT_TYPE EXPIRATION_DATE LANGUAGE \
+        OPERATORS_COUNT_CC OPERATORS_COUNT_COM START_DATE END_DATE PAYMENT_METHOD NET_PRICE VAT";
+    let words: std::collections::BTreeSet<&str> =
+        doc.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '/')).filter(|w| !w.is_empty()).collect();
+    for item in widget.split_whitespace().chain(notifications.split_whitespace()).chain(rpc.split_whitespace()) {
+        assert!(words.contains(item), "seed item {item} is not named");
+    }
+    // Every route named exists.
+    let route_re = regex_lite::Regex::new(r"`(GET|POST|PUT|PATCH|DELETE) (/[^`?\s]*)").unwrap();
+    for found in route_re.captures_iter(&doc) {
+        let (method, path) = (&found[1], &found[2]);
+        assert!(
+            shared::routes::ROUTES.iter().any(|r| r.method == method && r.path == path),
+            "{method} {path} is no route"
+        );
+    }
+    // Every test named exists.
+    let sources: String = ["tests/integration", "shared/src/domain"]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(integration_tests::repo_root().join(d)).unwrap().flatten())
+        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+        .collect();
+    let test_re = regex_lite::Regex::new(r"`([a-z][a-z0-9]*(?:_[a-z0-9]+){3,})`").unwrap();
+    for found in test_re.captures_iter(&doc) {
+        assert!(sources.contains(&format!("fn {}(", &found[1])), "no test named {}", &found[1]);
+    }
+    // A partial row says how.
+    for row in doc.lines().filter(|l| l.starts_with('|')) {
+        if let Some(status) = row.trim_end_matches('|').rsplit('|').next() {
+            let status = status.trim();
+            if status.starts_with("partial") || status.starts_with("not offered") {
+                assert!(status.contains(':'), "no reason given: {row}");
+            }
+        }
+    }
+}
