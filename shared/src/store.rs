@@ -954,20 +954,33 @@ impl Db {
         Ok((out.items.unwrap_or_default(), out.last_evaluated_key))
     }
 
-    /// Participants of one chatter across chats (GSI1), one page.
+    /// Participants of one chatter across chats (GSI1), one page of those `keep` accepts
+    /// (a page is short only when it is the last).
     pub async fn chatter_participations(
         &self,
         query: &IndexQuery,
         limit: usize,
         cursor: Option<&str>,
+        keep: impl Fn(&Participant) -> bool,
     ) -> StoreResult<(Vec<Participant>, Option<String>)> {
-        let start = match cursor {
+        let mut start = match cursor {
             Some(c) => Some(decode_cursor(c)?.k.into_iter().map(|(k, v)| (k, s(v))).collect::<Item>()),
             None => None,
         };
-        let (items, last) = self.query_index(query, limit, start).await?;
-        let participants = items.into_iter().map(from_item).collect::<Result<Vec<Participant>, _>>()?;
-        Ok((participants, last.and_then(|k| encode_cursor(0, &k))))
+        let mut participants = Vec::new();
+        loop {
+            let (items, last) = self.query_index(query, limit - participants.len(), start).await?;
+            for item in items {
+                let p: Participant = from_item(item)?;
+                if keep(&p) {
+                    participants.push(p);
+                }
+            }
+            start = last;
+            if participants.len() >= limit || start.is_none() {
+                return Ok((participants, start.and_then(|k| encode_cursor(0, &k))));
+            }
+        }
     }
 
     /// Chat records by id, one BatchGetItem per 100 (unprocessed keys retried).

@@ -310,3 +310,24 @@ async fn agent_availability_get_and_online_user_list_with_external() {
     let (_, all) = t.call("GET", "/users/online?userType=User&external=0", Some(&ann), None).await;
     assert_eq!((ids(&default), ids(&all)), (vec!["ann".to_string()], vec!["ann".to_string(), "ian".to_string()]));
 }
+
+#[tokio::test]
+async fn chat_invites_get_filters_before_paging() {
+    let t = TestApp::new().await;
+    let (ann, bob) = (t.agent_token("ann"), t.agent_token("bob"));
+    let mut wanted = String::new();
+    for via in ["a", "b", "c"] {
+        let (chat, _) = t.start_chat("sales").await;
+        assert_eq!(
+            t.call("PATCH", &format!("/chats/{chat}"), Some(&ann), Some(json!({"status": "active"}))).await.0,
+            200
+        );
+        let invite = json!({"inviteUserId": "bob", "invitationChatId": via});
+        assert_eq!(t.call("POST", &format!("/chats/{chat}/invitations"), Some(&ann), Some(invite)).await.0, 201);
+        if via == "c" {
+            wanted = chat;
+        }
+    }
+    let (_, page) = t.call("GET", "/users/bob/invitations?invitationChatId=c&limit=1", Some(&bob), None).await;
+    assert_eq!(page["invitations"][0]["chatId"], wanted.as_str(), "the match, though two others come first: {page}");
+}

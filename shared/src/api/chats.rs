@@ -370,7 +370,7 @@ pub async fn list(app: &App, req: Request) -> HandlerResult {
         let mut next = cursor.map(str::to_string);
         loop {
             let (participations, after) =
-                app.db.chatter_participations(&query, limit - chats.len(), next.as_deref()).await?;
+                app.db.chatter_participations(&query, limit - chats.len(), next.as_deref(), |_| true).await?;
             let ids: Vec<String> = participations.into_iter().map(|p| p.chat_id).collect();
             chats.extend(app.db.get_chats(&ids).await?.into_iter().filter(|c| filter.matches(c)));
             next = after;

@@ -164,13 +164,15 @@ pub async fn invitations(app: &App, req: Request) -> HandlerResult {
     req.caller()?;
     let user_id = req.param("userId")?;
     let query = pending_invitations(user_id);
-    let (pending, next) =
-        app.db.chatter_participations(&query, crate::api::chats::page_limit(&req)?, req.query("cursor")).await?;
     let chat_id = req.query("chatId");
     let via = req.query("invitationChatId");
+    let keep = |p: &Participant| {
+        chat_id.is_none_or(|c| c == p.chat_id) && via.is_none_or(|v| Some(v) == p.invitation_chat_id.as_deref())
+    };
+    let limit = crate::api::chats::page_limit(&req)?;
+    let (pending, next) = app.db.chatter_participations(&query, limit, req.query("cursor"), keep).await?;
     let invitations: Vec<serde_json::Value> = pending
         .into_iter()
-        .filter(|p| chat_id.is_none_or(|c| c == p.chat_id) && via.is_none_or(|v| Some(v) == p.invitation_chat_id.as_deref()))
         .map(|p| serde_json::json!({ "chatId": p.chat_id, "invitationChatId": p.invitation_chat_id, "createTime": p.create_time }))
         .collect();
     Ok(Response::ok(&serde_json::json!({ "invitations": invitations, "nextCursor": next })))
