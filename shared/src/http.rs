@@ -37,6 +37,16 @@ impl Request {
         self.caller.clone().ok_or_else(|| ApiError::unauthorized("missing bearer token"))
     }
 
+    /// The client's reference for this request (Genesys' `referenceId`), from an
+    /// `X-Reference-Id` header.
+    pub fn reference(&self) -> Result<Option<&str>, ApiError> {
+        let reference = self.header("x-reference-id");
+        if let Some(r) = reference {
+            crate::domain::validate::id("X-Reference-Id", r)?;
+        }
+        Ok(reference)
+    }
+
     pub fn param(&self, name: &str) -> Result<&str, ApiError> {
         self.params
             .get(name)

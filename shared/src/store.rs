@@ -657,17 +657,21 @@ impl Db {
         match write {
             Write::NewChat(chat) => self.put_new(chat_item(chat)?),
             Write::Chat { before, after } => self.update_chat(before, after),
-            Write::UserData { chat_id, user_data, update_time } => {
-                let update = Update::builder()
+            Write::UserData { chat_id, user_data, update_time, reference_id } => {
+                let mut update = Update::builder()
                     .table_name(&self.table)
                     .key(keys::PK, s(keys::chat_pk(chat_id)))
                     .key(keys::SK, s(keys::CHAT_SK))
-                    .update_expression("SET userData = :d, updateTime = :now")
                     .condition_expression("attribute_exists(PK)")
                     .expression_attribute_values(":d", serde_dynamo::to_attribute_value(user_data)?)
-                    .expression_attribute_values(":now", s(update_time))
-                    .build()
-                    .map_err(build_error)?;
+                    .expression_attribute_values(":now", s(update_time));
+                update = match reference_id {
+                    Some(r) => update
+                        .update_expression("SET userData = :d, updateTime = :now, referenceId = :ref")
+                        .expression_attribute_values(":ref", s(r)),
+                    None => update.update_expression("SET userData = :d, updateTime = :now REMOVE referenceId"),
+                };
+                let update = update.build().map_err(build_error)?;
                 Ok(TransactWriteItem::builder().update(update).build())
             }
             Write::Outdated { chat_id } => {
@@ -860,10 +864,22 @@ impl Db {
             expr.push_str(", agentNumbers = :an");
             update = update.expression_attribute_values(":an", AttributeValue::N(after.agent_numbers.to_string()));
         }
-        // Last: REMOVE follows every SET.
+        let mut removed = Vec::new();
+        match &after.reference_id {
+            Some(r) => {
+                expr.push_str(", referenceId = :ref");
+                update = update.expression_attribute_values(":ref", s(r.clone()));
+            }
+            None => removed.push("referenceId"),
+        }
         if after.deleted {
-            expr.push_str(", deleted = :deleted REMOVE GSI2PK, GSI2SK, GSI3PK, GSI3SK");
+            expr.push_str(", deleted = :deleted");
             update = update.expression_attribute_values(":deleted", AttributeValue::Bool(true));
+            removed.extend(["GSI2PK", "GSI2SK", "GSI3PK", "GSI3SK"]);
+        }
+        // Last: REMOVE follows every SET.
+        if !removed.is_empty() {
+            expr.push_str(&format!(" REMOVE {}", removed.join(", ")));
         }
         let update = update.update_expression(expr).build().map_err(build_error)?;
         Ok(TransactWriteItem::builder().update(update).build())

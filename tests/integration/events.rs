@@ -542,3 +542,38 @@ async fn chat_started_and_operator_transfer_carry_the_agents_real_status_and_who
     let invited = transfer.iter().find(|e| param(e, "NEW_OPERATOR_ID") == "bob").expect("the invitation's transfer");
     assert_eq!((param(invited, "OPERATOR_ID"), param(invited, "STATUS")), ("ann".into(), "1".into()));
 }
+
+#[tokio::test]
+async fn chat_state_change_message_echoes_the_reference_id_of_its_request() {
+    let proxy = Proxy::start(&integration_tests::sns_endpoint()).await;
+    let t = TestApp::with_events(&proxy).await;
+    let rx = Receiver::start().await;
+    let ann = t.agent_token("ann");
+    subscribe(&t, &ann, rx.url("/n"), "notification", &["StatusChange", "PropertiesUpdated"]).await;
+    assert!(confirmed(&t, &ann, 1).await);
+    let (chat, customer) = t.start_chat("sales").await;
+    let with_reference = |method: &str, path: String, token: &str, body: Value, reference: Option<&str>| {
+        let mut request = shared::http::Request::new(method, &path);
+        request.headers.insert("authorization".into(), format!("Bearer {token}"));
+        if let Some(r) = reference {
+            request.headers.insert("x-reference-id".into(), r.into());
+        }
+        request.body = serde_json::to_vec(&body).unwrap();
+        request
+    };
+    let accept = with_reference("PATCH", format!("/chats/{chat}"), &ann, json!({"status": "active"}), Some("83"));
+    assert_eq!(t.send(accept).await.0, 200);
+    let data = with_reference("PATCH", format!("/chats/{chat}/user-data"), &customer, json!({"k": "v"}), None);
+    assert_eq!(t.send(data).await.0, 200);
+    assert!(eventually(60, || json_events(&rx.bodies("/n")).len() >= 3).await);
+    let notes = json_events(&rx.bodies("/n"));
+    let find = |kind: &str, state: &str| {
+        notes
+            .iter()
+            .find(|n| n["data"]["notificationType"] == kind && n["data"]["chat"]["state"] == state)
+            .map(|n| n["data"].clone())
+            .unwrap_or_else(|| panic!("no {kind} {state}: {notes:?}"))
+    };
+    assert_eq!(find("StatusChange", "Chatting")["referenceId"], "83");
+    assert!(find("PropertiesUpdated", "Chatting").get("referenceId").is_none(), "a later change without one clears it");
+}

@@ -408,7 +408,12 @@ pub async fn update(app: &App, req: Request) -> HandlerResult {
             return Err(ApiError::bad_request(format!("unknown channelId {channel}")));
         }
     }
-    let cmd = ChatChange { status: body.status, channel: body.channel_id.as_deref(), delete: false };
+    let cmd = ChatChange {
+        status: body.status,
+        channel: body.channel_id.as_deref(),
+        delete: false,
+        reference: req.reference()?,
+    };
     let mut result = None;
     app.db
         .apply(chat_id, |state| {

@@ -106,10 +106,13 @@ async fn post(app: &App, req: &Request, kind: MessageType, body: AddMessage) -> 
         validate::id("clientMessageId", id)?;
     }
     // Genesys' referenceId: a header, or a field of the body.
-    let reference_id = body.reference_id.clone().or_else(|| req.header("x-reference-id").map(str::to_string));
-    if let Some(reference) = &reference_id {
-        validate::id("referenceId", reference)?;
-    }
+    let reference_id = match body.reference_id.clone() {
+        Some(reference) => {
+            validate::id("referenceId", &reference)?;
+            Some(reference)
+        }
+        None => req.reference()?.map(str::to_string),
+    };
     let cmd = PostMessage {
         kind,
         text: body.text,

@@ -31,10 +31,12 @@ pub async fn user_data(app: &App, req: Request) -> HandlerResult {
     let chat_id = req.param("chatId")?;
     let patch: Value = req.json()?;
     let patch = validate::user_data(Some(patch))?.ok_or_else(|| ApiError::bad_request(validate::USER_DATA_ERROR))?;
+    let reference = req.reference()?;
     let mut merged = None;
     app.db
         .apply(chat_id, |state| {
-            let (plan, user_data) = transitions::update_user_data(state, &ident, &patch, &app.clock.moment())?;
+            let (plan, user_data) =
+                transitions::update_user_data(state, &ident, &patch, reference, &app.clock.moment())?;
             merged = Some(user_data);
             Ok(plan)
         })

@@ -259,7 +259,21 @@ fn notification_chat(chat: &Chat, ctx: &Context) -> Value {
 }
 
 fn state_change(kind: &str, chat: &Chat, ctx: &Context) -> Value {
-    json!({ "messageType": "ChatStateChangeMessage", "notificationType": kind, "chat": notification_chat(chat, ctx) })
+    let mut data = serde_json::Map::new();
+    data.insert("messageType".into(), json!("ChatStateChangeMessage"));
+    data.insert("notificationType".into(), json!(kind));
+    data.insert("chat".into(), notification_chat(chat, ctx));
+    Value::Object(data)
+}
+
+/// The same, for a change of the chat record itself: it carries the reference the client
+/// sent with the request that made it, if any.
+fn record_change(kind: &str, chat: &Chat, ctx: &Context) -> Value {
+    let mut data = state_change(kind, chat, ctx);
+    if let (Some(reference), Some(map)) = (&chat.reference_id, data.as_object_mut()) {
+        map.insert("referenceId".into(), json!(reference));
+    }
+    data
 }
 
 /// Everything `change` announces.
@@ -341,7 +355,7 @@ fn chat_updated(out: &mut Out, old: &Chat, new: &Chat) {
         if old.status == ChatStatus::Request {
             out.native("ChatRequestUpdate", Some(new), None, actor_id, data.clone());
         }
-        out.notification("StatusChange", new, state_change("StatusChange", new, ctx));
+        out.notification("StatusChange", new, record_change("StatusChange", new, ctx));
     }
     if moved {
         out.native("ChatChannelUpdate", Some(new), None, actor_id, data);
@@ -360,7 +374,7 @@ fn chat_updated(out: &mut Out, old: &Chat, new: &Chat) {
         );
     }
     if old.user_data != new.user_data {
-        out.notification("PropertiesUpdated", new, state_change("PropertiesUpdated", new, ctx));
+        out.notification("PropertiesUpdated", new, record_change("PropertiesUpdated", new, ctx));
     }
     if old.status == ChatStatus::Request && new.status == ChatStatus::Active && !agent_to_agent(new) {
         let operator_id = operator.clone().unwrap_or_default();

@@ -146,6 +146,10 @@ pub struct Chat {
     /// Set by the cleanup on a request that passed the decay time.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub outdated: bool,
+    /// The client's reference for the request that made the last change, if it sent one
+    /// (the notification vocabulary's `referenceId`); every other change clears it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_id: Option<String>,
     pub create_time: String,
     pub update_time: String,
 }
@@ -180,6 +184,7 @@ impl Chat {
             updated_by: None,
             deleted: false,
             outdated: false,
+            reference_id: None,
             create_time: now.into(),
             update_time: now.into(),
         }

@@ -29,7 +29,7 @@ pub enum Write {
     /// The chat record from `before` to `after`, if its status and channel are still `before`'s.
     Chat { before: Chat, after: Chat },
     /// The chat's `userData` replaced (the chat must exist).
-    UserData { chat_id: String, user_data: Map<String, Value>, update_time: String },
+    UserData { chat_id: String, user_data: Map<String, Value>, update_time: String, reference_id: Option<String> },
     /// Marks a request outdated, if it still is a request.
     Outdated { chat_id: String },
     /// A participant as it now is: new (`existed` false: it must not exist yet) or replacing

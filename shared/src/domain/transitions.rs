@@ -38,7 +38,7 @@ fn note(state: &ChatState, ident: &Identity, event: &str, subjects: Vec<Chatter>
 /// gets one (so a removed agent's number is never handed out again).
 fn numbered(plan: &mut Plan, state: &ChatState, number: Option<u32>) {
     if let Some(n) = number.filter(|n| *n > state.chat.agent_numbers) {
-        let after = Chat { agent_numbers: n, ..state.chat.clone() };
+        let after = Chat { agent_numbers: n, reference_id: None, ..state.chat.clone() };
         plan.write(Write::Chat { before: state.chat.clone(), after }, RACED);
     }
 }
@@ -63,6 +63,7 @@ fn closed(before: &Chat, by: Chatter, now: &Moment) -> Chat {
         previous_status: Some(before.status),
         update_time: now.stamp.clone(),
         updated_by: Some(by),
+        reference_id: None,
         ..before.clone()
     }
 }
@@ -74,6 +75,8 @@ pub struct ChatChange<'a> {
     pub channel: Option<&'a str>,
     /// Marks the chat deleted (ChatDelete): it answers 404 from now on.
     pub delete: bool,
+    /// The client's reference for this request (echoed as `referenceId`).
+    pub reference: Option<&'a str>,
 }
 
 /// A planned chat change, with the chat and participants it leaves.
@@ -92,8 +95,13 @@ pub fn change_chat(state: &ChatState, ident: &Identity, cmd: &ChatChange, now: &
     let name = ident.name().to_string();
     let user_id = ident.chatter_id().to_string();
     let actor = state.chatter(ident.chatter_type(), &user_id, &name);
-    let mut chat =
-        Chat { update_time: now.stamp.clone(), updated_by: Some(actor.clone()), deleted: cmd.delete, ..before.clone() };
+    let mut chat = Chat {
+        update_time: now.stamp.clone(),
+        updated_by: Some(actor.clone()),
+        deleted: cmd.delete,
+        reference_id: cmd.reference.map(str::to_string),
+        ..before.clone()
+    };
     let mut participants = state.participants.clone();
     let mut plan = Plan::default();
 
@@ -210,7 +218,7 @@ pub fn delete_chat(state: &ChatState, ident: &Identity, now: &Moment) -> DomainR
         policy::can_manage(ident, state)?;
     }
     let close = (state.chat.status != ChatStatus::Closed).then_some(ChatStatus::Closed);
-    Ok(change_chat(state, ident, &ChatChange { status: close, channel: None, delete: true }, now)?.plan)
+    Ok(change_chat(state, ident, &ChatChange { status: close, delete: true, ..Default::default() }, now)?.plan)
 }
 
 /// Closes a chat for the service (the cleanup: a request nobody answered, a chat nobody
@@ -240,6 +248,7 @@ pub fn retire(chat: &Chat, now: &Moment) -> DomainResult<Plan> {
         deleted: true,
         update_time: now.stamp.clone(),
         updated_by: Some(ChatterType::system_actor()),
+        reference_id: None,
         ..chat.clone()
     };
     let mut plan = Plan::default();
@@ -655,6 +664,7 @@ pub fn update_user_data(
     state: &ChatState,
     ident: &Identity,
     patch: &Map<String, Value>,
+    reference: Option<&str>,
     now: &Moment,
 ) -> DomainResult<(Plan, Map<String, Value>)> {
     policy::can_post(ident, state)?;
@@ -672,6 +682,7 @@ pub fn update_user_data(
         chat_id: state.chat.chat_id.clone(),
         user_data: merged.clone(),
         update_time: now.stamp.clone(),
+        reference_id: reference.map(str::to_string),
     };
     plan.guarded(write, DomainError::not_found("chat not found"));
     let author = state.chatter(ident.chatter_type(), ident.chatter_id(), ident.name());

@@ -108,6 +108,7 @@ fn accepting_a_request_makes_the_first_agent_its_owner() {
     assert_eq!(events(&changed.plan), ["joined"]);
     let chat = after(&changed.plan);
     assert_eq!((chat.status, chat.previous_status), (ChatStatus::Active, Some(ChatStatus::Request)));
+    assert_eq!(chat.reference_id, None, "no reference sent: none kept from an earlier change");
     assert_eq!(chat.updated_by.as_ref().map(|c| c.chatter_id.as_str()), Some("bob"));
     assert_eq!(chat.agent_numbers, 1);
     let bob = changed.participants.iter().find(|p| p.chatter_id == "bob").unwrap();
@@ -426,11 +427,12 @@ fn user_data_merges_and_a_null_removes_its_key() {
     let mut s = state(ChatStatus::Active);
     s.chat.user_data = json!({"a": 1, "b": 2}).as_object().cloned();
     let patch = json!({"b": null, "c": 3}).as_object().cloned().unwrap();
-    let (plan, merged) = update_user_data(&s, &customer(), &patch, &now()).unwrap();
+    let (plan, merged) = update_user_data(&s, &customer(), &patch, Some("83"), &now()).unwrap();
     assert_eq!(serde_json::Value::Object(merged), json!({"a": 1, "c": 3}));
     assert_eq!(kinds(&plan), ["user data"]);
+    assert!(matches!(&plan.writes[0].write, Write::UserData { reference_id: Some(r), .. } if r == "83"));
     let huge = json!({"x": "y".repeat(9000)}).as_object().cloned().unwrap();
-    assert_eq!(refused(update_user_data(&s, &customer(), &huge, &now())), Kind::TooLarge);
+    assert_eq!(refused(update_user_data(&s, &customer(), &huge, None, &now())), Kind::TooLarge);
 }
 
 fn presence(availability: Availability, channels: &[&str], counted: &[&str]) -> Presence {
