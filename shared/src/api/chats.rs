@@ -51,7 +51,7 @@ impl ChatView {
         ChatView {
             channel,
             // IsChatAgentToAgent
-            agent_to_agent: chat.requester_type == ChatterType::User && chat.target_type == TargetType::User,
+            agent_to_agent: chat.is_agent_to_agent(),
             contributors_count: participants.map(|ps| ps.iter().filter(|p| p.is_contributor()).count()),
             customer_present: participants.map(|ps| ps.iter().any(|p| p.chatter_type.is_customer() && p.is_active())),
             customer_id: if chat.requester_type == ChatterType::Customer {
@@ -308,6 +308,7 @@ impl ListFilter {
 
 /// `GET /chats` (ChatList), for agents.
 pub async fn list(app: &App, req: Request) -> HandlerResult {
+    let caller = req.caller()?;
     let limit = page_limit(&req)?;
     let status = req
         .query("status")
@@ -372,7 +373,10 @@ pub async fn list(app: &App, req: Request) -> HandlerResult {
             let (participations, after) =
                 app.db.chatter_participations(&query, limit - chats.len(), next.as_deref(), |_| true).await?;
             let ids: Vec<String> = participations.into_iter().map(|p| p.chat_id).collect();
-            chats.extend(app.db.get_chats(&ids).await?.into_iter().filter(|c| filter.matches(c)));
+            // The caller's own participations include the private requests it is invited to.
+            let own = chatter_type == ChatterType::User && chatter_id == caller.chatter_id();
+            let seen = |c: &Chat| filter.matches(c) && (own || policy::may_see_in_lists(&caller, c));
+            chats.extend(app.db.get_chats(&ids).await?.into_iter().filter(seen));
             next = after;
             if chats.len() >= limit || next.is_none() {
                 break;
@@ -380,7 +384,8 @@ pub async fn list(app: &App, req: Request) -> HandlerResult {
         }
         (chats, next)
     } else {
-        app.db.list_chats(&filter.queries(), limit, cursor, |c| filter.matches(c)).await?
+        let seen = |c: &Chat| filter.matches(c) && policy::may_see_in_lists(&caller, c);
+        app.db.list_chats(&filter.queries(), limit, cursor, seen).await?
     };
     let views: Vec<ChatView> = chats.into_iter().map(|c| ChatView::new(app, c, None, true)).collect();
     Ok(Response::ok(&serde_json::json!({ "chats": views, "nextCursor": next })))

@@ -15,7 +15,6 @@ use serde_json::{json, Value};
 use crate::domain::masking::Masking;
 use crate::domain::model::{
     Availability, ChannelCount, Chat, ChatStatus, ChatterType, Format, Message, MessageType, Participant, Presence,
-    TargetType,
 };
 
 /// One message to publish.
@@ -168,10 +167,6 @@ pub fn rpc_status(a: Availability) -> u8 {
         Availability::Offline => 2,
         Availability::Unavailable => 5,
     }
-}
-
-fn agent_to_agent(chat: &Chat) -> bool {
-    chat.requester_type == ChatterType::User && chat.target_type == TargetType::User
 }
 
 /// The seed's timestamp format: `2014-01-09 11:58:12.035+0200` (ours are UTC).
@@ -331,7 +326,7 @@ fn chat_added(out: &mut Out, chat: &Chat) {
     let ctx = out.ctx;
     out.native("ChatAdd", Some(chat), None, Some(&chat.requester_id), json!({ "chat": chat }));
     out.notification("StatusChange", chat, state_change("StatusChange", chat, ctx));
-    if agent_to_agent(chat) {
+    if chat.is_agent_to_agent() {
         out.rpc(
             "PRIVATE_CHAT_STATUS",
             Some(chat),
@@ -376,7 +371,7 @@ fn chat_updated(out: &mut Out, old: &Chat, new: &Chat) {
     if old.user_data != new.user_data {
         out.notification("PropertiesUpdated", new, record_change("PropertiesUpdated", new, ctx));
     }
-    if old.status == ChatStatus::Request && new.status == ChatStatus::Active && !agent_to_agent(new) {
+    if old.status == ChatStatus::Request && new.status == ChatStatus::Active && !new.is_agent_to_agent() {
         let operator_id = operator.clone().unwrap_or_default();
         // INVITING_OP: the agent who invited the one who took the chat, if one did.
         let inviting = ctx
@@ -392,7 +387,7 @@ fn chat_updated(out: &mut Out, old: &Chat, new: &Chat) {
         out.rpc("CHAT_STARTED", Some(new), None, &params);
     }
     if new.status == ChatStatus::Closed && old.status != ChatStatus::Closed {
-        if agent_to_agent(new) {
+        if new.is_agent_to_agent() {
             // The agent who closed or declined it.
             out.rpc(
                 "PRIVATE_CHAT_STATUS",
@@ -443,7 +438,7 @@ fn participant_changed(out: &mut Out, old: Option<&Participant>, p: &Participant
                 Some(&p.chatter_id),
                 json!({ "participant": p, "invitationChatId": p.invitation_chat_id }),
             );
-            if p.chatter_type == ChatterType::User && !agent_to_agent(chat) {
+            if p.chatter_type == ChatterType::User && !chat.is_agent_to_agent() {
                 let inviter = p.invited_by.as_ref().map(|by| by.chatter_id.clone());
                 out.rpc(
                     "OPERATOR_TRANSFER",
@@ -586,7 +581,7 @@ pub fn catalogue() -> BTreeMap<&'static str, &'static [&'static str]> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::model::{Chatter, PermissionLevel};
+    use crate::domain::model::{Chatter, PermissionLevel, TargetType};
 
     fn chat(status: ChatStatus, channel: &str, requester: ChatterType) -> Chat {
         let id = if requester == ChatterType::User { "ann" } else { "visitor-1" };

@@ -155,6 +155,11 @@ pub struct Chat {
 }
 
 impl Chat {
+    /// IsChatAgentToAgent: an agent's private request to other agents.
+    pub fn is_agent_to_agent(&self) -> bool {
+        self.requester_type == ChatterType::User && self.target_type == TargetType::User
+    }
+
     /// A new chat in the queue, by `requester`, with none of the optional fields.
     pub fn request(
         chat_id: String,

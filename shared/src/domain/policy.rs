@@ -3,7 +3,8 @@
 //! An Observer reads; a Participant also posts; an Owner also manages participants and
 //! the chat. A customer token acts only as its own chatter in its own chat. A chatter who
 //! has left (`chatterActive` -1) can no longer act. An agent who is not a participant may
-//! look at a chat still waiting in the queue (`request`), so that it can accept it.
+//! look at a chat still waiting in the queue (`request`), so that it can accept it, unless
+//! it is an agent's private request to other agents: that is for the agents it invites.
 
 use crate::domain::caller::Identity;
 use crate::domain::error::{DomainError, DomainResult};
@@ -27,9 +28,18 @@ pub fn can_read(ident: &Identity, state: &ChatState) -> DomainResult<()> {
     match own(ident, state) {
         Some(p) if p.chatter_active == -1 => Err(left()),
         Some(_) => Ok(()),
-        None if ident.is_agent() && state.chat.status == ChatStatus::Request => Ok(()),
+        None if ident.is_agent() && state.chat.status == ChatStatus::Request && !state.chat.is_agent_to_agent() => {
+            Ok(())
+        }
         None => Err(DomainError::forbidden("you are not a participant of this chat")),
     }
+}
+
+/// Whether a chat shows in an agent's lists (ChatList): all but other agents' private
+/// requests, which only their requester sees there (invitees see theirs through their own
+/// participations and invitations).
+pub fn may_see_in_lists(ident: &Identity, chat: &crate::domain::model::Chat) -> bool {
+    !chat.is_agent_to_agent() || chat.requester_id == ident.chatter_id()
 }
 
 /// Owners manage the chat; while it waits in the queue, any agent may also close it.

@@ -11,7 +11,7 @@ use crate::domain::caller::Identity;
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::model::{
     count_changes, Availability, ChannelAgent, Chat, ChatState, ChatStatus, Chatter, ChatterType, IdempotencyRecord,
-    MessageType, Participant, PermissionLevel, Presence, TargetType,
+    MessageType, Participant, PermissionLevel, Presence,
 };
 use crate::domain::plan::{Moment, NewMessage, Plan, Write};
 use crate::domain::{policy, validate};
@@ -115,6 +115,9 @@ pub fn change_chat(state: &ChatState, ident: &Identity, cmd: &ChatChange, now: &
             let existing = policy::own(ident, state);
             if existing.is_some_and(|p| p.chatter_active == -1) {
                 return Err(DomainError::forbidden("you have left this chat"));
+            }
+            if existing.is_none() && before.is_agent_to_agent() {
+                return Err(DomainError::forbidden("a private request is for the agents it invites"));
             }
             if !existing.is_some_and(Participant::is_active) {
                 let has_owner = state.participants.iter().any(Participant::is_owner);
@@ -634,7 +637,7 @@ pub fn decline(state: &ChatState, ident: &Identity, message: Option<&str>, now: 
     let me = policy::own(ident, state)
         .filter(|p| p.chatter_active != -1)
         .ok_or_else(|| DomainError::forbidden("you are not a participant of this chat"))?;
-    if !(state.chat.requester_type == ChatterType::User && state.chat.target_type == TargetType::User) {
+    if !state.chat.is_agent_to_agent() {
         return Err(DomainError::conflict("only agent-to-agent chats can be declined"));
     }
     open(state)?;

@@ -4,6 +4,7 @@ use serde_json::json;
 
 use super::*;
 use crate::domain::error::Kind;
+use crate::domain::model::TargetType;
 
 fn now() -> Moment {
     Moment { stamp: "2026-01-01T00:00:10.000Z".into(), epoch_secs: 1_767_225_610 }
@@ -467,4 +468,28 @@ fn a_lapsed_presence_is_swept_out_of_its_counts() {
     let plan = sweep_presence(&presence(Availability::Online, &["sales"], &["sales"]), &now());
     assert_eq!(kinds(&plan), ["presence", "count"]);
     assert!(matches!(&plan.writes[1].write, Write::ChannelCount { delta: -1, .. }));
+}
+
+#[test]
+fn a_private_request_is_accepted_only_by_an_invited_agent() {
+    let ann = Chatter {
+        chatter_type: ChatterType::User,
+        chatter_id: "ann".into(),
+        chatter_name: "ANN".into(),
+        number: Some(1),
+    };
+    let chat = Chat::request("c1".into(), &ann, TargetType::User, "sales".into(), "2026-01-01T00:00:00.000Z");
+    let mut bob = participant(ChatterType::User, "bob", 0, Some(PermissionLevel::Participant));
+    bob.invitation = true;
+    let s = ChatState {
+        chat,
+        participants: vec![participant(ChatterType::User, "ann", 1, Some(PermissionLevel::Owner)), bob],
+        typing: vec![],
+        last_index: 1,
+        last_message_time: None,
+    };
+    assert_eq!(refused(change_chat(&s, &agent("eve"), &status(ChatStatus::Active), &now())), Kind::Forbidden);
+    assert_eq!(policy::can_read(&agent("eve"), &s).unwrap_err().kind, Kind::Forbidden);
+    assert!(!policy::may_see_in_lists(&agent("eve"), &s.chat) && policy::may_see_in_lists(&agent("ann"), &s.chat));
+    assert!(change_chat(&s, &agent("bob"), &status(ChatStatus::Active), &now()).is_ok());
 }

@@ -1,0 +1,34 @@
+//! Identity and access (issue 17): who may claim to be whom, and object-level rules.
+
+use integration_tests::TestApp;
+use serde_json::json;
+
+#[tokio::test]
+async fn a_private_request_is_read_and_accepted_only_by_the_agents_it_targets() {
+    let t = TestApp::new().await;
+    let (ann, bob, eve) = (t.agent_token("ann"), t.agent_token("bob"), t.agent_token("eve"));
+    let private = json!({"channelId": "sales", "targetType": "User"});
+    let (status, body) = t.call("POST", "/chats", Some(&ann), Some(private)).await;
+    assert_eq!(status, 201, "{body}");
+    let chat = body["chat"]["chatId"].as_str().unwrap().to_string();
+    let p = format!("/chats/{chat}");
+    assert_eq!(
+        t.call("POST", &format!("{p}/invitations"), Some(&ann), Some(json!({"inviteUserId": "bob"}))).await.0,
+        201
+    );
+    // Eve, not invited: cannot read it, accept it, or see it in the queue.
+    assert_eq!(t.call("GET", &p, Some(&eve), None).await.0, 403);
+    assert_eq!(t.call("PATCH", &p, Some(&eve), Some(json!({"status": "active"}))).await.0, 403);
+    let (_, queue) = t.call("GET", "/chats?status=request", Some(&eve), None).await;
+    assert!(!queue.to_string().contains(&chat), "{queue}");
+    // Bob, invited: reads it, sees it among his own chats, and accepts it.
+    assert_eq!(t.call("GET", &p, Some(&bob), None).await.0, 200);
+    let (_, mine) = t.call("GET", "/chats?chatterId=bob&chatterType=User", Some(&bob), None).await;
+    assert!(mine.to_string().contains(&chat), "{mine}");
+    let (_, requester_queue) = t.call("GET", "/chats?status=request", Some(&ann), None).await;
+    assert!(requester_queue.to_string().contains(&chat), "its requester lists it");
+    assert_eq!(t.call("PATCH", &p, Some(&bob), Some(json!({"status": "active"}))).await.0, 200);
+    // A customer's request stays open to every agent.
+    let (open, _) = t.start_chat("sales").await;
+    assert_eq!(t.call("GET", &format!("/chats/{open}"), Some(&eve), None).await.0, 200);
+}
