@@ -431,6 +431,7 @@ fn security(access: Access) -> Value {
         Access::Agent
         | Access::OwnUser
         | Access::ChatAgent
+        | Access::ChatReadAgent
         | Access::ChatManage
         | Access::ChatContribute
         | Access::AgentSelf => {

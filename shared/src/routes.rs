@@ -50,6 +50,8 @@ pub enum Access {
     AgentSelf,
     /// Any agent, on a chat that exists (its own flags).
     ChatAgent,
+    /// An agent who may read the chat (setting its own flag on it).
+    ChatReadAgent,
     /// A chat token (the widget's session).
     ChatToken,
 }
@@ -102,7 +104,7 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/session", "session-get", Access::ChatToken),
     route("POST", "/chats/{chatId}/files", "chat-files", Access::ChatRead).named("file-upload"),
     route("GET", "/chats/{chatId}/files/{fileId}", "chat-files", Access::ChatRead).named("file-download"),
-    route("PUT", "/chats/{chatId}/flags/{key}", "flag-set", Access::ChatAgent),
+    route("PUT", "/chats/{chatId}/flags/{key}", "flag-set", Access::ChatReadAgent),
     route("DELETE", "/chats/{chatId}/flags/{key}", "flag-delete", Access::ChatAgent),
     route("DELETE", "/chats/{chatId}/flags", "flag-delete", Access::ChatAgent).named("flags-delete"),
     route("GET", "/flags", "flag-get", Access::Agent),
@@ -164,6 +166,7 @@ pub fn admit(access: Access, req: &Request, auth: &crate::config::AuthConfig) ->
             | Access::OwnUser
             | Access::AgentSelf
             | Access::ChatAgent
+            | Access::ChatReadAgent
             | Access::ChatContribute
             | Access::ChatManage
     );

@@ -32,3 +32,20 @@ async fn a_private_request_is_read_and_accepted_only_by_the_agents_it_targets() 
     let (open, _) = t.start_chat("sales").await;
     assert_eq!(t.call("GET", &format!("/chats/{open}"), Some(&eve), None).await.0, 200);
 }
+
+#[tokio::test]
+async fn a_flag_is_set_only_by_an_agent_who_may_read_its_chat() {
+    let t = TestApp::new().await;
+    let (ann, eve) = (t.agent_token("ann"), t.agent_token("eve"));
+    let (chat, _) = t.start_chat("sales").await;
+    let flag = format!("/chats/{chat}/flags/Seen");
+    // A request in the queue: any agent reads it, so any agent flags it.
+    assert_eq!(t.call("PUT", &flag, Some(&eve), Some(json!({"value": "1"}))).await.0, 200);
+    assert_eq!(t.call("PATCH", &format!("/chats/{chat}"), Some(&ann), Some(json!({"status": "active"}))).await.0, 200);
+    // Taken by Ann: Eve may no longer read it, so may not flag it.
+    assert_eq!(t.call("PUT", &flag, Some(&eve), Some(json!({"value": "2"}))).await.0, 403);
+    assert_eq!(t.call("GET", &format!("/flags?chatId={chat}"), Some(&eve), None).await.0, 403);
+    assert_eq!(t.call("PUT", &flag, Some(&ann), Some(json!({"value": "1"}))).await.0, 200);
+    let (_, flags) = t.call("GET", &format!("/flags?chatId={chat}&userId=ann"), Some(&ann), None).await;
+    assert_eq!(flags["flags"][0]["value"], "1", "read back by chat id: {flags}");
+}

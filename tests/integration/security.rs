@@ -53,6 +53,7 @@ fn expect(access: Access, who: Who) -> Expect {
         Access::Agent | Access::OwnUser | Access::ChatAgent => agent,
         Access::ChatToken => matches!(who, Customer | OtherCustomer),
         Access::ChatRead => matches!(who, Customer | Observer | Participant | Owner),
+        Access::ChatReadAgent => matches!(who, Observer | Participant | Owner),
         Access::ChatPost => matches!(who, Customer | Participant | Owner),
         Access::ChatContribute => matches!(who, Participant | Owner),
         Access::ChatManage => who == Owner,

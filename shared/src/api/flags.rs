@@ -37,7 +37,8 @@ pub struct SetFlag {
     user_id: Option<String>,
 }
 
-/// `PUT /chats/{chatId}/flags/{key}` (ChatFlagSet), on a chat that exists.
+/// `PUT /chats/{chatId}/flags/{key}` (ChatFlagSet), by an agent who may read the chat; the
+/// chat must still exist when the flag is written.
 pub async fn set(app: &App, req: Request) -> HandlerResult {
     let ident = req.caller()?;
     let chat_id = req.param("chatId")?;
@@ -45,6 +46,9 @@ pub async fn set(app: &App, req: Request) -> HandlerResult {
     let body: SetFlag = req.json()?;
     validate::text("value", &body.value, MAX_VALUE_CHARS)?;
     let user_id = own_user(&ident, body.user_id.as_deref())?;
+    // Who may set a flag on a chat is who may read it (and so read the flag back).
+    let state = app.db.load_state(chat_id, false).await?.ok_or_else(|| ApiError::not_found("chat not found"))?;
+    policy::can_read(&ident, &state)?;
     let flag = Flag {
         chat_id: chat_id.into(),
         user_id: user_id.clone(),
