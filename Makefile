@@ -37,7 +37,7 @@ reset:
 cleanup:
 	@set -o pipefail; curl -fsS -X POST http://127.0.0.1:$${PORT:-3000}/dev/cleanup | python3 -c 'import json,sys; s=json.load(sys.stdin); print("cleanup: examined {examined}, outdated {outdated}, closed {closed}, removed {removed}".format(**s) + (" (incomplete: the next run goes on)" if s["incomplete"] else ""))'
 
-# Subscribes the URLs of a LIVECHAT lc_serv.cfg: make webhooks-import CFG=lc_serv.cfg TOKEN=<agent token> [API=...]
+# Subscribes the URLs of a LIVECHAT lc_serv.cfg: make webhooks-import CFG=lc_serv.cfg TOKEN=<admin agent token> [API=...]
 webhooks-import:
 	@python3 scripts/import-lc-serv-cfg.py $${API:-http://127.0.0.1:$${PORT:-3000}} "$(TOKEN)" "$(CFG)"
 

@@ -10,7 +10,7 @@ EXAMPLES=${EXAMPLES:-25}
 source scripts/stack.sh
 start_stack
 
-agent=$(curl -sf -X POST "$API/dev/tokens" -d '{"userId":"fuzz-agent","name":"Fuzz"}' | python3 -c 'import sys,json; print(json.load(sys.stdin)["token"])')
+agent=$(curl -sf -X POST "$API/dev/tokens" -d '{"userId":"fuzz-agent","name":"Fuzz","roles":["admin"]}' | python3 -c 'import sys,json; print(json.load(sys.stdin)["token"])')
 customer=$(curl -sf -X POST "$API/chats" -d '{"channelId":"fuzz","nickname":"Fuzz"}' | python3 -c 'import sys,json; print(json.load(sys.stdin)["token"])')
 
 status=0

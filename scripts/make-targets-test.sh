@@ -80,7 +80,8 @@ run_and_friends() {
   if [ "$up" != 1 ]; then echo "make run did not answer /health"; tail -n 30 "$dir/run.log"; return 1; fi
 
   # A closed chat whose retention (0 s here) has passed: make cleanup removes it.
-  agent=$(curl -sf -X POST "$api/dev/tokens" -d '{"userId":"ann","name":"Ann"}' | json_field '["token"]') || return 1
+  # An admin: webhooks (below) are managed by admins only.
+  agent=$(curl -sf -X POST "$api/dev/tokens" -d '{"userId":"ann","name":"Ann","roles":["admin"]}' | json_field '["token"]') || return 1
   read -r chat token < <(curl -sf -X POST "$api/chats" -d '{"channelId":"sales","nickname":"Vic"}' |
     python3 -c 'import json,sys; b=json.load(sys.stdin); print(b["chat"]["chatId"], b["token"])')
   for status in active closed; do

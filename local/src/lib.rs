@@ -164,6 +164,9 @@ async fn dev_cleanup(app: &App) -> Result<Response, ApiError> {
 struct DevToken {
     user_id: String,
     name: Option<String>,
+    /// e.g. `["admin"]`.
+    #[serde(default)]
+    roles: Vec<String>,
 }
 
 /// `POST /dev/tokens`: mints an agent token, as the organisation's issuer would. Local only:
@@ -173,6 +176,11 @@ fn dev_token(app: &App, request: &Request) -> Result<Response, ApiError> {
     validate::id("userId", &body.user_id)?;
     let name = body.name.unwrap_or_else(|| body.user_id.clone());
     validate::name("name", &name, validate::MAX_NAME_CHARS)?;
-    let token = auth::issue_agent_token(&app.config.auth, &body.user_id, &name, app.clock.epoch_secs(), 24 * 3600)?;
-    Ok(Response::created(&serde_json::json!({ "token": token, "userId": body.user_id, "name": name })))
+    for role in &body.roles {
+        validate::id("roles", role)?;
+    }
+    let roles: Vec<&str> = body.roles.iter().map(String::as_str).collect();
+    let token =
+        auth::issue_agent_token(&app.config.auth, &body.user_id, &name, &roles, app.clock.epoch_secs(), 24 * 3600)?;
+    Ok(Response::created(&serde_json::json!({ "token": token, "userId": body.user_id, "name": name, "roles": roles })))
 }

@@ -29,6 +29,9 @@ struct Claims {
     chat: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     ctype: Option<ChatterType>,
+    /// Agent tokens only: the agent's roles (`admin`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    roles: Vec<String>,
 }
 
 fn validation(issuer: &str, audience: &str) -> Validation {
@@ -80,7 +83,7 @@ fn identify(token: &str, config: &AuthConfig) -> Option<Identity> {
     }
     let c = verify(token, &config.agent_secrets, &validation(&config.agent_issuer, &config.agent_audience))?;
     let name = c.name.unwrap_or_else(|| c.sub.clone());
-    Some(Identity::Agent { user_id: c.sub, name })
+    Some(Identity::Agent { user_id: c.sub, name, roles: c.roles })
 }
 
 /// The token a customer or visitor uses for its chat.
@@ -102,6 +105,7 @@ pub fn issue_chat_token(
         iat: now,
         chat: Some(chat_id.into()),
         ctype: Some(chatter_type),
+        roles: vec![],
     };
     sign(&claims, secret)
 }
@@ -112,6 +116,7 @@ pub fn issue_agent_token(
     config: &AuthConfig,
     user_id: &str,
     name: &str,
+    roles: &[&str],
     now: i64,
     ttl_secs: i64,
 ) -> Result<String, ApiError> {
@@ -125,6 +130,7 @@ pub fn issue_agent_token(
         iat: now,
         chat: None,
         ctype: None,
+        roles: roles.iter().map(|r| r.to_string()).collect(),
     };
     sign(&claims, secret)
 }
@@ -156,11 +162,11 @@ mod tests {
     #[test]
     fn agent_and_chat_tokens_are_told_apart() {
         let c = config();
-        let agent = issue_agent_token(&c, "u1", "Ann", now(), 60).unwrap();
+        let agent = issue_agent_token(&c, "u1", "Ann", &[], now(), 60).unwrap();
         let chat = issue_chat_token(&c, "chat1", "v1", ChatterType::Public, "Vic", now()).unwrap();
         assert_eq!(
             authenticate(&request(&agent), &c).unwrap(),
-            Identity::Agent { user_id: "u1".into(), name: "Ann".into() }
+            Identity::Agent { user_id: "u1".into(), name: "Ann".into(), roles: vec![] }
         );
         assert!(
             matches!(authenticate(&request(&chat), &c).unwrap(), Identity::Chatter { chat_id, .. } if chat_id == "chat1")
@@ -170,16 +176,16 @@ mod tests {
     #[test]
     fn expired_tampered_and_foreign_tokens_are_401() {
         let c = config();
-        let expired = issue_agent_token(&c, "u1", "Ann", now() - 3600, 60).unwrap();
+        let expired = issue_agent_token(&c, "u1", "Ann", &[], now() - 3600, 60).unwrap();
         assert_eq!(authenticate(&request(&expired), &c).unwrap_err().status, 401);
-        let good = issue_agent_token(&c, "u1", "Ann", now(), 60).unwrap();
+        let good = issue_agent_token(&c, "u1", "Ann", &[], now(), 60).unwrap();
         let mut tampered = good.clone();
         tampered.pop();
         tampered.push(if good.ends_with('A') { 'B' } else { 'A' });
         assert_eq!(authenticate(&request(&tampered), &c).unwrap_err().status, 401);
         let mut other = c.clone();
         other.agent_secrets = vec!["x".repeat(32)];
-        let foreign = issue_agent_token(&other, "u1", "Ann", now(), 60).unwrap();
+        let foreign = issue_agent_token(&other, "u1", "Ann", &[], now(), 60).unwrap();
         assert_eq!(authenticate(&request(&foreign), &c).unwrap_err().status, 401);
         assert_eq!(authenticate(&Request::new("GET", "/"), &c).unwrap_err().status, 401);
     }

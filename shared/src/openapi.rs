@@ -432,6 +432,7 @@ fn security(access: Access) -> Value {
         | Access::OwnUser
         | Access::ChatAgent
         | Access::ChatReadAgent
+        | Access::Admin
         | Access::ChatManage
         | Access::ChatContribute
         | Access::AgentSelf => {

@@ -52,6 +52,8 @@ pub enum Access {
     ChatAgent,
     /// An agent who may read the chat (setting its own flag on it).
     ChatReadAgent,
+    /// An agent with the `admin` role (webhook management: an export of every event).
+    Admin,
     /// A chat token (the widget's session).
     ChatToken,
 }
@@ -108,9 +110,9 @@ pub const ROUTES: &[Route] = &[
     route("DELETE", "/chats/{chatId}/flags/{key}", "flag-delete", Access::ChatAgent),
     route("DELETE", "/chats/{chatId}/flags", "flag-delete", Access::ChatAgent).named("flags-delete"),
     route("GET", "/flags", "flag-get", Access::Agent),
-    route("POST", "/webhooks", "webhook-add", Access::Agent),
-    route("GET", "/webhooks", "webhook-list", Access::Agent),
-    route("DELETE", "/webhooks/{webhookId}", "webhook-delete", Access::Agent),
+    route("POST", "/webhooks", "webhook-add", Access::Admin),
+    route("GET", "/webhooks", "webhook-list", Access::Admin),
+    route("DELETE", "/webhooks/{webhookId}", "webhook-delete", Access::Admin),
 ];
 
 // Code generators need unique operationIds; a duplicate stops the build here.
@@ -167,6 +169,7 @@ pub fn admit(access: Access, req: &Request, auth: &crate::config::AuthConfig) ->
             | Access::AgentSelf
             | Access::ChatAgent
             | Access::ChatReadAgent
+            | Access::Admin
             | Access::ChatContribute
             | Access::ChatManage
     );
@@ -181,6 +184,7 @@ pub fn admit(access: Access, req: &Request, auth: &crate::config::AuthConfig) ->
             Err(ApiError::forbidden("agents act only on their own user id"))
         }
         Access::ChatToken if ident.is_agent() => Err(ApiError::forbidden("this operation takes a chat token")),
+        Access::Admin if !ident.is_admin() => Err(ApiError::forbidden("this operation needs the admin role")),
         _ => Ok(Some(ident)),
     }
 }

@@ -370,7 +370,8 @@ async fn main() {
     let scale = scale();
     t.seed_chats(scale.requests, shared::domain::model::ChatStatus::Request).await;
     t.seed_chats(scale.active, shared::domain::model::ChatStatus::Active).await;
-    let (ann, bob) = (t.agent_token("ann"), t.agent_token("bob"));
+    // Ann is an admin too, for the webhook routes.
+    let (ann, bob) = (t.admin_token("ann"), t.agent_token("bob"));
     let mut b = Bench { t, ann, bob, chat: String::new(), customer: String::new(), crowd: String::new(), n: 0 };
     let (chat, customer) = b.accepted_chat(30).await;
     b.chat = chat;

@@ -83,9 +83,15 @@ async fn a_chat_token_covers_only_its_own_chat() {
     tampered.insert(tampered.len() / 2, 'x');
     assert_eq!(t.call("GET", &format!("/chats/{mine}"), Some(&tampered), None).await.0, 401);
     // An expired agent token is 401.
-    let expired =
-        shared::auth::issue_agent_token(&t.app.config.auth, "ann", "Ann", chrono::Utc::now().timestamp() - 7200, 60)
-            .unwrap();
+    let expired = shared::auth::issue_agent_token(
+        &t.app.config.auth,
+        "ann",
+        "Ann",
+        &[],
+        chrono::Utc::now().timestamp() - 7200,
+        60,
+    )
+    .unwrap();
     assert_eq!(t.call("GET", "/chats", Some(&expired), None).await.0, 401);
 }
 

@@ -6,18 +6,21 @@ use std::collections::BTreeSet;
 use integration_tests::{eventually, Proxy, Receiver, TestApp};
 use serde_json::{json, Value};
 
-/// Subscribes `url` and waits until the subscription is confirmed.
-pub async fn subscribe(t: &TestApp, agent: &str, url: String, format: &str, events: &[&str]) -> String {
+/// Subscribes `url` (as an admin: webhooks export every event).
+pub async fn subscribe(t: &TestApp, url: String, format: &str, events: &[&str]) -> String {
+    let admin = t.admin_token("admin");
     let (status, body) =
-        t.call("POST", "/webhooks", Some(agent), Some(json!({"url": url, "format": format, "events": events}))).await;
+        t.call("POST", "/webhooks", Some(&admin), Some(json!({"url": url, "format": format, "events": events}))).await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["status"], "pendingConfirmation");
     body["webhookId"].as_str().unwrap().to_string()
 }
 
-pub async fn confirmed(t: &TestApp, agent: &str, n: usize) -> bool {
+/// Whether `n` subscriptions are confirmed, within ten seconds.
+pub async fn confirmed(t: &TestApp, n: usize) -> bool {
+    let admin = t.admin_token("admin");
     for _ in 0..100 {
-        let (_, list) = t.call("GET", "/webhooks", Some(agent), None).await;
+        let (_, list) = t.call("GET", "/webhooks", Some(&admin), None).await;
         if list["webhooks"].as_array().unwrap().iter().filter(|w| w["status"] == "confirmed").count() == n {
             return true;
         }
@@ -49,17 +52,17 @@ async fn a_chat_fans_out_to_subscribers_in_each_vocabulary() {
     let native = ["ChatAdd", "ChatUpdate", "ChatRequestUpdate", "ChatChannelUpdate", "ChatMessageAdd"];
     let rpc = ["CHAT_STARTED", "OPERATOR_TRANSFER", "OPERATOR_STOPED_CHAT"];
     let notification = ["StatusChange", "NewMessages"];
-    subscribe(&t, &ann, rx.url("/native"), "native", &native).await;
-    subscribe(&t, &ann, rx.url("/rpc"), "rpc", &rpc).await;
-    subscribe(&t, &ann, rx.url("/notification"), "notification", &notification).await;
-    assert!(confirmed(&t, &ann, 3).await, "subscriptions confirmed");
+    subscribe(&t, rx.url("/native"), "native", &native).await;
+    subscribe(&t, rx.url("/rpc"), "rpc", &rpc).await;
+    subscribe(&t, rx.url("/notification"), "notification", &notification).await;
+    assert!(confirmed(&t, 3).await, "subscriptions confirmed");
     assert_eq!(rx.confirmations(), 3);
     // Bad subscriptions are 400s.
     for bad in [
         json!({"url": "ftp://x", "format": "rpc", "events": ["CHAT_STARTED"]}),
         json!({"url": rx.url("/x"), "format": "rpc", "events": ["ChatAdd"]}),
     ] {
-        assert_eq!(t.call("POST", "/webhooks", Some(&ann), Some(bad)).await.0, 400);
+        assert_eq!(t.call("POST", "/webhooks", Some(&t.admin_token("admin")), Some(bad)).await.0, 400);
     }
 
     // A chat: start, accept, messages both ways (and an internal note), transfer, close.
@@ -163,10 +166,12 @@ async fn a_chat_fans_out_to_subscribers_in_each_vocabulary() {
     assert_eq!(uri, format!("http://127.0.0.1:3000/chats/{chat}"));
 
     // Unsubscribing stops deliveries to that URL.
-    let (_, list) = t.call("GET", "/webhooks", Some(&ann), None).await;
+    let admin = t.admin_token("admin");
+    let (_, list) = t.call("GET", "/webhooks", Some(&admin), None).await;
     let id = list["webhooks"][0]["webhookId"].as_str().unwrap().to_string();
-    assert_eq!(t.call("DELETE", &format!("/webhooks/{id}"), Some(&ann), None).await.0, 204);
-    assert_eq!(t.call("DELETE", &format!("/webhooks/{id}"), Some(&ann), None).await.0, 404);
+    assert_eq!(t.call("DELETE", &format!("/webhooks/{id}"), Some(&ann), None).await.0, 403, "admins only");
+    assert_eq!(t.call("DELETE", &format!("/webhooks/{id}"), Some(&admin), None).await.0, 204);
+    assert_eq!(t.call("DELETE", &format!("/webhooks/{id}"), Some(&admin), None).await.0, 404);
 }
 
 #[tokio::test]
@@ -174,9 +179,8 @@ async fn events_committed_while_sns_is_down_arrive_when_it_is_back() {
     let proxy = Proxy::start(&integration_tests::sns_endpoint()).await;
     let t = TestApp::with_events(&proxy).await;
     let rx = Receiver::start().await;
-    let ann = t.agent_token("ann");
-    subscribe(&t, &ann, rx.url("/adds"), "native", &["ChatAdd"]).await;
-    assert!(confirmed(&t, &ann, 1).await);
+    subscribe(&t, rx.url("/adds"), "native", &["ChatAdd"]).await;
+    assert!(confirmed(&t, 1).await);
 
     proxy.set_down(true);
     let mut chats = BTreeSet::new();
@@ -212,9 +216,8 @@ async fn the_stream_reader_outlasts_dynamodb_being_unreachable() {
     let sns = Proxy::start(&integration_tests::sns_endpoint()).await;
     let t = TestApp::with_events_through(&sns, Some(&dynamodb), |_| {}).await;
     let rx = Receiver::start().await;
-    let ann = t.agent_token("ann");
-    subscribe(&t, &ann, rx.url("/adds"), "native", &["ChatAdd"]).await;
-    assert!(confirmed(&t, &ann, 1).await);
+    subscribe(&t, rx.url("/adds"), "native", &["ChatAdd"]).await;
+    assert!(confirmed(&t, 1).await);
     // More refusals than the SDK's three attempts of one call: a call failed for good and
     // the reader tried again.
     assert!(eventually(60, || dynamodb.refused() > 3).await, "the reader keeps trying DynamoDB while it is down");
@@ -262,9 +265,9 @@ async fn operator_transfer_names_the_actor_of_each_change_in_one_batch() {
     let t = TestApp::with_events(&proxy).await;
     let rx = Receiver::start().await;
     let (ann, bob) = (t.agent_token("ann"), t.agent_token("bob"));
-    subscribe(&t, &ann, rx.url("/rpc"), "rpc", &["OPERATOR_TRANSFER"]).await;
-    subscribe(&t, &ann, rx.url("/native"), "native", &["ChatChannelUpdate"]).await;
-    assert!(confirmed(&t, &ann, 2).await);
+    subscribe(&t, rx.url("/rpc"), "rpc", &["OPERATOR_TRANSFER"]).await;
+    subscribe(&t, rx.url("/native"), "native", &["ChatChannelUpdate"]).await;
+    assert!(confirmed(&t, 2).await);
     let (chat, _) = t.start_chat("sales").await;
     // Both moves wait in the stream together: the publisher is held back by SNS being down.
     proxy.set_down(true);
@@ -296,9 +299,9 @@ async fn an_accepted_invitation_is_no_longer_pending() {
     let t = TestApp::with_events(&proxy).await;
     let rx = Receiver::start().await;
     let (ann, bob) = (t.agent_token("ann"), t.agent_token("bob"));
-    subscribe(&t, &ann, rx.url("/native"), "native", &["ChatRequestUser", "ChatInvite", "ChatParticipantUpdate"]).await;
-    subscribe(&t, &ann, rx.url("/rpc"), "rpc", &["OPERATOR_TRANSFER"]).await;
-    assert!(confirmed(&t, &ann, 2).await);
+    subscribe(&t, rx.url("/native"), "native", &["ChatRequestUser", "ChatInvite", "ChatParticipantUpdate"]).await;
+    subscribe(&t, rx.url("/rpc"), "rpc", &["OPERATOR_TRANSFER"]).await;
+    assert!(confirmed(&t, 2).await);
     let (chat, _) = t.start_chat("sales").await;
     let p = format!("/chats/{chat}");
     assert_eq!(t.call("PATCH", &p, Some(&ann), Some(json!({"status": "active"}))).await.0, 200);
@@ -333,8 +336,8 @@ async fn private_chat_status_stop_names_the_agent_who_declined() {
     let t = TestApp::with_events(&proxy).await;
     let rx = Receiver::start().await;
     let (ann, bob) = (t.agent_token("ann"), t.agent_token("bob"));
-    subscribe(&t, &ann, rx.url("/rpc"), "rpc", &["PRIVATE_CHAT_STATUS"]).await;
-    assert!(confirmed(&t, &ann, 1).await);
+    subscribe(&t, rx.url("/rpc"), "rpc", &["PRIVATE_CHAT_STATUS"]).await;
+    assert!(confirmed(&t, 1).await);
     let body = json!({"channelId": "internal", "requesterType": "User", "targetType": "User"});
     let (status, created) = t.call("POST", "/chats", Some(&ann), Some(body)).await;
     assert_eq!(status, 201, "{created}");
@@ -364,10 +367,9 @@ async fn a_cleanup_close_is_not_an_agent_stop() {
     })
     .await;
     let rx = Receiver::start().await;
-    let ann = t.agent_token("ann");
-    subscribe(&t, &ann, rx.url("/rpc"), "rpc", &["OPERATOR_STOPED_CHAT"]).await;
-    subscribe(&t, &ann, rx.url("/native"), "native", &["ChatUpdate"]).await;
-    assert!(confirmed(&t, &ann, 2).await);
+    subscribe(&t, rx.url("/rpc"), "rpc", &["OPERATOR_STOPED_CHAT"]).await;
+    subscribe(&t, rx.url("/native"), "native", &["ChatUpdate"]).await;
+    assert!(confirmed(&t, 2).await);
     let (chat, customer) = t.start_chat("sales").await;
     t.app.clock.advance(std::time::Duration::from_secs(30));
     let summary =
@@ -390,9 +392,9 @@ async fn deleting_an_open_chat_announces_its_close_and_its_deletion() {
     let t = TestApp::with_events(&proxy).await;
     let rx = Receiver::start().await;
     let ann = t.agent_token("ann");
-    subscribe(&t, &ann, rx.url("/rpc"), "rpc", &["OPERATOR_STOPED_CHAT"]).await;
-    subscribe(&t, &ann, rx.url("/native"), "native", &["ChatDelete"]).await;
-    assert!(confirmed(&t, &ann, 2).await);
+    subscribe(&t, rx.url("/rpc"), "rpc", &["OPERATOR_STOPED_CHAT"]).await;
+    subscribe(&t, rx.url("/native"), "native", &["ChatDelete"]).await;
+    assert!(confirmed(&t, 2).await);
     let (chat, customer) = t.start_chat("sales").await;
     let p = format!("/chats/{chat}");
     assert_eq!(t.call("PATCH", &p, Some(&ann), Some(json!({"status": "active"}))).await.0, 200);
@@ -429,9 +431,8 @@ async fn button_status_once_per_transition_with_ten_agents_at_once() {
     let proxy = Proxy::start(&integration_tests::sns_endpoint()).await;
     let t = TestApp::with_events(&proxy).await;
     let rx = Receiver::start().await;
-    let admin = t.agent_token("admin");
-    subscribe(&t, &admin, rx.url("/rpc"), "rpc", &["BUTTON_STATUS"]).await;
-    assert!(confirmed(&t, &admin, 1).await);
+    subscribe(&t, rx.url("/rpc"), "rpc", &["BUTTON_STATUS"]).await;
+    assert!(confirmed(&t, 1).await);
     let set = |user: String, body: Value| {
         let t = t.clone();
         async move {
@@ -482,8 +483,8 @@ async fn a_retention_purge_announces_one_chat_delete_and_no_participant_removal(
     let t = TestApp::with_events_through(&proxy, None, |c| c.cleanup.closed_retention_secs = 0).await;
     let rx = Receiver::start().await;
     let ann = t.agent_token("ann");
-    subscribe(&t, &ann, rx.url("/native"), "native", &["ChatDelete", "ChatParticipantRemove", "ChatAdd"]).await;
-    assert!(confirmed(&t, &ann, 1).await);
+    subscribe(&t, rx.url("/native"), "native", &["ChatDelete", "ChatParticipantRemove", "ChatAdd"]).await;
+    assert!(confirmed(&t, 1).await);
     let (chat, _) = t.start_chat("sales").await;
     let p = format!("/chats/{chat}");
     assert_eq!(t.call("PATCH", &p, Some(&ann), Some(json!({"status": "active"}))).await.0, 200);
@@ -509,8 +510,8 @@ async fn chat_started_and_operator_transfer_carry_the_agents_real_status_and_who
     let t = TestApp::with_events(&proxy).await;
     let rx = Receiver::start().await;
     let (ann, bob) = (t.agent_token("ann"), t.agent_token("bob"));
-    subscribe(&t, &ann, rx.url("/rpc"), "rpc", &["CHAT_STARTED", "OPERATOR_TRANSFER"]).await;
-    assert!(confirmed(&t, &ann, 1).await);
+    subscribe(&t, rx.url("/rpc"), "rpc", &["CHAT_STARTED", "OPERATOR_TRANSFER"]).await;
+    assert!(confirmed(&t, 1).await);
     let away = json!({"availability": "away", "channels": ["sales"]});
     assert_eq!(t.call("PUT", "/agents/ann/availability", Some(&ann), Some(away)).await.0, 200);
     // Ann (away) takes a chat and invites Bob; she returns it to the queue, and Bob, invited
@@ -549,8 +550,8 @@ async fn chat_state_change_message_echoes_the_reference_id_of_its_request() {
     let t = TestApp::with_events(&proxy).await;
     let rx = Receiver::start().await;
     let ann = t.agent_token("ann");
-    subscribe(&t, &ann, rx.url("/n"), "notification", &["StatusChange", "PropertiesUpdated"]).await;
-    assert!(confirmed(&t, &ann, 1).await);
+    subscribe(&t, rx.url("/n"), "notification", &["StatusChange", "PropertiesUpdated"]).await;
+    assert!(confirmed(&t, 1).await);
     let (chat, customer) = t.start_chat("sales").await;
     let with_reference = |method: &str, path: String, token: &str, body: Value, reference: Option<&str>| {
         let mut request = shared::http::Request::new(method, &path);

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use crate::events::{confirmed, form, json_events, subscribe};
 
 fn token(t: &TestApp, user: &str, name: &str) -> String {
-    shared::auth::issue_agent_token(&t.app.config.auth, user, name, chrono::Utc::now().timestamp(), 3600).unwrap()
+    shared::auth::issue_agent_token(&t.app.config.auth, user, name, &[], chrono::Utc::now().timestamp(), 3600).unwrap()
 }
 
 /// Every string in a JSON value.
@@ -36,9 +36,9 @@ async fn with_mask_agent_name_no_real_agent_name_reaches_a_customer() {
     let t = TestApp::with_events_through(&proxy, None, |c| c.mask_agent_names = true).await;
     let rx = Receiver::start().await;
     let ann = token(&t, "ann", "Annie Smith");
-    subscribe(&t, &ann, rx.url("/n"), "notification", &["NewMessages", "ParticipantsUpdated", "StatusChange"]).await;
-    subscribe(&t, &ann, rx.url("/rpc"), "rpc", &["OPERATOR_STOPED_CHAT"]).await;
-    assert!(confirmed(&t, &ann, 2).await);
+    subscribe(&t, rx.url("/n"), "notification", &["NewMessages", "ParticipantsUpdated", "StatusChange"]).await;
+    subscribe(&t, rx.url("/rpc"), "rpc", &["OPERATOR_STOPED_CHAT"]).await;
+    assert!(confirmed(&t, 2).await);
 
     let (chat, customer) = t.start_chat("sales").await;
     let p = format!("/chats/{chat}");

@@ -18,9 +18,11 @@ enum Who {
     Participant,
     Left,
     Owner,
+    /// An agent with the admin role, in no chat.
+    Admin,
 }
 
-const EVERYONE: [Who; 10] = [
+const EVERYONE: [Who; 11] = [
     Who::Nobody,
     Who::Tampered,
     Who::Expired,
@@ -30,6 +32,8 @@ const EVERYONE: [Who; 10] = [
     Who::Observer,
     Who::Participant,
     Who::Left,
+    Who::Admin,
+    // Last: its changes (a delete, a close) must not decide the others' answers.
     Who::Owner,
 ];
 
@@ -47,10 +51,11 @@ fn expect(access: Access, who: Who) -> Expect {
     if matches!(who, Nobody | Tampered | Expired) {
         return if access == Access::Open && who == Nobody { Through } else { Refused(&[401]) };
     }
-    let agent = matches!(who, Stranger | Observer | Participant | Left | Owner);
+    let agent = matches!(who, Stranger | Observer | Participant | Left | Owner | Admin);
     let allowed = match access {
         Access::Open => true,
         Access::Agent | Access::OwnUser | Access::ChatAgent => agent,
+        Access::Admin => who == Admin,
         Access::ChatToken => matches!(who, Customer | OtherCustomer),
         Access::ChatRead => matches!(who, Customer | Observer | Participant | Owner),
         Access::ChatReadAgent => matches!(who, Observer | Participant | Owner),
@@ -63,7 +68,7 @@ fn expect(access: Access, who: Who) -> Expect {
     };
     match (allowed, access, who) {
         (true, ..) => Through,
-        (false, Access::ChatSelf, Stranger) => Refused(&[403, 404]),
+        (false, Access::ChatSelf, Stranger | Admin) => Refused(&[403, 404]),
         _ => Refused(&[403]),
     }
 }
@@ -104,7 +109,7 @@ async fn populated(t: &TestApp) -> Chat {
     );
     assert_eq!(t.call("POST", &format!("{p}/messages"), Some(&customer), Some(json!({"text": "hello"}))).await.0, 201);
     let now = chrono::Utc::now().timestamp();
-    let expired = shared::auth::issue_agent_token(&t.app.config.auth, "owner", "Owner", now - 7200, 60).unwrap();
+    let expired = shared::auth::issue_agent_token(&t.app.config.auth, "owner", "Owner", &[], now - 7200, 60).unwrap();
     let mut tampered = owner.clone();
     let cut = tampered.len() - 3;
     tampered.replace_range(cut.., "AAA");
@@ -119,6 +124,7 @@ async fn populated(t: &TestApp) -> Chat {
         (Who::Participant, Some(t.agent_token("part"))),
         (Who::Left, Some(gone)),
         (Who::Owner, Some(owner)),
+        (Who::Admin, Some(t.admin_token("admin"))),
     ];
     Chat { id, other_id, tokens, customer_id }
 }
@@ -134,6 +140,7 @@ fn own(who: Who, chat: &Chat) -> (&'static str, String) {
         Who::Participant => ("User", "part".into()),
         Who::Left => ("User", "gone".into()),
         Who::Owner => ("User", "owner".into()),
+        Who::Admin => ("User", "admin".into()),
     }
 }
 

@@ -186,8 +186,21 @@ impl TestApp {
 
     pub fn agent_token(&self, user_id: &str) -> String {
         let name = format!("Agent {user_id}");
-        shared::auth::issue_agent_token(&self.app.config.auth, user_id, &name, chrono::Utc::now().timestamp(), 3600)
-            .expect("token")
+        shared::auth::issue_agent_token(
+            &self.app.config.auth,
+            user_id,
+            &name,
+            &[],
+            chrono::Utc::now().timestamp(),
+            3600,
+        )
+        .expect("token")
+    }
+
+    /// An agent with the admin role (webhook management).
+    pub fn admin_token(&self, user_id: &str) -> String {
+        let now = chrono::Utc::now().timestamp();
+        shared::auth::issue_agent_token(&self.app.config.auth, user_id, "Admin", &["admin"], now, 3600).expect("token")
     }
 
     /// Calls the API as API Gateway would route it; returns status and JSON body.

@@ -112,7 +112,7 @@ pub async fn add(app: &App, req: Request) -> HandlerResult {
     let user_data = validate::user_data(body.user_data)?;
 
     let agent = match &caller {
-        Some(Identity::Agent { user_id, name }) => Some((user_id.clone(), name.clone())),
+        Some(Identity::Agent { user_id, name, .. }) => Some((user_id.clone(), name.clone())),
         _ => None,
     };
     let requester_type =

@@ -4,19 +4,20 @@
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::model::ChatterType;
 
+/// The role that manages webhooks and acts as an integrator.
+pub const ADMIN: &str = "admin";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Identity {
     Agent {
         user_id: String,
         name: String,
+        /// Roles from the token's `roles` claim; `admin` manages webhooks and acts as an
+        /// integrator (docs/security.md).
+        roles: Vec<String>,
     },
     /// A customer or public visitor, in its one chat.
-    Chatter {
-        chat_id: String,
-        chatter_id: String,
-        chatter_type: ChatterType,
-        name: String,
-    },
+    Chatter { chat_id: String, chatter_id: String, chatter_type: ChatterType, name: String },
 }
 
 impl Identity {
@@ -42,6 +43,11 @@ impl Identity {
 
     pub fn is_agent(&self) -> bool {
         matches!(self, Identity::Agent { .. })
+    }
+
+    /// An agent with the `admin` role.
+    pub fn is_admin(&self) -> bool {
+        matches!(self, Identity::Agent { roles, .. } if roles.iter().any(|r| r == ADMIN))
     }
 
     pub fn require_agent(&self) -> DomainResult<()> {

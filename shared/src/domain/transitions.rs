@@ -104,6 +104,18 @@ pub fn change_chat(state: &ChatState, ident: &Identity, cmd: &ChatChange, now: &
     };
     let mut participants = state.participants.clone();
     let mut plan = Plan::default();
+    // Who may ask at all, whether or not anything would change: an agent who may read the
+    // chat; past the queue, its Owner, unless accepting (checked below).
+    ident.require_agent()?;
+    let accepting = cmd.status == Some(ChatStatus::Active);
+    if accepting && before.status != ChatStatus::Request && policy::own(ident, state).is_none() {
+        // Another agent accepted it first: the loser of that race is told so.
+        return Err(DomainError::conflict("this chat was already accepted"));
+    }
+    policy::can_read(ident, state)?;
+    if before.status != ChatStatus::Request && !accepting {
+        policy::can_manage(ident, state)?;
+    }
 
     if let Some(to) = cmd.status {
         if !before.status.can_become(to) {

@@ -11,7 +11,7 @@ fn now() -> Moment {
 }
 
 fn agent(id: &str) -> Identity {
-    Identity::Agent { user_id: id.into(), name: id.to_uppercase() }
+    Identity::Agent { user_id: id.into(), name: id.to_uppercase(), roles: vec![] }
 }
 
 fn customer() -> Identity {
@@ -492,4 +492,12 @@ fn a_private_request_is_accepted_only_by_an_invited_agent() {
     assert_eq!(policy::can_read(&agent("eve"), &s).unwrap_err().kind, Kind::Forbidden);
     assert!(!policy::may_see_in_lists(&agent("eve"), &s.chat) && policy::may_see_in_lists(&agent("ann"), &s.chat));
     assert!(change_chat(&s, &agent("bob"), &status(ChatStatus::Active), &now()).is_ok());
+}
+
+#[test]
+fn a_change_that_changes_nothing_is_still_refused_to_who_may_not_ask() {
+    let same_channel = ChatChange { channel: Some("sales"), ..Default::default() };
+    assert_eq!(refused(change_chat(&state(ChatStatus::Active), &agent("eve"), &same_channel, &now())), Kind::Forbidden);
+    assert_eq!(refused(change_chat(&state(ChatStatus::Active), &customer(), &same_channel, &now())), Kind::Forbidden);
+    assert!(change_chat(&state(ChatStatus::Active), &agent("ann"), &same_channel, &now()).is_ok(), "the Owner may");
 }
