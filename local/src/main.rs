@@ -9,6 +9,7 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("DYNAMODB_ENDPOINT", "http://127.0.0.1:8000"),
     ("AGENT_TOKEN_SECRET", "local-development-agent-secret-0123456789"),
     ("CHAT_TOKEN_SECRET", "local-development-chat-secret-0123456789"),
+    ("CUSTOMER_IDENTITY_SECRET", "local-development-identity-secret-0123456789"),
     ("AWS_REGION", "us-east-1"),
     ("AWS_ACCESS_KEY_ID", "local"),
     ("AWS_SECRET_ACCESS_KEY", "local"),

@@ -20,6 +20,7 @@ struct Claims {
     sub: String,
     #[serde(default)]
     name: Option<String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     iss: String,
     aud: String,
     exp: i64,
@@ -86,6 +87,42 @@ fn identify(token: &str, config: &AuthConfig) -> Option<Identity> {
     Some(Identity::Agent { user_id: c.sub, name, roles: c.roles })
 }
 
+/// Audience of the identity tokens a site's backend signs for its logged-in customers
+/// ("identity verification"): `sub` is the customer id, `name` its display name.
+pub const IDENTITY_AUDIENCE: &str = "livechat-identity";
+
+/// A verified customer: its id and name, from an identity token signed with one of
+/// `identity_secrets`; None if the token does not verify (or none is configured).
+pub fn verify_identity(token: &str, config: &AuthConfig) -> Option<(String, Option<String>)> {
+    let mut v = Validation::new(Algorithm::HS256);
+    v.set_audience(&[IDENTITY_AUDIENCE]);
+    v.set_required_spec_claims(&["exp", "aud", "sub"]);
+    v.leeway = 30;
+    verify(token, &config.identity_secrets, &v).map(|c| (c.sub, c.name))
+}
+
+/// An identity token, as a site's backend signs it (tests, and the local demo).
+pub fn issue_identity_token(
+    secret: &str,
+    customer_id: &str,
+    name: Option<&str>,
+    now: i64,
+    ttl_secs: i64,
+) -> Result<String, ApiError> {
+    let claims = Claims {
+        sub: customer_id.into(),
+        name: name.map(str::to_string),
+        iss: String::new(),
+        aud: IDENTITY_AUDIENCE.into(),
+        exp: now + ttl_secs,
+        iat: now,
+        chat: None,
+        ctype: None,
+        roles: vec![],
+    };
+    sign(&claims, secret)
+}
+
 /// The token a customer or visitor uses for its chat.
 pub fn issue_chat_token(
     config: &AuthConfig,
@@ -146,6 +183,7 @@ mod tests {
             agent_audience: "aud".into(),
             chat_secrets: vec!["c".repeat(32), "old".repeat(11)],
             chat_token_ttl_secs: 60,
+            identity_secrets: vec!["i".repeat(32)],
         }
     }
 

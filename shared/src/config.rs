@@ -57,6 +57,9 @@ pub struct AuthConfig {
     /// HS256 secrets for chat tokens; the first signs, any verifies.
     pub chat_secrets: Vec<String>,
     pub chat_token_ttl_secs: i64,
+    /// HS256 secrets the site's own backend signs customer identity tokens with (any
+    /// verifies); none: no customer can be verified, every requester is a Public visitor.
+    pub identity_secrets: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -113,6 +116,9 @@ impl Config {
                 agent_audience: var("AGENT_TOKEN_AUDIENCE").unwrap_or_else(|| "livechat".into()),
                 chat_secrets: secrets("CHAT_TOKEN_SECRET")?,
                 chat_token_ttl_secs: number("CHAT_TOKEN_TTL_SECONDS", 24 * 3600)?,
+                identity_secrets: var("CUSTOMER_IDENTITY_SECRET")
+                    .map(|s| s.split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect())
+                    .unwrap_or_default(),
             },
             request_decay_secs: number("REQUEST_DECAY_SECONDS", 10 * 60)?,
             channels: var("CHANNELS").map(|s| parse_channels(&s)).unwrap_or_default(),

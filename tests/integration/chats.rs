@@ -105,7 +105,7 @@ async fn bad_input_is_a_clear_4xx_and_stores_nothing() {
         (json!({"channelId": "c", "requesterType": "Robot"}), 400, "unknown variant"),
         (json!({"channelId": "c", "userData": [1, 2]}), 400, "malformed data object provided in userData property."),
         (json!({"channelId": "c", "status": "closed"}), 400, "a new chat"),
-        (json!({"channelId": "c", "requesterType": "Customer"}), 400, "requesterId"),
+        (json!({"channelId": "c", "identityToken": "not-a-token"}), 401, "identity token"),
         (json!({"channelId": "", "nickname": "x"}), 400, "channelId"),
         (json!({"channelId": "c", "nickname": "x".repeat(201)}), 400, "nickname"),
     ];
@@ -114,7 +114,7 @@ async fn bad_input_is_a_clear_4xx_and_stores_nothing() {
         assert_eq!(got, status, "{body} → {answer}");
         let message = answer["error"]["message"].as_str().unwrap_or_default();
         assert!(message.contains(needle), "{body} → {message}");
-        assert_eq!(answer["error"]["code"], "bad_request");
+        assert_eq!(answer["error"]["code"], if status == 401 { "unauthorized" } else { "bad_request" });
     }
     // An agent chat needs an agent token.
     assert_eq!(t.call("POST", "/chats", None, Some(json!({"channelId": "c", "requesterType": "User"}))).await.0, 401);
@@ -150,7 +150,7 @@ async fn list_filters_are_served_by_key_conditions() {
     let (sales1, _) = t.start_chat("sales").await;
     let (sales2, _) = t.start_chat("sales").await;
     let (support, _) = t.start_chat("support").await;
-    let (status, body) = t.call("POST", "/chats", None, Some(json!({"channelId": "support", "requesterType": "Customer", "requesterId": "jdoe", "firstname": "John", "lastname": "Doe"}))).await;
+    let (status, body) = t.call("POST", "/chats", None, Some(json!({"channelId": "support", "requesterType": "Customer", "requesterId": "jdoe", "identityToken": t.identity_token("jdoe"), "firstname": "John", "lastname": "Doe"}))).await;
     assert_eq!(status, 201);
     assert_eq!(body["chat"]["requesterName"], "John Doe");
     let customer_chat = body["chat"]["chatId"].as_str().unwrap().to_string();

@@ -49,3 +49,47 @@ async fn a_flag_is_set_only_by_an_agent_who_may_read_its_chat() {
     let (_, flags) = t.call("GET", &format!("/flags?chatId={chat}&userId=ann"), Some(&ann), None).await;
     assert_eq!(flags["flags"][0]["value"], "1", "read back by chat id: {flags}");
 }
+
+#[tokio::test]
+async fn a_known_customer_proves_it_with_an_identity_token_and_nobody_else_can_claim_it() {
+    let t = TestApp::new().await;
+    let ann = t.agent_token("ann");
+    // Claiming to be a known customer without proof: a Public visitor, whatever the id.
+    let claim = json!({"channelId": "sales", "requesterType": "Customer", "requesterId": "jdoe"});
+    let (status, body) = t.call("POST", "/chats", None, Some(claim)).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["chat"]["requesterType"], "Public");
+    assert_ne!(body["chat"]["requesterId"], "jdoe");
+    // A forged or foreign token is refused; a token for someone else cannot be used as jdoe.
+    let forged = shared::auth::issue_identity_token(
+        "not-the-site-secret-0123456789",
+        "jdoe",
+        None,
+        chrono::Utc::now().timestamp(),
+        600,
+    )
+    .unwrap();
+    let (status, _) =
+        t.call("POST", "/chats", None, Some(json!({"channelId": "sales", "identityToken": forged}))).await;
+    assert_eq!(status, 401);
+    let mallory = json!({"channelId": "sales", "requesterId": "jdoe", "identityToken": t.identity_token("mallory")});
+    assert_eq!(t.call("POST", "/chats", None, Some(mallory)).await.0, 403);
+    // The site's backend vouches for jdoe, with a name.
+    let now = chrono::Utc::now().timestamp();
+    let signed =
+        shared::auth::issue_identity_token(integration_tests::IDENTITY_SECRET, "jdoe", Some("John Doe"), now, 600)
+            .unwrap();
+    let (status, body) =
+        t.call("POST", "/chats", None, Some(json!({"channelId": "sales", "identityToken": signed}))).await;
+    assert_eq!(status, 201, "{body}");
+    let chat = &body["chat"];
+    assert_eq!(
+        (chat["requesterType"].as_str(), chat["requesterId"].as_str(), chat["requesterName"].as_str()),
+        (Some("Customer"), Some("jdoe"), Some("John Doe"))
+    );
+    let id = chat["chatId"].as_str().unwrap().to_string();
+    assert_eq!(t.call("PATCH", &format!("/chats/{id}"), Some(&ann), Some(json!({"status": "active"}))).await.0, 200);
+    let (_, online) = t.call("GET", "/users/online?userType=Customer", Some(&ann), None).await;
+    let ids: Vec<&str> = online["users"].as_array().unwrap().iter().filter_map(|u| u["userId"].as_str()).collect();
+    assert_eq!(ids, ["jdoe"], "only the verified customer is online as jdoe");
+}

@@ -128,7 +128,7 @@ async fn online_user_list_counts_known_customers_not_public_visitors() {
         t.call("PATCH", &format!("/chats/{visitor_chat}"), Some(&ann), Some(json!({"status": "active"}))).await.0,
         200
     );
-    let known = json!({"channelId": "sales", "requesterType": "Customer", "requesterId": "jdoe"});
+    let known = json!({"channelId": "sales", "requesterType": "Customer", "identityToken": t.identity_token("jdoe")});
     let (_, body) = t.call("POST", "/chats", None, Some(known)).await;
     let chat = body["chat"]["chatId"].as_str().unwrap().to_string();
     assert_eq!(t.call("PATCH", &format!("/chats/{chat}"), Some(&ann), Some(json!({"status": "active"}))).await.0, 200);
@@ -175,7 +175,7 @@ async fn chat_list_filters_before_paging_and_refuses_chatter_filters_without_a_c
     let mut customers = vec![];
     for i in 0..6 {
         if i % 3 == 0 {
-            let known = json!({"channelId": "sales", "requesterType": "Customer", "requesterId": format!("c{i}")});
+            let known = json!({"channelId": "sales", "identityToken": t.identity_token(&format!("c{i}"))});
             let (_, body) = t.call("POST", "/chats", None, Some(known)).await;
             customers.push(body["chat"]["chatId"].as_str().unwrap().to_string());
         } else {
@@ -212,7 +212,7 @@ async fn chat_list_filters_before_paging_and_refuses_chatter_filters_without_a_c
 async fn customer_id_get_chat_permission_level_get_and_chat_participant_number_get_as_fields() {
     let t = TestApp::new().await;
     let (ann, bob) = (t.agent_token("ann"), t.agent_token("bob"));
-    let known = json!({"channelId": "sales", "requesterType": "Customer", "requesterId": "jdoe"});
+    let known = json!({"channelId": "sales", "requesterType": "Customer", "identityToken": t.identity_token("jdoe")});
     let (_, body) = t.call("POST", "/chats", None, Some(known)).await;
     let chat = body["chat"]["chatId"].as_str().unwrap().to_string();
     let p = format!("/chats/{chat}");

@@ -209,7 +209,7 @@ async fn the_last_customer_leaving_ends_the_chat() {
             "POST",
             "/chats",
             None,
-            Some(json!({"channelId": "sales", "requesterType": "Customer", "requesterId": "jdoe", "nickname": "John"})),
+            Some(json!({"channelId": "sales", "requesterType": "Customer", "identityToken": t.identity_token("jdoe"), "nickname": "John"})),
         )
         .await;
     assert_eq!(status, 201);

@@ -108,6 +108,9 @@ pub async fn client(endpoint: &str, meter: &Meter) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::from_conf(config)
 }
 
+/// The secret the tests' "site backend" signs customer identity tokens with.
+pub const IDENTITY_SECRET: &str = "test-identity-secret-0123456789-0123456789";
+
 pub fn test_config(table: &str) -> Config {
     Config {
         table_name: table.to_string(),
@@ -117,6 +120,7 @@ pub fn test_config(table: &str) -> Config {
             agent_audience: "livechat".into(),
             chat_secrets: vec!["test-chat-secret-0123456789-0123456789".into()],
             chat_token_ttl_secs: 3600,
+            identity_secrets: vec![IDENTITY_SECRET.into()],
         },
         request_decay_secs: 600,
         channels: Default::default(),
@@ -195,6 +199,12 @@ impl TestApp {
             3600,
         )
         .expect("token")
+    }
+
+    /// A customer's identity token, as the site's backend signs it.
+    pub fn identity_token(&self, customer_id: &str) -> String {
+        let now = chrono::Utc::now().timestamp();
+        shared::auth::issue_identity_token(IDENTITY_SECRET, customer_id, None, now, 600).expect("token")
     }
 
     /// An agent with the admin role (webhook management).

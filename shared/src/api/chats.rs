@@ -85,6 +85,9 @@ pub struct AddChat {
     lastname: Option<String>,
     email: Option<String>,
     subject: Option<String>,
+    /// Identity verification: a token the site's backend signed for its logged-in customer
+    /// (`sub` the customer id, `name`). Only with one is a requester a known Customer.
+    identity_token: Option<String>,
 }
 
 /// `POST /chats` (ChatAdd, and the widget's startChat). Agents start chats with their
@@ -115,8 +118,22 @@ pub async fn add(app: &App, req: Request) -> HandlerResult {
         Some(Identity::Agent { user_id, name, .. }) => Some((user_id.clone(), name.clone())),
         _ => None,
     };
-    let requester_type =
-        body.requester_type.unwrap_or(if agent.is_some() { ChatterType::User } else { ChatterType::Public });
+    // A known customer proves it with an identity token; without one, a requester that
+    // says it is a Customer is a Public visitor (docs/security.md).
+    let verified = match &body.identity_token {
+        Some(token) => Some(
+            auth::verify_identity(token, &app.config.auth)
+                .ok_or_else(|| ApiError::unauthorized("invalid or expired identity token"))?,
+        ),
+        None => None,
+    };
+    let requester_type = match (body.requester_type, &agent, &verified) {
+        (Some(ChatterType::Customer), _, None) => ChatterType::Public,
+        (Some(t), ..) => t,
+        (None, Some(_), _) => ChatterType::User,
+        (None, None, Some(_)) => ChatterType::Customer,
+        (None, None, None) => ChatterType::Public,
+    };
     let status = body.status.unwrap_or(ChatStatus::Request);
     let form_name = body.nickname.clone().or_else(|| {
         let full =
@@ -133,12 +150,12 @@ pub async fn add(app: &App, req: Request) -> HandlerResult {
             (user_id, body.requester_name.clone().unwrap_or(name))
         }
         ChatterType::Customer => {
-            let id = body
-                .requester_id
-                .clone()
-                .ok_or_else(|| ApiError::bad_request("requesterId is required for a Customer"))?;
-            validate::id("requesterId", &id)?;
-            (id, body.requester_name.clone().or(form_name).unwrap_or_else(|| "Customer".into()))
+            let (id, verified_name) = verified.clone().ok_or_else(ApiError::internal)?;
+            validate::id("the identity token's sub", &id)?;
+            if body.requester_id.as_deref().is_some_and(|r| r != id) {
+                return Err(ApiError::forbidden("requesterId is not the customer the identity token names"));
+            }
+            (id, verified_name.or(body.requester_name.clone()).or(form_name).unwrap_or_else(|| "Customer".into()))
         }
         ChatterType::System => return Err(ApiError::bad_request("requesterType is User, Customer or Public")),
         ChatterType::Public => (
