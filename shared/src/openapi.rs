@@ -71,6 +71,11 @@ fn participant(g: &mut Gen) -> Schema {
     object(&[("participant", of::<Participant>(g))], &["participant"])
 }
 
+/// A participant added; for a customer, its chat token (a way in to hand over).
+fn participant_added(g: &mut Gen) -> Schema {
+    object(&[("participant", of::<Participant>(g)), ("token", nullable("string"))], &["participant", "token"])
+}
+
 fn participant_list(g: &mut Gen) -> Schema {
     object(&[("participants", array(of::<Participant>(g)))], &["participants"])
 }
@@ -256,7 +261,7 @@ fn doc(function: &str) -> Option<Doc> {
             &[],
             Some(of::<participants::AddParticipant>),
             201,
-            Some(participant),
+            Some(participant_added),
         ),
         "participant-list" => d("List participants (ChatParticipantList)", &[], None, 200, Some(participant_list)),
         "participant-get" => d(

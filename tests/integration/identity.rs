@@ -93,3 +93,39 @@ async fn a_known_customer_proves_it_with_an_identity_token_and_nobody_else_can_c
     let ids: Vec<&str> = online["users"].as_array().unwrap().iter().filter_map(|u| u["userId"].as_str()).collect();
     assert_eq!(ids, ["jdoe"], "only the verified customer is online as jdoe");
 }
+
+#[tokio::test]
+async fn an_invited_customer_gets_a_token_for_that_chat_only_and_joins_with_it() {
+    let t = TestApp::new().await;
+    let ann = t.agent_token("ann");
+    // An agent starts a chat for a customer (targetType Customer) and invites jdoe into it.
+    let (status, body) = t
+        .call(
+            "POST",
+            "/chats",
+            Some(&ann),
+            Some(json!({"channelId": "sales", "status": "active", "targetType": "Customer"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let chat = body["chat"]["chatId"].as_str().unwrap().to_string();
+    let p = format!("/chats/{chat}");
+    let invite = json!({"chatterId": "jdoe", "chatterType": "Customer", "chatterName": "John", "invitation": true});
+    let (status, added) = t.call("POST", &format!("{p}/participants"), Some(&ann), Some(invite)).await;
+    assert_eq!(status, 201, "{added}");
+    let token = added["token"].as_str().expect("a join token for the customer").to_string();
+    // The token opens this chat, as jdoe: it confirms, then chats.
+    assert_eq!(t.call("GET", &p, Some(&token), None).await.0, 200);
+    let join = json!({"chatterActive": 1});
+    assert_eq!(t.call("PATCH", &format!("{p}/participants/Customer/jdoe"), Some(&token), Some(join)).await.0, 200);
+    let (status, sent) =
+        t.call("POST", &format!("{p}/messages"), Some(&token), Some(json!({"text": "hi, John here"}))).await;
+    assert_eq!((status, sent["message"]["chatterId"].as_str()), (201, Some("jdoe")));
+    // And no other chat.
+    let (other, _) = t.start_chat("sales").await;
+    assert_eq!(t.call("GET", &format!("/chats/{other}"), Some(&token), None).await.0, 403);
+    // An agent added gets no token: agents have their own.
+    let agent = json!({"chatterId": "bob", "chatterType": "User", "permissionLevel": "Participant"});
+    let (_, added) = t.call("POST", &format!("{p}/participants"), Some(&ann), Some(agent)).await;
+    assert!(added["token"].is_null(), "{added}");
+}

@@ -5,6 +5,7 @@
 use serde::Deserialize;
 
 use crate::app::App;
+use crate::auth;
 use crate::domain::caller::Identity;
 use crate::domain::masking::Masking;
 use crate::domain::model::{ChatState, ChatterType, Participant};
@@ -53,7 +54,15 @@ pub async fn add(app: &App, req: Request) -> HandlerResult {
         })
         .await?;
     let p = added.ok_or_else(ApiError::internal)?;
-    Ok(Response::created(&serde_json::json!({ "participant": p })))
+    // An invited or added customer gets its way in: a chat token for this chat and this
+    // chatter only, for the Owner to hand over (a join link, for instance).
+    let token = if p.chatter_type.is_customer() {
+        let now = app.clock.epoch_secs();
+        Some(auth::issue_chat_token(&app.config.auth, chat_id, &p.chatter_id, p.chatter_type, &p.chatter_name, now)?)
+    } else {
+        None
+    };
+    Ok(Response::created(&serde_json::json!({ "participant": p, "token": token })))
 }
 
 /// `PATCH /chats/{chatId}/participants/{chatterType}/{chatterId}` (ChatParticipantUpdate,
