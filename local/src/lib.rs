@@ -27,12 +27,12 @@ pub fn repo_root() -> PathBuf {
 /// Serves until the task is dropped.
 pub async fn serve(app: Arc<App>, listener: TcpListener) -> std::io::Result<()> {
     loop {
-        let (stream, _) = listener.accept().await?;
+        let (stream, peer) = listener.accept().await?;
         let app = app.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req| {
                 let app = app.clone();
-                async move { Ok::<_, Infallible>(to_hyper(handle(&app, req).await)) }
+                async move { Ok::<_, Infallible>(to_hyper(handle(&app, req, Some(peer)).await)) }
             });
             let io = hyper_util::rt::TokioIo::new(stream);
             let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
@@ -68,7 +68,7 @@ pub fn parse_query(query: &str) -> HashMap<String, String> {
         .collect()
 }
 
-async fn handle(app: &App, req: hyper::Request<Incoming>) -> Response {
+async fn handle(app: &App, req: hyper::Request<Incoming>, peer: Option<std::net::SocketAddr>) -> Response {
     let started = Instant::now();
     let (parts, body) = req.into_parts();
     let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
@@ -88,6 +88,7 @@ async fn handle(app: &App, req: hyper::Request<Incoming>) -> Response {
             .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
             .collect(),
         body,
+        source_ip: peer.map(|p| p.ip().to_string()),
         caller: None,
     };
     let request_id = uuid::Uuid::new_v4().to_string();

@@ -16,6 +16,10 @@ pub struct Config {
     pub default_agent_name: String,
     /// How long an agent's availability lasts unless refreshed.
     pub presence_ttl_secs: i64,
+    /// A customer's or visitor's messages per minute, per chat token (0: no limit).
+    pub customer_messages_per_minute: u32,
+    /// New chats per minute from one client address (0: no limit).
+    pub chats_per_minute_per_address: u32,
     pub cleanup: CleanupConfig,
     pub events: EventsConfig,
 }
@@ -81,6 +85,11 @@ fn number(name: &str, default: i64) -> Result<i64, ConfigError> {
     }
 }
 
+fn count(name: &str, default: u32) -> Result<u32, ConfigError> {
+    u32::try_from(number(name, i64::from(default))?)
+        .map_err(|_| ConfigError(format!("{name} must be a whole number from 0")))
+}
+
 fn secrets(name: &str) -> Result<Vec<String>, ConfigError> {
     let list: Vec<String> =
         required(name)?.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
@@ -125,6 +134,8 @@ impl Config {
             mask_agent_names: matches!(var("MASK_AGENT_NAME").as_deref(), Some("1" | "true")),
             default_agent_name: var("DEFAULT_AGENT_NAME").unwrap_or_else(|| "Support Agent".into()),
             presence_ttl_secs: number("PRESENCE_TTL_SECONDS", 120)?,
+            customer_messages_per_minute: count("CUSTOMER_MESSAGES_PER_MINUTE", 30)?,
+            chats_per_minute_per_address: count("CHATS_PER_MINUTE_PER_ADDRESS", 10)?,
             cleanup: CleanupConfig {
                 request_close_secs: number("REQUEST_CLOSE_SECONDS", 3600)?,
                 closed_retention_secs: number("CLOSED_RETENTION_SECONDS", 3600)?,

@@ -6,11 +6,13 @@ pub struct ApiError {
     pub status: u16,
     pub code: &'static str,
     pub message: String,
+    /// Seconds to wait before retrying (Retry-After), where the error says so.
+    pub retry_after: Option<i64>,
 }
 
 impl ApiError {
     pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into() }
+        ApiError { status, code, message: message.into(), retry_after: None }
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -76,6 +78,10 @@ impl From<crate::domain::error::DomainError> for ApiError {
             Kind::Conflict => ApiError::conflict(err.message),
             Kind::Duplicate => ApiError::new(409, "duplicate", err.message),
             Kind::TooLarge => ApiError::too_large(err.message),
+            Kind::RateLimited { retry_after } => ApiError {
+                retry_after: Some(retry_after.max(1)),
+                ..ApiError::new(429, "too_many_requests", err.message)
+            },
         }
     }
 }

@@ -22,6 +22,8 @@ pub struct Request {
     /// Header names in lower case.
     pub headers: HashMap<String, String>,
     pub body: Vec<u8>,
+    /// The client's address (API Gateway's `sourceIp`; the peer, locally), for rate limits.
+    pub source_ip: Option<String>,
     /// Who called, as the route's access rule admitted it (see `routes::admit`); set
     /// before the handler runs. None only on an open route called without a token.
     pub caller: Option<Identity>,
@@ -129,12 +131,13 @@ impl Response {
 pub type HandlerResult = Result<Response, ApiError>;
 
 impl ApiError {
-    /// The error as the client gets it: `{"error": {"code", "message"}}`, and Retry-After on a 503.
+    /// The error as the client gets it: `{"error": {"code", "message"}}`, and Retry-After on
+    /// a 503 and a 429.
     pub fn into_response(self) -> Response {
         let mut response =
             Response::json(self.status, &serde_json::json!({"error": {"code": self.code, "message": self.message}}));
-        if self.status == 503 {
-            response.headers.push(("retry-after", "1".into()));
+        if let Some(secs) = self.retry_after.or((self.status == 503).then_some(1)) {
+            response.headers.push(("retry-after", secs.to_string()));
         }
         response
     }

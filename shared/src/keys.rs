@@ -87,6 +87,15 @@ pub fn flag_user_prefix(user_id: &str) -> String {
     format!("F#{}#", escape(user_id))
 }
 
+/// A rate window's counter: one partition per subject, one item per window.
+pub fn rate_pk(subject: &str) -> String {
+    format!("RATE#{}", escape(subject))
+}
+
+pub fn rate_sk(window: i64) -> String {
+    format!("W#{window}")
+}
+
 pub const PRESENCE_SK: &str = "PRESENCE";
 /// Sort key of a channel's [`ChannelCount`](crate::domain::model::ChannelCount), in the channel's partition.
 pub const CHANNEL_COUNT_SK: &str = "COUNT";

@@ -33,6 +33,10 @@ pub fn from_lambda(event: &lambda_http::Request) -> Request {
             .filter_map(|(k, v)| Some((k.as_str().to_lowercase(), v.to_str().ok()?.to_string())))
             .collect(),
         body,
+        source_ip: match event.request_context_ref() {
+            Some(RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.clone(),
+            _ => None,
+        },
         caller: None,
     }
 }

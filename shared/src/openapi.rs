@@ -456,6 +456,7 @@ const ERRORS: &[(u16, &str)] = &[
     (404, "No such object"),
     (409, "The object's state does not allow this"),
     (413, "The body (or userData) is too large"),
+    (429, "Too many requests (a customer's messages, chat starts from one address); retry after Retry-After seconds"),
     (500, "Internal error (no internals are disclosed)"),
     (503, "DynamoDB or SNS briefly unavailable; retry after Retry-After seconds"),
 ];

@@ -636,17 +636,6 @@ impl Db {
         Err(Failed::Other(err.into()))
     }
 
-    /// Writes a new chat with its requester as a participant, both or neither.
-    pub async fn create_chat(&self, chat: &Chat, requester: &Participant) -> StoreResult<()> {
-        let conflict = || DomainError::conflict("chat already exists");
-        let participant = Write::Participant { participant: requester.clone(), existed: false, chat_open: true };
-        self.commit_writes(&[
-            Guarded { write: Write::NewChat(chat.clone()), on_conflict: conflict() },
-            Guarded { write: participant, on_conflict: conflict() },
-        ])
-        .await
-    }
-
     /// The requests of planned writes, in order.
     fn requests(&self, writes: &[Guarded]) -> StoreResult<Vec<TransactWriteItem>> {
         writes.iter().map(|w| self.request(&w.write)).collect()
@@ -716,6 +705,21 @@ impl Db {
                 )?;
                 let put = Put::builder().table_name(&self.table).set_item(Some(item)).build().map_err(build_error)?;
                 Ok(TransactWriteItem::builder().put(put).build())
+            }
+            Write::RateCount { subject, window, limit, expires_at } => {
+                let update = Update::builder()
+                    .table_name(&self.table)
+                    .key(keys::PK, s(keys::rate_pk(subject)))
+                    .key(keys::SK, s(keys::rate_sk(*window)))
+                    .update_expression("SET entityType = :type, expiresAt = :exp ADD n :one")
+                    .condition_expression("attribute_not_exists(n) OR n < :limit")
+                    .expression_attribute_values(":type", s(entity::RATE_WINDOW))
+                    .expression_attribute_values(":exp", AttributeValue::N(expires_at.to_string()))
+                    .expression_attribute_values(":one", AttributeValue::N("1".into()))
+                    .expression_attribute_values(":limit", AttributeValue::N(limit.to_string()))
+                    .build()
+                    .map_err(build_error)?;
+                Ok(TransactWriteItem::builder().update(update).build())
             }
             Write::ChatExists { chat_id } => {
                 let check = ConditionCheck::builder()

@@ -129,3 +129,55 @@ async fn an_invited_customer_gets_a_token_for_that_chat_only_and_joins_with_it()
     let (_, added) = t.call("POST", &format!("{p}/participants"), Some(&ann), Some(agent)).await;
     assert!(added["token"].is_null(), "{added}");
 }
+
+#[tokio::test]
+async fn a_customer_is_rate_limited_per_chat_token_and_chat_starts_per_address() {
+    let t = TestApp::with(|c| {
+        c.customer_messages_per_minute = 3;
+        c.chats_per_minute_per_address = 2;
+    })
+    .await;
+    let ann = t.agent_token("ann");
+    let start = |address: &str| {
+        let mut request = shared::http::Request::new("POST", "/chats");
+        request.source_ip = Some(address.to_string());
+        request.body = serde_json::to_vec(&json!({"channelId": "sales", "nickname": "Vic"})).unwrap();
+        request
+    };
+    // Two chats a minute from one address; the third waits, with Retry-After; another address
+    // is not affected.
+    let (_, first) = t.send(start("203.0.113.7")).await;
+    assert_eq!(t.send(start("203.0.113.7")).await.0, 201);
+    let refused = local_server::call(&t.app, start("203.0.113.7"), "test", std::time::Instant::now()).await;
+    assert_eq!(refused.status, 429);
+    let wait: i64 = refused.headers.iter().find(|(n, _)| *n == "retry-after").map(|(_, v)| v.parse().unwrap()).unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    assert_eq!(t.send(start("198.51.100.9")).await.0, 201);
+    // Three messages a minute per chat token; agents are not limited.
+    let chat = first["chat"]["chatId"].as_str().unwrap().to_string();
+    let token = first["token"].as_str().unwrap().to_string();
+    assert_eq!(t.call("PATCH", &format!("/chats/{chat}"), Some(&ann), Some(json!({"status": "active"}))).await.0, 200);
+    let post = |who: String, n: usize| {
+        let t = &t;
+        let chat = chat.clone();
+        async move {
+            t.call("POST", &format!("/chats/{chat}/messages"), Some(&who), Some(json!({"text": format!("m{n}")})))
+                .await
+                .0
+        }
+    };
+    for n in 0..3 {
+        assert_eq!(post(token.clone(), n).await, 201);
+    }
+    assert_eq!(post(token.clone(), 3).await, 429, "the fourth in the minute");
+    for n in 0..5 {
+        assert_eq!(post(ann.clone(), n).await, 201, "agents are not limited");
+    }
+    let (_, transcript) = t.call("GET", &format!("/chats/{chat}/messages"), Some(&ann), None).await;
+    let from_customer =
+        transcript["messages"].as_array().unwrap().iter().filter(|m| m["chatterType"] == "Public").count();
+    assert_eq!(from_customer, 3, "a refused message is not stored: {transcript}");
+    // The next minute, the customer may post again.
+    t.app.clock.advance(std::time::Duration::from_secs(61));
+    assert_eq!(post(token.clone(), 4).await, 201);
+}

@@ -127,6 +127,9 @@ pub fn test_config(table: &str) -> Config {
         mask_agent_names: false,
         default_agent_name: "Support Agent".into(),
         presence_ttl_secs: 120,
+        // Off: tests start many chats and post many messages; the rate tests turn them on.
+        customer_messages_per_minute: 0,
+        chats_per_minute_per_address: 0,
         events: shared::config::EventsConfig { api_url: "http://127.0.0.1:3000".into(), ..Default::default() },
         cleanup: shared::config::CleanupConfig {
             request_close_secs: 3600,

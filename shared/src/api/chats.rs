@@ -9,6 +9,7 @@ use crate::auth;
 use crate::domain::caller::Identity;
 use crate::domain::masking::Masking;
 use crate::domain::model::{Chat, ChatStatus, Chatter, ChatterType, Participant, PermissionLevel, TargetType};
+use crate::domain::plan::RateLimit;
 use crate::domain::policy;
 use crate::domain::transitions::{self, ChatChange};
 use crate::domain::validate;
@@ -203,7 +204,9 @@ pub async fn add(app: &App, req: Request) -> HandlerResult {
         agent_number: (requester_type == ChatterType::User).then_some(1),
         invited_by: None,
     };
-    app.db.create_chat(&chat, &requester).await?;
+    let rate = RateLimit { limit: app.config.chats_per_minute_per_address, window_secs: 60 };
+    let plan = transitions::start_chat(&chat, &requester, req.source_ip.as_deref(), rate, &app.clock.moment());
+    app.db.commit_writes(&plan.writes).await?;
 
     let token = if requester_type.is_customer() {
         Some(auth::issue_chat_token(

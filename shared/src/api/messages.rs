@@ -10,6 +10,7 @@ use crate::app::App;
 use crate::domain::caller::Identity;
 use crate::domain::error::{DomainError, Kind};
 use crate::domain::model::{ChatState, ChatStatus, Message, MessageType, Typing};
+use crate::domain::plan::RateLimit;
 use crate::domain::policy;
 use crate::domain::transitions::{self, PostMessage};
 use crate::domain::validate;
@@ -121,6 +122,7 @@ async fn post(app: &App, req: &Request, kind: MessageType, body: AddMessage) -> 
         client_message_id: body.client_message_id,
         filter: body.filter,
         reference_id,
+        rate: RateLimit { limit: app.config.customer_messages_per_minute, window_secs: 60 },
     };
     let result =
         app.db.apply(chat_id, |state| transitions::post_message(state, &ident, &cmd, &app.clock.moment())).await;

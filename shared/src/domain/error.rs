@@ -15,6 +15,8 @@ pub enum Kind {
     Duplicate,
     /// The input is over a size limit.
     TooLarge,
+    /// Too many requests in the current window; `retry_after` seconds until the next.
+    RateLimited { retry_after: i64 },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +52,10 @@ impl DomainError {
 
     pub fn too_large(message: impl Into<String>) -> Self {
         Self::new(Kind::TooLarge, message)
+    }
+
+    pub fn rate_limited(message: impl Into<String>, retry_after: i64) -> Self {
+        Self::new(Kind::RateLimited { retry_after }, message)
     }
 }
 

@@ -16,6 +16,7 @@ pub mod entity {
     pub const CHANNEL_COUNT: &str = "ChannelCount";
     pub const FLAG: &str = "Flag";
     pub const WEBHOOK: &str = "Webhook";
+    pub const RATE_WINDOW: &str = "RateWindow";
 }
 
 macro_rules! string_enum {

@@ -47,10 +47,20 @@ pub enum Write {
     ChannelAgent(ChannelAgent),
     /// Takes an agent's listing out of a channel.
     RemoveChannelAgent { channel_id: String, user_id: String },
+    /// One more request in a rate window (`subject`: whose, `window`: its start, in epoch
+    /// seconds), refused when `limit` are already counted there.
+    RateCount { subject: String, window: i64, limit: u32, expires_at: i64 },
     /// A flag (with [`Write::ChatExists`], so no flag outlives its chat).
     Flag(Flag),
     /// Writes nothing; fails unless the chat exists.
     ChatExists { chat_id: String },
+}
+
+/// At most `limit` requests per `window_secs` (0: no limit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub limit: u32,
+    pub window_secs: i64,
 }
 
 /// A write and what to answer if its condition fails.
@@ -76,6 +86,18 @@ impl Plan {
     /// The same, first: the write whose condition a racing change fails first.
     pub fn write_first(&mut self, write: Write, message: &str) {
         self.writes.insert(0, Guarded { write, on_conflict: DomainError::conflict(message) });
+    }
+
+    /// Counts one request of `subject` against `rate`: past the limit, the whole plan is
+    /// refused until the window ends (a fixed window: simple, and one write).
+    pub fn rate(&mut self, subject: String, rate: RateLimit, now: &Moment) {
+        if rate.limit == 0 || rate.window_secs <= 0 {
+            return;
+        }
+        let window = now.epoch_secs - now.epoch_secs.rem_euclid(rate.window_secs);
+        let retry_after = window + rate.window_secs - now.epoch_secs;
+        let write = Write::RateCount { subject, window, limit: rate.limit, expires_at: window + 2 * rate.window_secs };
+        self.guarded(write, DomainError::rate_limited("too many requests: slow down", retry_after));
     }
 
     pub fn guarded(&mut self, write: Write, on_conflict: DomainError) {

@@ -13,7 +13,7 @@ use crate::domain::model::{
     count_changes, Availability, ChannelAgent, Chat, ChatState, ChatStatus, Chatter, ChatterType, IdempotencyRecord,
     MessageType, Participant, PermissionLevel, Presence,
 };
-use crate::domain::plan::{Moment, NewMessage, Plan, Write};
+use crate::domain::plan::{Moment, NewMessage, Plan, RateLimit, Write};
 use crate::domain::{policy, validate};
 
 const RACED: &str = "the chat changed meanwhile";
@@ -223,6 +223,19 @@ pub fn change_chat(state: &ChatState, ident: &Identity, cmd: &ChatChange, now: &
     // The chat record first: its condition is the one a racing change fails.
     plan.write_first(Write::Chat { before: before.clone(), after: chat.clone() }, RACED);
     Ok(ChatChanged { plan, chat, participants })
+}
+
+/// Starts a chat (ChatAdd): the record and its requester, both or neither; a start from a
+/// client address (a customer or visitor's) counts against that address's `rate`.
+pub fn start_chat(chat: &Chat, requester: &Participant, address: Option<&str>, rate: RateLimit, now: &Moment) -> Plan {
+    let mut plan = Plan::default();
+    plan.write(Write::NewChat(chat.clone()), "chat already exists");
+    let write = Write::Participant { participant: requester.clone(), existed: false, chat_open: true };
+    plan.write(write, "chat already exists");
+    if let Some(address) = address.filter(|_| requester.chatter_type.is_customer()) {
+        plan.rate(format!("chats#{address}"), rate, now);
+    }
+    plan
 }
 
 /// Deletes a chat (ChatDelete): closes it if open, and marks it deleted. The owner does
@@ -719,6 +732,8 @@ pub struct PostMessage {
     pub filter: Option<String>,
     /// The client's reference for this request (echoed as `referenceId`).
     pub reference_id: Option<String>,
+    /// How many messages a customer or visitor may post (agents are not limited).
+    pub rate: RateLimit,
 }
 
 /// Plans a message from `ident` (ChatMessageAdd, sendMessage, sendCustomNotice,
@@ -727,6 +742,10 @@ pub fn post_message(state: &ChatState, ident: &Identity, cmd: &PostMessage, now:
     policy::can_post(ident, state)?;
     let mut plan = Plan::default();
     let author = state.chatter(ident.chatter_type(), ident.chatter_id(), ident.name());
+    if !ident.is_agent() {
+        let subject = format!("messages#{}#{}#{}", state.chat.chat_id, ident.chatter_type(), ident.chatter_id());
+        plan.rate(subject, cmd.rate, now);
+    }
     if let Some(client_id) = &cmd.client_message_id {
         let record = IdempotencyRecord { index: state.last_index + 1, expires_at: now.epoch_secs + IDEMPOTENCY_SECS };
         let write = Write::Idempotency {

@@ -5,6 +5,7 @@ use serde_json::json;
 use super::*;
 use crate::domain::error::Kind;
 use crate::domain::model::TargetType;
+use crate::domain::plan::RateLimit;
 
 fn now() -> Moment {
     Moment { stamp: "2026-01-01T00:00:10.000Z".into(), epoch_secs: 1_767_225_610 }
@@ -79,6 +80,7 @@ fn kinds(plan: &Plan) -> Vec<&'static str> {
             Write::RemoveChannelAgent { .. } => "remove channel agent",
             Write::Flag(_) => "flag",
             Write::ChatExists { .. } => "chat exists",
+            Write::RateCount { .. } => "rate",
         })
         .collect()
 }
@@ -409,11 +411,13 @@ fn a_message_remembers_its_client_id_and_observers_and_closed_chats_take_none() 
         client_message_id: Some("m1".into()),
         filter: None,
         reference_id: None,
+        rate: RateLimit { limit: 30, window_secs: 60 },
     };
     let plan = post_message(&state(ChatStatus::Active), &customer(), &cmd, &now()).unwrap();
-    assert_eq!(kinds(&plan), ["idempotency"]);
-    assert_eq!(plan.writes[0].on_conflict.kind, Kind::Duplicate);
-    match &plan.writes[0].write {
+    assert_eq!(kinds(&plan), ["rate", "idempotency"], "a customer's message counts against its rate");
+    assert!(matches!(plan.writes[0].on_conflict.kind, Kind::RateLimited { retry_after: 50 }), "{:?}", plan.writes[0]);
+    assert_eq!(plan.writes[1].on_conflict.kind, Kind::Duplicate);
+    match &plan.writes[1].write {
         Write::Idempotency { record, .. } => assert_eq!(record.index, 4, "the next transcript slot"),
         other => panic!("{other:?}"),
     }
