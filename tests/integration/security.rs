@@ -20,9 +20,13 @@ enum Who {
     Owner,
     /// An agent with the admin role, in no chat.
     Admin,
+    /// A known customer the Owner added (with the join token it got back), joined.
+    Invited,
+    /// A verified customer (identity token) in a chat of its own.
+    Verified,
 }
 
-const EVERYONE: [Who; 11] = [
+const EVERYONE: [Who; 13] = [
     Who::Nobody,
     Who::Tampered,
     Who::Expired,
@@ -33,6 +37,8 @@ const EVERYONE: [Who; 11] = [
     Who::Participant,
     Who::Left,
     Who::Admin,
+    Who::Verified,
+    Who::Invited,
     // Last: its changes (a delete, a close) must not decide the others' answers.
     Who::Owner,
 ];
@@ -56,14 +62,14 @@ fn expect(access: Access, who: Who) -> Expect {
         Access::Open => true,
         Access::Agent | Access::OwnUser | Access::ChatAgent => agent,
         Access::Admin => who == Admin,
-        Access::ChatToken => matches!(who, Customer | OtherCustomer),
-        Access::ChatRead => matches!(who, Customer | Observer | Participant | Owner),
+        Access::ChatToken => matches!(who, Customer | OtherCustomer | Invited | Verified),
+        Access::ChatRead => matches!(who, Customer | Invited | Observer | Participant | Owner),
         Access::ChatReadAgent => matches!(who, Observer | Participant | Owner),
-        Access::ChatPost => matches!(who, Customer | Participant | Owner),
+        Access::ChatPost => matches!(who, Customer | Invited | Participant | Owner),
         Access::ChatContribute => matches!(who, Participant | Owner),
         Access::ChatManage => who == Owner,
         // Acting on its own participation: a stranger has none (404).
-        Access::ChatSelf => matches!(who, Customer | Observer | Participant | Owner),
+        Access::ChatSelf => matches!(who, Customer | Invited | Observer | Participant | Owner),
         Access::AgentSelf => matches!(who, Observer | Participant | Owner),
     };
     match (allowed, access, who) {
@@ -94,6 +100,16 @@ async fn populated(t: &TestApp) -> Chat {
         let add = json!({"chatterId": who, "chatterType": "User", "chatterName": format!("Real {who}"), "permissionLevel": level, "chatterActive": 1});
         assert_eq!(t.call("POST", &format!("{p}/participants"), Some(&owner), Some(add)).await.0, 201);
     }
+    // A known customer the Owner adds, who joins with the token it gets back; and a verified
+    // customer with a chat of its own.
+    let add = json!({"chatterId": "jdoe", "chatterType": "Customer", "chatterName": "John", "chatterActive": 1});
+    let (status, added) = t.call("POST", &format!("{p}/participants"), Some(&owner), Some(add)).await;
+    assert_eq!(status, 201, "{added}");
+    let invited = added["token"].as_str().unwrap().to_string();
+    let vera = json!({"channelId": "sales", "identityToken": t.identity_token("vera")});
+    let (status, own_chat) = t.call("POST", "/chats", None, Some(vera)).await;
+    assert_eq!((status, own_chat["chat"]["requesterType"].as_str()), (201, Some("Customer")));
+    let verified = own_chat["token"].as_str().unwrap().to_string();
     let gone = t.agent_token("gone");
     assert_eq!(t.call("POST", &format!("{p}/leave"), Some(&gone), None).await.0, 200);
     assert_eq!(
@@ -125,6 +141,8 @@ async fn populated(t: &TestApp) -> Chat {
         (Who::Left, Some(gone)),
         (Who::Owner, Some(owner)),
         (Who::Admin, Some(t.admin_token("admin"))),
+        (Who::Invited, Some(invited)),
+        (Who::Verified, Some(verified)),
     ];
     Chat { id, other_id, tokens, customer_id }
 }
@@ -141,12 +159,15 @@ fn own(who: Who, chat: &Chat) -> (&'static str, String) {
         Who::Left => ("User", "gone".into()),
         Who::Owner => ("User", "owner".into()),
         Who::Admin => ("User", "admin".into()),
+        Who::Invited => ("Customer", "jdoe".into()),
+        Who::Verified => ("Customer", "vera".into()),
     }
 }
 
 fn request(route: &Route, who: Who, chat: &Chat) -> (String, Option<Value>) {
     let (own_type, own_id) = own(who, chat);
-    let user = if matches!(who, Who::Customer | Who::OtherCustomer) { "owner".to_string() } else { own_id.clone() };
+    let customer = matches!(who, Who::Customer | Who::OtherCustomer | Who::Invited | Who::Verified);
+    let user = if customer { "owner".to_string() } else { own_id.clone() };
     let (chatter_type, chatter_id) = match route.access {
         Access::ChatSelf => (own_type.to_string(), own_id.clone()),
         _ => ("User".to_string(), "part".to_string()),
