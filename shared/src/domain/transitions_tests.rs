@@ -375,8 +375,8 @@ fn contributors_invite_and_the_invitee_declines_or_withdraws() {
     assert_eq!(refused(remove_invitation(&s, &agent("ann"))), Kind::NotFound);
 }
 
-#[test]
-fn declining_the_only_invitation_of_an_agent_to_agent_request_closes_it() {
+/// Ann's private request to other agents, with Bob invited.
+fn private_request() -> ChatState {
     let ann = Chatter {
         chatter_type: ChatterType::User,
         chatter_id: "ann".into(),
@@ -387,13 +387,18 @@ fn declining_the_only_invitation_of_an_agent_to_agent_request_closes_it() {
     chat.agent_numbers = 2;
     let mut bob = participant(ChatterType::User, "bob", 0, Some(PermissionLevel::Participant));
     bob.invitation = true;
-    let s = ChatState {
+    ChatState {
         chat,
         participants: vec![participant(ChatterType::User, "ann", 1, Some(PermissionLevel::Owner)), bob],
         typing: vec![],
         last_index: 1,
         last_message_time: None,
-    };
+    }
+}
+
+#[test]
+fn declining_the_only_invitation_of_an_agent_to_agent_request_closes_it() {
+    let s = private_request();
     let plan = decline(&s, &agent("bob"), Some("busy"), &now()).unwrap();
     assert_eq!(kinds(&plan), ["chat", "participant"]);
     assert_eq!(after(&plan).updated_by.as_ref().map(|c| c.chatter_id.as_str()), Some("bob"));
@@ -476,22 +481,7 @@ fn a_lapsed_presence_is_swept_out_of_its_counts() {
 
 #[test]
 fn a_private_request_is_accepted_only_by_an_invited_agent() {
-    let ann = Chatter {
-        chatter_type: ChatterType::User,
-        chatter_id: "ann".into(),
-        chatter_name: "ANN".into(),
-        number: Some(1),
-    };
-    let chat = Chat::request("c1".into(), &ann, TargetType::User, "sales".into(), "2026-01-01T00:00:00.000Z");
-    let mut bob = participant(ChatterType::User, "bob", 0, Some(PermissionLevel::Participant));
-    bob.invitation = true;
-    let s = ChatState {
-        chat,
-        participants: vec![participant(ChatterType::User, "ann", 1, Some(PermissionLevel::Owner)), bob],
-        typing: vec![],
-        last_index: 1,
-        last_message_time: None,
-    };
+    let s = private_request();
     assert_eq!(refused(change_chat(&s, &agent("eve"), &status(ChatStatus::Active), &now())), Kind::Forbidden);
     assert_eq!(policy::can_read(&agent("eve"), &s).unwrap_err().kind, Kind::Forbidden);
     assert!(!policy::may_see_in_lists(&agent("eve"), &s.chat) && policy::may_see_in_lists(&agent("ann"), &s.chat));
