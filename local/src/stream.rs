@@ -41,6 +41,43 @@ pub fn lambda_event(records: &[Record]) -> Value {
     json!({ "Records": records })
 }
 
+/// The stream mapping's `FilterCriteria`, read from template.yaml: Lambda invokes the
+/// publisher only with records one of its patterns matches, and so does this reader.
+/// Written by hand: the patterns use a small part of EventBridge's syntax (objects, and
+/// arrays of allowed values), and no maintained crate matches them.
+#[derive(Debug, Default, Clone)]
+pub struct Filter(Vec<Value>);
+
+impl Filter {
+    pub fn from_template(template: &str) -> Result<Filter, Box<dyn std::error::Error + Send + Sync>> {
+        let doc: serde_yaml::Value = serde_yaml::from_str(template)?;
+        let filters = doc
+            .get("Resources")
+            .and_then(|r| r.get("EventPublisherFunction"))
+            .and_then(|f| f.get("Properties")?.get("Events")?.get("Stream")?.get("Properties"))
+            .and_then(|p| p.get("FilterCriteria")?.get("Filters")?.as_sequence().cloned())
+            .unwrap_or_default();
+        let patterns = filters
+            .iter()
+            .filter_map(|f| f.get("Pattern")?.as_str().map(serde_json::from_str::<Value>))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Filter(patterns))
+    }
+
+    /// Whether a record (as Lambda's event carries it) passes: no pattern, or one matches.
+    pub fn passes(&self, record: &Value) -> bool {
+        self.0.is_empty() || self.0.iter().any(|p| matches(p, record))
+    }
+}
+
+fn matches(pattern: &Value, value: &Value) -> bool {
+    match pattern {
+        Value::Object(fields) => fields.iter().all(|(k, p)| value.get(k).is_some_and(|v| matches(p, v))),
+        Value::Array(allowed) => allowed.contains(value),
+        other => other == value,
+    }
+}
+
 #[derive(Default)]
 struct Shard {
     iterator: Option<String>,
@@ -90,6 +127,11 @@ const BACKOFF: Duration = Duration::from_millis(500);
 /// stops it (a failed call is retried after [`BACKOFF`]), and a batch is retried until the
 /// publisher takes it, so an event is late while DynamoDB or SNS is down, never lost.
 pub async fn run(app: Arc<App>, streams: aws_sdk_dynamodbstreams::Client, mut checkpoint: Checkpoint) {
+    let template = std::fs::read_to_string(crate::repo_root().join("template.yaml")).unwrap_or_default();
+    let filter = Filter::from_template(&template).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "template.yaml's stream filter does not parse; publishing every record");
+        Filter::default()
+    });
     let arn = loop {
         match app.db.stream_arn().await {
             Ok(Some(arn)) => break arn,
@@ -132,7 +174,14 @@ pub async fn run(app: Arc<App>, streams: aws_sdk_dynamodbstreams::Client, mut ch
                 continue;
             }
             idle = false;
-            match shared::publisher::handle(&app, lambda_event(&shard.pending)).await {
+            let mut event = lambda_event(&shard.pending);
+            if let Some(Value::Array(records)) = event.get_mut("Records") {
+                records.retain(|r| filter.passes(r));
+            }
+            let filtered_out = event["Records"].as_array().is_none_or(Vec::is_empty);
+            let published =
+                if filtered_out { Ok(Value::Null) } else { shared::publisher::handle(&app, event).await };
+            match published {
                 Ok(_) => {
                     let last = shard.pending.last().and_then(|r| r.dynamodb()).and_then(|d| d.sequence_number());
                     if let Some(sequence) = last {
@@ -216,4 +265,41 @@ pub async fn ensure_topic(sns: &aws_sdk_sns::Client, name: &str) -> Result<Strin
 pub fn streams_client(sdk: &aws_config::SdkConfig, endpoint: &str) -> aws_sdk_dynamodbstreams::Client {
     let config = aws_sdk_dynamodbstreams::config::Builder::from(sdk).endpoint_url(endpoint).build();
     aws_sdk_dynamodbstreams::Client::from_conf(config)
+}
+
+#[cfg(test)]
+mod filter_tests {
+    use super::*;
+
+    fn record(event_name: &str, image: &str, entity: &str) -> Value {
+        json!({ "eventName": event_name, "dynamodb": { image: { "entityType": { "S": entity } } } })
+    }
+
+    #[test]
+    fn the_templates_stream_filter_passes_only_records_that_announce_something() {
+        let template = std::fs::read_to_string(crate::repo_root().join("template.yaml")).unwrap();
+        let filter = Filter::from_template(&template).unwrap();
+        for (name, image, entity) in [
+            ("INSERT", "NewImage", "Chat"),
+            ("MODIFY", "NewImage", "Participant"),
+            ("INSERT", "NewImage", "Message"),
+            ("MODIFY", "NewImage", "Presence"),
+            ("MODIFY", "NewImage", "ChannelCount"),
+            ("REMOVE", "OldImage", "Participant"),
+            ("REMOVE", "OldImage", "Presence"),
+        ] {
+            assert!(filter.passes(&record(name, image, entity)), "{name} {entity}");
+        }
+        for (name, image, entity) in [
+            ("INSERT", "NewImage", "Typing"),
+            ("INSERT", "NewImage", "Idempotency"),
+            ("MODIFY", "NewImage", "RateWindow"),
+            ("INSERT", "NewImage", "Flag"),
+            ("INSERT", "NewImage", "ChannelAgent"),
+            ("REMOVE", "OldImage", "Message"),
+            ("REMOVE", "OldImage", "Typing"),
+        ] {
+            assert!(!filter.passes(&record(name, image, entity)), "{name} {entity}");
+        }
+    }
 }
