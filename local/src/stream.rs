@@ -179,8 +179,7 @@ pub async fn run(app: Arc<App>, streams: aws_sdk_dynamodbstreams::Client, mut ch
                 records.retain(|r| filter.passes(r));
             }
             let filtered_out = event["Records"].as_array().is_none_or(Vec::is_empty);
-            let published =
-                if filtered_out { Ok(Value::Null) } else { shared::publisher::handle(&app, event).await };
+            let published = if filtered_out { Ok(Value::Null) } else { shared::publisher::handle(&app, event).await };
             match published {
                 Ok(_) => {
                     let last = shard.pending.last().and_then(|r| r.dynamodb()).and_then(|d| d.sequence_number());
