@@ -330,4 +330,11 @@ async fn chat_invites_get_filters_before_paging() {
     }
     let (_, page) = t.call("GET", "/users/bob/invitations?invitationChatId=c&limit=1", Some(&bob), None).await;
     assert_eq!(page["invitations"][0]["chatId"], wanted.as_str(), "the match, though two others come first: {page}");
+    // ChatList by chatter carries the seed's Invitation column.
+    let (_, listed) = t.call("GET", "/chats?chatterId=bob&chatterType=User", Some(&bob), None).await;
+    let rows = listed["chats"].as_array().unwrap();
+    assert_eq!(rows.len(), 3, "{listed}");
+    assert!(rows.iter().all(|c| c["invitation"] == true), "{listed}");
+    let (_, queue) = t.call("GET", "/chats?status=active", Some(&ann), None).await;
+    assert!(queue["chats"].as_array().unwrap().iter().all(|c| c.get("invitation").is_none()), "only by chatter");
 }

@@ -37,6 +37,10 @@ pub struct ChatView {
     /// ChatPermissionLevelGet: the calling agent's level in this chat (ChatGet only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub permission_level: Option<PermissionLevel>,
+    /// ChatList by `chatterId`: whether that chatter's invitation to it is pending (the
+    /// seed's `Invitation` column).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invitation: Option<bool>,
 }
 
 impl ChatView {
@@ -65,6 +69,7 @@ impl ChatView {
                     .map(|p| p.chatter_id.clone())
             },
             permission_level: None,
+            invitation: None,
             chat,
         }
     }
@@ -365,6 +370,8 @@ pub async fn list(app: &App, req: Request) -> HandlerResult {
             }
         }
     }
+    // Per chat listed through a chatter's participations: its invitation is pending.
+    let mut invitations: std::collections::HashMap<String, bool> = std::collections::HashMap::new();
     let (chats, next) = if let Some(chatter_id) = req.query("chatterId") {
         validate::id("chatterId", chatter_id)?;
         let chatter_type = req
@@ -392,6 +399,8 @@ pub async fn list(app: &App, req: Request) -> HandlerResult {
         loop {
             let (participations, after) =
                 app.db.chatter_participations(&query, limit - chats.len(), next.as_deref(), |_| true).await?;
+            invitations
+                .extend(participations.iter().map(|p| (p.chat_id.clone(), p.invitation && p.chatter_active == 0)));
             let ids: Vec<String> = participations.into_iter().map(|p| p.chat_id).collect();
             // The caller's own participations include the private requests it is invited to.
             let own = chatter_type == ChatterType::User && chatter_id == caller.chatter_id();
@@ -407,7 +416,13 @@ pub async fn list(app: &App, req: Request) -> HandlerResult {
         let seen = |c: &Chat| filter.matches(c) && policy::may_see_in_lists(&caller, c);
         app.db.list_chats(&filter.queries(), limit, cursor, seen).await?
     };
-    let views: Vec<ChatView> = chats.into_iter().map(|c| ChatView::new(app, c, None, true)).collect();
+    let views: Vec<ChatView> = chats
+        .into_iter()
+        .map(|c| {
+            let invitation = invitations.get(&c.chat_id).copied();
+            ChatView { invitation, ..ChatView::new(app, c, None, true) }
+        })
+        .collect();
     Ok(Response::ok(&serde_json::json!({ "chats": views, "nextCursor": next })))
 }
 
