@@ -169,12 +169,7 @@ async fn mark_outdated(app: &App, chat_id: &str) -> StoreResult<bool> {
 
 /// Closes a request nobody answered, with a system message; `false` if it is no longer one.
 async fn close_unanswered(app: &App, chat_id: &str) -> StoreResult<bool> {
-    close(app, chat_id, ChatStatus::Request).await
-}
-
-/// Closes a chat for the service if it is still `expected`; `false` if it is not.
-async fn close(app: &App, chat_id: &str, expected: ChatStatus) -> StoreResult<bool> {
-    let plan = |state: &_| transitions::close_by_service(state, expected, &app.clock.moment());
+    let plan = |state: &_| transitions::close_by_service(state, ChatStatus::Request, &app.clock.moment());
     moot(app.db.apply(chat_id, plan).await.map(|_| ()))
 }
 
