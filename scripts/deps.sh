@@ -19,3 +19,9 @@ if [ ! -x .venv/bin/ministack ] || [ ! -x .venv/bin/sam ] || [ ! -x .venv/bin/sc
   .venv/bin/pip install --quiet --disable-pip-version-check "ministack==1.5.33" "aws-sam-cli==1.167.0" \
     "schemathesis==4.32.5" "openapi-spec-validator==0.9.0"
 fi
+
+# standardwebhooks: the tests verify webhook signatures with this independent implementation.
+if ! .venv/bin/python -c "import standardwebhooks" 2>/dev/null; then
+  echo "installing standardwebhooks into .venv"
+  .venv/bin/pip install --quiet --disable-pip-version-check "standardwebhooks==1.1.0"
+fi

@@ -3,7 +3,8 @@
 
 Usage: import-lc-serv-cfg.py API_URL AGENT_TOKEN lc_serv.cfg
 
-Each URL is subscribed once, in the `rpc` format, to every event named for it. Licence
+Each URL becomes one `direct` webhook in the `rpc` format (form fields, no handshake),
+for every event named for it; its signing secret is printed once. Licence
 events (NEW_LICENCE, NEW_OPERATOR, LICENCE_INFO, NEW_OPERATOR_SUBSCRIPTION) have no
 counterpart in this product and are skipped with a warning (see docs/events.md).
 """
@@ -45,7 +46,8 @@ def main():
                                          headers={"authorization": f"Bearer {token}", "content-type": "application/json"})
         try:
             with urllib.request.urlopen(request) as answer:
-                print(f"{url}: {', '.join(events)} -> {json.load(answer)['webhookId']}")
+                created = json.load(answer)
+                print(f"{url}: {', '.join(events)} -> {created['webhookId']} (secret {created.get('secret', '-')})")
         except urllib.error.HTTPError as e:
             failed = True
             print(f"{url}: {e.code} {e.read().decode()}", file=sys.stderr)

@@ -1,6 +1,7 @@
 //! The local server: every function of template.yaml behind one HTTP listener on loopback,
 //! calling the very handlers the Lambda binaries call.
 
+pub mod queue;
 pub mod schema;
 pub mod stream;
 

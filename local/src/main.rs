@@ -35,8 +35,12 @@ async fn run() -> Result<(), Error> {
     // Events: the SNS emulator's topic, fed from the table's stream by the publisher handler.
     let follow_stream = std::env::var("SNS_ENDPOINT").is_ok();
     if follow_stream {
-        app.config.events.topic_arn = Some(local_server::stream::ensure_topic(&app.sns, "livechat-events").await?);
-        tracing::info!(topic = app.config.events.topic_arn.as_deref(), "events topic");
+        let topic = local_server::stream::ensure_topic(&app.sns, "livechat-events").await?;
+        let queues = local_server::queue::ensure_queues(&app.messaging(), &topic, "livechat-webhooks").await?;
+        tracing::info!(topic, queue = queues.url, "events topic and webhook queue");
+        app.config.events.topic_arn = Some(topic);
+        app.config.events.webhooks.queue_url = Some(queues.url);
+        app.config.events.webhooks.dead_letter_url = Some(queues.dead_letter_url);
     }
     let port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(3000);
     if std::env::var("API_URL").is_err() {
@@ -55,7 +59,10 @@ async fn run() -> Result<(), Error> {
             Ok(path) => local_server::stream::Checkpoint::file(path.into()),
             Err(_) => local_server::stream::Checkpoint::in_memory(),
         };
-        tokio::spawn(local_server::stream::run(app, streams, checkpoint));
+        tokio::spawn(local_server::stream::run(app.clone(), streams, checkpoint));
+        // The webhook-dispatcher's trigger.
+        let queue_url = app.config.events.webhooks.queue_url.clone().unwrap_or_default();
+        tokio::spawn(local_server::queue::run(app, queue_url));
     }
     // cleanup-cron's schedule, locally: every CLEANUP_INTERVAL_SECONDS (0 turns it off).
     let interval: u64 = std::env::var("CLEANUP_INTERVAL_SECONDS").ok().and_then(|v| v.parse().ok()).unwrap_or(300);

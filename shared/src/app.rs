@@ -16,21 +16,23 @@ pub struct App {
     pub clock: Clock,
     /// Used by the event publisher and the webhook functions only.
     pub sns: aws_sdk_sns::Client,
+    /// The webhook queue: the dispatcher and the replay only.
+    pub sqs: aws_sdk_sqs::Client,
 }
 
 impl App {
-    pub fn new(config: Config, client: aws_sdk_dynamodb::Client, sns: aws_sdk_sns::Client) -> Self {
-        Self::with_clock(config, client, sns, Clock::default())
+    pub fn new(config: Config, client: aws_sdk_dynamodb::Client, messaging: Messaging) -> Self {
+        Self::with_clock(config, client, messaging, Clock::default())
     }
 
-    pub fn with_clock(
-        config: Config,
-        client: aws_sdk_dynamodb::Client,
-        sns: aws_sdk_sns::Client,
-        clock: Clock,
-    ) -> Self {
+    pub fn with_clock(config: Config, client: aws_sdk_dynamodb::Client, messaging: Messaging, clock: Clock) -> Self {
         let db = Db::new(client, config.table_name.clone(), clock.clone());
-        App { config, db, clock, sns }
+        App { config, db, clock, sns: messaging.sns, sqs: messaging.sqs }
+    }
+
+    /// The app's SNS and SQS clients (for another app over the same topic and queue).
+    pub fn messaging(&self) -> Messaging {
+        Messaging { sns: self.sns.clone(), sqs: self.sqs.clone() }
     }
 
     /// Reads the configuration and builds the DynamoDB client. `DYNAMODB_ENDPOINT`
@@ -39,8 +41,29 @@ impl App {
         let config = Config::from_env()?;
         let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
         let dynamodb = dynamodb_client(&sdk, std::env::var("DYNAMODB_ENDPOINT").ok());
-        Ok(App::new(config, dynamodb, sns_client(&sdk, std::env::var("SNS_ENDPOINT").ok())))
+        // The local emulator serves SNS and SQS on one endpoint.
+        Ok(App::new(config, dynamodb, messaging(&sdk, std::env::var("SNS_ENDPOINT").ok())))
     }
+}
+
+/// The clients of the event fan-out: the topic (SNS) and the webhook queue (SQS).
+#[derive(Clone)]
+pub struct Messaging {
+    pub sns: aws_sdk_sns::Client,
+    pub sqs: aws_sdk_sqs::Client,
+}
+
+/// Both clients, at `endpoint` when given (the local emulator).
+pub fn messaging(sdk: &aws_config::SdkConfig, endpoint: Option<String>) -> Messaging {
+    Messaging { sns: sns_client(sdk, endpoint.clone()), sqs: sqs_client(sdk, endpoint) }
+}
+
+fn messaging_timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(1))
+        .operation_attempt_timeout(Duration::from_secs(3))
+        .operation_timeout(Duration::from_secs(8))
+        .build()
 }
 
 /// A DynamoDB client whose calls give up well within a function's timeout, so a request
@@ -65,14 +88,18 @@ pub fn dynamodb_config(sdk: &aws_config::SdkConfig, endpoint: Option<String>) ->
 
 /// The SNS client; `SNS_ENDPOINT` points it at the local emulator.
 pub fn sns_client(sdk: &aws_config::SdkConfig, endpoint: Option<String>) -> aws_sdk_sns::Client {
-    let timeouts = TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(1))
-        .operation_attempt_timeout(Duration::from_secs(3))
-        .operation_timeout(Duration::from_secs(8))
-        .build();
-    let mut builder = aws_sdk_sns::config::Builder::from(sdk).timeout_config(timeouts);
+    let mut builder = aws_sdk_sns::config::Builder::from(sdk).timeout_config(messaging_timeouts());
     if let Some(endpoint) = endpoint {
         builder = builder.endpoint_url(endpoint);
     }
     aws_sdk_sns::Client::from_conf(builder.build())
+}
+
+/// The SQS client of the webhook queue.
+pub fn sqs_client(sdk: &aws_config::SdkConfig, endpoint: Option<String>) -> aws_sdk_sqs::Client {
+    let mut builder = aws_sdk_sqs::config::Builder::from(sdk).timeout_config(messaging_timeouts());
+    if let Some(endpoint) = endpoint {
+        builder = builder.endpoint_url(endpoint);
+    }
+    aws_sdk_sqs::Client::from_conf(builder.build())
 }

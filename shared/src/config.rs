@@ -36,6 +36,34 @@ pub struct EventsConfig {
     /// This API's public base URL (no trailing slash): the notification vocabulary's `uri`
     /// and `chatUri` are absolute, as the seed's are.
     pub api_url: String,
+    pub webhooks: WebhookConfig,
+}
+
+/// `direct` webhooks: the dispatcher's queue, its schedule and its logs.
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    /// The queue the topic feeds; retries and replays are queued on it too.
+    pub queue_url: Option<String>,
+    /// Where an event goes after its last failed attempt.
+    pub dead_letter_url: Option<String>,
+    /// Seconds before each retry; the number of retries is their count.
+    pub retry_delays: Vec<u64>,
+    /// A receiver has this long to answer.
+    pub timeout_secs: u64,
+    /// How long events (for replays) and delivery attempts are kept.
+    pub log_days: i64,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        WebhookConfig {
+            queue_url: None,
+            dead_letter_url: None,
+            retry_delays: crate::domain::webhooks::DEFAULT_RETRY_DELAYS.to_vec(),
+            timeout_secs: 10,
+            log_days: 3,
+        }
+    }
 }
 
 /// ChatCleanup's limits, in seconds.
@@ -99,6 +127,14 @@ fn secrets(name: &str) -> Result<Vec<String>, ConfigError> {
     Ok(list)
 }
 
+/// `5,300,1800` → [5, 300, 1800]: seconds before each retry.
+fn parse_delays(list: &str) -> Result<Vec<u64>, ConfigError> {
+    list.split(',')
+        .map(|d| d.trim().parse::<u64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| ConfigError("WEBHOOK_RETRY_DELAYS: seconds, comma-separated".into()))
+}
+
 /// `1:Support,2:Sales` → {1: Support, 2: Sales}.
 pub fn parse_channels(spec: &str) -> BTreeMap<String, String> {
     spec.split(',')
@@ -150,6 +186,16 @@ impl Config {
                     .unwrap_or_else(|| "http://127.0.0.1:3000".into())
                     .trim_end_matches('/')
                     .to_string(),
+                webhooks: WebhookConfig {
+                    queue_url: var("WEBHOOK_QUEUE_URL"),
+                    dead_letter_url: var("WEBHOOK_DLQ_URL"),
+                    retry_delays: match var("WEBHOOK_RETRY_DELAYS") {
+                        None => crate::domain::webhooks::DEFAULT_RETRY_DELAYS.to_vec(),
+                        Some(list) => parse_delays(&list)?,
+                    },
+                    timeout_secs: u64::from(count("WEBHOOK_TIMEOUT_SECONDS", 10)?),
+                    log_days: number("EVENT_LOG_DAYS", 3)?,
+                },
             },
         })
     }

@@ -134,6 +134,32 @@ pub fn webhook_pk(webhook_id: &str) -> String {
     format!("WEBHOOK#{}", escape(webhook_id))
 }
 
+/// A webhook's delivery attempts, newest last, in the webhook's partition.
+pub fn delivery_sk(time: &str, event_id: &str, attempt: u32) -> String {
+    format!("D#{time}#{}#{attempt:03}", escape(event_id))
+}
+
+pub const DELIVERY_PREFIX: &str = "D#";
+
+/// The event log is split by hour (a replay reads only the hours it asks for) and, within
+/// an hour, over this many partitions, so a burst of events is not one hot key.
+pub const EVENT_LOG_SHARDS: u32 = 4;
+
+/// Partition of the events logged in `hour` (`YYYY-MM-DDTHH`) on `shard`.
+pub fn event_log_pk(hour: &str, shard: u32) -> String {
+    format!("EVENTS#{hour}#{shard}")
+}
+
+/// The shard an event is logged on, from its id.
+pub fn event_log_shard(event_id: &str) -> u32 {
+    event_id.bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b))) % EVENT_LOG_SHARDS
+}
+
+/// Events sort by time within their hour.
+pub fn event_log_sk(time: &str, event_id: &str) -> String {
+    format!("{time}#{}", escape(event_id))
+}
+
 /// GSI1 partition of one user's flags across chats.
 pub fn flag_user_pk(user_id: &str) -> String {
     format!("FLAGUSER#{}", escape(user_id))

@@ -7,7 +7,7 @@ use schemars::{json_schema, JsonSchema, Schema};
 use serde_json::{json, Map, Value};
 
 use crate::api::{chats, flags, messages, participants, presence, webhooks};
-use crate::domain::model::{ChatStatus, ChatterType, Flag, Participant, Webhook};
+use crate::domain::model::{ChatStatus, ChatterType, Flag, Participant, Webhook, WebhookDelivery};
 use crate::routes::{Access, ROUTES};
 
 type Gen = SchemaGenerator;
@@ -198,8 +198,23 @@ fn flag_list(g: &mut Gen) -> Schema {
 
 fn webhook_added(g: &mut Gen) -> Schema {
     object(
-        &[("webhookId", string()), ("status", string()), ("webhook", of::<Webhook>(g))],
+        &[("webhookId", string()), ("status", string()), ("secret", string()), ("webhook", of::<Webhook>(g))],
         &["webhookId", "status", "webhook"],
+    )
+}
+
+fn webhook_deliveries(g: &mut Gen) -> Schema {
+    object(&[("webhookId", string()), ("deliveries", array(of::<WebhookDelivery>(g)))], &["webhookId", "deliveries"])
+}
+
+fn webhook_replayed(_: &mut Gen) -> Schema {
+    object(&[("webhookId", string()), ("queued", integer()), ("more", boolean())], &["webhookId", "queued", "more"])
+}
+
+fn webhook_secret(_: &mut Gen) -> Schema {
+    object(
+        &[("webhookId", string()), ("secret", string()), ("previousSecretValidUntil", string())],
+        &["webhookId", "secret", "previousSecretValidUntil"],
     )
 }
 
@@ -421,11 +436,36 @@ fn doc(function: &str) -> Option<Doc> {
             200,
             Some(flag_list),
         ),
-        "webhook-add" => {
-            d("Subscribe a URL to events", &[], Some(of::<webhooks::AddWebhook>), 201, Some(webhook_added))
-        }
-        "webhook-list" => d("Subscriptions and their status", &[], None, 200, Some(webhook_list)),
-        "webhook-delete" => d("Unsubscribe", &[], None, 204, None),
+        "webhook-add" => d(
+            "Add a webhook (direct: signed, retried; sns: an SNS subscription); a direct one's secret is shown once",
+            &[],
+            Some(of::<webhooks::AddWebhook>),
+            201,
+            Some(webhook_added),
+        ),
+        "webhook-list" => d("Webhooks and their status", &[], None, 200, Some(webhook_list)),
+        "webhook-delete" => d("Remove a webhook", &[], None, 204, None),
+        "webhook-deliveries" => d(
+            "A direct webhook's last delivery attempts, newest first",
+            &[("limit", "integer", "1 to 100 (default 50)")],
+            None,
+            200,
+            Some(webhook_deliveries),
+        ),
+        "webhook-replay" => d(
+            "Send a direct webhook the logged events of a time range again (enables a disabled one)",
+            &[],
+            Some(of::<webhooks::Replay>),
+            200,
+            Some(webhook_replayed),
+        ),
+        "webhook-secret" => d(
+            "Rotate a direct webhook's signing secret; the old one signs beside it for a day",
+            &[],
+            None,
+            200,
+            Some(webhook_secret),
+        ),
         _ => None,
     }
 }

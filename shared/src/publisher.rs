@@ -196,11 +196,14 @@ pub async fn publish(app: &App, outgoing: &[Outgoing]) -> Result<(), PublishErro
         let mut entries = Vec::with_capacity(chunk.len());
         for (i, o) in chunk.iter().enumerate() {
             let mut entry = PublishBatchRequestEntry::builder().id(format!("e{i}")).message(o.body.clone());
+            // The webhook dispatcher reads the same attributes from its queue.
             for (name, value) in [
                 ("event", Some(o.event)),
                 ("format", Some(o.format.as_str())),
                 ("chatId", o.chat_id.as_deref()),
                 ("channelId", o.channel_id.as_deref()),
+                ("eventId", Some(o.event_id.as_str())),
+                ("time", Some(o.time.as_str())),
             ] {
                 if let Some(attr) = value.and_then(attribute) {
                     entry = entry.message_attributes(name, attr);

@@ -113,6 +113,9 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/webhooks", "webhook-add", Access::Admin),
     route("GET", "/webhooks", "webhook-list", Access::Admin),
     route("DELETE", "/webhooks/{webhookId}", "webhook-delete", Access::Admin),
+    route("GET", "/webhooks/{webhookId}/deliveries", "webhook-deliveries", Access::Admin),
+    route("POST", "/webhooks/{webhookId}/replay", "webhook-replay", Access::Admin),
+    route("POST", "/webhooks/{webhookId}/secret", "webhook-secret", Access::Admin),
 ];
 
 // Code generators need unique operationIds; a duplicate stops the build here.
@@ -152,7 +155,8 @@ const fn operations_are_unique(routes: &[Route]) -> bool {
 }
 
 /// Functions triggered by something other than an HTTP request, with their event source.
-pub const EVENT_FUNCTIONS: &[(&str, &str)] = &[("cleanup-cron", "Schedule"), ("event-publisher", "DynamoDB")];
+pub const EVENT_FUNCTIONS: &[(&str, &str)] =
+    &[("cleanup-cron", "Schedule"), ("event-publisher", "DynamoDB"), ("webhook-dispatcher", "SQS")];
 
 /// The caller, if `access` admits it: the token is verified, and the coarse rule that needs
 /// no state (an agent; its own user id; a chat token for its own chat) is checked here, in
@@ -238,6 +242,9 @@ pub async fn dispatch(app: &App, function: &str, mut req: Request) -> HandlerRes
         "webhook-add" => api::webhooks::add(app, req).await,
         "webhook-list" => api::webhooks::list(app, req).await,
         "webhook-delete" => api::webhooks::delete(app, req).await,
+        "webhook-deliveries" => api::webhooks::deliveries(app, req).await,
+        "webhook-replay" => api::webhooks::replay(app, req).await,
+        "webhook-secret" => api::webhooks::rotate_secret(app, req).await,
         _ => Err(ApiError::not_found("no such operation")),
     }
 }

@@ -6,11 +6,11 @@ use std::collections::BTreeSet;
 use integration_tests::{eventually, Proxy, Receiver, TestApp};
 use serde_json::{json, Value};
 
-/// Subscribes `url` (as an admin: webhooks export every event).
+/// Subscribes `url` through SNS (as an admin: webhooks export every event).
 pub async fn subscribe(t: &TestApp, url: String, format: &str, events: &[&str]) -> String {
     let admin = t.admin_token("admin");
-    let (status, body) =
-        t.call("POST", "/webhooks", Some(&admin), Some(json!({"url": url, "format": format, "events": events}))).await;
+    let hook = json!({"url": url, "format": format, "events": events, "mode": "sns"});
+    let (status, body) = t.call("POST", "/webhooks", Some(&admin), Some(hook)).await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["status"], "pendingConfirmation");
     body["webhookId"].as_str().unwrap().to_string()

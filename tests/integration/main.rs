@@ -12,3 +12,4 @@ mod participants;
 mod pieces;
 mod security;
 mod soak;
+mod webhooks;

@@ -112,6 +112,25 @@ async fn the_scheduled_sample_event_runs_the_cleanup() {
     assert_eq!(summary["removed"], 0);
 }
 
+#[tokio::test]
+async fn the_queue_sample_event_is_posted_to_a_direct_webhook() {
+    let t = TestApp::new().await;
+    let rx = integration_tests::FormReceiver::start(0, 200).await;
+    let hook = serde_json::json!({"url": rx.url("/lc"), "format": "rpc", "events": ["CHAT_STARTED"]});
+    let (status, created) = t.call("POST", "/webhooks", Some(&t.admin_token("admin")), Some(hook)).await;
+    assert_eq!(status, 201, "{created}");
+    rx.use_secret(created["secret"].as_str().unwrap());
+    let event: Value =
+        serde_json::from_str(&std::fs::read_to_string(repo_root().join("events/webhook-dispatcher.json")).unwrap())
+            .unwrap();
+    let out = shared::dispatcher::handle(&t.app, event).await.unwrap();
+    assert_eq!(out, serde_json::json!({"batchItemFailures": []}));
+    let got = rx.requests();
+    assert_eq!(got.len(), 1, "the handler answers once the receiver has");
+    assert_eq!(got[0]["fields"]["EVENT"], "CHAT_STARTED");
+    assert_eq!(got[0]["verified"], true);
+}
+
 /// Feeds each events/*.json (API Gateway HTTP API, payload v2) through the Lambda adapter
 /// to its handler. The sample token and chat id are replaced by live ones.
 #[tokio::test]
@@ -150,12 +169,16 @@ async fn every_sample_event_is_answered_by_its_handler() {
             }
         };
         let mut text = serde_json::to_string(&event).unwrap().replace("SAMPLE_CHAT_ID", &chat_id);
-        if route.function == "webhook-delete" {
-            let hook =
-                serde_json::json!({"url": "https://hooks.example.com/x", "format": "native", "events": ["ChatAdd"]});
+        if text.contains("SAMPLE_WEBHOOK_ID") {
+            // A direct webhook (the deliveries, replay and secret routes are direct-only).
+            let hook = serde_json::json!({"url": "https://hooks.example.com/x", "format": "native",
+                "events": ["ChatAdd"], "mode": "direct"});
             let (status, body) = t.call("POST", "/webhooks", Some(&agent), Some(hook)).await;
             assert_eq!(status, 201, "{body}");
-            text = text.replace("SAMPLE_WEBHOOK_ID", body["webhookId"].as_str().unwrap());
+            text = text
+                .replace("SAMPLE_WEBHOOK_ID", body["webhookId"].as_str().unwrap())
+                .replace("SAMPLE_FROM", &t.app.clock.ago(3600))
+                .replace("SAMPLE_TO", &t.app.clock.stamp());
         }
         event = serde_json::from_str(&text).unwrap();
         if event["headers"]["authorization"].is_string() {
@@ -171,7 +194,7 @@ async fn every_sample_event_is_answered_by_its_handler() {
         let expected = match (route.method, route.function) {
             (_, "chat-files") => 501,
             (_, "chat-decline" | "typing-set") => 204,
-            (_, "chat-leave") => 200,
+            (_, "chat-leave" | "webhook-replay" | "webhook-secret") => 200,
             ("POST", _) => 201,
             ("DELETE", _) => 204,
             _ => 200,

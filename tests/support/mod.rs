@@ -130,7 +130,12 @@ pub fn test_config(table: &str) -> Config {
         // Off: tests start many chats and post many messages; the rate tests turn them on.
         customer_messages_per_minute: 0,
         chats_per_minute_per_address: 0,
-        events: shared::config::EventsConfig { api_url: "http://127.0.0.1:3000".into(), ..Default::default() },
+        events: shared::config::EventsConfig {
+            api_url: "http://127.0.0.1:3000".into(),
+            // Seconds, not days: a retry test waits for them.
+            webhooks: shared::config::WebhookConfig { retry_delays: vec![1, 1, 1], ..Default::default() },
+            ..Default::default()
+        },
         cleanup: shared::config::CleanupConfig {
             request_close_secs: 3600,
             closed_retention_secs: 0,
@@ -156,7 +161,7 @@ impl TestApp {
         App::with_clock(
             self.app.config.clone(),
             self.app.db.sdk().clone(),
-            self.app.sns.clone(),
+            self.app.messaging(),
             self.app.clock.clone(),
         )
     }
@@ -181,14 +186,14 @@ impl TestApp {
         tweak(&mut config);
         let sdk = sdk_config().await;
         // No emulator unless a test asks for one: this endpoint is never called.
-        let sns = shared::app::sns_client(&sdk, Some("http://127.0.0.1:9".into()));
+        let messaging = shared::app::messaging(&sdk, Some("http://127.0.0.1:9".into()));
         let bulk = aws_sdk_dynamodb::Client::from_conf(
             aws_sdk_dynamodb::config::Builder::from(&sdk)
                 .endpoint_url(&endpoint)
                 .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(10))
                 .build(),
         );
-        TestApp { app: App::new(config, client, sns), meter, bulk }
+        TestApp { app: App::new(config, client, messaging), meter, bulk }
     }
 
     pub fn agent_token(&self, user_id: &str) -> String {
@@ -399,23 +404,27 @@ impl TestApp {
     ) -> std::sync::Arc<TestApp> {
         let mut t = TestApp::with(tweak).await;
         let sdk = sdk_config().await;
-        t.app.sns = shared::app::sns_client(&sdk, Some(proxy.endpoint()));
-        let topic =
-            local_server::stream::ensure_topic(&t.app.sns, &format!("events-{}", uuid::Uuid::new_v4().simple()))
-                .await
-                .expect("topic");
+        let messaging = shared::app::messaging(&sdk, Some(proxy.endpoint()));
+        (t.app.sns, t.app.sqs) = (messaging.sns.clone(), messaging.sqs.clone());
+        let name = format!("events-{}", uuid::Uuid::new_v4().simple());
+        let topic = local_server::stream::ensure_topic(&t.app.sns, &name).await.expect("topic");
+        let queues = local_server::queue::ensure_queues(&messaging, &topic, &name).await.expect("queues");
         t.app.config.events.topic_arn = Some(topic);
+        t.app.config.events.webhooks.queue_url = Some(queues.url.clone());
+        t.app.config.events.webhooks.dead_letter_url = Some(queues.dead_letter_url);
         t.app.config.events.licence = "1234".into();
         let t = std::sync::Arc::new(t);
         let endpoint = dynamodb.map(Proxy::endpoint).unwrap_or_else(dynamodb_endpoint);
         let streams = local_server::stream::streams_client(&sdk, &endpoint);
         let reader_db = client(&endpoint, &Meter::default()).await;
-        let app = App::with_clock(t.app.config.clone(), reader_db, t.app.sns.clone(), t.app.clock.clone());
+        let app = App::with_clock(t.app.config.clone(), reader_db, t.app.messaging(), t.app.clock.clone());
         tokio::spawn(local_server::stream::run(
             std::sync::Arc::new(app),
             streams,
             local_server::stream::Checkpoint::in_memory(),
         ));
+        // The webhook-dispatcher's trigger, on the app's own clock and table.
+        tokio::spawn(local_server::queue::run(std::sync::Arc::new(t.same_app()), queues.url));
         t
     }
 }
@@ -649,7 +658,7 @@ impl TestApp {
             .build();
         let client = aws_sdk_dynamodb::Client::from_conf(config);
         TestApp {
-            app: App::with_clock(t.app.config.clone(), client, t.app.sns.clone(), t.app.clock.clone()),
+            app: App::with_clock(t.app.config.clone(), client, t.app.messaging(), t.app.clock.clone()),
             meter: t.meter,
             bulk: t.bulk,
         }
@@ -725,5 +734,71 @@ impl TestApp {
         let app = std::sync::Arc::new(self.same_app());
         tokio::spawn(local_server::serve(app, listener));
         port
+    }
+}
+
+/// The Python webhook receiver (tests/support/webhook_receiver.py): standard-library form
+/// parsing and the independent `standardwebhooks` verifier. Its requests, as it logged them.
+pub struct FormReceiver {
+    pub port: u16,
+    secret_file: PathBuf,
+    got: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
+    _child: tokio::process::Child,
+}
+
+impl FormReceiver {
+    /// A receiver that answers `fail_status` to its first `fail_first` requests, then 200.
+    pub async fn start(fail_first: usize, fail_status: u16) -> FormReceiver {
+        use tokio::io::AsyncBufReadExt;
+        let python = repo_root().join(".venv/bin/python");
+        let script = repo_root().join("tests/support/webhook_receiver.py");
+        let secret_file = std::env::temp_dir().join(format!("whsec-{}", uuid::Uuid::new_v4().simple()));
+        let mut child = tokio::process::Command::new(python)
+            .arg(script)
+            .arg(&secret_file)
+            .arg(fail_first.to_string())
+            .arg(fail_status.to_string())
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("python receiver");
+        let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let first = lines.next_line().await.expect("read").expect("a first line");
+        let port = first.strip_prefix("PORT ").and_then(|p| p.parse().ok()).expect("PORT <n>");
+        let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = got.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let (Ok(v), Ok(mut all)) = (serde_json::from_str::<Value>(&line), sink.lock()) {
+                    all.push(v);
+                }
+            }
+        });
+        FormReceiver { port, secret_file, got, _child: child }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// The secret it verifies signatures with from now on.
+    pub fn use_secret(&self, secret: &str) {
+        std::fs::write(&self.secret_file, secret).expect("secret file");
+    }
+
+    /// Every request it answered, in order.
+    pub fn requests(&self) -> Vec<Value> {
+        self.got.lock().map(|all| all.clone()).unwrap_or_default()
+    }
+
+    /// The requests it answered 200 to.
+    pub fn taken(&self) -> Vec<Value> {
+        self.requests().into_iter().filter(|r| r["status"] == 200).collect()
+    }
+}
+
+impl Drop for FormReceiver {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.secret_file);
     }
 }

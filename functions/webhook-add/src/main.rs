@@ -1,4 +1,4 @@
-//! `POST /webhooks` (subscribe a URL to the events)
+//! `POST /webhooks` (a direct webhook, or an SNS subscription of the events)
 #[tokio::main]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();

@@ -1,4 +1,4 @@
-//! `DELETE /webhooks/{webhookId}` (unsubscribe)
+//! `DELETE /webhooks/{webhookId}` (remove a webhook)
 #[tokio::main]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();

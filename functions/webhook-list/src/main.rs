@@ -1,4 +1,4 @@
-//! `GET /webhooks` (list subscriptions and their status)
+//! `GET /webhooks` (webhooks and their status)
 #[tokio::main]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();

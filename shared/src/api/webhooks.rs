@@ -1,17 +1,20 @@
-//! Webhook subscriptions: each is an SNS subscription of the events topic (http or https
-//! by the URL's scheme), filtered on `event` and `format`, with raw message delivery and
-//! a redrive policy to the dead-letter queue. The subscriber confirms through SNS's
-//! SubscriptionConfirmation as usual.
+//! Webhooks, in two delivery modes (docs/events.md). `direct`: the webhook-dispatcher POSTs
+//! each event, signed with the webhook's own secret, and retries for days; the API keeps
+//! its delivery log and replays a time range. `sns`: an SNS subscription of the events
+//! topic (http or https by the URL's scheme), filtered on `event` and `format`, with raw
+//! message delivery and a redrive policy to the dead-letter queue; the subscriber
+//! confirms through SNS's SubscriptionConfirmation.
 
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::app::App;
-use crate::domain::model::Format;
-use crate::domain::model::Webhook;
-use crate::domain::validate;
+use crate::domain::model::{DeliveryMode, Format, Webhook};
+use crate::domain::{validate, webhooks};
 use crate::error::ApiError;
 use crate::http::{HandlerResult, Request, Response};
+use crate::queue::{self, Target};
+use crate::time;
 
 const MAX_URL_CHARS: usize = 2048;
 
@@ -20,6 +23,32 @@ pub struct AddWebhook {
     url: String,
     events: Vec<String>,
     format: Format,
+    /// `direct` (the default for `rpc`) or `sns` (the default for the others).
+    #[serde(default)]
+    mode: Option<DeliveryMode>,
+}
+
+/// A rotation keeps the old secret signing beside the new one this long.
+const PREVIOUS_SECRET_SECS: i64 = 24 * 3600;
+/// At most this many events per replay call; `more` says a narrower range is needed.
+const MAX_REPLAY: usize = 1000;
+
+/// A new `whsec_` secret from the system's CSPRNG.
+fn new_secret() -> Result<String, ApiError> {
+    let mut bytes = [0u8; 32];
+    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| ApiError::internal())?;
+    Ok(webhooks::secret_from(&bytes))
+}
+
+/// A `direct` webhook that exists (404, or 409 for an `sns` one).
+async fn direct_webhook(app: &App, req: &Request) -> Result<Webhook, ApiError> {
+    let id = req.param("webhookId")?;
+    validate::id("webhookId", id)?;
+    let hook = app.db.webhook(id).await?.ok_or_else(|| ApiError::not_found("no such webhook"))?;
+    if hook.mode != DeliveryMode::Direct {
+        return Err(ApiError::conflict("an sns webhook's deliveries are SNS's: use mode direct"));
+    }
+    Ok(hook)
 }
 
 /// A subscriber URL: http or https, with a host, no spaces or control characters.
@@ -55,7 +84,7 @@ fn topic(app: &App) -> Result<&str, ApiError> {
         .ok_or_else(|| ApiError::new(503, "unavailable", "no events topic is configured"))
 }
 
-/// `POST /webhooks` `{"url", "events", "format"}`, for agents.
+/// `POST /webhooks` `{"url", "events", "format", "mode"}`, for admins.
 pub async fn add(app: &App, req: Request) -> HandlerResult {
     let ident = req.caller()?;
     let body: AddWebhook = req.json()?;
@@ -66,34 +95,61 @@ pub async fn add(app: &App, req: Request) -> HandlerResult {
     if let Some(unknown) = body.events.iter().find(|e| !body.format.events().contains(&e.as_str())) {
         return Err(ApiError::bad_request(format!("unknown {} event {unknown}", body.format.as_str())));
     }
-    let topic = topic(app)?;
-    let filter = json!({ "event": body.events, "format": [body.format.as_str()] });
-    let mut subscribe = app
-        .sns
-        .subscribe()
-        .topic_arn(topic)
-        .protocol(protocol)
-        .endpoint(&body.url)
-        .return_subscription_arn(true)
-        .attributes("FilterPolicy", filter.to_string())
-        .attributes("RawMessageDelivery", "true");
-    if let Some(dlq) = &app.config.events.dead_letter_arn {
-        subscribe = subscribe.attributes("RedrivePolicy", json!({ "deadLetterTargetArn": dlq }).to_string());
-    }
-    let out = subscribe.send().await.map_err(sns_error)?;
-    let webhook = Webhook {
+    let mode = body.mode.unwrap_or(match body.format {
+        Format::Rpc => DeliveryMode::Direct,
+        Format::Native | Format::Notification => DeliveryMode::Sns,
+    });
+    let mut webhook = Webhook {
         webhook_id: uuid::Uuid::new_v4().to_string(),
         url: body.url,
         events: body.events,
         format: body.format,
-        subscription_arn: out.subscription_arn().unwrap_or_default().to_string(),
+        mode,
+        subscription_arn: String::new(),
         created_by: ident.chatter_id().to_string(),
         create_time: app.clock.stamp(),
+        disabled_time: None,
+        secret: String::new(),
+        previous_secret: None,
+        previous_secret_until: None,
     };
+    if mode == DeliveryMode::Direct {
+        // The secret is shown this once; the dispatcher signs every delivery with it.
+        webhook.secret = new_secret()?;
+        app.db.put_webhook(&webhook).await?;
+        return Ok(Response::created(&json!({
+            "webhookId": webhook.webhook_id, "status": "active", "secret": webhook.secret, "webhook": webhook.shown(),
+        })));
+    }
+    webhook.subscription_arn = subscribe(app, &webhook, protocol).await?;
     app.db.put_webhook(&webhook).await?;
     Ok(Response::created(
-        &json!({ "webhookId": webhook.webhook_id, "status": "pendingConfirmation", "webhook": webhook }),
+        &json!({ "webhookId": webhook.webhook_id, "status": "pendingConfirmation", "webhook": webhook.shown() }),
     ))
+}
+
+/// An SNS subscription for an `sns` webhook; JSON vocabularies ask SNS for their content type.
+async fn subscribe(app: &App, webhook: &Webhook, protocol: &str) -> Result<String, ApiError> {
+    let filter = json!({ "event": webhook.events, "format": [webhook.format.as_str()] });
+    let mut subscribe = app
+        .sns
+        .subscribe()
+        .topic_arn(topic(app)?)
+        .protocol(protocol)
+        .endpoint(&webhook.url)
+        .return_subscription_arn(true)
+        .attributes("FilterPolicy", filter.to_string())
+        .attributes("RawMessageDelivery", "true");
+    if webhook.format != Format::Rpc {
+        // SNS's content types do not include a form; `direct` mode sends one.
+        let policy = json!({ "requestPolicy": { "headerContentType": "application/json" } });
+        subscribe = subscribe.attributes("DeliveryPolicy", policy.to_string());
+    }
+    if let Some(dlq) = &app.config.events.dead_letter_arn {
+        subscribe = subscribe.attributes("RedrivePolicy", json!({ "deadLetterTargetArn": dlq }).to_string());
+    }
+    let out = subscribe.send().await.map_err(sns_error)?;
+    Ok(out.subscription_arn().unwrap_or_default().to_string())
 }
 
 /// The subscription's ARN: as stored, or, where SNS answered "pending confirmation" at
@@ -128,8 +184,11 @@ async fn subscription_arn(app: &App, hook: &Webhook) -> Result<Option<String>, A
     }
 }
 
-/// The subscription's state as SNS reports it.
+/// The webhook's state: `active` or `disabled` (direct); as SNS reports it (sns).
 async fn status(app: &App, hook: &Webhook) -> &'static str {
+    if hook.mode == DeliveryMode::Direct {
+        return if hook.disabled_time.is_some() { "disabled" } else { "active" };
+    }
     let Ok(Some(arn)) = subscription_arn(app, hook).await else { return "pendingConfirmation" };
     match app.sns.get_subscription_attributes().subscription_arn(arn).send().await {
         Ok(out) => match out.attributes().and_then(|a| a.get("PendingConfirmation")).map(String::as_str) {
@@ -141,32 +200,106 @@ async fn status(app: &App, hook: &Webhook) -> &'static str {
     }
 }
 
-/// `GET /webhooks`: every subscription with its status.
+/// `GET /webhooks`: every webhook with its status (never its secret).
 pub async fn list(app: &App, _req: Request) -> HandlerResult {
     let hooks = app.db.webhooks().await?;
     let mut listed = Vec::with_capacity(hooks.len());
     for hook in hooks {
         let status = status(app, &hook).await;
-        listed.push(json!({ "webhookId": hook.webhook_id, "status": status, "webhook": hook }));
+        listed.push(json!({ "webhookId": hook.webhook_id, "status": status, "webhook": hook.shown() }));
     }
     Ok(Response::ok(&json!({ "webhooks": listed })))
 }
 
-/// `DELETE /webhooks/{webhookId}`: unsubscribes.
+/// `DELETE /webhooks/{webhookId}`: unsubscribes; a direct webhook's queued retries are dropped.
 pub async fn delete(app: &App, req: Request) -> HandlerResult {
     let id = req.param("webhookId")?;
     validate::id("webhookId", id)?;
     let hook = app.db.webhook(id).await?.ok_or_else(|| ApiError::not_found("no such webhook"))?;
     // A subscription still pending confirmation cannot be unsubscribed; SNS drops it in 3 days.
-    if let Some(arn) = subscription_arn(app, &hook).await? {
-        match app.sns.unsubscribe().subscription_arn(arn).send().await {
-            Ok(_) => {}
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found_exception()) => {}
-            Err(e) => return Err(sns_error(e)),
+    if hook.mode == DeliveryMode::Sns {
+        if let Some(arn) = subscription_arn(app, &hook).await? {
+            match app.sns.unsubscribe().subscription_arn(arn).send().await {
+                Ok(_) => {}
+                Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found_exception()) => {}
+                Err(e) => return Err(sns_error(e)),
+            }
         }
     }
     app.db.delete_webhook(id).await?;
     Ok(Response::no_content())
+}
+
+/// `GET /webhooks/{webhookId}/deliveries?limit=`: the last attempts, newest first.
+pub async fn deliveries(app: &App, req: Request) -> HandlerResult {
+    let limit = match req.query("limit") {
+        None => 50,
+        Some(n) => n
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=100).contains(n))
+            .ok_or_else(|| ApiError::bad_request("limit must be a whole number from 1 to 100"))?,
+    };
+    let hook = direct_webhook(app, &req).await?;
+    let deliveries = app.db.deliveries(&hook.webhook_id, limit).await?;
+    Ok(Response::ok(&json!({ "webhookId": hook.webhook_id, "deliveries": deliveries })))
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Replay {
+    /// RFC 3339; events at or after this time.
+    from: String,
+    /// RFC 3339; events before this time.
+    to: String,
+}
+
+/// An RFC 3339 time in the stored form (UTC, milliseconds), so it compares as a string.
+fn stored_time(name: &str, value: &str) -> Result<String, ApiError> {
+    chrono::DateTime::parse_from_rfc3339(value)
+        .map(|t| time::format(t.with_timezone(&chrono::Utc)))
+        .map_err(|_| ApiError::bad_request(format!("{name} must be an RFC 3339 time")))
+}
+
+/// `POST /webhooks/{webhookId}/replay` `{"from", "to"}`: sends the logged events of that
+/// range that the webhook takes again, with their own ids. A disabled webhook is enabled
+/// again: a replay is how a receiver that answered 410 is taken back.
+pub async fn replay(app: &App, req: Request) -> HandlerResult {
+    let body: Replay = req.json()?;
+    let (from, to) = (stored_time("from", &body.from)?, stored_time("to", &body.to)?);
+    let days = app.config.events.webhooks.log_days;
+    if from >= to {
+        return Err(ApiError::bad_request("from must be before to"));
+    }
+    if from < app.clock.ago(days * 86_400) {
+        return Err(ApiError::bad_request(format!("events are kept for {days} days: from is older")));
+    }
+    let hook = direct_webhook(app, &req).await?;
+    let (logged, more) = app.db.logged_events(&from, &to, MAX_REPLAY).await?;
+    let jobs: Vec<_> = logged
+        .iter()
+        .filter(|e| hook.wants(e.format, &e.event))
+        .map(|e| (e, Target { webhook_id: hook.webhook_id.clone(), attempt: 1, not_before: 0, replay: true }))
+        .collect();
+    if hook.disabled_time.is_some() {
+        app.db.set_webhook_disabled(&hook.webhook_id, None).await?;
+    }
+    queue::send(&app.sqs, app.config.events.webhooks.queue_url.as_deref(), &jobs, 0).await.map_err(|e| {
+        tracing::warn!(error = %e, "replay not queued");
+        ApiError::unavailable()
+    })?;
+    Ok(Response::ok(&json!({ "webhookId": hook.webhook_id, "queued": jobs.len(), "more": more })))
+}
+
+/// `POST /webhooks/{webhookId}/secret`: a new signing secret, shown once. The old one signs
+/// beside it for a day, so receivers can switch without refusing a delivery.
+pub async fn rotate_secret(app: &App, req: Request) -> HandlerResult {
+    let hook = direct_webhook(app, &req).await?;
+    let secret = new_secret()?;
+    let until = app.clock.epoch_secs() + PREVIOUS_SECRET_SECS;
+    app.db.rotate_webhook_secret(&hook.webhook_id, &secret, &hook.secret, until).await?;
+    let until = chrono::DateTime::from_timestamp(until, 0).map(time::format);
+    Ok(Response::ok(&json!({ "webhookId": hook.webhook_id, "secret": secret, "previousSecretValidUntil": until })))
 }
 
 #[cfg(test)]

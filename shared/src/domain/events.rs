@@ -26,6 +26,8 @@ pub struct Outgoing {
     pub format: Format,
     pub chat_id: Option<String>,
     pub channel_id: Option<String>,
+    /// When the change happened (the stream record's time).
+    pub time: String,
     pub body: String,
 }
 
@@ -105,6 +107,7 @@ impl Out<'_> {
             format,
             chat_id: chat.map(|c| c.chat_id.clone()),
             channel_id: chat.map(|c| c.channel_id.clone()).or(channel.map(str::to_string)),
+            time: self.change.at.clone(),
             body,
         });
     }

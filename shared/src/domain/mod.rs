@@ -12,3 +12,4 @@ pub mod plan;
 pub mod policy;
 pub mod transitions;
 pub mod validate;
+pub mod webhooks;

@@ -1,0 +1,7 @@
+//! `GET /webhooks/{webhookId}/deliveries` (a direct webhook's last delivery attempts)
+#[tokio::main]
+async fn main() -> Result<(), shared::lambda::Error> {
+    shared::telemetry::init();
+    let app = shared::App::from_env().await?;
+    shared::lambda::serve_http(app, "webhook-deliveries").await
+}

@@ -1,0 +1,7 @@
+//! `POST /webhooks/{webhookId}/replay` (send logged events again)
+#[tokio::main]
+async fn main() -> Result<(), shared::lambda::Error> {
+    shared::telemetry::init();
+    let app = shared::App::from_env().await?;
+    shared::lambda::serve_http(app, "webhook-replay").await
+}

@@ -1,0 +1,7 @@
+//! `POST /webhooks/{webhookId}/secret` (rotate the signing secret)
+#[tokio::main]
+async fn main() -> Result<(), shared::lambda::Error> {
+    shared::telemetry::init();
+    let app = shared::App::from_env().await?;
+    shared::lambda::serve_http(app, "webhook-secret").await
+}

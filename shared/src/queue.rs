@@ -1,0 +1,156 @@
+//! The webhook queue (SQS): events as the topic delivers them, and the dispatcher's own
+//! jobs (a retry or a replay for one webhook). The only SQS code; the Lambda event shape
+//! of a queue batch is read here too.
+
+use std::collections::HashMap;
+
+use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
+use serde::Deserialize;
+
+use crate::domain::model::{Format, LoggedEvent};
+
+/// SQS holds a message back for at most 15 minutes; a longer wait is queued again.
+pub const MAX_DELAY_SECS: u64 = 900;
+
+/// A job for one webhook: which attempt, and not before when.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    pub webhook_id: String,
+    pub attempt: u32,
+    /// Epoch seconds.
+    pub not_before: i64,
+    pub replay: bool,
+}
+
+/// A queued event, with its job when it is one webhook's retry or replay (an event from
+/// the topic goes to every `direct` webhook that takes it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Queued {
+    pub event: LoggedEvent,
+    pub target: Option<Target>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("no webhook queue is configured")]
+    NotConfigured,
+    #[error("sqs refused or did not answer")]
+    Sqs,
+}
+
+/// One record of a Lambda SQS event.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Record {
+    pub message_id: String,
+    #[serde(default)]
+    pub body: String,
+    #[serde(default)]
+    pub message_attributes: HashMap<String, Attribute>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Attribute {
+    #[serde(default)]
+    pub string_value: Option<String>,
+}
+
+/// A Lambda SQS event.
+#[derive(Debug, Deserialize)]
+pub struct Batch {
+    #[serde(rename = "Records", default)]
+    pub records: Vec<Record>,
+}
+
+impl Record {
+    fn attribute(&self, name: &str) -> Option<&str> {
+        self.message_attributes.get(name)?.string_value.as_deref()
+    }
+
+    /// The queued event; `None` for a message this product did not queue.
+    pub fn queued(&self, now: &str) -> Option<Queued> {
+        let format = match self.attribute("format")? {
+            "native" => Format::Native,
+            "rpc" => Format::Rpc,
+            "notification" => Format::Notification,
+            _ => return None,
+        };
+        let event = LoggedEvent {
+            event_id: self.attribute("eventId")?.to_string(),
+            event: self.attribute("event")?.to_string(),
+            format,
+            time: self.attribute("time").unwrap_or(now).to_string(),
+            chat_id: self.attribute("chatId").map(str::to_string),
+            channel_id: self.attribute("channelId").map(str::to_string),
+            body: self.body.clone(),
+        };
+        let target = match self.attribute("webhookId") {
+            None => None,
+            Some(id) => Some(Target {
+                webhook_id: id.to_string(),
+                attempt: self.attribute("attempt")?.parse().ok()?,
+                not_before: self.attribute("notBefore").and_then(|n| n.parse().ok()).unwrap_or(0),
+                replay: self.attribute("replay") == Some("true"),
+            }),
+        };
+        Some(Queued { event, target })
+    }
+}
+
+fn attributes(event: &LoggedEvent, target: &Target) -> Vec<(&'static str, String)> {
+    let mut list = vec![
+        ("eventId", event.event_id.clone()),
+        ("event", event.event.clone()),
+        ("format", event.format.as_str().to_string()),
+        ("time", event.time.clone()),
+        ("webhookId", target.webhook_id.clone()),
+        ("attempt", target.attempt.to_string()),
+        ("notBefore", target.not_before.to_string()),
+        ("replay", target.replay.to_string()),
+    ];
+    list.extend(event.chat_id.clone().map(|c| ("chatId", c)));
+    list.extend(event.channel_id.clone().map(|c| ("channelId", c)));
+    list
+}
+
+fn sqs_error<E: std::error::Error + 'static>(e: aws_sdk_sqs::error::SdkError<E>) -> QueueError {
+    tracing::warn!(error = %aws_smithy_types::error::display::DisplayErrorContext(&e), "sqs call failed");
+    QueueError::Sqs
+}
+
+fn string(value: String) -> Result<MessageAttributeValue, QueueError> {
+    MessageAttributeValue::builder().data_type("String").string_value(value).build().map_err(|_| QueueError::Sqs)
+}
+
+/// Queues jobs on `queue_url`, each held back `delay` seconds (at most [`MAX_DELAY_SECS`]),
+/// ten per call.
+pub async fn send(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: Option<&str>,
+    jobs: &[(&LoggedEvent, Target)],
+    delay: u64,
+) -> Result<(), QueueError> {
+    let queue_url = queue_url.ok_or(QueueError::NotConfigured)?;
+    let delay = i32::try_from(delay.min(MAX_DELAY_SECS)).unwrap_or(0);
+    for chunk in jobs.chunks(10) {
+        let mut entries = Vec::with_capacity(chunk.len());
+        for (i, (event, target)) in chunk.iter().enumerate() {
+            let mut entry = SendMessageBatchRequestEntry::builder()
+                .id(format!("j{i}"))
+                .message_body(&event.body)
+                .delay_seconds(delay);
+            for (name, value) in attributes(event, target) {
+                entry = entry.message_attributes(name, string(value)?);
+            }
+            entries.push(entry.build().map_err(|_| QueueError::Sqs)?);
+        }
+        let out =
+            sqs.send_message_batch().queue_url(queue_url).set_entries(Some(entries)).send().await.map_err(sqs_error)?;
+        if !out.failed().is_empty() {
+            tracing::warn!(failed = out.failed().len(), "jobs not queued");
+            return Err(QueueError::Sqs);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,241 @@
+//! Direct webhooks: the dispatcher POSTs each event to receivers that know nothing of SNS
+//! (tests/support/webhook_receiver.py: a standard-library form parser, and signatures
+//! verified by the independent `standardwebhooks` package), retries for as long as the
+//! schedule says, disables a gone receiver, dead-letters the last failure, and replays.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use integration_tests::{eventually, FormReceiver, Proxy, TestApp};
+use serde_json::{json, Value};
+
+/// Adds a webhook as an admin; the created body.
+async fn add(t: &TestApp, hook: Value) -> Value {
+    let (status, body) = t.call("POST", "/webhooks", Some(&t.admin_token("admin")), Some(hook)).await;
+    assert_eq!(status, 201, "{body}");
+    body
+}
+
+async fn deliveries(t: &TestApp, id: &str) -> Vec<Value> {
+    let (status, body) =
+        t.call("GET", &format!("/webhooks/{id}/deliveries"), Some(&t.admin_token("admin")), None).await;
+    assert_eq!(status, 200, "{body}");
+    body["deliveries"].as_array().unwrap().clone()
+}
+
+async fn status_of(t: &TestApp, id: &str) -> String {
+    let (_, list) = t.call("GET", "/webhooks", Some(&t.admin_token("admin")), None).await;
+    let hook = list["webhooks"].as_array().unwrap().iter().find(|w| w["webhookId"] == id).cloned();
+    hook.map(|h| h["status"].as_str().unwrap().to_string()).unwrap_or_default()
+}
+
+/// Starts a chat, has ann accept it, and closes it: CHAT_STARTED, then OPERATOR_STOPED_CHAT.
+async fn chat_started_and_closed(t: &TestApp) -> String {
+    let ann = t.agent_token("ann");
+    let (chat, _) = t.start_chat("sales").await;
+    let p = format!("/chats/{chat}");
+    assert_eq!(t.call("PATCH", &p, Some(&ann), Some(json!({"status": "active"}))).await.0, 200);
+    assert_eq!(t.call("PATCH", &p, Some(&ann), Some(json!({"status": "closed"}))).await.0, 200);
+    chat
+}
+
+/// Distinct event ids taken (answered 200), by their EVENT field.
+fn taken_by_event(rx: &FormReceiver) -> BTreeMap<String, BTreeSet<String>> {
+    let mut by_event: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for r in rx.taken() {
+        let event = r["fields"]["EVENT"].as_str().unwrap_or_default().to_string();
+        by_event.entry(event).or_default().insert(r["id"].as_str().unwrap_or_default().to_string());
+    }
+    by_event
+}
+
+#[tokio::test]
+async fn rpc_events_reach_a_form_receiver_signed_and_without_a_handshake() {
+    let proxy = Proxy::start(&integration_tests::sns_endpoint()).await;
+    let t = TestApp::with_events(&proxy).await;
+    let rx = FormReceiver::start(0, 200).await;
+    // The rpc format is direct by default: no SubscriptionConfirmation, a secret shown once.
+    let created =
+        add(&t, json!({"url": rx.url("/lc"), "format": "rpc", "events": ["CHAT_STARTED", "OPERATOR_STOPED_CHAT"]}))
+            .await;
+    assert_eq!(created["status"], "active");
+    assert_eq!(created["webhook"]["mode"], "direct");
+    let id = created["webhookId"].as_str().unwrap().to_string();
+    let first = created["secret"].as_str().unwrap().to_string();
+    assert!(first.starts_with("whsec_"), "{created}");
+    rx.use_secret(&first);
+    let (_, list) = t.call("GET", "/webhooks", Some(&t.admin_token("admin")), None).await;
+    assert!(!list.to_string().contains("whsec_"), "a listing never shows a secret: {list}");
+    assert_eq!(status_of(&t, &id).await, "active");
+
+    chat_started_and_closed(&t).await;
+    assert!(eventually(20, || rx.taken().len() >= 2).await, "{:?}", rx.requests());
+    for r in rx.requests() {
+        assert_eq!(r["snsMessageType"], Value::Null, "no SNS message reaches a direct webhook: {r}");
+        assert_eq!(r["contentType"], "application/x-www-form-urlencoded");
+        assert_eq!(r["verified"], true, "standardwebhooks verifies the signature: {r}");
+        assert_eq!(r["fields"]["OPERATOR_ID"], "ann", "{r}");
+        assert!(r["fields"]["CLIENT_ID"].as_str().is_some_and(|c| !c.is_empty()), "{r}");
+        assert_eq!(r["fields"]["LICENCE"], "1234");
+        assert_eq!(r["fields"]["EVENT"], r["id"].as_str().unwrap().rsplit(':').next().unwrap());
+    }
+    let events: Vec<String> = rx.taken().iter().map(|r| r["fields"]["EVENT"].as_str().unwrap().to_string()).collect();
+    assert_eq!(events, ["CHAT_STARTED", "OPERATOR_STOPED_CHAT"]);
+    let log = deliveries(&t, &id).await;
+    assert_eq!(log.len(), 2, "{log:?}");
+    assert!(log.iter().all(|d| d["outcome"] == "delivered" && d["status"] == 200 && d["attempt"] == 1), "{log:?}");
+
+    // A rotation: the old secret still verifies (both sign for a day), then the new one.
+    let (status, rotated) =
+        t.call("POST", &format!("/webhooks/{id}/secret"), Some(&t.admin_token("admin")), None).await;
+    assert_eq!(status, 200, "{rotated}");
+    let second = rotated["secret"].as_str().unwrap().to_string();
+    assert_ne!(second, first);
+    chat_started_and_closed(&t).await;
+    assert!(eventually(20, || rx.taken().len() >= 4).await);
+    rx.use_secret(&second);
+    chat_started_and_closed(&t).await;
+    assert!(eventually(20, || rx.taken().len() >= 6).await);
+    assert!(rx.requests().iter().all(|r| r["verified"] == true), "{:?}", rx.requests());
+    rx.use_secret("whsec_c29tZXRoaW5nIGVsc2UgZW50aXJlbHkgMDEyMzQ1Njc4OQ==");
+    chat_started_and_closed(&t).await;
+    assert!(eventually(20, || rx.requests().len() >= 8).await);
+    assert!(rx.requests()[6..].iter().all(|r| r["verified"] == false), "another secret does not verify");
+}
+
+#[tokio::test]
+async fn a_failing_receiver_gets_each_event_once_after_retries_and_a_replay_sends_a_range_again() {
+    let proxy = Proxy::start(&integration_tests::sns_endpoint()).await;
+    let t = TestApp::with_events(&proxy).await;
+    // Its first three answers are 500s; the schedule allows three retries a second apart.
+    let rx = FormReceiver::start(3, 500).await;
+    let created =
+        add(&t, json!({"url": rx.url("/lc"), "format": "rpc", "events": ["CHAT_STARTED", "OPERATOR_STOPED_CHAT"]}))
+            .await;
+    let id = created["webhookId"].as_str().unwrap().to_string();
+    rx.use_secret(created["secret"].as_str().unwrap());
+    // Events carry their stream record's time, to the second.
+    let before = t.app.clock.ago(60);
+    chat_started_and_closed(&t).await;
+    let both = |rx: &FormReceiver| {
+        let taken = taken_by_event(rx);
+        taken.len() == 2 && taken.values().all(|ids| ids.len() == 1)
+    };
+    assert!(eventually(30, || both(&rx)).await, "{:?}", rx.requests());
+    assert_eq!(rx.requests().iter().filter(|r| r["status"] == 500).count(), 3);
+    let log = deliveries(&t, &id).await;
+    let retried: Vec<&Value> = log.iter().filter(|d| d["outcome"] == "retrying").collect();
+    assert_eq!(retried.len(), 3, "{log:?}");
+    assert!(retried.iter().all(|d| d["status"] == 500));
+    assert_eq!(log.iter().filter(|d| d["outcome"] == "delivered").count(), 2, "{log:?}");
+    let first_ids: BTreeSet<String> = taken_by_event(&rx).into_values().flatten().collect();
+
+    // A replay of the range sends both again, with their own ids.
+    let after = t.app.clock.ago(-1);
+    let admin = t.admin_token("admin");
+    let range = json!({"from": before, "to": after});
+    let (status, replayed) = t.call("POST", &format!("/webhooks/{id}/replay"), Some(&admin), Some(range)).await;
+    assert_eq!(status, 200, "{replayed}");
+    assert_eq!(replayed["queued"], 2, "{replayed}");
+    assert_eq!(replayed["more"], false);
+    assert!(eventually(20, || rx.taken().len() >= 4).await, "{:?}", rx.requests());
+    let ids: Vec<String> = rx.taken().iter().map(|r| r["id"].as_str().unwrap().to_string()).collect();
+    assert_eq!(ids.iter().cloned().collect::<BTreeSet<_>>(), first_ids, "a replay keeps the event ids");
+    assert!(deliveries(&t, &id).await.iter().any(|d| d["replay"] == true));
+    // A range older than the log, or a backwards one, is a 400.
+    let empty = json!({"from": "2020-01-01T00:00:00Z", "to": "2020-01-01T01:00:00Z"});
+    assert_eq!(t.call("POST", &format!("/webhooks/{id}/replay"), Some(&admin), Some(empty)).await.0, 400);
+    let backwards = json!({"from": after, "to": before});
+    assert_eq!(t.call("POST", &format!("/webhooks/{id}/replay"), Some(&admin), Some(backwards)).await.0, 400);
+}
+
+#[tokio::test]
+async fn a_gone_receiver_is_disabled_and_the_last_failure_is_dead_lettered() {
+    let proxy = Proxy::start(&integration_tests::sns_endpoint()).await;
+    // One retry only.
+    let t = TestApp::with_events_through(&proxy, None, |c| c.events.webhooks.retry_delays = vec![1]).await;
+    let gone = FormReceiver::start(1000, 410).await;
+    let broken = FormReceiver::start(1000, 500).await;
+    let events = json!(["CHAT_STARTED", "OPERATOR_STOPED_CHAT"]);
+    let gone_id = add(&t, json!({"url": gone.url("/"), "format": "rpc", "events": events})).await["webhookId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let broken_id = add(&t, json!({"url": broken.url("/"), "format": "rpc", "events": events})).await["webhookId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    chat_started_and_closed(&t).await;
+    // The broken receiver: two attempts per event, the second dead-lettered.
+    let mut dead = Vec::new();
+    for _ in 0..200 {
+        dead = deliveries(&t, &broken_id).await.into_iter().filter(|d| d["outcome"] == "deadLettered").collect();
+        if dead.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(dead.len(), 2, "{:?}", deliveries(&t, &broken_id).await);
+    assert!(dead.iter().all(|d| d["attempt"] == 2 && d["status"] == 500));
+    assert_eq!(broken.requests().len(), 4);
+    let dlq = t.app.config.events.webhooks.dead_letter_url.clone().unwrap();
+    let out = t.app.sqs.receive_message().queue_url(dlq).max_number_of_messages(10).message_attribute_names("All");
+    let parked = out.send().await.unwrap();
+    let parked: Vec<String> = parked
+        .messages()
+        .iter()
+        .filter_map(|m| m.message_attributes()?.get("webhookId")?.string_value().map(str::to_string))
+        .collect();
+    assert_eq!(parked, [broken_id.clone(), broken_id.clone()], "both events wait on the dead-letter queue");
+
+    // The gone receiver: one 410, then disabled; it was not sent the second event.
+    assert_eq!(status_of(&t, &gone_id).await, "disabled");
+    assert_eq!(gone.requests().len(), 1, "{:?}", gone.requests());
+    assert_eq!(deliveries(&t, &gone_id).await[0]["outcome"], "disabled");
+    // A replay takes it back.
+    let range = json!({"from": t.app.clock.ago(600), "to": t.app.clock.stamp()});
+    let admin = t.admin_token("admin");
+    let (status, body) = t.call("POST", &format!("/webhooks/{gone_id}/replay"), Some(&admin), Some(range)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(status_of(&t, &gone_id).await, "active");
+}
+
+#[tokio::test]
+async fn webhook_routes_refuse_what_they_cannot_do() {
+    let proxy = Proxy::start(&integration_tests::sns_endpoint()).await;
+    let t = TestApp::with_events(&proxy).await;
+    let admin = t.admin_token("admin");
+    let sns = add(&t, json!({"url": "http://127.0.0.1:9/x", "format": "native", "events": ["ChatAdd"]})).await;
+    assert_eq!(sns["status"], "pendingConfirmation");
+    assert!(sns.get("secret").is_none(), "an sns webhook has no secret of ours");
+    let sns_id = sns["webhookId"].as_str().unwrap();
+    for (method, path, body) in
+        [("GET", format!("/webhooks/{sns_id}/deliveries"), None), ("POST", format!("/webhooks/{sns_id}/secret"), None)]
+    {
+        assert_eq!(t.call(method, &path, Some(&admin), body).await.0, 409, "{method} {path}");
+    }
+    let direct =
+        add(&t, json!({"url": "http://127.0.0.1:9/x", "format": "native", "events": ["ChatAdd"], "mode": "direct"}))
+            .await;
+    let id = direct["webhookId"].as_str().unwrap();
+    for (method, path, body, status) in [
+        ("GET", format!("/webhooks/{id}/deliveries?limit=0"), None, 400),
+        ("GET", format!("/webhooks/{id}/deliveries?limit=101"), None, 400),
+        ("POST", format!("/webhooks/{id}/replay"), Some(json!({"from": "yesterday", "to": "today"})), 400),
+        ("POST", format!("/webhooks/{id}/replay"), Some(json!({"from": t.app.clock.ago(60)})), 400),
+        ("GET", "/webhooks/nope/deliveries".to_string(), None, 404),
+        ("POST", "/webhooks/nope/secret".to_string(), None, 404),
+    ] {
+        assert_eq!(t.call(method, &path, Some(&admin), body).await.0, status, "{method} {path}");
+    }
+    assert_eq!(
+        t.call(
+            "POST",
+            "/webhooks",
+            Some(&admin),
+            Some(json!({"url": "http://x/", "format": "rpc", "events": ["CHAT_STARTED"], "mode": "carrier-pigeon"}))
+        )
+        .await
+        .0,
+        400
+    );
+}
