@@ -155,7 +155,15 @@ async fn a_gone_receiver_is_disabled_and_the_last_failure_is_dead_lettered() {
     let t = TestApp::with_events_through(&proxy, None, |c| c.events.webhooks.retry_delays = vec![1]).await;
     let gone = FormReceiver::start(1000, 410).await;
     let broken = FormReceiver::start(1000, 500).await;
+    // A redirect is a failed attempt: the receiver it points at hears nothing.
+    let elsewhere = FormReceiver::start(0, 200).await;
+    let moved = FormReceiver::redirecting(1000, 302, Some(&elsewhere.url("/"))).await;
     let events = json!(["CHAT_STARTED", "OPERATOR_STOPED_CHAT"]);
+    let moved_id = add(&t, json!({"url": moved.url("/"), "format": "rpc", "events": ["CHAT_STARTED"]})).await
+        ["webhookId"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let gone_id = add(&t, json!({"url": gone.url("/"), "format": "rpc", "events": events})).await["webhookId"]
         .as_str()
         .unwrap()
@@ -179,13 +187,20 @@ async fn a_gone_receiver_is_disabled_and_the_last_failure_is_dead_lettered() {
     assert_eq!(broken.requests().len(), 4);
     let dlq = t.app.config.events.webhooks.dead_letter_url.clone().unwrap();
     let out = t.app.sqs.receive_message().queue_url(dlq).max_number_of_messages(10).message_attribute_names("All");
+    // The moved receiver's one event waits there too.
     let parked = out.send().await.unwrap();
     let parked: Vec<String> = parked
         .messages()
         .iter()
         .filter_map(|m| m.message_attributes()?.get("webhookId")?.string_value().map(str::to_string))
         .collect();
-    assert_eq!(parked, [broken_id.clone(), broken_id.clone()], "both events wait on the dead-letter queue");
+    let parked: Vec<&String> = parked.iter().filter(|id| **id == broken_id).collect();
+    assert_eq!(parked.len(), 2, "both events wait on the dead-letter queue");
+
+    let moved_log = deliveries(&t, &moved_id).await;
+    assert!(eventually(10, || moved.requests().len() == 2).await);
+    assert!(moved_log.iter().all(|d| d["status"] == 302), "{moved_log:?}");
+    assert!(elsewhere.requests().is_empty(), "a redirect is not followed");
 
     // The gone receiver: one 410, then disabled; it was not sent the second event.
     assert_eq!(status_of(&t, &gone_id).await, "disabled");
@@ -238,4 +253,78 @@ async fn webhook_routes_refuse_what_they_cannot_do() {
         .0,
         400
     );
+}
+
+/// A retry due later than SQS can hold a message back goes back to the queue, unsent.
+#[tokio::test]
+async fn a_retry_not_yet_due_is_queued_again() {
+    let proxy = Proxy::start(&integration_tests::sns_endpoint()).await;
+    let t = TestApp::with_events(&proxy).await;
+    let rx = FormReceiver::start(0, 200).await;
+    let created =
+        add(&t, json!({"url": rx.url("/"), "format": "rpc", "events": ["CHAT_STARTED"], "mode": "direct"})).await;
+    let id = created["webhookId"].as_str().unwrap();
+    let due = t.app.clock.epoch_secs() + 3600;
+    let attr = |v: String| json!({"stringValue": v, "dataType": "String"});
+    let job = json!({"Records": [{
+        "messageId": "m1",
+        "body": "EVENT=CHAT_STARTED",
+        "messageAttributes": {
+            "eventId": attr("r1:rpc:CHAT_STARTED".into()), "event": attr("CHAT_STARTED".into()),
+            "format": attr("rpc".into()), "webhookId": attr(id.to_string()),
+            "attempt": attr("4".into()), "notBefore": attr(due.to_string()),
+        },
+    }]});
+    let app = &t.app;
+    assert_eq!(shared::dispatcher::handle(app, job).await.unwrap(), json!({"batchItemFailures": []}));
+    assert!(rx.requests().is_empty(), "not sent before it is due");
+    // Held back by SQS for its 15 minutes at most (the queue's poller cannot see it), so
+    // counted as delayed.
+    let attributes = app
+        .sqs
+        .get_queue_attributes()
+        .queue_url(app.config.events.webhooks.queue_url.as_deref().unwrap())
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesDelayed)
+        .send()
+        .await
+        .unwrap();
+    let delayed = attributes.attributes().unwrap()
+        [&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesDelayed]
+        .clone();
+    assert_eq!(delayed, "1");
+}
+
+/// docs/events.md's Python snippets, each run on a signed delivery and on a tampered one.
+#[test]
+fn the_signature_snippets_in_events_md_verify_a_delivery() {
+    let doc = std::fs::read_to_string(integration_tests::repo_root().join("docs/events.md")).unwrap();
+    let snippets: Vec<&str> = doc
+        .split("<!-- tested: verify -->")
+        .skip(1)
+        .map(|s| s.split("```python\n").nth(1).unwrap().split("```").next().unwrap())
+        .collect();
+    assert_eq!(snippets.len(), 2);
+    let secret = shared::domain::webhooks::secret_from(&[42; 32]);
+    let stamp = chrono::Utc::now().timestamp();
+    let body = "EVENT=CHAT_STARTED&LICENCE=0&CLIENT_ID=v%201";
+    let signature = shared::domain::webhooks::signature_header(&[&secret], "e1", stamp, body);
+    for snippet in snippets {
+        let driver = format!(
+            "{snippet}\nimport json, sys\nc = json.load(sys.stdin)\n\
+             print(verified(c['secret'], c['body'], c['headers']), verified(c['secret'], c['body'] + 'x', c['headers']))\n"
+        );
+        let headers =
+            json!({"webhook-id": "e1", "webhook-timestamp": stamp.to_string(), "webhook-signature": signature});
+        let input = json!({"secret": secret, "body": body, "headers": headers});
+        let mut child = std::process::Command::new(integration_tests::repo_root().join(".venv/bin/python"))
+            .args(["-c", &driver])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(input.to_string().as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "True False", "{snippet}");
+    }
 }

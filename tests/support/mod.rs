@@ -749,6 +749,11 @@ pub struct FormReceiver {
 impl FormReceiver {
     /// A receiver that answers `fail_status` to its first `fail_first` requests, then 200.
     pub async fn start(fail_first: usize, fail_status: u16) -> FormReceiver {
+        Self::redirecting(fail_first, fail_status, None).await
+    }
+
+    /// The same, its failures carrying a `Location` header.
+    pub async fn redirecting(fail_first: usize, fail_status: u16, location: Option<&str>) -> FormReceiver {
         use tokio::io::AsyncBufReadExt;
         let python = repo_root().join(".venv/bin/python");
         let script = repo_root().join("tests/support/webhook_receiver.py");
@@ -758,6 +763,7 @@ impl FormReceiver {
             .arg(&secret_file)
             .arg(fail_first.to_string())
             .arg(fail_status.to_string())
+            .args(location)
             .stdout(std::process::Stdio::piped())
             .kill_on_drop(true)
             .spawn()

@@ -3,9 +3,10 @@ standard library only (http.server, urllib.parse.parse_qs for the form fields), 
 independent `standardwebhooks` package to verify each delivery's signature. It knows
 nothing of SNS. It prints "PORT <n>", then one JSON line per request it answers.
 
-Usage: webhook_receiver.py SECRET_FILE FAIL_FIRST FAIL_STATUS
+Usage: webhook_receiver.py SECRET_FILE FAIL_FIRST FAIL_STATUS [LOCATION]
   SECRET_FILE  read at each request (the test writes it once the webhook exists)
   FAIL_FIRST   how many requests to answer FAIL_STATUS before answering 200
+  LOCATION     a Location header for those answers (a redirect)
 """
 import json
 import sys
@@ -16,6 +17,7 @@ from urllib.parse import parse_qs
 from standardwebhooks import Webhook
 
 SECRET_FILE, FAIL_FIRST, FAIL_STATUS = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+LOCATION = sys.argv[4] if len(sys.argv) > 4 else None
 seen = 0
 lock = threading.Lock()
 
@@ -56,6 +58,8 @@ class Handler(BaseHTTPRequestHandler):
             "status": status,
         }), flush=True)
         self.send_response(status)
+        if LOCATION and status != 200:
+            self.send_header("location", LOCATION)
         self.send_header("content-length", "0")
         self.end_headers()
 
