@@ -131,6 +131,9 @@ pub async fn send(
     jobs: &[(&LoggedEvent, Target)],
     delay: u64,
 ) -> Result<(), QueueError> {
+    if jobs.is_empty() {
+        return Ok(());
+    }
     let queue_url = queue_url.ok_or(QueueError::NotConfigured)?;
     let delay = i32::try_from(delay.min(MAX_DELAY_SECS)).unwrap_or(0);
     for chunk in jobs.chunks(10) {

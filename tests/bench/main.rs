@@ -210,6 +210,22 @@ impl Bench {
                     None,
                 )
             }
+            "webhook-deliveries" | "webhook-replay" | "webhook-secret" => {
+                let direct = json!({"url": format!("https://hooks.example.com/w{n}"), "format": "rpc",
+                    "events": ["CHAT_STARTED"], "mode": "direct"});
+                let (_, hook) = t.call("POST", "/webhooks", Some(&ann), Some(direct)).await;
+                let id = hook["webhookId"].as_str().unwrap_or_default();
+                match function {
+                    "webhook-deliveries" => request("GET", &format!("/webhooks/{id}/deliveries"), Some(&ann), None),
+                    "webhook-replay" => request(
+                        "POST",
+                        &format!("/webhooks/{id}/replay"),
+                        Some(&ann),
+                        Some(json!({"from": t.app.clock.ago(1800), "to": t.app.clock.stamp()})),
+                    ),
+                    _ => request("POST", &format!("/webhooks/{id}/secret"), Some(&ann), None),
+                }
+            }
             other => panic!("no bench case for {other}"),
         }
     }

@@ -242,6 +242,11 @@ async fn webhook_routes_refuse_what_they_cannot_do() {
     ] {
         assert_eq!(t.call(method, &path, Some(&admin), body).await.0, status, "{method} {path}");
     }
+    // Two rotations at once: the second, planned from the same secret, is refused.
+    let current = direct["secret"].as_str().unwrap();
+    t.app.db.rotate_webhook_secret(id, "whsec_AAAA", current, 0).await.unwrap();
+    let late = t.app.db.rotate_webhook_secret(id, "whsec_BBBB", current, 0).await.unwrap_err();
+    assert_eq!(shared::error::ApiError::from(late).status, 409);
     assert_eq!(
         t.call(
             "POST",
