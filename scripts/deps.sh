@@ -20,8 +20,9 @@ if [ ! -x .venv/bin/ministack ] || [ ! -x .venv/bin/sam ] || [ ! -x .venv/bin/sc
     "schemathesis==4.32.5" "openapi-spec-validator==0.9.0"
 fi
 
-# standardwebhooks: the tests verify webhook signatures with this independent implementation.
-if ! .venv/bin/python -c "import standardwebhooks" 2>/dev/null; then
+# standardwebhooks: the tests verify webhook signatures with this independent implementation;
+# cryptography: docs/events.md's SNS signature check runs on it.
+if ! .venv/bin/python -c "import standardwebhooks, cryptography" 2>/dev/null; then
   echo "installing standardwebhooks into .venv"
-  .venv/bin/pip install --quiet --disable-pip-version-check "standardwebhooks==1.1.0"
+  .venv/bin/pip install --quiet --disable-pip-version-check "standardwebhooks==1.1.0" "cryptography>=42"
 fi

@@ -333,3 +333,51 @@ fn the_signature_snippets_in_events_md_verify_a_delivery() {
         assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "True False", "{snippet}");
     }
 }
+
+/// docs/events.md's SNS check, on a message signed with a test certificate: it verifies,
+/// a tampered message does not, and a certificate URL off SNS's hosts is refused.
+#[test]
+fn the_sns_signature_snippet_verifies_a_signed_message() {
+    let doc = std::fs::read_to_string(integration_tests::repo_root().join("docs/events.md")).unwrap();
+    let snippet = doc.split("<!-- tested: sns -->").nth(1).unwrap();
+    let snippet = snippet.split("```python\n").nth(1).unwrap().split("```").next().unwrap();
+    // The string to sign, spelled out as AWS documents it for a Notification.
+    let driver = r#"
+import base64, datetime, json
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.x509.oid import NameOID
+
+key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.test")])
+now = datetime.datetime.now(datetime.timezone.utc)
+cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256()))
+pem = cert.public_bytes(serialization.Encoding.PEM)
+message = {"Type": "Notification", "MessageId": "m-1", "TopicArn": "arn:aws:sns:us-east-1:1:t",
+           "Message": "EVENT=CHAT_STARTED", "Timestamp": "2026-11-22T10:00:00.000Z", "SignatureVersion": "2",
+           "SigningCertURL": "https://sns.us-east-1.amazonaws.com/cert.pem"}
+text = ("Message\nEVENT=CHAT_STARTED\nMessageId\nm-1\nTimestamp\n2026-11-22T10:00:00.000Z\n"
+        "TopicArn\narn:aws:sns:us-east-1:1:t\nType\nNotification\n")
+message["Signature"] = base64.b64encode(key.sign(text.encode(), padding.PKCS1v15(), hashes.SHA256())).decode()
+tampered = dict(message, Message="EVENT=OPERATOR_STOPED_CHAT")
+try:
+    sns_certificate("https://evil.example.com/cert.pem")
+    refused = False
+except ValueError:
+    refused = True
+print(sns_verified(message, lambda url: pem), sns_verified(tampered, lambda url: pem), refused)
+"#;
+    let out = std::process::Command::new(integration_tests::repo_root().join(".venv/bin/python"))
+        .args(["-c", &format!("{snippet}\n{driver}")])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "True False True",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
