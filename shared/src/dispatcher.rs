@@ -51,10 +51,9 @@ struct Send<'a> {
 pub async fn handle(app: &App, event: Value) -> Result<Value, DispatchError> {
     let batch: queue::Batch = serde_json::from_value(event).map_err(|e| DispatchError::NotAQueue(e.to_string()))?;
     let now = app.clock.stamp();
-    let all_failed = |batch: &queue::Batch| failures(batch.records.iter().map(|r| r.message_id.as_str()));
     let hooks = match app.db.webhooks().await {
         Ok(hooks) => hooks,
-        Err(_) => return Ok(all_failed(&batch)),
+        Err(_) => return Ok(failures(batch.records.iter().map(|r| r.message_id.as_str()))),
     };
     let direct: Vec<&Webhook> = hooks.iter().filter(|h| h.mode == DeliveryMode::Direct).collect();
     let mut failed: Vec<&str> = Vec::new();

@@ -120,15 +120,26 @@ async fn the_queue_sample_event_is_posted_to_a_direct_webhook() {
     let (status, created) = t.call("POST", "/webhooks", Some(&t.admin_token("admin")), Some(hook)).await;
     assert_eq!(status, 201, "{created}");
     rx.use_secret(created["secret"].as_str().unwrap());
-    let event: Value =
-        serde_json::from_str(&std::fs::read_to_string(repo_root().join("events/webhook-dispatcher.json")).unwrap())
-            .unwrap();
-    let out = shared::dispatcher::handle(&t.app, event).await.unwrap();
+    let out = shared::dispatcher::handle(&t.app, queue_sample()).await.unwrap();
     assert_eq!(out, serde_json::json!({"batchItemFailures": []}));
     let got = rx.requests();
     assert_eq!(got.len(), 1, "the handler answers once the receiver has");
     assert_eq!(got[0]["fields"]["EVENT"], "CHAT_STARTED");
     assert_eq!(got[0]["verified"], true);
+    // With DynamoDB unreachable, the record is reported back to be delivered again.
+    let dead = integration_tests::client("http://127.0.0.1:9", &Default::default()).await;
+    let cut_off = shared::App::new(t.app.config.clone(), dead, t.app.messaging());
+    let out = shared::dispatcher::handle(&cut_off, queue_sample()).await.unwrap();
+    assert_eq!(
+        out,
+        serde_json::json!({"batchItemFailures": [{"itemIdentifier": "059f36b4-87a3-44ab-83d2-661975830a7d"}]})
+    );
+    assert_eq!(rx.requests().len(), 1, "nothing sent");
+}
+
+/// events/webhook-dispatcher.json.
+fn queue_sample() -> Value {
+    serde_json::from_str(&std::fs::read_to_string(repo_root().join("events/webhook-dispatcher.json")).unwrap()).unwrap()
 }
 
 /// Feeds each events/*.json (API Gateway HTTP API, payload v2) through the Lambda adapter
