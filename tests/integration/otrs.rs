@@ -338,3 +338,24 @@ async fn chat_invites_get_filters_before_paging() {
     let (_, queue) = t.call("GET", "/chats?status=active", Some(&ann), None).await;
     assert!(queue["chats"].as_array().unwrap().iter().all(|c| c.get("invitation").is_none()), "only by chatter");
 }
+
+#[tokio::test]
+async fn chat_message_add_system_generated_is_an_integrators_and_shows_as_the_services() {
+    let t = TestApp::new().await;
+    let (ann, bot) = (t.agent_token("ann"), t.role_token("shop-bot", "integrator"));
+    let (chat, customer) = t.start_chat("sales").await;
+    let p = format!("/chats/{chat}");
+    assert_eq!(t.call("PATCH", &p, Some(&ann), Some(json!({"status": "active"}))).await.0, 200);
+    let shipped = json!({"text": "Your order has shipped", "systemGenerated": true});
+    // The chat's own agent has no such role.
+    assert_eq!(t.call("POST", &format!("{p}/messages"), Some(&ann), Some(shipped.clone())).await.0, 403);
+    assert_eq!(t.call("POST", &format!("{p}/messages"), Some(&customer), Some(shipped.clone())).await.0, 403);
+    // The bot is no participant, and posts as the service.
+    let (status, posted) = t.call("POST", &format!("{p}/messages"), Some(&bot), Some(shipped)).await;
+    assert_eq!(status, 201, "{posted}");
+    let (_, seen) = t.call("GET", &format!("{p}/messages"), Some(&customer), None).await;
+    let last = seen["messages"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["text"], "Your order has shipped");
+    assert_eq!(last["type"], "System", "{last}");
+    assert_eq!(last["systemGenerated"], true);
+}

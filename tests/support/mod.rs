@@ -217,8 +217,13 @@ impl TestApp {
 
     /// An agent with the admin role (webhook management).
     pub fn admin_token(&self, user_id: &str) -> String {
+        self.role_token(user_id, "admin")
+    }
+
+    /// An agent with one role (`admin`, `integrator`).
+    pub fn role_token(&self, user_id: &str, role: &str) -> String {
         let now = chrono::Utc::now().timestamp();
-        shared::auth::issue_agent_token(&self.app.config.auth, user_id, "Admin", &["admin"], now, 3600).expect("token")
+        shared::auth::issue_agent_token(&self.app.config.auth, user_id, "Admin", &[role], now, 3600).expect("token")
     }
 
     /// Calls the API as API Gateway would route it; returns status and JSON body.

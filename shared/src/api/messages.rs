@@ -79,6 +79,10 @@ pub struct AddMessage {
     /// A reference of the client's, echoed by the notification vocabulary (`referenceId`;
     /// also taken from an `X-Reference-Id` header).
     reference_id: Option<String>,
+    /// ChatMessageAdd's SystemGenerated: shown as the service's message; for integrators
+    /// (the `integrator` or `admin` role), in any open chat.
+    #[serde(default)]
+    system_generated: bool,
 }
 
 /// Appends a text or notice from the caller, once per `clientMessageId`.
@@ -123,6 +127,7 @@ async fn post(app: &App, req: &Request, kind: MessageType, body: AddMessage) -> 
         filter: body.filter,
         reference_id,
         rate: RateLimit { limit: app.config.customer_messages_per_minute, window_secs: 60 },
+        system_generated: body.system_generated,
     };
     let result =
         app.db.apply(chat_id, |state| transitions::post_message(state, &ident, &cmd, &app.clock.moment())).await;
@@ -173,6 +178,7 @@ pub async fn notice(app: &App, req: Request) -> HandlerResult {
         client_message_id: body.client_message_id,
         filter: None,
         reference_id: None,
+        system_generated: false,
     };
     post(app, &req, MessageType::Notice, as_message).await
 }

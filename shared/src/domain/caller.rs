@@ -6,6 +6,8 @@ use crate::domain::model::ChatterType;
 
 /// The role that manages webhooks and acts as an integrator.
 pub const ADMIN: &str = "admin";
+/// The role of a bot or back office: it posts SystemGenerated messages into any open chat.
+pub const INTEGRATOR: &str = "integrator";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Identity {
@@ -48,6 +50,11 @@ impl Identity {
     /// An agent with the `admin` role.
     pub fn is_admin(&self) -> bool {
         matches!(self, Identity::Agent { roles, .. } if roles.iter().any(|r| r == ADMIN))
+    }
+
+    /// An agent with the `integrator` role, or an admin.
+    pub fn is_integrator(&self) -> bool {
+        self.is_admin() || matches!(self, Identity::Agent { roles, .. } if roles.iter().any(|r| r == INTEGRATOR))
     }
 
     pub fn require_agent(&self) -> DomainResult<()> {

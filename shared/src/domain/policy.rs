@@ -67,3 +67,16 @@ pub fn can_post(ident: &Identity, state: &ChatState) -> DomainResult<()> {
     }
     Ok(())
 }
+
+/// ChatMessageAdd's SystemGenerated: a bot's or back office's message, shown as the
+/// service's. Only an integrator (the `integrator` or `admin` role) posts one, into any
+/// open chat, participant or not.
+pub fn can_post_system(ident: &Identity, state: &ChatState) -> DomainResult<()> {
+    if !ident.is_integrator() {
+        return Err(DomainError::forbidden("systemGenerated messages need the integrator role"));
+    }
+    if state.chat.status == ChatStatus::Closed {
+        return Err(DomainError::conflict("the chat is closed"));
+    }
+    Ok(())
+}

@@ -723,12 +723,18 @@ pub struct PostMessage {
     pub reference_id: Option<String>,
     /// How many messages a customer or visitor may post (agents are not limited).
     pub rate: RateLimit,
+    /// An integrator's system message (ChatMessageAdd's SystemGenerated).
+    pub system_generated: bool,
 }
 
 /// Plans a message from `ident` (ChatMessageAdd, sendMessage, sendCustomNotice,
 /// sendFilteredMessage), remembered by its `clientMessageId` so a retry posts nothing.
 pub fn post_message(state: &ChatState, ident: &Identity, cmd: &PostMessage, now: &Moment) -> DomainResult<Plan> {
-    policy::can_post(ident, state)?;
+    if cmd.system_generated {
+        policy::can_post_system(ident, state)?;
+    } else {
+        policy::can_post(ident, state)?;
+    }
     let mut plan = Plan::default();
     let author = state.chatter(ident.chatter_type(), ident.chatter_id(), ident.name());
     if !ident.is_agent() {
@@ -746,11 +752,11 @@ pub fn post_message(state: &ChatState, ident: &Identity, cmd: &PostMessage, now:
         plan.guarded(write, DomainError::duplicate("this clientMessageId was already used"));
     }
     plan.messages.push(NewMessage {
-        kind: cmd.kind,
+        kind: if cmd.system_generated { MessageType::System } else { cmd.kind },
         text: cmd.text.clone(),
         author,
         subjects: Vec::new(),
-        system_generated: false,
+        system_generated: cmd.system_generated,
         internal: cmd.internal,
         customer: cmd.customer,
         event: None,

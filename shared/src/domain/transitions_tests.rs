@@ -417,6 +417,7 @@ fn a_message_remembers_its_client_id_and_observers_and_closed_chats_take_none() 
         filter: None,
         reference_id: None,
         rate: RateLimit { limit: 30, window_secs: 60 },
+        system_generated: false,
     };
     let plan = post_message(&state(ChatStatus::Active), &customer(), &cmd, &now()).unwrap();
     assert_eq!(kinds(&plan), ["rate", "idempotency"], "a customer's message counts against its rate");
@@ -430,6 +431,30 @@ fn a_message_remembers_its_client_id_and_observers_and_closed_chats_take_none() 
     s.participants.push(participant(ChatterType::User, "bob", 1, Some(PermissionLevel::Observer)));
     assert_eq!(refused(post_message(&s, &agent("bob"), &cmd, &now())), Kind::Forbidden);
     assert_eq!(refused(post_message(&state(ChatStatus::Closed), &customer(), &cmd, &now())), Kind::Conflict);
+}
+
+#[test]
+fn only_an_integrator_posts_a_system_generated_message_into_any_open_chat() {
+    let cmd = PostMessage {
+        kind: MessageType::Text,
+        text: "Your order has shipped".into(),
+        internal: false,
+        customer: false,
+        client_message_id: None,
+        filter: None,
+        reference_id: None,
+        rate: RateLimit { limit: 30, window_secs: 60 },
+        system_generated: true,
+    };
+    let bot = Identity::Agent { user_id: "shop-bot".into(), name: "Shop".into(), roles: vec!["integrator".into()] };
+    // Not a participant, and still it posts: as the service.
+    let plan = post_message(&state(ChatStatus::Active), &bot, &cmd, &now()).unwrap();
+    assert_eq!(plan.messages[0].kind, MessageType::System);
+    assert!(plan.messages[0].system_generated);
+    // An agent without the role, even the chat's owner, may not; nobody posts into a closed chat.
+    assert_eq!(refused(post_message(&state(ChatStatus::Active), &agent("ann"), &cmd, &now())), Kind::Forbidden);
+    assert_eq!(refused(post_message(&state(ChatStatus::Active), &customer(), &cmd, &now())), Kind::Forbidden);
+    assert_eq!(refused(post_message(&state(ChatStatus::Closed), &bot, &cmd, &now())), Kind::Conflict);
 }
 
 #[test]
