@@ -550,7 +550,7 @@ async fn chat_state_change_message_echoes_the_reference_id_of_its_request() {
     let t = TestApp::with_events(&proxy).await;
     let rx = Receiver::start().await;
     let ann = t.agent_token("ann");
-    subscribe(&t, rx.url("/n"), "notification", &["StatusChange", "PropertiesUpdated"]).await;
+    subscribe(&t, rx.url("/n"), "notification", &["StatusChange", "PropertiesUpdated", "ParticipantsUpdated"]).await;
     assert!(confirmed(&t, 1).await);
     let (chat, customer) = t.start_chat("sales").await;
     let with_reference = |method: &str, path: String, token: &str, body: Value, reference: Option<&str>| {
@@ -566,7 +566,19 @@ async fn chat_state_change_message_echoes_the_reference_id_of_its_request() {
     assert_eq!(t.send(accept).await.0, 200);
     let data = with_reference("PATCH", format!("/chats/{chat}/user-data"), &customer, json!({"k": "v"}), None);
     assert_eq!(t.send(data).await.0, 200);
-    assert!(eventually(60, || json_events(&rx.bodies("/n")).len() >= 3).await);
+    let invite = json!({"inviteUserId": "bob"});
+    let invite = with_reference("POST", format!("/chats/{chat}/invitations"), &ann, invite, Some("84"));
+    assert_eq!(t.send(invite).await.0, 201);
+    let bob = t.agent_token("bob");
+    let join = json!({"chatterActive": 1});
+    let join = with_reference("PATCH", format!("/chats/{chat}/participants/User/bob"), &bob, join, None);
+    assert_eq!(t.send(join).await.0, 200);
+    let leave = with_reference("POST", format!("/chats/{chat}/leave"), &bob, json!({}), Some("85"));
+    assert_eq!(t.send(leave).await.0, 200);
+    let participants_updated = |n: &Value| n["data"]["notificationType"] == "ParticipantsUpdated";
+    assert!(
+        eventually(60, || json_events(&rx.bodies("/n")).iter().filter(|n| participants_updated(n)).count() >= 4).await
+    );
     let notes = json_events(&rx.bodies("/n"));
     let find = |kind: &str, state: &str| {
         notes
@@ -577,4 +589,11 @@ async fn chat_state_change_message_echoes_the_reference_id_of_its_request() {
     };
     assert_eq!(find("StatusChange", "Chatting")["referenceId"], "83");
     assert!(find("PropertiesUpdated", "Chatting").get("referenceId").is_none(), "a later change without one clears it");
+    // ParticipantsUpdated: the start (no reference), the accept (83), the invitation (84),
+    // bob joining (none: it cleared the invitation's), bob leaving (85). SNS does not
+    // keep their order.
+    let mut references: Vec<String> =
+        notes.iter().filter(|n| participants_updated(n)).map(|n| n["data"]["referenceId"].to_string()).collect();
+    references.sort();
+    assert_eq!(references, ["\"83\"", "\"84\"", "\"85\"", "null", "null"]);
 }

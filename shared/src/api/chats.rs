@@ -208,6 +208,7 @@ pub async fn add(app: &App, req: Request) -> HandlerResult {
         create_time: now,
         agent_number: (requester_type == ChatterType::User).then_some(1),
         invited_by: None,
+        reference_id: None,
     };
     let rate = RateLimit { limit: app.config.chats_per_minute_per_address, window_secs: 60 };
     let plan = transitions::start_chat(&chat, &requester, req.source_ip.as_deref(), rate, &app.clock.moment());
@@ -459,7 +460,7 @@ pub async fn update(app: &App, req: Request) -> HandlerResult {
         .apply(chat_id, |state| {
             let changed = transitions::change_chat(state, &ident, &cmd, &app.clock.moment())?;
             result = Some((changed.chat, changed.participants));
-            Ok(changed.plan)
+            Ok(changed.plan.referenced(cmd.reference))
         })
         .await?;
     let (chat, participants) = result.ok_or_else(ApiError::internal)?;

@@ -45,12 +45,13 @@ pub async fn add(app: &App, req: Request) -> HandlerResult {
     let chat_id = req.param("chatId")?;
     let body: AddParticipant = req.json()?;
     body.validate()?;
+    let reference = req.reference()?;
     let mut added = None;
     app.db
         .apply(chat_id, |state| {
             let (plan, p) = transitions::add_participant(state, &ident, &body, &app.clock.moment())?;
             added = Some(p);
-            Ok(plan)
+            Ok(plan.referenced(reference))
         })
         .await?;
     let p = added.ok_or_else(ApiError::internal)?;
@@ -75,7 +76,7 @@ pub async fn update(app: &App, req: Request) -> HandlerResult {
     let (chatter_type, chatter_id) = path_chatter(&req)?;
     let body: UpdateParticipant = req.json()?;
     body.validate()?;
-    let p = change(app, &ident, chat_id, chatter_type, &chatter_id, &body).await?;
+    let p = change(app, &ident, chat_id, (chatter_type, &chatter_id), &body, req.reference()?).await?;
     Ok(Response::ok(&serde_json::json!({ "participant": p })))
 }
 
@@ -84,17 +85,16 @@ pub(crate) async fn change(
     app: &App,
     ident: &Identity,
     chat_id: &str,
-    chatter_type: ChatterType,
-    chatter_id: &str,
+    target: (ChatterType, &str),
     body: &UpdateParticipant,
+    reference: Option<&str>,
 ) -> Result<Participant, ApiError> {
     let mut updated = None;
     app.db
         .apply(chat_id, |state| {
-            let target = (chatter_type, chatter_id);
             let (plan, p) = transitions::update_participant(state, ident, target, body, &app.clock.moment())?;
             updated = Some(p);
-            Ok(plan)
+            Ok(plan.referenced(reference))
         })
         .await?;
     updated.ok_or_else(ApiError::internal)
@@ -156,12 +156,13 @@ pub async fn invite(app: &App, req: Request) -> HandlerResult {
     let chat_id = req.param("chatId")?;
     let body: Invite = req.json()?;
     body.validate()?;
+    let reference = req.reference()?;
     let mut invited = None;
     app.db
         .apply(chat_id, |state| {
             let (plan, p) = transitions::invite(state, &ident, &body, &app.clock.moment())?;
             invited = Some(p);
-            Ok(plan)
+            Ok(plan.referenced(reference))
         })
         .await?;
     Ok(Response::created(&serde_json::json!({ "participant": invited.ok_or_else(ApiError::internal)? })))
@@ -238,6 +239,11 @@ pub async fn decline(app: &App, req: Request) -> HandlerResult {
         validate::text("message", m, validate::MAX_TEXT_CHARS)?;
     }
     let message = body.message.as_deref();
-    app.db.apply(chat_id, |state| transitions::decline(state, &ident, message, &app.clock.moment())).await?;
+    let reference = req.reference()?;
+    app.db
+        .apply(chat_id, |state| {
+            transitions::decline(state, &ident, message, &app.clock.moment()).map(|p| p.referenced(reference))
+        })
+        .await?;
     Ok(Response::no_content())
 }

@@ -20,7 +20,8 @@ pub async fn leave(app: &App, req: Request) -> HandlerResult {
     let ident = req.caller()?;
     let chat_id = req.param("chatId")?;
     let body = UpdateParticipant { chatter_active: Some(-1), ..Default::default() };
-    let p = participants::change(app, &ident, chat_id, ident.chatter_type(), ident.chatter_id(), &body).await?;
+    let me = (ident.chatter_type(), ident.chatter_id());
+    let p = participants::change(app, &ident, chat_id, me, &body, req.reference()?).await?;
     Ok(Response::ok(&json!({ "participant": p })))
 }
 

@@ -267,8 +267,12 @@ fn state_change(kind: &str, chat: &Chat, ctx: &Context) -> Value {
 /// The same, for a change of the chat record itself: it carries the reference the client
 /// sent with the request that made it, if any.
 fn record_change(kind: &str, chat: &Chat, ctx: &Context) -> Value {
-    let mut data = state_change(kind, chat, ctx);
-    if let (Some(reference), Some(map)) = (&chat.reference_id, data.as_object_mut()) {
+    referenced(state_change(kind, chat, ctx), chat.reference_id.as_deref())
+}
+
+/// `data` with the client's reference, if the change had one.
+fn referenced(mut data: Value, reference: Option<&str>) -> Value {
+    if let (Some(reference), Some(map)) = (reference, data.as_object_mut()) {
         map.insert("referenceId".into(), json!(reference));
     }
     data
@@ -484,7 +488,8 @@ fn participant_changed(out: &mut Out, old: Option<&Participant>, p: &Participant
     }
     let visible = old.is_none_or(|o| o.chatter_active != p.chatter_active || o.chatter_name != p.chatter_name);
     if visible {
-        out.notification("ParticipantsUpdated", chat, state_change("ParticipantsUpdated", chat, ctx));
+        let data = referenced(state_change("ParticipantsUpdated", chat, ctx), p.reference_id.as_deref());
+        out.notification("ParticipantsUpdated", chat, data);
     }
 }
 
@@ -609,6 +614,7 @@ mod tests {
             create_time: "2026-11-21T10:00:00.000Z".into(),
             agent_number: (t == ChatterType::User).then_some(1),
             invited_by: None,
+            reference_id: None,
         }
     }
 

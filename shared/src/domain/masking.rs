@@ -163,6 +163,7 @@ mod tests {
             create_time: created.into(),
             agent_number: number,
             invited_by: None,
+            reference_id: None,
         }
     }
 

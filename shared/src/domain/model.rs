@@ -228,6 +228,10 @@ pub struct Participant {
     /// Who invited this chatter (the invitation's events name them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invited_by: Option<Chatter>,
+    /// The client's reference for the request that last wrote this participant, if it sent
+    /// one (ParticipantsUpdated's `referenceId`); every other write clears it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_id: Option<String>,
 }
 
 impl Participant {

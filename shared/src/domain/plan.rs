@@ -77,15 +77,34 @@ pub struct Plan {
     pub messages: Vec<NewMessage>,
 }
 
+/// A participant write carries no client reference unless [`Plan::referenced`] gives it one.
+fn unreferenced(mut write: Write) -> Write {
+    if let Write::Participant { participant, .. } = &mut write {
+        participant.reference_id = None;
+    }
+    write
+}
+
 impl Plan {
     /// Adds a write that answers a conflict with `message` if its condition fails.
     pub fn write(&mut self, write: Write, message: &str) {
-        self.writes.push(Guarded { write, on_conflict: DomainError::conflict(message) });
+        self.guarded(write, DomainError::conflict(message));
     }
 
     /// The same, first: the write whose condition a racing change fails first.
     pub fn write_first(&mut self, write: Write, message: &str) {
-        self.writes.insert(0, Guarded { write, on_conflict: DomainError::conflict(message) });
+        self.writes.insert(0, Guarded { write: unreferenced(write), on_conflict: DomainError::conflict(message) });
+    }
+
+    /// Puts the client's reference (`X-Reference-Id`) on every participant the plan writes,
+    /// so the ParticipantsUpdated they announce echo it.
+    pub fn referenced(mut self, reference: Option<&str>) -> Self {
+        for guarded in &mut self.writes {
+            if let Write::Participant { participant, .. } = &mut guarded.write {
+                participant.reference_id = reference.map(str::to_string);
+            }
+        }
+        self
     }
 
     /// Counts one request of `subject` against `rate`: past the limit, the whole plan is
@@ -101,7 +120,7 @@ impl Plan {
     }
 
     pub fn guarded(&mut self, write: Write, on_conflict: DomainError) {
-        self.writes.push(Guarded { write, on_conflict });
+        self.writes.push(Guarded { write: unreferenced(write), on_conflict });
     }
 }
 

@@ -157,6 +157,7 @@ pub fn change_chat(state: &ChatState, ident: &Identity, cmd: &ChatChange, now: &
                     create_time: existing.map_or_else(|| now.stamp.clone(), |p| p.create_time.clone()),
                     agent_number: Some(number),
                     invited_by: existing.and_then(|p| p.invited_by.clone()),
+                    reference_id: None,
                 };
                 plan.write(
                     Write::Participant { participant: me.clone(), existed: existing.is_some(), chat_open: true },
@@ -377,6 +378,7 @@ pub fn add_participant(
         agent_number: number,
         invited_by: (cmd.chatter_active != 1)
             .then(|| state.chatter(ident.chatter_type(), ident.chatter_id(), ident.name())),
+        reference_id: None,
     };
     let message = if p.is_active() {
         NewMessage::system((&p).into(), "joined", vec![])
@@ -615,6 +617,7 @@ pub fn invite(state: &ChatState, ident: &Identity, cmd: &Invite, now: &Moment) -
         create_time: now.stamp.clone(),
         agent_number: Some(number),
         invited_by: Some(state.chatter(ident.chatter_type(), ident.chatter_id(), ident.name())),
+        reference_id: None,
     };
     let mut plan = Plan::default();
     plan.write(Write::Participant { participant: p.clone(), existed: false, chat_open: true }, ALREADY);

@@ -40,6 +40,7 @@ fn participant(chatter_type: ChatterType, id: &str, active: i8, level: Option<Pe
         create_time: "2026-01-01T00:00:00.000Z".into(),
         agent_number: (chatter_type == ChatterType::User).then_some(1),
         invited_by: None,
+        reference_id: None,
     }
 }
 
