@@ -1,7 +1,8 @@
 //! The local stand-in for Lambda's stream trigger: reads DynamoDB Local's stream and
 //! hands the records, in the event shape Lambda uses, to the very publisher handler the
-//! event-publisher function runs. A batch that fails (SNS unreachable) is kept and retried
-//! until it goes through, as Lambda retries it; no failed call stops the reader.
+//! event-publisher function runs. What fails (SNS unreachable) is kept and retried from the
+//! record the publisher names, as Lambda does with ReportBatchItemFailures; no failed call
+//! stops the reader.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -180,20 +181,31 @@ pub async fn run(app: Arc<App>, streams: aws_sdk_dynamodbstreams::Client, mut ch
             }
             let filtered_out = event["Records"].as_array().is_none_or(Vec::is_empty);
             let published = if filtered_out { Ok(Value::Null) } else { shared::publisher::handle(&app, event).await };
-            match published {
-                Ok(_) => {
-                    let last = shard.pending.last().and_then(|r| r.dynamodb()).and_then(|d| d.sequence_number());
-                    if let Some(sequence) = last {
-                        checkpoint.save(id, sequence);
-                        shard.last = Some(sequence.to_string());
-                    }
-                    shard.pending.clear();
-                    shard.closed = shard.iterator.is_none();
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, records = shard.pending.len(), "publishing failed; will retry");
-                    tokio::time::sleep(BACKOFF).await;
-                }
+            // As Lambda with ReportBatchItemFailures: done up to the record the publisher
+            // names (all of them when it names none), retried from there; an error retries all.
+            let done = match &published {
+                Ok(answer) => match answer["batchItemFailures"][0]["itemIdentifier"].as_str() {
+                    None => shard.pending.len(),
+                    Some(failed) => shard
+                        .pending
+                        .iter()
+                        .position(|r| r.dynamodb().and_then(|d| d.sequence_number()) == Some(failed))
+                        .unwrap_or(0),
+                },
+                Err(_) => 0,
+            };
+            let last = done.checked_sub(1).and_then(|i| shard.pending.get(i));
+            if let Some(sequence) = last.and_then(|r| r.dynamodb()).and_then(|d| d.sequence_number()) {
+                checkpoint.save(id, sequence);
+                shard.last = Some(sequence.to_string());
+            }
+            shard.pending.drain(..done);
+            if shard.pending.is_empty() {
+                shard.closed = shard.iterator.is_none();
+            } else {
+                let error = published.err().map(|e| e.to_string()).unwrap_or_else(|| "a record failed".into());
+                tracing::warn!(error, records = shard.pending.len(), "publishing stopped; will retry");
+                tokio::time::sleep(BACKOFF).await;
             }
         }
         if idle {

@@ -1,8 +1,10 @@
 //! event-publisher: turns the table's stream records into events (see [`crate::domain::events`])
 //! and publishes them to the SNS topic with PublishBatch. Request handlers never call SNS:
 //! a change is committed first and announced after, even if SNS was down meanwhile.
-//! A failed publish fails the batch, which Lambda (or the local stream reader) retries;
-//! the stable `eventId` lets subscribers drop the duplicates a retry may cause.
+//! A failure is reported at the first record it stops (`ReportBatchItemFailures`): Lambda
+//! (or the local stream reader) retries from there, and the records before it are not
+//! announced again. The stable `eventId` lets subscribers drop the duplicates a retry of a
+//! partly published record may still cause.
 
 use std::collections::HashMap;
 
@@ -68,6 +70,8 @@ struct StreamData {
     old_image: Option<serde_dynamo::Item>,
     #[serde(rename = "ApproximateCreationDateTime", default)]
     created: Option<f64>,
+    #[serde(rename = "SequenceNumber", default)]
+    sequence: Option<String>,
 }
 
 fn chat_id_of(change: &Change) -> Option<String> {
@@ -89,72 +93,119 @@ fn needs_transcript(change: &Change) -> bool {
     }
 }
 
-/// The Lambda handler for the table's stream.
+/// The Lambda handler for the table's stream: `{"batchItemFailures": [...]}` names the
+/// record to retry from, if one failed.
 pub async fn handle(app: &App, event: Value) -> Result<Value, PublishError> {
     let stream: StreamEvent = serde_json::from_value(event).map_err(|e| PublishError::NotAStream(e.to_string()))?;
-    let mut outgoing = Vec::new();
+    let sequences: Vec<Option<String>> = stream.records.iter().map(|r| r.dynamodb.sequence.clone()).collect();
+    // Each record's events (and the chat it deletes), up to the first record that fails.
+    let mut described: Vec<(Vec<Outgoing>, Option<String>)> = Vec::new();
+    let mut failure = None;
     let mut chats: HashMap<String, Context> = HashMap::new();
-    let mut purge: Vec<String> = Vec::new();
     let mut statuses: HashMap<String, Availability> = HashMap::new();
-    let mask = app.config.mask_agent_names.then(|| app.config.default_agent_name.clone());
     for record in stream.records {
-        let change = Change {
-            id: record.event_id,
-            old: store::entity_of(record.dynamodb.old_image)?,
-            new: store::entity_of(record.dynamodb.new_image)?,
-            at: record
-                .dynamodb
-                .created
-                .and_then(|secs| chrono::DateTime::from_timestamp_millis((secs * 1000.0) as i64))
-                .map(time::format)
-                .unwrap_or_else(|| app.clock.stamp()),
-        };
-        if change.old.is_none() && change.new.is_none() {
+        match describe_record(app, record, &mut chats, &mut statuses).await {
+            Ok(out) => described.push(out),
+            Err(e) => {
+                failure = Some((described.len(), e));
+                break;
+            }
+        }
+    }
+    // Published in order, ten at a time; a failed call stops at its chunk's first record.
+    let outgoing: Vec<(usize, &Outgoing)> =
+        described.iter().enumerate().flat_map(|(i, (events, _))| events.iter().map(move |o| (i, o))).collect();
+    let mut published = 0;
+    for chunk in outgoing.chunks(10) {
+        let events: Vec<&Outgoing> = chunk.iter().map(|(_, o)| *o).collect();
+        if let Err(e) = publish(app, &events).await {
+            let first = chunk.first().map_or(0, |(i, _)| *i);
+            failure = Some((first.min(failure.as_ref().map_or(usize::MAX, |(i, _)| *i)), e));
+            break;
+        }
+        published += chunk.len();
+    }
+    let done = failure.as_ref().map_or(described.len(), |(i, _)| *i);
+    // Deleted chats are purged only now that their close and deletion are out: their
+    // transcript was read above.
+    let mut purged = 0;
+    for chat_id in described.iter().take(done).filter_map(|(_, purge)| purge.as_deref()) {
+        if let Err(e) = app.db.purge_chat(chat_id).await {
+            // Published already: purged by the cleanup if not by a retry.
+            tracing::warn!(error = %e, chat_id, "purge failed");
             continue;
         }
-        if let (Some(Entity::Chat(old)), Some(Entity::Chat(new))) = (&change.old, &change.new) {
-            if new.deleted && !old.deleted {
-                purge.push(new.chat_id.clone());
-            }
-        }
-        let mut ctx = match chat_id_of(&change) {
-            Some(chat_id) => {
-                if !chats.contains_key(&chat_id) {
-                    let state = app.db.load_any_state(&chat_id, false).await?;
-                    let (chat, participants) = state.map(|s| (Some(s.chat), s.participants)).unwrap_or_default();
-                    chats.insert(chat_id.clone(), Context { chat, participants, ..Default::default() });
-                }
-                let ctx = chats.get_mut(&chat_id).ok_or(PublishError::Store(StoreError::Internal))?;
-                if needs_transcript(&change) && ctx.transcript.is_empty() {
-                    (ctx.transcript, ctx.transcript_cut) = transcript(app, &chat_id).await?;
-                }
-                ctx.clone()
-            }
-            None => Context::default(),
-        };
-        // RPC's STATUS: the agent's availability now (one read per agent and batch).
-        for user_id in events::status_needed(&change) {
-            if !statuses.contains_key(&user_id) {
-                let now = app.clock.epoch_secs();
-                let found = app.db.presence(&user_id, false).await?.map(|p| p.current(now).availability);
-                statuses.insert(user_id.clone(), found.unwrap_or(Availability::Offline));
-            }
-            if let Some(a) = statuses.get(&user_id) {
-                ctx.statuses.insert(user_id, *a);
-            }
-        }
-        ctx.licence = app.config.events.licence.clone();
-        ctx.api_url = app.config.events.api_url.clone();
-        ctx.mask = mask.clone();
-        outgoing.extend(events::describe(&change, &ctx));
+        purged += 1;
     }
-    publish(app, &outgoing).await?;
-    // Deleted chats are purged only now that their close and deletion are out: their
-    // transcript was read above. A failure fails the batch, which is retried whole.
-    for chat_id in &purge {
-        app.db.purge_chat(chat_id).await?;
+    let failures = match failure {
+        None => Vec::new(),
+        Some((index, e)) => match sequences.get(index).cloned().flatten() {
+            Some(sequence) => {
+                tracing::warn!(error = %e, sequence, "stopped at a record; it is retried");
+                vec![json!({ "itemIdentifier": sequence })]
+            }
+            // A record without a sequence number cannot be named: the batch fails whole.
+            None => return Err(e),
+        },
+    };
+    Ok(json!({ "published": published, "purged": purged, "batchItemFailures": failures }))
+}
+
+/// One record's events, and the chat to purge after them (a deletion).
+async fn describe_record(
+    app: &App,
+    record: StreamRecord,
+    chats: &mut HashMap<String, Context>,
+    statuses: &mut HashMap<String, Availability>,
+) -> Result<(Vec<Outgoing>, Option<String>), PublishError> {
+    let change = Change {
+        id: record.event_id,
+        old: store::entity_of(record.dynamodb.old_image)?,
+        new: store::entity_of(record.dynamodb.new_image)?,
+        at: record
+            .dynamodb
+            .created
+            .and_then(|secs| chrono::DateTime::from_timestamp_millis((secs * 1000.0) as i64))
+            .map(time::format)
+            .unwrap_or_else(|| app.clock.stamp()),
+    };
+    if change.old.is_none() && change.new.is_none() {
+        return Ok((Vec::new(), None));
     }
-    Ok(json!({ "published": outgoing.len(), "purged": purge.len() }))
+    let purge = match (&change.old, &change.new) {
+        (Some(Entity::Chat(old)), Some(Entity::Chat(new))) if new.deleted && !old.deleted => Some(new.chat_id.clone()),
+        _ => None,
+    };
+    let mut ctx = match chat_id_of(&change) {
+        Some(chat_id) => {
+            if !chats.contains_key(&chat_id) {
+                let state = app.db.load_any_state(&chat_id, false).await?;
+                let (chat, participants) = state.map(|s| (Some(s.chat), s.participants)).unwrap_or_default();
+                chats.insert(chat_id.clone(), Context { chat, participants, ..Default::default() });
+            }
+            let ctx = chats.get_mut(&chat_id).ok_or(PublishError::Store(StoreError::Internal))?;
+            if needs_transcript(&change) && ctx.transcript.is_empty() {
+                (ctx.transcript, ctx.transcript_cut) = transcript(app, &chat_id).await?;
+            }
+            ctx.clone()
+        }
+        None => Context::default(),
+    };
+    // RPC's STATUS: the agent's availability now (one read per agent and batch).
+    for user_id in events::status_needed(&change) {
+        if !statuses.contains_key(&user_id) {
+            let now = app.clock.epoch_secs();
+            let found = app.db.presence(&user_id, false).await?.map(|p| p.current(now).availability);
+            statuses.insert(user_id.clone(), found.unwrap_or(Availability::Offline));
+        }
+        if let Some(a) = statuses.get(&user_id) {
+            ctx.statuses.insert(user_id, *a);
+        }
+    }
+    ctx.licence = app.config.events.licence.clone();
+    ctx.api_url = app.config.events.api_url.clone();
+    ctx.mask = app.config.mask_agent_names.then(|| app.config.default_agent_name.clone());
+    Ok((events::describe(&change, &ctx), purge))
 }
 
 /// The transcript, up to MAX_TRANSCRIPT_MESSAGES, and whether it was cut there.
@@ -183,8 +234,8 @@ fn attribute(value: &str) -> Option<MessageAttributeValue> {
         .flatten()
 }
 
-/// Publishes to the topic, ten at a time; any failure fails the whole batch (to be retried).
-pub async fn publish(app: &App, outgoing: &[Outgoing]) -> Result<(), PublishError> {
+/// Publishes to the topic, ten at a time; a failure stops there (to be retried).
+pub async fn publish(app: &App, outgoing: &[&Outgoing]) -> Result<(), PublishError> {
     if outgoing.is_empty() {
         return Ok(());
     }

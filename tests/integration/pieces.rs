@@ -97,9 +97,16 @@ async fn the_stream_sample_event_is_turned_into_events() {
     let event: Value =
         serde_json::from_str(&std::fs::read_to_string(repo_root().join("events/event-publisher.json")).unwrap())
             .unwrap();
-    let out = shared::publisher::handle(&t.app, event).await.unwrap();
+    let out = shared::publisher::handle(&t.app, event.clone()).await.unwrap();
     // ChatAdd (native) and StatusChange (notification), with no topic configured here.
     assert!(out["published"].as_u64().unwrap() >= 1, "{out}");
+    assert_eq!(out["batchItemFailures"], serde_json::json!([]));
+    // SNS unreachable: the record it stopped at is named, for Lambda to retry from there.
+    let mut cut_off = t.same_app();
+    cut_off.config.events.topic_arn = Some("arn:aws:sns:us-east-1:000000000000:events".into());
+    let out = shared::publisher::handle(&cut_off, event).await.unwrap();
+    assert_eq!(out["published"], 0);
+    assert_eq!(out["batchItemFailures"], serde_json::json!([{"itemIdentifier": "111"}]));
 }
 
 #[tokio::test]
