@@ -96,7 +96,7 @@ pub struct AuthConfig {
 
 #[derive(Debug, thiserror::Error)]
 #[error("configuration: {0}")]
-pub struct ConfigError(String);
+pub struct ConfigError(pub String);
 
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
@@ -118,13 +118,19 @@ fn count(name: &str, default: u32) -> Result<u32, ConfigError> {
         .map_err(|_| ConfigError(format!("{name} must be a whole number from 0")))
 }
 
-fn secrets(name: &str) -> Result<Vec<String>, ConfigError> {
-    let list: Vec<String> =
-        required(name)?.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+/// Token keys, comma-separated (the first signs, all verify), each of 32 characters or more.
+pub fn parse_keys(name: &str, value: &str) -> Result<Vec<String>, ConfigError> {
+    let list: Vec<String> = value.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
     if list.iter().any(|s| s.len() < 32) {
         return Err(ConfigError(format!("{name}: each secret needs at least 32 characters")));
     }
     Ok(list)
+}
+
+/// Keys given in the environment itself (locally); in AWS they come from Secrets Manager
+/// ([`crate::secrets`]), and a function without a key verifies no token of that kind.
+fn keys(name: &str) -> Result<Vec<String>, ConfigError> {
+    var(name).map(|v| parse_keys(name, &v)).transpose().map(Option::unwrap_or_default)
 }
 
 /// `5,300,1800` → [5, 300, 1800]: seconds before each retry.
@@ -156,14 +162,12 @@ impl Config {
         Ok(Config {
             table_name: required("TABLE_NAME")?,
             auth: AuthConfig {
-                agent_secrets: secrets("AGENT_TOKEN_SECRET")?,
+                agent_secrets: keys("AGENT_TOKEN_SECRET")?,
                 agent_issuer: var("AGENT_TOKEN_ISSUER").unwrap_or_else(|| "livechat-agents".into()),
                 agent_audience: var("AGENT_TOKEN_AUDIENCE").unwrap_or_else(|| "livechat".into()),
-                chat_secrets: secrets("CHAT_TOKEN_SECRET")?,
+                chat_secrets: keys("CHAT_TOKEN_SECRET")?,
                 chat_token_ttl_secs: number("CHAT_TOKEN_TTL_SECONDS", 24 * 3600)?,
-                identity_secrets: var("CUSTOMER_IDENTITY_SECRET")
-                    .map(|s| s.split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect())
-                    .unwrap_or_default(),
+                identity_secrets: keys("CUSTOMER_IDENTITY_SECRET")?,
             },
             request_decay_secs: number("REQUEST_DECAY_SECONDS", 10 * 60)?,
             channels: var("CHANNELS").map(|s| parse_channels(&s)).unwrap_or_default(),

@@ -52,7 +52,14 @@ fn to_lambda(response: Response) -> Result<lambda_http::Response<Body>, Error> {
 /// Serves the HTTP routes of `function` (its name in the route table) for the lifetime of
 /// this execution environment, through the table's own dispatch: the route table is the
 /// one list of which function serves what. `app` was built once, at cold start.
-pub async fn serve_http(app: App, function: &'static str) -> Result<(), Error> {
+pub async fn serve_http(mut app: App, function: &'static str) -> Result<(), Error> {
+    // The token keys this function needs, read once: an environment keeps them for its life.
+    let ids = crate::secrets::ids_from_env(&routes::keys_needed(function));
+    if !ids.is_empty() {
+        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let secrets = crate::secrets::client(&sdk, std::env::var("SECRETS_ENDPOINT").ok());
+        crate::secrets::load(&secrets, &ids, &mut app.config.auth).await?;
+    }
     // One App for the process's whole life; leaking it gives handlers a plain &App.
     let app: &'static App = Box::leak(Box::new(app));
     lambda_http::run(lambda_http::service_fn(move |event: lambda_http::Request| async move {

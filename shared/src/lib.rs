@@ -20,6 +20,7 @@ pub mod openapi;
 pub mod publisher;
 pub mod queue;
 pub mod routes;
+pub mod secrets;
 pub mod store;
 pub mod telemetry;
 pub mod time;

@@ -158,6 +158,27 @@ const fn operations_are_unique(routes: &[Route]) -> bool {
 pub const EVENT_FUNCTIONS: &[(&str, &str)] =
     &[("cleanup-cron", "Schedule"), ("event-publisher", "DynamoDB"), ("webhook-dispatcher", "SQS")];
 
+/// The token keys `function` needs, from its routes: chat keys on every route (a chat token
+/// must be recognised to be refused with a 403, and chat-add and participant-add sign
+/// them), agent keys on every route an agent may call, the identity key where an identity
+/// token is read. Functions without routes need none. template.yaml grants each function
+/// exactly these (a test checks).
+pub fn keys_needed(function: &str) -> Vec<crate::secrets::TokenKey> {
+    use crate::secrets::TokenKey;
+    let routes: Vec<&Route> = ROUTES.iter().filter(|r| r.function == function).collect();
+    let mut keys = Vec::new();
+    if routes.iter().any(|r| r.access != Access::ChatToken) {
+        keys.push(TokenKey::Agent);
+    }
+    if !routes.is_empty() {
+        keys.push(TokenKey::Chat);
+    }
+    if function == "chat-add" {
+        keys.push(TokenKey::Identity);
+    }
+    keys
+}
+
 /// The caller, if `access` admits it: the token is verified, and the coarse rule that needs
 /// no state (an agent; its own user id; a chat token for its own chat) is checked here, in
 /// one place, for every route.

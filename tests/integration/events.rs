@@ -577,7 +577,7 @@ async fn chat_state_change_message_echoes_the_reference_id_of_its_request() {
     assert_eq!(t.send(leave).await.0, 200);
     let participants_updated = |n: &Value| n["data"]["notificationType"] == "ParticipantsUpdated";
     assert!(
-        eventually(60, || json_events(&rx.bodies("/n")).iter().filter(|n| participants_updated(n)).count() >= 4).await
+        eventually(60, || json_events(&rx.bodies("/n")).iter().filter(|n| participants_updated(n)).count() >= 5).await
     );
     let notes = json_events(&rx.bodies("/n"));
     let find = |kind: &str, state: &str| {

@@ -181,3 +181,33 @@ async fn a_customer_is_rate_limited_per_chat_token_and_chat_starts_per_address()
     t.app.clock.advance(std::time::Duration::from_secs(61));
     assert_eq!(post(token.clone(), 4).await, 201);
 }
+
+/// Token keys come from Secrets Manager (the emulator's) at cold start: a token signed with
+/// the stored key is admitted, and one signed with the environment's old key no longer is.
+#[tokio::test]
+async fn token_keys_are_read_from_secrets_manager_at_cold_start() {
+    use shared::secrets::{self, TokenKey};
+    let t = TestApp::new().await;
+    let sdk = integration_tests::sdk_config().await;
+    let client = secrets::client(&sdk, Some(integration_tests::sns_endpoint()));
+    let id = format!("agent-key-{}", uuid::Uuid::new_v4().simple());
+    let stored = "stored-in-secrets-manager-0123456789-abcdef";
+    client.create_secret().name(&id).secret_string(stored).send().await.unwrap();
+    let before = t.agent_token("ann");
+    let mut app = t.same_app();
+    secrets::load(&client, &[(TokenKey::Agent, id.clone())], &mut app.config.auth).await.unwrap();
+    assert_eq!(app.config.auth.agent_secrets, [stored]);
+    let now = chrono::Utc::now().timestamp();
+    let after = shared::auth::issue_agent_token(&app.config.auth, "ann", "Ann", &[], now, 600).unwrap();
+    let call = |token: String| {
+        let mut request = shared::http::Request::new("GET", "/chats");
+        request.headers.insert("authorization".into(), format!("Bearer {token}"));
+        request
+    };
+    let answer = |request| async { shared::routes::dispatch(&app, "chat-list", request).await };
+    assert_eq!(answer(call(after)).await.map(|r| r.status).unwrap_or_else(|e| e.status), 200);
+    assert_eq!(answer(call(before)).await.map(|r| r.status).unwrap_or_else(|e| e.status), 401);
+    // A secret that does not exist stops the cold start, with its name.
+    let missing = secrets::load(&client, &[(TokenKey::Chat, "no-such-secret".into())], &mut app.config.auth).await;
+    assert!(missing.unwrap_err().to_string().contains("no-such-secret"));
+}

@@ -76,6 +76,36 @@ fn template_routes_and_functions_are_the_same_set() {
     assert!(!template_routes().iter().any(|(_, p, _)| p.starts_with("/dev")));
 }
 
+/// Each function may read exactly the token keys its routes need (shared::routes::keys_needed),
+/// and no function's configuration holds a key itself.
+#[test]
+fn each_function_reads_only_the_token_keys_its_routes_need() {
+    use shared::secrets::TokenKey;
+    let text = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
+    assert!(!text.contains("resolve:secretsmanager"), "a key's value in a function's environment");
+    let binary = regex_lite::Regex::new(r"Binary: ([a-z-]+)").unwrap();
+    let granted = regex_lite::Regex::new(r"- !Ref (Agent|Chat|Identity)KeyReadPolicy").unwrap();
+    let mut seen = 0;
+    let resource = regex_lite::Regex::new(r"\n  [A-Za-z0-9]+:\n").unwrap();
+    for block in resource.split(&text).filter(|b| b.starts_with("    Type: AWS::Serverless::Function")) {
+        let Some(function) = binary.captures(block).map(|c| c[1].to_string()) else { continue };
+        let mut has: Vec<&str> = granted.captures_iter(block).map(|c| c.get(1).unwrap().as_str()).collect();
+        has.sort();
+        let mut needs: Vec<&str> = shared::routes::keys_needed(&function)
+            .into_iter()
+            .map(|k| match k {
+                TokenKey::Agent => "Agent",
+                TokenKey::Chat => "Chat",
+                TokenKey::Identity => "Identity",
+            })
+            .collect();
+        needs.sort();
+        assert_eq!(has, needs, "{function}");
+        seen += 1;
+    }
+    assert_eq!(seen, std::fs::read_dir(repo_root().join("functions")).unwrap().count());
+}
+
 #[test]
 fn every_function_has_a_sample_event() {
     let events: BTreeSet<String> = std::fs::read_dir(repo_root().join("events"))
