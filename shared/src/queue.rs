@@ -70,12 +70,7 @@ impl Record {
 
     /// The queued event; `None` for a message this product did not queue.
     pub fn queued(&self, now: &str) -> Option<Queued> {
-        let format = match self.attribute("format")? {
-            "native" => Format::Native,
-            "rpc" => Format::Rpc,
-            "notification" => Format::Notification,
-            _ => return None,
-        };
+        let format = Format::parse(self.attribute("format")?)?;
         let event = LoggedEvent {
             event_id: self.attribute("eventId")?.to_string(),
             event: self.attribute("event")?.to_string(),

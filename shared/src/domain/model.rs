@@ -469,6 +469,10 @@ impl Format {
         }
     }
 
+    pub fn parse(s: &str) -> Option<Format> {
+        [Format::Native, Format::Rpc, Format::Notification].into_iter().find(|f| f.as_str() == s)
+    }
+
     /// The event names of this vocabulary.
     pub fn events(self) -> &'static [&'static str] {
         match self {
