@@ -91,6 +91,8 @@ async fn a_chat_fans_out_to_subscribers_in_each_vocabulary() {
             native.iter().all(|e| got.contains(*e))
                 && rx.bodies("/rpc").len() >= 3
                 && rx.bodies("/notification").len() >= 5
+                // SNS delivers in no set order: wait for the last change's notification too.
+                && rx.bodies("/notification").iter().any(|b| b.contains("\"Disconnected\""))
         })
         .await,
         "native {:?}\nrpc {:?}\nnotification {:?}",
