@@ -22,6 +22,19 @@ async fn deliveries(t: &TestApp, id: &str) -> Vec<Value> {
     body["deliveries"].as_array().unwrap().clone()
 }
 
+/// The delivery log once `n` attempts are in it (an attempt is logged after its answer,
+/// so shortly after the receiver has it), within ten seconds.
+async fn deliveries_of(t: &TestApp, id: &str, n: usize) -> Vec<Value> {
+    for _ in 0..100 {
+        let log = deliveries(t, id).await;
+        if log.len() >= n {
+            return log;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    deliveries(t, id).await
+}
+
 async fn status_of(t: &TestApp, id: &str) -> String {
     let (_, list) = t.call("GET", "/webhooks", Some(&t.admin_token("admin")), None).await;
     let hook = list["webhooks"].as_array().unwrap().iter().find(|w| w["webhookId"] == id).cloned();
@@ -83,7 +96,7 @@ async fn rpc_events_reach_a_form_receiver_signed_and_without_a_handshake() {
         rx.taken().iter().map(|r| r["fields"]["EVENT"].as_str().unwrap().to_string()).collect();
     events.sort();
     assert_eq!(events, ["CHAT_STARTED", "OPERATOR_STOPED_CHAT"]);
-    let log = deliveries(&t, &id).await;
+    let log = deliveries_of(&t, &id, 2).await;
     assert_eq!(log.len(), 2, "{log:?}");
     assert!(log.iter().all(|d| d["outcome"] == "delivered" && d["status"] == 200 && d["attempt"] == 1), "{log:?}");
 
@@ -125,7 +138,7 @@ async fn a_failing_receiver_gets_each_event_once_after_retries_and_a_replay_send
     };
     assert!(eventually(30, || both(&rx)).await, "{:?}", rx.requests());
     assert_eq!(rx.requests().iter().filter(|r| r["status"] == 500).count(), 3);
-    let log = deliveries(&t, &id).await;
+    let log = deliveries_of(&t, &id, 5).await;
     let retried: Vec<&Value> = log.iter().filter(|d| d["outcome"] == "retrying").collect();
     assert_eq!(retried.len(), 3, "{log:?}");
     assert!(retried.iter().all(|d| d["status"] == 500));
@@ -143,7 +156,7 @@ async fn a_failing_receiver_gets_each_event_once_after_retries_and_a_replay_send
     assert!(eventually(20, || rx.taken().len() >= 4).await, "{:?}", rx.requests());
     let ids: Vec<String> = rx.taken().iter().map(|r| r["id"].as_str().unwrap().to_string()).collect();
     assert_eq!(ids.iter().cloned().collect::<BTreeSet<_>>(), first_ids, "a replay keeps the event ids");
-    assert!(deliveries(&t, &id).await.iter().any(|d| d["replay"] == true));
+    assert!(deliveries_of(&t, &id, 7).await.iter().any(|d| d["replay"] == true));
     // A range older than the log, or a backwards one, is a 400.
     let empty = json!({"from": "2020-01-01T00:00:00Z", "to": "2020-01-01T01:00:00Z"});
     assert_eq!(t.call("POST", &format!("/webhooks/{id}/replay"), Some(&admin), Some(empty)).await.0, 400);
@@ -202,16 +215,25 @@ async fn a_gone_receiver_is_disabled_and_the_last_failure_is_dead_lettered() {
     let parked: Vec<&String> = parked.iter().filter(|id| **id == broken_id).collect();
     assert_eq!(parked.len(), 2, "both events wait on the dead-letter queue");
 
-    let moved_log = deliveries(&t, &moved_id).await;
     assert!(eventually(10, || moved.requests().len() == 2).await);
+    let moved_log = deliveries_of(&t, &moved_id, 2).await;
+    assert_eq!(moved_log.len(), 2);
     assert!(moved_log.iter().all(|d| d["status"] == 302), "{moved_log:?}");
     assert!(elsewhere.requests().is_empty(), "a redirect is not followed");
 
     // The gone receiver: one 410, then disabled; the next chat's event is not sent to it
     // (a witness taking the same event shows it was dispatched).
-    assert_eq!(status_of(&t, &gone_id).await, "disabled");
+    let mut status = String::new();
+    for _ in 0..100 {
+        status = status_of(&t, &gone_id).await;
+        if status == "disabled" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, "disabled");
     assert_eq!(gone.requests().len(), 1, "{:?}", gone.requests());
-    assert_eq!(deliveries(&t, &gone_id).await[0]["outcome"], "disabled");
+    assert_eq!(deliveries_of(&t, &gone_id, 1).await[0]["outcome"], "disabled");
     let witness = FormReceiver::start(0, 200).await;
     add(&t, json!({"url": witness.url("/"), "format": "rpc", "events": ["CHAT_STARTED"]})).await;
     chat_started_and_closed(&t).await;
@@ -225,7 +247,7 @@ async fn a_gone_receiver_is_disabled_and_the_last_failure_is_dead_lettered() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["queued"], 2, "both chats' CHAT_STARTED");
     assert!(eventually(20, || gone.requests().len() >= 2).await, "{:?}", gone.requests());
-    assert!(deliveries(&t, &gone_id).await.iter().any(|d| d["replay"] == true));
+    assert!(deliveries_of(&t, &gone_id, 2).await.iter().any(|d| d["replay"] == true));
 }
 
 #[tokio::test]
