@@ -578,9 +578,13 @@ async fn chat_state_change_message_echoes_the_reference_id_of_its_request() {
     let leave = with_reference("POST", format!("/chats/{chat}/leave"), &bob, json!({}), Some("85"));
     assert_eq!(t.send(leave).await.0, 200);
     let participants_updated = |n: &Value| n["data"]["notificationType"] == "ParticipantsUpdated";
-    assert!(
-        eventually(60, || json_events(&rx.bodies("/n")).iter().filter(|n| participants_updated(n)).count() >= 5).await
-    );
+    // SNS delivers in no set order: wait for each kind.
+    let arrived = || {
+        let notes = json_events(&rx.bodies("/n"));
+        let count = |kind: &str| notes.iter().filter(|n| n["data"]["notificationType"] == kind).count();
+        count("ParticipantsUpdated") >= 5 && count("StatusChange") >= 2 && count("PropertiesUpdated") >= 1
+    };
+    assert!(eventually(60, arrived).await);
     let notes = json_events(&rx.bodies("/n"));
     let find = |kind: &str, state: &str| {
         notes
