@@ -3,6 +3,7 @@
 
 pub mod queue;
 pub mod schema;
+pub mod socket;
 pub mod stream;
 
 use std::collections::HashMap;
@@ -25,18 +26,30 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
 }
 
-/// Serves until the task is dropped.
+/// Serves until the task is dropped: the HTTP API, and the WebSocket API with its
+/// `@connections` management API (see [`socket`]).
 pub async fn serve(app: Arc<App>, listener: TcpListener) -> std::io::Result<()> {
+    let sockets = Arc::new(socket::Sockets::default());
     loop {
         let (stream, peer) = listener.accept().await?;
-        let app = app.clone();
+        let (app, sockets) = (app.clone(), sockets.clone());
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| {
-                let app = app.clone();
-                async move { Ok::<_, Infallible>(to_hyper(handle(&app, req, Some(peer)).await)) }
+            let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+                let (app, sockets) = (app.clone(), sockets.clone());
+                async move {
+                    if socket::is_upgrade(&req) {
+                        return Ok::<_, Infallible>(socket::accept(app, sockets, req).await);
+                    }
+                    if let Some(id) = req.uri().path().strip_prefix(socket::MANAGEMENT_PREFIX) {
+                        let (id, method) = (id.to_string(), req.method().to_string());
+                        let body = req.into_body().collect().await.map(|b| b.to_bytes().to_vec()).unwrap_or_default();
+                        return Ok(socket::manage(&sockets, &method, &id, body));
+                    }
+                    Ok(to_hyper(handle(&app, req, Some(peer)).await))
+                }
             });
             let io = hyper_util::rt::TokioIo::new(stream);
-            let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
+            let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).with_upgrades().await;
         });
     }
 }

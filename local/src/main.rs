@@ -46,12 +46,19 @@ async fn run() -> Result<(), Error> {
     if std::env::var("API_URL").is_err() {
         app.config.events.api_url = format!("http://127.0.0.1:{port}");
     }
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    // The push posts to this server's own `@connections` API, as it would to API Gateway's.
+    let sockets = std::env::var("SOCKET_ENDPOINT").unwrap_or_else(|_| format!("http://127.0.0.1:{port}/_ws"));
+    app.sockets = shared::app::socket_client(&sdk, Some(sockets));
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-    tracing::info!("serving on http://127.0.0.1:{port}");
+    tracing::info!("serving on http://127.0.0.1:{port}, sockets on ws://127.0.0.1:{port}/socket");
     let app = Arc::new(app);
+    let endpoint = std::env::var("DYNAMODB_ENDPOINT").unwrap_or_default();
+    // socket-push's trigger: from the stream's end, since no socket outlives the server.
+    let streams = local_server::stream::streams_client(&sdk, &endpoint);
+    let push = local_server::stream::Consumer::Push;
+    tokio::spawn(local_server::stream::run(app.clone(), streams, local_server::stream::Checkpoint::latest(), push));
     if follow_stream {
-        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        let endpoint = std::env::var("DYNAMODB_ENDPOINT").unwrap_or_default();
         let streams = local_server::stream::streams_client(&sdk, &endpoint);
         let app = app.clone();
         // STREAM_CHECKPOINT (a file) lets a restarted `make run` resume where it stopped.
@@ -59,7 +66,8 @@ async fn run() -> Result<(), Error> {
             Ok(path) => local_server::stream::Checkpoint::file(path.into()),
             Err(_) => local_server::stream::Checkpoint::in_memory(),
         };
-        tokio::spawn(local_server::stream::run(app.clone(), streams, checkpoint));
+        let publisher = local_server::stream::Consumer::Publisher;
+        tokio::spawn(local_server::stream::run(app.clone(), streams, checkpoint, publisher));
         // The webhook-dispatcher's trigger.
         let queue_url = app.config.events.webhooks.queue_url.clone().unwrap_or_default();
         tokio::spawn(local_server::queue::run(app, queue_url));

@@ -1,6 +1,7 @@
-//! The local stand-in for Lambda's stream trigger: reads DynamoDB Local's stream and
-//! hands the records, in the event shape Lambda uses, to the very publisher handler the
-//! event-publisher function runs. What fails (SNS unreachable) is kept and retried from the
+//! The local stand-in for Lambda's stream triggers: reads DynamoDB Local's stream and
+//! hands the records, in the event shape Lambda uses, to the very handler the consuming
+//! function runs (event-publisher, socket-push: one reader each, as each has its own
+//! event source mapping). What fails (SNS unreachable) is kept and retried from the
 //! record the publisher names, as Lambda does with ReportBatchItemFailures; no failed call
 //! stops the reader.
 
@@ -50,11 +51,11 @@ pub fn lambda_event(records: &[Record]) -> Value {
 pub struct Filter(Vec<Value>);
 
 impl Filter {
-    pub fn from_template(template: &str) -> Result<Filter, Box<dyn std::error::Error + Send + Sync>> {
+    pub fn from_template(template: &str, function: &str) -> Result<Filter, Box<dyn std::error::Error + Send + Sync>> {
         let doc: serde_yaml::Value = serde_yaml::from_str(template)?;
         let filters = doc
             .get("Resources")
-            .and_then(|r| r.get("EventPublisherFunction"))
+            .and_then(|r| r.get(function))
             .and_then(|f| f.get("Properties")?.get("Events")?.get("Stream")?.get("Properties"))
             .and_then(|p| p.get("FilterCriteria")?.get("Filters")?.as_sequence().cloned())
             .unwrap_or_default();
@@ -95,6 +96,9 @@ struct Shard {
 pub struct Checkpoint {
     path: Option<std::path::PathBuf>,
     positions: HashMap<String, String>,
+    /// Start at the stream's end, not its start: a socket is pushed only what happens
+    /// while it is open (shards that appear later are read from their start).
+    latest: bool,
 }
 
 impl Checkpoint {
@@ -102,9 +106,14 @@ impl Checkpoint {
         Checkpoint::default()
     }
 
+    /// In memory, from the stream's end.
+    pub fn latest() -> Self {
+        Checkpoint { latest: true, ..Checkpoint::default() }
+    }
+
     pub fn file(path: std::path::PathBuf) -> Self {
         let positions = std::fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
-        Checkpoint { path: Some(path), positions }
+        Checkpoint { path: Some(path), positions, latest: false }
     }
 
     fn save(&mut self, shard: &str, sequence: &str) {
@@ -124,13 +133,51 @@ impl Checkpoint {
 /// A pause after a failed call, so a service that is down is not hammered.
 const BACKOFF: Duration = Duration::from_millis(500);
 
-/// Follows the table's stream forever, as Lambda's event source mapping does: no error
-/// stops it (a failed call is retried after [`BACKOFF`]), and a batch is retried until the
-/// publisher takes it, so an event is late while DynamoDB or SNS is down, never lost.
-pub async fn run(app: Arc<App>, streams: aws_sdk_dynamodbstreams::Client, mut checkpoint: Checkpoint) {
+/// A function the table's stream triggers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consumer {
+    Publisher,
+    Push,
+}
+
+impl Consumer {
+    /// Its resource in template.yaml (where its stream filter is).
+    fn resource(self) -> &'static str {
+        match self {
+            Consumer::Publisher => "EventPublisherFunction",
+            Consumer::Push => "SocketPushFunction",
+        }
+    }
+
+    /// How often an idle stream is read: the push is what a user waits for.
+    fn idle(self) -> Duration {
+        match self {
+            Consumer::Publisher => Duration::from_millis(150),
+            Consumer::Push => Duration::from_millis(20),
+        }
+    }
+
+    async fn handle(self, app: &App, event: Value) -> Result<Value, shared::publisher::PublishError> {
+        match self {
+            Consumer::Publisher => shared::publisher::handle(app, event).await,
+            Consumer::Push => shared::push::handle(app, event).await,
+        }
+    }
+}
+
+/// Follows the table's stream forever for `consumer`, as Lambda's event source mapping
+/// does: no error stops it (a failed call is retried after [`BACKOFF`]), and a batch is
+/// retried until the consumer takes it, so an event is late while DynamoDB or SNS is down,
+/// never lost.
+pub async fn run(
+    app: Arc<App>,
+    streams: aws_sdk_dynamodbstreams::Client,
+    mut checkpoint: Checkpoint,
+    consumer: Consumer,
+) {
     let template = std::fs::read_to_string(crate::repo_root().join("template.yaml")).unwrap_or_default();
-    let filter = Filter::from_template(&template).unwrap_or_else(|e| {
-        tracing::error!(error = %e, "template.yaml's stream filter does not parse; publishing every record");
+    let filter = Filter::from_template(&template, consumer.resource()).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "template.yaml's stream filter does not parse; passing every record");
         Filter::default()
     });
     let arn = loop {
@@ -143,7 +190,7 @@ pub async fn run(app: Arc<App>, streams: aws_sdk_dynamodbstreams::Client, mut ch
     };
     let mut shards: HashMap<String, Shard> = HashMap::new();
     loop {
-        discover(&streams, &arn, &checkpoint, &mut shards).await;
+        discover(&streams, &arn, &mut checkpoint, &mut shards).await;
         let mut idle = true;
         for (id, shard) in shards.iter_mut().filter(|(_, s)| !s.closed) {
             if shard.pending.is_empty() {
@@ -180,7 +227,7 @@ pub async fn run(app: Arc<App>, streams: aws_sdk_dynamodbstreams::Client, mut ch
                 records.retain(|r| filter.passes(r));
             }
             let filtered_out = event["Records"].as_array().is_none_or(Vec::is_empty);
-            let published = if filtered_out { Ok(Value::Null) } else { shared::publisher::handle(&app, event).await };
+            let published = if filtered_out { Ok(Value::Null) } else { consumer.handle(&app, event).await };
             // As Lambda with ReportBatchItemFailures: done up to the record the publisher
             // names (all of them when it names none), retried from there; an error retries all.
             let done = match &published {
@@ -209,7 +256,7 @@ pub async fn run(app: Arc<App>, streams: aws_sdk_dynamodbstreams::Client, mut ch
             }
         }
         if idle {
-            tokio::time::sleep(Duration::from_millis(150)).await;
+            tokio::time::sleep(consumer.idle()).await;
         }
     }
 }
@@ -218,9 +265,11 @@ pub async fn run(app: Arc<App>, streams: aws_sdk_dynamodbstreams::Client, mut ch
 async fn discover(
     streams: &aws_sdk_dynamodbstreams::Client,
     arn: &str,
-    checkpoint: &Checkpoint,
+    checkpoint: &mut Checkpoint,
     shards: &mut HashMap<String, Shard>,
 ) {
+    // Only the shards found at the start begin at the end of the stream.
+    let latest = std::mem::take(&mut checkpoint.latest);
     let mut start: Option<String> = None;
     loop {
         let described =
@@ -238,7 +287,20 @@ async fn discover(
                 continue;
             }
             let last = checkpoint.positions.get(id).cloned();
-            match iterator(streams, arn, id, last.as_deref()).await {
+            let found = if latest && last.is_none() {
+                streams
+                    .get_shard_iterator()
+                    .stream_arn(arn)
+                    .shard_id(id)
+                    .shard_iterator_type(ShardIteratorType::Latest)
+                    .send()
+                    .await
+                    .map(|out| out.shard_iterator().map(str::to_string))
+                    .map_err(BoxError::from)
+            } else {
+                iterator(streams, arn, id, last.as_deref()).await
+            };
+            match found {
                 Ok(it) => {
                     shards.insert(id.to_string(), Shard { iterator: it, last, ..Default::default() });
                 }
@@ -289,7 +351,7 @@ mod filter_tests {
     #[test]
     fn the_templates_stream_filter_passes_only_records_that_announce_something() {
         let template = std::fs::read_to_string(crate::repo_root().join("template.yaml")).unwrap();
-        let filter = Filter::from_template(&template).unwrap();
+        let filter = Filter::from_template(&template, "EventPublisherFunction").unwrap();
         for (name, image, entity) in [
             ("INSERT", "NewImage", "Chat"),
             ("MODIFY", "NewImage", "Participant"),
@@ -309,6 +371,28 @@ mod filter_tests {
             ("INSERT", "NewImage", "ChannelAgent"),
             ("REMOVE", "OldImage", "Message"),
             ("REMOVE", "OldImage", "Typing"),
+        ] {
+            assert!(!filter.passes(&record(name, image, entity)), "{name} {entity}");
+        }
+    }
+
+    #[test]
+    fn the_push_is_invoked_for_chats_participants_and_messages_only() {
+        let template = std::fs::read_to_string(crate::repo_root().join("template.yaml")).unwrap();
+        let filter = Filter::from_template(&template, Consumer::Push.resource()).unwrap();
+        for (name, image, entity) in [
+            ("INSERT", "NewImage", "Chat"),
+            ("MODIFY", "NewImage", "Participant"),
+            ("INSERT", "NewImage", "Message"),
+            ("REMOVE", "OldImage", "Participant"),
+        ] {
+            assert!(filter.passes(&record(name, image, entity)), "{name} {entity}");
+        }
+        for (name, image, entity) in [
+            ("MODIFY", "NewImage", "Presence"),
+            ("INSERT", "NewImage", "Connection"),
+            ("INSERT", "NewImage", "Idempotency"),
+            ("REMOVE", "OldImage", "Message"),
         ] {
             assert!(!filter.passes(&record(name, image, entity)), "{name} {entity}");
         }

@@ -18,6 +18,8 @@ pub struct App {
     pub sns: aws_sdk_sns::Client,
     /// The webhook queue: the dispatcher and the replay only.
     pub sqs: aws_sdk_sqs::Client,
+    /// The WebSocket API's `@connections`: the socket push only.
+    pub sockets: aws_sdk_apigatewaymanagement::Client,
 }
 
 impl App {
@@ -27,12 +29,12 @@ impl App {
 
     pub fn with_clock(config: Config, client: aws_sdk_dynamodb::Client, messaging: Messaging, clock: Clock) -> Self {
         let db = Db::new(client, config.table_name.clone(), clock.clone());
-        App { config, db, clock, sns: messaging.sns, sqs: messaging.sqs }
+        App { config, db, clock, sns: messaging.sns, sqs: messaging.sqs, sockets: messaging.sockets }
     }
 
     /// The app's SNS and SQS clients (for another app over the same topic and queue).
     pub fn messaging(&self) -> Messaging {
-        Messaging { sns: self.sns.clone(), sqs: self.sqs.clone() }
+        Messaging { sns: self.sns.clone(), sqs: self.sqs.clone(), sockets: self.sockets.clone() }
     }
 
     /// Reads the configuration and builds the DynamoDB client. `DYNAMODB_ENDPOINT`
@@ -42,20 +44,39 @@ impl App {
         let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
         let dynamodb = dynamodb_client(&sdk, std::env::var("DYNAMODB_ENDPOINT").ok());
         // The local emulator serves SNS and SQS on one endpoint.
-        Ok(App::new(config, dynamodb, messaging(&sdk, std::env::var("SNS_ENDPOINT").ok())))
+        let mut messaging = messaging(&sdk, std::env::var("SNS_ENDPOINT").ok());
+        messaging.sockets = socket_client(&sdk, std::env::var("SOCKET_ENDPOINT").ok());
+        Ok(App::new(config, dynamodb, messaging))
     }
 }
 
-/// The clients of the event fan-out: the topic (SNS) and the webhook queue (SQS).
+/// The clients of the event fan-out: the topic (SNS), the webhook queue (SQS) and the
+/// WebSocket API's connections.
 #[derive(Clone)]
 pub struct Messaging {
     pub sns: aws_sdk_sns::Client,
     pub sqs: aws_sdk_sqs::Client,
+    pub sockets: aws_sdk_apigatewaymanagement::Client,
 }
 
-/// Both clients, at `endpoint` when given (the local emulator).
+/// The SNS and SQS clients at `endpoint` when given (the local emulator); the sockets'
+/// client has no endpoint until [`socket_client`] gives it one.
 pub fn messaging(sdk: &aws_config::SdkConfig, endpoint: Option<String>) -> Messaging {
-    Messaging { sns: sns_client(sdk, endpoint.clone()), sqs: sqs_client(sdk, endpoint) }
+    Messaging {
+        sns: sns_client(sdk, endpoint.clone()),
+        sqs: sqs_client(sdk, endpoint),
+        sockets: socket_client(sdk, None),
+    }
+}
+
+/// The `@connections` client of the WebSocket API at `endpoint`: its stage's URL
+/// (`https://<api>.execute-api.<region>.amazonaws.com/<stage>`), which it has no default for.
+pub fn socket_client(sdk: &aws_config::SdkConfig, endpoint: Option<String>) -> aws_sdk_apigatewaymanagement::Client {
+    let mut builder = aws_sdk_apigatewaymanagement::config::Builder::from(sdk).timeout_config(messaging_timeouts());
+    if let Some(endpoint) = endpoint {
+        builder = builder.endpoint_url(endpoint);
+    }
+    aws_sdk_apigatewaymanagement::Client::from_conf(builder.build())
 }
 
 fn messaging_timeouts() -> TimeoutConfig {

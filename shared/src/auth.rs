@@ -72,7 +72,8 @@ pub fn authenticate_optional(req: &Request, config: &AuthConfig) -> Result<Optio
     authenticate(req, config).map(Some)
 }
 
-fn identify(token: &str, config: &AuthConfig) -> Option<Identity> {
+/// Who a token names: a chat token's chatter or an agent; None if it does not verify.
+pub fn identify(token: &str, config: &AuthConfig) -> Option<Identity> {
     if let Some(c) = verify(token, &config.chat_secrets, &validation(CHAT_TOKEN_ISSUER, CHAT_TOKEN_AUDIENCE)) {
         let chatter_type = c.ctype.filter(|t| t.is_customer())?;
         return Some(Identity::Chatter {

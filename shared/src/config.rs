@@ -37,6 +37,8 @@ pub struct EventsConfig {
     /// and `chatUri` are absolute, as the seed's are.
     pub api_url: String,
     pub webhooks: WebhookConfig,
+    /// The interval a socket's heartbeat (its next `/meta/connect`) is advised to keep.
+    pub heartbeat_secs: u64,
 }
 
 /// `direct` webhooks: the dispatcher's queue, its schedule and its logs.
@@ -200,6 +202,8 @@ impl Config {
                     timeout_secs: u64::from(count("WEBHOOK_TIMEOUT_SECONDS", 10)?),
                     log_days: number("EVENT_LOG_DAYS", 3)?,
                 },
+                // Well within API Gateway's 10-minute idle timeout.
+                heartbeat_secs: u64::from(count("SOCKET_HEARTBEAT_SECONDS", 240)?.clamp(1, 540)),
             },
         })
     }

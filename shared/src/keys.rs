@@ -126,6 +126,23 @@ pub fn online_pk(user_type: ChatterType) -> String {
     format!("ONLINE#{}", user_type.as_str())
 }
 
+pub const CONNECTION_SK: &str = "CONN";
+
+/// A WebSocket connection's own partition, found by the id API Gateway hands every route.
+pub fn connection_pk(connection_id: &str) -> String {
+    format!("CONN#{}", escape(connection_id))
+}
+
+/// GSI1 partition of the subscribed connections that watch one chat (its customer side)
+/// or one agent (all its chats).
+pub fn watchers_pk(viewer: &crate::domain::model::Viewer) -> String {
+    use crate::domain::model::Viewer;
+    match viewer {
+        Viewer::Agent { user_id } => format!("WATCH#AGENT#{}", escape(user_id)),
+        Viewer::Chatter { chat_id, .. } => format!("WATCH#CHAT#{}", escape(chat_id)),
+    }
+}
+
 pub const WEBHOOK_SK: &str = "WEBHOOK";
 /// GSI1 partition of all webhooks.
 pub const WEBHOOKS_PK: &str = "WEBHOOKS";

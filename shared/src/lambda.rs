@@ -53,13 +53,7 @@ fn to_lambda(response: Response) -> Result<lambda_http::Response<Body>, Error> {
 /// this execution environment, through the table's own dispatch: the route table is the
 /// one list of which function serves what. `app` was built once, at cold start.
 pub async fn serve_http(mut app: App, function: &'static str) -> Result<(), Error> {
-    // The token keys this function needs, read once: an environment keeps them for its life.
-    let ids = crate::secrets::ids_from_env(&routes::keys_needed(function));
-    if !ids.is_empty() {
-        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        let secrets = crate::secrets::client(&sdk, std::env::var("SECRETS_ENDPOINT").ok());
-        crate::secrets::load(&secrets, &ids, &mut app.config.auth).await?;
-    }
+    load_keys(&mut app, function).await?;
     // One App for the process's whole life; leaking it gives handlers a plain &App.
     let app: &'static App = Box::leak(Box::new(app));
     lambda_http::run(lambda_http::service_fn(move |event: lambda_http::Request| async move {
@@ -77,13 +71,26 @@ pub async fn serve_http(mut app: App, function: &'static str) -> Result<(), Erro
     .await
 }
 
-/// Serves `handler` for events that are not HTTP requests (a schedule, a stream).
-pub async fn serve_event<F, Fut, E>(app: App, handler: F) -> Result<(), Error>
+/// The token keys `function` needs, read once: an environment keeps them for its life.
+async fn load_keys(app: &mut App, function: &str) -> Result<(), Error> {
+    let ids = crate::secrets::ids_from_env(&routes::keys_needed(function));
+    if !ids.is_empty() {
+        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let secrets = crate::secrets::client(&sdk, std::env::var("SECRETS_ENDPOINT").ok());
+        crate::secrets::load(&secrets, &ids, &mut app.config.auth).await?;
+    }
+    Ok(())
+}
+
+/// Serves `handler` as `function` for events that are not HTTP API requests (a schedule,
+/// a stream, a queue, a WebSocket route).
+pub async fn serve_event<F, Fut, E>(mut app: App, function: &'static str, handler: F) -> Result<(), Error>
 where
     F: Fn(&'static App, serde_json::Value) -> Fut + Copy + Send + 'static,
     Fut: Future<Output = Result<serde_json::Value, E>> + Send,
     E: std::error::Error + Send + Sync + 'static,
 {
+    load_keys(&mut app, function).await?;
     let app: &'static App = Box::leak(Box::new(app));
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<serde_json::Value>| async move {

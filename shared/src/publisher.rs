@@ -55,8 +55,9 @@ struct StreamEvent {
     records: Vec<StreamRecord>,
 }
 
+/// One record of Lambda's DynamoDB stream event (the socket push reads them too).
 #[derive(Deserialize)]
-struct StreamRecord {
+pub(crate) struct StreamRecord {
     #[serde(rename = "eventID")]
     event_id: String,
     dynamodb: StreamData,
@@ -74,7 +75,34 @@ struct StreamData {
     sequence: Option<String>,
 }
 
-fn chat_id_of(change: &Change) -> Option<String> {
+/// A stream event's records, in order.
+pub(crate) fn records(event: Value) -> Result<Vec<StreamRecord>, PublishError> {
+    let stream: StreamEvent = serde_json::from_value(event).map_err(|e| PublishError::NotAStream(e.to_string()))?;
+    Ok(stream.records)
+}
+
+impl StreamRecord {
+    pub(crate) fn sequence(&self) -> Option<String> {
+        self.dynamodb.sequence.clone()
+    }
+
+    /// The change the record reports, stamped with the record's time.
+    pub(crate) fn change(self, app: &App) -> Result<Change, StoreError> {
+        Ok(Change {
+            id: self.event_id,
+            old: store::entity_of(self.dynamodb.old_image)?,
+            new: store::entity_of(self.dynamodb.new_image)?,
+            at: self
+                .dynamodb
+                .created
+                .and_then(|secs| chrono::DateTime::from_timestamp_millis((secs * 1000.0) as i64))
+                .map(time::format)
+                .unwrap_or_else(|| app.clock.stamp()),
+        })
+    }
+}
+
+pub(crate) fn chat_id_of(change: &Change) -> Option<String> {
     match change.new.as_ref().or(change.old.as_ref())? {
         Entity::Chat(c) => Some(c.chat_id.clone()),
         Entity::Participant(p) => Some(p.chat_id.clone()),
@@ -96,14 +124,14 @@ fn needs_transcript(change: &Change) -> bool {
 /// The Lambda handler for the table's stream: `{"batchItemFailures": [...]}` names the
 /// record to retry from, if one failed.
 pub async fn handle(app: &App, event: Value) -> Result<Value, PublishError> {
-    let stream: StreamEvent = serde_json::from_value(event).map_err(|e| PublishError::NotAStream(e.to_string()))?;
-    let sequences: Vec<Option<String>> = stream.records.iter().map(|r| r.dynamodb.sequence.clone()).collect();
+    let records = records(event)?;
+    let sequences: Vec<Option<String>> = records.iter().map(StreamRecord::sequence).collect();
     // Each record's events (and the chat it deletes), up to the first record that fails.
     let mut described: Vec<(Vec<Outgoing>, Option<String>)> = Vec::new();
     let mut failure = None;
     let mut chats: HashMap<String, Context> = HashMap::new();
     let mut statuses: HashMap<String, Availability> = HashMap::new();
-    for record in stream.records {
+    for record in records {
         match describe_record(app, record, &mut chats, &mut statuses).await {
             Ok(out) => described.push(out),
             Err(e) => {
@@ -158,17 +186,7 @@ async fn describe_record(
     chats: &mut HashMap<String, Context>,
     statuses: &mut HashMap<String, Availability>,
 ) -> Result<(Vec<Outgoing>, Option<String>), PublishError> {
-    let change = Change {
-        id: record.event_id,
-        old: store::entity_of(record.dynamodb.old_image)?,
-        new: store::entity_of(record.dynamodb.new_image)?,
-        at: record
-            .dynamodb
-            .created
-            .and_then(|secs| chrono::DateTime::from_timestamp_millis((secs * 1000.0) as i64))
-            .map(time::format)
-            .unwrap_or_else(|| app.clock.stamp()),
-    };
+    let change = record.change(app)?;
     if change.old.is_none() && change.new.is_none() {
         return Ok((Vec::new(), None));
     }

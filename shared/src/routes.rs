@@ -155,8 +155,12 @@ const fn operations_are_unique(routes: &[Route]) -> bool {
 }
 
 /// Functions triggered by something other than an HTTP request, with their event source.
-pub const EVENT_FUNCTIONS: &[(&str, &str)] =
-    &[("cleanup-cron", "Schedule"), ("event-publisher", "DynamoDB"), ("webhook-dispatcher", "SQS")];
+pub const EVENT_FUNCTIONS: &[(&str, &str)] = &[
+    ("cleanup-cron", "Schedule"),
+    ("event-publisher", "DynamoDB"),
+    ("socket-push", "DynamoDB"),
+    ("webhook-dispatcher", "SQS"),
+];
 
 /// The token keys `function` needs, from its routes: chat keys on every route (a chat token
 /// must be recognised to be refused with a 403, and chat-add and participant-add sign
@@ -175,6 +179,10 @@ pub fn keys_needed(function: &str) -> Vec<crate::secrets::TokenKey> {
     }
     if function == "chat-add" {
         keys.push(TokenKey::Identity);
+    }
+    // A socket opens with an agent's or a chat's token.
+    if function == "socket-connect" {
+        keys.extend([TokenKey::Agent, TokenKey::Chat]);
     }
     keys
 }

@@ -10,6 +10,7 @@ mod messages;
 mod otrs;
 mod participants;
 mod pieces;
+mod push;
 mod security;
 mod soak;
 mod webhooks;

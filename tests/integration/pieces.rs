@@ -50,6 +50,7 @@ fn template_routes_and_functions_are_the_same_set() {
     let http = http_functions();
     let mut all = http.clone();
     all.extend(shared::routes::EVENT_FUNCTIONS.iter().map(|(f, _)| f.to_string()));
+    all.extend(shared::socket::ROUTES.iter().map(|(_, f)| f.to_string()));
     assert_eq!(all, packages, "functions/ holds exactly the routed and the event functions");
     // Each package's main serves, through the route table's dispatch, the function named
     // like its package, and nothing else: one call, with its own name.
@@ -71,6 +72,27 @@ fn template_routes_and_functions_are_the_same_set() {
                     .is_some_and(|e| e.values().any(|e| e["Type"].as_str() == Some(source)))
         });
         assert!(found, "{function} with a {source} event is not in template.yaml");
+    }
+    // Each WebSocket route's integration invokes the function shared::socket::ROUTES names.
+    let resources = doc["Resources"].as_mapping().unwrap();
+    let text_of = |v: &serde_yaml::Value| match v {
+        serde_yaml::Value::Tagged(t) => t.value.as_str().unwrap_or_default().to_string(),
+        v => v.as_str().unwrap_or_default().to_string(),
+    };
+    let between =
+        |s: &str, a: &str, b: &str| s.split_once(a).and_then(|(_, r)| r.split_once(b)).map(|(x, _)| x.to_string());
+    for (key, function) in shared::socket::ROUTES {
+        let route = resources
+            .values()
+            .find(|r| r["Type"] == "AWS::ApiGatewayV2::Route" && r["Properties"]["RouteKey"] == *key)
+            .unwrap_or_else(|| panic!("no {key} route"));
+        let integration = between(&text_of(&route["Properties"]["Target"]), "${", "}").unwrap();
+        let uri = text_of(&resources[integration.as_str()]["Properties"]["IntegrationUri"]);
+        let target = between(&uri, "functions/${", ".Arn}").unwrap();
+        let binary = resources[target.as_str()]["Metadata"]["BuildProperties"]["Binary"].as_str();
+        assert_eq!(binary, Some(*function), "{key}");
+        let main = std::fs::read_to_string(repo_root().join(format!("functions/{function}/src/main.rs"))).unwrap();
+        assert!(main.contains(&format!("serve_event(app, \"{function}\"")), "{function} serves as itself");
     }
     // No dev-only route reaches the template.
     assert!(!template_routes().iter().any(|(_, p, _)| p.starts_with("/dev")));
@@ -473,4 +495,30 @@ fn the_compatibility_guide_names_every_seed_item_and_only_real_routes() {
             }
         }
     }
+}
+
+fn sample(function: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(repo_root().join(format!("events/{function}.json"))).unwrap())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_socket_sample_events_open_answer_and_close_a_socket() {
+    let t = TestApp::new().await;
+    let token = t.agent_token("ann");
+    let connect: Value = serde_json::from_str(
+        &serde_json::to_string(&sample("socket-connect")).unwrap().replace("SAMPLE_TOKEN", &token),
+    )
+    .unwrap();
+    let answer = shared::socket::connect(&t.app, connect).await.unwrap();
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+    assert_eq!(shared::socket::connect(&t.app, sample("socket-connect")).await.unwrap()["statusCode"], 401);
+    let answer = shared::socket::message(&t.app, sample("socket-message")).await.unwrap();
+    let replies: Value = serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();
+    assert_eq!(replies[0]["clientId"], "SAMPLE_CONNECTION_ID");
+    assert_eq!(replies[0]["successful"], true);
+    assert_eq!(shared::socket::disconnect(&t.app, sample("socket-disconnect")).await.unwrap()["statusCode"], 200);
+    // The stream sample: a chat this table does not have pushes nothing, and fails nothing.
+    let out = shared::push::handle(&t.app, sample("socket-push")).await.unwrap();
+    assert_eq!(out, serde_json::json!({"pushed": 0, "batchItemFailures": []}));
 }

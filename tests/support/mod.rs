@@ -134,6 +134,7 @@ pub fn test_config(table: &str) -> Config {
             api_url: "http://127.0.0.1:3000".into(),
             // Seconds, not days: a retry test waits for them.
             webhooks: shared::config::WebhookConfig { retry_delays: vec![1, 1, 1], ..Default::default() },
+            heartbeat_secs: 240,
             ..Default::default()
         },
         cleanup: shared::config::CleanupConfig {
@@ -427,6 +428,7 @@ impl TestApp {
             std::sync::Arc::new(app),
             streams,
             local_server::stream::Checkpoint::in_memory(),
+            local_server::stream::Consumer::Publisher,
         ));
         // The webhook-dispatcher's trigger, on the app's own clock and table.
         tokio::spawn(local_server::queue::run(std::sync::Arc::new(t.same_app()), queues.url));
@@ -732,6 +734,27 @@ impl HttpClient {
 }
 
 impl TestApp {
+    /// An app with live push, over a fresh table (its stream starts empty, so the push
+    /// reader reads it from its start): served on a loopback port, WebSocket endpoint and
+    /// `@connections` API included, with socket-push fed from the stream.
+    pub async fn with_push() -> (std::sync::Arc<TestApp>, u16) {
+        let mut t = TestApp::new().await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let sdk = sdk_config().await;
+        t.app.sockets = shared::app::socket_client(&sdk, Some(format!("http://127.0.0.1:{port}/_ws")));
+        let t = std::sync::Arc::new(t);
+        tokio::spawn(local_server::serve(std::sync::Arc::new(t.same_app()), listener));
+        let streams = local_server::stream::streams_client(&sdk, &dynamodb_endpoint());
+        tokio::spawn(local_server::stream::run(
+            std::sync::Arc::new(t.same_app()),
+            streams,
+            local_server::stream::Checkpoint::in_memory(),
+            local_server::stream::Consumer::Push,
+        ));
+        (t, port)
+    }
+
     /// Serves this app on a free loopback port, as the local server does.
     pub async fn serve(self: &std::sync::Arc<Self>) -> u16 {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -812,4 +835,102 @@ impl Drop for FormReceiver {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.secret_file);
     }
+}
+
+/// A Bayeux client on the local WebSocket endpoint, for the Rust tests (the npm `cometd`
+/// client is the independent one: tests/cometd).
+pub struct Socket {
+    ws: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    pub client_id: String,
+    /// Pushes received while waiting for a reply.
+    pushed: Vec<Value>,
+}
+
+impl Socket {
+    /// Opens a socket with `token`; the refusal's HTTP status if the upgrade is refused.
+    pub async fn open(port: u16, token: &str) -> Result<Socket, u16> {
+        let url = format!("ws://127.0.0.1:{port}/socket?token={token}");
+        match tokio_tungstenite::connect_async(url).await {
+            Ok((ws, _)) => Ok(Socket { ws, client_id: String::new(), pushed: Vec::new() }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => Err(response.status().as_u16()),
+            Err(e) => panic!("socket: {e}"),
+        }
+    }
+
+    /// Opens, handshakes and subscribes to /v2/me/chats.
+    pub async fn subscribed(port: u16, token: &str) -> Socket {
+        let mut socket = Socket::open(port, token).await.expect("socket opens");
+        let shake = socket
+            .call(serde_json::json!([{"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["websocket"]}]))
+            .await;
+        assert_eq!(shake[0]["successful"], true, "{shake}");
+        socket.client_id = shake[0]["clientId"].as_str().expect("clientId").to_string();
+        let sub = socket
+            .call(serde_json::json!([{"channel": "/meta/subscribe", "clientId": socket.client_id, "subscription": "/v2/me/chats"}]))
+            .await;
+        assert_eq!(sub[0]["successful"], true, "{sub}");
+        socket
+    }
+
+    async fn frame(&mut self, secs: u64) -> Option<Value> {
+        use futures_util::StreamExt;
+        loop {
+            let next = tokio::time::timeout(Duration::from_secs(secs), self.ws.next()).await.ok()??;
+            if let Ok(tokio_tungstenite::tungstenite::Message::Text(text)) = next {
+                return serde_json::from_str(text.as_str()).ok();
+            }
+        }
+    }
+
+    /// Sends a frame and returns the reply frame (pushes meanwhile are kept).
+    pub async fn call(&mut self, frame: Value) -> Value {
+        use futures_util::SinkExt;
+        self.ws.send(tokio_tungstenite::tungstenite::Message::text(frame.to_string())).await.expect("send");
+        loop {
+            let reply = self.frame(10).await.expect("a reply");
+            if reply[0]["channel"] == "/v2/me/chats" {
+                self.pushed.push(reply[0]["data"].clone());
+                continue;
+            }
+            return reply;
+        }
+    }
+
+    /// Pushed `data`, until `done` says enough (or 10 s pass).
+    pub async fn pushes_until(&mut self, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !done(&self.pushed) {
+            let left = deadline.saturating_duration_since(Instant::now()).as_secs().max(1);
+            if Instant::now() >= deadline {
+                break;
+            }
+            match self.frame(left).await {
+                Some(frame) => {
+                    for message in frame.as_array().into_iter().flatten() {
+                        if message["channel"] == "/v2/me/chats" {
+                            self.pushed.push(message["data"].clone());
+                        }
+                    }
+                }
+                None => break,
+            }
+        }
+        self.pushed.clone()
+    }
+
+    /// Closes the socket as a client does.
+    pub async fn close(mut self) {
+        let _ = self.ws.close(None).await;
+    }
+}
+
+/// The texts of the chatters' messages (type Text) among the `pushed` notifications.
+pub fn pushed_texts(pushed: &[Value]) -> Vec<String> {
+    pushed
+        .iter()
+        .filter(|d| d["messageType"] == "MessageLogUpdated")
+        .flat_map(|d| d["messages"].as_array().cloned().unwrap_or_default())
+        .filter(|m| m["type"] == "Text")
+        .map(|m| m["text"].as_str().unwrap_or_default().to_string())
+        .collect()
 }

@@ -3,5 +3,5 @@
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();
     let app = shared::App::from_env().await?;
-    shared::lambda::serve_event(app, shared::publisher::handle).await
+    shared::lambda::serve_event(app, "event-publisher", shared::publisher::handle).await
 }

@@ -14,7 +14,8 @@ use serde_json::{json, Value};
 
 use crate::domain::masking::Masking;
 use crate::domain::model::{
-    Availability, ChannelCount, Chat, ChatStatus, ChatterType, Format, Message, MessageType, Participant, Presence,
+    Availability, ChannelCount, Chat, ChatStatus, ChatterType, Format, Message, MessageType, Participant,
+    PermissionLevel, Presence,
 };
 
 /// One message to publish.
@@ -70,6 +71,18 @@ pub struct Context {
     pub mask: Option<String>,
     /// This API's base URL, for the notification vocabulary's absolute `uri` and `chatUri`.
     pub api_url: String,
+    /// Whose view the notification vocabulary takes.
+    pub view: View,
+}
+
+/// Whose view the notification vocabulary (Genesys's `/v2/me/chats`) takes: a customer's,
+/// for what leaves the service and for a chat token's socket; or one agent's, for that
+/// agent's socket (internal messages, everyone unmasked, its own capabilities).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum View {
+    #[default]
+    Customer,
+    Agent(String),
 }
 
 /// The agents whose availability this change's events report (RPC's STATUS in
@@ -97,6 +110,8 @@ struct Out<'a> {
     change: &'a Change,
     ctx: &'a Context,
     list: Vec<Outgoing>,
+    /// The notification vocabulary's `data`, as the view sees it (what a socket is pushed).
+    notes: Vec<Value>,
 }
 
 impl Out<'_> {
@@ -145,6 +160,7 @@ impl Out<'_> {
     fn notification(&mut self, event: &'static str, chat: &Chat, data: Value) {
         let body = json!({ "eventId": format!("{}:notification:{}", self.change.id, event), "data": data, "channel": "/v2/me/chats" });
         self.push(Format::Notification, event, Some(chat), None, body.to_string());
+        self.notes.push(data);
     }
 }
 
@@ -199,6 +215,35 @@ impl Context {
         Masking::for_customers(self.mask.as_deref(), &self.participants)
     }
 
+    /// How the notification vocabulary's viewer sees them.
+    fn view_masking(&self) -> Masking<'_> {
+        match self.view {
+            View::Customer => self.masking(),
+            View::Agent(_) => Masking::new(None, true, &self.participants),
+        }
+    }
+
+    /// What the viewer may do in `chat` now (the chat resource's `capabilities`).
+    fn capabilities(&self, chat: &Chat) -> &'static [&'static str] {
+        const TYPING: [&str; 2] = ["SendStartTypingNotification", "SendStopTypingNotification"];
+        if chat.status == ChatStatus::Closed {
+            return &[];
+        }
+        let user_id = match &self.view {
+            View::Customer => return &["SendMessage", TYPING[0], TYPING[1], "Leave", "UpdateUserData"],
+            View::Agent(user_id) => user_id,
+        };
+        let own = self.participants.iter().find(|p| p.chatter_type == ChatterType::User && p.chatter_id == *user_id);
+        match own.filter(|p| p.is_active()).and_then(|p| p.permission_level) {
+            Some(PermissionLevel::Owner) => {
+                &["SendMessage", TYPING[0], TYPING[1], "Leave", "Transfer", "Invite", "UpdateUserData", "Complete"]
+            }
+            Some(PermissionLevel::Participant) => &["SendMessage", TYPING[0], TYPING[1], "Leave", "UpdateUserData"],
+            Some(PermissionLevel::Observer) => &["Leave"],
+            None => &[],
+        }
+    }
+
     /// The transcript as LIVECHAT's CHAT parameter carries it: what the customer saw
     /// (no internal messages, no notices, no filtered texts; agents masked).
     fn transcript_text(&self) -> String {
@@ -228,11 +273,8 @@ fn notification_chat(chat: &Chat, ctx: &Context) -> Value {
         ChatStatus::Active => "Chatting",
         ChatStatus::Closed => "Disconnected",
     };
-    let capabilities: &[&str] = match chat.status {
-        ChatStatus::Closed => &[],
-        _ => &["SendMessage", "SendStartTypingNotification", "SendStopTypingNotification", "Leave", "UpdateUserData"],
-    };
-    let masking = ctx.masking();
+    let capabilities = ctx.capabilities(chat);
+    let masking = ctx.view_masking();
     let participants: Vec<Value> = ctx
         .participants
         .iter()
@@ -280,11 +322,20 @@ fn referenced(mut data: Value, reference: Option<&str>) -> Value {
 
 /// Everything `change` announces.
 pub fn describe(change: &Change, ctx: &Context) -> Vec<Outgoing> {
-    let mut out = Out { change, ctx, list: Vec::new() };
+    describe_all(change, ctx).list
+}
+
+/// What `change` pushes to a socket of `ctx.view`: the notification vocabulary's `data`.
+pub fn notifications(change: &Change, ctx: &Context) -> Vec<Value> {
+    describe_all(change, ctx).notes
+}
+
+fn describe_all<'a>(change: &'a Change, ctx: &'a Context) -> Out<'a> {
+    let mut out = Out { change, ctx, list: Vec::new(), notes: Vec::new() };
     // A deleted chat's items go with its purge: only its record's last change is news.
     let is_chat_record = matches!(change.new.as_ref().or(change.old.as_ref()), Some(Entity::Chat(_)));
     if !is_chat_record && ctx.chat.as_ref().is_some_and(|c| c.deleted) {
-        return out.list;
+        return out;
     }
     match (&change.old, &change.new) {
         (None, Some(Entity::Chat(chat))) => chat_added(&mut out, chat),
@@ -326,7 +377,7 @@ pub fn describe(change: &Change, ctx: &Context) -> Vec<Outgoing> {
         }
         _ => {}
     }
-    out.list
+    out
 }
 
 fn chat_added(out: &mut Out, chat: &Chat) {
@@ -498,7 +549,8 @@ fn message_added(out: &mut Out, m: &Message) {
     let Some(chat) = ctx.chat.as_ref() else { return };
     out.native("ChatMessageAdd", Some(chat), None, Some(&m.chatter_id), json!({ "message": m }));
     // Customer-facing: never internal messages; agents under their generic name; filtered text hidden.
-    if m.internal {
+    let customer = ctx.view == View::Customer;
+    if (m.internal && customer) || !ctx.view_masking().shows_message(m) {
         return;
     }
     let kind = match (m.kind, m.event.as_deref()) {
@@ -507,7 +559,7 @@ fn message_added(out: &mut Out, m: &Message) {
         (MessageType::Text, _) => "Text",
         _ => "Notice",
     };
-    let shown = ctx.masking().message(m);
+    let shown = ctx.view_masking().message(m);
     let message = json!({
         "index": m.index,
         "from": {
@@ -519,8 +571,8 @@ fn message_added(out: &mut Out, m: &Message) {
             },
             "participantId": shown.chatter_id,
         },
-        "text": if filtered(m) { String::new() } else { shown.text },
-        "visibility": "All",
+        "text": if customer && filtered(m) { String::new() } else { shown.text },
+        "visibility": if m.internal { "Agents" } else { "All" },
         "timestamp": seed_timestamp(&m.create_time),
         "type": kind,
         // The seed's name, the seed's unit: milliseconds.

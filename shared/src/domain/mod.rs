@@ -10,6 +10,7 @@ pub mod masking;
 pub mod model;
 pub mod plan;
 pub mod policy;
+pub mod push;
 pub mod transitions;
 pub mod validate;
 pub mod webhooks;

@@ -19,6 +19,7 @@ pub mod entity {
     pub const RATE_WINDOW: &str = "RateWindow";
     pub const WEBHOOK_DELIVERY: &str = "WebhookDelivery";
     pub const LOGGED_EVENT: &str = "LoggedEvent";
+    pub const CONNECTION: &str = "Connection";
 }
 
 macro_rules! string_enum {
@@ -609,6 +610,28 @@ pub struct LoggedEvent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel_id: Option<String>,
     pub body: String,
+}
+
+/// Who watches a WebSocket connection's pushes: an agent (its chats, in the agent view),
+/// or a customer or visitor (its one chat, in the customer view).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase", rename_all_fields = "camelCase")]
+pub enum Viewer {
+    Agent { user_id: String },
+    Chatter { chat_id: String, chatter_type: ChatterType, chatter_id: String },
+}
+
+/// A WebSocket connection of the API Gateway WebSocket API. It lives at most two hours
+/// (API Gateway's limit), so its item expires then even when `$disconnect` never comes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Connection {
+    pub connection_id: String,
+    pub viewer: Viewer,
+    pub connected_at: String,
+    /// Subscribed to `/v2/me/chats`: only then is it found by its chat or agent, and pushed to.
+    #[serde(default)]
+    pub subscribed: bool,
 }
 
 /// Everything a write needs to know about a chat, from one Query: the record, the

@@ -1,0 +1,7 @@
+//! the WebSocket API's $disconnect: forgets the socket
+#[tokio::main]
+async fn main() -> Result<(), shared::lambda::Error> {
+    shared::telemetry::init();
+    let app = shared::App::from_env().await?;
+    shared::lambda::serve_event(app, "socket-disconnect", shared::socket::disconnect).await
+}

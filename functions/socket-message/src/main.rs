@@ -1,0 +1,7 @@
+//! the WebSocket API's $default: answers the socket's Bayeux messages
+#[tokio::main]
+async fn main() -> Result<(), shared::lambda::Error> {
+    shared::telemetry::init();
+    let app = shared::App::from_env().await?;
+    shared::lambda::serve_event(app, "socket-message", shared::socket::message).await
+}

@@ -1,0 +1,191 @@
+//! The local stand-in for the API Gateway WebSocket API: `ws://127.0.0.1:<port>/socket`
+//! upgrades as API Gateway does (its `$connect` route decides), hands every frame to the
+//! `$default` route and the close to `$disconnect`, with events in API Gateway's shape,
+//! to the very handlers the socket functions run. Its `@connections` management API
+//! (`/_ws/@connections/{id}`: POST, GET, DELETE) is what the push function's
+//! `aws-sdk-apigatewaymanagement` client calls, so the same code posts here and in AWS.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use futures_util::{SinkExt, StreamExt};
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use serde_json::{json, Value};
+use shared::App;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Message, Role};
+use tokio_tungstenite::WebSocketStream;
+
+/// The path the local WebSocket endpoint answers on.
+pub const PATH: &str = "/socket";
+/// The prefix of the emulated management API (the push client's endpoint is `<base>/_ws`).
+pub const MANAGEMENT_PREFIX: &str = "/_ws/@connections/";
+
+/// What the management API tells an open socket.
+enum Command {
+    Send(String),
+    Close,
+}
+
+/// The open sockets of one local server, by connection id.
+#[derive(Default)]
+pub struct Sockets(Mutex<HashMap<String, mpsc::UnboundedSender<Command>>>);
+
+impl Sockets {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, mpsc::UnboundedSender<Command>>> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+type HyperResponse = hyper::Response<Full<Bytes>>;
+
+fn plain(status: u16, headers: &[(&str, &str)], body: Value) -> HyperResponse {
+    let mut builder = hyper::Response::builder().status(status).header("content-type", "application/json");
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    builder.body(Full::new(Bytes::from(body.to_string()))).unwrap_or_default()
+}
+
+fn event(connection_id: &str, route: &str, extra: Value) -> Value {
+    let mut event = json!({
+        "requestContext": {
+            "connectionId": connection_id, "routeKey": route,
+            "eventType": match route { "$connect" => "CONNECT", "$disconnect" => "DISCONNECT", _ => "MESSAGE" },
+            "stage": "local",
+        },
+        "isBase64Encoded": false,
+    });
+    if let (Some(event), Value::Object(extra)) = (event.as_object_mut(), extra) {
+        event.extend(extra);
+    }
+    event
+}
+
+/// Whether `req` asks for the WebSocket endpoint.
+pub fn is_upgrade(req: &hyper::Request<Incoming>) -> bool {
+    req.uri().path() == PATH
+        && req.headers().get(hyper::header::UPGRADE).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"))
+}
+
+/// `$connect`, then the upgrade; the socket is served on a task of its own.
+pub async fn accept(app: Arc<App>, sockets: Arc<Sockets>, mut req: hyper::Request<Incoming>) -> HyperResponse {
+    let Some(key) = req.headers().get("sec-websocket-key").map(|k| k.as_bytes().to_vec()) else {
+        return plain(400, &[], json!({ "message": "not a WebSocket handshake" }));
+    };
+    let connection_id = uuid::Uuid::new_v4().simple().to_string();
+    let query = crate::parse_query(req.uri().query().unwrap_or(""));
+    let headers: HashMap<String, String> = req
+        .headers()
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+        .collect();
+    let connect = event(&connection_id, "$connect", json!({ "queryStringParameters": query, "headers": headers }));
+    let answer = match shared::socket::connect(&app, connect).await {
+        Ok(answer) => answer,
+        Err(e) => {
+            tracing::error!(error = %e, "$connect failed");
+            return plain(500, &[], json!({ "message": "Internal server error" }));
+        }
+    };
+    let status = answer["statusCode"].as_u64().unwrap_or(500);
+    if status != 200 {
+        let body = answer["body"].as_str().and_then(|b| serde_json::from_str(b).ok()).unwrap_or(Value::Null);
+        return plain(u16::try_from(status).unwrap_or(500), &[], body);
+    }
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    let (tx, rx) = mpsc::unbounded_channel();
+    sockets.lock().insert(connection_id.clone(), tx);
+    tokio::spawn(serve_socket(app, sockets, connection_id, on_upgrade, rx));
+    let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(&key);
+    let mut builder = hyper::Response::builder()
+        .status(101)
+        .header(hyper::header::CONNECTION, "upgrade")
+        .header(hyper::header::UPGRADE, "websocket")
+        .header("sec-websocket-accept", accept);
+    if let Some(protocol) = answer["headers"]["Sec-WebSocket-Protocol"].as_str() {
+        builder = builder.header("sec-websocket-protocol", protocol);
+    }
+    builder.body(Full::new(Bytes::new())).unwrap_or_default()
+}
+
+async fn serve_socket(
+    app: Arc<App>,
+    sockets: Arc<Sockets>,
+    connection_id: String,
+    on_upgrade: hyper::upgrade::OnUpgrade,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+) {
+    let upgraded = match on_upgrade.await {
+        Ok(upgraded) => upgraded,
+        Err(e) => {
+            tracing::warn!(error = %e, "upgrade failed");
+            sockets.lock().remove(&connection_id);
+            return;
+        }
+    };
+    let socket = WebSocketStream::from_raw_socket(hyper_util::rt::TokioIo::new(upgraded), Role::Server, None).await;
+    let (mut sink, mut stream) = socket.split();
+    loop {
+        tokio::select! {
+            command = commands.recv() => match command {
+                Some(Command::Send(text)) => {
+                    if sink.send(Message::text(text)).await.is_err() {
+                        break;
+                    }
+                }
+                Some(Command::Close) | None => {
+                    let _ = sink.send(Message::Close(Some(CloseFrame { code: 1000.into(), reason: "".into() }))).await;
+                    break;
+                }
+            },
+            frame = stream.next() => match frame {
+                Some(Ok(Message::Text(text))) => {
+                    let frame = event(&connection_id, "$default", json!({ "body": text.as_str() }));
+                    match shared::socket::message(&app, frame).await {
+                        Ok(answer) => {
+                            let body = answer["body"].as_str().unwrap_or_default();
+                            if !body.is_empty() && sink.send(Message::text(body)).await.is_err() {
+                                break;
+                            }
+                        }
+                        // API Gateway answers a failed integration with this frame.
+                        Err(e) => {
+                            tracing::warn!(error = %e, "$default failed");
+                            let error = json!({ "message": "Internal server error" }).to_string();
+                            if sink.send(Message::text(error)).await.is_err() {
+                                break;
+                            }
+                        }
+                    }
+                }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                // Pings are answered by tungstenite; binary frames mean nothing here.
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+    sockets.lock().remove(&connection_id);
+    if let Err(e) = shared::socket::disconnect(&app, event(&connection_id, "$disconnect", json!({}))).await {
+        tracing::warn!(error = %e, "$disconnect failed");
+    }
+}
+
+/// The `@connections` management API: POST sends the body to the socket, GET describes
+/// it, DELETE closes it; an unknown id is 410 GoneException, as API Gateway answers.
+pub fn manage(sockets: &Sockets, method: &str, connection_id: &str, body: Vec<u8>) -> HyperResponse {
+    let gone = || plain(410, &[("x-amzn-errortype", "GoneException")], json!({ "message": "Gone" }));
+    let sockets = sockets.lock();
+    let Some(socket) = sockets.get(connection_id) else { return gone() };
+    let command = match method {
+        "POST" => Command::Send(String::from_utf8_lossy(&body).into_owned()),
+        "DELETE" => Command::Close,
+        "GET" => return plain(200, &[], json!({ "connectionId": connection_id })),
+        _ => return plain(405, &[], json!({ "message": "method not allowed" })),
+    };
+    match socket.send(command) {
+        Ok(()) => plain(if method == "DELETE" { 204 } else { 200 }, &[], json!({})),
+        Err(_) => gone(),
+    }
+}

@@ -1,0 +1,141 @@
+//! socket-push: the table's stream, pushed to the sockets that watch each change, with
+//! PostToConnection. A chat's customer-side sockets get the customer view of its
+//! notifications; each agent the chat tells (domain::push::agent_is_told) gets its own
+//! agent view on each of its sockets. Each record is pushed in order, one after another,
+//! so a socket sees a chat's changes in the order they were committed.
+//!
+//! A push is best effort: a socket that is gone (410) is forgotten, any other failed post
+//! is logged and skipped, and a client recovers what it missed by index from the
+//! transcript. Only a failed read (the chat, its watchers) stops the batch at its record,
+//! reported with `ReportBatchItemFailures` so Lambda retries from there.
+
+use std::collections::{BTreeSet, HashMap};
+
+use aws_smithy_types::Blob;
+use serde_json::{json, Value};
+
+use crate::app::App;
+use crate::domain::events::{self, Change, Context, Entity, View};
+use crate::domain::model::{ChatState, ChatterType, Connection, Viewer};
+use crate::domain::push;
+use crate::publisher::{self, PublishError};
+use crate::store::StoreError;
+
+/// Who made the change (what a monitoring agent is told of depends on it).
+fn actor(change: &Change) -> Option<ChatterType> {
+    match change.new.as_ref().or(change.old.as_ref())? {
+        Entity::Message(m) => Some(m.chatter_type),
+        Entity::Participant(p) => Some(p.chatter_type),
+        Entity::Chat(c) => c.updated_by.as_ref().map(|a| a.chatter_type),
+        _ => None,
+    }
+}
+
+/// The agents told of `change`: those the chat's participants say, and an agent whose own
+/// participation changed (it hears that it left, or was invited).
+fn agents_told(change: &Change, state: &ChatState) -> BTreeSet<String> {
+    let actor = actor(change);
+    let mut agents: BTreeSet<String> =
+        state.participants.iter().filter(|p| push::agent_is_told(p, actor)).map(|p| p.chatter_id.clone()).collect();
+    for side in [&change.old, &change.new] {
+        if let Some(Entity::Participant(p)) = side {
+            if p.chatter_type == ChatterType::User {
+                agents.insert(p.chatter_id.clone());
+            }
+        }
+    }
+    agents
+}
+
+/// The Lambda handler for the table's stream (the second consumer, beside the publisher).
+pub async fn handle(app: &App, event: Value) -> Result<Value, PublishError> {
+    let mut states: HashMap<String, Option<ChatState>> = HashMap::new();
+    let mut pushed = 0;
+    for record in publisher::records(event)? {
+        let sequence = record.sequence();
+        let outcome = match record.change(app) {
+            Ok(change) => push_change(app, &change, &mut states).await,
+            Err(e) => Err(e),
+        };
+        match outcome {
+            Ok(n) => pushed += n,
+            Err(e) => {
+                let Some(sequence) = sequence else { return Err(PublishError::Store(e)) };
+                tracing::warn!(error = %e, sequence, "push stopped at a record; it is retried");
+                return Ok(json!({ "pushed": pushed, "batchItemFailures": [{ "itemIdentifier": sequence }] }));
+            }
+        }
+    }
+    Ok(json!({ "pushed": pushed, "batchItemFailures": [] }))
+}
+
+/// Pushes one change to every socket that watches it; how many posts succeeded.
+async fn push_change(
+    app: &App,
+    change: &Change,
+    states: &mut HashMap<String, Option<ChatState>>,
+) -> Result<usize, StoreError> {
+    let Some(chat_id) = publisher::chat_id_of(change) else { return Ok(0) };
+    if !states.contains_key(&chat_id) {
+        states.insert(chat_id.clone(), app.db.load_any_state(&chat_id, false).await?);
+    }
+    let Some(Some(state)) = states.get(&chat_id) else { return Ok(0) };
+    let mut ctx = Context {
+        chat: Some(state.chat.clone()),
+        participants: state.participants.clone(),
+        api_url: app.config.events.api_url.clone(),
+        mask: app.config.mask_agent_names.then(|| app.config.default_agent_name.clone()),
+        ..Default::default()
+    };
+    let mut audiences = vec![(
+        Viewer::Chatter { chat_id: chat_id.clone(), chatter_type: ChatterType::Customer, chatter_id: String::new() },
+        View::Customer,
+    )];
+    audiences.extend(
+        agents_told(change, state)
+            .into_iter()
+            .map(|user_id| (Viewer::Agent { user_id: user_id.clone() }, View::Agent(user_id))),
+    );
+    let mut pushed = 0;
+    for (viewer, view) in audiences {
+        ctx.view = view;
+        let notes = events::notifications(change, &ctx);
+        if notes.is_empty() {
+            continue;
+        }
+        let sockets = app.db.watchers(&viewer).await?;
+        let frames: Vec<Vec<u8>> = notes.into_iter().map(|n| push::delivery(n).to_string().into_bytes()).collect();
+        let posted = futures_util::future::join_all(sockets.iter().map(|s| post(app, s, &frames))).await;
+        pushed += posted.iter().sum::<usize>();
+    }
+    Ok(pushed)
+}
+
+/// Posts `frames` to one socket, in order; forgets the socket if API Gateway says it is gone.
+async fn post(app: &App, socket: &Connection, frames: &[Vec<u8>]) -> usize {
+    let mut posted = 0;
+    for frame in frames {
+        let sent = app
+            .sockets
+            .post_to_connection()
+            .connection_id(&socket.connection_id)
+            .data(Blob::new(frame.clone()))
+            .send()
+            .await;
+        match sent {
+            Ok(_) => posted += 1,
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_gone_exception()) => {
+                if let Err(e) = app.db.delete_connection(&socket.connection_id).await {
+                    tracing::warn!(error = %e, "gone connection not removed; its TTL will");
+                }
+                return posted;
+            }
+            Err(e) => {
+                let error = aws_smithy_types::error::display::DisplayErrorContext(&e).to_string();
+                tracing::warn!(error, connection = socket.connection_id, "push failed; the client recovers by index");
+                return posted;
+            }
+        }
+    }
+    posted
+}

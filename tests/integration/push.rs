@@ -1,0 +1,139 @@
+//! Live push over the WebSocket API (Bayeux on /v2/me/chats): who is pushed what.
+
+use std::time::Duration;
+
+use integration_tests::{pushed_texts, Socket, TestApp};
+use serde_json::{json, Value};
+
+async fn accept(t: &TestApp, chat: &str, agent: &str) {
+    let (status, body) =
+        t.call("PATCH", &format!("/chats/{chat}"), Some(agent), Some(json!({"status": "active"}))).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+async fn post(t: &TestApp, chat: &str, token: &str, body: Value) {
+    let (status, reply) = t.call("POST", &format!("/chats/{chat}/messages"), Some(token), Some(body)).await;
+    assert_eq!(status, 201, "{reply}");
+}
+
+#[tokio::test]
+async fn a_chat_tokens_socket_is_pushed_its_chat_in_the_customer_view_and_nothing_else() {
+    let (t, port) = TestApp::with_push().await;
+    let (chat, customer) = t.start_chat("sales").await;
+    let (other, other_customer) = t.start_chat("sales").await;
+    let ann = t.agent_token("ann");
+    accept(&t, &chat, &ann).await;
+    accept(&t, &other, &ann).await;
+    let mut socket = Socket::subscribed(port, &customer).await;
+    post(&t, &chat, &ann, json!({"text": "internal note", "internal": true})).await;
+    post(&t, &other, &other_customer, json!({"text": "another chat"})).await;
+    post(&t, &chat, &ann, json!({"text": "How may I help you?"})).await;
+    post(&t, &chat, &customer, json!({"text": "my own"})).await;
+    let pushed = socket.pushes_until(|p| pushed_texts(p).contains(&"my own".to_string())).await;
+    assert_eq!(pushed_texts(&pushed), vec!["How may I help you?", "my own"], "in order, only its chat's, no note");
+    let message = pushed.iter().find(|d| d["messageType"] == "MessageLogUpdated").unwrap();
+    assert_eq!(message["notificationType"], "NewMessages");
+    assert_eq!(message["messages"][0]["from"]["type"], "Agent");
+    assert_eq!(message["messages"][0]["visibility"], "All");
+    assert!(message["chatUri"].as_str().unwrap().ends_with(&format!("/chats/{chat}")));
+    // The agent closes the chat: a StatusChange in the customer's view.
+    let (status, _) = t.call("PATCH", &format!("/chats/{chat}"), Some(&ann), Some(json!({"status": "closed"}))).await;
+    assert_eq!(status, 200);
+    let pushed = socket.pushes_until(|p| p.iter().any(|d| d["chat"]["state"] == "Disconnected")).await;
+    let closed = pushed.iter().find(|d| d["chat"]["state"] == "Disconnected").expect("the close is pushed");
+    assert_eq!(closed["messageType"], "ChatStateChangeMessage");
+    assert_eq!(closed["chat"]["capabilities"], json!([]));
+    assert!(pushed.iter().all(|d| d["chat"]["id"].as_str().is_none_or(|id| id == chat)), "{pushed:?}");
+}
+
+#[tokio::test]
+async fn an_agents_socket_gets_the_agent_view_of_its_own_chats_only() {
+    let (t, port) = TestApp::with_push().await;
+    let (chat, customer) = t.start_chat("sales").await;
+    let (ann, bob) = (t.agent_token("ann"), t.agent_token("bob"));
+    let mut anns = Socket::subscribed(port, &ann).await;
+    let mut bobs = Socket::subscribed(port, &bob).await;
+    accept(&t, &chat, &ann).await;
+    post(&t, &chat, &customer, json!({"text": "hello"})).await;
+    post(&t, &chat, &ann, json!({"text": "a note for agents", "internal": true})).await;
+    let pushed = anns.pushes_until(|p| pushed_texts(p).contains(&"a note for agents".to_string())).await;
+    let texts = pushed_texts(&pushed);
+    assert!(texts.ends_with(&["hello".to_string(), "a note for agents".to_string()]), "{texts:?}");
+    let note = pushed.iter().flat_map(|d| d["messages"].as_array().cloned().unwrap_or_default());
+    let note = note.into_iter().find(|m| m["text"] == "a note for agents").unwrap();
+    assert_eq!(note["visibility"], "Agents");
+    // The owner's capabilities, as the seed's agent view lists them.
+    let state = pushed.iter().rev().find(|d| d["messageType"] == "ChatStateChangeMessage").expect("a state change");
+    let capabilities: Vec<&str> =
+        state["chat"]["capabilities"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+    for c in ["SendMessage", "Leave", "Transfer", "Invite", "Complete", "SendStartTypingNotification"] {
+        assert!(capabilities.contains(&c), "{c} in {capabilities:?}");
+    }
+    // Bob is in no chat: nothing of ann's chat reaches him (a witness message to his own
+    // chat shows his socket works and is pushed after the others).
+    let (own, _) = t.start_chat("sales").await;
+    accept(&t, &own, &bob).await;
+    post(&t, &own, &bob, json!({"text": "bob's witness"})).await;
+    let bobs_pushes = bobs.pushes_until(|p| pushed_texts(p).contains(&"bob's witness".to_string())).await;
+    assert_eq!(pushed_texts(&bobs_pushes), vec!["bob's witness"]);
+    assert!(bobs_pushes.iter().all(|d| d["chat"]["id"].as_str().is_none_or(|id| id == own)), "{bobs_pushes:?}");
+}
+
+#[tokio::test]
+async fn a_socket_needs_a_valid_token_and_its_chatter_in_the_chat() {
+    let (t, port) = TestApp::with_push().await;
+    assert_eq!(Socket::open(port, "not-a-token").await.err(), Some(401));
+    let (chat, customer) = t.start_chat("sales").await;
+    let (status, _) = t.call("POST", &format!("/chats/{chat}/leave"), Some(&customer), None).await;
+    assert!(status == 200 || status == 204, "{status}");
+    assert_eq!(Socket::open(port, &customer).await.err(), Some(403), "a chatter who left");
+    // A subscription from another client id is refused; the socket's own goes through.
+    let mut socket = Socket::open(port, &t.agent_token("ann")).await.expect("opens");
+    let reply = socket
+        .call(json!([{"channel": "/meta/subscribe", "clientId": "someone-else", "subscription": "/v2/me/chats"}]))
+        .await;
+    assert_eq!(reply[0]["error"], "402::Unknown client");
+}
+
+#[tokio::test]
+async fn a_socket_that_is_gone_is_forgotten_and_a_closed_one_removed() {
+    let (t, port) = TestApp::with_push().await;
+    let (chat, customer) = t.start_chat("sales").await;
+    let socket = Socket::subscribed(port, &customer).await;
+    let id = socket.client_id.clone();
+    let viewer = shared::domain::model::Viewer::Chatter {
+        chat_id: chat.clone(),
+        chatter_type: shared::domain::model::ChatterType::Public,
+        chatter_id: String::new(),
+    };
+    assert_eq!(t.app.db.watchers(&viewer).await.unwrap().len(), 1);
+    // A connection API Gateway no longer has (its $disconnect was missed): 410 on the next push.
+    let ghost = shared::domain::model::Connection {
+        connection_id: "ghost".into(),
+        viewer: viewer.clone(),
+        connected_at: t.app.clock.stamp(),
+        subscribed: false,
+    };
+    t.app.db.put_connection(&ghost, t.app.clock.epoch_secs() + 60).await.unwrap();
+    t.app.db.set_subscribed("ghost", true).await.unwrap();
+    assert_eq!(t.app.db.watchers(&viewer).await.unwrap().len(), 2);
+    post(&t, &chat, &customer, json!({"text": "anyone?"})).await;
+    let left = watchers_until(&t, &viewer, 1).await;
+    assert_eq!(left, vec![id.clone()], "the gone socket is forgotten, the open one kept");
+    // A client that closes its socket: $disconnect removes it.
+    socket.close().await;
+    assert!(watchers_until(&t, &viewer, 0).await.is_empty(), "the closed socket's item is removed");
+}
+
+/// The ids of `viewer`'s subscribed sockets, once there are `n` of them (or after 10 s).
+async fn watchers_until(t: &TestApp, viewer: &shared::domain::model::Viewer, n: usize) -> Vec<String> {
+    let mut ids = Vec::new();
+    for _ in 0..100 {
+        ids = t.app.db.watchers(viewer).await.unwrap().into_iter().map(|c| c.connection_id).collect();
+        if ids.len() == n {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    ids
+}
