@@ -21,7 +21,7 @@ start_stack() {
   wait_port "$db_port"; wait_port "$sns_port"
   cargo build --quiet -p local-server
   DYNAMODB_ENDPOINT="http://127.0.0.1:$db_port" SNS_ENDPOINT="http://127.0.0.1:$sns_port" PORT="$PORT" \
-    CLEANUP_INTERVAL_SECONDS=0 RUST_LOG=warn "${CARGO_TARGET_DIR:-target}/debug/livechat-local" >"$STACK_DIR/server.log" 2>&1 &
+    CLEANUP_INTERVAL_SECONDS=0 SOCKET_HEARTBEAT_SECONDS=${SOCKET_HEARTBEAT_SECONDS:-2} RUST_LOG=warn "${CARGO_TARGET_DIR:-target}/debug/livechat-local" >"$STACK_DIR/server.log" 2>&1 &
   STACK_PIDS+=($!)
   wait_port "$PORT"
   API="http://127.0.0.1:$PORT"

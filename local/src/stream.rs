@@ -384,6 +384,7 @@ mod filter_tests {
             ("INSERT", "NewImage", "Chat"),
             ("MODIFY", "NewImage", "Participant"),
             ("INSERT", "NewImage", "Message"),
+            ("MODIFY", "NewImage", "Typing"),
             ("REMOVE", "OldImage", "Participant"),
         ] {
             assert!(filter.passes(&record(name, image, entity)), "{name} {entity}");

@@ -202,8 +202,9 @@ impl Config {
                     timeout_secs: u64::from(count("WEBHOOK_TIMEOUT_SECONDS", 10)?),
                     log_days: number("EVENT_LOG_DAYS", 3)?,
                 },
-                // Well within API Gateway's 10-minute idle timeout.
-                heartbeat_secs: u64::from(count("SOCKET_HEARTBEAT_SECONDS", 240)?.clamp(1, 540)),
+                // A dropped socket is noticed at the next heartbeat (CometD has no held
+                // /meta/connect here to fail), and the 10-minute idle timeout never comes.
+                heartbeat_secs: u64::from(count("SOCKET_HEARTBEAT_SECONDS", 30)?.clamp(1, 540)),
             },
         })
     }

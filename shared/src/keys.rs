@@ -60,6 +60,11 @@ pub fn chat_pk(chat_id: &str) -> String {
     format!("CHAT#{}", escape(chat_id))
 }
 
+/// The chat id of a chat partition's key (`None` for another key).
+pub fn chat_id_of_pk(pk: &str) -> Option<String> {
+    unescape(pk.strip_prefix("CHAT#")?)
+}
+
 pub fn participant_sk(chatter_type: ChatterType, chatter_id: &str) -> String {
     format!("P#{}#{}", chatter_type.as_str(), escape(chatter_id))
 }

@@ -107,6 +107,7 @@ pub(crate) fn chat_id_of(change: &Change) -> Option<String> {
         Entity::Chat(c) => Some(c.chat_id.clone()),
         Entity::Participant(p) => Some(p.chat_id.clone()),
         Entity::Message(m) => Some(m.chat_id.clone()),
+        Entity::Typing(chat_id, _) => Some(chat_id.clone()),
         _ => None,
     }
 }

@@ -151,6 +151,16 @@ pub fn entity_of(image: Option<serde_dynamo::Item>) -> StoreResult<Option<Entity
         entity::MESSAGE => Some(Entity::Message(serde_dynamo::from_item(item)?)),
         entity::PRESENCE => Some(Entity::Presence(serde_dynamo::from_item(item)?)),
         entity::CHANNEL_COUNT => Some(Entity::ChannelCount(serde_dynamo::from_item(item)?)),
+        // Typing is pushed to sockets, never published: the item has no chat id, its key has.
+        entity::TYPING => {
+            let chat_id = match item.get(keys::PK) {
+                Some(serde_dynamo::AttributeValue::S(pk)) => keys::chat_id_of_pk(pk),
+                _ => None,
+            };
+            chat_id
+                .map(|chat_id| Ok::<_, StoreError>(Entity::Typing(chat_id, serde_dynamo::from_item(item)?)))
+                .transpose()?
+        }
         // Typing, flags, idempotency records and webhooks announce nothing.
         _ => None,
     })

@@ -36,6 +36,20 @@ async fn a_chat_tokens_socket_is_pushed_its_chat_in_the_customer_view_and_nothin
     assert_eq!(message["messages"][0]["from"]["type"], "Agent");
     assert_eq!(message["messages"][0]["visibility"], "All");
     assert!(message["chatUri"].as_str().unwrap().ends_with(&format!("/chats/{chat}")));
+    // Typing, both ways: the customer's socket hears the agent's, never its own.
+    let path = format!("/chats/{chat}/typing");
+    for token in [&customer, &ann] {
+        assert!(t.call("POST", &path, Some(token), Some(json!({"typing": true}))).await.0 < 300);
+    }
+    let kinds = |p: &[Value]| -> Vec<(String, String)> {
+        p.iter()
+            .flat_map(|d| d["messages"].as_array().cloned().unwrap_or_default())
+            .filter(|m| m["type"].as_str().unwrap_or_default().starts_with("Typing"))
+            .map(|m| (m["type"].as_str().unwrap().to_string(), m["from"]["type"].as_str().unwrap().to_string()))
+            .collect()
+    };
+    let pushed = socket.pushes_until(|p| !kinds(p).is_empty()).await;
+    assert_eq!(kinds(&pushed), vec![("TypingStarted".to_string(), "Agent".to_string())]);
     // The agent closes the chat: a StatusChange in the customer's view.
     let (status, _) = t.call("PATCH", &format!("/chats/{chat}"), Some(&ann), Some(json!({"status": "closed"}))).await;
     assert_eq!(status, 200);

@@ -134,7 +134,7 @@ pub fn test_config(table: &str) -> Config {
             api_url: "http://127.0.0.1:3000".into(),
             // Seconds, not days: a retry test waits for them.
             webhooks: shared::config::WebhookConfig { retry_delays: vec![1, 1, 1], ..Default::default() },
-            heartbeat_secs: 240,
+            heartbeat_secs: 30,
             ..Default::default()
         },
         cleanup: shared::config::CleanupConfig {

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use crate::domain::masking::Masking;
 use crate::domain::model::{
     Availability, ChannelCount, Chat, ChatStatus, ChatterType, Format, Message, MessageType, Participant,
-    PermissionLevel, Presence,
+    PermissionLevel, Presence, Typing,
 };
 
 /// One message to publish.
@@ -42,6 +42,8 @@ pub enum Entity {
     Message(Message),
     Presence(Presence),
     ChannelCount(ChannelCount),
+    /// A chatter's typing notice, in the chat whose id comes first (socket pushes only).
+    Typing(String, Typing),
 }
 
 /// A committed change, as the table's stream reported it.
@@ -363,6 +365,7 @@ fn describe_all<'a>(change: &'a Change, ctx: &'a Context) -> Out<'a> {
             }
         }
         (None, Some(Entity::Message(m))) => message_added(&mut out, m),
+        (_, Some(Entity::Typing(_, t))) => typing_changed(&mut out, t),
         (_, Some(Entity::Presence(p))) => presence_changed(&mut out, p, change),
         (Some(Entity::Presence(p)), None) => {
             let offline = Presence { availability: Availability::Offline, ..p.clone() };
@@ -589,6 +592,45 @@ fn message_added(out: &mut Out, m: &Message) {
     }
     let data = Value::Object(data);
     out.notification("NewMessages", chat, data);
+}
+
+/// Typing started or stopped: pushed to the other side's sockets only (Genesys's
+/// TypingStarted and TypingStopped in MessageLogUpdated); no webhook vocabulary carries it.
+fn typing_changed(out: &mut Out, t: &Typing) {
+    let ctx = out.ctx;
+    let Some(chat) = ctx.chat.as_ref() else { return };
+    let own_side = match &ctx.view {
+        View::Customer => t.chatter_type.is_customer(),
+        View::Agent(user_id) => t.chatter_type == ChatterType::User && t.chatter_id == *user_id,
+    };
+    let masking = ctx.view_masking();
+    if own_side || !masking.shows(t.chatter_type, &t.chatter_id) {
+        return;
+    }
+    let shown = ctx
+        .participants
+        .iter()
+        .find(|p| p.chatter_type == t.chatter_type && p.chatter_id == t.chatter_id)
+        .map(|p| masking.participant(p));
+    let (nickname, participant_id) =
+        shown.map(|p| (p.chatter_name, p.chatter_id)).unwrap_or_else(|| (t.chatter_name.clone(), t.chatter_id.clone()));
+    let kind = if t.typing { "TypingStarted" } else { "TypingStopped" };
+    out.notes.push(json!({
+        "messageType": "MessageLogUpdated",
+        "notificationType": "NewMessages",
+        "messages": [{
+            "from": {
+                "nickname": nickname,
+                "type": if t.chatter_type == ChatterType::User { "Agent" } else { "Customer" },
+                "participantId": participant_id,
+            },
+            "type": kind,
+            "visibility": "All",
+            "timestamp": seed_timestamp(&out.change.at),
+            "timestampSeconds": millis(&out.change.at),
+        }],
+        "chatUri": format!("{}/chats/{}", ctx.api_url, chat.chat_id),
+    }));
 }
 
 fn presence_changed(out: &mut Out, p: &Presence, change: &Change) {
