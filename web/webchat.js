@@ -6,6 +6,11 @@
 //   chat.on("messageReceived", (e) => render(e.messages));
 //   await chat.startChat({ nickname: "Jonny", subject: "product questions" });
 //   await chat.sendMessage({ message: "hi" });
+//
+// With `socketUrl` (the stack's SocketUrl, e.g. wss://<api>.execute-api.<region>.amazonaws.com/live),
+// the chat is pushed over the WebSocket API (Bayeux on /v2/me/chats) and polling stops while
+// the socket is up; when it cannot open or drops, polling takes over (with its backoff) and
+// recovers the gap by index, and the socket is tried again.
 
 const STORAGE_KEY = "livechat.session";
 
@@ -40,7 +45,15 @@ export class WebChatService {
     pageSize = 100,
     userData = {},
     autoRestore = true,
+    socketUrl = null,
+    WebSocket: WebSocketImpl = globalThis.WebSocket,
+    agentTypingTimeout = 10000,
   } = {}) {
+    this.socketUrl = socketUrl;
+    this.WebSocket = WebSocketImpl;
+    this.agentTypingTimeout = agentTypingTimeout;
+    this.socket = null;
+    this.pushing = false;
     this.baseUrl = baseUrl.replace(/\/$/, "");
     this.channelId = channelId;
     this.fetch = fetchImpl;
@@ -109,6 +122,7 @@ export class WebChatService {
 
   clear() {
     this.stopTimer();
+    this.closeSocket();
     this.session = null;
     this.agents.clear();
     this.save();
@@ -148,6 +162,7 @@ export class WebChatService {
     this.emit("started", started);
     this.emit("clientConnected", { message: null, agents: [], numAgentsConnected: 0 });
     this.startPoll();
+    this.openSocket();
     return started;
   }
 
@@ -284,6 +299,7 @@ export class WebChatService {
       this.save();
       this.emit("restored", state);
       this.startPoll();
+      this.openSocket();
       return state;
     } catch (e) {
       this.clear();
@@ -328,8 +344,10 @@ export class WebChatService {
 
   async poll() {
     this.timer = null;
+    if (this.polling) this.pollAgain = true;
     if (!this.session || this.polling) return;
     this.polling = true;
+    this.pollAgain = false;
     try {
       const { chatId, lastIndex } = this.session;
       const page = await this.request("GET", `/chats/${chatId}/messages?after=${lastIndex}`);
@@ -362,7 +380,99 @@ export class WebChatService {
     } finally {
       this.polling = false;
     }
-    if (this.session) this.schedule(this.nextDelay());
+    // While pushed, a fetch by index runs only when asked for (a gap, the socket's start).
+    if (this.session && (!this.pushing || this.pollAgain)) this.schedule(this.pushing ? 0 : this.nextDelay());
+  }
+
+  // Push -----------------------------------------------------------------------------
+
+  openSocket() {
+    if (!this.socketUrl || !this.WebSocket || !this.session || this.socket) return;
+    clearTimeout(this.reopenTimer);
+    const socket = new this.WebSocket(`${this.socketUrl}?token=${encodeURIComponent(this.session.token)}`);
+    this.socket = socket;
+    let clientId;
+    const send = (message) => socket.send(JSON.stringify([{ ...message, clientId }]));
+    const heartbeat = (advice) => {
+      clearTimeout(this.heartbeatTimer);
+      this.heartbeatTimer = setTimeout(() => send({ channel: "/meta/connect", connectionType: "websocket" }), advice?.interval ?? 30000);
+    };
+    socket.onopen = () => send({ channel: "/meta/handshake", version: "1.0", supportedConnectionTypes: ["websocket"] });
+    socket.onmessage = (event) => {
+      let frame;
+      try { frame = JSON.parse(event.data); } catch { return; }
+      for (const m of [].concat(frame)) {
+        if (m.channel === "/meta/handshake" && m.successful) {
+          clientId = m.clientId;
+          this.clientId = clientId; // the socket's connection id
+          send({ channel: "/meta/subscribe", subscription: "/v2/me/chats" });
+          heartbeat(m.advice);
+        } else if (m.channel === "/meta/subscribe" && m.successful) {
+          // Pushed from now on: polling stops, and one fetch by index closes the gap.
+          this.pushing = true;
+          this.stopTimer();
+          this.poll();
+        } else if (m.channel === "/meta/connect" && m.successful) {
+          heartbeat(m.advice);
+        } else if (m.channel === "/v2/me/chats") {
+          this.onPush(m.data);
+        } else if (m.successful === false) {
+          socket.close();
+        }
+      }
+    };
+    socket.onclose = () => {
+      clearTimeout(this.heartbeatTimer);
+      if (this.socket === socket) this.socket = null;
+      const wasPushing = this.pushing;
+      this.pushing = false;
+      if (!this.session) return;
+      // Polling takes over (and recovers the gap by index); the socket is tried again.
+      if (!this.timer && !this.polling) this.schedule(0);
+      this.reopenTimer = setTimeout(() => this.openSocket(), wasPushing ? this.pollInterval : this.maxPollInterval);
+    };
+  }
+
+  closeSocket() {
+    clearTimeout(this.reopenTimer);
+    clearTimeout(this.heartbeatTimer);
+    clearTimeout(this.typingTimer);
+    const socket = this.socket;
+    this.socket = null;
+    this.pushing = false;
+    if (socket) {
+      socket.onclose = null;
+      socket.close();
+    }
+  }
+
+  /// A pushed notification (the customer view of Genesys's /v2/me/chats).
+  onPush(data) {
+    if (!this.session) return;
+    if (data.messageType === "ChatStateChangeMessage") {
+      // A closed chat: the fetch by index delivers its last messages, then ends it.
+      if (data.chat?.state === "Disconnected") this.poll();
+      return;
+    }
+    if (data.messageType !== "MessageLogUpdated") return;
+    for (const t of data.messages.filter((m) => m.type === "TypingStarted" || m.type === "TypingStopped")) {
+      if (t.from?.type === "Agent") this.agentTyping(t.type === "TypingStarted");
+    }
+    const pushed = data.messages.filter((m) => Number.isInteger(m.index) && m.index > this.session.lastIndex);
+    if (!pushed.length) return;
+    const contiguous = pushed.every((m, i) => m.index === this.session.lastIndex + 1 + i);
+    if (!contiguous) return this.poll(); // a gap: fetched by index, in order, once
+    this.deliver(pushed.map((m) => fromPush(m, this.session.chatId)), false);
+    this.session.lastIndex = pushed[pushed.length - 1].index;
+    this.save();
+    if (pushed.some((m) => m.from?.type === "Agent" && m.type === "Text")) this.agentTyping(false);
+  }
+
+  agentTyping(now) {
+    clearTimeout(this.typingTimer);
+    // A notice lapses unless repeated, as the server's typing entries do.
+    if (now) this.typingTimer = setTimeout(() => this.agentTyping(false), this.agentTypingTimeout);
+    this.updateTyping(now ? [{ chatterType: "User" }] : []);
   }
 
   deliver(raw, restoring) {
@@ -395,4 +505,21 @@ export class WebChatService {
       this.emit(now ? "agentTypingStarted" : "agentTypingStopped", { typing });
     }
   }
+}
+
+/// A pushed message (Genesys's shape) as the HTTP API hands messages out.
+function fromPush(m, chatId) {
+  const type = { ParticipantJoined: "System", ParticipantLeft: "System" }[m.type] ?? m.type;
+  return {
+    messageId: `${chatId}-${m.index}`,
+    chatId,
+    index: m.index,
+    chatterType: { Agent: "User", System: "System" }[m.from?.type] ?? "Customer",
+    chatterId: m.from?.participantId,
+    chatterName: m.from?.nickname,
+    type,
+    event: { ParticipantJoined: "joined", ParticipantLeft: "left" }[m.type],
+    text: m.text,
+    createTime: new Date(m.timestampSeconds).toISOString(),
+  };
 }

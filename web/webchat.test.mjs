@@ -152,3 +152,94 @@ test("prefilters and sendFilteredMessage hide matching messages; preprocessors r
   assert.deepEqual(e.messages.map((m) => m.text), ["HELLO"]);
   assert.equal(e.originalMessages.length, 2);
 });
+
+/// A WebSocket stand-in speaking the server's side of Bayeux: it opens, answers the
+/// handshake and the subscription, and lets the test push frames or drop it.
+function fakeSockets() {
+  const opened = [];
+  class FakeSocket {
+    constructor(url) {
+      this.url = url;
+      this.sent = [];
+      opened.push(this);
+      setTimeout(() => this.onopen?.(), 0);
+    }
+    send(text) {
+      for (const m of JSON.parse(text)) {
+        this.sent.push(m);
+        const reply = { channel: m.channel, successful: true, clientId: "c-1", advice: { interval: 60000 } };
+        if (m.channel === "/meta/subscribe") reply.subscription = m.subscription;
+        setTimeout(() => this.onmessage?.({ data: JSON.stringify([reply]) }), 0);
+      }
+    }
+    push(data) {
+      this.onmessage?.({ data: JSON.stringify([{ channel: "/v2/me/chats", data }]) });
+    }
+    close() {
+      setTimeout(() => this.onclose?.({ code: 1006 }), 0);
+    }
+  }
+  return { FakeSocket, opened };
+}
+
+const pushedText = (index, text, type = "Agent") => ({
+  messageType: "MessageLogUpdated", notificationType: "NewMessages",
+  messages: [{ index, text, type: "Text", from: { type, nickname: "Ann", participantId: "ann" }, visibility: "All", timestampSeconds: 1389261492035 }],
+});
+
+test("pushed messages arrive once and in order, with no polling while the socket is up", async () => {
+  const { FakeSocket, opened } = fakeSockets();
+  const fetched = [{ index: 2, text: "two", type: "Text", chatterType: "User", chatterId: "ann", chatterName: "Ann" },
+    { index: 3, text: "three", type: "Text", chatterType: "User", chatterId: "ann", chatterName: "Ann" }];
+  let after = null;
+  const { chat, api } = service({
+    "POST /chats": () => started,
+    "GET /chats/c1/messages": (path) => {
+      after = Number(new URL(path, "http://x").searchParams.get("after"));
+      const messages = fetched.filter((m) => m.index > after);
+      return [200, { messages, lastIndex: Math.max(after, ...messages.map((m) => m.index)), chatStatus: "active", typing: [] }];
+    },
+  }, { socketUrl: "ws://api/socket", WebSocket: FakeSocket });
+  const received = [];
+  chat.on("messageReceived", (e) => received.push(...e.messages.map((m) => m.index)));
+  const typing = [];
+  chat.on("agentTypingStarted", () => typing.push("started"));
+  fetched.length = 0; // nothing to catch up at first
+  await chat.startChat({ nickname: "Jonny" });
+  await until(() => chat.pushing);
+  assert.match(opened[0].url, /^ws:\/\/api\/socket\?token=tok$/);
+  assert.deepEqual(opened[0].sent.map((m) => m.channel), ["/meta/handshake", "/meta/subscribe"]);
+  await new Promise((r) => setTimeout(r, 50));
+  const polls = () => api.calls.filter((c) => c.path.startsWith("/chats/c1/messages")).length;
+  const before = polls();
+  await new Promise((r) => setTimeout(r, 60));
+  assert.equal(polls(), before, "no polling while pushed");
+  opened[0].push(pushedText(1, "one"));
+  opened[0].push(pushedText(1, "one")); // a second push of the same index is dropped
+  assert.deepEqual(received, [1]);
+  // A gap (2 and 3 missed): fetched by index, in order, once.
+  fetched.push({ index: 2, text: "two", type: "Text", chatterType: "User", chatterId: "ann", chatterName: "Ann" },
+    { index: 3, text: "three", type: "Text", chatterType: "User", chatterId: "ann", chatterName: "Ann" });
+  opened[0].push(pushedText(3, "three"));
+  await until(() => received.length === 3);
+  assert.equal(after, 1);
+  assert.deepEqual(received, [1, 2, 3]);
+  opened[0].push({ messageType: "MessageLogUpdated", messages: [{ type: "TypingStarted", from: { type: "Agent" } }] });
+  assert.deepEqual(typing, ["started"]);
+  chat.clear();
+});
+
+test("a dropped socket falls back to polling, then is opened again", async () => {
+  const { FakeSocket, opened } = fakeSockets();
+  const { chat, api } = service({ "POST /chats": () => started, "GET /chats/c1/messages": () => quiet },
+    { socketUrl: "ws://api/socket", WebSocket: FakeSocket });
+  await chat.startChat({ nickname: "Jonny" });
+  await until(() => chat.pushing);
+  opened[0].close();
+  await until(() => !chat.pushing);
+  const polls = () => api.calls.filter((c) => c.path.startsWith("/chats/c1/messages")).length;
+  const now = polls();
+  await until(() => polls() >= now + 2); // polling again
+  await until(() => opened.length === 2 && chat.pushing); // and pushed again
+  chat.clear();
+});

@@ -213,7 +213,7 @@ pub async fn run(
                         shard.closed = shard.iterator.is_none() && shard.pending.is_empty();
                     }
                     Err(e) => {
-                        tracing::warn!(error = %e, shard = id, "stream read failed; will retry");
+                        tracing::warn!(error = %aws_smithy_types::error::display::DisplayErrorContext(&e), shard = id, "stream read failed; will retry");
                         continue;
                     }
                 }

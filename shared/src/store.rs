@@ -120,7 +120,8 @@ fn to_item<T: Serialize>(
     gsi: &[(&str, String)],
     data: &T,
 ) -> StoreResult<Item> {
-    let mut item: Item = serde_dynamo::to_item(data)?;
+    let item: Item = serde_dynamo::to_item(data)?;
+    let mut item: Item = item.into_iter().filter_map(|(k, v)| Some((k, without_empty_maps(v)?))).collect();
     item.insert(keys::PK.into(), s(pk));
     item.insert(keys::SK.into(), s(sk));
     item.insert("entityType".into(), s(entity_type));
@@ -128,6 +129,22 @@ fn to_item<T: Serialize>(
         item.insert((*name).into(), s(value.clone()));
     }
     Ok(item)
+}
+
+/// No empty map is ever written (an absent one reads the same): DynamoDB Local's stream
+/// carries an empty map as `{}`, which no SDK parses, so one would stop the local stream
+/// readers for good. In a list, an empty map becomes NULL (its place is kept).
+fn without_empty_maps(value: AttributeValue) -> Option<AttributeValue> {
+    match value {
+        AttributeValue::M(map) => {
+            let map: Item = map.into_iter().filter_map(|(k, v)| Some((k, without_empty_maps(v)?))).collect();
+            (!map.is_empty()).then_some(AttributeValue::M(map))
+        }
+        AttributeValue::L(list) => Some(AttributeValue::L(
+            list.into_iter().map(|v| without_empty_maps(v).unwrap_or(AttributeValue::Null(true))).collect(),
+        )),
+        other => Some(other),
+    }
 }
 
 fn key(pk: String, sk: String) -> Item {
@@ -663,14 +680,24 @@ impl Db {
                     .key(keys::PK, s(keys::chat_pk(chat_id)))
                     .key(keys::SK, s(keys::CHAT_SK))
                     .condition_expression("attribute_exists(PK)")
-                    .expression_attribute_values(":d", serde_dynamo::to_attribute_value(user_data)?)
                     .expression_attribute_values(":now", s(update_time));
-                update = match reference_id {
-                    Some(r) => update
-                        .update_expression("SET userData = :d, updateTime = :now, referenceId = :ref")
-                        .expression_attribute_values(":ref", s(r)),
-                    None => update.update_expression("SET userData = :d, updateTime = :now REMOVE referenceId"),
-                };
+                let (mut sets, mut removes) = (vec!["updateTime = :now"], Vec::new());
+                match without_empty_maps(serde_dynamo::to_attribute_value(user_data)?) {
+                    Some(data) => {
+                        sets.push("userData = :d");
+                        update = update.expression_attribute_values(":d", data);
+                    }
+                    None => removes.push("userData"),
+                }
+                match reference_id {
+                    Some(r) => {
+                        sets.push("referenceId = :ref");
+                        update = update.expression_attribute_values(":ref", s(r));
+                    }
+                    None => removes.push("referenceId"),
+                }
+                let remove = if removes.is_empty() { String::new() } else { format!(" REMOVE {}", removes.join(", ")) };
+                update = update.update_expression(format!("SET {}{remove}", sets.join(", ")));
                 let update = update.build().map_err(build_error)?;
                 Ok(TransactWriteItem::builder().update(update).build())
             }

@@ -61,6 +61,34 @@ test("a customer and an agent chat through the widget and the console", { timeou
     await transcript(customer).getByText("Ann: Let me check").waitFor();
     assert.equal(await transcript(customer).getByText("VIP customer").count(), 0, "the internal note stays with agents");
 
+    // Over push: once the widget's socket is subscribed, it sends no poll while messages flow.
+    const polls = [];
+    customer.on("request", (r) => { if (r.url().includes("/messages?after=")) polls.push(r.url()); });
+    await customer.waitForFunction(() => window.livechat.pushing);
+    await customer.waitForTimeout(300); // the one fetch by index that closes the gap
+    const pollsBefore = polls.length;
+    for (const text of ["Pushed one", "Pushed two"]) {
+      await agent.getByLabel("Message", { exact: true }).fill(text);
+      await agent.getByRole("button", { name: "Send" }).click();
+      await transcript(customer).getByText(`Ann: ${text}`).waitFor();
+    }
+    assert.equal(polls.length, pollsBefore, "no poll while the socket is up");
+
+    // The socket drops (API Gateway closes it): the widget falls back to polling, then is
+    // pushed again, and every message shows exactly once.
+    const dropped = await customer.evaluate(() => window.livechat.clientId);
+    assert.equal((await fetch(`${API}/_ws/@connections/${dropped}`, { method: "DELETE" })).status, 204);
+    await agent.getByLabel("Message", { exact: true }).fill("Are you still there?");
+    await agent.getByRole("button", { name: "Send" }).click();
+    await transcript(customer).getByText("Ann: Are you still there?").waitFor();
+    await customer.waitForFunction((old) => window.livechat.pushing && window.livechat.clientId !== old, dropped);
+    await agent.getByLabel("Message", { exact: true }).fill("Back on push");
+    await agent.getByRole("button", { name: "Send" }).click();
+    await transcript(customer).getByText("Ann: Back on push").waitFor();
+    for (const text of ["Pushed one", "Pushed two", "Are you still there?", "Back on push"]) {
+      assert.equal(await transcript(customer).getByText(`Ann: ${text}`).count(), 1, text);
+    }
+
     // A reload restores the chat and its transcript.
     await customer.reload();
     await customer.locator("#chat").waitFor({ state: "visible" });
