@@ -450,8 +450,28 @@ async fn main() {
     let clean = (cleanup_units(0).await, cleanup_units(many).await);
     println!("  cleanup run with 0 / {many} unrelated chats: {} / {}", clean.0, clean.1);
 
+    let samples = if scale.iterations < 10 { 5 } else { 50 };
+    let (push, polled) = (push_latency(samples).await, poll_latency(samples, Duration::from_secs(2)).await);
+    println!(
+        "\ncommit-to-delivery, ms (a message acknowledged to its arrival at the other party; {samples} messages):"
+    );
+    println!(
+        "  push (socket)         p50 {:>8.2}  p99 {:>8.2}",
+        percentile(push.clone(), 0.5),
+        percentile(push.clone(), 0.99)
+    );
+    println!(
+        "  polling every 2 s     p50 {:>8.2}  p99 {:>8.2}",
+        percentile(polled.clone(), 0.5),
+        percentile(polled.clone(), 0.99)
+    );
+
     let out = json!({
         "iterations": scale.iterations,
+        "deliveryMs": {
+            "push": { "p50": percentile(push.clone(), 0.5), "p99": percentile(push, 0.99) },
+            "poll2s": { "p50": percentile(polled.clone(), 0.5), "p99": percentile(polled, 0.99) },
+        },
         "floorsP50Ms": floors,
         "operations": results,
         "scaling": {
@@ -464,6 +484,69 @@ async fn main() {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("latest.json"), serde_json::to_string_pretty(&out).unwrap()).unwrap();
     println!("\nwritten to bench/results/latest.json");
+}
+
+/// From the agent's post being acknowledged to its arrival on the customer's socket, on the
+/// local stack (stream reader, socket-push, the local WebSocket endpoint).
+async fn push_latency(n: usize) -> Vec<Duration> {
+    let (t, port) = TestApp::with_push().await;
+    let (chat, customer) = t.start_chat("sales").await;
+    let agent = t.agent_token("ann");
+    t.call("PATCH", &format!("/chats/{chat}"), Some(&agent), Some(json!({"status": "active"}))).await;
+    let mut socket = integration_tests::Socket::subscribed(port, &customer).await;
+    let mut out = Vec::new();
+    for i in 0..n {
+        let text = format!("pushed {i}");
+        let (status, _) =
+            t.call("POST", &format!("/chats/{chat}/messages"), Some(&agent), Some(json!({ "text": text }))).await;
+        assert_eq!(status, 201);
+        let acked = Instant::now();
+        socket.pushes_until(|p| integration_tests::pushed_texts(p).contains(&text)).await;
+        out.push(acked.elapsed());
+    }
+    out
+}
+
+/// The same through a widget polling `after=` every `every`: messages are posted at random
+/// moments of the polling cycle, and arrive with the next poll that returns them.
+async fn poll_latency(n: usize, every: Duration) -> Vec<Duration> {
+    let t = std::sync::Arc::new(TestApp::new().await);
+    let (chat, customer) = t.start_chat("sales").await;
+    let agent = t.agent_token("ann");
+    t.call("PATCH", &format!("/chats/{chat}"), Some(&agent), Some(json!({"status": "active"}))).await;
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(std::collections::HashMap::<String, Instant>::new()));
+    let poller = {
+        let (t, seen, chat) = (t.clone(), seen.clone(), chat.clone());
+        tokio::spawn(async move {
+            let mut after = 0;
+            loop {
+                let (_, page) =
+                    t.call("GET", &format!("/chats/{chat}/messages?after={after}"), Some(&customer), None).await;
+                let now = Instant::now();
+                for m in page["messages"].as_array().into_iter().flatten() {
+                    after = after.max(m["index"].as_u64().unwrap_or(0));
+                    seen.lock().unwrap().insert(m["text"].as_str().unwrap_or_default().to_string(), now);
+                }
+                tokio::time::sleep(every).await;
+            }
+        })
+    };
+    let mut out = Vec::new();
+    for i in 0..n {
+        tokio::time::sleep(every.mul_f64(fastrand::f64())).await;
+        let text = format!("polled {i}");
+        t.call("POST", &format!("/chats/{chat}/messages"), Some(&agent), Some(json!({ "text": text }))).await;
+        let acked = Instant::now();
+        loop {
+            if let Some(at) = seen.lock().unwrap().get(&text) {
+                out.push(at.saturating_duration_since(acked));
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    poller.abort();
+    out
 }
 
 fn report(name: &str, samples: Vec<Sample>, floors: &BTreeMap<&'static str, f64>) -> Value {
