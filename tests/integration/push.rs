@@ -157,3 +157,37 @@ async fn watchers_until(t: &TestApp, viewer: &shared::domain::model::Viewer, n: 
     }
     ids
 }
+
+/// OTRS's Monitoring, in effect: an agent who monitors without taking part (chatterActive 0)
+/// is told of the customer's activity (1) or of all activity (2), on its socket.
+#[tokio::test]
+async fn chat_participant_add_monitoring_tells_the_monitoring_agent_of_the_chats_activity() {
+    let (t, port) = TestApp::with_push().await;
+    let (chat, customer) = t.start_chat("sales").await;
+    let ann = t.agent_token("ann");
+    accept(&t, &chat, &ann).await;
+    for (user, monitoring) in [("cus", 1), ("all", 2), ("none", 0)] {
+        let add = json!({"chatterId": user, "chatterType": "User", "permissionLevel": "Observer",
+            "chatterActive": 0, "monitoring": monitoring});
+        let (status, body) = t.call("POST", &format!("/chats/{chat}/participants"), Some(&ann), Some(add)).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let mut sockets = Vec::new();
+    for user in ["cus", "all", "none"] {
+        sockets.push(Socket::subscribed(port, &t.agent_token(user)).await);
+    }
+    post(&t, &chat, &ann, json!({"text": "from the agent"})).await;
+    post(&t, &chat, &customer, json!({"text": "from the customer"})).await;
+    // A witness in a chat of "none"'s own, so its silence about the other is shown.
+    let (own, _) = t.start_chat("sales").await;
+    let none = t.agent_token("none");
+    accept(&t, &own, &none).await;
+    post(&t, &own, &none, json!({"text": "witness"})).await;
+    let done = |text: &'static str| move |p: &[Value]| pushed_texts(p).contains(&text.to_string());
+    let cus = sockets[0].pushes_until(done("from the customer")).await;
+    let all = sockets[1].pushes_until(done("from the customer")).await;
+    let quiet = sockets[2].pushes_until(done("witness")).await;
+    assert_eq!(pushed_texts(&cus), vec!["from the customer"], "monitoring 1: the customer's activity");
+    assert_eq!(pushed_texts(&all), vec!["from the agent", "from the customer"], "monitoring 2: all of it");
+    assert_eq!(pushed_texts(&quiet), vec!["witness"], "monitoring 0: nothing of that chat");
+}
