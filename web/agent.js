@@ -1,6 +1,14 @@
 // The agent console: sign in, availability, the request queue, accept, chat (with
 // internal notes), invite, move to another channel, close. Plain DOM, no framework.
+// Its chats are pushed on the agent's CometD feed (/v2/me/chats on the WebSocket API); the
+// open chat is polled only while the socket is down. The queue is polled: requests nobody
+// has accepted are nobody's chats yet.
+import { BayeuxSocket } from "/web/webchat.js";
+
 const $ = (id) => document.getElementById(id);
+const socketUrl = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/socket`;
+let pushed = false;
+let typingTimer = null;
 let token = sessionStorage.getItem("livechat.agent.token");
 let userId = sessionStorage.getItem("livechat.agent.user");
 let current = null; // { chatId, lastIndex }
@@ -71,6 +79,32 @@ function render(m) {
   li.scrollIntoView({ block: "nearest" });
 }
 
+/// A notification of the agent's feed: the chat it concerns is fetched by index (in order,
+/// once), a state change refreshes the lists, the customer's typing shows.
+function onPush(data) {
+  const chatId = data.chat?.id ?? data.chatUri?.split("/").pop();
+  if (data.messageType === "ChatStateChangeMessage") refreshLists();
+  if (!current || chatId !== current.chatId) return;
+  const typing = (data.messages ?? []).filter((m) => m.type.startsWith("Typing") && m.from?.type === "Customer");
+  for (const t of typing) {
+    clearTimeout(typingTimer);
+    $("typing").textContent = t.type === "TypingStarted" ? "The customer is typing…" : "";
+    if (t.type === "TypingStarted") typingTimer = setTimeout(() => ($("typing").textContent = ""), 10000);
+  }
+  if (typing.length < (data.messages ?? [1]).length) poll();
+}
+
+function follow() {
+  new BayeuxSocket({
+    url: socketUrl,
+    token,
+    WebSocket,
+    onSubscribed: () => { pushed = true; poll(); },
+    onData: onPush,
+    onClose: () => { pushed = false; setTimeout(follow, 2000); },
+  });
+}
+
 async function poll() {
   if (!current) return;
   const chat = current;
@@ -79,7 +113,7 @@ async function poll() {
     if (chat !== current) return;
     page.messages.forEach(render);
     chat.lastIndex = page.lastIndex;
-    $("typing").textContent = page.typing.some((t) => t.chatterType !== "User") ? "The customer is typing…" : "";
+    if (!pushed) $("typing").textContent = page.typing.some((t) => t.chatterType !== "User") ? "The customer is typing…" : "";
     if (page.chatStatus === "closed") $("chat-status").textContent = "This chat is closed.";
   } catch (e) {
     $("chat-status").textContent = e.message;
@@ -102,7 +136,8 @@ function start() {
   setAvailability();
   refreshLists();
   setInterval(refreshLists, 2000);
-  setInterval(poll, 1000);
+  follow();
+  setInterval(() => { if (!pushed) poll(); }, 1000);
   setInterval(setAvailability, 60000); // presence lapses unless refreshed
 }
 

@@ -389,61 +389,37 @@ export class WebChatService {
   openSocket() {
     if (!this.socketUrl || !this.WebSocket || !this.session || this.socket) return;
     clearTimeout(this.reopenTimer);
-    const socket = new this.WebSocket(`${this.socketUrl}?token=${encodeURIComponent(this.session.token)}`);
-    this.socket = socket;
-    let clientId;
-    const send = (message) => socket.send(JSON.stringify([{ ...message, clientId }]));
-    const heartbeat = (advice) => {
-      clearTimeout(this.heartbeatTimer);
-      this.heartbeatTimer = setTimeout(() => send({ channel: "/meta/connect", connectionType: "websocket" }), advice?.interval ?? 30000);
-    };
-    socket.onopen = () => send({ channel: "/meta/handshake", version: "1.0", supportedConnectionTypes: ["websocket"] });
-    socket.onmessage = (event) => {
-      let frame;
-      try { frame = JSON.parse(event.data); } catch { return; }
-      for (const m of [].concat(frame)) {
-        if (m.channel === "/meta/handshake" && m.successful) {
-          clientId = m.clientId;
-          this.clientId = clientId; // the socket's connection id
-          send({ channel: "/meta/subscribe", subscription: "/v2/me/chats" });
-          heartbeat(m.advice);
-        } else if (m.channel === "/meta/subscribe" && m.successful) {
-          // Pushed from now on: polling stops, and one fetch by index closes the gap.
-          this.pushing = true;
-          this.stopTimer();
-          this.poll();
-        } else if (m.channel === "/meta/connect" && m.successful) {
-          heartbeat(m.advice);
-        } else if (m.channel === "/v2/me/chats") {
-          this.onPush(m.data);
-        } else if (m.successful === false) {
-          socket.close();
-        }
-      }
-    };
-    socket.onclose = () => {
-      clearTimeout(this.heartbeatTimer);
-      if (this.socket === socket) this.socket = null;
-      const wasPushing = this.pushing;
-      this.pushing = false;
-      if (!this.session) return;
-      // Polling takes over (and recovers the gap by index); the socket is tried again.
-      if (!this.timer && !this.polling) this.schedule(0);
-      this.reopenTimer = setTimeout(() => this.openSocket(), wasPushing ? this.pollInterval : this.maxPollInterval);
-    };
+    this.socket = new BayeuxSocket({
+      url: this.socketUrl,
+      token: this.session.token,
+      WebSocket: this.WebSocket,
+      onSubscribed: (clientId) => {
+        // Pushed from now on: polling stops, and one fetch by index closes the gap.
+        this.clientId = clientId; // the socket's connection id
+        this.pushing = true;
+        this.stopTimer();
+        this.poll();
+      },
+      onData: (data) => this.onPush(data),
+      onClose: (socket) => {
+        if (this.socket === socket) this.socket = null;
+        const wasPushing = this.pushing;
+        this.pushing = false;
+        if (!this.session) return;
+        // Polling takes over (and recovers the gap by index); the socket is tried again.
+        if (!this.timer && !this.polling) this.schedule(0);
+        this.reopenTimer = setTimeout(() => this.openSocket(), wasPushing ? this.pollInterval : this.maxPollInterval);
+      },
+    });
   }
 
   closeSocket() {
     clearTimeout(this.reopenTimer);
-    clearTimeout(this.heartbeatTimer);
     clearTimeout(this.typingTimer);
     const socket = this.socket;
     this.socket = null;
     this.pushing = false;
-    if (socket) {
-      socket.onclose = null;
-      socket.close();
-    }
+    socket?.close();
   }
 
   /// A pushed notification (the customer view of Genesys's /v2/me/chats).
@@ -504,6 +480,52 @@ export class WebChatService {
       this.typing = now;
       this.emit(now ? "agentTypingStarted" : "agentTypingStopped", { typing });
     }
+  }
+}
+
+/// A socket of the WebSocket API speaking just enough Bayeux (handshake, subscribe to
+/// /v2/me/chats, heartbeats at the server's advice): `onData` gets each pushed notification,
+/// `onSubscribed` says pushes flow, `onClose` that they stopped (not after `close()`).
+export class BayeuxSocket {
+  constructor({ url, token, WebSocket, onSubscribed, onData, onClose }) {
+    const socket = new WebSocket(`${url}?token=${encodeURIComponent(token)}`);
+    this.socket = socket;
+    let clientId;
+    const send = (message) => socket.send(JSON.stringify([{ ...message, clientId }]));
+    const heartbeat = (advice) => {
+      clearTimeout(this.heartbeatTimer);
+      this.heartbeatTimer = setTimeout(() => send({ channel: "/meta/connect", connectionType: "websocket" }), advice?.interval ?? 30000);
+    };
+    socket.onopen = () => send({ channel: "/meta/handshake", version: "1.0", supportedConnectionTypes: ["websocket"] });
+    socket.onmessage = (event) => {
+      let frame;
+      try { frame = JSON.parse(event.data); } catch { return; }
+      for (const m of [].concat(frame)) {
+        if (m.channel === "/meta/handshake" && m.successful) {
+          clientId = m.clientId;
+          send({ channel: "/meta/subscribe", subscription: "/v2/me/chats" });
+          heartbeat(m.advice);
+        } else if (m.channel === "/meta/subscribe" && m.successful) {
+          onSubscribed?.(clientId);
+        } else if (m.channel === "/meta/connect" && m.successful) {
+          heartbeat(m.advice);
+        } else if (m.channel === "/v2/me/chats") {
+          onData?.(m.data);
+        } else if (m.successful === false) {
+          socket.close();
+        }
+      }
+    };
+    socket.onclose = () => {
+      clearTimeout(this.heartbeatTimer);
+      if (!this.closed) onClose?.(this);
+    };
+  }
+
+  close() {
+    this.closed = true;
+    clearTimeout(this.heartbeatTimer);
+    this.socket.close();
   }
 }
 

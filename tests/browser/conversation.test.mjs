@@ -45,8 +45,9 @@ test("a customer and an agent chat through the widget and the console", { timeou
     await agent.getByRole("button", { name: "Send" }).click();
     await transcript(customer).getByText("Ann: Hello Jonny").waitFor();
 
-    // The customer answers; the agent sees it.
-    await customer.getByLabel("Message", { exact: true }).fill("Where is my parcel?");
+    // The customer answers; the agent sees it typing (pushed on its CometD feed), then the message.
+    await customer.getByLabel("Message", { exact: true }).pressSequentially("Where is my parcel?", { delay: 10 });
+    await agent.getByText("The customer is typing…").waitFor();
     await customer.getByRole("button", { name: "Send" }).click();
     await transcript(agent).getByText("Jonny: Where is my parcel?").waitFor();
 
