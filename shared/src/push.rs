@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 
 use crate::app::App;
 use crate::domain::events::{self, Change, Context, Entity, View};
-use crate::domain::model::{ChatState, ChatterType, Connection, Viewer};
+use crate::domain::model::{ChatState, ChatterType, Connection, Watched};
 use crate::domain::push;
 use crate::publisher::{self, PublishError};
 use crate::store::StoreError;
@@ -88,23 +88,18 @@ async fn push_change(
         mask: app.config.mask_agent_names.then(|| app.config.default_agent_name.clone()),
         ..Default::default()
     };
-    let mut audiences = vec![(
-        Viewer::Chatter { chat_id: chat_id.clone(), chatter_type: ChatterType::Customer, chatter_id: String::new() },
-        View::Customer,
-    )];
+    let mut audiences = vec![(Watched::Chat(chat_id.clone()), View::Customer)];
     audiences.extend(
-        agents_told(change, state)
-            .into_iter()
-            .map(|user_id| (Viewer::Agent { user_id: user_id.clone() }, View::Agent(user_id))),
+        agents_told(change, state).into_iter().map(|user_id| (Watched::Agent(user_id.clone()), View::Agent(user_id))),
     );
     let mut pushed = 0;
-    for (viewer, view) in audiences {
+    for (watched, view) in audiences {
         ctx.view = view;
         let notes = events::notifications(change, &ctx);
         if notes.is_empty() {
             continue;
         }
-        let sockets = app.db.watchers(&viewer).await?;
+        let sockets = app.db.watchers(&watched).await?;
         let frames: Vec<Vec<u8>> = notes.into_iter().map(|n| push::delivery(n).to_string().into_bytes()).collect();
         let posted = futures_util::future::join_all(sockets.iter().map(|s| post(app, s, &frames))).await;
         pushed += posted.iter().sum::<usize>();

@@ -17,7 +17,7 @@ use crate::domain::error::DomainError;
 use crate::domain::events::Entity;
 use crate::domain::model::{
     entity, Availability, ChannelAgent, Chat, ChatState, ChatStatus, ChatterType, Connection, Flag, LoggedEvent,
-    Message, Participant, Presence, Typing, Viewer, Webhook, WebhookDelivery,
+    Message, Participant, Presence, Typing, Watched, Webhook, WebhookDelivery,
 };
 use crate::domain::plan::{Guarded, Plan, Write};
 use crate::keys;
@@ -1248,7 +1248,7 @@ impl Db {
     pub async fn put_connection(&self, connection: &Connection, expires_at: i64) -> StoreResult<()> {
         let pk = keys::connection_pk(&connection.connection_id);
         let mut item = to_item(pk, keys::CONNECTION_SK.into(), entity::CONNECTION, &[], connection)?;
-        item.insert("watch".into(), s(keys::watchers_pk(&connection.viewer)));
+        item.insert("watch".into(), s(keys::watchers_pk(&connection.viewer.watched())));
         item.insert("expiresAt".into(), AttributeValue::N(expires_at.to_string()));
         self.put(item).await
     }
@@ -1289,9 +1289,9 @@ impl Db {
         Ok(())
     }
 
-    /// The subscribed sockets of `viewer`'s chat (a chatter) or agent: one Query.
-    pub async fn watchers(&self, viewer: &Viewer) -> StoreResult<Vec<Connection>> {
-        let query = IndexQuery { index: keys::GSI1, pk: keys::watchers_pk(viewer), sk: SortKey::Any };
+    /// The subscribed sockets that watch a chat's customer side or an agent: one Query.
+    pub async fn watchers(&self, watched: &Watched) -> StoreResult<Vec<Connection>> {
+        let query = IndexQuery { index: keys::GSI1, pk: keys::watchers_pk(watched), sk: SortKey::Any };
         self.query_all(&query).await
     }
 

@@ -121,35 +121,35 @@ async fn a_socket_that_is_gone_is_forgotten_and_a_closed_one_removed() {
     let (chat, customer) = t.start_chat("sales").await;
     let socket = Socket::subscribed(port, &customer).await;
     let id = socket.client_id.clone();
-    let viewer = shared::domain::model::Viewer::Chatter {
-        chat_id: chat.clone(),
-        chatter_type: shared::domain::model::ChatterType::Public,
-        chatter_id: String::new(),
-    };
-    assert_eq!(t.app.db.watchers(&viewer).await.unwrap().len(), 1);
+    let watched = shared::domain::model::Watched::Chat(chat.clone());
+    assert_eq!(t.app.db.watchers(&watched).await.unwrap().len(), 1);
     // A connection API Gateway no longer has (its $disconnect was missed): 410 on the next push.
     let ghost = shared::domain::model::Connection {
         connection_id: "ghost".into(),
-        viewer: viewer.clone(),
+        viewer: shared::domain::model::Viewer::Chatter {
+            chat_id: chat.clone(),
+            chatter_type: shared::domain::model::ChatterType::Public,
+            chatter_id: "v".into(),
+        },
         connected_at: t.app.clock.stamp(),
         subscribed: false,
     };
     t.app.db.put_connection(&ghost, t.app.clock.epoch_secs() + 60).await.unwrap();
     t.app.db.set_subscribed("ghost", true).await.unwrap();
-    assert_eq!(t.app.db.watchers(&viewer).await.unwrap().len(), 2);
+    assert_eq!(t.app.db.watchers(&watched).await.unwrap().len(), 2);
     post(&t, &chat, &customer, json!({"text": "anyone?"})).await;
-    let left = watchers_until(&t, &viewer, 1).await;
+    let left = watchers_until(&t, &watched, 1).await;
     assert_eq!(left, vec![id.clone()], "the gone socket is forgotten, the open one kept");
     // A client that closes its socket: $disconnect removes it.
     socket.close().await;
-    assert!(watchers_until(&t, &viewer, 0).await.is_empty(), "the closed socket's item is removed");
+    assert!(watchers_until(&t, &watched, 0).await.is_empty(), "the closed socket's item is removed");
 }
 
-/// The ids of `viewer`'s subscribed sockets, once there are `n` of them (or after 10 s).
-async fn watchers_until(t: &TestApp, viewer: &shared::domain::model::Viewer, n: usize) -> Vec<String> {
+/// The ids of what `watched` names's subscribed sockets, once there are `n` of them (or after 10 s).
+async fn watchers_until(t: &TestApp, watched: &shared::domain::model::Watched, n: usize) -> Vec<String> {
     let mut ids = Vec::new();
     for _ in 0..100 {
-        ids = t.app.db.watchers(viewer).await.unwrap().into_iter().map(|c| c.connection_id).collect();
+        ids = t.app.db.watchers(watched).await.unwrap().into_iter().map(|c| c.connection_id).collect();
         if ids.len() == n {
             break;
         }

@@ -621,6 +621,23 @@ pub enum Viewer {
     Chatter { chat_id: String, chatter_type: ChatterType, chatter_id: String },
 }
 
+impl Viewer {
+    /// What this viewer's sockets watch.
+    pub fn watched(&self) -> Watched {
+        match self {
+            Viewer::Agent { user_id } => Watched::Agent(user_id.clone()),
+            Viewer::Chatter { chat_id, .. } => Watched::Chat(chat_id.clone()),
+        }
+    }
+}
+
+/// What a socket watches: one chat's customer side, or one agent's chats.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Watched {
+    Chat(String),
+    Agent(String),
+}
+
 /// A WebSocket connection of the API Gateway WebSocket API. It lives at most two hours
 /// (API Gateway's limit), so its item expires then even when `$disconnect` never comes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
