@@ -189,8 +189,14 @@ pub async fn run(
         tokio::time::sleep(BACKOFF).await;
     };
     let mut shards: HashMap<String, Shard> = HashMap::new();
+    let mut discovered: Option<std::time::Instant> = None;
     loop {
-        discover(&streams, &arn, &mut checkpoint, &mut shards).await;
+        // New shards are rare (DynamoDB rolls them over every few hours): look once a second,
+        // not on every read, which for the push is fifty times a second.
+        if discovered.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
+            discover(&streams, &arn, &mut checkpoint, &mut shards).await;
+            discovered = Some(std::time::Instant::now());
+        }
         let mut idle = true;
         for (id, shard) in shards.iter_mut().filter(|(_, s)| !s.closed) {
             if shard.pending.is_empty() {
