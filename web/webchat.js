@@ -24,6 +24,7 @@ export const Errors = Object.freeze({
   noMoreHistory: "No more messages to fetch.",
   restoring: "Already restoring. Ignoring request.",
   restoreActive: "Chat session is already active, ignoring restore command.",
+  pollLimit: "Polling stopped after too many failures; resetPollExceptions resumes it.",
 });
 
 export const EVENTS = Object.freeze([
@@ -123,6 +124,8 @@ export class WebChatService {
   clear() {
     this.stopTimer();
     this.closeSocket();
+    this.historyBefore = null;
+    this.firstIndex = null;
     this.session = null;
     this.agents.clear();
     this.save();
@@ -246,14 +249,16 @@ export class WebChatService {
     return { messages };
   }
 
+  /// The page of messages before the oldest one this client has delivered in this chat.
   async fetchHistory() {
     const { chatId, lastIndex } = this.requireSession();
-    const before = this.historyBefore ?? lastIndex + 1;
+    const before = this.historyBefore ?? this.firstIndex ?? lastIndex + 1;
     if (before <= 1) throw new Error(Errors.noMoreHistory);
     const page = await this.request("GET", `/chats/${chatId}/messages?before=${before}&limit=${this.pageSize}`);
-    this.historyBefore = page.messages[0]?.index ?? 1;
-    this.deliver(page.messages, true);
-    return page;
+    const older = page.messages.filter((m) => m.index < before);
+    this.historyBefore = older[0]?.index ?? 1;
+    this.deliver(older, true);
+    return { ...page, messages: older };
   }
 
   async getAgents() {
@@ -295,7 +300,9 @@ export class WebChatService {
       this.session.lastIndex = 0;
       const { messages } = await this.getTranscript();
       this.deliver(messages, true);
-      this.session.lastIndex = state.lastIndex;
+      // Polls go on from the transcript's own end, not from /session's (read before it):
+      // what arrived in between is polled once, not delivered twice.
+      this.session.lastIndex = messages.reduce((last, m) => Math.max(last, m.index), 0);
       this.save();
       this.emit("restored", state);
       this.startPoll();
@@ -322,8 +329,10 @@ export class WebChatService {
     this.stopTimer();
   }
 
+  /// Resets the count of failed polls; polling resumes if the limit had stopped it.
   resetPollExceptions() {
     this.pollExceptions = 0;
+    if (this.session && !this.pushing && !this.timer && !this.polling) this.schedule(0);
   }
 
   stopTimer() {
@@ -377,6 +386,12 @@ export class WebChatService {
         this.emit("disconnected");
       }
       this.emit("error", e);
+      if (this.pollExceptions >= this.pollExceptionLimit) {
+        // pollExceptionLimit: polling gives up until resetPollExceptions (or a socket).
+        this.polling = false;
+        this.emit("error", new Error(Errors.pollLimit));
+        return;
+      }
     } finally {
       this.polling = false;
     }
@@ -453,6 +468,7 @@ export class WebChatService {
 
   deliver(raw, restoring) {
     if (!raw?.length) return;
+    this.firstIndex = Math.min(this.firstIndex ?? Infinity, ...raw.map((m) => m.index));
     const originalMessages = raw;
     let messages = raw
       .filter((m) => !(m.type === "Text" && this.prefilters.some((r) => (r.lastIndex = 0, r.test(m.text ?? "")))))

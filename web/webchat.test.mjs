@@ -243,3 +243,76 @@ test("a dropped socket falls back to polling, then is opened again", async () =>
   await until(() => opened.length === 2 && chat.pushing); // and pushed again
   chat.clear();
 });
+
+test("restore delivers each message once, even one that arrives while it reads the transcript", async () => {
+  const storage = memoryStorage();
+  storage.setItem("livechat.session", JSON.stringify({ chatId: "c1", token: "tok", participantId: "v1", lastIndex: 0 }));
+  const text = (index) => ({ index, type: "Text", text: `m${index}`, chatterType: "User" });
+  const afters = [];
+  const { chat } = service({
+    // /session is read first: message 3 is not there yet; the transcript, read after, has it.
+    "GET /session": () => [200, { sessionActive: true, chatId: "c1", participantId: "v1", lastIndex: 2 }],
+    "GET /chats/c1/transcript": () => [200, { messages: [text(1), text(2), text(3)], nextCursor: null }],
+    "GET /chats/c1/messages": (path) => {
+      const after = Number(new URL(path, "http://x").searchParams.get("after"));
+      afters.push(after);
+      return [200, { messages: [text(3)].filter((m) => m.index > after), lastIndex: 3, chatStatus: "active", typing: [] }];
+    },
+  }, { storage, autoRestore: true });
+  const delivered = [];
+  chat.on("messageReceived", (e) => delivered.push(...e.messages.map((m) => m.index)));
+  await new Promise((resolve) => chat.on("restored", resolve));
+  await until(() => afters.length >= 2);
+  chat.stopPoll();
+  assert.deepEqual(delivered, [1, 2, 3], "message 3 once");
+  assert.equal(afters[0], 3, "polls go on from the transcript's end");
+});
+
+test("fetchHistory pages back from the oldest message delivered, never again, and forgets it with the chat", async () => {
+  const text = (index) => ({ index, type: "Text", text: `m${index}`, chatterType: "User" });
+  const befores = [];
+  const { chat } = service({
+    "POST /chats": () => started,
+    "GET /chats/c1/messages?after": () => [200, { messages: [text(5), text(6)], lastIndex: 6, chatStatus: "active", typing: [] }],
+    "GET /chats/c1/messages?before": (path) => {
+      const before = Number(new URL(path, "http://x").searchParams.get("before"));
+      befores.push(before);
+      // A server that answers generously: the client keeps only what is older.
+      return [200, { messages: [3, 4, 5].filter((i) => i < before + 1).map(text) }];
+    },
+  });
+  const delivered = [];
+  chat.on("messageReceived", (e) => delivered.push(...e.messages.map((m) => m.index)));
+  await chat.startChat({});
+  await until(() => delivered.length === 2);
+  chat.stopPoll();
+  await chat.fetchHistory();
+  assert.deepEqual(befores, [5]);
+  assert.deepEqual(delivered, [5, 6, 3, 4], "5 is not delivered again");
+  chat.clear();
+  await chat.startChat({});
+  chat.stopPoll();
+  assert.equal(chat.historyBefore, null, "a new chat pages from its own messages");
+});
+
+test("polling stops after pollExceptionLimit failures in a row, and resetPollExceptions resumes it", async () => {
+  let down = true;
+  const { chat, api } = service({
+    "POST /chats": () => started,
+    "GET /chats/c1/messages": () => (down ? [503, { error: { code: "unavailable", message: "down" } }] : quiet),
+  }, { pollExceptionLimit: 3 });
+  const errors = [];
+  chat.on("error", (e) => errors.push(e.message));
+  await chat.startChat({});
+  await until(() => errors.includes(Errors.pollLimit));
+  const polls = () => api.calls.filter((c) => c.path.startsWith("/chats/c1/messages")).length;
+  const stopped = polls();
+  assert.equal(stopped, 3);
+  await new Promise((r) => setTimeout(r, 150));
+  assert.equal(polls(), stopped, "no more polls once the limit is reached");
+  down = false;
+  const reconnected = new Promise((resolve) => chat.on("reconnected", resolve));
+  chat.resetPollExceptions();
+  await reconnected;
+  chat.stopPoll();
+});
