@@ -23,15 +23,13 @@ const TYPING_SECS: i64 = 6;
 const MAX_FILTER_CHARS: usize = 200;
 
 /// A message as the caller may see it, or `None` if it may not: customers never see
-/// internal messages, agents never see customer-only ones; customers see agents under the
-/// generic name when masking is on, and filtered messages without their text.
+/// internal messages nor filtered ones (sendFilteredMessage), agents never see
+/// customer-only ones; customers see agents under the generic name when masking is on.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageView {
     #[serde(flatten)]
     pub message: Message,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub filtered: bool,
 }
 
 pub fn visible(
@@ -43,7 +41,10 @@ pub fn visible(
     exclude_customer: bool,
 ) -> Option<MessageView> {
     let customer_viewer = !viewer.is_agent();
-    if (m.internal && (customer_viewer || exclude_internal)) || (m.customer && (!customer_viewer || exclude_customer)) {
+    if (m.internal && (customer_viewer || exclude_internal))
+        || (m.customer && (!customer_viewer || exclude_customer))
+        || (customer_viewer && m.hidden_by_filter())
+    {
         return None;
     }
     let masking = masking(app, viewer, &state.participants);
@@ -51,17 +52,10 @@ pub fn visible(
         return None;
     }
     let mut shown = masking.message(m);
-    let mut filtered = false;
     if customer_viewer {
-        if let Some(pattern) = &m.filter {
-            if regex_lite::Regex::new(pattern).is_ok_and(|re| re.is_match(&m.text)) {
-                shown.text = String::new();
-                filtered = true;
-            }
-        }
         shown.filter = None;
     }
-    Some(MessageView { message: shown, filtered })
+    Some(MessageView { message: shown })
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -73,8 +67,8 @@ pub struct AddMessage {
     #[serde(default)]
     customer: bool,
     client_message_id: Option<String>,
-    /// sendFilteredMessage: a regular expression; where it matches, the customer's
-    /// transcript shows the message as filtered.
+    /// sendFilteredMessage: a regular expression; where it matches the text, the message is
+    /// hidden from customers (the agent sees it).
     filter: Option<String>,
     /// A reference of the client's, echoed by the notification vocabulary (`referenceId`;
     /// also taken from an `X-Reference-Id` header).

@@ -252,7 +252,9 @@ impl Context {
         let masking = self.masking();
         self.transcript
             .iter()
-            .filter(|m| !m.internal && m.kind != MessageType::Notice && !filtered(m) && masking.shows_message(m))
+            .filter(|m| {
+                !m.internal && m.kind != MessageType::Notice && !m.hidden_by_filter() && masking.shows_message(m)
+            })
             .map(|m| masking.message(m))
             .map(|m| format!("{}: {}", m.chatter_name, m.text))
             .chain(self.transcript_cut.then(|| {
@@ -261,11 +263,6 @@ impl Context {
             .collect::<Vec<_>>()
             .join("\n")
     }
-}
-
-/// Whether a customer sees this message as filtered (sendFilteredMessage).
-fn filtered(m: &Message) -> bool {
-    m.filter.as_ref().is_some_and(|f| regex_lite::Regex::new(f).is_ok_and(|re| re.is_match(&m.text)))
 }
 
 /// The Genesys v2 chat resource, as customers may see it.
@@ -551,9 +548,9 @@ fn message_added(out: &mut Out, m: &Message) {
     let ctx = out.ctx;
     let Some(chat) = ctx.chat.as_ref() else { return };
     out.native("ChatMessageAdd", Some(chat), None, Some(&m.chatter_id), json!({ "message": m }));
-    // Customer-facing: never internal messages; agents under their generic name; filtered text hidden.
+    // Customer-facing: never internal messages, nor filtered ones; agents under their generic name.
     let customer = ctx.view == View::Customer;
-    if (m.internal && customer) || !ctx.view_masking().shows_message(m) {
+    if (customer && (m.internal || m.hidden_by_filter())) || !ctx.view_masking().shows_message(m) {
         return;
     }
     let kind = match (m.kind, m.event.as_deref()) {
@@ -574,7 +571,7 @@ fn message_added(out: &mut Out, m: &Message) {
             },
             "participantId": shown.chatter_id,
         },
-        "text": if customer && filtered(m) { String::new() } else { shown.text },
+        "text": shown.text,
         "visibility": if m.internal { "Agents" } else { "All" },
         "timestamp": seed_timestamp(&m.create_time),
         "type": kind,

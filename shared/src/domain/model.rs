@@ -280,8 +280,8 @@ pub struct Message {
     /// What a system message announces (`joined`, `left`, `closed`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
-    /// sendFilteredMessage's regular expression: where it matches, customers see the
-    /// message as filtered.
+    /// sendFilteredMessage's regular expression: where it matches, the message is hidden
+    /// from customers (agents see it; see [`Message::hidden_by_filter`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<String>,
     /// A reference the author's client sent with the request (the notification
@@ -661,6 +661,14 @@ pub struct ChatState {
     pub last_index: u64,
     /// When the newest message was written, if there is one.
     pub last_message_time: Option<String>,
+}
+
+impl Message {
+    /// sendFilteredMessage: its filter matches, so customers never see it (the seed:
+    /// "hide it from the client"; codes and tokens for the agent only).
+    pub fn hidden_by_filter(&self) -> bool {
+        self.filter.as_ref().is_some_and(|f| regex_lite::Regex::new(f).is_ok_and(|re| re.is_match(&self.text)))
+    }
 }
 
 impl ChatState {
