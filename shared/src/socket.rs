@@ -67,8 +67,12 @@ pub async fn connect(app: &App, event: Value) -> Result<Value, SocketError> {
         Identity::Agent { user_id, .. } => Viewer::Agent { user_id },
         Identity::Chatter { ref chat_id, ref chatter_id, chatter_type, .. } => {
             let state = app.db.load_state(chat_id, false).await?;
-            if let Err(e) = state.as_ref().map_or(Ok(()), |s| policy::can_read(&ident, s)) {
-                return Ok(answer(403, json!({ "error": "forbidden", "message": e.to_string() })));
+            let readable = match &state {
+                Some(state) => policy::can_read(&ident, state).map_err(|e| e.to_string()),
+                None => Err("the chat is gone".to_string()),
+            };
+            if let Err(message) = readable {
+                return Ok(answer(403, json!({ "error": "forbidden", "message": message })));
             }
             Viewer::Chatter { chat_id: chat_id.clone(), chatter_type, chatter_id: chatter_id.clone() }
         }

@@ -107,6 +107,10 @@ async fn a_socket_needs_a_valid_token_and_its_chatter_in_the_chat() {
     let (status, _) = t.call("POST", &format!("/chats/{chat}/leave"), Some(&customer), None).await;
     assert!(status == 200 || status == 204, "{status}");
     assert_eq!(Socket::open(port, &customer).await.err(), Some(403), "a chatter who left");
+    let (gone, gone_token) = t.start_chat("sales").await;
+    let (status, body) = t.call("DELETE", &format!("/chats/{gone}"), Some(&t.agent_token("ann")), None).await;
+    assert!(status < 300, "{status} {body}");
+    assert_eq!(Socket::open(port, &gone_token).await.err(), Some(403), "a deleted chat");
     // A subscription from another client id is refused; the socket's own goes through.
     let mut socket = Socket::open(port, &t.agent_token("ann")).await.expect("opens");
     let reply = socket
