@@ -32,24 +32,46 @@ export const EVENTS = Object.freeze([
   "agentTypingStarted", "agentTypingStopped", "clientConnected", "ended", "error", "disconnected", "reconnected",
 ]);
 
+/// Each post carries one, so a retried request never posts twice (the server answers the first).
+const newClientMessageId = () => globalThis.crypto?.randomUUID?.() ?? `${Date.now()}-${Math.random()}`;
+
 const isPlainObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
 
+/// The seed's configuration, as written (`transport.dataURL`, `transport.maxMessagePageSize`,
+/// `transport.pagination`, `transport.interactionData.routing.targetAddress`), mapped onto
+/// this client's short names; the short names win when both are given. `transport.type`,
+/// `deploymentKey`, `orgGuid` and the routing's `priority`, `skills` and `language` are
+/// accepted and not used (docs/compatibility.md says why).
+function seedOptions(options = {}) {
+  const transport = options.transport ?? {};
+  const routing = transport.interactionData?.routing ?? {};
+  const seed = {};
+  if (transport.dataURL !== undefined) seed.baseUrl = transport.dataURL;
+  if (routing.targetAddress !== undefined) seed.channelId = routing.targetAddress;
+  if (transport.maxMessagePageSize !== undefined) seed.pageSize = transport.maxMessagePageSize;
+  if (transport.pagination !== undefined) seed.pagination = transport.pagination;
+  return { ...seed, ...options };
+}
+
 export class WebChatService {
-  constructor({
-    baseUrl = "",
-    channelId = "default",
-    fetch: fetchImpl = globalThis.fetch?.bind(globalThis),
-    storage = globalThis.sessionStorage,
-    pollInterval = 1000,
-    maxPollInterval = 15000,
-    pollExceptionLimit = 5,
-    pageSize = 100,
-    userData = {},
-    autoRestore = true,
-    socketUrl = null,
-    WebSocket: WebSocketImpl = globalThis.WebSocket,
-    agentTypingTimeout = 10000,
-  } = {}) {
+  constructor(options = {}) {
+    const {
+      baseUrl = "",
+      channelId = "default",
+      fetch: fetchImpl = globalThis.fetch?.bind(globalThis),
+      storage = globalThis.sessionStorage,
+      pollInterval = 1000,
+      maxPollInterval = 15000,
+      pollExceptionLimit = 5,
+      pageSize = 100,
+      pagination = true,
+      userData = {},
+      autoRestore = true,
+      socketUrl = null,
+      WebSocket: WebSocketImpl = globalThis.WebSocket,
+      agentTypingTimeout = 10000,
+    } = seedOptions(options);
+    this.pagination = pagination;
     this.socketUrl = socketUrl;
     this.WebSocket = WebSocketImpl;
     this.agentTypingTimeout = agentTypingTimeout;
@@ -186,13 +208,12 @@ export class WebChatService {
     const message = typeof options === "string" ? options : options?.message;
     if (!message || !String(message).trim()) throw new Error(Errors.noText);
     const { chatId } = this.requireSession();
-    const clientMessageId = globalThis.crypto?.randomUUID?.() ?? `${Date.now()}-${Math.random()}`;
-    return this.request("POST", `/chats/${chatId}/messages`, { text: message, clientMessageId });
+    return this.request("POST", `/chats/${chatId}/messages`, { text: message, clientMessageId: newClientMessageId() });
   }
 
   async sendCustomNotice({ message } = {}) {
     const { chatId } = this.requireSession();
-    return this.request("POST", `/chats/${chatId}/notices`, { message: message ?? "" });
+    return this.request("POST", `/chats/${chatId}/notices`, { message: message ?? "", clientMessageId: newClientMessageId() });
   }
 
   async sendTyping({ typing = true } = {}) {
@@ -205,7 +226,10 @@ export class WebChatService {
     if (!message) throw new Error(Errors.noText);
     const pattern = regex instanceof RegExp ? regex : new RegExp(regex ?? ".");
     this.addFilter(pattern);
-    return this.request("POST", `/chats/${chatId}/messages`, { text: message, filter: pattern.source });
+    // The server matches with the flags it understands written inline: /code/i is (?i)code.
+    const flags = [...pattern.flags].filter((f) => "ims".includes(f)).join("");
+    const filter = flags ? `(?${flags})${pattern.source}` : pattern.source;
+    return this.request("POST", `/chats/${chatId}/messages`, { text: message, filter, clientMessageId: newClientMessageId() });
   }
 
   async updateUserData(data) {
@@ -299,7 +323,9 @@ export class WebChatService {
       if (!state.sessionActive) throw new Error("Session cannot be found.");
       this.session.lastIndex = 0;
       const { messages } = await this.getTranscript();
-      this.deliver(messages, true);
+      // transport.pagination: delivered a page (maxMessagePageSize) at a time, or all at once.
+      const size = this.pagination ? Math.max(1, this.pageSize) : Math.max(1, messages.length);
+      for (let i = 0; i < messages.length; i += size) this.deliver(messages.slice(i, i + size), true);
       // Polls go on from the transcript's own end, not from /session's (read before it):
       // what arrived in between is polled once, not delivered twice.
       this.session.lastIndex = messages.reduce((last, m) => Math.max(last, m.index), 0);

@@ -153,6 +153,26 @@ test("prefilters and sendFilteredMessage hide matching messages; preprocessors r
   assert.equal(e.originalMessages.length, 2);
 });
 
+test("filtered messages, notices and messages each carry a clientMessageId; a filter keeps its flags", async () => {
+  const { chat, api } = service({
+    "POST /chats": () => started,
+    "POST /chats/c1/messages": () => [201, { message: {} }],
+    "POST /chats/c1/notices": () => [201, { message: {} }],
+    "GET /chats/c1/messages": () => quiet,
+  });
+  await chat.startChat({});
+  chat.stopPoll();
+  await chat.sendFilteredMessage({ message: "Code AB12", regex: /code/i });
+  await chat.sendCustomNotice({ message: "page viewed" });
+  await chat.sendMessage({ message: "hi" });
+  const posts = api.calls.filter((c) => c.method === "POST" && c.path !== "/chats");
+  assert.equal(posts.length, 3);
+  assert.ok(posts.every((c) => typeof c.body.clientMessageId === "string" && c.body.clientMessageId.length > 8));
+  assert.equal(new Set(posts.map((c) => c.body.clientMessageId)).size, 3);
+  assert.equal(posts[0].body.filter, "(?i)code");
+  assert.deepEqual(JSON.parse(chat.storage.getItem("livechat.session")).filters, [{ source: "code", flags: "i" }], "kept for restore");
+});
+
 /// A WebSocket stand-in speaking the server's side of Bayeux: it opens, answers the
 /// handshake and the subscription, and lets the test push frames or drop it.
 function fakeSockets() {
@@ -315,4 +335,33 @@ test("polling stops after pollExceptionLimit failures in a row, and resetPollExc
   chat.resetPollExceptions();
   await reconnected;
   chat.stopPoll();
+});
+
+test("the seed's transport options are accepted as written", async () => {
+  const transport = {
+    type: "purecloud-v2-sockets", dataURL: "https://api.example/", deploymentKey: "k", orgGuid: "g",
+    maxMessagePageSize: 2, interactionData: { routing: { targetType: "QUEUE", targetAddress: "support", priority: 2 } },
+  };
+  const text = (index) => ({ index, type: "Text", text: `m${index}`, chatterType: "User" });
+  const routes = {
+    "POST /chats": () => started,
+    "GET /chats/c1/messages": () => quiet,
+    "GET /session": () => [200, { sessionActive: true, chatId: "c1", participantId: "v1", lastIndex: 3 }],
+    "GET /chats/c1/transcript": () => [200, { messages: [text(1), text(2), text(3)], nextCursor: null }],
+  };
+  const { chat, api } = service(routes, { transport });
+  assert.equal(chat.baseUrl, "https://api.example");
+  await chat.startChat({ nickname: "Jonny" });
+  chat.stopPoll();
+  assert.equal(api.calls.find((c) => c.path === "/chats").body.channelId, "support", "targetAddress is the channel");
+  for (const [pagination, pages] of [[true, [2, 1]], [false, [3]]]) {
+    const storage = memoryStorage();
+    storage.setItem("livechat.session", JSON.stringify({ chatId: "c1", token: "tok", participantId: "v1", lastIndex: 0 }));
+    const { chat: restored } = service(routes, { storage, autoRestore: true, transport: { ...transport, pagination } });
+    const sizes = [];
+    restored.on("messageReceived", (e) => sizes.push(e.messages.length));
+    await new Promise((resolve) => restored.on("restored", resolve));
+    restored.stopPoll();
+    assert.deepEqual(sizes, pages, `pagination ${pagination}: maxMessagePageSize a delivery`);
+  }
 });

@@ -730,6 +730,33 @@ mod tests {
     }
 
     #[test]
+    fn a_filter_hides_what_it_matches_with_the_widgets_inline_flags() {
+        let message = |text: &str, filter: Option<&str>| Message {
+            message_id: "c-1".into(),
+            chat_id: "c".into(),
+            index: 1,
+            chatter_id: "v".into(),
+            chatter_type: ChatterType::Public,
+            chatter_name: "Vic".into(),
+            kind: MessageType::Text,
+            text: text.into(),
+            create_time: String::new(),
+            internal: false,
+            customer: false,
+            event: None,
+            filter: filter.map(str::to_string),
+            reference_id: None,
+            subjects: Vec::new(),
+            chatter_number: None,
+            system_generated: false,
+        };
+        assert!(message("Code AB12", Some("(?i)code")).hidden_by_filter(), "/code/i from the widget");
+        assert!(!message("Code AB12", Some("code")).hidden_by_filter(), "case matters without the flag");
+        assert!(!message("Code AB12", None).hidden_by_filter());
+        assert!(!message("Code AB12", Some("(")).hidden_by_filter(), "a filter that does not compile hides nothing");
+    }
+
+    #[test]
     fn nothing_leaves_closed() {
         use ChatStatus::*;
         assert!(Request.can_become(Active) && Request.can_become(Closed) && Active.can_become(Closed));
