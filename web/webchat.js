@@ -27,10 +27,15 @@ export const Errors = Object.freeze({
   pollLimit: "Polling stopped after too many failures; resetPollExceptions resumes it.",
 });
 
+// The seed's events, as it spells them ("Started" too, beside "started").
 export const EVENTS = Object.freeze([
-  "ready", "started", "restored", "restoreFailed", "messageReceived", "agentConnected", "agentDisconnected",
-  "agentTypingStarted", "agentTypingStopped", "clientConnected", "ended", "error", "disconnected", "reconnected",
+  "ready", "started", "Started", "restored", "restoreFailed", "restoreTimeout", "messageReceived", "agentConnected",
+  "agentDisconnected", "agentTypingStarted", "agentTypingStopped", "agentTypingTimeout", "clientConnected",
+  "clientDisconnected", "clientTypingStarted", "clientTypingStopped", "ended", "error", "disconnected", "reconnected",
 ]);
+
+/// How often an open chat notes that its page is still there (restoreTimeout's clock).
+const SEEN_EVERY_MS = 10000;
 
 /// Each post carries one, so a retried request never posts twice (the server answers the first).
 const newClientMessageId = () => globalThis.crypto?.randomUUID?.() ?? `${Date.now()}-${Math.random()}`;
@@ -70,7 +75,9 @@ export class WebChatService {
       socketUrl = null,
       WebSocket: WebSocketImpl = globalThis.WebSocket,
       agentTypingTimeout = 10000,
+      restoreTimeout = 60000,
     } = seedOptions(options);
+    this.restoreTimeout = restoreTimeout;
     this.pagination = pagination;
     this.socketUrl = socketUrl;
     this.WebSocket = WebSocketImpl;
@@ -146,6 +153,8 @@ export class WebChatService {
   clear() {
     this.stopTimer();
     this.closeSocket();
+    clearInterval(this.seenTimer);
+    this.seenTimer = null;
     this.historyBefore = null;
     this.firstIndex = null;
     this.session = null;
@@ -155,19 +164,26 @@ export class WebChatService {
 
   // HTTP -----------------------------------------------------------------------------
 
+  /// Every call to the API; a failure (an answer that is not 2xx, or none) is emitted as
+  /// `error` (the seed: "an error occurred between the client and the server") and thrown.
   async request(method, path, body) {
     const headers = { "content-type": "application/json" };
     if (this.session?.token) headers.authorization = `Bearer ${this.session.token}`;
-    const response = await this.fetch(this.baseUrl + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await response.text();
-    const data = text ? JSON.parse(text) : null;
-    if (!response.ok) {
-      const error = new Error(data?.error?.message ?? `HTTP ${response.status}`);
-      error.status = response.status;
-      error.response = data;
-      throw error;
+    try {
+      const response = await this.fetch(this.baseUrl + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      const text = await response.text();
+      const data = text ? JSON.parse(text) : null;
+      if (!response.ok) {
+        const error = new Error(data?.error?.message ?? `HTTP ${response.status}`);
+        error.status = response.status;
+        error.response = data;
+        throw error;
+      }
+      return data;
+    } catch (e) {
+      this.emit("error", e);
+      throw e;
     }
-    return data;
   }
 
   requireSession(message = Errors.noSession) {
@@ -185,7 +201,9 @@ export class WebChatService {
     this.session = { chatId: started.chat.chatId, token: started.token, participantId: started.chat.requesterId, lastIndex: 0 };
     this.save();
     this.emit("started", started);
+    this.emit("Started", started);
     this.emit("clientConnected", { message: null, agents: [], numAgentsConnected: 0 });
+    this.keepSeen();
     this.startPoll();
     this.openSocket();
     return started;
@@ -199,8 +217,7 @@ export class WebChatService {
     } catch (e) {
       if (e.status !== 409 && e.status !== 403) throw e; // already ended
     }
-    this.clear();
-    this.emit("ended");
+    this.finish();
     return answer;
   }
 
@@ -218,7 +235,9 @@ export class WebChatService {
 
   async sendTyping({ typing = true } = {}) {
     const { chatId } = this.requireSession();
-    return this.request("POST", `/chats/${chatId}/typing`, { typing });
+    const answer = await this.request("POST", `/chats/${chatId}/typing`, { typing });
+    this.emit(typing ? "clientTypingStarted" : "clientTypingStopped");
+    return answer;
   }
 
   async sendFilteredMessage({ message, regex } = {}) {
@@ -319,6 +338,11 @@ export class WebChatService {
     }
     this.restoring = true;
     try {
+      // restoreTimeout: a page gone longer than this does not take its chat back.
+      if (Date.now() - (this.session.seenAt ?? Date.now()) > this.restoreTimeout) {
+        this.emit("restoreTimeout");
+        throw new Error("Chat session restoration timed out.");
+      }
       const state = await this.request("GET", "/session");
       if (!state.sessionActive) throw new Error("Session cannot be found.");
       this.session.lastIndex = 0;
@@ -331,6 +355,7 @@ export class WebChatService {
       this.session.lastIndex = messages.reduce((last, m) => Math.max(last, m.index), 0);
       this.save();
       this.emit("restored", state);
+      this.keepSeen();
       this.startPoll();
       this.openSocket();
       return state;
@@ -396,14 +421,12 @@ export class WebChatService {
       this.save();
       this.updateTyping(page.typing ?? []);
       if (page.chatStatus === "closed") {
-        this.clear();
-        this.emit("ended");
+        this.finish(page.messages.at(-1) ?? null);
         return;
       }
     } catch (e) {
       if (e.status === 401 || e.status === 403 || e.status === 404) {
-        this.clear();
-        this.emit("ended");
+        this.finish();
         return;
       }
       this.pollExceptions += 1;
@@ -411,7 +434,6 @@ export class WebChatService {
         this.disconnected = true;
         this.emit("disconnected");
       }
-      this.emit("error", e);
       if (this.pollExceptions >= this.pollExceptionLimit) {
         // pollExceptionLimit: polling gives up until resetPollExceptions (or a socket).
         this.polling = false;
@@ -478,7 +500,9 @@ export class WebChatService {
     const pushed = data.messages.filter((m) => Number.isInteger(m.index) && m.index > this.session.lastIndex);
     if (!pushed.length) return;
     const contiguous = pushed.every((m, i) => m.index === this.session.lastIndex + 1 + i);
-    if (!contiguous) return this.poll(); // a gap: fetched by index, in order, once
+    // A gap, or a system message (who joined, left or was removed is named only in the
+    // API's shape): fetched by index, in order, once.
+    if (!contiguous || pushed.some((m) => m.type.startsWith("Participant"))) return this.poll();
     this.deliver(pushed.map((m) => fromPush(m, this.session.chatId)), false);
     this.session.lastIndex = pushed[pushed.length - 1].index;
     this.save();
@@ -488,7 +512,12 @@ export class WebChatService {
   agentTyping(now) {
     clearTimeout(this.typingTimer);
     // A notice lapses unless repeated, as the server's typing entries do.
-    if (now) this.typingTimer = setTimeout(() => this.agentTyping(false), this.agentTypingTimeout);
+    if (now) {
+      this.typingTimer = setTimeout(() => {
+        if (this.typing) this.emit("agentTypingTimeout");
+        this.agentTyping(false);
+      }, this.agentTypingTimeout);
+    }
     this.updateTyping(now ? [{ chatterType: "User" }] : []);
   }
 
@@ -505,15 +534,47 @@ export class WebChatService {
   }
 
   trackAgents(m, restoring) {
-    if (m.type !== "System" || m.chatterType !== "User") return;
+    if (m.type !== "System") return;
     const agents = () => [...this.agents.values()];
-    if (m.event === "joined") {
+    if (m.event === "joined" && m.chatterType === "User") {
       this.agents.set(m.chatterId, { name: m.chatterName, connected: true });
       if (!restoring) this.emit("agentConnected", { message: m, agents: agents(), numAgentsConnected: this.agents.size });
-    } else if (m.event === "left") {
-      this.agents.delete(m.chatterId);
+      return;
+    }
+    // Who left, declined or was removed: the author, or the agents the message names.
+    const gone = m.event === "left" || m.event === "declined" ? [{ chatterType: m.chatterType, chatterId: m.chatterId }]
+      : m.event === "removed" ? (m.subjects ?? []) : [];
+    for (const g of gone.filter((g) => g.chatterType === "User" && this.agents.has(g.chatterId))) {
+      this.agents.delete(g.chatterId);
       if (!restoring) this.emit("agentDisconnected", { message: m, agents: agents(), numAgentsConnected: this.agents.size });
     }
+  }
+
+  /// The chat is over for this client: the agents still in it disconnect, then the client.
+  finish(message = null) {
+    for (const id of [...this.agents.keys()]) {
+      this.agents.delete(id);
+      this.emit("agentDisconnected", { message, agents: [...this.agents.values()], numAgentsConnected: this.agents.size });
+    }
+    this.emit("clientDisconnected", { message, agents: [], numAgentsConnected: 0 });
+    this.clear();
+    this.emit("ended");
+  }
+
+  /// Notes, while the chat is open, that its page is still there (`seenAt`, for restoreTimeout).
+  keepSeen() {
+    clearInterval(this.seenTimer);
+    if (!this.noteSeen) {
+      this.noteSeen = () => {
+        if (!this.session) return;
+        this.session.seenAt = Date.now();
+        this.save();
+      };
+      globalThis.addEventListener?.("pagehide", this.noteSeen);
+    }
+    this.noteSeen();
+    this.seenTimer = setInterval(this.noteSeen, SEEN_EVERY_MS);
+    this.seenTimer.unref?.(); // Node: an open chat does not keep the process alive
   }
 
   updateTyping(typing) {

@@ -365,3 +365,77 @@ test("the seed's transport options are accepted as written", async () => {
     assert.deepEqual(sizes, pages, `pagination ${pagination}: maxMessagePageSize a delivery`);
   }
 });
+
+test("a page gone longer than restoreTimeout does not restore its chat", async () => {
+  for (const [away, expected] of [[120_000, ["restoreTimeout", "restoreFailed"]], [1_000, ["restored"]]]) {
+    const storage = memoryStorage();
+    storage.setItem("livechat.session", JSON.stringify({ chatId: "c1", token: "tok", participantId: "v1", lastIndex: 0, seenAt: Date.now() - away }));
+    const { chat } = service({
+      "GET /session": () => [200, { sessionActive: true, chatId: "c1", participantId: "v1", lastIndex: 0 }],
+      "GET /chats/c1/transcript": () => [200, { messages: [], nextCursor: null }],
+      "GET /chats/c1/messages": () => quiet,
+    }, { storage, autoRestore: true });
+    const seen = [];
+    for (const e of ["restoreTimeout", "restoreFailed", "restored"]) chat.on(e, () => seen.push(e));
+    await until(() => seen.length === expected.length);
+    chat.clear();
+    assert.deepEqual(seen, expected, `away ${away} ms`);
+  }
+});
+
+test("agents disconnect on removal and when the chat ends, then the client; typing both ways", async () => {
+  let step = 0;
+  const sys = (index, event, chatterId, subjects) =>
+    ({ index, type: "System", event, chatterType: "User", chatterId, chatterName: chatterId, subjects });
+  const pages = [
+    { messages: [sys(1, "joined", "a1"), sys(2, "joined", "a2")], lastIndex: 2, chatStatus: "active", typing: [] },
+    { messages: [sys(3, "removed", "a1", [{ chatterType: "User", chatterId: "a2" }])], lastIndex: 3, chatStatus: "active", typing: [] },
+    { messages: [sys(4, "closed", "a1")], lastIndex: 4, chatStatus: "closed", typing: [] },
+  ];
+  const { chat } = service({
+    "POST /chats": () => started,
+    "POST /chats/c1/typing": () => [204],
+    "GET /chats/c1/messages": () => [200, pages[Math.min(step++, 2)]],
+  });
+  const seen = [];
+  for (const e of ["agentConnected", "agentDisconnected", "clientDisconnected", "ended", "clientTypingStarted", "Started"]) {
+    chat.on(e, (d) => seen.push(e === "agentDisconnected" ? `${e}:${d.numAgentsConnected}` : e));
+  }
+  const ended = new Promise((resolve) => chat.on("ended", resolve));
+  await chat.startChat({});
+  await chat.sendTyping({ typing: true });
+  await ended;
+  assert.deepEqual(seen.filter((e) => e !== "clientTypingStarted"),
+    ["Started", "agentConnected", "agentConnected", "agentDisconnected:1", "agentDisconnected:0", "clientDisconnected", "ended"]);
+  assert.ok(seen.includes("clientTypingStarted"));
+});
+
+test("a pushed agent typing notice times out by itself", async () => {
+  const { FakeSocket, opened } = fakeSockets();
+  const { chat } = service({ "POST /chats": () => started, "GET /chats/c1/messages": () => quiet },
+    { socketUrl: "ws://api/socket", WebSocket: FakeSocket, agentTypingTimeout: 20 });
+  const seen = [];
+  for (const e of ["agentTypingStarted", "agentTypingTimeout", "agentTypingStopped"]) chat.on(e, () => seen.push(e));
+  await chat.startChat({});
+  await until(() => chat.pushing);
+  opened[0].push({ messageType: "MessageLogUpdated", messages: [{ type: "TypingStarted", from: { type: "Agent" } }] });
+  await until(() => seen.length === 3);
+  assert.deepEqual(seen, ["agentTypingStarted", "agentTypingTimeout", "agentTypingStopped"]);
+  chat.clear();
+});
+
+test("every failed command emits error, as a failed poll does", async () => {
+  const { chat } = service({
+    "POST /chats/c1/messages": () => [409, { error: { code: "conflict", message: "the chat is closed" } }],
+    "POST /chats/c1/notices": () => [0],
+    "POST /chats": () => started,
+    "GET /chats/c1/messages": () => quiet,
+  });
+  const errors = [];
+  chat.on("error", (e) => errors.push(e.message));
+  await chat.startChat({});
+  chat.stopPoll();
+  await assert.rejects(chat.sendMessage({ message: "hi" }), { message: "the chat is closed" });
+  await assert.rejects(chat.sendCustomNotice({ message: "x" }), TypeError);
+  assert.deepEqual(errors, ["the chat is closed", "Failed to fetch"]);
+});
