@@ -88,11 +88,14 @@ function onPush(data) {
   const typing = (data.messages ?? []).filter((m) => m.type.startsWith("Typing") && m.from?.type === "Customer");
   for (const t of typing) {
     clearTimeout(typingTimer);
-    $("typing").textContent = t.type === "TypingStarted" ? "The customer is typing…" : "";
+    $("typing").textContent = t.type === "TypingStarted" ? typingLine(t.text) : "";
     if (t.type === "TypingStarted") typingTimer = setTimeout(() => ($("typing").textContent = ""), 10000);
   }
   if (typing.length < (data.messages ?? [1]).length) poll();
 }
+
+/// The customer's typing, with its preview when the widget sends one.
+const typingLine = (text) => `The customer is typing…${text ? ` “${text}”` : ""}`;
 
 function follow() {
   new BayeuxSocket({
@@ -105,19 +108,34 @@ function follow() {
   });
 }
 
+let polling = false;
+let pollAgain = false;
+
+/// Fetches the open chat's messages by index: one fetch at a time (pushes ask for more while
+/// one runs, and it runs again), each message rendered once.
 async function poll() {
   if (!current) return;
+  if (polling) {
+    pollAgain = true;
+    return;
+  }
+  polling = true;
+  pollAgain = false;
   const chat = current;
   try {
     const page = await api("GET", `/chats/${chat.chatId}/messages?after=${chat.lastIndex}`);
     if (chat !== current) return;
-    page.messages.forEach(render);
-    chat.lastIndex = page.lastIndex;
-    if (!pushed) $("typing").textContent = page.typing.some((t) => t.chatterType !== "User") ? "The customer is typing…" : "";
+    page.messages.filter((m) => m.index > chat.lastIndex).forEach(render);
+    chat.lastIndex = Math.max(chat.lastIndex, page.lastIndex);
+    const customer = page.typing.find((t) => t.chatterType !== "User");
+    if (!pushed) $("typing").textContent = customer ? typingLine(customer.text) : "";
     if (page.chatStatus === "closed") $("chat-status").textContent = "This chat is closed.";
   } catch (e) {
     $("chat-status").textContent = e.message;
+  } finally {
+    polling = false;
   }
+  if (pollAgain) poll();
 }
 
 async function setAvailability() {

@@ -25,6 +25,7 @@ export const Errors = Object.freeze({
   restoring: "Already restoring. Ignoring request.",
   restoreActive: "Chat session is already active, ignoring restore command.",
   pollLimit: "Polling stopped after too many failures; resetPollExceptions resumes it.",
+  badInput: "Invalid value provided for the input property. An HTML element reference to a textarea or text input is required.",
 });
 
 // The seed's events, as it spells them ("Started" too, beside "started").
@@ -233,9 +234,10 @@ export class WebChatService {
     return this.request("POST", `/chats/${chatId}/notices`, { message: message ?? "", clientMessageId: newClientMessageId() });
   }
 
-  async sendTyping({ typing = true } = {}) {
+  /// `text`: what is typed so far, a preview the agent sees (never another customer).
+  async sendTyping({ typing = true, text } = {}) {
     const { chatId } = this.requireSession();
-    const answer = await this.request("POST", `/chats/${chatId}/typing`, { typing });
+    const answer = await this.request("POST", `/chats/${chatId}/typing`, { typing, text: typing ? text : undefined });
     this.emit(typing ? "clientTypingStarted" : "clientTypingStopped");
     return answer;
   }
@@ -258,6 +260,39 @@ export class WebChatService {
       return this.userData;
     }
     return this.request("PATCH", `/chats/${this.session.chatId}/user-data`, data);
+  }
+
+  /// Watches a text input: typing starts (with the text so far, at most once a second, the
+  /// latest text last) as it changes, and stops when it is emptied or left alone for `idleMs`.
+  async registerTypingPreviewInput({ input, idleMs = 5000 } = {}) {
+    const typed = () => input.value;
+    if (!input || typeof input.addEventListener !== "function" || typeof input.value !== "string") {
+      throw new Error(Errors.badInput);
+    }
+    let last = 0;
+    let idle = null;
+    let trailing = null; // the latest text, sent when the second is up
+    const send = () => {
+      trailing = null;
+      last = Date.now();
+      if (this.session && typed()) this.sendTyping({ typing: true, text: typed() }).catch(() => {});
+    };
+    const stop = () => {
+      clearTimeout(idle);
+      clearTimeout(trailing);
+      idle = trailing = null;
+      if (this.session) this.sendTyping({ typing: false }).catch(() => {});
+    };
+    input.addEventListener("input", () => {
+      if (!this.session) return;
+      if (!typed()) return stop();
+      clearTimeout(idle);
+      idle = setTimeout(stop, idleMs);
+      const wait = 1000 - (Date.now() - last);
+      if (wait <= 0) send();
+      else trailing ??= setTimeout(send, wait);
+    });
+    return input;
   }
 
   addFilter(pattern) {

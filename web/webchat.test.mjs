@@ -439,3 +439,28 @@ test("every failed command emits error, as a failed poll does", async () => {
   await assert.rejects(chat.sendCustomNotice({ message: "x" }), TypeError);
   assert.deepEqual(errors, ["the chat is closed", "Failed to fetch"]);
 });
+
+test("registerTypingPreviewInput sends the text typed so far, then stops when emptied", async () => {
+  const typing = [];
+  const { chat } = service({
+    "POST /chats/c1/typing": (_, body) => { typing.push(body); return [204]; },
+    "POST /chats": () => started,
+    "GET /chats/c1/messages": () => quiet,
+  });
+  await assert.rejects(chat.registerTypingPreviewInput({ input: {} }), { message: Errors.badInput });
+  const input = new EventTarget();
+  input.value = "";
+  await chat.registerTypingPreviewInput({ input, idleMs: 1000 });
+  await chat.startChat({});
+  chat.stopPoll();
+  input.value = "my ord";
+  input.dispatchEvent(new Event("input"));
+  input.value = "my order"; // within the second: sent when it is up, the latest text
+  input.dispatchEvent(new Event("input"));
+  await until(() => typing.length === 2, 3000);
+  input.value = "";
+  input.dispatchEvent(new Event("input"));
+  await until(() => typing.length === 3);
+  assert.deepEqual(typing, [{ typing: true, text: "my ord" }, { typing: true, text: "my order" }, { typing: false }]);
+  chat.clear();
+});

@@ -48,6 +48,7 @@ test("a customer and an agent chat through the widget and the console", { timeou
     // The customer answers; the agent sees it typing (pushed on its CometD feed), then the message.
     await customer.getByLabel("Message", { exact: true }).pressSequentially("Where is my parcel?", { delay: 10 });
     await agent.getByText("The customer is typing…").waitFor();
+    await agent.getByText("“Where is my parcel", { exact: false }).waitFor(); // the typing preview
     await customer.getByRole("button", { name: "Send" }).click();
     await transcript(agent).getByText("Jonny: Where is my parcel?").waitFor();
 

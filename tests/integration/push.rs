@@ -89,6 +89,27 @@ async fn an_agents_socket_gets_the_agent_view_of_its_own_chats_only() {
     for c in ["SendMessage", "Leave", "Transfer", "Invite", "Complete", "SendStartTypingNotification"] {
         assert!(capabilities.contains(&c), "{c} in {capabilities:?}");
     }
+    // The typing preview (sendTyping with the text so far): the agent sees it, pushed and
+    // polled; an agent's preview never reaches the customer.
+    let path = format!("/chats/{chat}/typing");
+    let preview = json!({"typing": true, "text": "my order num"});
+    assert_eq!(t.call("POST", &path, Some(&customer), Some(preview.clone())).await.0, 204);
+    let previews = |p: &[Value]| -> Vec<String> {
+        p.iter()
+            .flat_map(|d| d["messages"].as_array().cloned().unwrap_or_default())
+            .filter(|m| m["type"] == "TypingStarted")
+            .map(|m| m["text"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    let pushed = anns.pushes_until(|p| !previews(p).is_empty()).await;
+    assert_eq!(previews(&pushed), vec!["my order num"]);
+    let (_, page) = t.call("GET", &format!("/chats/{chat}/messages?after=99"), Some(&ann), None).await;
+    assert_eq!(page["typing"][0]["text"], "my order num", "{page}");
+    assert_eq!(t.call("POST", &path, Some(&ann), Some(preview)).await.0, 204);
+    let (_, page) = t.call("GET", &format!("/chats/{chat}/messages?after=99"), Some(&customer), None).await;
+    assert_eq!(page["typing"].as_array().map(Vec::len), Some(1), "{page}");
+    assert!(page["typing"][0].get("text").is_none(), "{page}");
+
     // Bob is in no chat: nothing of ann's chat reaches him (a witness message to his own
     // chat shows his socket works and is pushed after the others).
     let (own, _) = t.start_chat("sales").await;

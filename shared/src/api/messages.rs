@@ -197,10 +197,14 @@ fn typing_view(app: &App, viewer: &Identity, state: &ChatState) -> Vec<serde_jso
         .filter(|t| t.typing && t.expires_at > now && !(t.chatter_type == viewer.chatter_type() && t.chatter_id == viewer.chatter_id()))
         .filter(|t| viewer.is_agent() || !t.chatter_type.is_customer())
         .map(|t| {
-            json!({
+            let mut entry = json!({
                 "chatterType": t.chatter_type,
                 "chatterName": masking(app, viewer, &state.participants).name(t.chatter_type, &t.chatter_id, &t.chatter_name, None),
-            })
+            });
+            if let (true, Some(text), Some(map)) = (viewer.is_agent(), &t.text, entry.as_object_mut()) {
+                map.insert("text".into(), json!(text));
+            }
+            entry
         })
         .collect()
 }
@@ -329,6 +333,8 @@ pub async fn transcript(app: &App, mut req: Request) -> HandlerResult {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct SetTyping {
     typing: bool,
+    /// The text typed so far: a preview agents see (customers never see one).
+    text: Option<String>,
 }
 
 /// `POST /chats/{chatId}/typing` (sendTyping): seen by the other side's next poll, lapses
@@ -337,6 +343,9 @@ pub async fn typing(app: &App, req: Request) -> HandlerResult {
     let ident = req.caller()?;
     let chat_id = req.param("chatId")?;
     let body: SetTyping = req.json()?;
+    if let Some(text) = &body.text {
+        validate::text("text", text, validate::MAX_TEXT_CHARS)?;
+    }
     let state = app.db.load_state(chat_id, false).await?.ok_or_else(|| ApiError::not_found("chat not found"))?;
     policy::can_post(&ident, &state)?;
     if state.chat.status == ChatStatus::Closed {
@@ -348,6 +357,7 @@ pub async fn typing(app: &App, req: Request) -> HandlerResult {
         chatter_name: ident.name().to_string(),
         typing: body.typing,
         expires_at: app.clock.epoch_secs() + TYPING_SECS,
+        text: body.text.filter(|t| body.typing && !t.is_empty()),
     };
     app.db.put_typing(chat_id, &entry).await?;
     Ok(Response::no_content())

@@ -612,20 +612,25 @@ fn typing_changed(out: &mut Out, t: &Typing) {
     let (nickname, participant_id) =
         shown.map(|p| (p.chatter_name, p.chatter_id)).unwrap_or_else(|| (t.chatter_name.clone(), t.chatter_id.clone()));
     let kind = if t.typing { "TypingStarted" } else { "TypingStopped" };
+    let mut message = json!({
+        "from": {
+            "nickname": nickname,
+            "type": if t.chatter_type == ChatterType::User { "Agent" } else { "Customer" },
+            "participantId": participant_id,
+        },
+        "type": kind,
+        "visibility": "All",
+        "timestamp": seed_timestamp(&out.change.at),
+        "timestampSeconds": millis(&out.change.at),
+    });
+    // The typing preview: for agents only.
+    if let (View::Agent(_), Some(text), Some(map)) = (&ctx.view, &t.text, message.as_object_mut()) {
+        map.insert("text".into(), json!(text));
+    }
     out.notes.push(json!({
         "messageType": "MessageLogUpdated",
         "notificationType": "NewMessages",
-        "messages": [{
-            "from": {
-                "nickname": nickname,
-                "type": if t.chatter_type == ChatterType::User { "Agent" } else { "Customer" },
-                "participantId": participant_id,
-            },
-            "type": kind,
-            "visibility": "All",
-            "timestamp": seed_timestamp(&out.change.at),
-            "timestampSeconds": millis(&out.change.at),
-        }],
+        "messages": [message],
         "chatUri": format!("{}/chats/{}", ctx.api_url, chat.chat_id),
     }));
 }

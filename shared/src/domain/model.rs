@@ -341,6 +341,9 @@ pub struct Typing {
     pub chatter_name: String,
     pub typing: bool,
     pub expires_at: i64,
+    /// What the chatter has typed so far (sendTyping's preview): agents see it, customers never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
 }
 
 /// Records which message a client's `clientMessageId` produced.
