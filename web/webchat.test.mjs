@@ -450,7 +450,7 @@ test("registerTypingPreviewInput sends the text typed so far, then stops when em
   await assert.rejects(chat.registerTypingPreviewInput({ input: {} }), { message: Errors.badInput });
   const input = new EventTarget();
   input.value = "";
-  await chat.registerTypingPreviewInput({ input, idleMs: 1000 });
+  await chat.registerTypingPreviewInput({ input, idleMs: 5000 }); // longer than the second it waits
   await chat.startChat({});
   chat.stopPoll();
   input.value = "my ord";
