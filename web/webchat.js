@@ -78,34 +78,20 @@ export class WebChatService {
       agentTypingTimeout = 10000,
       restoreTimeout = 60000,
     } = seedOptions(options);
-    this.restoreTimeout = restoreTimeout;
-    this.pagination = pagination;
-    this.socketUrl = socketUrl;
-    this.WebSocket = WebSocketImpl;
-    this.agentTypingTimeout = agentTypingTimeout;
-    this.socket = null;
-    this.pushing = false;
+    // The options, as given (or defaulted) ...
+    Object.assign(this, {
+      restoreTimeout, pagination, socketUrl, WebSocket: WebSocketImpl, agentTypingTimeout, channelId, storage,
+      pollInterval, maxPollInterval, pollExceptionLimit, pageSize,
+    });
     this.baseUrl = baseUrl.replace(/\/$/, "");
-    this.channelId = channelId;
     this.fetch = fetchImpl;
-    this.storage = storage;
-    this.pollInterval = pollInterval;
-    this.maxPollInterval = maxPollInterval;
-    this.pollExceptionLimit = pollExceptionLimit;
-    this.pageSize = pageSize;
     this.userData = { ...userData };
-    this.handlers = new Map();
-    this.preprocessors = [];
-    this.prefilters = [];
-    this.session = null;
-    this.timer = null;
-    this.polling = false;
-    this.pollExceptions = 0;
-    this.disconnected = false;
-    this.restoring = false;
-    this.agents = new Map();
-    this.typing = false;
-    this.historyBefore = null;
+    // ... and the state: a session, its polling, its socket, its agents.
+    Object.assign(this, {
+      handlers: new Map(), preprocessors: [], prefilters: [], session: null, timer: null, polling: false,
+      pollExceptions: 0, disconnected: false, restoring: false, agents: new Map(), typing: false,
+      historyBefore: null, socket: null, pushing: false,
+    });
     queueMicrotask(async () => {
       this.emit("ready");
       if (autoRestore && this.load()) {

@@ -40,12 +40,11 @@ impl Sockets {
 
 type HyperResponse = hyper::Response<Full<Bytes>>;
 
-fn plain(status: u16, headers: &[(&str, &str)], body: Value) -> HyperResponse {
-    let mut builder = hyper::Response::builder().status(status).header("content-type", "application/json");
-    for (name, value) in headers {
-        builder = builder.header(*name, *value);
-    }
-    builder.body(Full::new(Bytes::from(body.to_string()))).unwrap_or_default()
+/// A JSON answer, through the local server's one conversion to hyper.
+fn plain(status: u16, headers: &[(&'static str, &str)], body: Value) -> HyperResponse {
+    let mut response = shared::http::Response::json(status, &body);
+    response.headers.extend(headers.iter().map(|(name, value)| (*name, value.to_string())));
+    crate::to_hyper(response)
 }
 
 fn event(connection_id: &str, route: &str, extra: Value) -> Value {

@@ -168,16 +168,33 @@ pub async fn handle(app: &App, event: Value) -> Result<Value, PublishError> {
     }
     let failures = match failure {
         None => Vec::new(),
-        Some((index, e)) => match sequences.get(index).cloned().flatten() {
-            Some(sequence) => {
-                tracing::warn!(error = %e, sequence, "stopped at a record; it is retried");
-                vec![json!({ "itemIdentifier": sequence })]
-            }
-            // A record without a sequence number cannot be named: the batch fails whole.
-            None => return Err(e),
-        },
+        Some((index, e)) => retry_from(sequences.get(index).cloned().flatten(), e)?,
     };
     Ok(json!({ "published": published, "purged": purged, "batchItemFailures": failures }))
+}
+
+/// `ReportBatchItemFailures`' answer for a batch stopped at the record numbered `sequence`:
+/// Lambda retries from there. A record without a sequence number cannot be named: the
+/// batch fails whole.
+pub(crate) fn retry_from(sequence: Option<String>, e: PublishError) -> Result<Vec<Value>, PublishError> {
+    let Some(sequence) = sequence else { return Err(e) };
+    tracing::warn!(error = %e, sequence, "stopped at a record; it is retried");
+    Ok(vec![json!({ "itemIdentifier": sequence })])
+}
+
+/// What every vocabulary reads about a chat: the chat and its participants as they are now
+/// (none once purged), with this deployment's licence, API URL and masking.
+pub(crate) async fn chat_context(app: &App, chat_id: &str) -> Result<Context, StoreError> {
+    let state = app.db.load_any_state(chat_id, false).await?;
+    let (chat, participants) = state.map(|s| (Some(s.chat), s.participants)).unwrap_or_default();
+    Ok(Context {
+        chat,
+        participants,
+        licence: app.config.events.licence.clone(),
+        api_url: app.config.events.api_url.clone(),
+        mask: app.config.mask_agent_names.then(|| app.config.default_agent_name.clone()),
+        ..Default::default()
+    })
 }
 
 /// One record's events, and the chat to purge after them (a deletion).
@@ -198,9 +215,7 @@ async fn describe_record(
     let mut ctx = match chat_id_of(&change) {
         Some(chat_id) => {
             if !chats.contains_key(&chat_id) {
-                let state = app.db.load_any_state(&chat_id, false).await?;
-                let (chat, participants) = state.map(|s| (Some(s.chat), s.participants)).unwrap_or_default();
-                chats.insert(chat_id.clone(), Context { chat, participants, ..Default::default() });
+                chats.insert(chat_id.clone(), chat_context(app, &chat_id).await?);
             }
             let ctx = chats.get_mut(&chat_id).ok_or(PublishError::Store(StoreError::Internal))?;
             if needs_transcript(&change) && ctx.transcript.is_empty() {
@@ -208,7 +223,11 @@ async fn describe_record(
             }
             ctx.clone()
         }
-        None => Context::default(),
+        None => Context {
+            licence: app.config.events.licence.clone(),
+            api_url: app.config.events.api_url.clone(),
+            ..Default::default()
+        },
     };
     // RPC's STATUS: the agent's availability now (one read per agent and batch).
     for user_id in events::status_needed(&change) {
@@ -221,9 +240,6 @@ async fn describe_record(
             ctx.statuses.insert(user_id, *a);
         }
     }
-    ctx.licence = app.config.events.licence.clone();
-    ctx.api_url = app.config.events.api_url.clone();
-    ctx.mask = app.config.mask_agent_names.then(|| app.config.default_agent_name.clone());
     Ok((events::describe(&change, &ctx), purge))
 }
 

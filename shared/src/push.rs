@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 
 use crate::app::App;
 use crate::domain::events::{self, Change, Context, Entity, View};
-use crate::domain::model::{ChatState, ChatterType, Connection, Watched};
+use crate::domain::model::{ChatterType, Connection, Participant, Watched};
 use crate::domain::push;
 use crate::publisher::{self, PublishError};
 use crate::store::StoreError;
@@ -34,10 +34,10 @@ fn actor(change: &Change) -> Option<ChatterType> {
 
 /// The agents told of `change`: those the chat's participants say, and an agent whose own
 /// participation changed (it hears that it left, or was invited).
-fn agents_told(change: &Change, state: &ChatState) -> BTreeSet<String> {
+fn agents_told(change: &Change, participants: &[Participant]) -> BTreeSet<String> {
     let actor = actor(change);
     let mut agents: BTreeSet<String> =
-        state.participants.iter().filter(|p| push::agent_is_told(p, actor)).map(|p| p.chatter_id.clone()).collect();
+        participants.iter().filter(|p| push::agent_is_told(p, actor)).map(|p| p.chatter_id.clone()).collect();
     for side in [&change.old, &change.new] {
         if let Some(Entity::Participant(p)) = side {
             if p.chatter_type == ChatterType::User {
@@ -50,20 +50,19 @@ fn agents_told(change: &Change, state: &ChatState) -> BTreeSet<String> {
 
 /// The Lambda handler for the table's stream (the second consumer, beside the publisher).
 pub async fn handle(app: &App, event: Value) -> Result<Value, PublishError> {
-    let mut states: HashMap<String, Option<ChatState>> = HashMap::new();
+    let mut chats: HashMap<String, Context> = HashMap::new();
     let mut pushed = 0;
     for record in publisher::records(event)? {
         let sequence = record.sequence();
         let outcome = match record.change(app) {
-            Ok(change) => push_change(app, &change, &mut states).await,
+            Ok(change) => push_change(app, &change, &mut chats).await,
             Err(e) => Err(e),
         };
         match outcome {
             Ok(n) => pushed += n,
             Err(e) => {
-                let Some(sequence) = sequence else { return Err(PublishError::Store(e)) };
-                tracing::warn!(error = %e, sequence, "push stopped at a record; it is retried");
-                return Ok(json!({ "pushed": pushed, "batchItemFailures": [{ "itemIdentifier": sequence }] }));
+                let failures = publisher::retry_from(sequence, PublishError::Store(e))?;
+                return Ok(json!({ "pushed": pushed, "batchItemFailures": failures }));
             }
         }
     }
@@ -71,26 +70,17 @@ pub async fn handle(app: &App, event: Value) -> Result<Value, PublishError> {
 }
 
 /// Pushes one change to every socket that watches it; how many posts succeeded.
-async fn push_change(
-    app: &App,
-    change: &Change,
-    states: &mut HashMap<String, Option<ChatState>>,
-) -> Result<usize, StoreError> {
+async fn push_change(app: &App, change: &Change, chats: &mut HashMap<String, Context>) -> Result<usize, StoreError> {
     let Some(chat_id) = publisher::chat_id_of(change) else { return Ok(0) };
-    if !states.contains_key(&chat_id) {
-        states.insert(chat_id.clone(), app.db.load_any_state(&chat_id, false).await?);
+    if !chats.contains_key(&chat_id) {
+        chats.insert(chat_id.clone(), publisher::chat_context(app, &chat_id).await?);
     }
-    let Some(Some(state)) = states.get(&chat_id) else { return Ok(0) };
-    let mut ctx = Context {
-        chat: Some(state.chat.clone()),
-        participants: state.participants.clone(),
-        api_url: app.config.events.api_url.clone(),
-        mask: app.config.mask_agent_names.then(|| app.config.default_agent_name.clone()),
-        ..Default::default()
-    };
+    let Some(mut ctx) = chats.get(&chat_id).filter(|c| c.chat.is_some()).cloned() else { return Ok(0) };
     let mut audiences = vec![(Watched::Chat(chat_id.clone()), View::Customer)];
     audiences.extend(
-        agents_told(change, state).into_iter().map(|user_id| (Watched::Agent(user_id.clone()), View::Agent(user_id))),
+        agents_told(change, &ctx.participants)
+            .into_iter()
+            .map(|user_id| (Watched::Agent(user_id.clone()), View::Agent(user_id))),
     );
     let mut pushed = 0;
     for (watched, view) in audiences {

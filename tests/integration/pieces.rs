@@ -94,6 +94,15 @@ fn template_routes_and_functions_are_the_same_set() {
         let main = std::fs::read_to_string(repo_root().join(format!("functions/{function}/src/main.rs"))).unwrap();
         assert!(main.contains(&format!("serve_event(app, \"{function}\"")), "{function} serves as itself");
     }
+    // Only socket-push may post to sockets.
+    let posting: Vec<&str> = resources
+        .iter()
+        .filter(|(_, r)| {
+            serde_yaml::to_string(&r["Properties"]["Policies"]).unwrap().contains("execute-api:ManageConnections")
+        })
+        .map(|(name, _)| name.as_str().unwrap())
+        .collect();
+    assert_eq!(posting, ["SocketPushFunction"]);
     // No dev-only route reaches the template.
     assert!(!template_routes().iter().any(|(_, p, _)| p.starts_with("/dev")));
 }

@@ -148,6 +148,11 @@ async fn a_socket_that_is_gone_is_forgotten_and_a_closed_one_removed() {
     let id = socket.client_id.clone();
     let watched = shared::domain::model::Watched::Chat(chat.clone());
     assert_eq!(t.app.db.watchers(&watched).await.unwrap().len(), 1);
+    // The local @connections API answers as API Gateway's does: a socket it has, and 410 for one it has not.
+    let mut http = integration_tests::HttpClient::new(port);
+    assert_eq!(http.call("GET", &format!("/_ws/@connections/{id}"), None, None).await.0, 200);
+    assert_eq!(http.call("GET", "/_ws/@connections/ghost", None, None).await.0, 410);
+    assert_eq!(http.call("POST", "/_ws/@connections/ghost", None, Some(&json!([]))).await.0, 410);
     // A connection API Gateway no longer has (its $disconnect was missed): 410 on the next push.
     let ghost = shared::domain::model::Connection {
         connection_id: "ghost".into(),

@@ -872,13 +872,20 @@ impl Socket {
         socket
     }
 
-    async fn frame(&mut self, secs: u64) -> Option<Value> {
+    /// The next text frame within `wait`; the pushes in it are kept, and it is returned
+    /// unless it holds nothing but pushes.
+    async fn frame(&mut self, wait: Duration) -> Option<Option<Value>> {
         use futures_util::StreamExt;
         loop {
-            let next = tokio::time::timeout(Duration::from_secs(secs), self.ws.next()).await.ok()??;
-            if let Ok(tokio_tungstenite::tungstenite::Message::Text(text)) = next {
-                return serde_json::from_str(text.as_str()).ok();
-            }
+            let next = tokio::time::timeout(wait, self.ws.next()).await.ok()??;
+            let Ok(tokio_tungstenite::tungstenite::Message::Text(text)) = next else { continue };
+            let frame: Value = serde_json::from_str(text.as_str()).ok()?;
+            let messages = frame.as_array().cloned().unwrap_or_default();
+            let pushes: Vec<Value> =
+                messages.iter().filter(|m| m["channel"] == "/v2/me/chats").map(|m| m["data"].clone()).collect();
+            let only_pushes = pushes.len() == messages.len();
+            self.pushed.extend(pushes);
+            return Some((!only_pushes).then_some(frame));
         }
     }
 
@@ -887,12 +894,9 @@ impl Socket {
         use futures_util::SinkExt;
         self.ws.send(tokio_tungstenite::tungstenite::Message::text(frame.to_string())).await.expect("send");
         loop {
-            let reply = self.frame(10).await.expect("a reply");
-            if reply[0]["channel"] == "/v2/me/chats" {
-                self.pushed.push(reply[0]["data"].clone());
-                continue;
+            if let Some(reply) = self.frame(Duration::from_secs(10)).await.expect("a reply") {
+                return reply;
             }
-            return reply;
         }
     }
 
@@ -900,19 +904,8 @@ impl Socket {
     pub async fn pushes_until(&mut self, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
         let deadline = Instant::now() + Duration::from_secs(10);
         while !done(&self.pushed) {
-            let left = deadline.saturating_duration_since(Instant::now()).as_secs().max(1);
-            if Instant::now() >= deadline {
+            if self.frame(deadline.saturating_duration_since(Instant::now())).await.is_none() {
                 break;
-            }
-            match self.frame(left).await {
-                Some(frame) => {
-                    for message in frame.as_array().into_iter().flatten() {
-                        if message["channel"] == "/v2/me/chats" {
-                            self.pushed.push(message["data"].clone());
-                        }
-                    }
-                }
-                None => break,
             }
         }
         self.pushed.clone()
