@@ -863,6 +863,72 @@ mod tests {
     }
 
     #[test]
+    fn each_agent_sees_its_own_capabilities_and_the_agent_view() {
+        let mut ctx =
+            Context { chat: Some(chat(ChatStatus::Active, "sales", ChatterType::Public)), ..Default::default() };
+        for (user, level) in
+            [("own", PermissionLevel::Owner), ("par", PermissionLevel::Participant), ("obs", PermissionLevel::Observer)]
+        {
+            let mut p = participant(user, ChatterType::User, 1, false);
+            p.permission_level = Some(level);
+            ctx.participants.push(p);
+        }
+        let note = message(5, "own", ChatterType::User, "a note", None, true);
+        let change = Change {
+            id: "r1".into(),
+            old: None,
+            new: Some(Entity::Message(note)),
+            at: "2026-11-21T10:02:00.000Z".into(),
+        };
+        assert!(notifications(&change, &ctx).is_empty(), "a customer never gets a note");
+        let chat_state = Change {
+            id: "r2".into(),
+            old: Some(Entity::Chat(chat(ChatStatus::Request, "sales", ChatterType::Public))),
+            new: Some(Entity::Chat(chat(ChatStatus::Active, "sales", ChatterType::Public))),
+            at: "2026-11-21T10:02:00.000Z".into(),
+        };
+        let capabilities = |ctx: &Context| -> Vec<String> {
+            let notes = notifications(&chat_state, ctx);
+            let state = notes.iter().find(|n| n["messageType"] == "ChatStateChangeMessage").expect("a state change");
+            state["chat"]["capabilities"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()).collect()
+        };
+        for (user, expected) in [
+            (
+                "own",
+                vec![
+                    "SendMessage",
+                    "SendStartTypingNotification",
+                    "SendStopTypingNotification",
+                    "Leave",
+                    "Transfer",
+                    "Invite",
+                    "UpdateUserData",
+                    "Complete",
+                ],
+            ),
+            (
+                "par",
+                vec![
+                    "SendMessage",
+                    "SendStartTypingNotification",
+                    "SendStopTypingNotification",
+                    "Leave",
+                    "UpdateUserData",
+                ],
+            ),
+            ("obs", vec!["Leave"]),
+            ("stranger", vec![]),
+        ] {
+            ctx.view = View::Agent(user.into());
+            assert_eq!(capabilities(&ctx), expected, "{user}");
+        }
+        ctx.view = View::Agent("par".into());
+        let notes = notifications(&change, &ctx);
+        assert_eq!(notes[0]["messages"][0]["visibility"], "Agents");
+        assert_eq!(notes[0]["messages"][0]["text"], "a note");
+    }
+
+    #[test]
     fn internal_messages_never_reach_customer_vocabularies() {
         for o in all_events().iter().filter(|o| o.format != Format::Native) {
             assert!(!o.body.contains("note"), "{} {}: {}", o.format.as_str(), o.event, o.body);
