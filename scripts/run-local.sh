@@ -19,6 +19,10 @@ trap cleanup EXIT INT TERM
 java -Djava.library.path="$jar_dir/DynamoDBLocal_lib" -jar "$jar_dir/DynamoDBLocal.jar" \
   -dbPath "$RUN_DIR/data" -sharedDb -port "$DYNAMODB_PORT" >"$RUN_DIR/logs/dynamodb.log" 2>&1 &
 pids+=($!)
+# One set of local credentials for the server and the emulator, which checks presigned
+# S3 URLs' signatures; never real ones.
+export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
+unset AWS_SESSION_TOKEN AWS_PROFILE
 PERSIST_STATE=1 STATE_DIR="$RUN_DIR/sns" BIND_HOST=127.0.0.1 GATEWAY_PORT="$SNS_PORT" .venv/bin/ministack >"$RUN_DIR/logs/sns.log" 2>&1 &
 pids+=($!)
 

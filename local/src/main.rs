@@ -41,6 +41,10 @@ async fn run() -> Result<(), Error> {
         app.config.events.topic_arn = Some(topic);
         app.config.events.webhooks.queue_url = Some(queues.url);
         app.config.events.webhooks.dead_letter_url = Some(queues.dead_letter_url);
+        // Files: the same emulator's S3 (presigned URLs included).
+        let bucket = app.config.files.bucket.clone().unwrap_or_else(|| "livechat-files".into());
+        local_server::ensure_bucket(&app.s3, &bucket).await?;
+        app.config.files.bucket = Some(bucket);
     }
     let port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(3000);
     if std::env::var("API_URL").is_err() {

@@ -6,7 +6,8 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
 
 use crate::config::{Config, ConfigError};
-use crate::store::Db;
+use crate::files::{Files, FilesError};
+use crate::store::{Db, StoreError};
 use crate::time::Clock;
 
 pub struct App {
@@ -20,6 +21,8 @@ pub struct App {
     pub sqs: aws_sdk_sqs::Client,
     /// The WebSocket API's `@connections`: the socket push only.
     pub sockets: aws_sdk_apigatewaymanagement::Client,
+    /// The files' bucket: the file routes and whatever deletes chats.
+    pub s3: aws_sdk_s3::Client,
 }
 
 impl App {
@@ -29,12 +32,25 @@ impl App {
 
     pub fn with_clock(config: Config, client: aws_sdk_dynamodb::Client, messaging: Messaging, clock: Clock) -> Self {
         let db = Db::new(client, config.table_name.clone(), clock.clone());
-        App { config, db, clock, sns: messaging.sns, sqs: messaging.sqs, sockets: messaging.sockets }
+        App { config, db, clock, sns: messaging.sns, sqs: messaging.sqs, sockets: messaging.sockets, s3: messaging.s3 }
     }
 
     /// The app's SNS and SQS clients (for another app over the same topic and queue).
     pub fn messaging(&self) -> Messaging {
-        Messaging { sns: self.sns.clone(), sqs: self.sqs.clone(), sockets: self.sockets.clone() }
+        Messaging { sns: self.sns.clone(), sqs: self.sqs.clone(), sockets: self.sockets.clone(), s3: self.s3.clone() }
+    }
+
+    /// The chat files' bucket.
+    pub fn files(&self) -> Files<'_> {
+        Files { client: &self.s3, config: &self.config.files, now_secs: self.clock.epoch_secs() }
+    }
+
+    /// Deletes a chat for good: its files first, then its items (the chat record last), so
+    /// that a run cut off midway leaves a chat the next run still finds.
+    pub async fn purge_chat(&self, chat_id: &str) -> Result<usize, PurgeError> {
+        let files = self.files().delete_chat(chat_id).await.map_err(PurgeError::Files)?;
+        let items = self.db.purge_chat(chat_id).await.map_err(PurgeError::Store)?;
+        Ok(files + items)
     }
 
     /// Reads the configuration and builds the DynamoDB client. `DYNAMODB_ENDPOINT`
@@ -43,30 +59,61 @@ impl App {
         let config = Config::from_env()?;
         let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
         let dynamodb = dynamodb_client(&sdk, std::env::var("DYNAMODB_ENDPOINT").ok());
-        // The local emulator serves SNS and SQS on one endpoint.
+        // The local emulator serves SNS, SQS and S3 on one endpoint.
         let mut messaging = messaging(&sdk, std::env::var("SNS_ENDPOINT").ok());
         messaging.sockets = socket_client(&sdk, std::env::var("SOCKET_ENDPOINT").ok());
         Ok(App::new(config, dynamodb, messaging))
     }
 }
 
-/// The clients of the event fan-out: the topic (SNS), the webhook queue (SQS) and the
-/// WebSocket API's connections.
+/// Why a chat could not be purged (it stays marked deleted; the next run tries again).
+#[derive(Debug)]
+pub enum PurgeError {
+    Files(FilesError),
+    Store(StoreError),
+}
+
+impl std::fmt::Display for PurgeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PurgeError::Files(e) => e.fmt(f),
+            PurgeError::Store(e) => e.fmt(f),
+        }
+    }
+}
+
+/// The clients besides DynamoDB: the event fan-out's topic (SNS), the webhook queue (SQS)
+/// and the WebSocket API's connections, and the files' bucket (S3).
 #[derive(Clone)]
 pub struct Messaging {
     pub sns: aws_sdk_sns::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub sockets: aws_sdk_apigatewaymanagement::Client,
+    pub s3: aws_sdk_s3::Client,
 }
 
-/// The SNS and SQS clients at `endpoint` when given (the local emulator); the sockets'
+/// The SNS, SQS and S3 clients at `endpoint` when given (the local emulator); the sockets'
 /// client has no endpoint until [`socket_client`] gives it one.
 pub fn messaging(sdk: &aws_config::SdkConfig, endpoint: Option<String>) -> Messaging {
     Messaging {
         sns: sns_client(sdk, endpoint.clone()),
-        sqs: sqs_client(sdk, endpoint),
+        sqs: sqs_client(sdk, endpoint.clone()),
         sockets: socket_client(sdk, None),
+        s3: s3_client(sdk, endpoint),
     }
+}
+
+/// The S3 client; at an emulator's `endpoint`, with path-style URLs (no bucket subdomain).
+/// Checksums only where S3 requires them: a presigned PUT must not carry the checksum of
+/// an empty body.
+pub fn s3_client(sdk: &aws_config::SdkConfig, endpoint: Option<String>) -> aws_sdk_s3::Client {
+    let mut builder = aws_sdk_s3::config::Builder::from(sdk)
+        .timeout_config(messaging_timeouts())
+        .request_checksum_calculation(aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired);
+    if let Some(endpoint) = endpoint {
+        builder = builder.endpoint_url(endpoint).force_path_style(true);
+    }
+    aws_sdk_s3::Client::from_conf(builder.build())
 }
 
 /// The `@connections` client of the WebSocket API at `endpoint`: its stage's URL

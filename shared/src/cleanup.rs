@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::app::App;
+use crate::app::{App, PurgeError};
 use crate::domain::error::DomainError;
 use crate::domain::model::{Chat, ChatStatus, Presence};
 use crate::domain::plan::{Guarded, Write};
@@ -182,6 +182,14 @@ async fn remove(app: &App, chat: &Chat) -> StoreResult<bool> {
             return Ok(false);
         }
     }
-    app.db.purge_chat(&chat.chat_id).await?;
-    Ok(true)
+    match app.purge_chat(&chat.chat_id).await {
+        Ok(_) => Ok(true),
+        // Its files could not be deleted: the chat stays marked deleted, and the next run
+        // finds it again.
+        Err(PurgeError::Files(e)) => {
+            tracing::warn!(error = %e, chat_id = chat.chat_id, "files not deleted; purge left for the next run");
+            Ok(false)
+        }
+        Err(PurgeError::Store(e)) => Err(e),
+    }
 }

@@ -1,6 +1,7 @@
 //! Configuration, read once per cold start from the environment. Missing required
 //! settings fail the start, not a request.
 
+use crate::domain::files::{base_type, FileLimits};
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone)]
@@ -22,6 +23,24 @@ pub struct Config {
     pub chats_per_minute_per_address: u32,
     pub cleanup: CleanupConfig,
     pub events: EventsConfig,
+    pub files: FilesConfig,
+}
+
+/// Where files go and what is accepted.
+#[derive(Debug, Clone)]
+pub struct FilesConfig {
+    /// The bucket of every chat's files (`FILES_BUCKET`); without one, the file routes
+    /// answer 503.
+    pub bucket: Option<String>,
+    pub limits: FileLimits,
+    /// How long a presigned upload or download URL works.
+    pub url_secs: u64,
+}
+
+impl Default for FilesConfig {
+    fn default() -> Self {
+        FilesConfig { bucket: None, limits: FileLimits::default(), url_secs: 300 }
+    }
 }
 
 /// Where events go.
@@ -205,6 +224,18 @@ impl Config {
                 // A dropped socket is noticed at the next heartbeat (CometD has no held
                 // /meta/connect here to fail), and the 10-minute idle timeout never comes.
                 heartbeat_secs: u64::from(count("SOCKET_HEARTBEAT_SECONDS", 30)?.clamp(1, 540)),
+            },
+            files: FilesConfig {
+                bucket: var("FILES_BUCKET"),
+                limits: FileLimits {
+                    max_bytes: u64::from(count("FILES_MAX_BYTES", 10 * 1024 * 1024)?),
+                    max_per_chat: count("FILES_MAX_PER_CHAT", 20)?,
+                    allowed_types: match var("FILES_ALLOWED_TYPES") {
+                        None => FileLimits::default().allowed_types,
+                        Some(list) => list.split(',').map(base_type).filter(|t| !t.is_empty()).collect(),
+                    },
+                },
+                url_secs: u64::from(count("FILES_URL_SECONDS", 300)?.clamp(10, 3600)),
             },
         })
     }

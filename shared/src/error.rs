@@ -85,3 +85,20 @@ impl From<crate::domain::error::DomainError> for ApiError {
         }
     }
 }
+
+impl From<crate::files::FilesError> for ApiError {
+    fn from(err: crate::files::FilesError) -> Self {
+        use crate::files::FilesError;
+        match err {
+            FilesError::NotConfigured => ApiError::new(
+                503,
+                "files_not_configured",
+                "The server doesn't support file uploads: no file storage is configured.",
+            ),
+            FilesError::Unavailable(detail) => {
+                tracing::error!(error = %detail, "file storage failed");
+                ApiError::unavailable()
+            }
+        }
+    }
+}

@@ -81,6 +81,24 @@ pub fn idempotency_sk(chatter_type: ChatterType, chatter_id: &str, client_id: &s
     format!("I#{}#{}#{}", chatter_type.as_str(), escape(chatter_id), escape(client_id))
 }
 
+/// An upload in its chat's partition (before the messages, so the state read skips it).
+pub fn file_sk(file_id: &str) -> String {
+    format!("FILE#{}", escape(file_id))
+}
+
+/// The chat's count of uploads handed out.
+pub const FILE_COUNT_SK: &str = "FILES";
+
+/// Object keys of a chat's files: one prefix per chat, which its deletion empties. `/` is
+/// escaped too, so that no chat's prefix is inside another's.
+pub fn chat_files_prefix(chat_id: &str) -> String {
+    format!("chats/{}/", escape(chat_id).replace('/', "%2F"))
+}
+
+pub fn file_object_key(chat_id: &str, file_id: &str) -> String {
+    format!("{}{}", chat_files_prefix(chat_id), escape(file_id).replace('/', "%2F"))
+}
+
 pub const FLAG_PREFIX: &str = "F#";
 
 pub fn flag_sk(user_id: &str, key: &str) -> String {
@@ -282,6 +300,12 @@ mod tests {
             prop_assume!(id != other);
             prop_assert_ne!(chat_pk(&id), chat_pk(&other));
         }
+
+        #[test]
+        fn no_chat_s_files_are_under_another_chat_s_prefix(id in any::<String>(), other in any::<String>(), file in any::<String>()) {
+            prop_assume!(id != other);
+            prop_assert!(!file_object_key(&other, &file).starts_with(&chat_files_prefix(&id)));
+        }
     }
 
     #[test]
@@ -290,6 +314,10 @@ mod tests {
         let part = participant_sk(ChatterType::User, "zz");
         let typing = typing_sk(ChatterType::Customer, "a");
         assert!(msg.as_str() < AFTER_MESSAGES);
+        assert!(
+            file_sk("z").as_str() < MESSAGE_PREFIX && FILE_COUNT_SK < MESSAGE_PREFIX,
+            "the state read skips uploads"
+        );
         assert!(AFTER_MESSAGES < part.as_str());
         assert!(part.as_str() < CHAT_SK);
         assert!(CHAT_SK < typing.as_str());

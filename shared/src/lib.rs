@@ -12,6 +12,7 @@ pub mod config;
 pub mod dispatcher;
 pub mod domain;
 pub mod error;
+pub mod files;
 pub mod http;
 pub mod keys;
 pub mod lambda;

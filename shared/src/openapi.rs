@@ -6,8 +6,9 @@ use schemars::generate::{SchemaGenerator, SchemaSettings};
 use schemars::{json_schema, JsonSchema, Schema};
 use serde_json::{json, Map, Value};
 
-use crate::api::{chats, flags, messages, participants, presence, webhooks};
-use crate::domain::model::{ChatStatus, ChatterType, Flag, Participant, Webhook, WebhookDelivery};
+use crate::api::{chats, files, flags, messages, participants, presence, webhooks};
+use crate::domain::model::{ChatStatus, ChatterType, FileRef, Flag, Participant, Webhook, WebhookDelivery};
+use crate::files::Presigned;
 use crate::routes::{Access, ROUTES};
 
 type Gen = SchemaGenerator;
@@ -119,6 +120,19 @@ fn customer_availability(_: &mut Gen) -> Schema {
 
 fn channel_availability(_: &mut Gen) -> Schema {
     object(&[("channelId", string()), ("online", boolean()), ("agents", integer())], &["channelId", "online", "agents"])
+}
+
+/// A file and the request its client makes to object storage (`upload` or `download`).
+fn file_and(request: &'static str) -> impl Fn(&mut Gen) -> Schema {
+    move |g| object(&[("file", of::<FileRef>(g)), (request, of::<Presigned>(g))], &["file", request])
+}
+
+fn file_upload(g: &mut Gen) -> Schema {
+    file_and("upload")(g)
+}
+
+fn file_download(g: &mut Gen) -> Schema {
+    file_and("download")(g)
 }
 
 fn message(g: &mut Gen) -> Schema {
@@ -403,7 +417,17 @@ fn doc(function: &str) -> Option<Doc> {
         "session-get" => {
             d("The widget's session (getSessionData, verifySession, restore)", &[], None, 200, Some(session))
         }
-        "chat-files" => d("Files: not available in this deployment (501)", &[], None, 501, None),
+        "file-upload" => d(
+            "Announce a file: a presigned PUT of exactly its size and type (sendFile)",
+            &[],
+            Some(of::<files::NewUpload>),
+            201,
+            Some(file_upload),
+        ),
+        "file-post" => d("Post an uploaded file as a File message (sendFile)", &[], None, 201, Some(message)),
+        "file-download" => {
+            d("A presigned download of a posted file (downloadFile)", &[], None, 200, Some(file_download))
+        }
         "flag-set" => d("Set one's flag (ChatFlagSet)", &[], Some(of::<flags::SetFlag>), 200, Some(flag)),
         "flag-delete" => d(
             "Delete a flag (ChatFlagDelete)",
@@ -583,5 +607,5 @@ pub fn document() -> Value {
 
 /// Routes the document has no documentation for (must be none).
 pub fn undocumented() -> Vec<&'static str> {
-    ROUTES.iter().filter(|r| doc(r.function).is_none()).map(|r| r.function).collect()
+    ROUTES.iter().filter(|r| doc(r.operation).or_else(|| doc(r.function)).is_none()).map(|r| r.operation).collect()
 }

@@ -159,7 +159,7 @@ pub async fn handle(app: &App, event: Value) -> Result<Value, PublishError> {
     // transcript was read above.
     let mut purged = 0;
     for chat_id in described.iter().take(done).filter_map(|(_, purge)| purge.as_deref()) {
-        if let Err(e) = app.db.purge_chat(chat_id).await {
+        if let Err(e) = app.purge_chat(chat_id).await {
             // Published already: purged by the cleanup if not by a retry.
             tracing::warn!(error = %e, chat_id, "purge failed");
             continue;

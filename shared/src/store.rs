@@ -16,8 +16,8 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use crate::domain::error::DomainError;
 use crate::domain::events::Entity;
 use crate::domain::model::{
-    entity, Availability, ChannelAgent, Chat, ChatState, ChatStatus, ChatterType, Connection, Flag, LoggedEvent,
-    Message, Participant, Presence, Typing, Watched, Webhook, WebhookDelivery,
+    entity, Availability, ChannelAgent, Chat, ChatState, ChatStatus, ChatterType, Connection, FileUpload, Flag,
+    LoggedEvent, Message, Participant, Presence, Typing, Watched, Webhook, WebhookDelivery,
 };
 use crate::domain::plan::{Guarded, Plan, Write};
 use crate::keys;
@@ -558,6 +558,7 @@ impl Db {
                     event: m.event,
                     filter: m.filter,
                     reference_id: m.reference_id,
+                    file: m.file,
                     create_time: now.clone(),
                 })
                 .collect();
@@ -755,6 +756,40 @@ impl Db {
                     .expression_attribute_values(":exp", AttributeValue::N(expires_at.to_string()))
                     .expression_attribute_values(":one", AttributeValue::N("1".into()))
                     .expression_attribute_values(":limit", AttributeValue::N(limit.to_string()))
+                    .build()
+                    .map_err(build_error)?;
+                Ok(TransactWriteItem::builder().update(update).build())
+            }
+            Write::FileCount { chat_id, limit } => {
+                let update = Update::builder()
+                    .table_name(&self.table)
+                    .key(keys::PK, s(keys::chat_pk(chat_id)))
+                    .key(keys::SK, s(keys::FILE_COUNT_SK))
+                    .update_expression("SET entityType = :type ADD n :one")
+                    .condition_expression("attribute_not_exists(n) OR n < :limit")
+                    .expression_attribute_values(":type", s(entity::FILE_COUNT))
+                    .expression_attribute_values(":one", AttributeValue::N("1".into()))
+                    .expression_attribute_values(":limit", AttributeValue::N(limit.to_string()))
+                    .build()
+                    .map_err(build_error)?;
+                Ok(TransactWriteItem::builder().update(update).build())
+            }
+            Write::NewFile(upload) => self.put_new(to_item(
+                keys::chat_pk(&upload.chat_id),
+                keys::file_sk(&upload.file.file_id),
+                entity::FILE,
+                &[],
+                upload,
+            )?),
+            Write::FilePosted { chat_id, file_id } => {
+                let update = Update::builder()
+                    .table_name(&self.table)
+                    .key(keys::PK, s(keys::chat_pk(chat_id)))
+                    .key(keys::SK, s(keys::file_sk(file_id)))
+                    .update_expression("SET posted = :t")
+                    .condition_expression("attribute_exists(PK) AND posted = :f")
+                    .expression_attribute_values(":t", AttributeValue::Bool(true))
+                    .expression_attribute_values(":f", AttributeValue::Bool(false))
                     .build()
                     .map_err(build_error)?;
                 Ok(TransactWriteItem::builder().update(update).build())
@@ -1142,6 +1177,11 @@ impl Db {
     async fn put(&self, item: Item) -> StoreResult<()> {
         self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await?;
         Ok(())
+    }
+
+    /// An upload handed out in a chat (one GetItem).
+    pub async fn file(&self, chat_id: &str, file_id: &str) -> StoreResult<Option<FileUpload>> {
+        self.get(keys::chat_pk(chat_id), &keys::file_sk(file_id), true).await
     }
 
     /// A chatter's typing notice (it lapses by itself).

@@ -4,6 +4,7 @@ mod chats;
 mod cleanup;
 mod events;
 mod faults;
+mod files;
 mod identity;
 mod masking;
 mod messages;

@@ -288,6 +288,7 @@ async fn write_messages(t: &TestApp, chat: &str, indexes: &[u64]) {
                     event: None,
                     filter: None,
                     reference_id: None,
+                    file: None,
                     create_time: t.app.clock.stamp(),
                 };
                 let item = shared::store::message_item(&m).unwrap();
@@ -379,8 +380,10 @@ async fn the_widget_session_from_start_to_end() {
             && stats["duration"].as_i64().unwrap() >= 0
     );
 
-    // Files are a clear 501, after auth.
-    assert_eq!(t.call("POST", &format!("/chats/{chat}/files"), Some(&customer), None).await.0, 501);
+    // Files need storage: without a bucket, a clear 503 after auth (tests/integration/files.rs has them).
+    let file = json!({"name": "a.png", "size": 3, "type": "image/png"});
+    let (status, body) = t.call("POST", &format!("/chats/{chat}/files"), Some(&customer), Some(file)).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (503, Some("files_not_configured")), "{body}");
     assert_eq!(t.call("POST", &format!("/chats/{chat}/files"), None, None).await.0, 401);
 
     // endChat: the customer leaves, the chat closes, a system message says so.

@@ -53,7 +53,11 @@ fn start_sns() -> String {
     let port = free_port();
     let bin = repo_root().join(".venv/bin/ministack");
     assert!(bin.exists(), "{} not found: run `make deps`", bin.display());
-    let command = format!("GATEWAY_PORT={port} BIND_HOST=127.0.0.1 MINISTACK_HOST=127.0.0.1 '{}'", bin.display());
+    // The tests' credentials are the emulator's own: it checks presigned S3 URLs' signatures.
+    let command = format!(
+        "AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local GATEWAY_PORT={port} BIND_HOST=127.0.0.1 MINISTACK_HOST=127.0.0.1 '{}'",
+        bin.display()
+    );
     start_watched(&command, port);
     format!("http://127.0.0.1:{port}")
 }
@@ -137,6 +141,7 @@ pub fn test_config(table: &str) -> Config {
             heartbeat_secs: 30,
             ..Default::default()
         },
+        files: Default::default(),
         cleanup: shared::config::CleanupConfig {
             request_close_secs: 3600,
             closed_retention_secs: 0,
@@ -195,6 +200,36 @@ impl TestApp {
                 .build(),
         );
         TestApp { app: App::new(config, client, messaging), meter, bulk }
+    }
+
+    /// An app whose files go to a bucket of its own on the S3 emulator.
+    pub async fn with_files(tweak: impl FnOnce(&mut Config)) -> Self {
+        let mut t = Self::with(tweak).await;
+        t.app.s3 = shared::app::s3_client(&sdk_config().await, Some(sns_endpoint()));
+        t.use_bucket().await;
+        t
+    }
+
+    /// A bucket of this app's own, through its S3 client.
+    async fn use_bucket(&mut self) {
+        let bucket = format!("files-{}", uuid::Uuid::new_v4().simple());
+        local_server::ensure_bucket(&self.app.s3, &bucket).await.expect("bucket");
+        self.app.config.files.bucket = Some(bucket);
+    }
+
+    /// The keys of the objects under a chat's files prefix.
+    pub async fn stored_files(&self, chat_id: &str) -> Vec<String> {
+        let bucket = self.app.config.files.bucket.as_deref().expect("a bucket");
+        let out = self
+            .app
+            .s3
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(shared::keys::chat_files_prefix(chat_id))
+            .send()
+            .await
+            .expect("list");
+        out.contents().iter().filter_map(|o| o.key().map(str::to_string)).collect()
     }
 
     pub fn agent_token(&self, user_id: &str) -> String {
@@ -419,6 +454,8 @@ impl TestApp {
         t.app.config.events.webhooks.queue_url = Some(queues.url.clone());
         t.app.config.events.webhooks.dead_letter_url = Some(queues.dead_letter_url);
         t.app.config.events.licence = "1234".into();
+        t.app.s3 = messaging.s3.clone();
+        t.use_bucket().await;
         let t = std::sync::Arc::new(t);
         let endpoint = dynamodb.map(Proxy::endpoint).unwrap_or_else(dynamodb_endpoint);
         let streams = local_server::stream::streams_client(&sdk, &endpoint);

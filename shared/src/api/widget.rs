@@ -1,5 +1,5 @@
 //! The rest of the widget's WebChatService commands: endChat, updateUserData, getAgents,
-//! getStats, getSessionData / verifySession / restore, and files.
+//! getStats, getSessionData / verifySession / restore.
 
 use chrono::DateTime;
 use serde_json::{json, Value};
@@ -112,16 +112,4 @@ pub async fn session(app: &App, req: Request) -> HandlerResult {
         "status": state.as_ref().map(|s| s.chat.status),
         "lastIndex": state.as_ref().map_or(0, |s| s.last_index),
     })))
-}
-
-/// `POST /chats/{chatId}/files` and `GET /chats/{chatId}/files/{fileId}`: files belong in
-/// object storage with presigned URLs, never in DynamoDB items; until that is deployed,
-/// a clear 501 (after the same auth as every route).
-pub async fn files(app: &App, req: Request) -> HandlerResult {
-    readable(app, &req).await?;
-    Err(ApiError::new(
-        501,
-        "not_implemented",
-        "This transport doesn't support file uploads: files need object storage (S3 with presigned URLs), which this deployment does not have.",
-    ))
 }

@@ -557,6 +557,8 @@ fn message_added(out: &mut Out, m: &Message) {
         (MessageType::System, Some("joined")) => "ParticipantJoined",
         (MessageType::System, Some("left" | "declined" | "removed")) => "ParticipantLeft",
         (MessageType::Text, _) => "Text",
+        // Not in the seed's list: the file's name is the text, the file rides along.
+        (MessageType::File, _) => "FileUploaded",
         _ => "Notice",
     };
     let shown = ctx.view_masking().message(m);
@@ -578,6 +580,10 @@ fn message_added(out: &mut Out, m: &Message) {
         // The seed's name, the seed's unit: milliseconds.
         "timestampSeconds": millis(&m.create_time),
     });
+    let mut message = message;
+    if let (Some(file), Some(entry)) = (&m.file, message.as_object_mut()) {
+        entry.insert("file".into(), json!(file));
+    }
     let chat_uri = format!("{}/chats/{}", ctx.api_url, chat.chat_id);
     let mut data = serde_json::Map::new();
     data.insert("messageType".into(), json!("MessageLogUpdated"));
@@ -732,6 +738,7 @@ mod tests {
             event: event.map(str::to_string),
             filter: None,
             reference_id: None,
+            file: None,
             create_time: "2026-11-21T10:01:00.000Z".into(),
         }
     }

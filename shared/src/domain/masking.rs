@@ -185,6 +185,7 @@ mod tests {
             event: Some(event.into()),
             filter: None,
             reference_id: None,
+            file: None,
             create_time: String::new(),
         }
     }

@@ -6,6 +6,7 @@
 pub mod caller;
 pub mod error;
 pub mod events;
+pub mod files;
 pub mod masking;
 pub mod model;
 pub mod plan;

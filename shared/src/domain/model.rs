@@ -20,6 +20,8 @@ pub mod entity {
     pub const WEBHOOK_DELIVERY: &str = "WebhookDelivery";
     pub const LOGGED_EVENT: &str = "LoggedEvent";
     pub const CONNECTION: &str = "Connection";
+    pub const FILE: &str = "File";
+    pub const FILE_COUNT: &str = "FileCount";
 }
 
 macro_rules! string_enum {
@@ -61,7 +63,7 @@ string_enum!(
     /// An agent's availability, in the seed's order: 0 offline, 1 unavailable, 2 away, 3 online.
     Availability { Offline => "offline", Unavailable => "unavailable", Away => "away", Online => "online" }
 );
-string_enum!(MessageType { Text => "Text", Notice => "Notice", System => "System" });
+string_enum!(MessageType { Text => "Text", Notice => "Notice", System => "System", File => "File" });
 
 impl ChatterType {
     /// The types a participant can have.
@@ -288,7 +290,37 @@ pub struct Message {
     /// vocabulary's `referenceId` echoes it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference_id: Option<String>,
+    /// A `File` message's file (its text is the file's name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<FileRef>,
     pub create_time: String,
+}
+
+/// A file as a message shows it; its bytes are in object storage, never in the table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FileRef {
+    pub file_id: String,
+    pub name: String,
+    /// Bytes.
+    pub size: u64,
+    /// Its media type, without parameters.
+    #[serde(rename = "type")]
+    pub content_type: String,
+}
+
+/// An upload handed out in a chat: the file, who may post it, and whether it was posted
+/// (only a posted file can be downloaded).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileUpload {
+    pub chat_id: String,
+    pub file: FileRef,
+    pub chatter_type: ChatterType,
+    pub chatter_id: String,
+    pub create_time: String,
+    #[serde(default)]
+    pub posted: bool,
 }
 
 impl Message {
@@ -752,6 +784,7 @@ mod tests {
             subjects: Vec::new(),
             chatter_number: None,
             system_generated: false,
+            file: None,
         };
         assert!(message("Code AB12", Some("(?i)code")).hidden_by_filter(), "/code/i from the widget");
         assert!(!message("Code AB12", Some("code")).hidden_by_filter(), "case matters without the flag");

@@ -8,7 +8,8 @@ use serde_json::{Map, Value};
 use crate::domain::error::DomainError;
 use crate::domain::masking::system_text;
 use crate::domain::model::{
-    ChannelAgent, Chat, ChatState, Chatter, ChatterType, Flag, IdempotencyRecord, MessageType, Participant, Presence,
+    ChannelAgent, Chat, ChatState, Chatter, ChatterType, FileRef, FileUpload, Flag, IdempotencyRecord, MessageType,
+    Participant, Presence,
 };
 
 /// The time a plan is made at, read once from the clock.
@@ -54,6 +55,12 @@ pub enum Write {
     Flag(Flag),
     /// Writes nothing; fails unless the chat exists.
     ChatExists { chat_id: String },
+    /// One more upload counted in a chat, refused when `limit` are already counted.
+    FileCount { chat_id: String, limit: u32 },
+    /// An upload handed out (it must not exist yet).
+    NewFile(FileUpload),
+    /// Marks an upload posted, if it exists and is not yet.
+    FilePosted { chat_id: String, file_id: String },
 }
 
 /// At most `limit` requests per `window_secs` (0: no limit).
@@ -138,6 +145,8 @@ pub struct NewMessage {
     pub filter: Option<String>,
     /// The client's reference for the request that posts it.
     pub reference_id: Option<String>,
+    /// A `File` message's file.
+    pub file: Option<FileRef>,
 }
 
 impl NewMessage {
@@ -163,6 +172,7 @@ impl NewMessage {
             event: Some(event.into()),
             filter: None,
             reference_id: None,
+            file: None,
         }
     }
 

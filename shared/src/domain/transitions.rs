@@ -9,9 +9,10 @@ use serde_json::{Map, Value};
 
 use crate::domain::caller::Identity;
 use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::files::FileLimits;
 use crate::domain::model::{
-    count_changes, Availability, ChannelAgent, Chat, ChatState, ChatStatus, Chatter, ChatterType, IdempotencyRecord,
-    MessageType, Participant, PermissionLevel, Presence,
+    count_changes, Availability, ChannelAgent, Chat, ChatState, ChatStatus, Chatter, ChatterType, FileRef, FileUpload,
+    IdempotencyRecord, MessageType, Participant, PermissionLevel, Presence,
 };
 use crate::domain::plan::{Moment, NewMessage, Plan, RateLimit, Write};
 use crate::domain::{policy, validate};
@@ -730,6 +731,15 @@ pub struct PostMessage {
     pub system_generated: bool,
 }
 
+/// A customer's or visitor's messages (texts, notices, files) count against its rate in
+/// the chat; agents are not limited.
+fn count_customer_message(plan: &mut Plan, state: &ChatState, ident: &Identity, rate: RateLimit, now: &Moment) {
+    if !ident.is_agent() {
+        let subject = format!("messages#{}#{}#{}", state.chat.chat_id, ident.chatter_type(), ident.chatter_id());
+        plan.rate(subject, rate, now);
+    }
+}
+
 /// Plans a message from `ident` (ChatMessageAdd, sendMessage, sendCustomNotice,
 /// sendFilteredMessage), remembered by its `clientMessageId` so a retry posts nothing.
 pub fn post_message(state: &ChatState, ident: &Identity, cmd: &PostMessage, now: &Moment) -> DomainResult<Plan> {
@@ -740,10 +750,7 @@ pub fn post_message(state: &ChatState, ident: &Identity, cmd: &PostMessage, now:
     }
     let mut plan = Plan::default();
     let author = state.chatter(ident.chatter_type(), ident.chatter_id(), ident.name());
-    if !ident.is_agent() {
-        let subject = format!("messages#{}#{}#{}", state.chat.chat_id, ident.chatter_type(), ident.chatter_id());
-        plan.rate(subject, cmd.rate, now);
-    }
+    count_customer_message(&mut plan, state, ident, cmd.rate, now);
     if let Some(client_id) = &cmd.client_message_id {
         let record = IdempotencyRecord { index: state.last_index + 1, expires_at: now.epoch_secs + IDEMPOTENCY_SECS };
         let write = Write::Idempotency {
@@ -765,6 +772,69 @@ pub fn post_message(state: &ChatState, ident: &Identity, cmd: &PostMessage, now:
         event: None,
         filter: cmd.filter.clone(),
         reference_id: cmd.reference_id.clone(),
+        file: None,
+    });
+    Ok(plan)
+}
+
+/// Plans an upload (sendFile's first step): the caller may post here, the file is one the
+/// deployment accepts, and the chat has uploads left (counted with a condition, so racing
+/// uploads cannot pass the limit together). Nothing shows in the transcript yet.
+pub fn request_upload(
+    state: &ChatState,
+    ident: &Identity,
+    file: FileRef,
+    limits: &FileLimits,
+    now: &Moment,
+) -> DomainResult<(Plan, FileUpload)> {
+    policy::can_post(ident, state)?;
+    let upload = FileUpload {
+        chat_id: state.chat.chat_id.clone(),
+        file,
+        chatter_type: ident.chatter_type(),
+        chatter_id: ident.chatter_id().into(),
+        create_time: now.stamp.clone(),
+        posted: false,
+    };
+    let mut plan = Plan::default();
+    let count = Write::FileCount { chat_id: state.chat.chat_id.clone(), limit: limits.max_per_chat };
+    plan.write(count, "The number of uploads is exceeded.");
+    plan.write(Write::NewFile(upload.clone()), "this upload exists already");
+    Ok((plan, upload))
+}
+
+/// Plans the message of an uploaded file (sendFile's last step): by its uploader, once,
+/// while the uploader may still post. Customers' files count against their message rate.
+pub fn post_file(
+    state: &ChatState,
+    ident: &Identity,
+    upload: &FileUpload,
+    rate: RateLimit,
+    now: &Moment,
+) -> DomainResult<Plan> {
+    policy::can_post(ident, state)?;
+    if upload.chatter_type != ident.chatter_type() || upload.chatter_id != ident.chatter_id() {
+        return Err(DomainError::forbidden("only the file's uploader posts it"));
+    }
+    if upload.posted {
+        return Err(DomainError::conflict("this file was already posted"));
+    }
+    let mut plan = Plan::default();
+    count_customer_message(&mut plan, state, ident, rate, now);
+    let posted = Write::FilePosted { chat_id: state.chat.chat_id.clone(), file_id: upload.file.file_id.clone() };
+    plan.write(posted, "this file was already posted");
+    plan.messages.push(NewMessage {
+        kind: MessageType::File,
+        text: upload.file.name.clone(),
+        author: state.chatter(ident.chatter_type(), ident.chatter_id(), ident.name()),
+        subjects: Vec::new(),
+        system_generated: false,
+        internal: false,
+        customer: false,
+        event: None,
+        filter: None,
+        reference_id: None,
+        file: Some(upload.file.clone()),
     });
     Ok(plan)
 }

@@ -82,6 +82,9 @@ fn kinds(plan: &Plan) -> Vec<&'static str> {
             Write::Flag(_) => "flag",
             Write::ChatExists { .. } => "chat exists",
             Write::RateCount { .. } => "rate",
+            Write::FileCount { .. } => "file count",
+            Write::NewFile(_) => "new file",
+            Write::FilePosted { .. } => "file posted",
         })
         .collect()
 }
@@ -520,4 +523,28 @@ fn a_change_that_changes_nothing_is_still_refused_to_who_may_not_ask() {
     assert_eq!(refused(change_chat(&state(ChatStatus::Active), &agent("eve"), &same_channel, &now())), Kind::Forbidden);
     assert_eq!(refused(change_chat(&state(ChatStatus::Active), &customer(), &same_channel, &now())), Kind::Forbidden);
     assert!(change_chat(&state(ChatStatus::Active), &agent("ann"), &same_channel, &now()).is_ok(), "the Owner may");
+}
+
+#[test]
+fn an_upload_is_counted_against_the_chat_and_posted_once_by_its_uploader() {
+    let limits = crate::domain::files::FileLimits::default();
+    let file = crate::domain::files::accept("f1", "a.png", 10, "image/png", &limits).unwrap();
+    let (plan, upload) =
+        request_upload(&state(ChatStatus::Active), &customer(), file.clone(), &limits, &now()).unwrap();
+    assert_eq!(kinds(&plan), ["file count", "new file"]);
+    assert!(plan.messages.is_empty(), "nothing shows before the file is stored");
+    assert_eq!((upload.chatter_type, upload.posted), (ChatterType::Customer, false));
+    let rate = RateLimit { limit: 30, window_secs: 60 };
+    let posted = post_file(&state(ChatStatus::Active), &customer(), &upload, rate, &now()).unwrap();
+    assert_eq!(kinds(&posted), ["rate", "file posted"]);
+    assert_eq!(posted.messages[0].kind, MessageType::File);
+    assert_eq!(posted.messages[0].file.as_ref(), Some(&file));
+    assert_eq!(refused(post_file(&state(ChatStatus::Active), &agent("ann"), &upload, rate, &now())), Kind::Forbidden);
+    let again = FileUpload { posted: true, ..upload.clone() };
+    assert_eq!(refused(post_file(&state(ChatStatus::Active), &customer(), &again, rate, &now())), Kind::Conflict);
+    assert_eq!(refused(post_file(&state(ChatStatus::Closed), &customer(), &upload, rate, &now())), Kind::Conflict);
+    assert_eq!(
+        refused(request_upload(&state(ChatStatus::Closed), &customer(), file, &limits, &now()).map(|(p, _)| p.writes)),
+        Kind::Conflict
+    );
 }

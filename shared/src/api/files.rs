@@ -1,0 +1,104 @@
+//! Files (sendFile, downloadFile), in three steps that keep the bytes out of the functions:
+//! `POST /chats/{chatId}/files` hands out a presigned upload, the client PUTs the file to
+//! object storage, and `POST /chats/{chatId}/files/{fileId}` posts it as a `File` message
+//! once the stored object is what was announced. `GET /chats/{chatId}/files/{fileId}`
+//! hands out a presigned download to whoever may read the chat.
+
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::api::messages::visible;
+use crate::app::App;
+use crate::domain::files;
+use crate::domain::plan::RateLimit;
+use crate::domain::policy;
+use crate::domain::transitions;
+use crate::error::ApiError;
+use crate::http::{HandlerResult, Request, Response};
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NewUpload {
+    /// The file's name (a path is cut off).
+    name: String,
+    /// Its size in bytes: the upload must have exactly this many.
+    size: u64,
+    /// Its media type, one of the deployment's allowed types.
+    #[serde(rename = "type")]
+    content_type: String,
+}
+
+/// The function's routes: upload, post, download.
+pub async fn handle(app: &App, req: Request) -> HandlerResult {
+    match (req.method.as_str(), req.params.contains_key("fileId")) {
+        ("POST", false) => upload(app, req).await,
+        ("POST", true) => post(app, req).await,
+        _ => download(app, req).await,
+    }
+}
+
+/// `POST /chats/{chatId}/files`: the file is checked against the limits and counted
+/// against the chat's uploads; the answer is where to PUT it, with which headers.
+async fn upload(app: &App, req: Request) -> HandlerResult {
+    let ident = req.caller()?;
+    let chat_id = req.param("chatId")?;
+    let body: NewUpload = req.json()?;
+    let limits = &app.config.files.limits;
+    let file_id = uuid::Uuid::new_v4().simple().to_string();
+    let file = files::accept(&file_id, &body.name, body.size, &body.content_type, limits)?;
+    // Signed before anything is written: without storage, nothing is counted.
+    let upload_url = app.files().upload_url(chat_id, &file_id, &file.content_type, file.size).await?;
+    let mut upload = None;
+    app.db
+        .apply(chat_id, |state| {
+            let (plan, planned) =
+                transitions::request_upload(state, &ident, file.clone(), limits, &app.clock.moment())?;
+            upload = Some(planned);
+            Ok(plan)
+        })
+        .await?;
+    let upload = upload.ok_or_else(ApiError::internal)?;
+    Ok(Response::created(&json!({ "file": upload.file, "upload": upload_url })))
+}
+
+/// `POST /chats/{chatId}/files/{fileId}`: the uploader posts its file once it is stored.
+async fn post(app: &App, req: Request) -> HandlerResult {
+    let ident = req.caller()?;
+    let chat_id = req.param("chatId")?;
+    let file_id = req.param("fileId")?;
+    let upload = app.db.file(chat_id, file_id).await?.ok_or_else(|| ApiError::not_found("no such file"))?;
+    let limits = &app.config.files.limits;
+    let stored = app
+        .files()
+        .stat(chat_id, file_id)
+        .await?
+        .ok_or_else(|| ApiError::conflict("the file has not been uploaded yet"))?;
+    if let Err(refused) = files::check_stored(&upload.file, stored.size, stored.content_type.as_deref(), limits) {
+        // Not what was announced: it will never be posted, so it is not kept.
+        app.files().delete(chat_id, file_id).await?;
+        return Err(refused.into());
+    }
+    let rate = RateLimit { limit: app.config.customer_messages_per_minute, window_secs: 60 };
+    let (state, mut messages) = app
+        .db
+        .apply(chat_id, |state| transitions::post_file(state, &ident, &upload, rate, &app.clock.moment()))
+        .await?;
+    let message = messages.pop().ok_or_else(ApiError::internal)?;
+    let view = visible(app, &ident, &state, &message, false, false);
+    Ok(Response::created(&json!({ "message": view })))
+}
+
+/// `GET /chats/{chatId}/files/{fileId}`: a download link for a posted file, to whoever may
+/// read the chat.
+async fn download(app: &App, req: Request) -> HandlerResult {
+    let ident = req.caller()?;
+    let chat_id = req.param("chatId")?;
+    let file_id = req.param("fileId")?;
+    let state = app.db.load_state(chat_id, false).await?.ok_or_else(|| ApiError::not_found("chat not found"))?;
+    policy::can_read(&ident, &state)?;
+    let upload =
+        app.db.file(chat_id, file_id).await?.filter(|u| u.posted).ok_or_else(|| ApiError::not_found("no such file"))?;
+    let file = upload.file;
+    let url = app.files().download_url(chat_id, file_id, &file.name, &file.content_type).await?;
+    Ok(Response::ok(&json!({ "file": file, "download": url })))
+}
