@@ -1,9 +1,9 @@
 // The agent console: sign in, availability, the request queue, accept, chat (with
-// internal notes), invite, move to another channel, close. Plain DOM, no framework.
+// internal notes and files), invite, move to another channel, close. Plain DOM, no framework.
 // Its chats are pushed on the agent's CometD feed (/v2/me/chats on the WebSocket API); the
 // open chat is polled only while the socket is down. The queue is polled: requests nobody
 // has accepted are nobody's chats yet.
-import { BayeuxSocket } from "/web/webchat.js";
+import { BayeuxSocket, putFile, saveLink, sendFiles } from "/web/webchat.js";
 
 const $ = (id) => document.getElementById(id);
 const socketUrl = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/socket`;
@@ -74,9 +74,25 @@ function render(m) {
   const li = document.createElement("li");
   li.dataset.index = m.index;
   li.className = m.type === "System" ? "system" : m.internal ? "internal" : m.chatterId === userId ? "mine" : "";
-  li.textContent = m.type === "System" ? m.text : `${m.chatterName}${m.internal ? " (internal)" : ""}: ${m.text}`;
+  if (m.type === "File") li.append(`${m.chatterName}: `, fileButton(current.chatId, m.file));
+  else li.textContent = m.type === "System" ? m.text : `${m.chatterName}${m.internal ? " (internal)" : ""}: ${m.text}`;
   $("transcript").append(li);
   li.scrollIntoView({ block: "nearest" });
+}
+
+/// A file in the transcript: a button that downloads it.
+function fileButton(chatId, file) {
+  const button = Object.assign(document.createElement("button"), { type: "button", className: "link" });
+  button.textContent = `${file.name} (${Math.ceil(file.size / 1024)} KB)`;
+  button.addEventListener("click", async () => {
+    try {
+      const answer = await api("GET", `/chats/${chatId}/files/${encodeURIComponent(file.fileId)}`);
+      saveLink(answer.download.url, file.name);
+    } catch (e) {
+      $("chat-status").textContent = e.message;
+    }
+  });
+  return button;
 }
 
 /// A notification of the agent's feed: the chat it concerns is fetched by index (in order,
@@ -180,6 +196,17 @@ $("composer").addEventListener("submit", async (event) => {
   $("message").value = "";
   try {
     await api("POST", `/chats/${current.chatId}/messages`, { text, internal: $("internal").checked, clientMessageId: crypto.randomUUID() });
+    poll();
+  } catch (e) {
+    $("chat-status").textContent = e.message;
+  }
+});
+
+$("attach").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  try {
+    await sendFiles($("file"), current.chatId, api, (upload, file) => putFile(fetch, upload, file));
+    $("file").value = "";
     poll();
   } catch (e) {
     $("chat-status").textContent = e.message;

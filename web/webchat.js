@@ -26,6 +26,8 @@ export const Errors = Object.freeze({
   restoreActive: "Chat session is already active, ignoring restore command.",
   pollLimit: "Polling stopped after too many failures; resetPollExceptions resumes it.",
   badInput: "Invalid value provided for the input property. An HTML element reference to a textarea or text input is required.",
+  noFiles: "No file provided: pass a file input, a FileList, a File or an array of Files.",
+  noFileId: "No fileId provided.",
 });
 
 // The seed's events, as it spells them ("Started" too, beside "started").
@@ -237,6 +239,35 @@ export class WebChatService {
     const flags = [...pattern.flags].filter((f) => "ims".includes(f)).join("");
     const filter = flags ? `(?${flags})${pattern.source}` : pattern.source;
     return this.request("POST", `/chats/${chatId}/messages`, { text: message, filter, clientMessageId: newClientMessageId() });
+  }
+
+  /// sendFile: the seed's file input (or a FileList, a File, an array of Files); see
+  /// [`sendFiles`]. Resolves with `{messages}`, the File messages posted.
+  async sendFile({ files } = {}) {
+    const { chatId } = this.requireSession();
+    const request = (method, path, body) => this.request(method, path, body);
+    const messages = await sendFiles(files, chatId, request, (upload, file) => this.upload(upload, file));
+    return { messages };
+  }
+
+  /// A presigned PUT; a failure is emitted as `error`, as an API call's is.
+  async upload(upload, file) {
+    try {
+      return await putFile(this.fetch, upload, file);
+    } catch (e) {
+      this.emit("error", e);
+      throw e;
+    }
+  }
+
+  /// downloadFile: a presigned link to the file, which a page opens as a download (storage
+  /// serves it as an attachment under its name). Resolves with `{file, download}`.
+  async downloadFile({ fileId, fileName } = {}) {
+    const { chatId } = this.requireSession();
+    if (!fileId) throw new Error(Errors.noFileId);
+    const answer = await this.request("GET", `/chats/${chatId}/files/${encodeURIComponent(fileId)}`);
+    saveLink(answer.download.url, fileName ?? answer.file.name);
+    return answer;
   }
 
   async updateUserData(data) {
@@ -653,9 +684,54 @@ export class BayeuxSocket {
   }
 }
 
+/// The seed's file input, a FileList, an array of Files, or one File.
+function fileList(files) {
+  if (!files) return [];
+  if (files.files) return Array.from(files.files);
+  if (typeof files.length === "number") return Array.from(files);
+  return [files];
+}
+
+/// sendFile's three steps for each file: announce it (`request` calls the API), PUT it to
+/// storage with the presigned request answered (`put`: its size and type are signed, so
+/// storage takes nothing else), then post it as a `File` message. The posted messages.
+/// Refusals carry the server's texts ("The file sent is an invalid type.", "The file size
+/// exceeds the limit.", "The number of uploads is exceeded."). The console uses it too.
+export async function sendFiles(files, chatId, request, put) {
+  const list = fileList(files);
+  if (!list.length) throw new Error(Errors.noFiles);
+  const messages = [];
+  for (const file of list) {
+    const body = { name: file.name, size: file.size, type: file.type || "application/octet-stream" };
+    const { file: announced, upload } = await request("POST", `/chats/${chatId}/files`, body);
+    await put(upload, file);
+    const posted = await request("POST", `/chats/${chatId}/files/${encodeURIComponent(announced.fileId)}`);
+    messages.push(posted.message);
+  }
+  return messages;
+}
+
+/// A presigned request made as signed: its headers but the length, which the body sets.
+export async function putFile(fetch, upload, file) {
+  const headers = Object.fromEntries(Object.entries(upload.headers ?? {}).filter(([k]) => k !== "content-length" && k !== "host"));
+  const response = await fetch(upload.url, { method: upload.method, headers, body: file });
+  if (!response.ok) throw Object.assign(new Error(`The file could not be stored (HTTP ${response.status}).`), { status: response.status });
+  return response;
+}
+
+/// Opens a download link in a page (nothing outside one).
+export function saveLink(url, name) {
+  const page = globalThis.document;
+  if (!page?.createElement) return;
+  const link = Object.assign(page.createElement("a"), { href: url, download: name, rel: "noopener" });
+  page.body.appendChild(link);
+  link.click();
+  link.remove();
+}
+
 /// A pushed message (Genesys's shape) as the HTTP API hands messages out.
 function fromPush(m, chatId) {
-  const type = { ParticipantJoined: "System", ParticipantLeft: "System" }[m.type] ?? m.type;
+  const type = { ParticipantJoined: "System", ParticipantLeft: "System", FileUploaded: "File" }[m.type] ?? m.type;
   return {
     messageId: `${chatId}-${m.index}`,
     chatId,
@@ -666,6 +742,7 @@ function fromPush(m, chatId) {
     type,
     event: { ParticipantJoined: "joined", ParticipantLeft: "left" }[m.type],
     text: m.text,
+    file: m.file,
     createTime: new Date(m.timestampSeconds).toISOString(),
   };
 }

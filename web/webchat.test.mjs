@@ -464,3 +464,52 @@ test("registerTypingPreviewInput sends the text typed so far, then stops when em
   assert.deepEqual(typing, [{ typing: true, text: "my ord" }, { typing: true, text: "my order" }, { typing: false }]);
   chat.clear();
 });
+
+test("sendFile announces, uploads with the signed headers, then posts each file; downloadFile hands out the link", async () => {
+  const stored = [];
+  const { chat, api } = service({
+    "POST /chats/c1/files/f": (path) => [201, { message: { type: "File", text: "a.png", file: { fileId: path.split("/").pop() } } }],
+    "POST /chats/c1/files": (_, body) =>
+      body.size > 10
+        ? [413, { error: { code: "payload_too_large", message: "The file size exceeds the limit (10 bytes at most)." } }]
+        : [201, { file: { fileId: `f${stored.length + 1}`, ...body }, upload: { url: `https://bucket.example/f${stored.length + 1}?sig=1`, method: "PUT", headers: { "content-length": String(body.size), "content-type": body.type, host: "bucket.example" } } }],
+    "GET /chats/c1/files/f1": () => [200, { file: { fileId: "f1", name: "a.png" }, download: { url: "https://bucket.example/f1?sig=2", method: "GET" } }],
+    "POST /chats": () => started,
+    "GET /chats/c1/messages": () => quiet,
+  });
+  // Storage is another host: its requests never reach the API.
+  const apiFetch = chat.fetch;
+  chat.fetch = async (url, init) => {
+    if (!url.startsWith("https://bucket.example/")) return apiFetch(url, init);
+    stored.push({ url, method: init.method, headers: init.headers, body: await init.body.text() });
+    return { ok: true, status: 200, text: async () => "" };
+  };
+  await assert.rejects(chat.sendFile({ files: [] }), { message: Errors.noSession });
+  await chat.startChat({});
+  chat.stopPoll();
+  await assert.rejects(chat.sendFile({}), { message: Errors.noFiles });
+
+  // The seed's file input, holding two files.
+  const input = { files: [new File(["PNG"], "a.png", { type: "image/png" }), new File(["hello"], "b.txt", { type: "text/plain" })] };
+  const sent = await chat.sendFile({ files: input });
+  assert.deepEqual(sent.messages.map((m) => m.file.fileId), ["f1", "f2"]);
+  assert.deepEqual(stored.map((s) => [s.method, s.headers, s.body]), [
+    ["PUT", { "content-type": "image/png" }, "PNG"],
+    ["PUT", { "content-type": "text/plain" }, "hello"],
+  ]);
+  const posts = api.calls.filter((c) => c.method === "POST" && c.path.startsWith("/chats/c1/files"));
+  assert.deepEqual(posts.map((c) => c.path), ["/chats/c1/files", "/chats/c1/files/f1", "/chats/c1/files", "/chats/c1/files/f2"]);
+  assert.deepEqual(posts[0].body, { name: "a.png", size: 3, type: "image/png" });
+
+  // Refused: the server's text, and `error` emitted; nothing uploaded.
+  const errors = [];
+  chat.on("error", (e) => errors.push(e.message));
+  await assert.rejects(chat.sendFile({ files: new File(["x".repeat(11)], "big.png", { type: "image/png" }) }), { message: /exceeds the limit/ });
+  assert.equal(stored.length, 2);
+  assert.equal(errors.length, 1);
+
+  await assert.rejects(chat.downloadFile({}), { message: Errors.noFileId });
+  const link = await chat.downloadFile({ fileId: "f1", fileName: "a.png" });
+  assert.equal(link.download.url, "https://bucket.example/f1?sig=2");
+  chat.clear();
+});

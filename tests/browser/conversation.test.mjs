@@ -1,6 +1,7 @@
 // A customer and an agent chat with each other through the local server in headless
-// Chromium: start, accept, messages both ways with the typing indicator, an internal note
-// the customer never sees, reload and restore, end. Screenshots go to web/screenshots/.
+// Chromium: start, accept, messages both ways with the typing indicator and its preview,
+// an internal note and a filtered message the customer never sees, files both ways,
+// reload and restore (each message once), end. Screenshots go to web/screenshots/.
 // Run by scripts/browser-test.sh (API, CHROMIUM and PLAYWRIGHT set by it).
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -11,6 +12,13 @@ const require = createRequire(import.meta.url);
 const { chromium } = require(process.env.PLAYWRIGHT);
 const API = process.env.API;
 const SHOTS = new URL("../../web/screenshots/", import.meta.url).pathname;
+
+/// A download's bytes, as text.
+async function readDownload(download) {
+  const chunks = [];
+  for await (const chunk of await download.createReadStream()) chunks.push(chunk);
+  return Buffer.concat(chunks).toString();
+}
 
 test("a customer and an agent chat through the widget and the console", { timeout: 120_000 }, async () => {
   mkdirSync(SHOTS, { recursive: true });
@@ -91,11 +99,33 @@ test("a customer and an agent chat through the widget and the console", { timeou
       assert.equal(await transcript(customer).getByText(`Ann: ${text}`).count(), 1, text);
     }
 
-    // A reload restores the chat and its transcript.
+    // A filtered message (sendFilteredMessage): the agent reads it, the customer never sees it.
+    await customer.evaluate(() => window.livechat.sendFilteredMessage({ message: "My card is 4111 1111", regex: /\d{4} \d{4}/ }));
+    await transcript(agent).getByText("Jonny: My card is 4111 1111").waitFor();
+
+    // Files both ways: the customer attaches one, the agent downloads it and sends one back.
+    await customer.getByLabel("Attach a file").setInputFiles({ name: "receipt.txt", mimeType: "text/plain", buffer: Buffer.from("order 1234") });
+    await customer.getByRole("button", { name: "Upload" }).click();
+    const received = transcript(agent).getByRole("button", { name: /receipt\.txt/ });
+    const [download] = await Promise.all([agent.waitForEvent("download"), received.click()]);
+    assert.equal(download.suggestedFilename(), "receipt.txt");
+    assert.equal(await readDownload(download), "order 1234");
+    await agent.getByLabel("Attach a file").setInputFiles({ name: "label.pdf", mimeType: "application/pdf", buffer: Buffer.from("%PDF-1.4 label") });
+    await agent.getByRole("button", { name: "Upload" }).click();
+    const [back] = await Promise.all([customer.waitForEvent("download"), transcript(customer).getByRole("button", { name: /label\.pdf/ }).click()]);
+    assert.equal(await readDownload(back), "%PDF-1.4 label");
+    assert.equal(await transcript(customer).getByText("4111").count(), 0, "the filtered message stays hidden");
+
+    // A reload restores the chat and its transcript, each message once.
     await customer.reload();
     await customer.locator("#chat").waitFor({ state: "visible" });
-    await transcript(customer).getByText("Ann: Hello Jonny").waitFor();
+    await transcript(customer).getByRole("button", { name: /label\.pdf/ }).waitFor();
+    for (const text of ["Ann: Hello Jonny", "Jonny: Where is my parcel?", "Ann: Back on push"]) {
+      assert.equal(await transcript(customer).getByText(text).count(), 1, text);
+    }
+    assert.equal(await transcript(customer).getByRole("button", { name: /receipt\.txt/ }).count(), 1);
     assert.equal(await transcript(customer).getByText("VIP customer").count(), 0);
+    assert.equal(await transcript(customer).getByText("4111").count(), 0);
     await customer.screenshot({ path: `${SHOTS}customer.png`, fullPage: true });
     await agent.screenshot({ path: `${SHOTS}agent.png`, fullPage: true });
 
