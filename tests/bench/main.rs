@@ -382,6 +382,10 @@ async fn main() {
     let sdk = integration_tests::sdk_config().await;
     t.app.sns = shared::app::sns_client(&sdk, Some(sns_endpoint()));
     t.app.config.events.topic_arn = Some(local_server::stream::ensure_topic(&t.app.sns, "bench-events").await.unwrap());
+    // chat-files' sample announces an upload: signing it calls nothing, so the bucket need
+    // not exist; the bench announces more than a chat's limit.
+    t.app.config.files.bucket = Some("bench-files".into());
+    t.app.config.files.limits.max_per_chat = u32::MAX;
     // Realistic data: a queue of requests, active chats with transcripts, an agent online.
     let scale = scale();
     t.seed_chats(scale.requests, shared::domain::model::ChatStatus::Request).await;

@@ -936,6 +936,31 @@ mod tests {
     }
 
     #[test]
+    fn a_file_is_a_new_message_with_its_file() {
+        let ctx = Context { chat: Some(chat(ChatStatus::Active, "sales", ChatterType::Public)), ..Default::default() };
+        let file = crate::domain::model::FileRef {
+            file_id: "f1".into(),
+            name: "receipt.pdf".into(),
+            size: 42,
+            content_type: "application/pdf".into(),
+        };
+        let mut posted = message(6, "v1", ChatterType::Public, "receipt.pdf", None, false);
+        posted.kind = MessageType::File;
+        posted.file = Some(file);
+        let change = Change {
+            id: "r1".into(),
+            old: None,
+            new: Some(Entity::Message(posted)),
+            at: "2026-11-21T10:02:00.000Z".into(),
+        };
+        let notes = notifications(&change, &ctx);
+        assert_eq!(notes[0]["notificationType"], "NewMessages");
+        let m = &notes[0]["messages"][0];
+        assert_eq!((m["type"].as_str(), m["text"].as_str()), (Some("FileUploaded"), Some("receipt.pdf")));
+        assert_eq!(m["file"], json!({"fileId": "f1", "name": "receipt.pdf", "size": 42, "type": "application/pdf"}));
+    }
+
+    #[test]
     fn internal_messages_never_reach_customer_vocabularies() {
         for o in all_events().iter().filter(|o| o.format != Format::Native) {
             assert!(!o.body.contains("note"), "{} {}: {}", o.format.as_str(), o.event, o.body);
