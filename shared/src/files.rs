@@ -59,6 +59,11 @@ pub struct Files<'a> {
 }
 
 impl Files<'_> {
+    /// Whether a bucket is configured at all.
+    pub fn configured(&self) -> Result<(), FilesError> {
+        self.bucket().map(|_| ())
+    }
+
     fn bucket(&self) -> Result<&str, FilesError> {
         self.config.bucket.as_deref().ok_or(FilesError::NotConfigured)
     }

@@ -208,6 +208,26 @@ async fn chat_list_filters_before_paging_and_refuses_chatter_filters_without_a_c
     }
 }
 
+/// ChatList's `Order`: the queue has no priorities, so its order is the order of arrival,
+/// which `GET /chats?status=request` lists by and every row carries as `createTime`.
+#[tokio::test]
+async fn chat_list_order_is_the_queues_order_of_arrival() {
+    let t = TestApp::new().await;
+    let ann = t.agent_token("ann");
+    let mut arrived = vec![];
+    for _ in 0..3 {
+        arrived.push(t.start_chat("sales").await.0);
+        t.app.clock.advance(std::time::Duration::from_secs(1));
+    }
+    let (status, page) = t.call("GET", "/chats?status=request", Some(&ann), None).await;
+    assert_eq!(status, 200, "{page}");
+    let rows = page["chats"].as_array().unwrap();
+    let listed: Vec<&str> = rows.iter().map(|c| c["chatId"].as_str().unwrap()).collect();
+    assert_eq!(listed, arrived);
+    let times: Vec<&str> = rows.iter().map(|c| c["createTime"].as_str().unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] < w[1]), "{times:?}");
+}
+
 #[tokio::test]
 async fn customer_id_get_chat_permission_level_get_and_chat_participant_number_get_as_fields() {
     let t = TestApp::new().await;

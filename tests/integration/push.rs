@@ -221,3 +221,32 @@ async fn chat_participant_add_monitoring_tells_the_monitoring_agent_of_the_chats
     assert_eq!(pushed_texts(&all), vec!["from the agent", "from the customer"], "monitoring 2: all of it");
     assert_eq!(pushed_texts(&quiet), vec!["witness"], "monitoring 0: nothing of that chat");
 }
+
+/// CustomerAvailabilityGet: a known customer in an open chat is away (2) until a widget of
+/// theirs is connected live to it (3), away again once it closes, off-line (0) once they leave.
+#[tokio::test]
+async fn customer_availability_get_is_away_until_a_widget_of_theirs_is_connected() {
+    let (t, port) = TestApp::with_push().await;
+    let ann = t.agent_token("ann");
+    let body = json!({"channelId": "sales", "requesterType": "Customer", "identityToken": t.identity_token("kim"), "nickname": "Kim"});
+    let (status, started) = t.call("POST", "/chats", None, Some(body)).await;
+    assert_eq!(status, 201, "{started}");
+    let chat = started["chat"]["chatId"].as_str().unwrap().to_string();
+    let kim = started["token"].as_str().unwrap().to_string();
+    accept(&t, &chat, &ann).await;
+    let availability =
+        || async { t.call("GET", "/customers/kim/availability", Some(&ann), None).await.1["availability"].clone() };
+    assert_eq!(availability().await, 2);
+    // The agent's own socket on the chat does not make the customer on-line.
+    let agent_socket = Socket::subscribed(port, &ann).await;
+    assert_eq!(availability().await, 2);
+    let socket = Socket::subscribed(port, &kim).await;
+    assert_eq!(availability().await, 3);
+    socket.close().await;
+    watchers_until(&t, &shared::domain::model::Watched::Chat(chat.clone()), 0).await;
+    assert_eq!(availability().await, 2);
+    let leave = t.call("POST", &format!("/chats/{chat}/leave"), Some(&kim), None).await;
+    assert_eq!(leave.0, 200);
+    assert_eq!(availability().await, 0);
+    agent_socket.close().await;
+}

@@ -190,7 +190,8 @@ fn request(route: &Route, who: Who, chat: &Chat) -> (String, Option<Value>) {
         "users-online" => "?userType=User",
         _ => "",
     };
-    let body = match route.function {
+    let body = match route.operation {
+        "file-upload" => Some(json!({"name": "a.txt", "size": 3, "type": "text/plain"})),
         "chat-add" => Some(json!({"channelId": "sales"})),
         "chat-update" => Some(json!({"channelId": "support"})),
         "participant-add" => {
@@ -212,7 +213,7 @@ fn request(route: &Route, who: Who, chat: &Chat) -> (String, Option<Value>) {
 
 #[tokio::test]
 async fn every_route_answers_every_caller_by_its_rule() {
-    let t = TestApp::with(|c| c.mask_agent_names = true).await;
+    let t = TestApp::with_files(|c| c.mask_agent_names = true).await;
     let mut checked = 0;
     for route in ROUTES {
         // A fresh chat per route, so one route's effects do not decide another's answer.

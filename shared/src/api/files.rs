@@ -46,8 +46,9 @@ async fn upload(app: &App, req: Request) -> HandlerResult {
     let limits = &app.config.files.limits;
     let file_id = uuid::Uuid::new_v4().simple().to_string();
     let file = files::accept(&file_id, &body.name, body.size, &body.content_type, limits)?;
-    // Signed before anything is written: without storage, nothing is counted.
-    let upload_url = app.files().upload_url(chat_id, &file_id, &file.content_type, file.size).await?;
+    // Without storage nothing is counted; the door and the count are one conditional
+    // write, and signing after it is local work (no call to S3).
+    app.files().configured()?;
     let mut upload = None;
     app.db
         .apply(chat_id, |state| {
@@ -58,6 +59,7 @@ async fn upload(app: &App, req: Request) -> HandlerResult {
         })
         .await?;
     let upload = upload.ok_or_else(ApiError::internal)?;
+    let upload_url = app.files().upload_url(chat_id, &file_id, &file.content_type, file.size).await?;
     Ok(Response::created(&json!({ "file": upload.file, "upload": upload_url })))
 }
 
@@ -66,6 +68,9 @@ async fn post(app: &App, req: Request) -> HandlerResult {
     let ident = req.caller()?;
     let chat_id = req.param("chatId")?;
     let file_id = req.param("fileId")?;
+    // The door before the file's item and the object: a stranger learns nothing of either.
+    let state = app.db.load_state(chat_id, false).await?.ok_or_else(|| ApiError::not_found("chat not found"))?;
+    policy::can_post(&ident, &state)?;
     let upload = app.db.file(chat_id, file_id).await?.ok_or_else(|| ApiError::not_found("no such file"))?;
     let limits = &app.config.files.limits;
     let stored = app

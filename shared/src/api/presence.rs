@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::app::App;
-use crate::domain::model::{Availability, Presence};
+use crate::domain::model::{customer_availability, Availability, Presence, Watched};
 use crate::domain::transitions;
 use crate::domain::validate;
 use crate::error::ApiError;
@@ -147,13 +147,22 @@ pub async fn online_users(app: &App, req: Request) -> HandlerResult {
     Ok(Response::ok(&json!({ "users": users })))
 }
 
-/// `GET /customers/{customerId}/availability` (CustomerAvailabilityGet): 3 while the
-/// customer has an active chat, else 0.
+/// `GET /customers/{customerId}/availability` (CustomerAvailabilityGet): see
+/// [`customer_availability`].
 pub async fn customer(app: &App, req: Request) -> HandlerResult {
     let id = req.param("customerId")?;
     validate::id("customerId", id)?;
     let chats = app.db.online_customers(Some(id)).await?;
-    let code = if chats.is_empty() { 0 } else { 3 };
+    // One GSI1 Query per open chat of theirs (a customer has one or two), until one has a live socket of theirs.
+    let mut connected = false;
+    for chat in &chats {
+        let sockets = app.db.watchers(&Watched::Chat(chat.chat_id.clone())).await?;
+        if sockets.iter().any(|c| c.is_customer(id)) {
+            connected = true;
+            break;
+        }
+    }
+    let code = customer_availability(chats.len(), connected);
     Ok(Response::ok(&json!({ "customerId": id, "availability": code, "chats": chats.len() })))
 }
 

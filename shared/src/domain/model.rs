@@ -666,6 +666,24 @@ impl Viewer {
     }
 }
 
+/// CustomerAvailabilityGet's codes: 0 off-line (in no open chat), 2 away (in an open chat,
+/// with no widget connected live to it: the page is closed, or only polls), 3 on-line (a
+/// widget of theirs is subscribed to one of their open chats).
+pub fn customer_availability(open_chats: usize, connected: bool) -> u8 {
+    match (open_chats, connected) {
+        (0, _) => 0,
+        (_, false) => 2,
+        (_, true) => 3,
+    }
+}
+
+impl Connection {
+    /// Whether this socket is a customer's own (not an agent's, nor a visitor's).
+    pub fn is_customer(&self, customer_id: &str) -> bool {
+        matches!(&self.viewer, Viewer::Chatter { chatter_type: ChatterType::Customer, chatter_id, .. } if chatter_id == customer_id)
+    }
+}
+
 /// What a socket watches: one chat's customer side, or one agent's chats.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Watched {
@@ -790,6 +808,14 @@ mod tests {
         assert!(!message("Code AB12", Some("code")).hidden_by_filter(), "case matters without the flag");
         assert!(!message("Code AB12", None).hidden_by_filter());
         assert!(!message("Code AB12", Some("(")).hidden_by_filter(), "a filter that does not compile hides nothing");
+    }
+
+    #[test]
+    fn a_customer_is_away_in_an_open_chat_until_a_widget_of_theirs_is_connected() {
+        assert_eq!(customer_availability(0, false), 0);
+        assert_eq!(customer_availability(0, true), 0, "a socket of a closed chat counts for nothing");
+        assert_eq!(customer_availability(1, false), 2);
+        assert_eq!(customer_availability(2, true), 3);
     }
 
     #[test]
