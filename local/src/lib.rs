@@ -1,6 +1,7 @@
 //! The local server: every function of template.yaml behind one HTTP listener on loopback,
 //! calling the very handlers the Lambda binaries call.
 
+pub mod idp;
 pub mod queue;
 pub mod schema;
 pub mod socket;
@@ -130,6 +131,13 @@ async fn handle(app: &App, req: hyper::Request<Incoming>, peer: Option<std::net:
     }
     match (request.method.as_str(), request.path.as_str()) {
         ("GET", "/openapi.json") => Response::ok(&shared::openapi::document()),
+        ("GET", "/.well-known/jwks.json") => match idp::issuer() {
+            Ok(issuer) => Response::ok(issuer.jwks()),
+            Err(e) => {
+                tracing::error!(error = %e, "no local identity provider");
+                ApiError::unavailable().into_response()
+            }
+        },
         ("GET", "/health") => routes::finish("GET /health", &request_id, None, started, health(app).await),
         ("POST", "/dev/tokens") => {
             routes::finish("POST /dev/tokens", &request_id, None, started, dev_token(app, &request))
@@ -199,6 +207,10 @@ struct DevToken {
     /// e.g. `["admin"]`.
     #[serde(default)]
     roles: Vec<String>,
+    /// ES256 (the default) or RS256, signed by the local identity provider; HS256 with the
+    /// development shared secret.
+    #[serde(default)]
+    alg: Option<String>,
 }
 
 /// `POST /dev/tokens`: mints an agent token, as the organisation's issuer would. Local only:
@@ -212,7 +224,26 @@ fn dev_token(app: &App, request: &Request) -> Result<Response, ApiError> {
         validate::id("roles", role)?;
     }
     let roles: Vec<&str> = body.roles.iter().map(String::as_str).collect();
-    let token =
-        auth::issue_agent_token(&app.config.auth, &body.user_id, &name, &roles, app.clock.epoch_secs(), 24 * 3600)?;
+    let now = app.clock.epoch_secs();
+    let ttl = 24 * 3600;
+    let alg = match body.alg.as_deref().unwrap_or("ES256") {
+        "HS256" => None,
+        "ES256" => Some(jsonwebtoken::Algorithm::ES256),
+        "RS256" => Some(jsonwebtoken::Algorithm::RS256),
+        _ => return Err(ApiError::bad_request("alg is ES256, RS256 or HS256")),
+    };
+    let token = match alg {
+        None => auth::issue_agent_token(&app.config.auth, &body.user_id, &name, &roles, now, ttl)?,
+        Some(alg) => {
+            let claims = serde_json::json!({
+                "sub": body.user_id, "name": name, "roles": roles, "iat": now, "exp": now + ttl,
+                "iss": app.config.auth.agent_issuer, "aud": app.config.auth.agent_audience,
+            });
+            idp::issuer().and_then(|issuer| issuer.sign(alg, &claims)).map_err(|e| {
+                tracing::error!(error = %e, "local token not signed");
+                ApiError::unavailable()
+            })?
+        }
+    };
     Ok(Response::created(&serde_json::json!({ "token": token, "userId": body.user_id, "name": name, "roles": roles })))
 }

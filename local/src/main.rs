@@ -54,6 +54,12 @@ async fn run() -> Result<(), Error> {
     // The push posts to this server's own `@connections` API, as it would to API Gateway's.
     let sockets = std::env::var("SOCKET_ENDPOINT").unwrap_or_else(|_| format!("http://127.0.0.1:{port}/_ws"));
     app.sockets = shared::app::socket_client(&sdk, Some(sockets));
+    // Agents' keys from this server's own identity provider, fetched over HTTP as from a
+    // provider in AWS (at the first agent token: nothing listens yet).
+    if std::env::var("AGENT_JWKS_URL").is_err() {
+        let url = format!("http://127.0.0.1:{port}/.well-known/jwks.json");
+        app.config.auth.agent_keys = Arc::new(shared::agent_keys::AgentKeys::new(Some(url)));
+    }
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     tracing::info!("serving on http://127.0.0.1:{port}, sockets on ws://127.0.0.1:{port}/socket");
     let app = Arc::new(app);

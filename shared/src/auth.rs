@@ -35,8 +35,48 @@ struct Claims {
     roles: Vec<String>,
 }
 
-fn validation(issuer: &str, audience: &str) -> Validation {
-    let mut v = Validation::new(Algorithm::HS256);
+/// What an agent token says, whoever signed it: the development issuer (HS256) or an
+/// identity provider (Cognito names its groups `cognito:groups` and its user name
+/// `cognito:username`; either names the agent when `name` is absent).
+#[derive(Debug, Deserialize)]
+struct AgentClaims {
+    sub: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default, rename = "cognito:username")]
+    username: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    roles: Vec<String>,
+    #[serde(default, rename = "cognito:groups")]
+    groups: Vec<String>,
+}
+
+impl AgentClaims {
+    fn into_identity(self) -> Identity {
+        let name = self.name.or(self.username).or(self.email).unwrap_or_else(|| self.sub.clone());
+        let mut roles = self.roles;
+        roles.extend(self.groups);
+        Identity::Agent { user_id: self.sub, name, roles }
+    }
+}
+
+/// The algorithms an identity provider's keys may sign agent tokens with. HMAC is not
+/// among them: a public key must never serve as a shared secret.
+const PROVIDER_ALGORITHMS: &[Algorithm] = &[
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+];
+
+fn validation(algorithm: Algorithm, issuer: &str, audience: &str) -> Validation {
+    let mut v = Validation::new(algorithm);
     v.set_issuer(&[issuer]);
     v.set_audience(&[audience]);
     v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
@@ -44,11 +84,28 @@ fn validation(issuer: &str, audience: &str) -> Validation {
     v
 }
 
-fn verify(token: &str, secrets: &[String], validation: &Validation) -> Option<Claims> {
+fn verify<T: serde::de::DeserializeOwned>(token: &str, secrets: &[String], validation: &Validation) -> Option<T> {
     secrets
         .iter()
-        .find_map(|s| decode::<Claims>(token, &DecodingKey::from_secret(s.as_bytes()), validation).ok())
+        .find_map(|s| decode::<T>(token, &DecodingKey::from_secret(s.as_bytes()), validation).ok())
         .map(|data| data.claims)
+}
+
+/// An agent token signed by the identity provider: verified with the key its `kid` names,
+/// and only with the algorithm that key is for.
+fn provider_claims(token: &str, header: &jsonwebtoken::Header, config: &AuthConfig) -> Option<AgentClaims> {
+    if !PROVIDER_ALGORITHMS.contains(&header.alg) {
+        return None;
+    }
+    let jwk = config.agent_keys.find(header.kid.as_deref()?)?;
+    if jwk.common.key_algorithm.is_some_and(|a| a.to_string() != format!("{:?}", header.alg))
+        || matches!(jwk.common.public_key_use, Some(jsonwebtoken::jwk::PublicKeyUse::Encryption))
+    {
+        return None;
+    }
+    let key = DecodingKey::from_jwk(&jwk).ok()?;
+    let v = validation(header.alg, &config.agent_issuer, &config.agent_audience);
+    decode::<AgentClaims>(token, &key, &v).ok().map(|d| d.claims)
 }
 
 fn sign(claims: &Claims, secret: &str) -> Result<String, ApiError> {
@@ -73,8 +130,15 @@ pub fn authenticate_optional(req: &Request, config: &AuthConfig) -> Result<Optio
 }
 
 /// Who a token names: a chat token's chatter or an agent; None if it does not verify.
+/// HS256 tokens are this service's chat tokens or development agent tokens; any other
+/// algorithm is an identity provider's agent token (see `agent_keys`).
 pub fn identify(token: &str, config: &AuthConfig) -> Option<Identity> {
-    if let Some(c) = verify(token, &config.chat_secrets, &validation(CHAT_TOKEN_ISSUER, CHAT_TOKEN_AUDIENCE)) {
+    let header = jsonwebtoken::decode_header(token).ok()?;
+    if header.alg != Algorithm::HS256 {
+        return provider_claims(token, &header, config).map(AgentClaims::into_identity);
+    }
+    let chat = validation(Algorithm::HS256, CHAT_TOKEN_ISSUER, CHAT_TOKEN_AUDIENCE);
+    if let Some(c) = verify::<Claims>(token, &config.chat_secrets, &chat) {
         let chatter_type = c.ctype.filter(|t| t.is_customer())?;
         return Some(Identity::Chatter {
             chat_id: c.chat?,
@@ -83,9 +147,8 @@ pub fn identify(token: &str, config: &AuthConfig) -> Option<Identity> {
             name: c.name.unwrap_or_default(),
         });
     }
-    let c = verify(token, &config.agent_secrets, &validation(&config.agent_issuer, &config.agent_audience))?;
-    let name = c.name.unwrap_or_else(|| c.sub.clone());
-    Some(Identity::Agent { user_id: c.sub, name, roles: c.roles })
+    let agent = validation(Algorithm::HS256, &config.agent_issuer, &config.agent_audience);
+    verify::<AgentClaims>(token, &config.agent_secrets, &agent).map(AgentClaims::into_identity)
 }
 
 /// Audience of the identity tokens a site's backend signs for its logged-in customers
@@ -99,7 +162,7 @@ pub fn verify_identity(token: &str, config: &AuthConfig) -> Option<(String, Opti
     v.set_audience(&[IDENTITY_AUDIENCE]);
     v.set_required_spec_claims(&["exp", "aud", "sub"]);
     v.leeway = 30;
-    verify(token, &config.identity_secrets, &v).map(|c| (c.sub, c.name))
+    verify::<Claims>(token, &config.identity_secrets, &v).map(|c| (c.sub, c.name))
 }
 
 /// An identity token, as a site's backend signs it (tests, and the local demo).
@@ -185,6 +248,7 @@ mod tests {
             chat_secrets: vec!["c".repeat(32), "old".repeat(11)],
             chat_token_ttl_secs: 60,
             identity_secrets: vec!["i".repeat(32)],
+            agent_keys: Default::default(),
         }
     }
 

@@ -107,6 +107,9 @@ pub struct AuthConfig {
     pub agent_secrets: Vec<String>,
     pub agent_issuer: String,
     pub agent_audience: String,
+    /// The identity provider's public keys (`AGENT_JWKS_URL`), for RS256 and ES256 agent
+    /// tokens. Shared by the clones of a configuration: one cache per process.
+    pub agent_keys: std::sync::Arc<crate::agent_keys::AgentKeys>,
     /// HS256 secrets for chat tokens; the first signs, any verifies.
     pub chat_secrets: Vec<String>,
     pub chat_token_ttl_secs: i64,
@@ -186,6 +189,7 @@ impl Config {
                 agent_secrets: keys("AGENT_TOKEN_SECRET")?,
                 agent_issuer: var("AGENT_TOKEN_ISSUER").unwrap_or_else(|| "livechat-agents".into()),
                 agent_audience: var("AGENT_TOKEN_AUDIENCE").unwrap_or_else(|| "livechat".into()),
+                agent_keys: std::sync::Arc::new(crate::agent_keys::AgentKeys::new(var("AGENT_JWKS_URL"))),
                 chat_secrets: keys("CHAT_TOKEN_SECRET")?,
                 chat_token_ttl_secs: number("CHAT_TOKEN_TTL_SECONDS", 24 * 3600)?,
                 identity_secrets: keys("CUSTOMER_IDENTITY_SECRET")?,

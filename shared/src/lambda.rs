@@ -73,7 +73,14 @@ pub async fn serve_http(mut app: App, function: &'static str) -> Result<(), Erro
 
 /// The token keys `function` needs, read once: an environment keeps them for its life.
 async fn load_keys(app: &mut App, function: &str) -> Result<(), Error> {
-    let ids = crate::secrets::ids_from_env(&routes::keys_needed(function));
+    let needed = routes::keys_needed(function);
+    if needed.contains(&crate::secrets::TokenKey::Agent) {
+        // A provider that cannot be reached now is asked again by the first agent token.
+        if let Err(e) = app.config.auth.agent_keys.fetch().await {
+            tracing::warn!(error = %e, "agent keys not read at start");
+        }
+    }
+    let ids = crate::secrets::ids_from_env(&needed);
     if !ids.is_empty() {
         let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         let secrets = crate::secrets::client(&sdk, std::env::var("SECRETS_ENDPOINT").ok());

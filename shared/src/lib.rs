@@ -4,6 +4,7 @@
 //! unwrap, expect and panic out of the library (tests may use them).
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
+pub mod agent_keys;
 pub mod api;
 pub mod app;
 pub mod auth;

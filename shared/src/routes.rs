@@ -232,6 +232,9 @@ fn route_of(function: &str, method: &str) -> Option<&'static Route> {
 /// Admits the caller by the route's access rule, then calls the handler of `function`.
 pub async fn dispatch(app: &App, function: &str, mut req: Request) -> HandlerResult {
     let route = route_of(function, &req.method).ok_or_else(|| ApiError::not_found("no such operation"))?;
+    if let Some(token) = req.bearer_token() {
+        app.config.auth.agent_keys.refresh_for(token).await;
+    }
     req.caller = admit(route.access, &req, &app.config.auth)?;
     match function {
         "chat-add" => api::chats::add(app, req).await,

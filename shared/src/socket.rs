@@ -60,6 +60,9 @@ fn answer(status: u16, body: Value) -> Value {
 pub async fn connect(app: &App, event: Value) -> Result<Value, SocketError> {
     let event = parse(event)?;
     let token = event.query_string_parameters.as_ref().and_then(|q| q.get("token"));
+    if let Some(token) = token {
+        app.config.auth.agent_keys.refresh_for(token).await;
+    }
     let Some(ident) = token.and_then(|t| crate::auth::identify(t, &app.config.auth)) else {
         return Ok(answer(401, json!({ "error": "unauthorized", "message": "a valid token is needed" })));
     };

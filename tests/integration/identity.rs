@@ -193,11 +193,11 @@ async fn token_keys_are_read_from_secrets_manager_at_cold_start() {
     let id = format!("agent-key-{}", uuid::Uuid::new_v4().simple());
     let stored = "stored-in-secrets-manager-0123456789-abcdef";
     client.create_secret().name(&id).secret_string(stored).send().await.unwrap();
-    let before = t.agent_token("ann");
+    let now = chrono::Utc::now().timestamp();
+    let before = shared::auth::issue_agent_token(&t.app.config.auth, "ann", "Ann", &[], now, 600).unwrap();
     let mut app = t.same_app();
     secrets::load(&client, &[(TokenKey::Agent, id.clone())], &mut app.config.auth).await.unwrap();
     assert_eq!(app.config.auth.agent_secrets, [stored]);
-    let now = chrono::Utc::now().timestamp();
     let after = shared::auth::issue_agent_token(&app.config.auth, "ann", "Ann", &[], now, 600).unwrap();
     let call = |token: String| {
         let mut request = shared::http::Request::new("GET", "/chats");
@@ -210,4 +210,78 @@ async fn token_keys_are_read_from_secrets_manager_at_cold_start() {
     // A secret that does not exist stops the cold start, with its name.
     let missing = secrets::load(&client, &[(TokenKey::Chat, "no-such-secret".into())], &mut app.config.auth).await;
     assert!(missing.unwrap_err().to_string().contains("no-such-secret"));
+}
+
+/// Agents from an identity provider: RS256 and ES256 tokens verified with the keys of its
+/// JWKS URL, read at cold start and again when a token names a new key (a rotation), but
+/// not for every made-up key id; issuer, audience and expiry checked; a public key never
+/// serves as an HMAC secret; Cognito's groups are roles and its user name a name.
+#[tokio::test]
+async fn agents_sign_in_with_rs256_and_es256_tokens_of_an_identity_providers_jwks() {
+    use jsonwebtoken::Algorithm::{ES256, RS256};
+    use shared::agent_keys::AgentKeys;
+    let full = local_server::idp::issuer().unwrap().jwks().clone();
+    let only_ec = json!({"keys": [full["keys"][0].clone()]});
+    assert_eq!(only_ec["keys"][0]["kty"], "EC");
+    let provider = integration_tests::JwksServer::start(only_ec).await;
+    let url = provider.url.clone();
+    let t = TestApp::with(|c| c.auth.agent_keys = std::sync::Arc::new(AgentKeys::new(Some(url)))).await;
+    // Cold start.
+    t.app.config.auth.agent_keys.fetch().await.unwrap();
+    assert_eq!(provider.reads(), 1);
+    let es = t.provider_token(ES256, json!({"sub": "ann", "name": "Ann"}));
+    assert_eq!(t.call("GET", "/chats", Some(&es), None).await.0, 200);
+    // The provider rotates in a new key: the first token signed with it makes one read.
+    provider.publish(full.clone());
+    let rs = t.provider_token(RS256, json!({"sub": "bob", "name": "Bob"}));
+    assert_eq!(t.call("GET", "/chats", Some(&rs), None).await.0, 200);
+    assert_eq!(provider.reads(), 2);
+    assert_eq!(t.call("GET", "/chats", Some(&rs), None).await.0, 200);
+    assert_eq!(provider.reads(), 2, "a known key is not read again");
+    // A key id nobody published: refused, and no read within the cool-down.
+    let mut parts: Vec<String> = es.split('.').map(str::to_string).collect();
+    parts[0] = base64_url(&json!({"alg": "ES256", "typ": "JWT", "kid": "made-up"}).to_string());
+    let made_up = parts.join(".");
+    assert_eq!(t.call("GET", "/chats", Some(&made_up), None).await.0, 401);
+    assert_eq!(provider.reads(), 2);
+    // Another issuer, another audience, expired: refused.
+    for claims in [
+        json!({"sub": "ann", "iss": "https://elsewhere.example"}),
+        json!({"sub": "ann", "aud": "another-app"}),
+        json!({"sub": "ann", "exp": chrono::Utc::now().timestamp() - 600}),
+    ] {
+        let token = t.provider_token(ES256, claims.clone());
+        assert_eq!(t.call("GET", "/chats", Some(&token), None).await.0, 401, "{claims}");
+    }
+    // The RSA key's public modulus as an HMAC secret, under the RSA key's id: refused.
+    let n = full["keys"][1]["n"].as_str().unwrap().to_string();
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    header.kid = Some(local_server::idp::RS256_KID.into());
+    let now = chrono::Utc::now().timestamp();
+    let claims = json!({"sub": "eve", "iss": "livechat-agents", "aud": "livechat", "exp": now + 600});
+    let confused =
+        jsonwebtoken::encode(&header, &claims, &jsonwebtoken::EncodingKey::from_secret(n.as_bytes())).unwrap();
+    assert_eq!(t.call("GET", "/chats", Some(&confused), None).await.0, 401);
+    // Cognito: `cognito:groups` are roles, `cognito:username` the agent's name.
+    let webhook = json!({"url": "https://hooks.example.com/x", "format": "native", "events": ["ChatAdd"]});
+    let cognito = |groups: serde_json::Value| {
+        t.provider_token(RS256, json!({"sub": "u-1", "cognito:username": "carol", "cognito:groups": groups}))
+    };
+    assert_eq!(t.call("POST", "/webhooks", Some(&cognito(json!([]))), Some(webhook.clone())).await.0, 403);
+    let admin = cognito(json!(["admin"]));
+    // Let through (this app has no topic to subscribe to: 503, not 403).
+    let (status, _) = t.call("POST", "/webhooks", Some(&admin), Some(webhook)).await;
+    assert!(status != 401 && status != 403, "{status}");
+    let (chat, _) = t.start_chat("sales").await;
+    assert_eq!(
+        t.call("PATCH", &format!("/chats/{chat}"), Some(&admin), Some(json!({"status": "active"}))).await.0,
+        200
+    );
+    let (_, people) = t.call("GET", &format!("/chats/{chat}/participants"), Some(&admin), None).await;
+    assert!(people.to_string().contains("\"carol\""), "{people}");
+}
+
+fn base64_url(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
 }

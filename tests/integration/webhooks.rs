@@ -246,7 +246,7 @@ async fn a_gone_receiver_is_disabled_and_the_last_failure_is_dead_lettered() {
     let (status, body) = t.call("POST", &format!("/webhooks/{gone_id}/replay"), Some(&admin), Some(range)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["queued"], 2, "both chats' CHAT_STARTED");
-    assert!(eventually(30, || gone.requests().len() >= 2).await, "{:?}", gone.requests());
+    assert!(eventually(60, || gone.requests().len() >= 2).await, "{:?}", gone.requests());
     assert!(deliveries_of(&t, &gone_id, 2).await.iter().any(|d| d["replay"] == true));
 }
 

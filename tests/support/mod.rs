@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use aws_config::BehaviorVersion;
 use aws_sdk_dynamodb::config::Credentials;
-use serde_json::Value;
+use serde_json::{json, Value};
 use shared::config::{AuthConfig, Config};
 use shared::http::Request;
 use shared::metrics::Meter;
@@ -115,6 +115,14 @@ pub async fn client(endpoint: &str, meter: &Meter) -> aws_sdk_dynamodb::Client {
 /// The secret the tests' "site backend" signs customer identity tokens with.
 pub const IDENTITY_SECRET: &str = "test-identity-secret-0123456789-0123456789";
 
+/// The local identity provider's keys, known without a fetch (a test of the fetch gives
+/// its app a JWKS URL instead).
+pub fn local_agent_keys() -> std::sync::Arc<shared::agent_keys::AgentKeys> {
+    let keys = shared::agent_keys::AgentKeys::default();
+    keys.install(local_server::idp::issuer().expect("local identity provider").key_set());
+    std::sync::Arc::new(keys)
+}
+
 pub fn test_config(table: &str) -> Config {
     Config {
         table_name: table.to_string(),
@@ -122,6 +130,7 @@ pub fn test_config(table: &str) -> Config {
             agent_secrets: vec!["test-agent-secret-0123456789-0123456789".into()],
             agent_issuer: "livechat-agents".into(),
             agent_audience: "livechat".into(),
+            agent_keys: local_agent_keys(),
             chat_secrets: vec!["test-chat-secret-0123456789-0123456789".into()],
             chat_token_ttl_secs: 3600,
             identity_secrets: vec![IDENTITY_SECRET.into()],
@@ -232,17 +241,21 @@ impl TestApp {
         out.contents().iter().filter_map(|o| o.key().map(str::to_string)).collect()
     }
 
+    /// An agent's token from the identity provider (ES256, checked against its JWKS).
     pub fn agent_token(&self, user_id: &str) -> String {
-        let name = format!("Agent {user_id}");
-        shared::auth::issue_agent_token(
-            &self.app.config.auth,
-            user_id,
-            &name,
-            &[],
-            chrono::Utc::now().timestamp(),
-            3600,
-        )
-        .expect("token")
+        self.provider_token(jsonwebtoken::Algorithm::ES256, json!({"sub": user_id, "name": format!("Agent {user_id}")}))
+    }
+
+    /// A token the local identity provider signs with `alg` (ES256, RS256): `claims`, with
+    /// this app's issuer and audience and an hour to live unless they say otherwise.
+    pub fn provider_token(&self, alg: jsonwebtoken::Algorithm, claims: Value) -> String {
+        let now = chrono::Utc::now().timestamp();
+        let auth = &self.app.config.auth;
+        let mut all = json!({"iss": auth.agent_issuer, "aud": auth.agent_audience, "iat": now, "exp": now + 3600});
+        for (k, v) in claims.as_object().expect("claims").iter() {
+            all[k] = v.clone();
+        }
+        local_server::idp::issuer().and_then(|i| i.sign(alg, &all)).expect("token")
     }
 
     /// A customer's identity token, as the site's backend signs it.
@@ -256,10 +269,9 @@ impl TestApp {
         self.role_token(user_id, "admin")
     }
 
-    /// An agent with one role (`admin`, `integrator`).
+    /// An agent with one role (`admin`, `integrator`), RS256-signed.
     pub fn role_token(&self, user_id: &str, role: &str) -> String {
-        let now = chrono::Utc::now().timestamp();
-        shared::auth::issue_agent_token(&self.app.config.auth, user_id, "Admin", &[role], now, 3600).expect("token")
+        self.provider_token(jsonwebtoken::Algorithm::RS256, json!({"sub": user_id, "name": "Admin", "roles": [role]}))
     }
 
     /// Calls the API as API Gateway would route it; returns status and JSON body.
@@ -963,4 +975,47 @@ pub fn pushed_texts(pushed: &[Value]) -> Vec<String> {
         .filter(|m| m["type"] == "Text")
         .map(|m| m["text"].as_str().unwrap_or_default().to_string())
         .collect()
+}
+
+/// An identity provider's JWKS endpoint on loopback: serves the key set the test publishes
+/// and counts how often it was read.
+pub struct JwksServer {
+    pub url: String,
+    keys: std::sync::Arc<std::sync::Mutex<Value>>,
+    reads: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl JwksServer {
+    pub async fn start(keys: Value) -> JwksServer {
+        use tokio::io::AsyncWriteExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}/.well-known/jwks.json", listener.local_addr().expect("addr"));
+        let server =
+            JwksServer { url, keys: std::sync::Arc::new(std::sync::Mutex::new(keys)), reads: Default::default() };
+        let (keys, reads) = (server.keys.clone(), server.reads.clone());
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                if read_request(&mut stream).await.is_none() {
+                    continue;
+                }
+                reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let body = keys.lock().expect("keys").to_string();
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(answer.as_bytes()).await;
+            }
+        });
+        server
+    }
+
+    /// What the endpoint serves from now on (a rotation).
+    pub fn publish(&self, keys: Value) {
+        *self.keys.lock().expect("keys") = keys;
+    }
+
+    pub fn reads(&self) -> usize {
+        self.reads.load(std::sync::atomic::Ordering::SeqCst)
+    }
 }

@@ -1,0 +1,93 @@
+//! Agents' public keys from the identity provider's JWKS (RS256 and ES256 agent tokens, as
+//! Cognito, Auth0, Okta or Entra ID sign them). Read at cold start and kept for the
+//! environment's life; read again when a token names a key id the set lacks (the provider
+//! rotated), at most once per `REFRESH_COOLDOWN`, so that made-up key ids cannot turn every
+//! request into a fetch.
+
+use std::sync::RwLock;
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::jwk::{Jwk, JwkSet};
+
+/// The shortest time between two fetches asked for by unknown key ids.
+pub const REFRESH_COOLDOWN: Duration = Duration::from_secs(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum AgentKeysError {
+    #[error("agent keys from {url}: {reason}")]
+    Fetch { url: String, reason: String },
+}
+
+#[derive(Debug, Default)]
+pub struct AgentKeys {
+    /// Where the provider publishes its keys; None: only keys given in-process (locally).
+    url: Option<String>,
+    set: RwLock<Vec<Jwk>>,
+    /// When an unknown key id last caused a fetch.
+    last_refresh: tokio::sync::Mutex<Option<Instant>>,
+}
+
+impl AgentKeys {
+    pub fn new(url: Option<String>) -> Self {
+        AgentKeys { url, ..Default::default() }
+    }
+
+    /// Keys known without a fetch (the local server's own issuer).
+    pub fn install(&self, keys: JwkSet) {
+        if let Ok(mut set) = self.set.write() {
+            *set = keys.keys;
+        }
+    }
+
+    /// The key a token names, if the set has it.
+    pub fn find(&self, kid: &str) -> Option<Jwk> {
+        let set = self.set.read().ok()?;
+        set.iter().find(|k| k.common.key_id.as_deref() == Some(kid)).cloned()
+    }
+
+    /// Reads the set from the provider (cold start, and rotation).
+    pub async fn fetch(&self) -> Result<(), AgentKeysError> {
+        let Some(url) = &self.url else { return Ok(()) };
+        let failed = |reason: String| AgentKeysError::Fetch { url: url.clone(), reason };
+        let client =
+            reqwest::Client::builder().timeout(Duration::from_secs(5)).build().map_err(|e| failed(e.to_string()))?;
+        let response = client.get(url).send().await.map_err(|e| failed(e.to_string()))?;
+        if !response.status().is_success() {
+            return Err(failed(format!("status {}", response.status())));
+        }
+        let bytes = response.bytes().await.map_err(|e| failed(e.to_string()))?;
+        let body: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| failed(e.to_string()))?;
+        // One key this crate cannot read (an encryption key, a new key type) must not hide
+        // the others: each is read on its own.
+        let keys: Vec<Jwk> = body
+            .get("keys")
+            .and_then(serde_json::Value::as_array)
+            .ok_or_else(|| failed("no \"keys\" array".into()))?
+            .iter()
+            .filter_map(|k| serde_json::from_value(k.clone()).ok())
+            .collect();
+        self.install(JwkSet { keys });
+        Ok(())
+    }
+
+    /// Fetches the set again if `token` is signed with a key id it lacks, unless an unknown
+    /// key id caused a fetch less than `REFRESH_COOLDOWN` ago. Never fails: a token that
+    /// still names no known key is refused by the verification that follows.
+    pub async fn refresh_for(&self, token: &str) {
+        if self.url.is_none() {
+            return;
+        }
+        let Some(kid) = jsonwebtoken::decode_header(token).ok().and_then(|h| h.kid) else { return };
+        if self.find(&kid).is_some() {
+            return;
+        }
+        let mut last = self.last_refresh.lock().await;
+        if last.is_some_and(|at| at.elapsed() < REFRESH_COOLDOWN) {
+            return;
+        }
+        *last = Some(Instant::now());
+        if let Err(e) = self.fetch().await {
+            tracing::warn!(error = %e, "agent keys not refreshed");
+        }
+    }
+}
