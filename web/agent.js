@@ -1,9 +1,10 @@
-// The agent console: sign in, availability, the request queue, accept, chat (with
+// The agent console: sign in (PKCE, web/signin.js), availability, the request queue, accept, chat (with
 // internal notes and files), invite, move to another channel, close. Plain DOM, no framework.
 // Its chats are pushed on the agent's CometD feed (/v2/me/chats on the WebSocket API); the
 // open chat is polled only while the socket is down. The queue is polled: requests nobody
 // has accepted are nobody's chats yet.
 import { BayeuxSocket, putFile, saveLink, sendFiles } from "/web/webchat.js";
+import { beginSignIn, finishSignIn, signInSettings } from "/web/signin.js";
 
 const $ = (id) => document.getElementById(id);
 const socketUrl = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/socket`;
@@ -175,18 +176,8 @@ function start() {
   setInterval(setAvailability, 60000); // presence lapses unless refreshed
 }
 
-$("signin").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const answer = await fetch("/dev/tokens", {
-    method: "POST",
-    body: JSON.stringify({ userId: $("user-id").value, name: $("user-name").value || undefined }),
-  }).then((r) => r.json());
-  token = answer.token;
-  userId = answer.userId;
-  sessionStorage.setItem("livechat.agent.token", token);
-  sessionStorage.setItem("livechat.agent.user", userId);
-  start();
-});
+const signIn = signInSettings(location);
+$("signin-button").addEventListener("click", async () => location.assign(await beginSignIn(signIn)));
 
 $("presence").addEventListener("submit", (event) => { event.preventDefault(); setAvailability(); });
 
@@ -251,4 +242,13 @@ $("close").addEventListener("click", async () => {
   }
 });
 
-if (token && userId) start();
+// Back from the identity provider, or still signed in from before.
+finishSignIn(signIn, location.search).then((session) => {
+  if (session) {
+    ({ token, userId } = session);
+    sessionStorage.setItem("livechat.agent.token", token);
+    sessionStorage.setItem("livechat.agent.user", userId);
+    history.replaceState(null, "", location.pathname);
+  }
+  if (token && userId) start();
+}).catch((e) => { $("signin-status").textContent = e.message; });

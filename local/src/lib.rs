@@ -2,6 +2,7 @@
 //! calling the very handlers the Lambda binaries call.
 
 pub mod idp;
+pub mod oauth;
 pub mod queue;
 pub mod schema;
 pub mod socket;
@@ -131,6 +132,9 @@ async fn handle(app: &App, req: hyper::Request<Incoming>, peer: Option<std::net:
     }
     match (request.method.as_str(), request.path.as_str()) {
         ("GET", "/openapi.json") => Response::ok(&shared::openapi::document()),
+        ("GET", "/oauth2/authorize") => oauth::authorize_page(app, &request.query),
+        ("POST", "/oauth2/authorize") => oauth::authorize(app, &request.body),
+        ("POST", "/oauth2/token") => oauth::token(app, &request.body),
         ("GET", "/.well-known/jwks.json") => match idp::issuer() {
             Ok(issuer) => Response::ok(issuer.jwks()),
             Err(e) => {

@@ -38,11 +38,16 @@ test("a customer and an agent chat through the widget and the console", { timeou
     await customer.getByRole("button", { name: "Start chat" }).click();
     await customer.locator("#chat").waitFor({ state: "visible" });
 
-    // The agent signs in, goes online, sees the request and accepts it.
+    // The agent signs in through the identity provider's page (authorization code with
+    // PKCE), goes online, sees the request and accepts it.
     await agent.goto(`${API}/agent`);
+    await agent.getByRole("button", { name: "Sign in" }).click();
+    await agent.waitForURL(/\/oauth2\/authorize\?/);
     await agent.getByLabel("User id", { exact: true }).fill("ann");
     await agent.getByLabel("Name", { exact: true }).fill("Ann");
-    await agent.getByRole("button", { name: "Sign in" }).click();
+    await agent.getByRole("button", { name: "Continue" }).click();
+    await agent.locator("#console").waitFor({ state: "visible" });
+    assert.equal(new URL(agent.url()).search, "", "the code is gone from the address");
     await agent.locator("#queue li", { hasText: "Jonny" }).getByRole("button", { name: "Accept" }).click();
     await agent.locator("#chat").waitFor({ state: "visible" });
     await transcript(customer).getByText("Ann joined the chat.").waitFor();

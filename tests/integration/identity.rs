@@ -285,3 +285,86 @@ fn base64_url(text: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
 }
+
+/// The local provider's sign-in (the paths of Cognito's hosted pages): a code is issued
+/// only for this deployment's client with a S256 challenge, redeemed once, with the
+/// verifier whose SHA-256 is the challenge, for an ID token the API accepts.
+#[tokio::test]
+async fn the_local_sign_in_is_the_authorization_code_flow_with_pkce() {
+    use base64::Engine;
+    let t = std::sync::Arc::new(TestApp::new().await);
+    let base = format!("http://127.0.0.1:{}", t.serve().await);
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let verifier = "a-verifier-of-forty-three-characters-or-more-0123";
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes()));
+    let redirect = "http://127.0.0.1:9/agent";
+    let form = |extra: &[(&str, &str)]| {
+        let mut f = vec![
+            ("client_id", "livechat"),
+            ("redirect_uri", redirect),
+            ("response_type", "code"),
+            ("code_challenge_method", "S256"),
+            ("code_challenge", challenge.as_str()),
+            ("state", "s 1"),
+            ("user_id", "ann"),
+            ("name", "Ann"),
+        ];
+        for (k, v) in extra {
+            f.retain(|(key, _)| key != k);
+            f.push((k, v));
+        }
+        serde_urlencoded(&f)
+    };
+    let post = |path: &str, body: String| {
+        http.post(format!("{base}{path}")).header("content-type", "application/x-www-form-urlencoded").body(body).send()
+    };
+    // Without PKCE, or for another client: no code.
+    for refused in
+        [[("code_challenge_method", "plain")], [("client_id", "other")], [("redirect_uri", "https://evil.example/")]]
+    {
+        assert_eq!(post("/oauth2/authorize", form(&refused)).await.unwrap().status(), 400, "{refused:?}");
+    }
+    // A code for Ann, back to the redirect with the state.
+    let answer = post("/oauth2/authorize", form(&[])).await.unwrap();
+    assert_eq!(answer.status(), 302);
+    let location = answer.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.starts_with(&format!("{redirect}?code=")) && location.ends_with("&state=s%201"), "{location}");
+    let code = location.split("code=").nth(1).unwrap().split('&').next().unwrap().to_string();
+    let redeem = |verifier: &str| {
+        serde_urlencoded(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", "livechat"),
+            ("redirect_uri", redirect),
+            ("code", &code),
+            ("code_verifier", verifier),
+        ])
+    };
+    // The wrong verifier spends the code: a stolen code is worth one guess.
+    let wrong = post("/oauth2/token", redeem("another-verifier-of-forty-three-characters-000")).await.unwrap();
+    assert_eq!(wrong.status(), 400);
+    let refusal: serde_json::Value = serde_json::from_slice(&wrong.bytes().await.unwrap()).unwrap();
+    assert_eq!(refusal["error"], "invalid_grant");
+    assert_eq!(post("/oauth2/token", redeem(verifier)).await.unwrap().status(), 400, "used");
+    // A new code, the right verifier: an ID token that signs Ann in.
+    let location =
+        post("/oauth2/authorize", form(&[])).await.unwrap().headers()["location"].to_str().unwrap().to_string();
+    let code = location.split("code=").nth(1).unwrap().split('&').next().unwrap().to_string();
+    let body = serde_urlencoded(&[
+        ("grant_type", "authorization_code"),
+        ("client_id", "livechat"),
+        ("redirect_uri", redirect),
+        ("code", &code),
+        ("code_verifier", verifier),
+    ]);
+    let tokens: serde_json::Value =
+        serde_json::from_slice(&post("/oauth2/token", body).await.unwrap().bytes().await.unwrap()).unwrap();
+    let id_token = tokens["id_token"].as_str().unwrap();
+    let (status, me) = t.call("GET", "/agents/ann/availability", Some(id_token), None).await;
+    assert_eq!(status, 200, "{me}");
+}
+
+fn serde_urlencoded(pairs: &[(&str, &str)]) -> String {
+    let enc = |s: &str| percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string();
+    pairs.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&")
+}
