@@ -331,32 +331,26 @@ async fn the_local_sign_in_is_the_authorization_code_flow_with_pkce() {
     let location = answer.headers()["location"].to_str().unwrap().to_string();
     assert!(location.starts_with(&format!("{redirect}?code=")) && location.ends_with("&state=s%201"), "{location}");
     let code = location.split("code=").nth(1).unwrap().split('&').next().unwrap().to_string();
-    let redeem = |verifier: &str| {
+    let redeem = |code: &str, verifier: &str| {
         serde_urlencoded(&[
             ("grant_type", "authorization_code"),
             ("client_id", "livechat"),
             ("redirect_uri", redirect),
-            ("code", &code),
+            ("code", code),
             ("code_verifier", verifier),
         ])
     };
     // The wrong verifier spends the code: a stolen code is worth one guess.
-    let wrong = post("/oauth2/token", redeem("another-verifier-of-forty-three-characters-000")).await.unwrap();
+    let wrong = post("/oauth2/token", redeem(&code, "another-verifier-of-forty-three-characters-000")).await.unwrap();
     assert_eq!(wrong.status(), 400);
     let refusal: serde_json::Value = serde_json::from_slice(&wrong.bytes().await.unwrap()).unwrap();
     assert_eq!(refusal["error"], "invalid_grant");
-    assert_eq!(post("/oauth2/token", redeem(verifier)).await.unwrap().status(), 400, "used");
+    assert_eq!(post("/oauth2/token", redeem(&code, verifier)).await.unwrap().status(), 400, "used");
     // A new code, the right verifier: an ID token that signs Ann in.
     let location =
         post("/oauth2/authorize", form(&[])).await.unwrap().headers()["location"].to_str().unwrap().to_string();
     let code = location.split("code=").nth(1).unwrap().split('&').next().unwrap().to_string();
-    let body = serde_urlencoded(&[
-        ("grant_type", "authorization_code"),
-        ("client_id", "livechat"),
-        ("redirect_uri", redirect),
-        ("code", &code),
-        ("code_verifier", verifier),
-    ]);
+    let body = redeem(&code, verifier);
     let tokens: serde_json::Value =
         serde_json::from_slice(&post("/oauth2/token", body).await.unwrap().bytes().await.unwrap()).unwrap();
     let id_token = tokens["id_token"].as_str().unwrap();
