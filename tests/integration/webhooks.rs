@@ -153,7 +153,7 @@ async fn a_failing_receiver_gets_each_event_once_after_retries_and_a_replay_send
     assert_eq!(status, 200, "{replayed}");
     assert_eq!(replayed["queued"], 2, "{replayed}");
     assert_eq!(replayed["more"], false);
-    assert!(eventually(20, || rx.taken().len() >= 4).await, "{:?}", rx.requests());
+    assert!(eventually(60, || rx.taken().len() >= 4).await, "{:?}", rx.requests());
     let ids: Vec<String> = rx.taken().iter().map(|r| r["id"].as_str().unwrap().to_string()).collect();
     assert_eq!(ids.iter().cloned().collect::<BTreeSet<_>>(), first_ids, "a replay keeps the event ids");
     assert!(deliveries_of(&t, &id, 7).await.iter().any(|d| d["replay"] == true));
