@@ -58,6 +58,23 @@ impl Issuer {
         serde_json::from_value(self.jwks.clone()).unwrap_or(JwkSet { keys: vec![] })
     }
 
+    /// An agent token: `claims` (`sub`, `name`, `roles` ...) over this deployment's issuer and
+    /// audience, issued `now` for `ttl` seconds; a claim given overrides these.
+    pub fn agent_token(
+        &self,
+        alg: Algorithm,
+        auth: &shared::config::AuthConfig,
+        now: i64,
+        ttl: i64,
+        claims: Value,
+    ) -> Result<String, String> {
+        let mut all = json!({"iss": auth.agent_issuer, "aud": auth.agent_audience, "iat": now, "exp": now + ttl});
+        if let (Some(all), Some(given)) = (all.as_object_mut(), claims.as_object()) {
+            all.extend(given.clone());
+        }
+        self.sign(alg, &all)
+    }
+
     /// Signs `claims` with the key of `alg` (ES256 or RS256).
     pub fn sign(&self, alg: Algorithm, claims: &Value) -> Result<String, String> {
         let (key, kid) = match alg {

@@ -239,14 +239,13 @@ fn dev_token(app: &App, request: &Request) -> Result<Response, ApiError> {
     let token = match alg {
         None => auth::issue_agent_token(&app.config.auth, &body.user_id, &name, &roles, now, ttl)?,
         Some(alg) => {
-            let claims = serde_json::json!({
-                "sub": body.user_id, "name": name, "roles": roles, "iat": now, "exp": now + ttl,
-                "iss": app.config.auth.agent_issuer, "aud": app.config.auth.agent_audience,
-            });
-            idp::issuer().and_then(|issuer| issuer.sign(alg, &claims)).map_err(|e| {
-                tracing::error!(error = %e, "local token not signed");
-                ApiError::unavailable()
-            })?
+            let claims = serde_json::json!({ "sub": body.user_id, "name": name, "roles": roles });
+            idp::issuer().and_then(|issuer| issuer.agent_token(alg, &app.config.auth, now, ttl, claims)).map_err(
+                |e| {
+                    tracing::error!(error = %e, "local token not signed");
+                    ApiError::unavailable()
+                },
+            )?
         }
     };
     Ok(Response::created(&serde_json::json!({ "token": token, "userId": body.user_id, "name": name, "roles": roles })))

@@ -150,11 +150,9 @@ pub fn token(app: &App, body: &[u8]) -> Response {
     }
     let now = app.clock.epoch_secs();
     let ttl = 3600;
-    let claims = json!({
-        "sub": grant.user_id, "name": grant.name, "token_use": "id", "iat": now, "exp": now + ttl,
-        "iss": app.config.auth.agent_issuer, "aud": grant.client_id,
-    });
-    match idp::issuer().and_then(|i| i.sign(jsonwebtoken::Algorithm::ES256, &claims)) {
+    let claims = json!({ "sub": grant.user_id, "name": grant.name, "token_use": "id", "aud": grant.client_id });
+    match idp::issuer().and_then(|i| i.agent_token(jsonwebtoken::Algorithm::ES256, &app.config.auth, now, ttl, claims))
+    {
         Ok(id_token) => {
             let mut r = Response::ok(&json!({ "id_token": id_token, "token_type": "Bearer", "expires_in": ttl }));
             r.headers.push(("cache-control", "no-store".into()));

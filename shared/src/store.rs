@@ -745,34 +745,15 @@ impl Db {
                 let put = Put::builder().table_name(&self.table).set_item(Some(item)).build().map_err(build_error)?;
                 Ok(TransactWriteItem::builder().put(put).build())
             }
-            Write::RateCount { subject, window, limit, expires_at } => {
-                let update = Update::builder()
-                    .table_name(&self.table)
-                    .key(keys::PK, s(keys::rate_pk(subject)))
-                    .key(keys::SK, s(keys::rate_sk(*window)))
-                    .update_expression("SET entityType = :type, expiresAt = :exp ADD n :one")
-                    .condition_expression("attribute_not_exists(n) OR n < :limit")
-                    .expression_attribute_values(":type", s(entity::RATE_WINDOW))
-                    .expression_attribute_values(":exp", AttributeValue::N(expires_at.to_string()))
-                    .expression_attribute_values(":one", AttributeValue::N("1".into()))
-                    .expression_attribute_values(":limit", AttributeValue::N(limit.to_string()))
-                    .build()
-                    .map_err(build_error)?;
-                Ok(TransactWriteItem::builder().update(update).build())
-            }
+            Write::RateCount { subject, window, limit, expires_at } => self.bounded_count(
+                keys::rate_pk(subject),
+                keys::rate_sk(*window),
+                entity::RATE_WINDOW,
+                *limit,
+                Some(*expires_at),
+            ),
             Write::FileCount { chat_id, limit } => {
-                let update = Update::builder()
-                    .table_name(&self.table)
-                    .key(keys::PK, s(keys::chat_pk(chat_id)))
-                    .key(keys::SK, s(keys::FILE_COUNT_SK))
-                    .update_expression("SET entityType = :type ADD n :one")
-                    .condition_expression("attribute_not_exists(n) OR n < :limit")
-                    .expression_attribute_values(":type", s(entity::FILE_COUNT))
-                    .expression_attribute_values(":one", AttributeValue::N("1".into()))
-                    .expression_attribute_values(":limit", AttributeValue::N(limit.to_string()))
-                    .build()
-                    .map_err(build_error)?;
-                Ok(TransactWriteItem::builder().update(update).build())
+                self.bounded_count(keys::chat_pk(chat_id), keys::FILE_COUNT_SK.into(), entity::FILE_COUNT, *limit, None)
             }
             Write::NewFile(upload) => self.put_new(to_item(
                 keys::chat_pk(&upload.chat_id),
@@ -808,6 +789,33 @@ impl Db {
     }
 
     /// A Put that fails if the item exists.
+    /// One more on a counter that may not pass `limit` (the condition refuses the write).
+    fn bounded_count(
+        &self,
+        pk: String,
+        sk: String,
+        entity_type: &str,
+        limit: impl ToString,
+        expires_at: Option<i64>,
+    ) -> StoreResult<TransactWriteItem> {
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .update_expression(match expires_at {
+                Some(_) => "SET entityType = :type, expiresAt = :exp ADD n :one",
+                None => "SET entityType = :type ADD n :one",
+            })
+            .condition_expression("attribute_not_exists(n) OR n < :limit")
+            .expression_attribute_values(":type", s(entity_type))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":limit", AttributeValue::N(limit.to_string()));
+        if let Some(at) = expires_at {
+            update = update.expression_attribute_values(":exp", AttributeValue::N(at.to_string()));
+        }
+        Ok(TransactWriteItem::builder().update(update.build().map_err(build_error)?).build())
+    }
+
     fn put_new(&self, item: Item) -> StoreResult<TransactWriteItem> {
         let put = Put::builder()
             .table_name(&self.table)

@@ -530,3 +530,51 @@ async fn the_socket_sample_events_open_answer_and_close_a_socket() {
     let out = shared::push::handle(&t.app, sample("socket-push")).await.unwrap();
     assert_eq!(out, serde_json::json!({"pushed": 0, "batchItemFailures": []}));
 }
+
+/// What the README says `AgentUserPool=true` does: a pool whose public client signs the
+/// console in with the code flow, groups for the roles, the outputs the console is opened
+/// with, and every function's agent settings pointed at the pool.
+#[test]
+fn the_template_can_create_the_agents_user_pool_the_readme_describes() {
+    let text = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
+    let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let resources = &doc["Resources"];
+    let conditional = |name: &str, kind: &str| {
+        assert_eq!(resources[name]["Type"].as_str(), Some(kind), "{name}");
+        assert_eq!(resources[name]["Condition"].as_str(), Some("CreateAgentPool"), "{name}");
+    };
+    conditional("AgentPool", "AWS::Cognito::UserPool");
+    conditional("AgentPoolClient", "AWS::Cognito::UserPoolClient");
+    conditional("AgentPoolDomain", "AWS::Cognito::UserPoolDomain");
+    let client = &resources["AgentPoolClient"]["Properties"];
+    assert_eq!(client["GenerateSecret"].as_bool(), Some(false), "a public client: no secret in a page");
+    assert_eq!(client["AllowedOAuthFlows"][0].as_str(), Some("code"));
+    assert_eq!(
+        resources["AgentPool"]["Properties"]["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"].as_bool(),
+        Some(true)
+    );
+    let groups: BTreeSet<&str> = resources
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter(|r| r["Type"].as_str() == Some("AWS::Cognito::UserPoolGroup"))
+        .filter_map(|r| r["Properties"]["GroupName"].as_str())
+        .collect();
+    assert_eq!(groups, BTreeSet::from(["admin", "integrator"]));
+    for output in ["AgentSignInUrl", "AgentClientId"] {
+        assert_eq!(doc["Outputs"][output]["Condition"].as_str(), Some("CreateAgentPool"), "{output}");
+    }
+    // The three agent settings: the pool's when it is created, the parameters' otherwise.
+    let env = &doc["Globals"]["Function"]["Environment"]["Variables"];
+    for (variable, parameter) in [
+        ("AGENT_TOKEN_ISSUER", "AgentTokenIssuer"),
+        ("AGENT_TOKEN_AUDIENCE", "AgentTokenAudience"),
+        ("AGENT_JWKS_URL", "AgentJwksUrl"),
+    ] {
+        let serde_yaml::Value::Tagged(choice) = &env[variable] else { panic!("{variable} is not an !If") };
+        assert_eq!(choice.tag.to_string(), "!If", "{variable}");
+        assert_eq!(choice.value[0].as_str(), Some("CreateAgentPool"), "{variable}");
+        assert!(format!("{:?}", choice.value[1]).contains("AgentPool"), "{variable}");
+        assert!(format!("{:?}", choice.value[2]).contains(parameter), "{variable}");
+    }
+}

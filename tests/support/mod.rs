@@ -250,12 +250,9 @@ impl TestApp {
     /// this app's issuer and audience and an hour to live unless they say otherwise.
     pub fn provider_token(&self, alg: jsonwebtoken::Algorithm, claims: Value) -> String {
         let now = chrono::Utc::now().timestamp();
-        let auth = &self.app.config.auth;
-        let mut all = json!({"iss": auth.agent_issuer, "aud": auth.agent_audience, "iat": now, "exp": now + 3600});
-        for (k, v) in claims.as_object().expect("claims").iter() {
-            all[k] = v.clone();
-        }
-        local_server::idp::issuer().and_then(|i| i.sign(alg, &all)).expect("token")
+        local_server::idp::issuer()
+            .and_then(|i| i.agent_token(alg, &self.app.config.auth, now, 3600, claims))
+            .expect("token")
     }
 
     /// A customer's identity token, as the site's backend signs it.

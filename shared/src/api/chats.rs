@@ -234,7 +234,7 @@ pub async fn add(app: &App, req: Request) -> HandlerResult {
 pub async fn get(app: &App, req: Request) -> HandlerResult {
     let ident = req.caller()?;
     let chat_id = req.param("chatId")?;
-    let state = app.db.load_state(chat_id, false).await?.ok_or_else(|| ApiError::not_found("chat not found"))?;
+    let state = super::chat_state(app, chat_id).await?;
     policy::can_read(&ident, &state)?;
     let level = policy::own(&ident, &state).and_then(|p| p.permission_level);
     let mut view = ChatView::new(app, state.chat, Some(&state.participants), ident.is_agent());

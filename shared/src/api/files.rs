@@ -69,7 +69,7 @@ async fn post(app: &App, req: Request) -> HandlerResult {
     let chat_id = req.param("chatId")?;
     let file_id = req.param("fileId")?;
     // The door before the file's item and the object: a stranger learns nothing of either.
-    let state = app.db.load_state(chat_id, false).await?.ok_or_else(|| ApiError::not_found("chat not found"))?;
+    let state = super::chat_state(app, chat_id).await?;
     policy::can_post(&ident, &state)?;
     let upload = app.db.file(chat_id, file_id).await?.ok_or_else(|| ApiError::not_found("no such file"))?;
     let limits = &app.config.files.limits;
@@ -99,7 +99,7 @@ async fn download(app: &App, req: Request) -> HandlerResult {
     let ident = req.caller()?;
     let chat_id = req.param("chatId")?;
     let file_id = req.param("fileId")?;
-    let state = app.db.load_state(chat_id, false).await?.ok_or_else(|| ApiError::not_found("chat not found"))?;
+    let state = super::chat_state(app, chat_id).await?;
     policy::can_read(&ident, &state)?;
     let upload =
         app.db.file(chat_id, file_id).await?.filter(|u| u.posted).ok_or_else(|| ApiError::not_found("no such file"))?;

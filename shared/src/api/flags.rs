@@ -47,7 +47,7 @@ pub async fn set(app: &App, req: Request) -> HandlerResult {
     validate::text("value", &body.value, MAX_VALUE_CHARS)?;
     let user_id = own_user(&ident, body.user_id.as_deref())?;
     // Who may set a flag on a chat is who may read it (and so read the flag back).
-    let state = app.db.load_state(chat_id, false).await?.ok_or_else(|| ApiError::not_found("chat not found"))?;
+    let state = super::chat_state(app, chat_id).await?;
     policy::can_read(&ident, &state)?;
     let flag = Flag {
         chat_id: chat_id.into(),
@@ -81,8 +81,7 @@ pub async fn delete(app: &App, req: Request) -> HandlerResult {
     let all_users = req.query_flag("allUsers")?;
     let flags: Vec<(String, String)> = match (key, all_users) {
         (_, true) => {
-            let state =
-                app.db.load_state(chat_id, false).await?.ok_or_else(|| ApiError::not_found("chat not found"))?;
+            let state = super::chat_state(app, chat_id).await?;
             policy::can_read(&ident, &state)?;
             let flags = app.db.chat_flags(chat_id, keys::FLAG_PREFIX).await?;
             flags.into_iter().filter(|f| key.is_none_or(|k| f.key == k)).map(|f| (f.user_id, f.key)).collect()
@@ -111,8 +110,7 @@ pub async fn get(app: &App, req: Request) -> HandlerResult {
     }
     let flags: Vec<Flag> = match chat_id {
         Some(chat_id) => {
-            let state =
-                app.db.load_state(chat_id, false).await?.ok_or_else(|| ApiError::not_found("chat not found"))?;
+            let state = super::chat_state(app, chat_id).await?;
             policy::can_read(&ident, &state)?;
             let prefix = match (user_id, key) {
                 (Some(u), Some(k)) => keys::flag_sk(u, k),

@@ -144,7 +144,7 @@ async fn replay(app: &App, ident: &Identity, chat_id: &str, client_id: &str) -> 
         .await?
         .ok_or_else(ApiError::internal)?;
     let message = app.db.message(chat_id, record.index, true).await?.ok_or_else(ApiError::internal)?;
-    let state = app.db.load_state(chat_id, false).await?.ok_or_else(|| ApiError::not_found("chat not found"))?;
+    let state = super::chat_state(app, chat_id).await?;
     let view = visible(app, ident, &state, &message, false, false);
     Ok(Response::created(&json!({ "message": view })))
 }
@@ -308,7 +308,7 @@ pub async fn get(app: &App, req: Request) -> HandlerResult {
     let message_id = req.param("messageId")?;
     let index =
         Message::index_of(chat_id, message_id).ok_or_else(|| ApiError::not_found("no such message in this chat"))?;
-    let state = app.db.load_state(chat_id, false).await?.ok_or_else(|| ApiError::not_found("chat not found"))?;
+    let state = super::chat_state(app, chat_id).await?;
     policy::can_read(&ident, &state)?;
     let message = app.db.message(chat_id, index, false).await?.ok_or_else(|| ApiError::not_found("no such message"))?;
     let view =
@@ -346,7 +346,7 @@ pub async fn typing(app: &App, req: Request) -> HandlerResult {
     if let Some(text) = &body.text {
         validate::text("text", text, validate::MAX_TEXT_CHARS)?;
     }
-    let state = app.db.load_state(chat_id, false).await?.ok_or_else(|| ApiError::not_found("chat not found"))?;
+    let state = super::chat_state(app, chat_id).await?;
     policy::can_post(&ident, &state)?;
     if state.chat.status == ChatStatus::Closed {
         return Err(ApiError::conflict("the chat is closed"));

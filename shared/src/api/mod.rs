@@ -10,3 +10,12 @@ pub mod participants;
 pub mod presence;
 pub mod webhooks;
 pub mod widget;
+
+use crate::app::App;
+use crate::domain::model::ChatState;
+use crate::error::ApiError;
+
+/// A chat's state for a handler: 404 when there is no such chat.
+pub(crate) async fn chat_state(app: &App, chat_id: &str) -> Result<ChatState, ApiError> {
+    app.db.load_state(chat_id, false).await?.ok_or_else(|| ApiError::not_found("chat not found"))
+}

@@ -33,7 +33,7 @@ fn path_chatter(req: &Request) -> Result<(ChatterType, String), ApiError> {
 }
 
 async fn readable_state(app: &App, ident: &Identity, chat_id: &str) -> Result<ChatState, ApiError> {
-    let state = app.db.load_state(chat_id, false).await?.ok_or_else(|| ApiError::not_found("chat not found"))?;
+    let state = super::chat_state(app, chat_id).await?;
     policy::can_read(ident, &state)?;
     Ok(state)
 }

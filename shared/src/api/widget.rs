@@ -71,7 +71,7 @@ fn agents(app: &App, ident: &Identity, state: &ChatState) -> Vec<Value> {
 async fn readable(app: &App, req: &Request) -> Result<(Identity, ChatState), ApiError> {
     let ident = req.caller()?;
     let chat_id = req.param("chatId")?;
-    let state = app.db.load_state(chat_id, false).await?.ok_or_else(|| ApiError::not_found("chat not found"))?;
+    let state = super::chat_state(app, chat_id).await?;
     policy::can_read(&ident, &state)?;
     Ok((ident, state))
 }
