@@ -26,3 +26,11 @@ if ! .venv/bin/python -c "import standardwebhooks, cryptography" 2>/dev/null; th
   echo "installing standardwebhooks into .venv"
   .venv/bin/pip install --quiet --disable-pip-version-check "standardwebhooks==1.1.0" "cryptography>=42"
 fi
+
+# checkov: `make lint` scans template.yaml with it. Its own venv: it pins versions of
+# libraries that aws-sam-cli and schemathesis pin differently.
+if [ ! -x .local/checkov/bin/checkov ]; then
+  echo "installing checkov into .local/checkov"
+  python3 -m venv .local/checkov
+  .local/checkov/bin/pip install --quiet --disable-pip-version-check "checkov==3.3.30"
+fi

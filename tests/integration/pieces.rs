@@ -578,3 +578,21 @@ fn the_template_can_create_the_agents_user_pool_the_readme_describes() {
         assert!(format!("{:?}", choice.value[2]).contains(parameter), "{variable}");
     }
 }
+
+/// Each check that `make lint`'s checkov run skips in template.yaml has a reason there and a
+/// row in docs/security.md's table, and each row is a skip the template makes.
+#[test]
+fn every_scanner_check_the_template_skips_is_explained_in_security_md() {
+    let template = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
+    let skip = regex_lite::Regex::new(r"# checkov:skip=([A-Z0-9_]+):(.*)").unwrap();
+    let mut skipped = BTreeSet::new();
+    for c in skip.captures_iter(&template) {
+        assert!(c[2].trim().len() > 20, "{} is skipped without a reason", &c[1]);
+        skipped.insert(c[1].to_string());
+    }
+    let doc = std::fs::read_to_string(repo_root().join("docs/security.md")).unwrap();
+    let row = regex_lite::Regex::new(r"(?m)^\| (CKV_[A-Z0-9_]+) ").unwrap();
+    let explained: BTreeSet<String> = row.captures_iter(&doc).map(|c| c[1].to_string()).collect();
+    assert!(!skipped.is_empty());
+    assert_eq!(skipped, explained);
+}
