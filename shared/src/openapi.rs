@@ -571,6 +571,9 @@ pub fn document() -> Value {
             "summary": d.summary,
             "tags": [route.function.split('-').next().unwrap_or("chat")],
             "security": security(route.access),
+            // Who, among the holders of those tokens, may call (shared::routes::Access):
+            // for generators and for `make fuzz`, which picks a caller the route lets through.
+            "x-access": format!("{:?}", route.access),
             "parameters": parameters,
             "responses": responses,
         });

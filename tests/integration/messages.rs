@@ -106,8 +106,12 @@ async fn what_each_side_sees_is_decided_by_who_it_is() {
     let (chat, customer, ann) = accepted_chat(&t).await;
     assert_eq!(post(&t, &chat, &ann, json!({"text": "public answer"})).await.0, 201);
     assert_eq!(post(&t, &chat, &ann, json!({"text": "internal note", "internal": true})).await.0, 201);
-    assert_eq!(post(&t, &chat, &ann, json!({"text": "customer only", "customer": true})).await.0, 201);
-    assert_eq!(post(&t, &chat, &customer, json!({"text": "my code is 1234", "filter": "[0-9]{4}"})).await.0, 201);
+    // Each author is answered with what it posted, though its own side is not shown it.
+    let (status, only) = post(&t, &chat, &ann, json!({"text": "customer only", "customer": true})).await;
+    assert_eq!((status, only["message"]["text"].as_str()), (201, Some("customer only")), "{only}");
+    let (status, hidden) = post(&t, &chat, &customer, json!({"text": "my code is 1234", "filter": "[0-9]{4}"})).await;
+    assert_eq!((status, hidden["message"]["text"].as_str()), (201, Some("my code is 1234")), "{hidden}");
+    assert!(hidden["message"].get("filter").is_none(), "the filter is for agents: {hidden}");
     assert_eq!(post(&t, &chat, &customer, json!({"text": "sneaky", "internal": true})).await.0, 403);
     // For nobody: refused, and nothing is written.
     let nobody = json!({"text": "for nobody", "internal": true, "customer": true});

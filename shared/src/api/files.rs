@@ -7,7 +7,7 @@
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::api::messages::visible;
+use crate::api::messages::posted;
 use crate::app::App;
 use crate::domain::files;
 use crate::domain::plan::RateLimit;
@@ -89,8 +89,7 @@ async fn post(app: &App, req: Request) -> HandlerResult {
         .apply(chat_id, |state| transitions::post_file(state, &ident, &upload, rate, &app.clock.moment()))
         .await?;
     let message = messages.pop().ok_or_else(ApiError::internal)?;
-    let view = visible(app, &ident, &state, &message, false, false);
-    Ok(Response::created(&json!({ "message": view })))
+    Ok(Response::created(&json!({ "message": posted(app, &ident, &state, &message) })))
 }
 
 /// `GET /chats/{chatId}/files/{fileId}`: a download link for a posted file, to whoever may

@@ -53,7 +53,17 @@ fn depth(value: &Value) -> usize {
     }
 }
 
-/// `userData`: an object, at most 8 KiB as JSON and 5 levels deep.
+/// Whether an object anywhere inside has an empty key: DynamoDB stores objects as maps,
+/// whose keys may not be empty at any level.
+fn has_empty_key(value: &Value) -> bool {
+    match value {
+        Value::Object(m) => m.iter().any(|(k, v)| k.is_empty() || has_empty_key(v)),
+        Value::Array(a) => a.iter().any(has_empty_key),
+        _ => false,
+    }
+}
+
+/// `userData`: an object, at most 8 KiB as JSON and 5 levels deep, without empty keys.
 pub fn user_data(value: Option<Value>) -> Result<Option<Map<String, Value>>, DomainError> {
     let map = match value {
         None | Some(Value::Null) => return Ok(None),
@@ -67,7 +77,7 @@ pub fn user_data(value: Option<Value>) -> Result<Option<Map<String, Value>>, Dom
     if depth(&Value::Object(map.clone())) > MAX_USER_DATA_DEPTH {
         return Err(DomainError::invalid(format!("userData is nested deeper than {MAX_USER_DATA_DEPTH} levels")));
     }
-    if map.keys().any(|k| k.is_empty() || k.chars().count() > MAX_ID_CHARS) {
+    if map.keys().any(|k| k.is_empty() || k.chars().count() > MAX_ID_CHARS) || map.values().any(has_empty_key) {
         return Err(DomainError::invalid(USER_DATA_ERROR));
     }
     Ok(Some(map))
@@ -85,6 +95,10 @@ mod tests {
         assert_eq!(user_data(Some(json!([1]))).unwrap_err().message, USER_DATA_ERROR);
         assert_eq!(user_data(Some(json!("x"))).unwrap_err().message, USER_DATA_ERROR);
         assert!(user_data(Some(json!({"a": {"b": 1}}))).unwrap().is_some());
+        // Found by `make fuzz`: an empty key inside was a DynamoDB ValidationException (500).
+        for empty in [json!({"": 1}), json!({"a": {"": 1}}), json!({"a": [{"b": {"": 1}}]})] {
+            assert_eq!(user_data(Some(empty)).unwrap_err().message, USER_DATA_ERROR);
+        }
         assert_eq!(
             user_data(Some(json!({"a": {"b": {"c": {"d": {"e": {"f": 1}}}}}}))).unwrap_err().kind,
             Kind::Invalid
