@@ -108,6 +108,7 @@ pub async fn run(app: Arc<App>, queue_url: String) {
         if messages.is_empty() {
             continue;
         }
+        tracing::debug!(queue = queue_url, received = messages.len(), "received");
         let failed: Vec<String> = match shared::dispatcher::handle(&app, lambda_event(&messages)).await {
             Ok(answer) => answer["batchItemFailures"]
                 .as_array()

@@ -114,7 +114,8 @@ pub async fn handle(app: &App, event: Value) -> Result<Value, DispatchError> {
             failed.push(send.record);
         }
     }
-    tracing::info!(records = batch.records.len(), attempts = sends.len(), failed = failed.len(), "dispatched");
+    let replays = sends.iter().filter(|s| s.replay).count();
+    tracing::info!(records = batch.records.len(), attempts = sends.len(), replays, failed = failed.len(), "dispatched");
     Ok(failures(failed.into_iter()))
 }
 

@@ -120,6 +120,8 @@ async fn rpc_events_reach_a_form_receiver_signed_and_without_a_handshake() {
 
 #[tokio::test]
 async fn a_failing_receiver_gets_each_event_once_after_retries_and_a_replay_sends_a_range_again() {
+    // The replay's deliveries once failed to arrive in a full run: its log says where they went.
+    integration_tests::log_webhook_dispatch();
     let proxy = Proxy::start(&integration_tests::sns_endpoint()).await;
     let t = TestApp::with_events(&proxy).await;
     // Its first three answers are 500s; the schedule allows three retries a second apart.
@@ -166,6 +168,8 @@ async fn a_failing_receiver_gets_each_event_once_after_retries_and_a_replay_send
 
 #[tokio::test]
 async fn a_gone_receiver_is_disabled_and_the_last_failure_is_dead_lettered() {
+    // The replay's deliveries once failed to arrive in a full run: its log says where they went.
+    integration_tests::log_webhook_dispatch();
     let proxy = Proxy::start(&integration_tests::sns_endpoint()).await;
     // One retry only.
     let t = TestApp::with_events_through(&proxy, None, |c| c.events.webhooks.retry_delays = vec![1]).await;
