@@ -281,3 +281,53 @@ async fn moving_a_chat_to_another_channel_keeps_the_previous_one() {
     assert_eq!(listed["chats"], json!([]));
     assert_eq!(t.call("PATCH", &path, Some(&agent), Some(json!({"channelId": "7"}))).await.0, 400);
 }
+
+/// DynamoDB's item size: each attribute's name plus its value (a number by its digits).
+fn item_bytes(item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>) -> usize {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    fn value(v: &A) -> usize {
+        match v {
+            A::S(s) => s.len(),
+            A::N(n) => n.trim_start_matches('-').replace('.', "").len().div_ceil(2) + 1,
+            A::Bool(_) | A::Null(_) => 1,
+            A::M(m) => 3 + m.iter().map(|(k, v)| k.len() + 1 + value(v)).sum::<usize>(),
+            A::L(l) => 3 + l.iter().map(|v| 1 + value(v)).sum::<usize>(),
+            A::Ss(s) => s.iter().map(String::len).sum(),
+            other => panic!("unexpected attribute {other:?}"),
+        }
+    }
+    item.iter().map(|(k, v)| k.len() + value(v)).sum()
+}
+
+/// docs/data-model.md's hot-key ceilings count one write unit per index copy: the chat record
+/// and a participant, as an accepted chat holds them, are each under 1 KB.
+#[tokio::test]
+async fn a_chat_record_and_its_participants_are_each_one_write_unit() {
+    let t = TestApp::new().await;
+    let (chat, _) = t.start_chat("sales").await;
+    let agent = t.agent_token("ann");
+    assert_eq!(
+        t.call("PATCH", &format!("/chats/{chat}"), Some(&agent), Some(json!({"status": "active"}))).await.0,
+        200
+    );
+    let out = t
+        .app
+        .db
+        .sdk()
+        .query()
+        .table_name(t.app.db.table())
+        .key_condition_expression("PK = :pk")
+        .expression_attribute_values(":pk", aws_sdk_dynamodb::types::AttributeValue::S(shared::keys::chat_pk(&chat)))
+        .send()
+        .await
+        .unwrap();
+    let mut seen = 0;
+    for item in out.items() {
+        let kind = item["entityType"].as_s().unwrap().as_str();
+        if matches!(kind, "Chat" | "Participant") {
+            assert!(item_bytes(item) < 1024, "a {kind} of {} bytes", item_bytes(item));
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 3, "the chat record, its visitor and its agent");
+}
