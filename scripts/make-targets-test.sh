@@ -2,7 +2,7 @@
 # Every `make` target the README names, run as a user would, so that no documented command
 # rots unnoticed (make test runs this). Long ones run in their quick form: soak for a few
 # seconds, bench and bench-cold on small data with debug builds. `make package` is the
-# exception (about 25 minutes): the README says so. `make test` and `make fuzz` are what
+# exception (about 8 minutes from clean): the README says so. `make test` and `make fuzz` are what
 # make test itself runs.
 set -uo pipefail
 cd "$(dirname "$0")/.."

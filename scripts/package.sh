@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make package`: every function's bootstrap for Lambda, built with cargo-lambda (PyPI, with
-# ziglang for linking) into target/lambda/<function>/bootstrap.zip, and each zip's size.
+# ziglang for linking) in the `dist` profile into target/lambda/<function>/bootstrap.zip,
+# and each zip's size.
 # arm64 (the template's default, cheaper) when the Rust target is installed; otherwise
 # x86_64, and deploy with Architecture=x86_64.
 set -euo pipefail
@@ -16,7 +17,7 @@ else
 fi
 packages=$(ls functions | sed 's/^/--package /' | tr '\n' ' ')
 # shellcheck disable=SC2086
-cargo lambda build --release $arch --output-format zip $packages
+cargo lambda build --profile dist $arch --output-format zip $packages
 for f in functions/*; do
   name=$(basename "$f")
   printf '%-24s %8s\n' "$name" "$(du -h "target/lambda/$name/bootstrap.zip" | cut -f1)"
