@@ -310,19 +310,8 @@ async fn a_chat_record_and_its_participants_are_each_one_write_unit() {
         t.call("PATCH", &format!("/chats/{chat}"), Some(&agent), Some(json!({"status": "active"}))).await.0,
         200
     );
-    let out = t
-        .app
-        .db
-        .sdk()
-        .query()
-        .table_name(t.app.db.table())
-        .key_condition_expression("PK = :pk")
-        .expression_attribute_values(":pk", aws_sdk_dynamodb::types::AttributeValue::S(shared::keys::chat_pk(&chat)))
-        .send()
-        .await
-        .unwrap();
     let mut seen = 0;
-    for item in out.items() {
+    for item in &t.partition(&chat).await {
         let kind = item["entityType"].as_s().unwrap().as_str();
         if matches!(kind, "Chat" | "Participant") {
             assert!(item_bytes(item) < 1024, "a {kind} of {} bytes", item_bytes(item));

@@ -307,8 +307,16 @@ impl TestApp {
         )
     }
 
-    /// Every item in a chat's partition.
+    /// How many items a chat's partition holds.
     pub async fn partition_size(&self, chat_id: &str) -> usize {
+        self.partition(chat_id).await.len()
+    }
+
+    /// Every item in a chat's partition, as stored.
+    pub async fn partition(
+        &self,
+        chat_id: &str,
+    ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
         let out = self
             .app
             .db
@@ -323,7 +331,7 @@ impl TestApp {
             .send()
             .await
             .expect("query");
-        out.items.unwrap_or_default().len()
+        out.items.unwrap_or_default()
     }
 }
 
