@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export CARGO_TERM_COLOR ?= never
 VENV := .venv/bin
 
-.PHONY: run test test-browser deps lint reset build package cleanup webhooks-import openapi fuzz soak bench bench-cold
+.PHONY: run test test-browser deps lint reset build package deploy-local cleanup webhooks-import openapi fuzz soak bench bench-cold
 
 run: deps
 	scripts/run-local.sh
@@ -79,3 +79,8 @@ test-browser: deps
 # Lambda zips of every function with cargo-lambda (see README: arm64 or x86_64).
 package: deps
 	scripts/package.sh
+
+# template.yaml deployed into the emulator's CloudFormation with the zips, then a smoke
+# suite against the stack's API URL (about a minute). DEPLOY_KEEP=1 keeps it up.
+deploy-local: package
+	scripts/deploy-local.sh
