@@ -57,7 +57,7 @@ impl App {
     /// points it at DynamoDB Local.
     pub async fn from_env() -> Result<Self, ConfigError> {
         let config = Config::from_env()?;
-        let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+        let sdk = sdk_config().await;
         let dynamodb = dynamodb_client(&sdk, std::env::var("DYNAMODB_ENDPOINT").ok());
         // The local emulator serves SNS, SQS and S3 on one endpoint.
         let mut messaging = messaging(&sdk, std::env::var("SNS_ENDPOINT").ok());
@@ -101,6 +101,35 @@ pub fn messaging(sdk: &aws_config::SdkConfig, endpoint: Option<String>) -> Messa
         sockets: socket_client(sdk, None),
         s3: s3_client(sdk, endpoint),
     }
+}
+
+/// Amazon Trust Services' roots, and the Starfield root that cross-signs them: every AWS
+/// endpoint these functions call chains to one of them. The SDK's default client reads and
+/// parses the system's whole store instead (about 140 roots, 300 files on Debian) at each
+/// cold start: measured, that was most of the init time above a hello-world function.
+const AWS_ROOTS: &[u8] = include_bytes!("../certs/aws-roots.pem");
+
+/// The SDK's shared configuration: region and credentials from the environment, and an
+/// HTTPS client that trusts [`AWS_ROOTS`] only.
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    match aws_https_client() {
+        Ok(client) => loader = loader.http_client(client),
+        // Not expected (the roots are fixed); the SDK's default client still works.
+        Err(e) => tracing::warn!(error = %e, "the AWS roots did not load: the system's store is used"),
+    }
+    loader.load().await
+}
+
+fn aws_https_client(
+) -> Result<aws_smithy_runtime_api::client::http::SharedHttpClient, aws_smithy_http_client::HttpClientError> {
+    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
+    let trust = TrustStore::empty().with_native_roots(false).with_pem_certificate(AWS_ROOTS);
+    let context = TlsContext::builder().with_trust_store(trust).build()?;
+    Ok(aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+        .tls_context(context)
+        .build_https())
 }
 
 /// The S3 client; at an emulator's `endpoint`, with path-style URLs (no bucket subdomain).
@@ -170,4 +199,16 @@ pub fn sqs_client(sdk: &aws_config::SdkConfig, endpoint: Option<String>) -> aws_
         builder = builder.endpoint_url(endpoint);
     }
     aws_sdk_sqs::Client::from_conf(builder.build())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_aws_trust_store_is_amazons_four_roots_and_starfields() {
+        let pem = std::str::from_utf8(AWS_ROOTS).unwrap();
+        assert_eq!(pem.matches("-----BEGIN CERTIFICATE-----").count(), 5);
+        assert!(aws_https_client().is_ok());
+    }
 }

@@ -82,7 +82,7 @@ async fn load_keys(app: &mut App, function: &str) -> Result<(), Error> {
     }
     let ids = crate::secrets::ids_from_env(&needed);
     if !ids.is_empty() {
-        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let sdk = crate::app::sdk_config().await;
         let secrets = crate::secrets::client(&sdk, std::env::var("SECRETS_ENDPOINT").ok());
         crate::secrets::load(&secrets, &ids, &mut app.config.auth).await?;
     }
