@@ -123,7 +123,7 @@ def create_routes(client, stack, physical):
     gw = client("apigatewayv2")
     lam = client("lambda")
     arns = {}
-    count = 0
+    created = set()
     for path, methods in api["Properties"]["Body"]["paths"].items():
         for method, op in methods.items():
             integration = op.get("x-amazon-apigateway-integration")
@@ -140,8 +140,8 @@ def create_routes(client, stack, physical):
                 PayloadFormatVersion=integration.get("payloadFormatVersion", "2.0"),
             )
             gw.create_route(ApiId=api_id, RouteKey=f"{method.upper()} {path}", Target=f"integrations/{made['IntegrationId']}")
-            count += 1
-    return api_id, count
+            created.add(f"{method.upper()} {path}")
+    return api_id, created
 
 
 def check_mappings(client, template, physical):
@@ -181,6 +181,15 @@ def refusals(log):
     print(f"deploy-local: no call refused by the functions' roles (IAM enforced; {len(found)} refusal(s) by the files bucket's TLS-only policy)")
 
 
+def architecture(target):
+    """What make package built (arm64 where the Rust target is installed), from a
+    bootstrap's ELF header (e_machine)."""
+    import zipfile
+    with zipfile.ZipFile(target / "lambda" / "chat-add" / "bootstrap.zip") as z:
+        header = z.open("bootstrap").read(20)
+    return {0x3E: "x86_64", 0xB7: "arm64"}[int.from_bytes(header[18:20], "little")]
+
+
 def main():
     if sys.argv[1] == "--refusals":
         return refusals(sys.argv[2])
@@ -193,8 +202,7 @@ def main():
     keys = create_secrets(client)
     upload_code(client, template, target)
     parameters = {
-        # make package builds x86_64 here (no arm64 Rust target on this machine).
-        "Architecture": os.environ.get("ARCHITECTURE", "x86_64"),
+        "Architecture": architecture(target),
         "CleanupSchedule": os.environ.get("CLEANUP_SCHEDULE", "rate(1 minute)"),
         "ClosedRetentionSeconds": "0",
     }
@@ -204,11 +212,12 @@ def main():
     api_id, routes = create_routes(client, stack, physical)
     mappings = check_mappings(client, template, physical)
     openapi = json.loads((ROOT / "docs/openapi.json").read_text())
-    operations = sum(1 for ops in openapi["paths"].values() for m in ops if m in ("get", "post", "put", "patch", "delete"))
+    operations = {f"{m.upper()} {path}" for path, ops in openapi["paths"].items() for m in ops
+                  if m in ("get", "post", "put", "patch", "delete")}
     if routes != operations:
-        sys.exit(f"{routes} routes created, but docs/openapi.json has {operations} operations")
+        sys.exit(f"routes and docs/openapi.json differ: {sorted(routes ^ operations)}")
     api = f"{endpoint}/_aws/execute-api/{api_id}/$default"
-    print(f"deployed {stack}: {sum(1 for v in template['Resources'].values())} resources, {routes} routes, {mappings} event source mappings as declared, "
+    print(f"deployed {stack}: {len(template['Resources'])} resources, {len(routes)} routes, {mappings} event source mappings as declared, "
           f"{time.monotonic() - started:.0f} s; API {api}")
     pathlib.Path(out).write_text(json.dumps({"api": api, "stack": stack, "keys": keys, "resources": physical}))
 

@@ -155,7 +155,11 @@ async fn a_failing_receiver_gets_each_event_once_after_retries_and_a_replay_send
     assert_eq!(status, 200, "{replayed}");
     assert_eq!(replayed["queued"], 2, "{replayed}");
     assert_eq!(replayed["more"], false);
-    assert!(eventually(60, || rx.taken().len() >= 4).await, "{:?}", rx.requests());
+    if !eventually(60, || rx.taken().len() >= 4).await {
+        // What the dispatcher recorded of each attempt: status, outcome, error, replay.
+        let log = deliveries(&t, &id).await;
+        panic!("the replay did not arrive; received {:?}; delivery log {log:?}", rx.requests());
+    }
     let ids: Vec<String> = rx.taken().iter().map(|r| r["id"].as_str().unwrap().to_string()).collect();
     assert_eq!(ids.iter().cloned().collect::<BTreeSet<_>>(), first_ids, "a replay keeps the event ids");
     assert!(deliveries_of(&t, &id, 7).await.iter().any(|d| d["replay"] == true));

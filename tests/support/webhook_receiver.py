@@ -47,7 +47,7 @@ class Handler(BaseHTTPRequestHandler):
         fields = None
         if content_type.startswith("application/x-www-form-urlencoded"):
             fields = {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
-        print(json.dumps({
+        line = json.dumps({
             "path": self.path,
             "id": self.headers.get("webhook-id"),
             "contentType": content_type,
@@ -56,7 +56,13 @@ class Handler(BaseHTTPRequestHandler):
             "fields": fields,
             "body": body,
             "status": status,
-        }), flush=True)
+        })
+        # One write per line, under the lock: print() writes the text and its newline
+        # separately, so two deliveries answered at once could merge into one unreadable
+        # line, and the test would miss both (the replay test's rare failure).
+        with lock:
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
         self.send_response(status)
         if LOCATION and status != 200:
             self.send_header("location", LOCATION)
