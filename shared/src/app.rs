@@ -1,5 +1,6 @@
 //! The state a function builds once per cold start and every request shares.
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use aws_config::timeout::TimeoutConfig;
@@ -16,13 +17,46 @@ pub struct App {
     /// Shared with `db`: a test that moves it moves both.
     pub clock: Clock,
     /// Used by the event publisher and the webhook functions only.
-    pub sns: aws_sdk_sns::Client,
+    pub sns: Lazy<aws_sdk_sns::Client>,
     /// The webhook queue: the dispatcher and the replay only.
-    pub sqs: aws_sdk_sqs::Client,
+    pub sqs: Lazy<aws_sdk_sqs::Client>,
     /// The WebSocket API's `@connections`: the socket push only.
-    pub sockets: aws_sdk_apigatewaymanagement::Client,
+    pub sockets: Lazy<aws_sdk_apigatewaymanagement::Client>,
     /// The files' bucket: the file routes and whatever deletes chats.
-    pub s3: aws_sdk_s3::Client,
+    pub s3: Lazy<aws_sdk_s3::Client>,
+}
+
+/// A client built on its first use. Most functions call DynamoDB only, and building the
+/// four other clients at every cold start took about 0.9 ms (docs/performance.md).
+pub struct Lazy<T> {
+    cell: OnceLock<T>,
+    make: Arc<dyn Fn() -> T + Send + Sync>,
+}
+
+impl<T> Lazy<T> {
+    pub fn new(make: impl Fn() -> T + Send + Sync + 'static) -> Self {
+        Lazy { cell: OnceLock::new(), make: Arc::new(make) }
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> From<T> for Lazy<T> {
+    fn from(client: T) -> Self {
+        let cell = OnceLock::from(client.clone());
+        Lazy { cell, make: Arc::new(move || client.clone()) }
+    }
+}
+
+impl<T: Clone> Clone for Lazy<T> {
+    fn clone(&self) -> Self {
+        Lazy { cell: self.cell.clone(), make: self.make.clone() }
+    }
+}
+
+impl<T> std::ops::Deref for Lazy<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        self.cell.get_or_init(|| (self.make)())
+    }
 }
 
 impl App {
@@ -61,7 +95,7 @@ impl App {
         let dynamodb = dynamodb_client(&sdk, std::env::var("DYNAMODB_ENDPOINT").ok());
         // The local emulator serves SNS, SQS and S3 on one endpoint.
         let mut messaging = messaging(&sdk, std::env::var("SNS_ENDPOINT").ok());
-        messaging.sockets = socket_client(&sdk, std::env::var("SOCKET_ENDPOINT").ok());
+        messaging.sockets = lazy(&sdk, std::env::var("SOCKET_ENDPOINT").ok(), socket_client);
         Ok(App::new(config, dynamodb, messaging))
     }
 }
@@ -86,21 +120,31 @@ impl std::fmt::Display for PurgeError {
 /// and the WebSocket API's connections, and the files' bucket (S3).
 #[derive(Clone)]
 pub struct Messaging {
-    pub sns: aws_sdk_sns::Client,
-    pub sqs: aws_sdk_sqs::Client,
-    pub sockets: aws_sdk_apigatewaymanagement::Client,
-    pub s3: aws_sdk_s3::Client,
+    pub sns: Lazy<aws_sdk_sns::Client>,
+    pub sqs: Lazy<aws_sdk_sqs::Client>,
+    pub sockets: Lazy<aws_sdk_apigatewaymanagement::Client>,
+    pub s3: Lazy<aws_sdk_s3::Client>,
 }
 
-/// The SNS, SQS and S3 clients at `endpoint` when given (the local emulator); the sockets'
-/// client has no endpoint until [`socket_client`] gives it one.
+/// The SNS, SQS and S3 clients at `endpoint` when given (the local emulator), each built on
+/// first use; the sockets' client has no endpoint until [`socket_client`] gives it one.
 pub fn messaging(sdk: &aws_config::SdkConfig, endpoint: Option<String>) -> Messaging {
     Messaging {
-        sns: sns_client(sdk, endpoint.clone()),
-        sqs: sqs_client(sdk, endpoint.clone()),
-        sockets: socket_client(sdk, None),
-        s3: s3_client(sdk, endpoint),
+        sns: lazy(sdk, endpoint.clone(), sns_client),
+        sqs: lazy(sdk, endpoint.clone(), sqs_client),
+        sockets: lazy(sdk, None, socket_client),
+        s3: lazy(sdk, endpoint, s3_client),
     }
+}
+
+/// A client `build` makes from `sdk` and `endpoint` on first use.
+pub fn lazy<T: 'static>(
+    sdk: &aws_config::SdkConfig,
+    endpoint: Option<String>,
+    build: fn(&aws_config::SdkConfig, Option<String>) -> T,
+) -> Lazy<T> {
+    let sdk = sdk.clone();
+    Lazy::new(move || build(&sdk, endpoint.clone()))
 }
 
 /// Amazon Trust Services' roots, and the Starfield root that cross-signs them: every AWS

@@ -380,7 +380,7 @@ async fn main() {
     let _ = dynamodb_endpoint();
     let mut t = TestApp::new().await;
     let sdk = integration_tests::sdk_config().await;
-    t.app.sns = shared::app::sns_client(&sdk, Some(sns_endpoint()));
+    t.app.sns = shared::app::sns_client(&sdk, Some(sns_endpoint())).into();
     t.app.config.events.topic_arn = Some(local_server::stream::ensure_topic(&t.app.sns, "bench-events").await.unwrap());
     // chat-files' sample announces an upload: signing it calls nothing, so the bucket need
     // not exist; the bench announces more than a chat's limit.

@@ -214,7 +214,7 @@ impl TestApp {
     /// An app whose files go to a bucket of its own on the S3 emulator.
     pub async fn with_files(tweak: impl FnOnce(&mut Config)) -> Self {
         let mut t = Self::with(tweak).await;
-        t.app.s3 = shared::app::s3_client(&sdk_config().await, Some(sns_endpoint()));
+        t.app.s3 = shared::app::s3_client(&sdk_config().await, Some(sns_endpoint())).into();
         t.use_bucket().await;
         t
     }
@@ -804,7 +804,7 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let sdk = sdk_config().await;
-        t.app.sockets = shared::app::socket_client(&sdk, Some(format!("http://127.0.0.1:{port}/_ws")));
+        t.app.sockets = shared::app::socket_client(&sdk, Some(format!("http://127.0.0.1:{port}/_ws"))).into();
         let t = std::sync::Arc::new(t);
         tokio::spawn(local_server::serve(std::sync::Arc::new(t.same_app()), listener));
         let streams = local_server::stream::streams_client(&sdk, &dynamodb_endpoint());
