@@ -24,19 +24,15 @@ pub struct App {
     pub sockets: Lazy<aws_sdk_apigatewaymanagement::Client>,
     /// The files' bucket: the file routes and whatever deletes chats.
     pub s3: Lazy<aws_sdk_s3::Client>,
+    /// The token keys' secrets, read at cold start by the functions that need a key.
+    pub secrets: Lazy<aws_sdk_secretsmanager::Client>,
 }
 
 /// A client built on its first use. Most functions call DynamoDB only, and building the
-/// four other clients at every cold start took about 0.9 ms (docs/performance.md).
+/// other clients at every cold start took about 0.9 ms (docs/performance.md).
 pub struct Lazy<T> {
     cell: OnceLock<T>,
     make: Arc<dyn Fn() -> T + Send + Sync>,
-}
-
-impl<T> Lazy<T> {
-    pub fn new(make: impl Fn() -> T + Send + Sync + 'static) -> Self {
-        Lazy { cell: OnceLock::new(), make: Arc::new(make) }
-    }
 }
 
 impl<T: Clone + Send + Sync + 'static> From<T> for Lazy<T> {
@@ -66,12 +62,19 @@ impl App {
 
     pub fn with_clock(config: Config, client: aws_sdk_dynamodb::Client, messaging: Messaging, clock: Clock) -> Self {
         let db = Db::new(client, config.table_name.clone(), clock.clone());
-        App { config, db, clock, sns: messaging.sns, sqs: messaging.sqs, sockets: messaging.sockets, s3: messaging.s3 }
+        let Messaging { sns, sqs, sockets, s3, secrets } = messaging;
+        App { config, db, clock, sns, sqs, sockets, s3, secrets }
     }
 
-    /// The app's SNS and SQS clients (for another app over the same topic and queue).
+    /// The app's clients besides DynamoDB (for another app over the same topic and queue).
     pub fn messaging(&self) -> Messaging {
-        Messaging { sns: self.sns.clone(), sqs: self.sqs.clone(), sockets: self.sockets.clone(), s3: self.s3.clone() }
+        Messaging {
+            sns: self.sns.clone(),
+            sqs: self.sqs.clone(),
+            sockets: self.sockets.clone(),
+            s3: self.s3.clone(),
+            secrets: self.secrets.clone(),
+        }
     }
 
     /// The chat files' bucket.
@@ -96,6 +99,7 @@ impl App {
         // The local emulator serves SNS, SQS and S3 on one endpoint.
         let mut messaging = messaging(&sdk, std::env::var("SNS_ENDPOINT").ok());
         messaging.sockets = lazy(&sdk, std::env::var("SOCKET_ENDPOINT").ok(), socket_client);
+        messaging.secrets = lazy(&sdk, std::env::var("SECRETS_ENDPOINT").ok(), crate::secrets::client);
         Ok(App::new(config, dynamodb, messaging))
     }
 }
@@ -116,24 +120,26 @@ impl std::fmt::Display for PurgeError {
     }
 }
 
-/// The clients besides DynamoDB: the event fan-out's topic (SNS), the webhook queue (SQS)
-/// and the WebSocket API's connections, and the files' bucket (S3).
+/// The clients besides DynamoDB: the event fan-out's topic (SNS), the webhook queue (SQS),
+/// the WebSocket API's connections, the files' bucket (S3) and the token keys' secrets.
 #[derive(Clone)]
 pub struct Messaging {
     pub sns: Lazy<aws_sdk_sns::Client>,
     pub sqs: Lazy<aws_sdk_sqs::Client>,
     pub sockets: Lazy<aws_sdk_apigatewaymanagement::Client>,
     pub s3: Lazy<aws_sdk_s3::Client>,
+    pub secrets: Lazy<aws_sdk_secretsmanager::Client>,
 }
 
 /// The SNS, SQS and S3 clients at `endpoint` when given (the local emulator), each built on
-/// first use; the sockets' client has no endpoint until [`socket_client`] gives it one.
+/// first use; the sockets' and the secrets' clients are at AWS's until told otherwise.
 pub fn messaging(sdk: &aws_config::SdkConfig, endpoint: Option<String>) -> Messaging {
     Messaging {
         sns: lazy(sdk, endpoint.clone(), sns_client),
         sqs: lazy(sdk, endpoint.clone(), sqs_client),
         sockets: lazy(sdk, None, socket_client),
         s3: lazy(sdk, endpoint, s3_client),
+        secrets: lazy(sdk, None, crate::secrets::client),
     }
 }
 
@@ -144,7 +150,7 @@ pub fn lazy<T: 'static>(
     build: fn(&aws_config::SdkConfig, Option<String>) -> T,
 ) -> Lazy<T> {
     let sdk = sdk.clone();
-    Lazy::new(move || build(&sdk, endpoint.clone()))
+    Lazy { cell: OnceLock::new(), make: Arc::new(move || build(&sdk, endpoint.clone())) }
 }
 
 /// Amazon Trust Services' roots, and the Starfield root that cross-signs them: every AWS

@@ -82,9 +82,8 @@ async fn load_keys(app: &mut App, function: &str) -> Result<(), Error> {
     }
     let ids = crate::secrets::ids_from_env(&needed);
     if !ids.is_empty() {
-        let sdk = crate::app::sdk_config().await;
-        let secrets = crate::secrets::client(&sdk, std::env::var("SECRETS_ENDPOINT").ok());
-        crate::secrets::load(&secrets, &ids, &mut app.config.auth).await?;
+        // The app's own client: the SDK's configuration is loaded once per cold start.
+        crate::secrets::load(&app.secrets, &ids, &mut app.config.auth).await?;
     }
     Ok(())
 }

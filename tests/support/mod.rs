@@ -611,7 +611,6 @@ impl Receiver {
     }
 }
 
-/// Waits up to `secs` for `done`, checking every 100 ms.
 /// The dispatcher's and the queue reader's log lines into the calling test's captured
 /// output (shown when it fails): which records each batch had, how many attempts it made.
 /// Global for the test binary; the first test to call it installs it.
@@ -620,6 +619,7 @@ pub fn log_webhook_dispatch() {
     let _ = tracing_subscriber::fmt().with_test_writer().with_ansi(false).with_env_filter(filter).try_init();
 }
 
+/// Waits up to `secs` for `done`, checking every 100 ms.
 pub async fn eventually(secs: u64, mut done: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + Duration::from_secs(secs);
     while Instant::now() < deadline {
