@@ -49,11 +49,11 @@ fn to_lambda(response: Response) -> Result<lambda_http::Response<Body>, Error> {
     Ok(builder.body(if response.body.is_empty() { Body::Empty } else { Body::Binary(response.body) })?)
 }
 
-/// Serves the HTTP routes of `function` (its name in the route table) for the lifetime of
-/// this execution environment, through the table's own dispatch: the route table is the
-/// one list of which function serves what. `app` was built once, at cold start.
-pub async fn serve_http(mut app: App, function: &'static str) -> Result<(), Error> {
-    load_keys(&mut app, function).await?;
+/// Serves the HTTP routes of one function (`routes::of`, evaluated when the function
+/// compiles) for the lifetime of this execution environment, through the table's own
+/// dispatch and access rules. `app` was built once, at cold start.
+pub async fn serve_http(mut app: App, routes: routes::FunctionRoutes) -> Result<(), Error> {
+    load_keys(&mut app, &routes::keys_of(routes.function(), routes.routes())).await?;
     // One App for the process's whole life; leaking it gives handlers a plain &App.
     let app: &'static App = Box::leak(Box::new(app));
     lambda_http::run(lambda_http::service_fn(move |event: lambda_http::Request| async move {
@@ -65,22 +65,21 @@ pub async fn serve_http(mut app: App, function: &'static str) -> Result<(), Erro
         };
         let req = from_lambda(&event);
         let chat_id = req.params.get("chatId").cloned();
-        let result = routes::dispatch(app, function, req).await;
+        let result = routes.dispatch(app, req).await;
         to_lambda(routes::finish(&route, &request_id, chat_id.as_deref(), started, result))
     }))
     .await
 }
 
-/// The token keys `function` needs, read once: an environment keeps them for its life.
-async fn load_keys(app: &mut App, function: &str) -> Result<(), Error> {
-    let needed = routes::keys_needed(function);
+/// The token keys a function needs, read once: an environment keeps them for its life.
+async fn load_keys(app: &mut App, needed: &[crate::secrets::TokenKey]) -> Result<(), Error> {
     if needed.contains(&crate::secrets::TokenKey::Agent) {
         // A provider that cannot be reached now is asked again by the first agent token.
         if let Err(e) = app.config.auth.agent_keys.fetch().await {
             tracing::warn!(error = %e, "agent keys not read at start");
         }
     }
-    let ids = crate::secrets::ids_from_env(&needed);
+    let ids = crate::secrets::ids_from_env(needed);
     if !ids.is_empty() {
         // The app's own client: the SDK's configuration is loaded once per cold start.
         crate::secrets::load(&app.secrets, &ids, &mut app.config.auth).await?;
@@ -96,7 +95,8 @@ where
     Fut: Future<Output = Result<serde_json::Value, E>> + Send,
     E: std::error::Error + Send + Sync + 'static,
 {
-    load_keys(&mut app, function).await?;
+    // Event functions have no routes (a unit test checks): their keys need no route table.
+    load_keys(&mut app, &routes::keys_of(function, &[])).await?;
     let app: &'static App = Box::leak(Box::new(app));
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<serde_json::Value>| async move {

@@ -2,6 +2,8 @@
 //! that serves each. template.yaml, the local server and functions/ are checked against it.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Instant;
 
 use crate::api;
@@ -10,7 +12,17 @@ use crate::domain::caller::Identity;
 use crate::error::ApiError;
 use crate::http::{HandlerResult, Request, Response};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// An operation's code, boxed so that every route's handler has one type.
+pub type Handler = for<'a> fn(&'a App, Request) -> Pin<Box<dyn Future<Output = HandlerResult> + Send + 'a>>;
+
+/// A route's handler from an `async fn(&App, Request) -> HandlerResult`.
+macro_rules! handler {
+    ($f:path) => {
+        |app, req| Box::pin($f(app, req))
+    };
+}
+
+#[derive(Debug, Clone, Copy)]
 pub struct Route {
     pub method: &'static str,
     /// API Gateway's route path, with `{name}` parameters.
@@ -24,6 +36,7 @@ pub struct Route {
     /// rules that need the chat's state (domain::policy). The authorization matrix test
     /// checks the outcomes.
     pub access: Access,
+    pub handler: Handler,
 }
 
 /// Who may call a route (docs/security.md). Chat rules also need the chat to be the
@@ -58,8 +71,14 @@ pub enum Access {
     ChatToken,
 }
 
-const fn route(method: &'static str, path: &'static str, function: &'static str, access: Access) -> Route {
-    Route { method, path, function, operation: function, access }
+const fn route(
+    method: &'static str,
+    path: &'static str,
+    function: &'static str,
+    access: Access,
+    handler: Handler,
+) -> Route {
+    Route { method, path, function, operation: function, access, handler }
 }
 
 impl Route {
@@ -70,53 +89,142 @@ impl Route {
 }
 
 pub const ROUTES: &[Route] = &[
-    route("POST", "/chats", "chat-add", Access::Open),
-    route("GET", "/chats", "chat-list", Access::Agent),
-    route("GET", "/chats/{chatId}", "chat-get", Access::ChatRead),
-    route("PATCH", "/chats/{chatId}", "chat-update", Access::ChatManage),
-    route("DELETE", "/chats/{chatId}", "chat-delete", Access::ChatManage),
-    route("POST", "/chats/{chatId}/participants", "participant-add", Access::ChatManage),
-    route("GET", "/chats/{chatId}/participants", "participant-list", Access::ChatRead),
-    route("GET", "/chats/{chatId}/participants/{chatterType}/{chatterId}", "participant-get", Access::ChatRead),
-    route("PATCH", "/chats/{chatId}/participants/{chatterType}/{chatterId}", "participant-update", Access::ChatSelf),
-    route("DELETE", "/chats/{chatId}/participants/{chatterType}/{chatterId}", "participant-remove", Access::ChatManage),
-    route("DELETE", "/chats/{chatId}/participants", "participant-remove", Access::ChatManage)
-        .named("participants-remove"),
-    route("POST", "/chats/{chatId}/invitations", "invitation-add", Access::ChatContribute),
-    route("GET", "/users/{userId}/invitations", "invitation-list", Access::OwnUser),
-    route("DELETE", "/users/{userId}/invitations/{chatId}", "invitation-remove", Access::OwnUser),
-    route("DELETE", "/users/{userId}/invitations", "invitation-remove", Access::OwnUser).named("invitations-remove"),
-    route("POST", "/chats/{chatId}/decline", "chat-decline", Access::AgentSelf),
-    route("PUT", "/agents/{userId}/availability", "availability-set", Access::OwnUser),
-    route("GET", "/agents/{userId}/availability", "availability-get", Access::Agent),
-    route("GET", "/agents/available", "agents-available", Access::Agent),
-    route("GET", "/users/online", "users-online", Access::Agent),
-    route("GET", "/customers/{customerId}/availability", "customer-availability", Access::Agent),
-    route("GET", "/channels/{channelId}/availability", "channel-availability", Access::Open),
-    route("POST", "/chats/{chatId}/messages", "message-add", Access::ChatPost),
-    route("GET", "/chats/{chatId}/messages", "message-list", Access::ChatRead),
-    route("GET", "/chats/{chatId}/messages/{messageId}", "message-get", Access::ChatRead),
-    route("POST", "/chats/{chatId}/notices", "notice-add", Access::ChatPost),
-    route("POST", "/chats/{chatId}/typing", "typing-set", Access::ChatPost),
-    route("GET", "/chats/{chatId}/transcript", "transcript-get", Access::ChatRead),
-    route("POST", "/chats/{chatId}/leave", "chat-leave", Access::ChatSelf),
-    route("PATCH", "/chats/{chatId}/user-data", "user-data-update", Access::ChatPost),
-    route("GET", "/chats/{chatId}/agents", "agents-get", Access::ChatRead),
-    route("GET", "/chats/{chatId}/stats", "stats-get", Access::ChatRead),
-    route("GET", "/session", "session-get", Access::ChatToken),
-    route("POST", "/chats/{chatId}/files", "chat-files", Access::ChatPost).named("file-upload"),
-    route("POST", "/chats/{chatId}/files/{fileId}", "chat-files", Access::ChatPost).named("file-post"),
-    route("GET", "/chats/{chatId}/files/{fileId}", "chat-files", Access::ChatRead).named("file-download"),
-    route("PUT", "/chats/{chatId}/flags/{key}", "flag-set", Access::ChatReadAgent),
-    route("DELETE", "/chats/{chatId}/flags/{key}", "flag-delete", Access::ChatAgent),
-    route("DELETE", "/chats/{chatId}/flags", "flag-delete", Access::ChatAgent).named("flags-delete"),
-    route("GET", "/flags", "flag-get", Access::Agent),
-    route("POST", "/webhooks", "webhook-add", Access::Admin),
-    route("GET", "/webhooks", "webhook-list", Access::Admin),
-    route("DELETE", "/webhooks/{webhookId}", "webhook-delete", Access::Admin),
-    route("GET", "/webhooks/{webhookId}/deliveries", "webhook-deliveries", Access::Admin),
-    route("POST", "/webhooks/{webhookId}/replay", "webhook-replay", Access::Admin),
-    route("POST", "/webhooks/{webhookId}/secret", "webhook-secret", Access::Admin),
+    route("POST", "/chats", "chat-add", Access::Open, handler!(api::chats::add)),
+    route("GET", "/chats", "chat-list", Access::Agent, handler!(api::chats::list)),
+    route("GET", "/chats/{chatId}", "chat-get", Access::ChatRead, handler!(api::chats::get)),
+    route("PATCH", "/chats/{chatId}", "chat-update", Access::ChatManage, handler!(api::chats::update)),
+    route("DELETE", "/chats/{chatId}", "chat-delete", Access::ChatManage, handler!(api::chats::delete)),
+    route(
+        "POST",
+        "/chats/{chatId}/participants",
+        "participant-add",
+        Access::ChatManage,
+        handler!(api::participants::add),
+    ),
+    route(
+        "GET",
+        "/chats/{chatId}/participants",
+        "participant-list",
+        Access::ChatRead,
+        handler!(api::participants::list),
+    ),
+    route(
+        "GET",
+        "/chats/{chatId}/participants/{chatterType}/{chatterId}",
+        "participant-get",
+        Access::ChatRead,
+        handler!(api::participants::get),
+    ),
+    route(
+        "PATCH",
+        "/chats/{chatId}/participants/{chatterType}/{chatterId}",
+        "participant-update",
+        Access::ChatSelf,
+        handler!(api::participants::update),
+    ),
+    route(
+        "DELETE",
+        "/chats/{chatId}/participants/{chatterType}/{chatterId}",
+        "participant-remove",
+        Access::ChatManage,
+        handler!(api::participants::remove),
+    ),
+    route(
+        "DELETE",
+        "/chats/{chatId}/participants",
+        "participant-remove",
+        Access::ChatManage,
+        handler!(api::participants::remove),
+    )
+    .named("participants-remove"),
+    route(
+        "POST",
+        "/chats/{chatId}/invitations",
+        "invitation-add",
+        Access::ChatContribute,
+        handler!(api::participants::invite),
+    ),
+    route(
+        "GET",
+        "/users/{userId}/invitations",
+        "invitation-list",
+        Access::OwnUser,
+        handler!(api::participants::invitations),
+    ),
+    route(
+        "DELETE",
+        "/users/{userId}/invitations/{chatId}",
+        "invitation-remove",
+        Access::OwnUser,
+        handler!(api::participants::remove_invitation),
+    ),
+    route(
+        "DELETE",
+        "/users/{userId}/invitations",
+        "invitation-remove",
+        Access::OwnUser,
+        handler!(api::participants::remove_invitation),
+    )
+    .named("invitations-remove"),
+    route("POST", "/chats/{chatId}/decline", "chat-decline", Access::AgentSelf, handler!(api::participants::decline)),
+    route("PUT", "/agents/{userId}/availability", "availability-set", Access::OwnUser, handler!(api::presence::set)),
+    route("GET", "/agents/{userId}/availability", "availability-get", Access::Agent, handler!(api::presence::get)),
+    route("GET", "/agents/available", "agents-available", Access::Agent, handler!(api::presence::available)),
+    route("GET", "/users/online", "users-online", Access::Agent, handler!(api::presence::online_users)),
+    route(
+        "GET",
+        "/customers/{customerId}/availability",
+        "customer-availability",
+        Access::Agent,
+        handler!(api::presence::customer),
+    ),
+    route(
+        "GET",
+        "/channels/{channelId}/availability",
+        "channel-availability",
+        Access::Open,
+        handler!(api::presence::channel),
+    ),
+    route("POST", "/chats/{chatId}/messages", "message-add", Access::ChatPost, handler!(api::messages::add)),
+    route("GET", "/chats/{chatId}/messages", "message-list", Access::ChatRead, handler!(api::messages::list)),
+    route("GET", "/chats/{chatId}/messages/{messageId}", "message-get", Access::ChatRead, handler!(api::messages::get)),
+    route("POST", "/chats/{chatId}/notices", "notice-add", Access::ChatPost, handler!(api::messages::notice)),
+    route("POST", "/chats/{chatId}/typing", "typing-set", Access::ChatPost, handler!(api::messages::typing)),
+    route("GET", "/chats/{chatId}/transcript", "transcript-get", Access::ChatRead, handler!(api::messages::transcript)),
+    route("POST", "/chats/{chatId}/leave", "chat-leave", Access::ChatSelf, handler!(api::widget::leave)),
+    route("PATCH", "/chats/{chatId}/user-data", "user-data-update", Access::ChatPost, handler!(api::widget::user_data)),
+    route("GET", "/chats/{chatId}/agents", "agents-get", Access::ChatRead, handler!(api::widget::get_agents)),
+    route("GET", "/chats/{chatId}/stats", "stats-get", Access::ChatRead, handler!(api::widget::stats)),
+    route("GET", "/session", "session-get", Access::ChatToken, handler!(api::widget::session)),
+    route("POST", "/chats/{chatId}/files", "chat-files", Access::ChatPost, handler!(api::files::handle))
+        .named("file-upload"),
+    route("POST", "/chats/{chatId}/files/{fileId}", "chat-files", Access::ChatPost, handler!(api::files::handle))
+        .named("file-post"),
+    route("GET", "/chats/{chatId}/files/{fileId}", "chat-files", Access::ChatRead, handler!(api::files::handle))
+        .named("file-download"),
+    route("PUT", "/chats/{chatId}/flags/{key}", "flag-set", Access::ChatReadAgent, handler!(api::flags::set)),
+    route("DELETE", "/chats/{chatId}/flags/{key}", "flag-delete", Access::ChatAgent, handler!(api::flags::delete)),
+    route("DELETE", "/chats/{chatId}/flags", "flag-delete", Access::ChatAgent, handler!(api::flags::delete))
+        .named("flags-delete"),
+    route("GET", "/flags", "flag-get", Access::Agent, handler!(api::flags::get)),
+    route("POST", "/webhooks", "webhook-add", Access::Admin, handler!(api::webhooks::add)),
+    route("GET", "/webhooks", "webhook-list", Access::Admin, handler!(api::webhooks::list)),
+    route("DELETE", "/webhooks/{webhookId}", "webhook-delete", Access::Admin, handler!(api::webhooks::delete)),
+    route(
+        "GET",
+        "/webhooks/{webhookId}/deliveries",
+        "webhook-deliveries",
+        Access::Admin,
+        handler!(api::webhooks::deliveries),
+    ),
+    route("POST", "/webhooks/{webhookId}/replay", "webhook-replay", Access::Admin, handler!(api::webhooks::replay)),
+    route(
+        "POST",
+        "/webhooks/{webhookId}/secret",
+        "webhook-secret",
+        Access::Admin,
+        handler!(api::webhooks::rotate_secret),
+    ),
 ];
 
 // Code generators need unique operationIds; a duplicate stops the build here.
@@ -169,8 +277,13 @@ pub const EVENT_FUNCTIONS: &[(&str, &str)] = &[
 /// token is read. Functions without routes need none. template.yaml grants each function
 /// exactly these (a test checks).
 pub fn keys_needed(function: &str) -> Vec<crate::secrets::TokenKey> {
+    let routes: Vec<Route> = ROUTES.iter().filter(|r| r.function == function).copied().collect();
+    keys_of(function, &routes)
+}
+
+/// [`keys_needed`] from the function's own routes (a Lambda function's [`FunctionRoutes`]).
+pub fn keys_of(function: &str, routes: &[Route]) -> Vec<crate::secrets::TokenKey> {
     use crate::secrets::TokenKey;
-    let routes: Vec<&Route> = ROUTES.iter().filter(|r| r.function == function).collect();
     let mut keys = Vec::new();
     if routes.iter().any(|r| r.access != Access::ChatToken) {
         keys.push(TokenKey::Agent);
@@ -230,55 +343,73 @@ fn route_of(function: &str, method: &str) -> Option<&'static Route> {
 }
 
 /// Admits the caller by the route's access rule, then calls the handler of `function`.
-pub async fn dispatch(app: &App, function: &str, mut req: Request) -> HandlerResult {
-    let route = route_of(function, &req.method).ok_or_else(|| ApiError::not_found("no such operation"))?;
+pub async fn dispatch(app: &App, function: &str, req: Request) -> HandlerResult {
+    let route = route_of(function, &req.method).copied();
+    call(app, route, req).await
+}
+
+async fn call(app: &App, route: Option<Route>, mut req: Request) -> HandlerResult {
+    let route = route.ok_or_else(|| ApiError::not_found("no such operation"))?;
     if let Some(token) = req.bearer_token() {
         app.config.auth.agent_keys.refresh_for(token).await;
     }
     req.caller = admit(route.access, &req, &app.config.auth)?;
-    match function {
-        "chat-add" => api::chats::add(app, req).await,
-        "chat-list" => api::chats::list(app, req).await,
-        "chat-get" => api::chats::get(app, req).await,
-        "chat-update" => api::chats::update(app, req).await,
-        "chat-delete" => api::chats::delete(app, req).await,
-        "participant-add" => api::participants::add(app, req).await,
-        "participant-list" => api::participants::list(app, req).await,
-        "participant-get" => api::participants::get(app, req).await,
-        "participant-update" => api::participants::update(app, req).await,
-        "participant-remove" => api::participants::remove(app, req).await,
-        "invitation-add" => api::participants::invite(app, req).await,
-        "invitation-list" => api::participants::invitations(app, req).await,
-        "invitation-remove" => api::participants::remove_invitation(app, req).await,
-        "chat-decline" => api::participants::decline(app, req).await,
-        "availability-set" => api::presence::set(app, req).await,
-        "availability-get" => api::presence::get(app, req).await,
-        "agents-available" => api::presence::available(app, req).await,
-        "users-online" => api::presence::online_users(app, req).await,
-        "customer-availability" => api::presence::customer(app, req).await,
-        "channel-availability" => api::presence::channel(app, req).await,
-        "message-add" => api::messages::add(app, req).await,
-        "message-list" => api::messages::list(app, req).await,
-        "message-get" => api::messages::get(app, req).await,
-        "notice-add" => api::messages::notice(app, req).await,
-        "typing-set" => api::messages::typing(app, req).await,
-        "transcript-get" => api::messages::transcript(app, req).await,
-        "chat-leave" => api::widget::leave(app, req).await,
-        "user-data-update" => api::widget::user_data(app, req).await,
-        "agents-get" => api::widget::get_agents(app, req).await,
-        "stats-get" => api::widget::stats(app, req).await,
-        "session-get" => api::widget::session(app, req).await,
-        "chat-files" => api::files::handle(app, req).await,
-        "flag-set" => api::flags::set(app, req).await,
-        "flag-delete" => api::flags::delete(app, req).await,
-        "flag-get" => api::flags::get(app, req).await,
-        "webhook-add" => api::webhooks::add(app, req).await,
-        "webhook-list" => api::webhooks::list(app, req).await,
-        "webhook-delete" => api::webhooks::delete(app, req).await,
-        "webhook-deliveries" => api::webhooks::deliveries(app, req).await,
-        "webhook-replay" => api::webhooks::replay(app, req).await,
-        "webhook-secret" => api::webhooks::rotate_secret(app, req).await,
-        _ => Err(ApiError::not_found("no such operation")),
+    (route.handler)(app, req).await
+}
+
+/// The most routes one function serves (`chat-files`); [`of`] refuses more at compile time.
+const MOST_ROUTES: usize = 3;
+
+/// One function's routes, copied out of [`ROUTES`] by [`of`] when the function compiles.
+/// A Lambda function serves through this copy and never reads [`ROUTES`] at run time, so its
+/// binary links its own handlers only, not the forty others (a third of the size).
+#[derive(Debug, Clone, Copy)]
+pub struct FunctionRoutes {
+    routes: [Route; MOST_ROUTES],
+    len: usize,
+}
+
+/// The routes of `function`; evaluate it in a const (`const { of("chat-get") }`): a name
+/// with no route, or more than [`MOST_ROUTES`], is then a compile error (the function mains
+/// call it only in a const, which a test checks).
+#[allow(clippy::indexing_slicing, clippy::panic)]
+pub const fn of(function: &str) -> FunctionRoutes {
+    let mut found: Option<FunctionRoutes> = None;
+    let mut i = 0;
+    while i < ROUTES.len() {
+        if same(ROUTES[i].function, function) {
+            found = Some(match found {
+                None => FunctionRoutes { routes: [ROUTES[i]; MOST_ROUTES], len: 1 },
+                Some(mut f) => {
+                    assert!(f.len < MOST_ROUTES, "a function serves more routes than MOST_ROUTES");
+                    f.routes[f.len] = ROUTES[i];
+                    f.len += 1;
+                    f
+                }
+            });
+        }
+        i += 1;
+    }
+    match found {
+        Some(f) => f,
+        None => panic!("no route has this function"),
+    }
+}
+
+impl FunctionRoutes {
+    pub fn routes(&self) -> &[Route] {
+        self.routes.get(..self.len).unwrap_or_default()
+    }
+
+    pub fn function(&self) -> &'static str {
+        let [first, ..] = &self.routes;
+        first.function
+    }
+
+    /// [`dispatch`] among these routes only.
+    pub async fn dispatch(&self, app: &App, req: Request) -> HandlerResult {
+        let route = self.routes().iter().find(|r| r.method.eq_ignore_ascii_case(&req.method)).copied();
+        call(app, route, req).await
     }
 }
 
@@ -377,6 +508,24 @@ mod tests {
                 r.method,
                 r.path
             );
+        }
+    }
+
+    #[test]
+    fn each_function_serves_its_own_routes_of_the_table() {
+        for r in ROUTES {
+            let own = of(r.function);
+            let table: Vec<&str> = ROUTES.iter().filter(|t| t.function == r.function).map(|t| t.operation).collect();
+            let copied: Vec<&str> = own.routes().iter().map(|t| t.operation).collect();
+            assert_eq!(copied, table, "{}", r.function);
+            assert_eq!(own.function(), r.function);
+            assert_eq!(keys_of(r.function, own.routes()), keys_needed(r.function));
+        }
+        // Event functions serve no route: their keys are read without the table.
+        let events = EVENT_FUNCTIONS.iter().map(|(f, _)| *f).chain(crate::socket::ROUTES.iter().map(|(_, f)| *f));
+        for function in events {
+            assert!(ROUTES.iter().all(|r| r.function != function), "{function}");
+            assert_eq!(keys_of(function, &[]), keys_needed(function));
         }
     }
 }

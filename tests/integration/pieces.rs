@@ -33,6 +33,32 @@ fn template_routes() -> BTreeSet<(String, String, String)> {
     routes
 }
 
+/// `sam build` runs the Makefile's `build-<LogicalId>`, which finds the function by its
+/// logical id: `ChatAddFunction` builds `chat-add`.
+#[test]
+fn each_function_is_built_by_the_makefile_under_its_logical_id() {
+    let text = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
+    let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let mut built = BTreeSet::new();
+    for (id, resource) in doc["Resources"].as_mapping().unwrap() {
+        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let id = id.as_str().unwrap();
+        assert_eq!(resource["Metadata"]["BuildMethod"].as_str(), Some("makefile"), "{id}");
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap();
+        let camel: String = binary.split('-').map(|w| w[..1].to_uppercase() + &w[1..]).collect();
+        assert_eq!(id, format!("{camel}Function"), "the Makefile's build-{id} would not build {binary}");
+        built.insert(binary.to_string());
+    }
+    let packages: BTreeSet<String> = std::fs::read_dir(repo_root().join("functions"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .collect();
+    assert_eq!(built, packages);
+}
+
 fn http_functions() -> BTreeSet<String> {
     ROUTES.iter().map(|r| r.function.to_string()).collect()
 }
@@ -54,7 +80,9 @@ fn template_routes_and_functions_are_the_same_set() {
     assert_eq!(all, packages, "functions/ holds exactly the routed and the event functions");
     // Each package's main serves, through the route table's dispatch, the function named
     // like its package, and nothing else: one call, with its own name.
-    let serve = regex_lite::Regex::new(r#"shared::lambda::serve_http\(app, "([a-z-]+)"\)"#).unwrap();
+    let serve =
+        regex_lite::Regex::new(r#"shared::lambda::serve_http\(app, const \{ shared::routes::of\("([a-z-]+)"\) \}\)"#)
+            .unwrap();
     for function in &http {
         let main = std::fs::read_to_string(repo_root().join(format!("functions/{function}/src/main.rs"))).unwrap();
         let served: Vec<&str> = serve.captures_iter(&main).map(|c| c.get(1).unwrap().as_str()).collect();

@@ -3,5 +3,5 @@
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();
     let app = shared::App::from_env().await?;
-    shared::lambda::serve_http(app, "transcript-get").await
+    shared::lambda::serve_http(app, const { shared::routes::of("transcript-get") }).await
 }
