@@ -79,6 +79,18 @@ test-browser: deps
 # Lambda zips of every function with cargo-lambda (see README: arm64 or x86_64).
 package: deps
 	scripts/package.sh
+	touch $(LAMBDA_DIR)/.packaged
+
+# `sam build` (template.yaml: BuildMethod makefile; samconfig.toml: build in source) runs
+# build-<LogicalId> once per function. The first finds the zips older than the source and
+# runs make package (every function in one cargo-lambda run); the others find them current
+# and only unpack their own bootstrap into SAM's ARTIFACTS_DIR.
+LAMBDA_DIR := $(or $(CARGO_TARGET_DIR),target)/lambda
+$(LAMBDA_DIR)/.packaged: $(shell find shared functions -type f) Cargo.toml Cargo.lock
+	$(MAKE) --no-print-directory package
+build-%Function: $(LAMBDA_DIR)/.packaged
+	@fn=$$(echo '$*' | sed -E 's/([a-z0-9])([A-Z])/\1-\2/g; s/.*/\L&/'); \
+	  python3 -m zipfile -e "$(LAMBDA_DIR)/$$fn/bootstrap.zip" "$(ARTIFACTS_DIR)" && chmod +x "$(ARTIFACTS_DIR)/bootstrap"
 
 # template.yaml deployed into the emulator's CloudFormation with the zips, then a smoke
 # suite against the stack's API URL (about a minute). DEPLOY_KEEP=1 keeps it up.

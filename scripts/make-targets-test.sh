@@ -47,8 +47,8 @@ bench_cold_quick() {
   local out
   out=$(make --no-print-directory bench-cold BENCH_FUNCTIONS=chat-get COLD_PROFILE=dev COLD_STARTS=2 BENCH_PROFILE=dev 2>&1) ||
     { echo "$out" | tail -n 20; return 1; }
-  echo "$out" | grep -E '^(binary|hello-lambda|chat-get)'
-  echo "$out" | grep -Eq '^chat-get .* 2/2$' && echo "$out" | grep -Eq '^hello-lambda .* 2/2$'
+  echo "$out" | grep -E '^(binary|chat-get|\(floor)'
+  echo "$out" | grep -Eq '^chat-get .* 2/2$' && echo "$out" | grep -q '^(floor: hello-lambda'
 }
 
 # `make run` on free ports with its own RUN_DIR; then `make cleanup`, `make webhooks-import`
@@ -115,21 +115,40 @@ run_and_friends() {
   [ "$ok" = 1 ] && rm -rf "$dir"
   [ "$ok" = 1 ]
 }
-# make deploy-local without its `make package` (8 minutes from clean, more than CI's time):
-# the deploy and smoke suite run when every function's zip exists and is newer than the
-# source; otherwise a note says why not.
-deploy_local_if_packaged() {
+# make deploy-local and sam build without make package (8 minutes from clean, more than
+# CI's time): they run when every function's zip exists and is newer than the source;
+# otherwise a note says why not.
+packaged() {
   local target=${CARGO_TARGET_DIR:-target} oldest
   oldest=$(ls -tr "$target"/lambda/*/bootstrap.zip 2>/dev/null | head -n 1)
   if [ "$(ls "$target"/lambda/*/bootstrap.zip 2>/dev/null | wc -l)" != "$(ls functions | wc -l)" ]; then
     echo "skipped: no zips from make package (make deploy-local builds them: about 8 minutes from clean)"
-    return 0
+    return 1
   fi
   if [ -n "$(find shared functions Cargo.lock template.yaml -newer "$oldest" -type f | head -n 1)" ]; then
     echo "skipped: the zips are older than the source (make deploy-local rebuilds them)"
-    return 0
+    return 1
   fi
+}
+deploy_local_if_packaged() {
+  packaged || return 0
   scripts/deploy-local.sh
+}
+# sam build through the Makefile's build-<LogicalId> targets: every function gets its own
+# bootstrap, the one make package zipped.
+sam_build_if_packaged() {
+  packaged || return 0
+  local target=${CARGO_TARGET_DIR:-target} log=/tmp/sam-build-$$.log ok=1 f id
+  SAM_CLI_TELEMETRY=0 .venv/bin/sam build >"$log" 2>&1 || { cat "$log"; return 1; }
+  for f in functions/*; do
+    f=$(basename "$f")
+    id=$(echo "$f" | sed -E 's/(^|-)([a-z])/\U\2/g')Function
+    python3 -c 'import sys, zipfile; sys.exit(zipfile.ZipFile(sys.argv[1]).read("bootstrap") != open(sys.argv[2], "rb").read())' \
+      "$target/lambda/$f/bootstrap.zip" ".aws-sam/build/$id/bootstrap" || { echo "$id: not $f's bootstrap"; ok=0; }
+    [ -x ".aws-sam/build/$id/bootstrap" ] || { echo "$id: bootstrap not executable"; ok=0; }
+  done
+  rm -f "$log"
+  [ "$ok" = 1 ]
 }
 
 trap stop_run EXIT
@@ -142,5 +161,6 @@ check "make soak (3 s)" soak
 check "make bench (quick)" bench_quick
 check "make bench-cold (quick)" bench_cold_quick
 check "make deploy-local (when packaged)" deploy_local_if_packaged
+check "sam build (when packaged)" sam_build_if_packaged
 echo "make-targets: $passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -171,8 +171,24 @@ async fn main() {
             .collect(),
     };
     functions.sort();
-    functions.insert(0, "hello-lambda".into());
-    println!("{:<22} {:>9} {:>9} {:>9} {:>9} {:>6}", "binary", "init ms", "first ms", "RSS MB", "size MB", "ok");
+    // Each start of a function follows a start of the floor, and each function is compared
+    // with the floor's starts taken beside its own: the machine's drift over a run (a
+    // third, on this 2-core machine) then cancels out of the ratios.
+    let floor = release.join("hello-lambda");
+    if !floor.exists() {
+        println!("hello-lambda not built (make bench-cold builds it)");
+        return;
+    }
+    let event_of = |name: &str| -> Value {
+        let text =
+            std::fs::read_to_string(repo_root().join(format!("events/{name}.json"))).unwrap_or_else(|_| "{}".into());
+        serde_json::from_str(&text.replace("SAMPLE_CHAT_ID", &chat).replace("SAMPLE_AGENT_TOKEN", &agent)).unwrap()
+    };
+    let floor_event = event_of("chat-get");
+    println!(
+        "{:<22} {:>8} {:>8} {:>7} {:>9} {:>7} {:>8} {:>7} {:>8} {:>6}",
+        "binary", "init ms", "floor", "x init", "first ms", "RSS MB", "floor", "x RSS", "size MB", "ok"
+    );
     let mut results = BTreeMap::new();
     for name in functions {
         let binary = release.join(&name);
@@ -180,23 +196,31 @@ async fn main() {
             println!("{name:<22} not built (make bench-cold builds it)");
             continue;
         };
-        let sample =
-            if name == "hello-lambda" { "events/chat-get.json".to_string() } else { format!("events/{name}.json") };
-        let text = std::fs::read_to_string(repo_root().join(sample)).unwrap_or_else(|_| "{}".into());
-        let event: Value =
-            serde_json::from_str(&text.replace("SAMPLE_CHAT_ID", &chat).replace("SAMPLE_AGENT_TOKEN", &agent)).unwrap();
-        let mut starts = Vec::new();
+        let event = event_of(&name);
+        let (mut starts, mut floors) = (Vec::new(), Vec::new());
         for _ in 0..starts_per_binary {
+            floors.push(cold_start(&floor, &floor_event, &env).await);
             starts.push(cold_start(&binary, &event, &env).await);
         }
-        let init = p50(starts.iter().map(|s| s.init.as_secs_f64() * 1000.0).collect());
+        let init_ms = |s: &[Start]| p50(s.iter().map(|s| s.init.as_secs_f64() * 1000.0).collect());
+        let rss_mb = |s: &[Start]| p50(s.iter().map(|s| s.rss_kb as f64 / 1024.0).collect());
+        let (init, floor_init, rss, floor_rss) = (init_ms(&starts), init_ms(&floors), rss_mb(&starts), rss_mb(&floors));
         let first = p50(starts.iter().map(|s| s.first.as_secs_f64() * 1000.0).collect());
-        let rss = p50(starts.iter().map(|s| s.rss_kb as f64 / 1024.0).collect());
         let size = meta.len() as f64 / 1_048_576.0;
         let ok = starts.iter().filter(|s| s.ok).count();
-        println!("{name:<22} {init:>9.2} {first:>9.2} {rss:>9.1} {size:>9.2} {ok:>3}/{starts_per_binary}");
-        results.insert(name, json!({ "initMsP50": init, "firstInvocationMsP50": first, "peakRssMbP50": rss, "binaryMb": size, "okStarts": ok }));
+        let (x_init, x_rss) = (init / floor_init, rss / floor_rss);
+        println!(
+            "{name:<22} {init:>8.2} {floor_init:>8.2} {x_init:>7.2} {first:>9.2} {rss:>7.1} {floor_rss:>8.1} {x_rss:>7.2} {size:>8.2} {ok:>3}/{starts_per_binary}"
+        );
+        results.insert(
+            name,
+            json!({ "initMsP50": init, "floorInitMsP50": floor_init, "initOverFloor": x_init,
+                    "firstInvocationMsP50": first, "peakRssMbP50": rss, "floorPeakRssMbP50": floor_rss,
+                    "rssOverFloor": x_rss, "binaryMb": size, "okStarts": ok }),
+        );
     }
+    let floor_size = std::fs::metadata(&floor).map_or(0.0, |m| m.len() as f64 / 1_048_576.0);
+    println!("(floor: hello-lambda, {floor_size:.2} MB, started before each start of each function)");
     let dir = repo_root().join("bench/results");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(

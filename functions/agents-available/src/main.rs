@@ -1,5 +1,5 @@
 //! `GET /agents/available` (AvailableUsersGet)
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();
     let app = shared::App::from_env().await?;

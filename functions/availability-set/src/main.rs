@@ -1,5 +1,5 @@
 //! `PUT /agents/{userId}/availability` (agent availability and channels)
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();
     let app = shared::App::from_env().await?;

@@ -1,6 +1,6 @@
 //! `POST /chats/{chatId}/files`
 //! `GET /chats/{chatId}/files/{fileId}` (sendFile, downloadFile: 501 until object storage exists)
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();
     let app = shared::App::from_env().await?;

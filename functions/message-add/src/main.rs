@@ -1,5 +1,5 @@
 //! `POST /chats/{chatId}/messages` (ChatMessageAdd, sendMessage, sendFilteredMessage)
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();
     let app = shared::App::from_env().await?;

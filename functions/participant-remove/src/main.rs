@@ -1,6 +1,6 @@
 //! `DELETE /chats/{chatId}/participants/{chatterType}/{chatterId}`
 //! `DELETE /chats/{chatId}/participants` (ChatParticipantRemove)
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();
     let app = shared::App::from_env().await?;

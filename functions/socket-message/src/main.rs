@@ -1,5 +1,5 @@
 //! the WebSocket API's $default: answers the socket's Bayeux messages
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();
     let app = shared::App::from_env().await?;

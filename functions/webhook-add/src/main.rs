@@ -1,5 +1,5 @@
 //! `POST /webhooks` (a direct webhook, or an SNS subscription of the events)
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();
     let app = shared::App::from_env().await?;
