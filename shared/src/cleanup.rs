@@ -46,8 +46,18 @@ pub async fn handle(app: &App, _event: serde_json::Value) -> StoreResult<serde_j
     Ok(serde_json::to_value(summary).unwrap_or_default())
 }
 
-fn status_before(status: ChatStatus, cutoff: String) -> IndexQuery {
-    IndexQuery { index: keys::GSI1, pk: keys::status_pk(status), sk: SortKey::Before(cutoff) }
+/// The chats in `status` whose GSI1 sort key is before `cutoff`, from every shard.
+async fn status_before(app: &App, status: ChatStatus, cutoff: &str) -> StoreResult<Vec<Chat>> {
+    before(app, keys::status_pks(status), cutoff).await
+}
+
+async fn before(app: &App, pks: Vec<String>, cutoff: &str) -> StoreResult<Vec<Chat>> {
+    let mut chats = Vec::new();
+    for pk in pks {
+        let query = IndexQuery { index: keys::GSI1, pk, sk: SortKey::Before(cutoff.to_string()) };
+        chats.extend(app.db.query_all::<Chat>(&query).await?);
+    }
+    Ok(chats)
 }
 
 pub async fn run(app: &App, deadline: Instant) -> StoreResult<Summary> {
@@ -60,8 +70,7 @@ pub async fn run(app: &App, deadline: Instant) -> StoreResult<Summary> {
 
     // 1. Requests past the decay time.
     let close_before = app.clock.ago(limits.request_close_secs);
-    let stale: Vec<Chat> =
-        app.db.query_all(&status_before(ChatStatus::Request, app.clock.ago(app.config.request_decay_secs))).await?;
+    let stale = status_before(app, ChatStatus::Request, &app.clock.ago(app.config.request_decay_secs)).await?;
     for chat in stale {
         summary.examined += 1;
         if out_of_time(&mut summary) {
@@ -80,9 +89,8 @@ pub async fn run(app: &App, deadline: Instant) -> StoreResult<Summary> {
     //    not purged within it (it normally does within seconds).
     if !summary.incomplete {
         let cutoff = app.clock.ago(limits.closed_retention_secs);
-        let mut closed: Vec<Chat> = app.db.query_all(&status_before(ChatStatus::Closed, cutoff.clone())).await?;
-        let deleted = IndexQuery { index: keys::GSI1, pk: keys::DELETED_PK.into(), sk: SortKey::Before(cutoff) };
-        closed.extend(app.db.query_all::<Chat>(&deleted).await?);
+        let mut closed = status_before(app, ChatStatus::Closed, &cutoff).await?;
+        closed.extend(before(app, keys::deleted_pks(), &cutoff).await?);
         for chat in closed {
             summary.examined += 1;
             if out_of_time(&mut summary) {
@@ -100,7 +108,7 @@ pub async fn run(app: &App, deadline: Instant) -> StoreResult<Summary> {
         if summary.incomplete {
             break;
         }
-        let candidates: Vec<Chat> = app.db.query_all(&status_before(status, old_before.clone())).await?;
+        let candidates = status_before(app, status, &old_before).await?;
         for chat in candidates {
             summary.examined += 1;
             if out_of_time(&mut summary) {

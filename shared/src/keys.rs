@@ -192,7 +192,12 @@ pub fn event_log_pk(hour: &str, shard: u32) -> String {
 
 /// The shard an event is logged on, from its id.
 pub fn event_log_shard(event_id: &str) -> u32 {
-    event_id.bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b))) % EVENT_LOG_SHARDS
+    shard_of(event_id, EVENT_LOG_SHARDS)
+}
+
+/// A stable shard in `0..shards` for an id (a string hash: the same id, the same shard).
+fn shard_of(id: &str, shards: u32) -> u32 {
+    id.bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b))) % shards
 }
 
 /// Events sort by time within their hour.
@@ -215,12 +220,30 @@ pub fn flag_user_key_prefix(key: &str) -> String {
     format!("{}#", escape(key))
 }
 
-/// GSI1 partition of chats in one status.
-/// GSI1 partition of deleted chats waiting to be purged (by closing time).
-pub const DELETED_PK: &str = "DELETED";
+/// Shards of each status key (and of the purge queue): one index partition takes about
+/// 1,000 writes a second, and a chat writes its status key several times in its life
+/// (docs/data-model.md, "Hot keys"). Lists read the shards at once and merge them.
+pub const STATUS_SHARDS: u32 = 4;
 
-pub fn status_pk(status: ChatStatus) -> String {
-    format!("STATUS#{}", status.as_str())
+/// GSI1 partition of the chats in one status on the shard of `chat_id`.
+pub fn status_pk(status: ChatStatus, chat_id: &str) -> String {
+    format!("STATUS#{}#{}", status.as_str(), shard_of(chat_id, STATUS_SHARDS))
+}
+
+/// Every shard of one status's GSI1 partition.
+pub fn status_pks(status: ChatStatus) -> Vec<String> {
+    (0..STATUS_SHARDS).map(|n| format!("STATUS#{}#{n}", status.as_str())).collect()
+}
+
+/// GSI1 partition of deleted chats waiting to be purged (by closing time), on the shard of
+/// `chat_id`.
+pub fn deleted_pk(chat_id: &str) -> String {
+    format!("DELETED#{}", shard_of(chat_id, STATUS_SHARDS))
+}
+
+/// Every shard of the purge queue.
+pub fn deleted_pks() -> Vec<String> {
+    (0..STATUS_SHARDS).map(|n| format!("DELETED#{n}")).collect()
 }
 
 /// GSI2 partition of chats in one channel.

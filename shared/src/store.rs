@@ -197,12 +197,12 @@ pub fn chat_index_keys(chat: &Chat) -> Vec<(&'static str, String)> {
     if chat.deleted {
         // Listed nowhere but in the purge queue.
         return vec![
-            ("GSI1PK", keys::DELETED_PK.into()),
+            ("GSI1PK", keys::deleted_pk(&chat.chat_id)),
             ("GSI1SK", keys::chat_time_sk(&chat.update_time, &chat.chat_id)),
         ];
     }
     vec![
-        ("GSI1PK", keys::status_pk(chat.status)),
+        ("GSI1PK", keys::status_pk(chat.status, &chat.chat_id)),
         // Open chats by creation (the queue's order); closed ones by closing time, for cleanup.
         (
             "GSI1SK",
@@ -327,6 +327,53 @@ pub struct IndexQuery {
     pub index: &'static str,
     pub pk: String,
     pub sk: SortKey,
+}
+
+/// An item of a sharded list, with its index key (the index's keys and the table's).
+struct Keyed {
+    key: Item,
+    item: Item,
+}
+
+/// The index key of `item` in `index` (a cursor's position).
+fn index_key(item: &Item, index: &str) -> Item {
+    let names = [format!("{index}PK"), format!("{index}SK"), "PK".to_string(), "SK".to_string()];
+    names.into_iter().filter_map(|n| Some((n.clone(), item.get(&n)?.clone()))).collect()
+}
+
+fn sort_key(key: &Item, index: &str) -> String {
+    key.get(&format!("{index}SK")).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default()
+}
+
+/// Where `query` starts after `key` (the last item read, maybe in another shard): the
+/// same sort key and table key, in `query`'s own partition. Sort keys end with the chat
+/// id, so a position is the same in every shard.
+fn start_in(query: &IndexQuery, key: &Item) -> StoreResult<Item> {
+    let mut start = index_key(key, query.index);
+    if start.len() != 4 {
+        return Err(StoreError::Refused(DomainError::invalid("invalid cursor")));
+    }
+    start.insert(format!("{}PK", query.index), s(query.pk.clone()));
+    Ok(start)
+}
+
+/// The shards' pages merged by sort key, up to the first place a shard stopped before its
+/// end (past it, that shard may hold items not read yet), and that place, if any.
+fn merge_shards(pages: Vec<(Vec<Item>, Option<Item>)>, index: &str) -> (Vec<Keyed>, Option<Item>) {
+    let horizon = pages
+        .iter()
+        .filter_map(|(_, last)| last.as_ref())
+        .min_by_key(|key| sort_key(key, index))
+        .map(|key| index_key(key, index));
+    let limit = horizon.as_ref().map(|key| sort_key(key, index));
+    let mut merged: Vec<Keyed> = pages
+        .into_iter()
+        .flat_map(|(items, _)| items)
+        .map(|item| Keyed { key: index_key(&item, index), item })
+        .filter(|k| limit.as_ref().is_none_or(|l| sort_key(&k.key, index) <= *l))
+        .collect();
+    merged.sort_by_cached_key(|k| sort_key(&k.key, index));
+    (merged, horizon)
 }
 
 #[derive(Clone)]
@@ -970,18 +1017,19 @@ impl Db {
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
-    /// Chats from one or more index queries, in order, `limit` at a time. The cursor says
-    /// which query to resume and where.
+    /// Chats from one or more sources, in order, `limit` at a time; a source is the shards
+    /// of one key, read at once and merged by their sort key. The cursor says which source
+    /// to resume and the last item read there (every shard resumes after its sort key).
     /// Only chats that `keep` accepts count towards `limit`: a page is short only when it
     /// is the last.
     pub async fn list_chats(
         &self,
-        queries: &[IndexQuery],
+        sources: &[Vec<IndexQuery>],
         limit: usize,
         cursor: Option<&str>,
         keep: impl Fn(&Chat) -> bool,
     ) -> StoreResult<(Vec<Chat>, Option<String>)> {
-        let (mut q, mut start) = match cursor {
+        let (mut q, mut after) = match cursor {
             Some(c) => {
                 let c = decode_cursor(c)?;
                 (c.q, Some(c.k.into_iter().map(|(k, v)| (k, s(v))).collect::<Item>()))
@@ -989,25 +1037,42 @@ impl Db {
             None => (0, None),
         };
         let mut chats = Vec::new();
-        while let Some(query) = queries.get(q).filter(|_| chats.len() < limit) {
-            let (items, last) = self.query_index(query, limit - chats.len(), start.take()).await?;
-            for item in items {
-                let chat = from_item::<Chat>(item)?;
+        while let Some(shards) = sources.get(q).filter(|_| chats.len() < limit) {
+            let want = limit - chats.len();
+            let starts: Vec<Option<Item>> = shards
+                .iter()
+                .map(|query| after.as_ref().map(|key| start_in(query, key)).transpose())
+                .collect::<StoreResult<_>>()?;
+            let pages = futures_util::future::try_join_all(
+                shards.iter().zip(starts).map(|(query, start)| self.query_index(query, want, start)),
+            )
+            .await?;
+            let (merged, horizon) = merge_shards(pages, shards.first().map_or("", |query| query.index));
+            let mut full = false;
+            for item in merged {
+                after = Some(item.key);
+                let chat = from_item::<Chat>(item.item)?;
                 if keep(&chat) {
                     chats.push(chat);
+                    if chats.len() == limit {
+                        full = true;
+                        break;
+                    }
                 }
             }
-            match last {
-                Some(key) => start = Some(key),
-                None => q += 1,
+            if !full {
+                match horizon {
+                    // A shard has more: go on from where it stopped (every shard is read up
+                    // to there).
+                    Some(key) => after = Some(key),
+                    None => {
+                        q += 1;
+                        after = None;
+                    }
+                }
             }
         }
-        let next = match start {
-            Some(key) => encode_cursor(q, &key),
-            // The next query's first page, unless none is left.
-            None if q < queries.len() => Some(encode_cursor(q, &Item::new()).unwrap_or_default()),
-            None => None,
-        };
+        let next = (q < sources.len()).then(|| encode_cursor(q, &after.unwrap_or_default()).unwrap_or_default());
         Ok((chats, next))
     }
 

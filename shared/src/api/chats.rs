@@ -295,13 +295,14 @@ impl ListFilter {
         }
     }
 
-    /// One key condition per partition that can hold a match; see docs/data-model.md.
-    fn queries(&self) -> Vec<IndexQuery> {
+    /// One key condition per partition that can hold a match, the shards of one key read
+    /// together; see docs/data-model.md.
+    fn queries(&self) -> Vec<Vec<IndexQuery>> {
         if !self.channel_ids.is_empty() {
             return self
                 .channel_ids
                 .iter()
-                .map(|c| IndexQuery { index: keys::GSI2, pk: keys::channel_pk(c), sk: self.status_range() })
+                .map(|c| vec![IndexQuery { index: keys::GSI2, pk: keys::channel_pk(c), sk: self.status_range() }])
                 .collect();
         }
         if !self.requester_types.is_empty() || self.target_type.is_some() {
@@ -314,20 +315,18 @@ impl ListFilter {
             return requesters
                 .iter()
                 .flat_map(|r| targets.iter().map(move |t| (*r, *t)))
-                .map(|(r, t)| IndexQuery { index: keys::GSI3, pk: keys::type_pk(r, t), sk: self.status_range() })
+                .map(|(r, t)| vec![IndexQuery { index: keys::GSI3, pk: keys::type_pk(r, t), sk: self.status_range() }])
                 .collect();
         }
-        if let Some(cut) = &self.outdated_before {
-            return vec![IndexQuery {
-                index: keys::GSI1,
-                pk: keys::status_pk(ChatStatus::Request),
-                sk: SortKey::Before(cut.clone()),
-            }];
-        }
-        let statuses = self.status.map_or(ChatStatus::ALL.to_vec(), |s| vec![s]);
+        let (statuses, sk) = match (&self.outdated_before, self.status) {
+            (Some(cut), _) => (vec![ChatStatus::Request], SortKey::Before(cut.clone())),
+            (None, status) => (status.map_or(ChatStatus::ALL.to_vec(), |s| vec![s]), SortKey::Any),
+        };
         statuses
             .into_iter()
-            .map(|s| IndexQuery { index: keys::GSI1, pk: keys::status_pk(s), sk: SortKey::Any })
+            .map(|s| {
+                keys::status_pks(s).into_iter().map(|pk| IndexQuery { index: keys::GSI1, pk, sk: sk.clone() }).collect()
+            })
             .collect()
     }
 }
