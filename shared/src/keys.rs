@@ -149,6 +149,19 @@ pub fn online_pk(user_type: ChatterType) -> String {
     format!("ONLINE#{}", user_type.as_str())
 }
 
+/// Shards of the online customers (GSI2), by customer: one customer's chats are on one.
+pub const ONLINE_CUSTOMER_SHARDS: u32 = 4;
+
+/// GSI2 partition of one customer's entries among the online customers.
+pub fn online_customer_pk(customer_id: &str) -> String {
+    format!("{}#{}", online_pk(ChatterType::Customer), shard_of(customer_id, ONLINE_CUSTOMER_SHARDS))
+}
+
+/// Every shard of the online customers.
+pub fn online_customer_pks() -> Vec<String> {
+    (0..ONLINE_CUSTOMER_SHARDS).map(|n| format!("{}#{n}", online_pk(ChatterType::Customer))).collect()
+}
+
 pub const CONNECTION_SK: &str = "CONN";
 
 /// A WebSocket connection's own partition, found by the id API Gateway hands every route.
@@ -251,9 +264,28 @@ pub fn channel_pk(channel_id: &str) -> String {
     format!("CHANNEL#{}", escape(channel_id))
 }
 
-/// GSI3 partition of chats by requester and target type.
-pub fn type_pk(requester: ChatterType, target: TargetType) -> String {
-    format!("TYPE#{}#{}", requester.as_str(), target.as_str())
+/// Shards of each channel's and each requester/target pair's chat lists (GSI2, GSI3): every
+/// change of a chat record writes both, so they saturate first (docs/data-model.md).
+pub const LIST_SHARDS: u32 = 8;
+
+/// GSI2 partition of the chats of one channel on the shard of `chat_id`.
+pub fn channel_chats_pk(channel_id: &str, chat_id: &str) -> String {
+    format!("CHANNEL#{}#{}", escape(channel_id), shard_of(chat_id, LIST_SHARDS))
+}
+
+/// Every shard of one channel's chats.
+pub fn channel_chats_pks(channel_id: &str) -> Vec<String> {
+    (0..LIST_SHARDS).map(|n| format!("CHANNEL#{}#{n}", escape(channel_id))).collect()
+}
+
+/// GSI3 partition of chats by requester and target type, on the shard of `chat_id`.
+pub fn type_pk(requester: ChatterType, target: TargetType, chat_id: &str) -> String {
+    format!("TYPE#{}#{}#{}", requester.as_str(), target.as_str(), shard_of(chat_id, LIST_SHARDS))
+}
+
+/// Every shard of one requester/target pair.
+pub fn type_pks(requester: ChatterType, target: TargetType) -> Vec<String> {
+    (0..LIST_SHARDS).map(|n| format!("TYPE#{}#{}#{n}", requester.as_str(), target.as_str())).collect()
 }
 
 /// GSI1 sort key of a chat: creation order within a status.

@@ -211,9 +211,9 @@ pub fn chat_index_keys(chat: &Chat) -> Vec<(&'static str, String)> {
                 &chat.chat_id,
             ),
         ),
-        ("GSI2PK", keys::channel_pk(&chat.channel_id)),
+        ("GSI2PK", keys::channel_chats_pk(&chat.channel_id, &chat.chat_id)),
         ("GSI2SK", keys::chat_status_time_sk(chat.status, &chat.create_time, &chat.chat_id)),
-        ("GSI3PK", keys::type_pk(chat.requester_type, chat.target_type)),
+        ("GSI3PK", keys::type_pk(chat.requester_type, chat.target_type, &chat.chat_id)),
         ("GSI3SK", keys::chat_status_time_sk(chat.status, &chat.create_time, &chat.chat_id)),
     ]
 }
@@ -228,7 +228,7 @@ pub fn participant_index_keys(p: &Participant, chat_open: bool) -> Vec<(&'static
     ];
     // Known customers only: a Public visitor is nobody's online customer.
     if chat_open && p.chatter_type == ChatterType::Customer && p.is_active() {
-        keys.push(("GSI2PK", keys::online_pk(ChatterType::Customer)));
+        keys.push(("GSI2PK", keys::online_customer_pk(&p.chatter_id)));
         keys.push(("GSI2SK", keys::online_customer_sk(&p.chatter_id, &p.chat_id)));
     }
     keys
@@ -1521,8 +1521,15 @@ impl Db {
 
     /// The customers active in open chats (one entry per chat), all or one customer's.
     pub async fn online_customers(&self, customer_id: Option<&str>) -> StoreResult<Vec<Participant>> {
-        let sk = customer_id.map_or(SortKey::Any, |id| SortKey::BeginsWith(keys::online_customer_prefix(id)));
-        self.query_all(&IndexQuery { index: keys::GSI2, pk: keys::online_pk(ChatterType::Customer), sk }).await
+        let (pks, sk) = match customer_id {
+            Some(id) => (vec![keys::online_customer_pk(id)], SortKey::BeginsWith(keys::online_customer_prefix(id))),
+            None => (keys::online_customer_pks(), SortKey::Any),
+        };
+        let mut all = Vec::new();
+        for pk in pks {
+            all.extend(self.query_all(&IndexQuery { index: keys::GSI2, pk, sk: sk.clone() }).await?);
+        }
+        Ok(all)
     }
 
     /// A user's flags across chats, of one key if given.

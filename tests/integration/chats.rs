@@ -1,5 +1,7 @@
 //! The chat lifecycle, its auth and error rules, and the list filters.
 
+use std::collections::BTreeSet;
+
 use integration_tests::TestApp;
 use serde_json::json;
 
@@ -219,10 +221,12 @@ async fn list_filters_are_served_by_key_conditions() {
     assert_eq!((before, seen.len()), (5, 5));
 }
 
-/// The request queue is spread over shards (docs/data-model.md, "Hot keys"); read, it is one
-/// list in the order the chats came, page by page, each chat once.
+/// The request queue, a channel's chats and a requester type's are spread over shards
+/// (docs/data-model.md, "Hot keys"); read, each is one list in the order the chats came,
+/// page by page, each chat once.
 #[tokio::test]
-async fn the_sharded_queue_reads_as_one_list_in_creation_order() {
+async fn sharded_lists_read_as_one_list_in_creation_order() {
+    use shared::domain::model::{ChatStatus, ChatterType, TargetType};
     let t = TestApp::new().await;
     let agent = t.agent_token("ann");
     let mut created = Vec::new();
@@ -230,28 +234,31 @@ async fn the_sharded_queue_reads_as_one_list_in_creation_order() {
         created.push(t.start_chat("queue-order").await.0);
         t.app.clock.advance(std::time::Duration::from_millis(5));
     }
-    let shards: std::collections::BTreeSet<String> =
-        created.iter().map(|c| shared::keys::status_pk(shared::domain::model::ChatStatus::Request, c)).collect();
-    assert!(shards.len() > 1, "the chats all landed on one shard: the test would not merge");
-    let mut seen = Vec::new();
-    let mut cursor: Option<String> = None;
-    for _ in 0..10 {
-        let q = match &cursor {
-            Some(c) => format!("/chats?status=request&limit=4&cursor={c}"),
-            None => "/chats?status=request&limit=4".into(),
-        };
-        let (status, body) = t.call("GET", &q, Some(&agent), None).await;
-        assert_eq!(status, 200, "{body}");
-        let page: Vec<String> =
-            body["chats"].as_array().unwrap().iter().map(|c| c["chatId"].as_str().unwrap().to_string()).collect();
-        assert!(page.len() <= 4);
-        seen.extend(page.into_iter().filter(|c| created.contains(c)));
-        cursor = body["nextCursor"].as_str().map(str::to_string);
-        if cursor.is_none() {
-            break;
+    let spread = |shard: &dyn Fn(&str) -> String| created.iter().map(|c| shard(c)).collect::<BTreeSet<_>>().len();
+    assert!(spread(&|c| shared::keys::status_pk(ChatStatus::Request, c)) > 1, "one status shard: nothing to merge");
+    assert!(spread(&|c| shared::keys::channel_chats_pk("queue-order", c)) > 1, "one channel shard");
+    assert!(spread(&|c| shared::keys::type_pk(ChatterType::Public, TargetType::User, c)) > 1, "one type shard");
+    for list in ["status=request", "channelIds=queue-order&status=request", "requesterType=Public&status=request"] {
+        let mut seen = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..10 {
+            let q = match &cursor {
+                Some(c) => format!("/chats?{list}&limit=4&cursor={c}"),
+                None => format!("/chats?{list}&limit=4"),
+            };
+            let (status, body) = t.call("GET", &q, Some(&agent), None).await;
+            assert_eq!(status, 200, "{body}");
+            let page: Vec<String> =
+                body["chats"].as_array().unwrap().iter().map(|c| c["chatId"].as_str().unwrap().to_string()).collect();
+            assert!(page.len() <= 4);
+            seen.extend(page.into_iter().filter(|c| created.contains(c)));
+            cursor = body["nextCursor"].as_str().map(str::to_string);
+            if cursor.is_none() {
+                break;
+            }
         }
+        assert_eq!(seen, created, "{list}");
     }
-    assert_eq!(seen, created);
 }
 
 #[tokio::test]

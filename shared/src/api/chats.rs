@@ -302,7 +302,10 @@ impl ListFilter {
             return self
                 .channel_ids
                 .iter()
-                .map(|c| vec![IndexQuery { index: keys::GSI2, pk: keys::channel_pk(c), sk: self.status_range() }])
+                .map(|c| {
+                    let shard = |pk| IndexQuery { index: keys::GSI2, pk, sk: self.status_range() };
+                    keys::channel_chats_pks(c).into_iter().map(shard).collect()
+                })
                 .collect();
         }
         if !self.requester_types.is_empty() || self.target_type.is_some() {
@@ -315,7 +318,10 @@ impl ListFilter {
             return requesters
                 .iter()
                 .flat_map(|r| targets.iter().map(move |t| (*r, *t)))
-                .map(|(r, t)| vec![IndexQuery { index: keys::GSI3, pk: keys::type_pk(r, t), sk: self.status_range() }])
+                .map(|(r, t)| {
+                    let shard = |pk| IndexQuery { index: keys::GSI3, pk, sk: self.status_range() };
+                    keys::type_pks(r, t).into_iter().map(shard).collect()
+                })
                 .collect();
         }
         let (statuses, sk) = match (&self.outdated_before, self.status) {
