@@ -185,7 +185,12 @@ impl Bench {
             "agents-get" => request("GET", &format!("/chats/{c}/agents"), Some(&customer), None),
             "stats-get" => request("GET", &format!("/chats/{c}/stats"), Some(&customer), None),
             "session-get" => request("GET", "/session", Some(&customer), None),
-            "chat-files" => request("POST", &format!("/chats/{c}/files"), Some(&customer), None),
+            "chat-files" => request(
+                "POST",
+                &format!("/chats/{c}/files"),
+                Some(&customer),
+                Some(json!({"name": "receipt.pdf", "size": 48213, "type": "application/pdf"})),
+            ),
             "flag-set" => request("PUT", &format!("/chats/{c}/flags/Seen"), Some(&ann), Some(json!({"value": "1"}))),
             "flag-get" => {
                 request("GET", "/flags?userId=ann&key=NotificationChatUpdateSeen&valueNot=1", Some(&ann), None)
