@@ -1032,7 +1032,8 @@ impl Db {
         let (mut q, mut after) = match cursor {
             Some(c) => {
                 let c = decode_cursor(c)?;
-                (c.q, Some(c.k.into_iter().map(|(k, v)| (k, s(v))).collect::<Item>()))
+                // No key: the source's first page.
+                (c.q, Some(c.k.into_iter().map(|(k, v)| (k, s(v))).collect::<Item>()).filter(|k| !k.is_empty()))
             }
             None => (0, None),
         };
