@@ -42,7 +42,9 @@ pub struct Summary {
 /// One scheduled run; the event itself carries nothing we need.
 pub async fn handle(app: &App, _event: serde_json::Value) -> StoreResult<serde_json::Value> {
     let deadline = Instant::now() + Duration::from_secs(app.config.cleanup.budget_secs.max(1) as u64);
-    let summary = run(app, deadline).await?;
+    // Boxed: the run's nested futures are deep enough to pass the compiler's layout
+    // query limit inside the function's main otherwise.
+    let summary = Box::pin(run(app, deadline)).await?;
     Ok(serde_json::to_value(summary).unwrap_or_default())
 }
 
