@@ -156,35 +156,24 @@ pub fn messaging(sdk: &aws_config::SdkConfig, endpoint: Option<String>) -> Messa
     }
 }
 
-impl BuildClient for aws_sdk_sns::Client {
-    fn build(sdk: &aws_config::SdkConfig, endpoint: Option<String>) -> Self {
-        sns_client(sdk, endpoint)
-    }
+/// Each client's [`BuildClient`] is its builder function below.
+macro_rules! build_client {
+    ($($client:ty => $build:path),* $(,)?) => {$(
+        impl BuildClient for $client {
+            fn build(sdk: &aws_config::SdkConfig, endpoint: Option<String>) -> Self {
+                $build(sdk, endpoint)
+            }
+        }
+    )*};
 }
 
-impl BuildClient for aws_sdk_sqs::Client {
-    fn build(sdk: &aws_config::SdkConfig, endpoint: Option<String>) -> Self {
-        sqs_client(sdk, endpoint)
-    }
-}
-
-impl BuildClient for aws_sdk_apigatewaymanagement::Client {
-    fn build(sdk: &aws_config::SdkConfig, endpoint: Option<String>) -> Self {
-        socket_client(sdk, endpoint)
-    }
-}
-
-impl BuildClient for aws_sdk_s3::Client {
-    fn build(sdk: &aws_config::SdkConfig, endpoint: Option<String>) -> Self {
-        s3_client(sdk, endpoint)
-    }
-}
-
-impl BuildClient for aws_sdk_secretsmanager::Client {
-    fn build(sdk: &aws_config::SdkConfig, endpoint: Option<String>) -> Self {
-        crate::secrets::client(sdk, endpoint)
-    }
-}
+build_client!(
+    aws_sdk_sns::Client => sns_client,
+    aws_sdk_sqs::Client => sqs_client,
+    aws_sdk_apigatewaymanagement::Client => socket_client,
+    aws_sdk_s3::Client => s3_client,
+    aws_sdk_secretsmanager::Client => crate::secrets::client,
+);
 
 /// Amazon Trust Services' roots, and the Starfield root that cross-signs them: every AWS
 /// endpoint these functions call chains to one of them. The SDK's default client reads and

@@ -154,12 +154,12 @@ pub const ONLINE_CUSTOMER_SHARDS: u32 = 4;
 
 /// GSI2 partition of one customer's entries among the online customers.
 pub fn online_customer_pk(customer_id: &str) -> String {
-    format!("{}#{}", online_pk(ChatterType::Customer), shard_of(customer_id, ONLINE_CUSTOMER_SHARDS))
+    sharded(&online_pk(ChatterType::Customer), customer_id, ONLINE_CUSTOMER_SHARDS)
 }
 
 /// Every shard of the online customers.
 pub fn online_customer_pks() -> Vec<String> {
-    (0..ONLINE_CUSTOMER_SHARDS).map(|n| format!("{}#{n}", online_pk(ChatterType::Customer))).collect()
+    all_shards(&online_pk(ChatterType::Customer), ONLINE_CUSTOMER_SHARDS)
 }
 
 pub const CONNECTION_SK: &str = "CONN";
@@ -213,6 +213,16 @@ fn shard_of(id: &str, shards: u32) -> u32 {
     id.bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b))) % shards
 }
 
+/// `base` on the shard of `id`.
+fn sharded(base: &str, id: &str, shards: u32) -> String {
+    format!("{base}#{}", shard_of(id, shards))
+}
+
+/// Every shard of `base`, for a reader that queries them all.
+fn all_shards(base: &str, shards: u32) -> Vec<String> {
+    (0..shards).map(|n| format!("{base}#{n}")).collect()
+}
+
 /// Events sort by time within their hour.
 pub fn event_log_sk(time: &str, event_id: &str) -> String {
     format!("{time}#{}", escape(event_id))
@@ -240,23 +250,23 @@ pub const STATUS_SHARDS: u32 = 4;
 
 /// GSI1 partition of the chats in one status on the shard of `chat_id`.
 pub fn status_pk(status: ChatStatus, chat_id: &str) -> String {
-    format!("STATUS#{}#{}", status.as_str(), shard_of(chat_id, STATUS_SHARDS))
+    sharded(&format!("STATUS#{}", status.as_str()), chat_id, STATUS_SHARDS)
 }
 
 /// Every shard of one status's GSI1 partition.
 pub fn status_pks(status: ChatStatus) -> Vec<String> {
-    (0..STATUS_SHARDS).map(|n| format!("STATUS#{}#{n}", status.as_str())).collect()
+    all_shards(&format!("STATUS#{}", status.as_str()), STATUS_SHARDS)
 }
 
 /// GSI1 partition of deleted chats waiting to be purged (by closing time), on the shard of
 /// `chat_id`.
 pub fn deleted_pk(chat_id: &str) -> String {
-    format!("DELETED#{}", shard_of(chat_id, STATUS_SHARDS))
+    sharded("DELETED", chat_id, STATUS_SHARDS)
 }
 
 /// Every shard of the purge queue.
 pub fn deleted_pks() -> Vec<String> {
-    (0..STATUS_SHARDS).map(|n| format!("DELETED#{n}")).collect()
+    all_shards("DELETED", STATUS_SHARDS)
 }
 
 /// GSI2 partition of chats in one channel.
@@ -270,22 +280,26 @@ pub const LIST_SHARDS: u32 = 8;
 
 /// GSI2 partition of the chats of one channel on the shard of `chat_id`.
 pub fn channel_chats_pk(channel_id: &str, chat_id: &str) -> String {
-    format!("CHANNEL#{}#{}", escape(channel_id), shard_of(chat_id, LIST_SHARDS))
+    sharded(&channel_pk(channel_id), chat_id, LIST_SHARDS)
 }
 
 /// Every shard of one channel's chats.
 pub fn channel_chats_pks(channel_id: &str) -> Vec<String> {
-    (0..LIST_SHARDS).map(|n| format!("CHANNEL#{}#{n}", escape(channel_id))).collect()
+    all_shards(&channel_pk(channel_id), LIST_SHARDS)
 }
 
 /// GSI3 partition of chats by requester and target type, on the shard of `chat_id`.
 pub fn type_pk(requester: ChatterType, target: TargetType, chat_id: &str) -> String {
-    format!("TYPE#{}#{}#{}", requester.as_str(), target.as_str(), shard_of(chat_id, LIST_SHARDS))
+    sharded(&type_base(requester, target), chat_id, LIST_SHARDS)
 }
 
 /// Every shard of one requester/target pair.
 pub fn type_pks(requester: ChatterType, target: TargetType) -> Vec<String> {
-    (0..LIST_SHARDS).map(|n| format!("TYPE#{}#{}#{n}", requester.as_str(), target.as_str())).collect()
+    all_shards(&type_base(requester, target), LIST_SHARDS)
+}
+
+fn type_base(requester: ChatterType, target: TargetType) -> String {
+    format!("TYPE#{}#{}", requester.as_str(), target.as_str())
 }
 
 /// GSI1 sort key of a chat: creation order within a status.

@@ -199,22 +199,7 @@ async fn list_filters_are_served_by_key_conditions() {
     assert_eq!(ids(&list("outdated=1").await).len(), 0);
 
     // Paging: two at a time through all five, across partitions, each exactly once.
-    let mut seen = Vec::new();
-    let mut cursor: Option<String> = None;
-    for _ in 0..10 {
-        let q = match &cursor {
-            Some(c) => format!("/chats?limit=2&cursor={c}"),
-            None => "/chats?limit=2".into(),
-        };
-        let (status, body) = t.call("GET", &q, Some(&agent), None).await;
-        assert_eq!(status, 200);
-        assert!(body["chats"].as_array().unwrap().len() <= 2);
-        seen.extend(ids(&body));
-        cursor = body["nextCursor"].as_str().map(str::to_string);
-        if cursor.is_none() {
-            break;
-        }
-    }
+    let mut seen = page_through(&t, &agent, "", 2).await;
     seen.sort();
     let before = seen.len();
     seen.dedup();
@@ -239,26 +224,33 @@ async fn sharded_lists_read_as_one_list_in_creation_order() {
     assert!(spread(&|c| shared::keys::channel_chats_pk("queue-order", c)) > 1, "one channel shard");
     assert!(spread(&|c| shared::keys::type_pk(ChatterType::Public, TargetType::User, c)) > 1, "one type shard");
     for list in ["status=request", "channelIds=queue-order&status=request", "requesterType=Public&status=request"] {
-        let mut seen = Vec::new();
-        let mut cursor: Option<String> = None;
-        for _ in 0..10 {
-            let q = match &cursor {
-                Some(c) => format!("/chats?{list}&limit=4&cursor={c}"),
-                None => format!("/chats?{list}&limit=4"),
-            };
-            let (status, body) = t.call("GET", &q, Some(&agent), None).await;
-            assert_eq!(status, 200, "{body}");
-            let page: Vec<String> =
-                body["chats"].as_array().unwrap().iter().map(|c| c["chatId"].as_str().unwrap().to_string()).collect();
-            assert!(page.len() <= 4);
-            seen.extend(page.into_iter().filter(|c| created.contains(c)));
-            cursor = body["nextCursor"].as_str().map(str::to_string);
-            if cursor.is_none() {
-                break;
-            }
-        }
+        let seen: Vec<String> =
+            page_through(&t, &agent, list, 4).await.into_iter().filter(|c| created.contains(c)).collect();
         assert_eq!(seen, created, "{list}");
     }
+}
+
+/// The chat ids of `GET /chats?<list>`, `limit` a page, following the cursor to the end
+/// (at most ten pages).
+async fn page_through(t: &TestApp, agent: &str, list: &str, limit: usize) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..10 {
+        let q = match &cursor {
+            Some(c) => format!("/chats?{list}&limit={limit}&cursor={c}"),
+            None => format!("/chats?{list}&limit={limit}"),
+        };
+        let (status, body) = t.call("GET", &q, Some(agent), None).await;
+        assert_eq!(status, 200, "{body}");
+        let page = body["chats"].as_array().unwrap();
+        assert!(page.len() <= limit);
+        seen.extend(page.iter().map(|c| c["chatId"].as_str().unwrap().to_string()));
+        cursor = body["nextCursor"].as_str().map(str::to_string);
+        if cursor.is_none() {
+            break;
+        }
+    }
+    seen
 }
 
 #[tokio::test]

@@ -7,15 +7,23 @@ use integration_tests::{repo_root, TestApp};
 use serde_json::Value;
 use shared::routes::ROUTES;
 
-/// (method, path, function) of every HttpApi event in template.yaml.
-fn template_routes() -> BTreeSet<(String, String, String)> {
+/// template.yaml's functions: (logical id, resource).
+fn template_functions() -> Vec<(String, serde_yaml::Value)> {
     let text = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
     let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    doc["Resources"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some("AWS::Serverless::Function"))
+        .map(|(id, r)| (id.as_str().unwrap().to_string(), r.clone()))
+        .collect()
+}
+
+/// (method, path, function) of every HttpApi event in template.yaml.
+fn template_routes() -> BTreeSet<(String, String, String)> {
     let mut routes = BTreeSet::new();
-    for (_, resource) in doc["Resources"].as_mapping().unwrap() {
-        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
-            continue;
-        }
+    for (_, resource) in template_functions() {
         let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap().to_string();
         if let Some(events) = resource["Properties"]["Events"].as_mapping() {
             for (_, event) in events {
@@ -37,26 +45,25 @@ fn template_routes() -> BTreeSet<(String, String, String)> {
 /// logical id: `ChatAddFunction` builds `chat-add`.
 #[test]
 fn each_function_is_built_by_the_makefile_under_its_logical_id() {
-    let text = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
-    let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
     let mut built = BTreeSet::new();
-    for (id, resource) in doc["Resources"].as_mapping().unwrap() {
-        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
-            continue;
-        }
-        let id = id.as_str().unwrap();
+    for (id, resource) in template_functions() {
         assert_eq!(resource["Metadata"]["BuildMethod"].as_str(), Some("makefile"), "{id}");
         let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap();
         let camel: String = binary.split('-').map(|w| w[..1].to_uppercase() + &w[1..]).collect();
         assert_eq!(id, format!("{camel}Function"), "the Makefile's build-{id} would not build {binary}");
         built.insert(binary.to_string());
     }
-    let packages: BTreeSet<String> = std::fs::read_dir(repo_root().join("functions"))
+    let packages = function_packages();
+    assert_eq!(built, packages);
+}
+
+/// The packages under functions/.
+fn function_packages() -> BTreeSet<String> {
+    std::fs::read_dir(repo_root().join("functions"))
         .unwrap()
         .flatten()
         .map(|e| e.file_name().to_string_lossy().to_string())
-        .collect();
-    assert_eq!(built, packages);
+        .collect()
 }
 
 fn http_functions() -> BTreeSet<String> {
@@ -68,11 +75,7 @@ fn template_routes_and_functions_are_the_same_set() {
     let table: BTreeSet<_> =
         ROUTES.iter().map(|r| (r.method.to_string(), r.path.to_string(), r.function.to_string())).collect();
     assert_eq!(template_routes(), table, "template.yaml and shared::routes::ROUTES differ");
-    let packages: BTreeSet<String> = std::fs::read_dir(repo_root().join("functions"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().to_string())
-        .collect();
+    let packages = function_packages();
     let http = http_functions();
     let mut all = http.clone();
     all.extend(shared::routes::EVENT_FUNCTIONS.iter().map(|(f, _)| f.to_string()));
@@ -172,11 +175,7 @@ fn every_function_has_a_sample_event() {
         .flatten()
         .filter_map(|e| e.file_name().to_string_lossy().strip_suffix(".json").map(str::to_string))
         .collect();
-    let packages: BTreeSet<String> = std::fs::read_dir(repo_root().join("functions"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().to_string())
-        .collect();
+    let packages = function_packages();
     assert_eq!(events, packages);
 }
 
