@@ -53,13 +53,14 @@ async fn status_before(app: &App, status: ChatStatus, cutoff: &str) -> StoreResu
     before(app, keys::status_pks(status), cutoff).await
 }
 
+/// The shards' chats before `cutoff`, the shards read at once.
 async fn before(app: &App, pks: Vec<String>, cutoff: &str) -> StoreResult<Vec<Chat>> {
-    let mut chats = Vec::new();
-    for pk in pks {
-        let query = IndexQuery { index: keys::GSI1, pk, sk: SortKey::Before(cutoff.to_string()) };
-        chats.extend(app.db.query_all::<Chat>(&query).await?);
-    }
-    Ok(chats)
+    let queries: Vec<IndexQuery> = pks
+        .into_iter()
+        .map(|pk| IndexQuery { index: keys::GSI1, pk, sk: SortKey::Before(cutoff.to_string()) })
+        .collect();
+    let shards = futures_util::future::try_join_all(queries.iter().map(|q| app.db.query_all::<Chat>(q))).await?;
+    Ok(shards.into_iter().flatten().collect())
 }
 
 pub async fn run(app: &App, deadline: Instant) -> StoreResult<Summary> {

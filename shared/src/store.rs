@@ -1526,11 +1526,10 @@ impl Db {
             Some(id) => (vec![keys::online_customer_pk(id)], SortKey::BeginsWith(keys::online_customer_prefix(id))),
             None => (keys::online_customer_pks(), SortKey::Any),
         };
-        let mut all = Vec::new();
-        for pk in pks {
-            all.extend(self.query_all(&IndexQuery { index: keys::GSI2, pk, sk: sk.clone() }).await?);
-        }
-        Ok(all)
+        let queries: Vec<IndexQuery> =
+            pks.into_iter().map(|pk| IndexQuery { index: keys::GSI2, pk, sk: sk.clone() }).collect();
+        let shards = futures_util::future::try_join_all(queries.iter().map(|q| self.query_all(q))).await?;
+        Ok(shards.into_iter().flatten().collect())
     }
 
     /// A user's flags across chats, of one key if given.
