@@ -45,10 +45,11 @@ bench_quick() {
 
 bench_cold_quick() {
   local out
-  out=$(make --no-print-directory bench-cold BENCH_FUNCTIONS=chat-get COLD_PROFILE=dev COLD_STARTS=2 BENCH_PROFILE=dev 2>&1) ||
+  out=$(make --no-print-directory bench-cold BENCH_FUNCTIONS=chat-get COLD_PROFILE=dev COLD_STARTS=2 BENCH_PROFILE=dev COLD_TLS=1 2>&1) ||
     { echo "$out" | tail -n 20; return 1; }
-  echo "$out" | grep -E '^(binary|chat-get|\(floor)'
-  echo "$out" | grep -Eq '^chat-get .* 2/2$' && echo "$out" | grep -q '^(floor: hello-lambda'
+  echo "$out" | grep -E '^(binary|chat-get|\(floor|\(DynamoDB)'
+  echo "$out" | grep -Eq '^chat-get .* 2/2$' && echo "$out" | grep -q '^(floor: hello-lambda' &&
+    echo "$out" | grep -q '^(DynamoDB Local behind a TLS endpoint'
 }
 
 # `make run` on free ports with its own RUN_DIR; then `make cleanup`, `make webhooks-import`

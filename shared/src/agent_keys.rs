@@ -1,8 +1,10 @@
 //! Agents' public keys from the identity provider's JWKS (RS256 and ES256 agent tokens, as
-//! Cognito, Auth0, Okta or Entra ID sign them). Read at cold start and kept for the
-//! environment's life; read again when a token names a key id the set lacks (the provider
-//! rotated), at most once per `REFRESH_COOLDOWN`, so that made-up key ids cannot turn every
-//! request into a fetch.
+//! Cognito, Auth0, Okta or Entra ID sign them). Read by the environment's first agent token,
+//! not at cold start: the fetch builds an HTTPS client on the system's trust store, about
+//! 3 ms of init (docs/performance.md), which customers' requests need not wait for. Kept for
+//! the environment's life; read again when a token names a key id the set lacks (the
+//! provider rotated), at most once per `REFRESH_COOLDOWN`, so that made-up key ids cannot
+//! turn every request into a fetch.
 
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
@@ -45,7 +47,7 @@ impl AgentKeys {
         set.iter().find(|k| k.common.key_id.as_deref() == Some(kid)).cloned()
     }
 
-    /// Reads the set from the provider (cold start, and rotation).
+    /// Reads the set from the provider (first agent token, and rotation).
     pub async fn fetch(&self) -> Result<(), AgentKeysError> {
         let Some(url) = &self.url else { return Ok(()) };
         let failed = |reason: String| AgentKeysError::Fetch { url: url.clone(), reason };
@@ -85,9 +87,16 @@ impl AgentKeys {
         if last.is_some_and(|at| at.elapsed() < REFRESH_COOLDOWN) {
             return;
         }
-        *last = Some(Instant::now());
-        if let Err(e) = self.fetch().await {
-            tracing::warn!(error = %e, "agent keys not refreshed");
+        // The environment's first read is not a rotation's: it starts no cool-down, so a
+        // rotation soon after still gets its read. A failed read does start one.
+        let first = self.set.read().map_or(true, |set| set.is_empty());
+        match self.fetch().await {
+            Ok(()) if first => {}
+            Ok(()) => *last = Some(Instant::now()),
+            Err(e) => {
+                *last = Some(Instant::now());
+                tracing::warn!(error = %e, "agent keys not read");
+            }
         }
     }
 }

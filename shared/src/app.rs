@@ -183,12 +183,18 @@ const AWS_ROOTS: &[u8] = include_bytes!("../certs/aws-roots.pem");
 
 /// The SDK's shared configuration, from what Lambda sets in every function's environment:
 /// the region, the role's credentials and, where an emulator runs the functions,
-/// `AWS_ENDPOINT_URL`; and an HTTPS client that trusts [`AWS_ROOTS`] only. aws-config's
-/// default chain (profile files, SSO, container and instance metadata, web identity through
-/// STS) is not loaded: it reads files at each cold start, and leaving it out took 1.1 MB off
-/// each binary (docs/performance.md).
+/// `AWS_ENDPOINT_URL`; and an HTTPS client that trusts [`AWS_ROOTS`] only, or the bundle
+/// `AWS_CA_BUNDLE` names instead (the variable the AWS CLI and the other SDKs read: an
+/// emulator or a proxy behind TLS). aws-config's default chain (profile files, SSO,
+/// container and instance metadata, web identity through STS) is not loaded: it reads files
+/// at each cold start, and leaving it out took 1.1 MB off each binary (docs/performance.md).
 pub fn sdk_config() -> aws_config::SdkConfig {
-    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    sdk_config_from(|name| std::env::var(name).ok())
+}
+
+/// [`sdk_config`] from the variables `env` gives (the credentials still from the process's).
+pub fn sdk_config_from(env: impl Fn(&str) -> Option<String>) -> aws_config::SdkConfig {
+    let env = |name: &str| env(name).filter(|v| !v.is_empty());
     let credentials = aws_config::environment::EnvironmentVariableCredentialsProvider::new();
     let mut builder = aws_config::SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
@@ -196,18 +202,25 @@ pub fn sdk_config() -> aws_config::SdkConfig {
         .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(credentials))
         .retry_config(aws_config::retry::RetryConfig::standard());
     builder.set_endpoint_url(env("AWS_ENDPOINT_URL"));
-    match aws_https_client() {
+    let bundle = env("AWS_CA_BUNDLE");
+    match aws_https_client(bundle.as_deref()) {
         Ok(client) => builder = builder.http_client(client),
-        // Not expected (the roots are fixed); the SDK's default client still works.
-        Err(e) => tracing::warn!(error = %e, "the AWS roots did not load: the system's store is used"),
+        // The AWS roots are fixed, so only a bundle that cannot be read gets here; the SDK's
+        // default client (the system's store) then answers, and a TLS error names the host.
+        Err(e) => tracing::warn!(error = %e, bundle, "the trusted roots did not load: the system's store is used"),
     }
     builder.build()
 }
 
 fn aws_https_client(
-) -> Result<aws_smithy_runtime_api::client::http::SharedHttpClient, aws_smithy_http_client::HttpClientError> {
+    bundle: Option<&str>,
+) -> Result<aws_smithy_runtime_api::client::http::SharedHttpClient, Box<dyn std::error::Error>> {
     use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
-    let trust = TrustStore::empty().with_native_roots(false).with_pem_certificate(AWS_ROOTS);
+    let roots = match bundle {
+        Some(path) => std::borrow::Cow::Owned(std::fs::read(path)?),
+        None => std::borrow::Cow::Borrowed(AWS_ROOTS),
+    };
+    let trust = TrustStore::empty().with_native_roots(false).with_pem_certificate(roots);
     let context = TlsContext::builder().with_trust_store(trust).build()?;
     Ok(aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
@@ -292,6 +305,7 @@ mod tests {
     fn the_aws_trust_store_is_amazons_four_roots_and_starfields() {
         let pem = std::str::from_utf8(AWS_ROOTS).unwrap();
         assert_eq!(pem.matches("-----BEGIN CERTIFICATE-----").count(), 5);
-        assert!(aws_https_client().is_ok());
+        assert!(aws_https_client(None).is_ok());
+        assert!(aws_https_client(Some("/nonexistent/ca.pem")).is_err());
     }
 }

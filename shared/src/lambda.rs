@@ -72,13 +72,8 @@ pub async fn serve_http(mut app: App, routes: routes::FunctionRoutes) -> Result<
 }
 
 /// The token keys a function needs, read once: an environment keeps them for its life.
+/// (An identity provider's agent keys are read by the first agent token: `AgentKeys`.)
 async fn load_keys(app: &mut App, needed: &[crate::secrets::TokenKey]) -> Result<(), Error> {
-    if needed.contains(&crate::secrets::TokenKey::Agent) {
-        // A provider that cannot be reached now is asked again by the first agent token.
-        if let Err(e) = app.config.auth.agent_keys.fetch().await {
-            tracing::warn!(error = %e, "agent keys not read at start");
-        }
-    }
     let ids = crate::secrets::ids_from_env(needed);
     if !ids.is_empty() {
         // The app's own client: the SDK's configuration is loaded once per cold start.

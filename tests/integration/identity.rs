@@ -213,7 +213,7 @@ async fn token_keys_are_read_from_secrets_manager_at_cold_start() {
 }
 
 /// Agents from an identity provider: RS256 and ES256 tokens verified with the keys of its
-/// JWKS URL, read at cold start and again when a token names a new key (a rotation), but
+/// JWKS URL, read by the first agent token and again when it names a new key (a rotation), but
 /// not for every made-up key id; issuer, audience and expiry checked; a public key never
 /// serves as an HMAC secret; Cognito's groups are roles and its user name a name.
 #[tokio::test]
@@ -226,11 +226,13 @@ async fn agents_sign_in_with_rs256_and_es256_tokens_of_an_identity_providers_jwk
     let provider = integration_tests::JwksServer::start(only_ec).await;
     let url = provider.url.clone();
     let t = TestApp::with(|c| c.auth.agent_keys = std::sync::Arc::new(AgentKeys::new(Some(url)))).await;
-    // Cold start.
-    t.app.config.auth.agent_keys.fetch().await.unwrap();
-    assert_eq!(provider.reads(), 1);
+    // Nothing is read until an agent's token arrives: not for a customer's request.
+    let (chat, customer) = t.start_chat("sales").await;
+    assert_eq!(t.call("GET", &format!("/chats/{chat}"), Some(&customer), None).await.0, 200);
+    assert_eq!(provider.reads(), 0);
     let es = t.provider_token(ES256, json!({"sub": "ann", "name": "Ann"}));
     assert_eq!(t.call("GET", "/chats", Some(&es), None).await.0, 200);
+    assert_eq!(provider.reads(), 1);
     // The provider rotates in a new key: the first token signed with it makes one read.
     provider.publish(full.clone());
     let rs = t.provider_token(RS256, json!({"sub": "bob", "name": "Bob"}));

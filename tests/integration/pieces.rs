@@ -57,6 +57,16 @@ fn each_function_is_built_by_the_makefile_under_its_logical_id() {
     assert_eq!(built, packages);
 }
 
+/// Every build of the repository (cargo, `make package`, `sam build`) compiles aws-lc without
+/// its CPU-jitter seeding, which cost each cold start's first TLS handshake 30 to 40 ms
+/// (docs/performance.md): cargo reads `.cargo/config.toml` whichever command runs it.
+#[test]
+fn every_build_seeds_aws_lc_from_the_kernel_without_cpu_jitter() {
+    let config = std::fs::read_to_string(repo_root().join(".cargo/config.toml")).unwrap();
+    let env = config.split("\n[").find(|table| table.trim_start_matches('[').starts_with("env]")).unwrap_or("");
+    assert!(env.lines().any(|l| l.replace(' ', "") == "AWS_LC_SYS_NO_JITTER_ENTROPY=\"1\""), "{config}");
+}
+
 /// The packages under functions/.
 fn function_packages() -> BTreeSet<String> {
     std::fs::read_dir(repo_root().join("functions"))

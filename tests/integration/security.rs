@@ -1,6 +1,6 @@
 //! The authorization matrix, generated from the route table: every route, every kind of
 //! caller, the expected answer from the route's declared access rule; and for reads, that
-//! nothing outside the caller's view is in the body.
+//! nothing outside the caller's view is in the body. And whom the functions trust over TLS.
 
 use integration_tests::TestApp;
 use serde_json::{json, Value};
@@ -252,4 +252,27 @@ async fn every_route_answers_every_caller_by_its_rule() {
         }
     }
     assert_eq!(checked, ROUTES.len() * EVERYONE.len());
+}
+
+/// The functions trust Amazon's roots only, or the bundle `AWS_CA_BUNDLE` names instead:
+/// DynamoDB Local behind a TLS endpoint whose certificate comes from the test CA.
+#[tokio::test]
+async fn the_functions_trust_the_aws_roots_or_the_bundle_aws_ca_bundle_names() {
+    let endpoint = integration_tests::tls::proxy(&integration_tests::dynamodb_endpoint()).await;
+    let bundle = integration_tests::tls::ca_bundle().to_string_lossy().to_string();
+    let list_tables = |with_bundle: bool| {
+        let sdk = shared::app::sdk_config_from(|name| match name {
+            "AWS_REGION" => Some("us-east-1".to_string()),
+            "AWS_CA_BUNDLE" if with_bundle => Some(bundle.clone()),
+            _ => None,
+        });
+        let credentials = aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "tests");
+        let config = shared::app::dynamodb_config(&sdk, Some(endpoint.clone())).credentials_provider(credentials);
+        async move { aws_sdk_dynamodb::Client::from_conf(config.build()).list_tables().send().await }
+    };
+    let trusted = list_tables(true).await;
+    assert!(trusted.is_ok(), "through the bundle: {trusted:?}");
+    let refused = list_tables(false).await;
+    let error = format!("{:?}", refused.expect_err("the test CA is not an AWS root"));
+    assert!(error.to_lowercase().contains("certificate"), "a certificate error: {error}");
 }

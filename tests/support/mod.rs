@@ -18,6 +18,8 @@ use shared::App;
 
 pub use local_server::repo_root;
 
+pub mod tls;
+
 static DYNAMODB: OnceLock<String> = OnceLock::new();
 
 /// Where `make deps` put DynamoDB Local (or `DYNAMODB_LOCAL_DIR`).
