@@ -152,29 +152,6 @@ async fn cold_start(binary: &PathBuf, event: &Value, env: &[(String, String)]) -
     }
 }
 
-/// Serves the local identity provider's keys over HTTP on loopback (the functions fetch
-/// them to check an agent's token, at its first); answers `AGENT_JWKS_URL`.
-async fn serve_jwks() -> String {
-    let jwks = local_server::idp::issuer().expect("the local identity provider").jwks().to_string();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let jwks = jwks.clone();
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |_req| {
-                    let body = Full::new(Bytes::from(jwks.clone()));
-                    async move { Ok::<_, Infallible>(hyper::Response::new(body)) }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-    format!("http://127.0.0.1:{port}/.well-known/jwks.json")
-}
-
 fn p50(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     v.get(v.len() / 2).copied().unwrap_or(0.0)
@@ -197,11 +174,13 @@ async fn main() {
     } else {
         (dynamodb_endpoint(), PathBuf::new())
     };
+    // The agents' keys over HTTP on loopback, as an identity provider serves them.
+    let jwks = integration_tests::JwksServer::start(local_server::idp::issuer().unwrap().jwks().clone()).await;
     let env: Vec<(String, String)> = [
         ("TABLE_NAME", config.table_name.clone()),
         ("DYNAMODB_ENDPOINT", endpoint),
         ("AWS_CA_BUNDLE", bundle.to_string_lossy().to_string()),
-        ("AGENT_JWKS_URL", serve_jwks().await),
+        ("AGENT_JWKS_URL", jwks.url.clone()),
         ("AGENT_TOKEN_SECRET", config.auth.agent_secrets.join(",")),
         ("CHAT_TOKEN_SECRET", config.auth.chat_secrets.join(",")),
         ("AWS_REGION", "us-east-1".into()),
