@@ -18,7 +18,8 @@ fi
 packages=$(ls functions | sed 's/^/--package /' | tr '\n' ' ')
 # shellcheck disable=SC2086
 cargo lambda build --profile dist $arch --output-format zip $packages
+target=${CARGO_TARGET_DIR:-target}
 for f in functions/*; do
   name=$(basename "$f")
-  printf '%-24s %8s\n' "$name" "$(du -h "target/lambda/$name/bootstrap.zip" | cut -f1)"
+  printf '%-24s %8s\n' "$name" "$(du -h "$target/lambda/$name/bootstrap.zip" | cut -f1)"
 done
