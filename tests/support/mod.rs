@@ -396,6 +396,15 @@ impl TestApp {
     }
 }
 
+/// Relays `inbound` to a new connection to `target` (`host:port`) until either side
+/// closes. Both sides without Nagle's algorithm (the caller sets `inbound`'s): otherwise it
+/// meets the peer's delayed ACKs on relayed writes, 40 ms stalls that are the relay's.
+pub async fn relay<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(inbound: &mut S, target: &str) {
+    let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await else { return };
+    let _ = outbound.set_nodelay(true);
+    let _ = tokio::io::copy_bidirectional(inbound, &mut outbound).await;
+}
+
 /// A TCP proxy on loopback that a test can cut and restore: while down, it drops every
 /// connection, open or new, as an unreachable service would.
 #[derive(Clone)]
@@ -423,10 +432,10 @@ impl Proxy {
                     continue;
                 }
                 let target = target.clone();
+                let _ = inbound.set_nodelay(true);
                 tokio::spawn(async move {
-                    let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await else { return };
                     tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = relay(&mut inbound, &target) => {}
                         _ = cut.wait_for(|down| *down) => {}
                     }
                 });

@@ -33,14 +33,10 @@ pub async fn proxy(upstream: &str) -> String {
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             let (acceptor, upstream) = (acceptor.clone(), upstream.clone());
+            let _ = stream.set_nodelay(true);
             tokio::spawn(async move {
-                // Without it, Nagle's algorithm meets the peer's delayed ACK on the relayed
-                // writes: 40 ms stalls that are the relay's, not the client's.
-                let _ = stream.set_nodelay(true);
                 let Ok(mut tls) = acceptor.accept(stream).await else { return };
-                let Ok(mut plain) = tokio::net::TcpStream::connect(&upstream).await else { return };
-                let _ = plain.set_nodelay(true);
-                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+                crate::relay(&mut tls, &upstream).await;
             });
         }
     });
