@@ -69,7 +69,7 @@ BENCH_FUNCTIONS ?= $(notdir $(wildcard functions/*))
 COLD_PROFILE ?= release
 bench-cold: deps
 	cargo build --profile $(COLD_PROFILE) $(addprefix -p ,$(BENCH_FUNCTIONS))
-	cargo build --profile $(COLD_PROFILE) -p integration-tests --bin hello-lambda
+	cargo build --profile $(COLD_PROFILE) -p integration-tests --bin hello-lambda --bin sdk-floor
 	COLD_PROFILE=$(COLD_PROFILE) COLD_FUNCTIONS="$(BENCH_FUNCTIONS)" cargo run --profile $(BENCH_PROFILE) -p integration-tests --bin bench-cold
 
 # The customer/agent conversation in headless Chromium (installs chromium and playwright-core).

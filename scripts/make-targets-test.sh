@@ -47,8 +47,9 @@ bench_cold_quick() {
   local out
   out=$(make --no-print-directory bench-cold BENCH_FUNCTIONS=chat-get COLD_PROFILE=dev COLD_STARTS=2 BENCH_PROFILE=dev COLD_TLS=1 2>&1) ||
     { echo "$out" | tail -n 20; return 1; }
-  echo "$out" | grep -E '^(binary|chat-get|\(floor|\(DynamoDB)'
-  echo "$out" | grep -Eq '^chat-get .* 2/2$' && echo "$out" | grep -q '^(floor: hello-lambda' &&
+  echo "$out" | grep -E '^(binary|chat-get|sdk-floor|\(floor|\(DynamoDB)'
+  echo "$out" | grep -Eq '^chat-get .* 2/2$' && echo "$out" | grep -Eq '^sdk-floor .* 2/2$' &&
+    echo "$out" | grep -q '^(floor: hello-lambda' &&
     echo "$out" | grep -q '^(DynamoDB Local behind a TLS endpoint'
 }
 

@@ -2,7 +2,8 @@
 //! API emulator on loopback, 20 cold starts each, and prints init time (process start to
 //! the first `next`), the first invocation's latency and the second's (its connection to
 //! DynamoDB open), peak RSS at the end of the first, and binary size, beside the same
-//! figures for a hello-world lambda_runtime binary: the floor. With `COLD_TLS=1` the
+//! figures for a hello-world lambda_runtime binary: the floor (and, as a row of its own,
+//! `sdk-floor`: the floor plus one DynamoDB read through the SDK). With `COLD_TLS=1` the
 //! functions reach DynamoDB Local through a TLS endpoint (tests/support/tls.rs), so the
 //! first invocation includes the handshake. It measures; it asserts nothing.
 
@@ -218,6 +219,11 @@ async fn main() {
         serde_json::from_str(&text.replace("SAMPLE_CHAT_ID", &chat).replace("SAMPLE_AGENT_TOKEN", &agent)).unwrap()
     };
     let floor_event = event_of("chat-get");
+    // The SDK's own share, measured like a function: hello-lambda plus one GetItem through
+    // this project's SDK setup (bench/sdk_floor.rs).
+    if release.join("sdk-floor").exists() {
+        functions.insert(0, "sdk-floor".to_string());
+    }
     println!(
         "{:<22} {:>8} {:>8} {:>7} {:>9} {:>8} {:>7} {:>8} {:>7} {:>8} {:>6}",
         "binary", "init ms", "floor", "x init", "first ms", "warm ms", "RSS MB", "floor", "x RSS", "size MB", "ok"
@@ -255,6 +261,9 @@ async fn main() {
     }
     let floor_size = std::fs::metadata(&floor).map_or(0.0, |m| m.len() as f64 / 1_048_576.0);
     println!("(floor: hello-lambda, {floor_size:.2} MB, started before each start of each function)");
+    if results.contains_key("sdk-floor") {
+        println!("(sdk-floor: hello-lambda plus one DynamoDB GetItem through the SDK, as the functions build it)");
+    }
     if tls {
         println!("(DynamoDB Local behind a TLS endpoint on loopback: the first invocation opens it)");
     }
