@@ -604,6 +604,7 @@ impl Db {
                     customer: m.customer,
                     event: m.event,
                     filter: m.filter,
+                    filtered: m.filtered,
                     reference_id: m.reference_id,
                     file: m.file,
                     create_time: now.clone(),

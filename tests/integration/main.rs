@@ -5,6 +5,7 @@ mod cleanup;
 mod events;
 mod faults;
 mod files;
+mod hardening;
 mod identity;
 mod masking;
 mod messages;

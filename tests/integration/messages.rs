@@ -291,6 +291,7 @@ async fn write_messages(t: &TestApp, chat: &str, indexes: &[u64]) {
                     customer: false,
                     event: None,
                     filter: None,
+                    filtered: None,
                     reference_id: None,
                     file: None,
                     create_time: t.app.clock.stamp(),

@@ -20,7 +20,6 @@ use crate::store::StoreError;
 
 /// How long a typing notice lasts unless repeated.
 const TYPING_SECS: i64 = 6;
-const MAX_FILTER_CHARS: usize = 200;
 
 /// A message as the caller may see it, or `None` if it may not: customers never see
 /// internal messages nor filtered ones (sendFilteredMessage), agents never see
@@ -108,11 +107,6 @@ async fn post(app: &App, req: &Request, kind: MessageType, body: AddMessage) -> 
         return Err(ApiError::bad_request(
             "a message is internal (agents only) or customer (the customer only), not both",
         ));
-    }
-    if let Some(filter) = &body.filter {
-        validate::text("filter", filter, MAX_FILTER_CHARS)?;
-        regex_lite::Regex::new(filter)
-            .map_err(|_| ApiError::bad_request("filter is not a valid regular expression"))?;
     }
     if let Some(id) = &body.client_message_id {
         validate::id("clientMessageId", id)?;

@@ -737,6 +737,7 @@ mod tests {
             customer: false,
             event: event.map(str::to_string),
             filter: None,
+            filtered: None,
             reference_id: None,
             file: None,
             create_time: "2026-11-21T10:01:00.000Z".into(),

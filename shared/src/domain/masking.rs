@@ -184,6 +184,7 @@ mod tests {
             customer: false,
             event: Some(event.into()),
             filter: None,
+            filtered: None,
             reference_id: None,
             file: None,
             create_time: String::new(),

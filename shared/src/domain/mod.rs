@@ -7,6 +7,7 @@ pub mod caller;
 pub mod error;
 pub mod events;
 pub mod files;
+pub mod filter;
 pub mod masking;
 pub mod model;
 pub mod plan;

@@ -286,6 +286,10 @@ pub struct Message {
     /// from customers (agents see it; see [`Message::hidden_by_filter`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<String>,
+    /// Whether `filter` matched the text, evaluated once when the message was posted
+    /// ([`crate::domain::filter`]): no read compiles a customer's pattern.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filtered: Option<bool>,
     /// A reference the author's client sent with the request (the notification
     /// vocabulary's `referenceId` echoes it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -717,10 +721,11 @@ pub struct ChatState {
 }
 
 impl Message {
-    /// sendFilteredMessage: its filter matches, so customers never see it (the seed:
-    /// "hide it from the client"; codes and tokens for the agent only).
+    /// sendFilteredMessage: its filter matched when it was posted, so customers never see
+    /// it (the seed: "hide it from the client"; codes and tokens for the agent only). A
+    /// filter without a stored outcome hides (fail closed).
     pub fn hidden_by_filter(&self) -> bool {
-        self.filter.as_ref().is_some_and(|f| regex_lite::Regex::new(f).is_ok_and(|re| re.is_match(&self.text)))
+        self.filter.is_some() && self.filtered != Some(false)
     }
 }
 
@@ -783,8 +788,8 @@ mod tests {
     }
 
     #[test]
-    fn a_filter_hides_what_it_matches_with_the_widgets_inline_flags() {
-        let message = |text: &str, filter: Option<&str>| Message {
+    fn a_filter_hides_what_it_matched_when_posted() {
+        let message = |text: &str, filter: Option<&str>, filtered: Option<bool>| Message {
             message_id: "c-1".into(),
             chat_id: "c".into(),
             index: 1,
@@ -798,16 +803,17 @@ mod tests {
             customer: false,
             event: None,
             filter: filter.map(str::to_string),
+            filtered,
             reference_id: None,
             subjects: Vec::new(),
             chatter_number: None,
             system_generated: false,
             file: None,
         };
-        assert!(message("Code AB12", Some("(?i)code")).hidden_by_filter(), "/code/i from the widget");
-        assert!(!message("Code AB12", Some("code")).hidden_by_filter(), "case matters without the flag");
-        assert!(!message("Code AB12", None).hidden_by_filter());
-        assert!(!message("Code AB12", Some("(")).hidden_by_filter(), "a filter that does not compile hides nothing");
+        assert!(message("Code AB12", Some("(?i)code"), Some(true)).hidden_by_filter());
+        assert!(!message("Code AB12", Some("code"), Some(false)).hidden_by_filter());
+        assert!(!message("Code AB12", None, None).hidden_by_filter());
+        assert!(message("Code AB12", Some("code"), None).hidden_by_filter(), "no stored outcome: hidden");
     }
 
     #[test]

@@ -143,6 +143,8 @@ pub struct NewMessage {
     pub customer: bool,
     pub event: Option<String>,
     pub filter: Option<String>,
+    /// Whether `filter` matched the text (evaluated once, when planned).
+    pub filtered: Option<bool>,
     /// The client's reference for the request that posts it.
     pub reference_id: Option<String>,
     /// A `File` message's file.
@@ -171,6 +173,7 @@ impl NewMessage {
             customer: false,
             event: Some(event.into()),
             filter: None,
+            filtered: None,
             reference_id: None,
             file: None,
         }

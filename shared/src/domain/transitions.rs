@@ -15,7 +15,7 @@ use crate::domain::model::{
     IdempotencyRecord, MessageType, Participant, PermissionLevel, Presence,
 };
 use crate::domain::plan::{Moment, NewMessage, Plan, RateLimit, Write};
-use crate::domain::{policy, validate};
+use crate::domain::{filter, policy, validate};
 
 const RACED: &str = "the chat changed meanwhile";
 const PARTICIPANT_RACED: &str = "the participant changed meanwhile";
@@ -748,6 +748,8 @@ pub fn post_message(state: &ChatState, ident: &Identity, cmd: &PostMessage, now:
     } else {
         policy::can_post(ident, state)?;
     }
+    // The customer's pattern runs once, here, under limits; reads use the outcome.
+    let filtered = cmd.filter.as_deref().map(|f| filter::hides(f, &cmd.text)).transpose()?;
     let mut plan = Plan::default();
     let author = state.chatter(ident.chatter_type(), ident.chatter_id(), ident.name());
     count_customer_message(&mut plan, state, ident, cmd.rate, now);
@@ -771,6 +773,7 @@ pub fn post_message(state: &ChatState, ident: &Identity, cmd: &PostMessage, now:
         customer: cmd.customer,
         event: None,
         filter: cmd.filter.clone(),
+        filtered,
         reference_id: cmd.reference_id.clone(),
         file: None,
     });
@@ -833,6 +836,7 @@ pub fn post_file(
         customer: false,
         event: None,
         filter: None,
+        filtered: None,
         reference_id: None,
         file: Some(upload.file.clone()),
     });

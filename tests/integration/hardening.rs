@@ -1,0 +1,70 @@
+//! The second security review's findings (docs/security.md, "Findings of 2026-12-05"): each
+//! test failed on the code the review read and passes since.
+
+use std::time::{Duration, Instant};
+
+use integration_tests::TestApp;
+use serde_json::json;
+
+async fn accepted_chat(t: &TestApp) -> (String, String, String) {
+    let (chat, customer) = t.start_chat("sales").await;
+    let ann = t.agent_token("ann");
+    assert_eq!(t.call("PATCH", &format!("/chats/{chat}"), Some(&ann), Some(json!({"status": "active"}))).await.0, 200);
+    (chat, customer, ann)
+}
+
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+/// H2: a customer's filter runs once, at post time, under limits. The review's patterns are
+/// refused (each took seconds per evaluation, on every read), and a chat of filtered
+/// messages reads as fast as one without filters.
+#[tokio::test]
+async fn a_filter_is_evaluated_once_under_limits_and_reads_do_not_pay_for_it() {
+    let t = TestApp::new().await;
+    let (chat, customer, ann) = accepted_chat(&t).await;
+    let long = "a".repeat(3800);
+    for pattern in ["(?:(?:.?){30}){30}b", "(?:(?:(?:.?){45}){45}){45}b"] {
+        let started = Instant::now();
+        let (status, body) = t
+            .call(
+                "POST",
+                &format!("/chats/{chat}/messages"),
+                Some(&customer),
+                Some(json!({"text": long, "filter": pattern})),
+            )
+            .await;
+        assert_eq!(status, 400, "{pattern}: {body}");
+        assert!(body["error"]["message"].as_str().unwrap().starts_with("filter "), "{body}");
+        assert!(started.elapsed() < Duration::from_secs(1), "{pattern}: {:?}", started.elapsed());
+    }
+    // JavaScript lookahead is run (sendFilteredMessage's patterns are the widget's RegExps).
+    let (plain, plain_customer) = t.start_chat("sales").await;
+    for i in 0..5 {
+        let text = format!("{} code {i}", &long[..3780]);
+        let filtered = json!({"text": text, "filter": r"^(?=.*code \d)"});
+        assert_eq!(t.call("POST", &format!("/chats/{chat}/messages"), Some(&customer), Some(filtered)).await.0, 201);
+        let open = json!({"text": text});
+        assert_eq!(t.call("POST", &format!("/chats/{plain}/messages"), Some(&plain_customer), Some(open)).await.0, 201);
+    }
+    let (_, seen) = t.call("GET", &format!("/chats/{chat}/messages"), Some(&customer), None).await;
+    assert!(!seen.to_string().contains("code 1"), "a matched filter hides the message from the customer");
+    let (_, seen) = t.call("GET", &format!("/chats/{chat}/messages"), Some(&ann), None).await;
+    assert!(seen.to_string().contains("code 1"), "the agent sees it");
+    // Reads of the two chats, side by side.
+    let (mut filtered, mut unfiltered) = (Vec::new(), Vec::new());
+    for _ in 0..15 {
+        let started = Instant::now();
+        assert_eq!(t.call("GET", &format!("/chats/{chat}/messages"), Some(&customer), None).await.0, 200);
+        filtered.push(started.elapsed());
+        let started = Instant::now();
+        let path = format!("/chats/{plain}/messages");
+        assert_eq!(t.call("GET", &path, Some(&plain_customer), None).await.0, 200);
+        unfiltered.push(started.elapsed());
+    }
+    let (filtered, unfiltered) = (median(filtered), median(unfiltered));
+    println!("message-list median: {filtered:?} with five filtered messages, {unfiltered:?} without filters");
+    assert!(filtered < unfiltered * 3 + Duration::from_millis(20), "{filtered:?} vs {unfiltered:?}");
+}
