@@ -177,7 +177,7 @@ function start() {
 }
 
 const signIn = signInSettings(location);
-$("signin-button").addEventListener("click", async () => location.assign(await beginSignIn(signIn)));
+$("signin-button").addEventListener("click", async () => location.assign(await beginSignIn(await signIn)));
 
 $("presence").addEventListener("submit", (event) => { event.preventDefault(); setAvailability(); });
 
@@ -243,7 +243,7 @@ $("close").addEventListener("click", async () => {
 });
 
 // Back from the identity provider, or still signed in from before.
-finishSignIn(signIn, location.search).then((session) => {
+signIn.then((settings) => finishSignIn(settings, location.search)).then((session) => {
   if (session) {
     ({ token, userId } = session);
     sessionStorage.setItem("livechat.agent.token", token);

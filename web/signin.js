@@ -6,17 +6,24 @@
 const b64url = (bytes) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 const KEY = "livechat.signin";
 
-// Where to sign in: `?authority=&clientId=` once (remembered), else this origin's own
-// provider with the local audience.
-export function signInSettings(location, storage = globalThis.localStorage) {
-  const query = new URLSearchParams(location.search);
-  if (query.get("authority") && query.get("clientId")) {
-    storage.setItem("livechat.authority", JSON.stringify({ authority: query.get("authority"), clientId: query.get("clientId") }));
+// Where to sign in: the deployment's own settings (`console-config.json`, served beside
+// this script: `{"authority", "clientId"}`), else this origin's own provider with the local
+// audience. Never the address or storage: a link must not choose where the code and its
+// verifier are sent (a stale choice from an older console is wiped).
+export async function signInSettings(location, { fetch = globalThis.fetch, storage = globalThis.localStorage, configUrl = new URL("console-config.json", import.meta.url) } = {}) {
+  storage?.removeItem("livechat.authority");
+  let config = null;
+  try {
+    const response = await fetch(configUrl, { cache: "no-store" });
+    if (response.ok) config = await response.json();
+  } catch {
+    // No deployment settings: this origin's provider.
   }
-  const saved = JSON.parse(storage.getItem("livechat.authority") ?? "null");
+  const https = (url) => { try { const u = new URL(url); return u.protocol === "https:" || u.origin === location.origin; } catch { return false; } };
+  const authority = typeof config?.authority === "string" && https(config.authority) ? config.authority.replace(/\/+$/, "") : location.origin;
   return {
-    authority: saved?.authority ?? location.origin,
-    clientId: saved?.clientId ?? "livechat",
+    authority,
+    clientId: typeof config?.clientId === "string" && config.clientId ? config.clientId : "livechat",
     redirectUri: `${location.origin}${location.pathname}`,
   };
 }

@@ -56,12 +56,23 @@ test("a return that was not started here, or a refused code, is an error; no cod
   await assert.rejects(finishSignIn(settings, `?code=c2&state=${url.searchParams.get("state")}`, { fetch: refused, storage }), /expired code/);
 });
 
-test("the provider is given once in the address and remembered; else this origin's", () => {
+test("the provider comes from the deployment's console-config.json, never from the address or storage", async () => {
   const storage = new Store();
-  const local = signInSettings({ search: "", origin: "http://127.0.0.1:3000", pathname: "/agent" }, storage);
+  const at = (search) => ({ search, origin: "http://127.0.0.1:3000", pathname: "/agent" });
+  const none = async () => ({ ok: false, status: 404, json: async () => ({}) });
+  const hostile = `?authority=${encodeURIComponent("https://evil.example")}&clientId=stolen`;
+  // A link's parameters, and what an older console remembered, choose nothing.
+  storage.setItem("livechat.authority", JSON.stringify({ authority: "https://evil.example", clientId: "stolen" }));
+  const local = await signInSettings(at(hostile), { fetch: none, storage, configUrl: "http://127.0.0.1:3000/web/console-config.json" });
   assert.deepEqual(local, { authority: "http://127.0.0.1:3000", clientId: "livechat", redirectUri: "http://127.0.0.1:3000/agent" });
-  const search = `?authority=${encodeURIComponent(settings.authority)}&clientId=client-1`;
-  signInSettings({ search, origin: "http://localhost:3000", pathname: "/agent" }, storage);
-  const later = signInSettings({ search: "", origin: "http://localhost:3000", pathname: "/agent" }, storage);
-  assert.deepEqual(later, settings);
+  assert.equal(storage.getItem("livechat.authority"), null, "the stale choice is wiped");
+  // The deployment's settings: Cognito's hosted pages.
+  const asked = [];
+  const deployed = async (url) => { asked.push(String(url)); return { ok: true, json: async () => ({ authority: settings.authority + "/", clientId: "client-1" }) }; };
+  const signIn = await signInSettings({ ...at(hostile), origin: "http://localhost:3000" }, { fetch: deployed, storage, configUrl: "http://localhost:3000/web/console-config.json" });
+  assert.deepEqual(signIn, settings);
+  assert.deepEqual(asked, ["http://localhost:3000/web/console-config.json"]);
+  // A configured authority over plain http on another origin is not taken.
+  const plain = async () => ({ ok: true, json: async () => ({ authority: "http://evil.example", clientId: "x" }) });
+  assert.equal((await signInSettings(at(""), { fetch: plain, storage, configUrl: "x" })).authority, "http://127.0.0.1:3000");
 });

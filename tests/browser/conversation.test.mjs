@@ -7,6 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
+import { createServer } from "node:http";
 
 const require = createRequire(import.meta.url);
 const { chromium } = require(process.env.PLAYWRIGHT);
@@ -39,15 +40,26 @@ test("a customer and an agent chat through the widget and the console", { timeou
     await customer.locator("#chat").waitFor({ state: "visible" });
 
     // The agent signs in through the identity provider's page (authorization code with
-    // PKCE), goes online, sees the request and accepts it.
-    await agent.goto(`${API}/agent`);
+    // PKCE), goes online, sees the request and accepts it. It was sent a link naming
+    // another provider: the console ignores it, before and after a reload, and nothing
+    // (least of all the code and its verifier) goes to that host.
+    const hostile = [];
+    const evil = createServer((req, res) => { hostile.push(`${req.method} ${req.url}`); res.writeHead(404).end(); });
+    await new Promise((resolve) => evil.listen(0, "127.0.0.1", resolve));
+    const evilUrl = `http://127.0.0.1:${evil.address().port}`;
+    await agent.goto(`${API}/agent?authority=${encodeURIComponent(evilUrl)}&clientId=stolen`);
+    await agent.reload();
     await agent.getByRole("button", { name: "Sign in" }).click();
     await agent.waitForURL(/\/oauth2\/authorize\?/);
+    assert.equal(new URL(agent.url()).origin, new URL(API).origin, "the deployment's own provider");
+    assert.equal(new URL(agent.url()).searchParams.get("client_id"), "livechat");
     await agent.getByLabel("User id", { exact: true }).fill("ann");
     await agent.getByLabel("Name", { exact: true }).fill("Ann");
     await agent.getByRole("button", { name: "Continue" }).click();
     await agent.locator("#console").waitFor({ state: "visible" });
     assert.equal(new URL(agent.url()).search, "", "the code is gone from the address");
+    assert.deepEqual(hostile, [], "nothing reached the host the link named");
+    evil.close();
     await agent.locator("#queue li", { hasText: "Jonny" }).getByRole("button", { name: "Accept" }).click();
     await agent.locator("#chat").waitFor({ state: "visible" });
     await transcript(customer).getByText("Ann joined the chat.").waitFor();
