@@ -229,7 +229,7 @@ fn dev_token(app: &App, request: &Request) -> Result<Response, ApiError> {
     }
     let roles: Vec<&str> = body.roles.iter().map(String::as_str).collect();
     let now = app.clock.epoch_secs();
-    let ttl = 24 * 3600;
+    let ttl = auth::MAX_SHARED_KEY_TOKEN_SECS;
     let alg = match body.alg.as_deref().unwrap_or("ES256") {
         "HS256" => None,
         "ES256" => Some(jsonwebtoken::Algorithm::ES256),

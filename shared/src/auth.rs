@@ -51,7 +51,14 @@ struct AgentClaims {
     roles: Vec<String>,
     #[serde(default, rename = "cognito:groups")]
     groups: Vec<String>,
+    #[serde(default)]
+    iat: Option<i64>,
+    exp: i64,
 }
+
+/// The longest life of an HS256 agent token (the shared key's): a holder of the key must
+/// not mint a token that outlives every rotation.
+pub const MAX_SHARED_KEY_TOKEN_SECS: i64 = 12 * 3600;
 
 impl AgentClaims {
     fn into_identity(self) -> Identity {
@@ -147,8 +154,13 @@ pub fn identify(token: &str, config: &AuthConfig) -> Option<Identity> {
             name: c.name.unwrap_or_default(),
         });
     }
-    let agent = validation(Algorithm::HS256, &config.agent_issuer, &config.agent_audience);
-    verify::<AgentClaims>(token, &config.agent_secrets, &agent).map(AgentClaims::into_identity)
+    // The shared agent key (off where an identity provider is configured: AgentSharedKey):
+    // its tokens say when they were made and live at most MAX_SHARED_KEY_TOKEN_SECS.
+    let mut agent = validation(Algorithm::HS256, &config.agent_issuer, &config.agent_audience);
+    agent.set_required_spec_claims(&["exp", "iss", "aud", "sub", "iat"]);
+    verify::<AgentClaims>(token, &config.agent_secrets, &agent)
+        .filter(|c| c.iat.is_some_and(|iat| c.exp - iat <= MAX_SHARED_KEY_TOKEN_SECS))
+        .map(AgentClaims::into_identity)
 }
 
 /// Audience of the identity tokens a site's backend signs for its logged-in customers
@@ -250,6 +262,22 @@ mod tests {
             identity_secrets: vec!["i".repeat(32)],
             agent_keys: Default::default(),
         }
+    }
+
+    #[test]
+    fn a_shared_key_agent_token_says_when_it_was_made_and_lives_twelve_hours_at_most() {
+        let c = config();
+        let now = chrono::Utc::now().timestamp();
+        let ok = issue_agent_token(&c, "ann", "Ann", &["admin"], now, 3600).unwrap();
+        assert!(identify(&ok, &c).is_some());
+        let decade = issue_agent_token(&c, "ghost", "Ops", &["admin"], now, 10 * 365 * 86400).unwrap();
+        assert!(identify(&decade, &c).is_none(), "a token for ten years");
+        let claims =
+            serde_json::json!({"sub": "ghost", "iss": "iss", "aud": "aud", "exp": now + 600, "roles": ["admin"]});
+        let no_iat =
+            encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret("a".repeat(32).as_bytes()))
+                .unwrap();
+        assert!(identify(&no_iat, &c).is_none(), "no iat");
     }
 
     fn request(token: &str) -> Request {

@@ -810,6 +810,12 @@ impl Db {
                 &[],
                 upload,
             )?),
+            Write::Typing { chat_id, typing } => {
+                let sk = keys::typing_sk(typing.chatter_type, &typing.chatter_id);
+                let item = to_item(keys::chat_pk(chat_id), sk, entity::TYPING, &[], typing)?;
+                let put = Put::builder().table_name(&self.table).set_item(Some(item)).build().map_err(build_error)?;
+                Ok(TransactWriteItem::builder().put(put).build())
+            }
             Write::FilePosted { chat_id, file_id } => {
                 let update = Update::builder()
                     .table_name(&self.table)
@@ -1260,11 +1266,6 @@ impl Db {
     }
 
     /// A chatter's typing notice (it lapses by itself).
-    pub async fn put_typing(&self, chat_id: &str, typing: &Typing) -> StoreResult<()> {
-        let sk = keys::typing_sk(typing.chatter_type, &typing.chatter_id);
-        self.put(to_item(keys::chat_pk(chat_id), sk, entity::TYPING, &[], typing)?).await
-    }
-
     /// A webhook's record, listed with every other webhook.
     pub async fn put_webhook(&self, webhook: &Webhook) -> StoreResult<()> {
         let gsi = [

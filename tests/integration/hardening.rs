@@ -68,3 +68,53 @@ async fn a_filter_is_evaluated_once_under_limits_and_reads_do_not_pay_for_it() {
     println!("message-list median: {filtered:?} with five filtered messages, {unfiltered:?} without filters");
     assert!(filtered < unfiltered * 3 + Duration::from_millis(20), "{filtered:?} vs {unfiltered:?}");
 }
+
+/// M2: a customer cannot set monitoring (each change was an internal line in its name), and
+/// every customer write (messages, notices, userData, typing) is in its rate budget.
+#[tokio::test]
+async fn customer_writes_are_metered_and_monitoring_is_an_agents() {
+    let t = TestApp::with(|c| c.customer_messages_per_minute = 3).await;
+    let (chat, customer, ann) = accepted_chat(&t).await;
+    let (_, me) = t.call("GET", "/session", Some(&customer), None).await;
+    let me = format!("/chats/{chat}/participants/Public/{}", me["participantId"].as_str().unwrap());
+    let (status, body) = t.call("PATCH", &me, Some(&customer), Some(json!({"monitoring": 1}))).await;
+    assert_eq!(status, 403, "{body}");
+    let (_, seen) = t.call("GET", &format!("/chats/{chat}/messages"), Some(&ann), None).await;
+    assert!(!seen.to_string().contains("monitoring"), "{seen}");
+
+    // Three writes a minute: a message, a notice, userData; the fourth is refused.
+    let path = |p: &str| format!("/chats/{chat}/{p}");
+    assert_eq!(t.call("POST", &path("messages"), Some(&customer), Some(json!({"text": "hi"}))).await.0, 201);
+    assert_eq!(t.call("POST", &path("notices"), Some(&customer), Some(json!({"message": "n"}))).await.0, 201);
+    assert_eq!(t.call("PATCH", &path("user-data"), Some(&customer), Some(json!({"k": "1"}))).await.0, 200);
+    let (status, body) = t.call("PATCH", &path("user-data"), Some(&customer), Some(json!({"k": "2"}))).await;
+    assert_eq!(status, 429, "{body}");
+    // Typing has a budget of its own: four notices per message of the rate.
+    let typing = || json!({"typing": true, "text": "hel"});
+    for _ in 0..12 {
+        assert_eq!(t.call("POST", &path("typing"), Some(&customer), Some(typing())).await.0, 204);
+    }
+    assert_eq!(t.call("POST", &path("typing"), Some(&customer), Some(typing())).await.0, 429);
+    // Agents are not metered.
+    for _ in 0..5 {
+        assert_eq!(t.call("PATCH", &path("user-data"), Some(&ann), Some(json!({"a": "b"}))).await.0, 200);
+    }
+}
+
+/// M2: FirstMessage / LastMessage read a bounded number of pages, however many notes a
+/// customer cannot see lie between it and a text.
+#[tokio::test]
+async fn first_and_last_read_a_bounded_part_of_the_transcript() {
+    let t = TestApp::new().await;
+    let (chat, customer, _) = accepted_chat(&t).await;
+    let (_, state) = t.call("GET", &format!("/chats/{chat}/messages"), Some(&customer), None).await;
+    let last = state["lastIndex"].as_u64().unwrap();
+    let notes: Vec<u64> = (last + 1..=last + 2000).collect();
+    t.write_messages(&chat, &notes, true).await;
+    t.meter.take();
+    let (status, body) = t.call("GET", &format!("/chats/{chat}/messages?last=1"), Some(&customer), None).await;
+    assert_eq!(status, 200, "{body}");
+    let used = t.meter.take();
+    println!("?last=1 behind 2,000 notes: {} round trips, {} read units", used.round_trips, used.read_units);
+    assert!(used.round_trips <= 12, "{used:?}");
+}

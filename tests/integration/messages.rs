@@ -259,53 +259,13 @@ async fn a_poll_costs_the_same_whatever_the_transcript_length() {
     let short = poll_cost(last).await;
     // Fill to 5,000 earlier messages (written directly: the handler path is not under test here).
     let filler: Vec<_> = (last + 1..=5000).collect();
-    write_messages(&t, &chat, &filler).await;
+    t.write_messages(&chat, &filler, false).await;
     let long = poll_cost(5000).await;
     println!("poll with 10 earlier messages: {short:?}\npoll with 5000 earlier messages: {long:?}");
     assert_eq!(short.round_trips, 1, "a poll is one round trip");
     assert_eq!(short.operations, vec!["Query"]);
     assert_eq!(short.read_units, long.read_units, "a poll's cost does not grow with the transcript");
     assert_eq!(short.round_trips, long.round_trips);
-}
-
-/// Writes plain messages at the given indexes, 25 per BatchWriteItem.
-async fn write_messages(t: &TestApp, chat: &str, indexes: &[u64]) {
-    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
-    for chunk in indexes.chunks(25) {
-        let requests: Vec<WriteRequest> = chunk
-            .iter()
-            .map(|i| {
-                let m = shared::domain::model::Message {
-                    message_id: shared::domain::model::Message::id(chat, *i),
-                    chat_id: chat.to_string(),
-                    index: *i,
-                    kind: shared::domain::model::MessageType::Text,
-                    text: format!("filler {i}"),
-                    chatter_id: "ann".into(),
-                    chatter_type: shared::domain::model::ChatterType::User,
-                    chatter_name: "Ann".into(),
-                    chatter_number: Some(1),
-                    subjects: Vec::new(),
-                    system_generated: false,
-                    internal: false,
-                    customer: false,
-                    event: None,
-                    filter: None,
-                    filtered: None,
-                    reference_id: None,
-                    file: None,
-                    create_time: t.app.clock.stamp(),
-                };
-                let item = shared::store::message_item(&m).unwrap();
-                WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item)).build().unwrap()).build()
-            })
-            .collect();
-        let mut pending = requests;
-        while !pending.is_empty() {
-            let out = t.bulk.batch_write_item().request_items(t.app.db.table(), pending).send().await.unwrap();
-            pending = out.unprocessed_items.and_then(|mut u| u.remove(t.app.db.table())).unwrap_or_default();
-        }
-    }
 }
 
 #[tokio::test]

@@ -156,7 +156,12 @@ fn each_function_reads_only_the_token_keys_its_routes_need() {
     let text = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
     assert!(!text.contains("resolve:secretsmanager"), "a key's value in a function's environment");
     let binary = regex_lite::Regex::new(r"Binary: ([a-z-]+)").unwrap();
-    let granted = regex_lite::Regex::new(r"- !Ref (Agent|Chat|Identity)KeyReadPolicy").unwrap();
+    // The agent key only where the deployment accepts shared-key agent tokens (AgentSharedKey).
+    let granted = regex_lite::Regex::new(
+        r"- (?:!Ref |!If \[SharedAgentKey, !Ref )(Agent|Chat|Identity)KeyReadPolicy(?:, !Ref AWS::NoValue\])?\n",
+    )
+    .unwrap();
+    assert!(!text.contains("- !Ref AgentKeyReadPolicy"), "the agent key is read only when AgentSharedKey allows it");
     let mut seen = 0;
     let resource = regex_lite::Regex::new(r"\n  [A-Za-z0-9]+:\n").unwrap();
     for block in resource.split(&text).filter(|b| b.starts_with("    Type: AWS::Serverless::Function")) {
@@ -632,4 +637,50 @@ fn every_scanner_check_the_template_skips_is_explained_in_security_md() {
     let explained: BTreeSet<String> = row.captures_iter(&doc).map(|c| c[1].to_string()).collect();
     assert!(!skipped.is_empty());
     assert_eq!(skipped, explained);
+}
+
+/// The template's condition `name` for these parameter values (the rest at their defaults),
+/// evaluated from its Conditions section: !Equals, !Not, !And, !Or, !Condition, !Ref.
+fn condition(name: &str, params: &[(&str, &str)]) -> bool {
+    use serde_yaml::value::TaggedValue;
+    use serde_yaml::Value as Y;
+    let text = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
+    let doc: Y = serde_yaml::from_str(&text).unwrap();
+    let param = |p: &str| -> String {
+        params.iter().find(|(k, _)| *k == p).map(|(_, v)| v.to_string()).unwrap_or_else(|| {
+            let d = &doc["Parameters"][p]["Default"];
+            d.as_str().map(str::to_string).unwrap_or_else(|| serde_yaml::to_string(d).unwrap().trim().to_string())
+        })
+    };
+    fn value(v: &Y, param: &dyn Fn(&str) -> String) -> String {
+        match v {
+            Y::Tagged(t) if t.tag == "Ref" => param(t.value.as_str().unwrap()),
+            other => other.as_str().map(str::to_string).unwrap_or_else(|| serde_yaml::to_string(other).unwrap()),
+        }
+    }
+    fn eval(v: &Y, doc: &Y, param: &dyn Fn(&str) -> String) -> bool {
+        let Y::Tagged(t) = v else { panic!("not a condition: {v:?}") };
+        let TaggedValue { tag, value: args } = &**t;
+        let list = || args.as_sequence().unwrap().clone();
+        match tag.to_string().trim_start_matches('!') {
+            "Equals" => value(&list()[0], param) == value(&list()[1], param),
+            "Not" => !eval(&list()[0], doc, param),
+            "And" => list().iter().all(|c| eval(c, doc, param)),
+            "Or" => list().iter().any(|c| eval(c, doc, param)),
+            "Condition" => eval(&doc["Conditions"][args.as_str().unwrap()], doc, param),
+            other => panic!("unknown condition function {other}"),
+        }
+    }
+    eval(&doc["Conditions"][name], &doc, &param)
+}
+
+/// The shared HS256 agent key (M6 of the 2026-12-05 review) is off by default wherever an
+/// identity provider is configured: no function reads its secret then.
+#[test]
+fn the_shared_agent_key_is_off_by_default_with_an_identity_provider() {
+    assert!(condition("SharedAgentKey", &[]), "no provider: the shared key signs agents in");
+    assert!(!condition("SharedAgentKey", &[("AgentUserPool", "true")]), "a Cognito pool");
+    assert!(!condition("SharedAgentKey", &[("AgentJwksUrl", "https://idp.example/jwks")]), "a JWKS");
+    assert!(condition("SharedAgentKey", &[("AgentUserPool", "true"), ("AgentSharedKey", "on")]), "asked for");
+    assert!(!condition("SharedAgentKey", &[("AgentSharedKey", "off")]));
 }

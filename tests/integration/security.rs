@@ -197,7 +197,7 @@ fn request(route: &Route, who: Who, chat: &Chat) -> (String, Option<Value>) {
         "participant-add" => {
             Some(json!({"chatterId": format!("new-{who:?}"), "chatterType": "User", "permissionLevel": "Observer"}))
         }
-        "participant-update" => Some(json!({"monitoring": 1})),
+        "participant-update" => Some(json!({"chatterActive": 1})),
         "invitation-add" => Some(json!({"inviteUserId": format!("inv-{who:?}")})),
         "availability-set" => Some(json!({"availability": "online", "channels": ["sales"]})),
         "message-add" => Some(json!({"text": "hi"})),

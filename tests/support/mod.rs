@@ -310,6 +310,50 @@ impl TestApp {
     }
 
     /// How many items a chat's partition holds.
+    /// Writes agent "ann"'s messages (internal notes when `internal`) at the given indexes,
+    /// 25 per BatchWriteItem: test data loaded without the handler path.
+    pub async fn write_messages(&self, chat: &str, indexes: &[u64], internal: bool) {
+        let t = self;
+        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+        for chunk in indexes.chunks(25) {
+            let requests: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|i| {
+                    let m = shared::domain::model::Message {
+                        message_id: shared::domain::model::Message::id(chat, *i),
+                        chat_id: chat.to_string(),
+                        index: *i,
+                        kind: shared::domain::model::MessageType::Text,
+                        text: format!("filler {i}"),
+                        chatter_id: "ann".into(),
+                        chatter_type: shared::domain::model::ChatterType::User,
+                        chatter_name: "Ann".into(),
+                        chatter_number: Some(1),
+                        subjects: Vec::new(),
+                        system_generated: false,
+                        internal,
+                        customer: false,
+                        event: None,
+                        filter: None,
+                        filtered: None,
+                        reference_id: None,
+                        file: None,
+                        create_time: t.app.clock.stamp(),
+                    };
+                    let item = shared::store::message_item(&m).unwrap();
+                    WriteRequest::builder()
+                        .put_request(PutRequest::builder().set_item(Some(item)).build().unwrap())
+                        .build()
+                })
+                .collect();
+            let mut pending = requests;
+            while !pending.is_empty() {
+                let out = t.bulk.batch_write_item().request_items(t.app.db.table(), pending).send().await.unwrap();
+                pending = out.unprocessed_items.and_then(|mut u| u.remove(t.app.db.table())).unwrap_or_default();
+            }
+        }
+    }
+
     pub async fn partition_size(&self, chat_id: &str) -> usize {
         self.partition(chat_id).await.len()
     }

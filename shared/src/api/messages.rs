@@ -9,7 +9,7 @@ use crate::api::participants::masking;
 use crate::app::App;
 use crate::domain::caller::Identity;
 use crate::domain::error::{DomainError, Kind};
-use crate::domain::model::{ChatState, ChatStatus, Message, MessageType, Typing};
+use crate::domain::model::{ChatState, Message, MessageType, Typing};
 use crate::domain::plan::RateLimit;
 use crate::domain::policy;
 use crate::domain::transitions::{self, PostMessage};
@@ -277,8 +277,12 @@ pub async fn list(app: &App, req: Request) -> HandlerResult {
     })))
 }
 
+/// How many pages of 50 FirstMessage / LastMessage read at most: a customer cannot see
+/// agents' notes, and a tail of them must not make one request read a whole transcript.
+const MAX_SCAN_PAGES: usize = 10;
+
 /// FirstMessage / LastMessage: the first or last text message from index `from` on that
-/// the caller may see.
+/// the caller may see, among the first (or last) 500 messages of that range.
 async fn text_message(
     app: &App,
     ident: &Identity,
@@ -289,7 +293,10 @@ async fn text_message(
     exclude_customer: bool,
 ) -> Result<Option<Message>, ApiError> {
     let (mut from, mut to) = (from, state.last_index);
-    while from <= to {
+    for _ in 0..MAX_SCAN_PAGES {
+        if from > to {
+            break;
+        }
         let (page, _) = app.db.messages(&state.chat.chat_id, from, to, 50, newest).await?;
         let Some(edge) = page.last().map(|m| m.index) else { return Ok(None) };
         if let Some(m) = page.into_iter().find(|m| {
@@ -352,10 +359,6 @@ pub async fn typing(app: &App, req: Request) -> HandlerResult {
         validate::text("text", text, validate::MAX_TEXT_CHARS)?;
     }
     let state = super::chat_state(app, chat_id).await?;
-    policy::can_post(&ident, &state)?;
-    if state.chat.status == ChatStatus::Closed {
-        return Err(ApiError::conflict("the chat is closed"));
-    }
     let entry = Typing {
         chatter_id: ident.chatter_id().to_string(),
         chatter_type: ident.chatter_type(),
@@ -364,6 +367,8 @@ pub async fn typing(app: &App, req: Request) -> HandlerResult {
         expires_at: app.clock.epoch_secs() + TYPING_SECS,
         text: body.text.filter(|t| body.typing && !t.is_empty()),
     };
-    app.db.put_typing(chat_id, &entry).await?;
+    let rate = RateLimit { limit: app.config.customer_messages_per_minute, window_secs: 60 };
+    let plan = transitions::set_typing(&state, &ident, entry, rate, &app.clock.moment())?;
+    app.db.commit_writes(&plan.writes).await?;
     Ok(Response::no_content())
 }

@@ -8,6 +8,7 @@ use crate::api::participants::{self, UpdateParticipant};
 use crate::app::App;
 use crate::domain::caller::Identity;
 use crate::domain::model::{ChatState, ChatStatus, ChatterType, PermissionLevel};
+use crate::domain::plan::RateLimit;
 use crate::domain::policy;
 use crate::domain::transitions;
 use crate::domain::validate;
@@ -36,8 +37,9 @@ pub async fn user_data(app: &App, req: Request) -> HandlerResult {
     let mut merged = None;
     app.db
         .apply(chat_id, |state| {
+            let rate = RateLimit { limit: app.config.customer_messages_per_minute, window_secs: 60 };
             let (plan, user_data) =
-                transitions::update_user_data(state, &ident, &patch, reference, &app.clock.moment())?;
+                transitions::update_user_data(state, &ident, &patch, reference, rate, &app.clock.moment())?;
             merged = Some(user_data);
             Ok(plan)
         })

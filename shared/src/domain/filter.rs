@@ -14,10 +14,12 @@ use crate::domain::error::DomainError;
 /// The longest pattern accepted, in characters.
 pub const MAX_FILTER_CHARS: usize = 200;
 /// The compiled program's size limit (bytes, per delegated sub-expression): a nest of
-/// counted repetitions such as `(?:(?:.?){30}){30}` expands past it and is refused.
-const SIZE_LIMIT: usize = 16 * 1024;
+/// counted repetitions such as `(?:(?:.?){30}){30}` expands past it and is refused, while
+/// `\d{16}` or `\w+@\w+\.\w+` (Unicode classes are large) fit; measured in release, the
+/// largest of those runs in about 1.5 ms on 3,800 characters.
+const SIZE_LIMIT: usize = 256 * 1024;
 /// The lazy DFA's cache.
-const DFA_SIZE_LIMIT: usize = 64 * 1024;
+const DFA_SIZE_LIMIT: usize = 256 * 1024;
 /// Backtracking steps of one evaluation (fancy parts only): a few milliseconds at most.
 const BACKTRACK_LIMIT: usize = 50_000;
 /// Groups nested deeper than this are refused before compiling.
@@ -82,6 +84,9 @@ mod tests {
         assert_eq!(hides("code", "Code AB12"), Ok(false), "case matters without the flag");
         assert_eq!(hides(r"^(?=.*\d)(?=.*[A-Z]).{6,}$", "Passw0rd"), Ok(true), "JavaScript lookahead");
         assert_eq!(hides(r"^(?!.*secret)", "a secret"), Ok(false));
+        for ordinary in [r"\d{4} \d{4}", r"\w+@\w+\.\w+", r"\d{16}", r"\b\d{3}\b"] {
+            assert!(hides(ordinary, "card 4111 1111").is_ok(), "{ordinary}");
+        }
         assert!(hides("(", "x").is_err(), "a pattern that does not compile is refused");
     }
 

@@ -9,7 +9,7 @@ use crate::domain::error::DomainError;
 use crate::domain::masking::system_text;
 use crate::domain::model::{
     ChannelAgent, Chat, ChatState, Chatter, ChatterType, FileRef, FileUpload, Flag, IdempotencyRecord, MessageType,
-    Participant, Presence,
+    Participant, Presence, Typing,
 };
 
 /// The time a plan is made at, read once from the clock.
@@ -61,6 +61,8 @@ pub enum Write {
     NewFile(FileUpload),
     /// Marks an upload posted, if it exists and is not yet.
     FilePosted { chat_id: String, file_id: String },
+    /// A chatter's typing notice (it lapses by itself).
+    Typing { chat_id: String, typing: Typing },
 }
 
 /// At most `limit` requests per `window_secs` (0: no limit).

@@ -12,7 +12,7 @@ use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::files::FileLimits;
 use crate::domain::model::{
     count_changes, Availability, ChannelAgent, Chat, ChatState, ChatStatus, Chatter, ChatterType, FileRef, FileUpload,
-    IdempotencyRecord, MessageType, Participant, PermissionLevel, Presence,
+    IdempotencyRecord, MessageType, Participant, PermissionLevel, Presence, Typing,
 };
 use crate::domain::plan::{Moment, NewMessage, Plan, RateLimit, Write};
 use crate::domain::{filter, policy, validate};
@@ -438,6 +438,11 @@ pub fn update_participant(
     if !myself {
         ident.require_agent()?;
     }
+    // Monitoring is an agent's (OTRS: a supervisor's); a customer's change would be a
+    // transcript line in its name, unmetered.
+    if cmd.monitoring.is_some() && !ident.is_agent() {
+        return Err(DomainError::forbidden("only agents set monitoring"));
+    }
     let current =
         state.participant(chatter_type, chatter_id).ok_or_else(|| DomainError::not_found("no such participant"))?;
     if current.chatter_active == -1 {
@@ -686,6 +691,7 @@ pub fn update_user_data(
     ident: &Identity,
     patch: &Map<String, Value>,
     reference: Option<&str>,
+    rate: RateLimit,
     now: &Moment,
 ) -> DomainResult<(Plan, Map<String, Value>)> {
     policy::can_post(ident, state)?;
@@ -699,6 +705,7 @@ pub fn update_user_data(
     }
     let merged = validate::user_data(Some(Value::Object(merged)))?.unwrap_or_default();
     let mut plan = Plan::default();
+    count_customer_message(&mut plan, state, ident, rate, now);
     let write = Write::UserData {
         chat_id: state.chat.chat_id.clone(),
         user_data: merged.clone(),
@@ -731,8 +738,8 @@ pub struct PostMessage {
     pub system_generated: bool,
 }
 
-/// A customer's or visitor's messages (texts, notices, files) count against its rate in
-/// the chat; agents are not limited.
+/// A customer's or visitor's writes (texts, notices, files, userData) count against its
+/// rate in the chat; agents are not limited.
 fn count_customer_message(plan: &mut Plan, state: &ChatState, ident: &Identity, rate: RateLimit, now: &Moment) {
     if !ident.is_agent() {
         let subject = format!("messages#{}#{}#{}", state.chat.chat_id, ident.chatter_type(), ident.chatter_id());
@@ -777,6 +784,30 @@ pub fn post_message(state: &ChatState, ident: &Identity, cmd: &PostMessage, now:
         reference_id: cmd.reference_id.clone(),
         file: None,
     });
+    Ok(plan)
+}
+
+/// How many typing notices a customer may send for each message of its rate: the widget
+/// sends at most one a second while its customer types, and one when it stops.
+pub const TYPING_PER_MESSAGE: u32 = 4;
+
+/// Plans a typing notice (sendTyping): by one who may post, into an open chat. A customer's
+/// notices have a budget of their own, `TYPING_PER_MESSAGE` times its message rate.
+pub fn set_typing(
+    state: &ChatState,
+    ident: &Identity,
+    typing: Typing,
+    rate: RateLimit,
+    now: &Moment,
+) -> DomainResult<Plan> {
+    policy::can_post(ident, state)?;
+    let mut plan = Plan::default();
+    if !ident.is_agent() {
+        let subject = format!("typing#{}#{}#{}", state.chat.chat_id, ident.chatter_type(), ident.chatter_id());
+        let rate = RateLimit { limit: rate.limit.saturating_mul(TYPING_PER_MESSAGE), ..rate };
+        plan.rate(subject, rate, now);
+    }
+    plan.write(Write::Typing { chat_id: state.chat.chat_id.clone(), typing }, "the chat changed meanwhile");
     Ok(plan)
 }
 

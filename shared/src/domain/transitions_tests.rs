@@ -85,6 +85,7 @@ fn kinds(plan: &Plan) -> Vec<&'static str> {
             Write::FileCount { .. } => "file count",
             Write::NewFile(_) => "new file",
             Write::FilePosted { .. } => "file posted",
+            Write::Typing { .. } => "typing",
         })
         .collect()
 }
@@ -466,12 +467,17 @@ fn user_data_merges_and_a_null_removes_its_key() {
     let mut s = state(ChatStatus::Active);
     s.chat.user_data = json!({"a": 1, "b": 2}).as_object().cloned();
     let patch = json!({"b": null, "c": 3}).as_object().cloned().unwrap();
-    let (plan, merged) = update_user_data(&s, &customer(), &patch, Some("83"), &now()).unwrap();
+    let (plan, merged) =
+        update_user_data(&s, &customer(), &patch, Some("83"), RateLimit { limit: 30, window_secs: 60 }, &now())
+            .unwrap();
     assert_eq!(serde_json::Value::Object(merged), json!({"a": 1, "c": 3}));
-    assert_eq!(kinds(&plan), ["user data"]);
-    assert!(matches!(&plan.writes[0].write, Write::UserData { reference_id: Some(r), .. } if r == "83"));
+    assert_eq!(kinds(&plan), ["rate", "user data"], "a customer's update counts against its rate");
+    assert!(matches!(&plan.writes[1].write, Write::UserData { reference_id: Some(r), .. } if r == "83"));
     let huge = json!({"x": "y".repeat(9000)}).as_object().cloned().unwrap();
-    assert_eq!(refused(update_user_data(&s, &customer(), &huge, None, &now())), Kind::TooLarge);
+    assert_eq!(
+        refused(update_user_data(&s, &customer(), &huge, None, RateLimit { limit: 30, window_secs: 60 }, &now())),
+        Kind::TooLarge
+    );
 }
 
 fn presence(availability: Availability, channels: &[&str], counted: &[&str]) -> Presence {
