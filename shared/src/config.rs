@@ -58,6 +58,9 @@ pub struct EventsConfig {
     pub webhooks: WebhookConfig,
     /// The interval a socket's heartbeat (its next `/meta/connect`) is advised to keep.
     pub heartbeat_secs: u64,
+    /// How many sockets one token (a chatter of a chat, or an agent) may have subscribed at
+    /// once: each is one more post per change.
+    pub sockets_per_viewer: usize,
 }
 
 /// `direct` webhooks: the dispatcher's queue, its schedule and its logs.
@@ -228,6 +231,7 @@ impl Config {
                 // A dropped socket is noticed at the next heartbeat (CometD has no held
                 // /meta/connect here to fail), and the 10-minute idle timeout never comes.
                 heartbeat_secs: u64::from(count("SOCKET_HEARTBEAT_SECONDS", 30)?.clamp(1, 540)),
+                sockets_per_viewer: count("SOCKETS_PER_VIEWER", 5)?.max(1) as usize,
             },
             files: FilesConfig {
                 bucket: var("FILES_BUCKET"),

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 
 use crate::app::App;
 use crate::domain::events::{self, Change, Context, Entity, View};
-use crate::domain::model::{ChatterType, Connection, Participant, Watched};
+use crate::domain::model::{ChatterType, Connection, Participant, Viewer, Watched};
 use crate::domain::push;
 use crate::publisher::{self, PublishError};
 use crate::store::StoreError;
@@ -69,6 +69,30 @@ pub async fn handle(app: &App, event: Value) -> Result<Value, PublishError> {
     Ok(json!({ "pushed": pushed, "batchItemFailures": [] }))
 }
 
+/// The customer or visitor whose participation ended with this change (it left, or was
+/// removed): its sockets are closed once they are told.
+fn chatter_gone(change: &Change) -> Option<(ChatterType, String)> {
+    match (&change.old, &change.new) {
+        (Some(Entity::Participant(p)), None) => Some(p),
+        (Some(Entity::Participant(o)), Some(Entity::Participant(p)))
+            if p.chatter_active == -1 && o.chatter_active != -1 =>
+        {
+            Some(p)
+        }
+        _ => None,
+    }
+    .filter(|p| p.chatter_type.is_customer())
+    .map(|p| (p.chatter_type, p.chatter_id.clone()))
+}
+
+/// The chatter a participant record is about.
+fn subject(change: &Change) -> Option<(ChatterType, &str)> {
+    match change.new.as_ref().or(change.old.as_ref())? {
+        Entity::Participant(p) => Some((p.chatter_type, p.chatter_id.as_str())),
+        _ => None,
+    }
+}
+
 /// Pushes one change to every socket that watches it; how many posts succeeded.
 async fn push_change(app: &App, change: &Change, chats: &mut HashMap<String, Context>) -> Result<usize, StoreError> {
     let Some(chat_id) = publisher::chat_id_of(change) else { return Ok(0) };
@@ -82,19 +106,46 @@ async fn push_change(app: &App, change: &Change, chats: &mut HashMap<String, Con
             .into_iter()
             .map(|user_id| (Watched::Agent(user_id.clone()), View::Agent(user_id))),
     );
+    let gone = chatter_gone(change);
     let mut pushed = 0;
     for (watched, view) in audiences {
+        let customer_side = view == View::Customer;
         ctx.view = view;
         let notes = events::notifications(change, &ctx);
-        if notes.is_empty() {
+        if notes.is_empty() && !(customer_side && gone.is_some()) {
             continue;
         }
-        let sockets = app.db.watchers(&watched).await?;
+        let mut sockets = app.db.watchers(&watched).await?;
+        if customer_side {
+            // A socket's chatter must still be in the chat (M1 of docs/security.md's review).
+            sockets.retain(|s| push::chatter_is_told(&s.viewer, &ctx.participants, subject(change)));
+        }
         let frames: Vec<Vec<u8>> = notes.into_iter().map(|n| push::delivery(n).to_string().into_bytes()).collect();
         let posted = futures_util::future::join_all(sockets.iter().map(|s| post(app, s, &frames))).await;
         pushed += posted.iter().sum::<usize>();
+        if let (true, Some((chatter_type, chatter_id))) = (customer_side, &gone) {
+            let theirs = sockets.iter().filter(|s| {
+                matches!(&s.viewer, Viewer::Chatter { chatter_type: t, chatter_id: id, .. } if t == chatter_type && id == chatter_id)
+            });
+            futures_util::future::join_all(theirs.map(|s| close(app, s))).await;
+        }
     }
     Ok(pushed)
+}
+
+/// Closes a socket whose chatter's access ended, and forgets it.
+async fn close(app: &App, socket: &Connection) {
+    let closed = app.sockets.delete_connection().connection_id(&socket.connection_id).send().await;
+    if let Err(e) = closed.as_ref().map_err(|e| aws_smithy_types::error::display::DisplayErrorContext(e).to_string()) {
+        tracing::warn!(
+            error = e.as_str(),
+            connection = socket.connection_id,
+            "socket not closed; it is no longer pushed to"
+        );
+    }
+    if let Err(e) = app.db.delete_connection(&socket.connection_id).await {
+        tracing::warn!(error = %e, "closed connection not removed; its TTL will");
+    }
 }
 
 /// Posts `frames` to one socket, in order; forgets the socket if API Gateway says it is gone.

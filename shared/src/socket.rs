@@ -100,6 +100,15 @@ pub async fn connect(app: &App, event: Value) -> Result<Value, SocketError> {
     Ok(Value::Object(out))
 }
 
+/// Whether the token behind socket `id` already has `sockets_per_viewer` other sockets
+/// subscribed: each is one more post per change, so one token must not multiply them.
+async fn over_the_cap(app: &App, id: &str) -> Result<bool, SocketError> {
+    let Some(connection) = app.db.connection(id).await? else { return Ok(false) };
+    let others = app.db.watchers(&connection.viewer.watched()).await?;
+    let same = others.iter().filter(|c| c.connection_id != id && c.viewer == connection.viewer).count();
+    Ok(same >= app.config.events.sockets_per_viewer)
+}
+
 /// `$disconnect` (not guaranteed by API Gateway: the item's TTL covers a missed one).
 pub async fn disconnect(app: &App, event: Value) -> Result<Value, SocketError> {
     let event = parse(event)?;
@@ -114,6 +123,18 @@ pub async fn message(app: &App, event: Value) -> Result<Value, SocketError> {
     let id = event.request_context.connection_id;
     let interval_ms = app.config.events.heartbeat_secs * 1000;
     let mut answer = push::answer(&id, event.body.as_deref().unwrap_or_default(), interval_ms);
+    if answer.subscribe == Some(true) && over_the_cap(app, &id).await? {
+        for reply in &mut answer.replies {
+            if reply["channel"] == "/meta/subscribe" {
+                *reply = json!({
+                    "channel": reply["channel"], "id": reply["id"], "clientId": id, "successful": false,
+                    "subscription": push::CHATS_CHANNEL,
+                    "error": format!("403:{}:this token has as many sockets as it may", push::CHATS_CHANNEL),
+                });
+            }
+        }
+        answer.subscribe = None;
+    }
     if let Some(on) = answer.subscribe {
         match app.db.set_subscribed(&id, on).await {
             Ok(()) => {}

@@ -1394,6 +1394,11 @@ impl Db {
         }
     }
 
+    /// A socket's item, if it is still kept.
+    pub async fn connection(&self, connection_id: &str) -> StoreResult<Option<Connection>> {
+        self.get(keys::connection_pk(connection_id), keys::CONNECTION_SK, true).await
+    }
+
     pub async fn delete_connection(&self, connection_id: &str) -> StoreResult<()> {
         self.client
             .delete_item()

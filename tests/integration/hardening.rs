@@ -118,3 +118,109 @@ async fn first_and_last_read_a_bounded_part_of_the_transcript() {
     println!("?last=1 behind 2,000 notes: {} round trips, {} read units", used.round_trips, used.read_units);
     assert!(used.round_trips <= 12, "{used:?}");
 }
+
+/// M4: ChatList shows an agent who may not read a chat only the seed's ChatList columns;
+/// the customer's details need read access, as `GET /chats/{id}` does.
+#[tokio::test]
+async fn chat_list_rows_carry_details_only_for_chats_the_caller_reads() {
+    let t = TestApp::new().await;
+    let start = json!({"channelId": "sales", "nickname": "Vic", "email": "vic@example.com", "subject": "Refund",
+        "userData": {"iban": "DE00 1234"}});
+    let (status, started) = t.call("POST", "/chats", None, Some(start)).await;
+    assert_eq!(status, 201);
+    let chat = started["chat"]["chatId"].as_str().unwrap().to_string();
+    let stranger = t.agent_token("stranger");
+    let private =
+        |body: &serde_json::Value| ["vic@example.com", "Refund", "DE00"].iter().any(|s| body.to_string().contains(s));
+    // In the queue, any agent reads it (to accept it): the full row.
+    let (_, queue) = t.call("GET", "/chats?status=request", Some(&stranger), None).await;
+    assert!(private(&queue), "{queue}");
+    let ann = t.agent_token("ann");
+    assert_eq!(t.call("PATCH", &format!("/chats/{chat}"), Some(&ann), Some(json!({"status": "active"}))).await.0, 200);
+    assert_eq!(t.call("GET", &format!("/chats/{chat}"), Some(&stranger), None).await.0, 403);
+    for query in ["?status=active", "", "?channelIds=sales", "?requesterType=Public", "?chatterId=ann&chatterType=User"]
+    {
+        let (status, rows) = t.call("GET", &format!("/chats{query}"), Some(&stranger), None).await;
+        assert_eq!(status, 200);
+        let row = rows["chats"].as_array().unwrap().iter().find(|c| c["chatId"] == chat.as_str()).cloned();
+        let row = row.unwrap_or_else(|| panic!("{query}: {rows}"));
+        assert!(!private(&row) && row.get("nickname").is_none(), "{query}: {row}");
+        for column in [
+            "chatId",
+            "createTime",
+            "status",
+            "channel",
+            "channelId",
+            "requesterType",
+            "requesterId",
+            "requesterName",
+            "targetType",
+        ] {
+            assert!(row.get(column).is_some(), "{query}: {column} missing from {row}");
+        }
+    }
+    // Its own chats: the agent reads them, and sees them whole.
+    let (_, mine) = t.call("GET", "/chats?chatterId=ann&chatterType=User", Some(&ann), None).await;
+    assert!(private(&mine), "{mine}");
+}
+
+/// M1: a socket is told of its chat only while its chatter is in it. A removed customer's
+/// socket, and one that left, are closed; an agent who left hears nothing more, its
+/// monitoring notwithstanding; one token subscribes a few sockets at most.
+#[tokio::test]
+async fn sockets_do_not_outlive_their_access() {
+    use integration_tests::{pushed_texts, Socket};
+    let (t, port) = TestApp::with_push().await;
+    let (chat, visitor) = t.start_chat("sales").await;
+    let ann = t.agent_token("ann");
+    assert_eq!(t.call("PATCH", &format!("/chats/{chat}"), Some(&ann), Some(json!({"status": "active"}))).await.0, 200);
+    let add = |id: &str| json!({"chatterId": id, "chatterType": "Customer", "chatterName": id, "chatterActive": 1});
+    let (_, jdoe) = t.call("POST", &format!("/chats/{chat}/participants"), Some(&ann), Some(add("jdoe"))).await;
+    let (_, kim) = t.call("POST", &format!("/chats/{chat}/participants"), Some(&ann), Some(add("kim"))).await;
+    let bob = t.agent_token("bob");
+    let monitor = json!({"chatterId": "bob", "chatterType": "User", "permissionLevel": "Participant", "chatterActive": 1, "monitoring": 2});
+    assert_eq!(t.call("POST", &format!("/chats/{chat}/participants"), Some(&ann), Some(monitor)).await.0, 201);
+    let mut jdoe_socket = Socket::subscribed(port, jdoe["token"].as_str().unwrap()).await;
+    let mut kim_socket = Socket::subscribed(port, kim["token"].as_str().unwrap()).await;
+    let mut visitor_socket = Socket::subscribed(port, &visitor).await;
+    let mut bob_socket = Socket::subscribed(port, &bob).await;
+
+    // Removed: its socket is closed.
+    assert_eq!(t.call("DELETE", &format!("/chats/{chat}/participants/Customer/jdoe"), Some(&ann), None).await.0, 204);
+    assert!(jdoe_socket.closed_by_server(Duration::from_secs(10)).await, "the removed customer's socket stays open");
+    // Left: the same.
+    let kim_token = kim["token"].as_str().unwrap();
+    assert_eq!(t.call("POST", &format!("/chats/{chat}/leave"), Some(kim_token), None).await.0, 200);
+    assert!(kim_socket.closed_by_server(Duration::from_secs(10)).await, "the socket of a customer who left stays open");
+    // An agent who left, monitoring all activity: nothing more, internal notes least of all.
+    assert_eq!(t.call("POST", &format!("/chats/{chat}/leave"), Some(&bob), None).await.0, 200);
+    let post = |text: &str, internal: bool| json!({"text": text, "internal": internal});
+    assert_eq!(t.call("POST", &format!("/chats/{chat}/messages"), Some(&ann), Some(post("a note", true))).await.0, 201);
+    assert_eq!(t.call("POST", &format!("/chats/{chat}/messages"), Some(&ann), Some(post("after", false))).await.0, 201);
+    let (own, _) = t.start_chat("sales").await;
+    assert_eq!(t.call("PATCH", &format!("/chats/{own}"), Some(&bob), Some(json!({"status": "active"}))).await.0, 200);
+    assert_eq!(
+        t.call("POST", &format!("/chats/{own}/messages"), Some(&bob), Some(post("witness", false))).await.0,
+        201
+    );
+    let heard = bob_socket.pushes_until(|p| pushed_texts(p).contains(&"witness".to_string())).await;
+    assert_eq!(pushed_texts(&heard), ["witness"], "{heard:?}");
+    // The visitor who stayed is still told.
+    let seen = visitor_socket.pushes_until(|p| pushed_texts(p).contains(&"after".to_string())).await;
+    assert!(pushed_texts(&seen).contains(&"after".to_string()));
+    assert!(!pushed_texts(&seen).contains(&"a note".to_string()));
+
+    // One token, five sockets at most.
+    let mut more = Vec::new();
+    for _ in 0..4 {
+        more.push(Socket::subscribed(port, &visitor).await);
+    }
+    let mut sixth = Socket::open(port, &visitor).await.expect("opens");
+    let shake = sixth
+        .call(json!([{"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["websocket"]}]))
+        .await;
+    let id = shake[0]["clientId"].as_str().unwrap().to_string();
+    let sub = sixth.call(json!([{"channel": "/meta/subscribe", "clientId": id, "subscription": "/v2/me/chats"}])).await;
+    assert_eq!(sub[0]["successful"], false, "{sub}");
+    assert!(sub[0]["error"].as_str().unwrap().starts_with("403:"), "{sub}");
+}

@@ -154,12 +154,13 @@ async fn a_socket_that_is_gone_is_forgotten_and_a_closed_one_removed() {
     assert_eq!(http.call("GET", "/_ws/@connections/ghost", None, None).await.0, 410);
     assert_eq!(http.call("POST", "/_ws/@connections/ghost", None, Some(&json!([]))).await.0, 410);
     // A connection API Gateway no longer has (its $disconnect was missed): 410 on the next push.
+    let (_, session) = t.call("GET", "/session", Some(&customer), None).await;
     let ghost = shared::domain::model::Connection {
         connection_id: "ghost".into(),
         viewer: shared::domain::model::Viewer::Chatter {
             chat_id: chat.clone(),
             chatter_type: shared::domain::model::ChatterType::Public,
-            chatter_id: "v".into(),
+            chatter_id: session["participantId"].as_str().unwrap().into(),
         },
         connected_at: t.app.clock.stamp(),
         subscribed: false,

@@ -150,6 +150,7 @@ pub fn test_config(table: &str) -> Config {
             // Seconds, not days: a retry test waits for them.
             webhooks: shared::config::WebhookConfig { retry_delays: vec![1, 1, 1], ..Default::default() },
             heartbeat_secs: 30,
+            sockets_per_viewer: 5,
             ..Default::default()
         },
         files: Default::default(),
@@ -1026,6 +1027,25 @@ impl Socket {
             }
         }
         self.pushed.clone()
+    }
+
+    /// Whether the server closes the socket within `wait` (pushes meanwhile are kept).
+    pub async fn closed_by_server(&mut self, wait: Duration) -> bool {
+        use futures_util::StreamExt;
+        let deadline = Instant::now() + wait;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, self.ws.next()).await {
+                Err(_) => return false,
+                Ok(None | Some(Err(_)) | Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_)))) => return true,
+                Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text)))) => {
+                    let frame: Value = serde_json::from_str(text.as_str()).unwrap_or_default();
+                    let pushes = frame.as_array().into_iter().flatten().filter(|m| m["channel"] == "/v2/me/chats");
+                    self.pushed.extend(pushes.map(|m| m["data"].clone()));
+                }
+                Ok(Some(Ok(_))) => {}
+            }
+        }
     }
 
     /// Closes the socket as a client does.

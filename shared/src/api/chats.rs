@@ -378,6 +378,8 @@ pub async fn list(app: &App, req: Request) -> HandlerResult {
     }
     // Per chat listed through a chatter's participations: its invitation is pending.
     let mut invitations: std::collections::HashMap<String, bool> = std::collections::HashMap::new();
+    // Chats the caller is known to read from its own participations (it has not left).
+    let mut own_chats: std::collections::HashSet<String> = std::collections::HashSet::new();
     let (chats, next) = if let Some(chatter_id) = req.query("chatterId") {
         validate::id("chatterId", chatter_id)?;
         let chatter_type = req
@@ -407,9 +409,12 @@ pub async fn list(app: &App, req: Request) -> HandlerResult {
                 app.db.chatter_participations(&query, limit - chats.len(), next.as_deref(), |_| true).await?;
             invitations
                 .extend(participations.iter().map(|p| (p.chat_id.clone(), p.invitation && p.chatter_active == 0)));
-            let ids: Vec<String> = participations.into_iter().map(|p| p.chat_id).collect();
             // The caller's own participations include the private requests it is invited to.
             let own = chatter_type == ChatterType::User && chatter_id == caller.chatter_id();
+            if own {
+                own_chats.extend(participations.iter().filter(|p| p.chatter_active != -1).map(|p| p.chat_id.clone()));
+            }
+            let ids: Vec<String> = participations.into_iter().map(|p| p.chat_id).collect();
             let seen = |c: &Chat| filter.matches(c) && (own || policy::may_see_in_lists(&caller, c));
             chats.extend(app.db.get_chats(&ids).await?.into_iter().filter(seen));
             next = after;
@@ -426,6 +431,8 @@ pub async fn list(app: &App, req: Request) -> HandlerResult {
         .into_iter()
         .map(|c| {
             let invitation = invitations.get(&c.chat_id).copied();
+            let readable = own_chats.contains(&c.chat_id) || policy::any_agent_reads(&c);
+            let c = if readable { c } else { policy::list_row(c) };
             ChatView { invitation, ..ChatView::new(app, c, None, true) }
         })
         .collect();

@@ -8,7 +8,7 @@
 
 use crate::domain::caller::Identity;
 use crate::domain::error::{DomainError, DomainResult};
-use crate::domain::model::{ChatState, ChatStatus, Participant};
+use crate::domain::model::{Chat, ChatState, ChatStatus, Participant};
 
 /// The caller's own participant record in this chat, if any.
 pub fn own<'a>(ident: &Identity, state: &'a ChatState) -> Option<&'a Participant> {
@@ -28,17 +28,39 @@ pub fn can_read(ident: &Identity, state: &ChatState) -> DomainResult<()> {
     match own(ident, state) {
         Some(p) if p.chatter_active == -1 => Err(left()),
         Some(_) => Ok(()),
-        None if ident.is_agent() && state.chat.status == ChatStatus::Request && !state.chat.is_agent_to_agent() => {
-            Ok(())
-        }
+        None if ident.is_agent() && any_agent_reads(&state.chat) => Ok(()),
         None => Err(DomainError::forbidden("you are not a participant of this chat")),
+    }
+}
+
+/// Whether every agent may read a chat: a request waiting in the queue, unless it is an
+/// agent's private request to other agents.
+pub fn any_agent_reads(chat: &Chat) -> bool {
+    chat.status == ChatStatus::Request && !chat.is_agent_to_agent()
+}
+
+/// A ChatList row for an agent who may not read the chat: the seed's ChatList columns
+/// (ids, times, status, channel, requester, target, ticket), without the customer's
+/// details (names from the form, e-mail, subject, userData) or who changed it last.
+pub fn list_row(chat: Chat) -> Chat {
+    Chat {
+        subject: None,
+        email: None,
+        firstname: None,
+        lastname: None,
+        nickname: None,
+        user_data: None,
+        updated_by: None,
+        reference_id: None,
+        previous_channel_id: None,
+        ..chat
     }
 }
 
 /// Whether a chat shows in an agent's lists (ChatList): all but other agents' private
 /// requests, which only their requester sees there (invitees see theirs through their own
 /// participations and invitations).
-pub fn may_see_in_lists(ident: &Identity, chat: &crate::domain::model::Chat) -> bool {
+pub fn may_see_in_lists(ident: &Identity, chat: &Chat) -> bool {
     !chat.is_agent_to_agent() || chat.requester_id == ident.chatter_id()
 }
 

@@ -10,7 +10,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::domain::model::{ChatterType, Participant};
+use crate::domain::model::{ChatterType, Participant, Viewer};
 
 /// The one channel: the caller's chats.
 pub const CHATS_CHANNEL: &str = "/v2/me/chats";
@@ -111,12 +111,25 @@ pub fn delivery(data: Value) -> Value {
 
 /// Whether agent participant `p` is told of a change made by `actor`: an active agent
 /// (any permission) of everything; an agent who monitors without taking part (OTRS's
-/// Monitoring) of all activity (2) or of the customer's only (1).
+/// Monitoring) of all activity (2) or of the customer's only (1); never one who left.
 pub fn agent_is_told(p: &Participant, actor: Option<ChatterType>) -> bool {
-    if p.chatter_type != ChatterType::User {
+    if p.chatter_type != ChatterType::User || p.chatter_active == -1 {
         return false;
     }
     p.is_active() || p.monitoring >= 2 || (p.monitoring == 1 && actor.is_some_and(ChatterType::is_customer))
+}
+
+/// Whether a customer-side socket of `viewer` is still told of its chat, now that
+/// `participants` are as they are: its chatter is in the chat and has not left. Checked on
+/// every push, so a socket never outlives its chatter's access (it was checked at
+/// `$connect` too). `subject` is the chatter this very change is about: it hears of its
+/// own leaving or removal, once.
+pub fn chatter_is_told(viewer: &Viewer, participants: &[Participant], subject: Option<(ChatterType, &str)>) -> bool {
+    let Viewer::Chatter { chatter_type, chatter_id, .. } = viewer else { return false };
+    subject == Some((*chatter_type, chatter_id.as_str()))
+        || participants
+            .iter()
+            .any(|p| p.chatter_type == *chatter_type && p.chatter_id == *chatter_id && p.chatter_active != -1)
 }
 
 #[cfg(test)]
@@ -199,6 +212,7 @@ mod tests {
         assert!(agent_is_told(&agent(1, 0), agent_act), "active: everything");
         assert!(!agent_is_told(&agent(0, 0), customer), "not active, not monitoring");
         assert!(agent_is_told(&agent(0, 1), customer) && !agent_is_told(&agent(0, 1), agent_act), "1: customer's");
-        assert!(agent_is_told(&agent(-1, 2), agent_act), "2: all activity");
+        assert!(agent_is_told(&agent(0, 2), agent_act), "2: all activity");
+        assert!(!agent_is_told(&agent(-1, 2), agent_act), "one who left hears nothing more");
     }
 }
