@@ -76,7 +76,8 @@ function render(m) {
   li.dataset.index = m.index;
   li.className = m.type === "System" ? "system" : m.internal ? "internal" : m.chatterId === userId ? "mine" : "";
   if (m.type === "File") li.append(`${m.chatterName}: `, fileButton(current.chatId, m.file));
-  else li.textContent = m.type === "System" ? m.text : `${m.chatterName}${m.internal ? " (internal)" : ""}: ${m.text}`;
+  // A customer an agent added who has not proved who it is (its own identity token).
+  else li.textContent = m.type === "System" ? m.text : `${m.chatterName}${m.chatterUnverified ? " (not verified)" : ""}${m.internal ? " (internal)" : ""}: ${m.text}`;
   $("transcript").append(li);
   li.scrollIntoView({ block: "nearest" });
 }

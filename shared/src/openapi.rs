@@ -303,7 +303,7 @@ fn doc(function: &str) -> Option<Doc> {
         "participant-update" => d(
             "Confirm, decline, leave; permission and monitoring (ChatParticipantUpdate, AgentPermissionsUpdate)",
             &[],
-            Some(of::<participants::UpdateParticipant>),
+            Some(of::<participants::UpdateBody>),
             200,
             Some(participant),
         ),

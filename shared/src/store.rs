@@ -227,7 +227,7 @@ pub fn participant_index_keys(p: &Participant, chat_open: bool) -> Vec<(&'static
         ("GSI1SK", keys::chatter_sk(p.chatter_active, pending, &p.create_time, &p.chat_id)),
     ];
     // Known customers only: a Public visitor is nobody's online customer.
-    if chat_open && p.chatter_type == ChatterType::Customer && p.is_active() {
+    if chat_open && p.chatter_type == ChatterType::Customer && p.is_active() && !p.unverified {
         keys.push(("GSI2PK", keys::online_customer_pk(&p.chatter_id)));
         keys.push(("GSI2SK", keys::online_customer_sk(&p.chatter_id, &p.chat_id)));
     }
@@ -598,6 +598,7 @@ impl Db {
                     chatter_type: m.author.chatter_type,
                     chatter_name: m.author.chatter_name,
                     chatter_number: m.author.number,
+                    chatter_unverified: m.author.unverified,
                     subjects: m.subjects,
                     system_generated: m.system_generated,
                     internal: m.internal,

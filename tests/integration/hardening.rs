@@ -224,3 +224,42 @@ async fn sockets_do_not_outlive_their_access() {
     assert_eq!(sub[0]["successful"], false, "{sub}");
     assert!(sub[0]["error"].as_str().unwrap().starts_with("403:"), "{sub}");
 }
+
+/// M3: a customer an agent adds gets a token (the join link), but is not trusted as that
+/// customer until it confirms with its own identity token: not online, not available,
+/// marked unverified in what it posts; verified after.
+#[tokio::test]
+async fn a_customer_an_agent_adds_is_unverified_until_its_own_identity_token() {
+    let t = TestApp::new().await;
+    let eve = t.agent_token("eve");
+    let start = json!({"channelId": "sales", "status": "active", "targetType": "Customer"});
+    let (status, started) = t.call("POST", "/chats", Some(&eve), Some(start)).await;
+    assert_eq!(status, 201, "{started}");
+    let chat = started["chat"]["chatId"].as_str().unwrap().to_string();
+    let add =
+        json!({"chatterId": "cust-42", "chatterType": "Customer", "chatterName": "Real Customer", "chatterActive": 1});
+    let (status, added) = t.call("POST", &format!("/chats/{chat}/participants"), Some(&eve), Some(add)).await;
+    assert_eq!((status, added["participant"]["unverified"].as_bool()), (201, Some(true)), "{added}");
+    let token = added["token"].as_str().unwrap().to_string();
+    let online_path = "/users/online?userType=Customer&userId=cust-42";
+    assert_eq!(t.call("GET", online_path, Some(&eve), None).await.1["users"], json!([]), "not online as that customer");
+    let (_, availability) = t.call("GET", "/customers/cust-42/availability", Some(&eve), None).await;
+    assert_eq!(availability["availability"], 0, "{availability}");
+    let (status, posted) = t
+        .call("POST", &format!("/chats/{chat}/messages"), Some(&token), Some(json!({"text": "refund to IBAN X"})))
+        .await;
+    assert_eq!((status, posted["message"]["chatterUnverified"].as_bool()), (201, Some(true)), "{posted}");
+    // Someone else's identity token proves nothing.
+    let me = format!("/chats/{chat}/participants/Customer/cust-42");
+    let other = json!({"identityToken": t.identity_token("cust-43")});
+    assert_eq!(t.call("PATCH", &me, Some(&token), Some(other)).await.0, 403);
+    // Its own does.
+    let own = json!({"identityToken": t.identity_token("cust-42")});
+    let (status, verified) = t.call("PATCH", &me, Some(&token), Some(own)).await;
+    assert_eq!(status, 200, "{verified}");
+    assert!(verified["participant"].get("unverified").is_none(), "{verified}");
+    assert_eq!(t.call("GET", online_path, Some(&eve), None).await.1["users"][0]["chatId"], chat.as_str());
+    let (_, posted) =
+        t.call("POST", &format!("/chats/{chat}/messages"), Some(&token), Some(json!({"text": "me"}))).await;
+    assert!(posted["message"].get("chatterUnverified").is_none(), "{posted}");
+}

@@ -330,6 +330,7 @@ impl TestApp {
                         chatter_type: shared::domain::model::ChatterType::User,
                         chatter_name: "Ann".into(),
                         chatter_number: Some(1),
+                        chatter_unverified: false,
                         subjects: Vec::new(),
                         system_generated: false,
                         internal,
@@ -395,6 +396,7 @@ impl TestApp {
                     chatter_id: format!("seed-{i}"),
                     chatter_name: format!("Seed {i}"),
                     number: None,
+                    unverified: false,
                 };
                 let chat = shared::domain::model::Chat::request(
                     uuid::Uuid::new_v4().to_string(),

@@ -180,6 +180,7 @@ pub async fn add(app: &App, req: Request) -> HandlerResult {
         chatter_id: requester_id.clone(),
         chatter_name: requester_name.clone(),
         number: None,
+        unverified: false,
     };
     let chat = Chat {
         status,
@@ -208,6 +209,7 @@ pub async fn add(app: &App, req: Request) -> HandlerResult {
         create_time: now,
         agent_number: (requester_type == ChatterType::User).then_some(1),
         invited_by: None,
+        unverified: false,
         reference_id: None,
     };
     let rate = RateLimit { limit: app.config.chats_per_minute_per_address, window_secs: 60 };

@@ -66,6 +66,17 @@ pub async fn add(app: &App, req: Request) -> HandlerResult {
     Ok(Response::created(&serde_json::json!({ "participant": p, "token": token })))
 }
 
+/// ChatParticipantUpdate's body: the change, and a customer's own identity token.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateBody {
+    #[serde(flatten)]
+    change: UpdateParticipant,
+    /// A customer an agent added confirms who it is with the identity token its site signs
+    /// (as for `POST /chats`): from then on it is a verified customer.
+    identity_token: Option<String>,
+}
+
 /// `PATCH /chats/{chatId}/participants/{chatterType}/{chatterId}` (ChatParticipantUpdate,
 /// AgentPermissionsUpdate). A chatter confirms, declines or leaves for itself; the owner
 /// changes other agents' permission (Participant ↔ Observer) and monitoring. The first
@@ -74,7 +85,18 @@ pub async fn update(app: &App, req: Request) -> HandlerResult {
     let ident = req.caller()?;
     let chat_id = req.param("chatId")?;
     let (chatter_type, chatter_id) = path_chatter(&req)?;
-    let body: UpdateParticipant = req.json()?;
+    let body: UpdateBody = req.json()?;
+    let mut cmd = body.change;
+    if let Some(token) = &body.identity_token {
+        // Its own identity token: the site vouches that this chatter is that customer.
+        let (customer_id, _) = auth::verify_identity(token, &app.config.auth)
+            .ok_or_else(|| ApiError::unauthorized("invalid or expired identity token"))?;
+        if chatter_type != ChatterType::Customer || customer_id != chatter_id || ident.chatter_id() != chatter_id {
+            return Err(ApiError::forbidden("the identity token is not this customer's"));
+        }
+        cmd.verified = true;
+    }
+    let body = cmd;
     body.validate()?;
     let p = change(app, &ident, chat_id, (chatter_type, &chatter_id), &body, req.reference()?).await?;
     Ok(Response::ok(&serde_json::json!({ "participant": p })))

@@ -695,7 +695,13 @@ mod tests {
 
     fn chat(status: ChatStatus, channel: &str, requester: ChatterType) -> Chat {
         let id = if requester == ChatterType::User { "ann" } else { "visitor-1" };
-        let who = Chatter { chatter_type: requester, chatter_id: id.into(), chatter_name: "Vic".into(), number: None };
+        let who = Chatter {
+            chatter_type: requester,
+            chatter_id: id.into(),
+            chatter_name: "Vic".into(),
+            number: None,
+            unverified: false,
+        };
         let chat = Chat::request("c1".into(), &who, TargetType::User, channel.into(), "2026-11-21T10:00:00.000Z");
         Chat { status, ..chat }
     }
@@ -716,6 +722,7 @@ mod tests {
             create_time: "2026-11-21T10:00:00.000Z".into(),
             agent_number: (t == ChatterType::User).then_some(1),
             invited_by: None,
+            unverified: false,
             reference_id: None,
         }
     }
@@ -731,6 +738,7 @@ mod tests {
             chatter_type: t,
             chatter_name: who.to_uppercase(),
             chatter_number: (t == ChatterType::User).then_some(1),
+            chatter_unverified: false,
             subjects: Vec::new(),
             system_generated: event.is_some(),
             internal,

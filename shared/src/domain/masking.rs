@@ -163,6 +163,7 @@ mod tests {
             create_time: created.into(),
             agent_number: number,
             invited_by: None,
+            unverified: false,
             reference_id: None,
         }
     }
@@ -178,6 +179,7 @@ mod tests {
             chatter_type: ChatterType::User,
             chatter_name: actor.into(),
             chatter_number: Some(number),
+            chatter_unverified: false,
             subjects,
             system_generated: true,
             internal: false,
@@ -242,6 +244,7 @@ mod tests {
             chatter_id: "alice".into(),
             chatter_name: "Alice".into(),
             number: None,
+            unverified: false,
         };
         let m = system("invited", "Al", 1, vec![subject], "Al invited Alice.");
         assert_eq!(view.message(&m).text, "Support Agent 1 invited Alice.");
@@ -256,6 +259,7 @@ mod tests {
             chatter_id: "bob".into(),
             chatter_name: "Bob".into(),
             number: Some(2),
+            unverified: false,
         };
         let m = system("removed", "Ann", 1, vec![bob], "Ann removed Bob.");
         assert_eq!(view.message(&m).text, "Support Agent 1 removed Support Agent 2.");

@@ -81,6 +81,7 @@ impl ChatterType {
             chatter_id: "system".into(),
             chatter_name: "System".into(),
             number: None,
+            unverified: false,
         }
     }
 
@@ -235,6 +236,11 @@ pub struct Participant {
     /// one (ParticipantsUpdated's `referenceId`); every other write clears it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference_id: Option<String>,
+    /// A customer an agent added (ChatParticipantAdd): no site vouched for it, so it is not
+    /// trusted as that customer (not online, not available, marked in events and to agents)
+    /// until it confirms with its own identity token (docs/security.md).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unverified: bool,
 }
 
 impl Participant {
@@ -270,6 +276,9 @@ pub struct Message {
     /// The author's agent number, when the author is an agent (masking).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chatter_number: Option<u32>,
+    /// The author is a customer no site vouched for (see [`Participant::unverified`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub chatter_unverified: bool,
     /// Whom a system message is about, besides its author ("Ann removed Bob": Bob).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub subjects: Vec<Chatter>,
@@ -356,6 +365,9 @@ pub struct Chatter {
     pub chatter_name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub number: Option<u32>,
+    /// A customer no site vouched for (see [`Participant::unverified`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unverified: bool,
 }
 
 impl From<&Participant> for Chatter {
@@ -365,6 +377,7 @@ impl From<&Participant> for Chatter {
             chatter_id: p.chatter_id.clone(),
             chatter_name: p.chatter_name.clone(),
             number: p.agent_number,
+            unverified: p.unverified,
         }
     }
 }
@@ -807,6 +820,7 @@ mod tests {
             reference_id: None,
             subjects: Vec::new(),
             chatter_number: None,
+            chatter_unverified: false,
             system_generated: false,
             file: None,
         };

@@ -196,6 +196,7 @@ impl ChatState {
             chatter_id: chatter_id.into(),
             chatter_name: name.into(),
             number: self.participant(chatter_type, chatter_id).and_then(|p| p.agent_number),
+            unverified: self.participant(chatter_type, chatter_id).is_some_and(|p| p.unverified),
         }
     }
 

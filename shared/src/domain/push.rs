@@ -202,6 +202,7 @@ mod tests {
             create_time: String::new(),
             agent_number: None,
             invited_by: None,
+            unverified: false,
             reference_id: None,
         }
     }

@@ -158,6 +158,7 @@ pub fn change_chat(state: &ChatState, ident: &Identity, cmd: &ChatChange, now: &
                     create_time: existing.map_or_else(|| now.stamp.clone(), |p| p.create_time.clone()),
                     agent_number: Some(number),
                     invited_by: existing.and_then(|p| p.invited_by.clone()),
+                    unverified: false,
                     reference_id: None,
                 };
                 plan.write(
@@ -380,6 +381,8 @@ pub fn add_participant(
         invited_by: (cmd.chatter_active != 1)
             .then(|| state.chatter(ident.chatter_type(), ident.chatter_id(), ident.name())),
         reference_id: None,
+        // No site vouched for a customer an agent adds.
+        unverified: cmd.chatter_type == ChatterType::Customer,
     };
     let message = if p.is_active() {
         NewMessage::system((&p).into(), "joined", vec![])
@@ -401,12 +404,21 @@ pub struct UpdateParticipant {
     pub chatter_active: Option<i8>,
     pub monitoring: Option<u8>,
     pub permission_level: Option<PermissionLevel>,
+    /// The chatter proved itself the customer it is with its own identity token (the edge
+    /// verified it): an added customer is verified from now on.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub verified: bool,
 }
 
 impl UpdateParticipant {
     /// The checks that need no state.
     pub fn validate(&self) -> DomainResult<()> {
-        if self.chatter_active.is_none() && self.monitoring.is_none() && self.permission_level.is_none() {
+        if self.chatter_active.is_none()
+            && self.monitoring.is_none()
+            && self.permission_level.is_none()
+            && !self.verified
+        {
             return Err(DomainError::invalid("nothing to update: give chatterActive, monitoring or permissionLevel"));
         }
         if self.chatter_active.is_some_and(|a| !(-1..=1).contains(&a)) {
@@ -505,6 +517,14 @@ pub fn update_participant(
         p.permission_level = Some(level);
         let text = format!("{name} is now {level}.");
         plan.messages.push(note(state, ident, "permission", vec![(&p).into()], text));
+    }
+    if cmd.verified && current.unverified {
+        if !myself {
+            return Err(DomainError::forbidden("a customer verifies only itself"));
+        }
+        p.unverified = false;
+        let text = format!("{name} confirmed who they are with their own identity token.");
+        plan.messages.push(note(state, ident, "verified", vec![(&p).into()], text));
     }
     if let Some(monitoring) = cmd.monitoring.filter(|m| *m != current.monitoring) {
         p.monitoring = monitoring;
@@ -623,6 +643,7 @@ pub fn invite(state: &ChatState, ident: &Identity, cmd: &Invite, now: &Moment) -
         create_time: now.stamp.clone(),
         agent_number: Some(number),
         invited_by: Some(state.chatter(ident.chatter_type(), ident.chatter_id(), ident.name())),
+        unverified: false,
         reference_id: None,
     };
     let mut plan = Plan::default();

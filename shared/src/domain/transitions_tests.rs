@@ -40,6 +40,7 @@ fn participant(chatter_type: ChatterType, id: &str, active: i8, level: Option<Pe
         create_time: "2026-01-01T00:00:00.000Z".into(),
         agent_number: (chatter_type == ChatterType::User).then_some(1),
         invited_by: None,
+        unverified: false,
         reference_id: None,
     }
 }
@@ -51,6 +52,7 @@ fn state(status: ChatStatus) -> ChatState {
         chatter_id: "cust".into(),
         chatter_name: "Carl".into(),
         number: None,
+        unverified: false,
     };
     let mut chat = Chat::request("c1".into(), &who, TargetType::User, "sales".into(), "2026-01-01T00:00:00.000Z");
     chat.status = status;
@@ -387,6 +389,7 @@ fn private_request() -> ChatState {
         chatter_id: "ann".into(),
         chatter_name: "ANN".into(),
         number: Some(1),
+        unverified: false,
     };
     let mut chat = Chat::request("c1".into(), &ann, TargetType::User, "sales".into(), "2026-01-01T00:00:00.000Z");
     chat.agent_numbers = 2;
