@@ -76,6 +76,9 @@ pub struct WebhookConfig {
     pub timeout_secs: u64,
     /// How long events (for replays) and delivery attempts are kept.
     pub log_days: i64,
+    /// Loopback receivers (and plain http to them) allowed: a local stack's own test
+    /// receivers. `WEBHOOK_ALLOW_LOOPBACK`; template.yaml never sets it.
+    pub allow_loopback: bool,
 }
 
 impl Default for WebhookConfig {
@@ -86,6 +89,7 @@ impl Default for WebhookConfig {
             retry_delays: crate::domain::webhooks::DEFAULT_RETRY_DELAYS.to_vec(),
             timeout_secs: 10,
             log_days: 3,
+            allow_loopback: false,
         }
     }
 }
@@ -227,6 +231,7 @@ impl Config {
                     },
                     timeout_secs: u64::from(count("WEBHOOK_TIMEOUT_SECONDS", 10)?),
                     log_days: number("EVENT_LOG_DAYS", 3)?,
+                    allow_loopback: matches!(var("WEBHOOK_ALLOW_LOOPBACK").as_deref(), Some("1" | "true")),
                 },
                 // A dropped socket is noticed at the next heartbeat (CometD has no held
                 // /meta/connect here to fail), and the 10-minute idle timeout never comes.

@@ -25,13 +25,16 @@ pub enum DispatchError {
     NotAQueue(String),
 }
 
-/// One client per process: its connection pool outlives an invocation.
-fn client() -> &'static reqwest::Client {
+/// One client per process: its connection pool outlives an invocation. Its resolver
+/// drops every address the egress policy refuses (crate::egress).
+fn client(allow_loopback: bool) -> &'static reqwest::Client {
     static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
     CLIENT.get_or_init(|| {
         reqwest::Client::builder()
             // A receiver answers; it does not send the delivery elsewhere.
             .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(crate::egress::Resolver::shared(allow_loopback))
+            .no_proxy()
             .user_agent("livechat-webhooks/1")
             .build()
             .unwrap_or_default()
@@ -143,22 +146,28 @@ async fn attempt(app: &App, send: &Send<'_>) -> Result<(), StoreError> {
         }
     }
     let started = Instant::now();
-    let answer = client()
-        .post(&hook.url)
-        .timeout(Duration::from_secs(config.timeout_secs))
-        .header("content-type", webhooks::content_type(event.format))
-        .header("webhook-id", &event.event_id)
-        .header("webhook-timestamp", timestamp.to_string())
-        .header("webhook-signature", webhooks::signature_header(&secrets, &event.event_id, timestamp, &event.body))
-        .body(event.body.clone())
-        .send()
-        .await;
+    let answer = if !crate::egress::literal_allowed(&hook.url, config.allow_loopback) {
+        Err(None)
+    } else {
+        client(config.allow_loopback)
+            .post(&hook.url)
+            .timeout(Duration::from_secs(config.timeout_secs))
+            .header("content-type", webhooks::content_type(event.format))
+            .header("webhook-id", &event.event_id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header("webhook-signature", webhooks::signature_header(&secrets, &event.event_id, timestamp, &event.body))
+            .body(event.body.clone())
+            .send()
+            .await
+            .map_err(Some)
+    };
     let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let (status, error) = match answer {
         Ok(response) => (Some(response.status().as_u16()), None),
-        Err(e) if e.is_timeout() => (None, Some(format!("no answer within {} s", config.timeout_secs))),
-        Err(e) if e.is_connect() => (None, Some("connection failed".to_string())),
-        Err(_) => (None, Some("request failed".to_string())),
+        Err(None) => (None, Some("refused by the egress policy".to_string())),
+        Err(Some(e)) if e.is_timeout() => (None, Some(format!("no answer within {} s", config.timeout_secs))),
+        Err(Some(e)) if e.is_connect() => (None, Some("connection failed".to_string())),
+        Err(Some(_)) => (None, Some("request failed".to_string())),
     };
     let outcome = webhooks::outcome(status, send.attempt, &config.retry_delays);
     let next =

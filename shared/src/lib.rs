@@ -12,6 +12,7 @@ pub mod cleanup;
 pub mod config;
 pub mod dispatcher;
 pub mod domain;
+pub mod egress;
 pub mod error;
 pub mod files;
 pub mod http;

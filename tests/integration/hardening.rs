@@ -263,3 +263,40 @@ async fn a_customer_an_agent_adds_is_unverified_until_its_own_identity_token() {
         t.call("POST", &format!("/chats/{chat}/messages"), Some(&token), Some(json!({"text": "me"}))).await;
     assert!(posted["message"].get("chatterUnverified").is_none(), "{posted}");
 }
+
+/// M5: webhooks reach the internet only: https, and no loopback, private, link-local or
+/// metadata address (by literal, by a name that resolves there, or in another notation);
+/// a webhook is signed (`direct`) unless asked otherwise; replays are rate-limited.
+#[tokio::test]
+async fn webhooks_reach_only_the_internet_signed_and_replays_are_metered() {
+    let t = TestApp::with(|c| c.events.webhooks.allow_loopback = false).await;
+    let admin = t.admin_token("admin");
+    let hook = |url: &str| json!({"url": url, "format": "native", "events": ["ChatAdd"]});
+    for url in [
+        "http://127.0.0.1:9001/2018-06-01/runtime/invocation/next",
+        "https://127.0.0.1/",
+        "https://169.254.169.254/latest/meta-data/",
+        "https://10.0.0.1/",
+        "https://[::1]/",
+        "https://[fd00:ec2::254]/",
+        "https://2130706433/",
+        "https://0x7f.1/",
+        "https://localhost/",
+        "http://93.184.216.34/hook",
+        "https://user@93.184.216.34/",
+    ] {
+        let (status, body) = t.call("POST", "/webhooks", Some(&admin), Some(hook(url))).await;
+        assert_eq!(status, 400, "{url}: {body}");
+    }
+    let (status, made) = t.call("POST", "/webhooks", Some(&admin), Some(hook("https://93.184.216.34/hook"))).await;
+    assert_eq!((status, made["webhook"]["mode"].as_str()), (201, Some("direct")), "signed unless asked: {made}");
+    assert!(made["secret"].as_str().unwrap().starts_with("whsec_"));
+    // Five replays a minute per webhook.
+    let id = made["webhookId"].as_str().unwrap();
+    let range = json!({"from": t.app.clock.ago(3600), "to": t.app.clock.stamp()});
+    for _ in 0..5 {
+        let (status, body) = t.call("POST", &format!("/webhooks/{id}/replay"), Some(&admin), Some(range.clone())).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    assert_eq!(t.call("POST", &format!("/webhooks/{id}/replay"), Some(&admin), Some(range)).await.0, 429);
+}

@@ -684,3 +684,10 @@ fn the_shared_agent_key_is_off_by_default_with_an_identity_provider() {
     assert!(condition("SharedAgentKey", &[("AgentUserPool", "true"), ("AgentSharedKey", "on")]), "asked for");
     assert!(!condition("SharedAgentKey", &[("AgentSharedKey", "off")]));
 }
+
+/// Loopback webhook receivers are a local stack's setting (M5): no deployment allows them.
+#[test]
+fn no_deployment_lets_webhooks_reach_loopback() {
+    let text = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
+    assert!(!text.contains("WEBHOOK_ALLOW_LOOPBACK"));
+}

@@ -263,7 +263,8 @@ async fn webhook_routes_refuse_what_they_cannot_do() {
     let proxy = Proxy::start(&integration_tests::sns_endpoint()).await;
     let t = TestApp::with_events(&proxy).await;
     let admin = t.admin_token("admin");
-    let sns = add(&t, json!({"url": "http://127.0.0.1:9/x", "format": "native", "events": ["ChatAdd"]})).await;
+    let sns =
+        add(&t, json!({"url": "http://127.0.0.1:9/x", "format": "native", "events": ["ChatAdd"], "mode": "sns"})).await;
     assert_eq!(sns["status"], "pendingConfirmation");
     assert!(sns.get("secret").is_none(), "an sns webhook has no secret of ours");
     let sns_id = sns["webhookId"].as_str().unwrap();

@@ -148,7 +148,12 @@ pub fn test_config(table: &str) -> Config {
         events: shared::config::EventsConfig {
             api_url: "http://127.0.0.1:3000".into(),
             // Seconds, not days: a retry test waits for them.
-            webhooks: shared::config::WebhookConfig { retry_delays: vec![1, 1, 1], ..Default::default() },
+            webhooks: shared::config::WebhookConfig {
+                retry_delays: vec![1, 1, 1],
+                // The tests' receivers listen on loopback.
+                allow_loopback: true,
+                ..Default::default()
+            },
             heartbeat_secs: 30,
             sockets_per_viewer: 5,
             ..Default::default()

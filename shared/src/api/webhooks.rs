@@ -23,7 +23,7 @@ pub struct AddWebhook {
     url: String,
     events: Vec<String>,
     format: Format,
-    /// `direct` (the default for `rpc`) or `sns` (the default for the others).
+    /// `direct` (the default: signed deliveries) or `sns` (unsigned raw SNS deliveries).
     #[serde(default)]
     mode: Option<DeliveryMode>,
 }
@@ -32,6 +32,8 @@ pub struct AddWebhook {
 const PREVIOUS_SECRET_SECS: i64 = 24 * 3600;
 /// At most this many events per replay call; `more` says a narrower range is needed.
 const MAX_REPLAY: usize = 1000;
+/// Replay calls per webhook and minute: each may queue MAX_REPLAY deliveries to a receiver.
+const REPLAYS_PER_MINUTE: u32 = 5;
 
 /// A new `whsec_` secret from the system's CSPRNG.
 fn new_secret() -> Result<String, ApiError> {
@@ -88,17 +90,18 @@ fn topic(app: &App) -> Result<&str, ApiError> {
 pub async fn add(app: &App, req: Request) -> HandlerResult {
     let ident = req.caller()?;
     let body: AddWebhook = req.json()?;
-    let protocol = check_url(&body.url)?;
+    check_url(&body.url)?;
+    let protocol = crate::egress::check(&body.url, app.config.events.webhooks.allow_loopback)
+        .await
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
     if body.events.is_empty() || body.events.len() > 50 {
         return Err(ApiError::bad_request("events: give one to fifty event names"));
     }
     if let Some(unknown) = body.events.iter().find(|e| !body.format.events().contains(&e.as_str())) {
         return Err(ApiError::bad_request(format!("unknown {} event {unknown}", body.format.as_str())));
     }
-    let mode = body.mode.unwrap_or(match body.format {
-        Format::Rpc => DeliveryMode::Direct,
-        Format::Native | Format::Notification => DeliveryMode::Sns,
-    });
+    // Direct unless asked: its deliveries are signed; raw SNS deliveries are not.
+    let mode = body.mode.unwrap_or(DeliveryMode::Direct);
     let mut webhook = Webhook {
         webhook_id: uuid::Uuid::new_v4().to_string(),
         url: body.url,
@@ -275,6 +278,10 @@ pub async fn replay(app: &App, req: Request) -> HandlerResult {
         return Err(ApiError::bad_request(format!("events are kept for {days} days: from is older")));
     }
     let hook = direct_webhook(app, &req).await?;
+    let mut plan = crate::domain::plan::Plan::default();
+    let rate = crate::domain::plan::RateLimit { limit: REPLAYS_PER_MINUTE, window_secs: 60 };
+    plan.rate(format!("replay#{}", hook.webhook_id), rate, &app.clock.moment());
+    app.db.commit_writes(&plan.writes).await?;
     let (logged, more) = app.db.logged_events(&from, &to, MAX_REPLAY).await?;
     let jobs: Vec<_> = logged
         .iter()

@@ -4,6 +4,7 @@
 //! unit-tested without DynamoDB Local; the store and the HTTP edge sit on top of it.
 
 pub mod caller;
+pub mod egress;
 pub mod error;
 pub mod events;
 pub mod files;
