@@ -46,8 +46,46 @@ impl From<StoreError> for PublishError {
     }
 }
 
-/// SNS's message size limit is 256 KB; the transcript is cut to stay well inside it.
+/// The most messages read for a transcript; events::MAX_CHAT_BYTES then cuts it by size.
 const MAX_TRANSCRIPT_MESSAGES: usize = 1000;
+
+/// SNS's limit on one message, and on a PublishBatch's messages together: 262,144 bytes,
+/// the message and its attributes' names, types and values counted.
+pub const SNS_MAX_BYTES: usize = 262_144;
+
+/// An event's size as SNS counts it.
+fn sns_size(o: &Outgoing) -> usize {
+    let attributes = [
+        ("event", o.event),
+        ("format", o.format.as_str()),
+        ("chatId", o.chat_id.as_deref().unwrap_or_default()),
+        ("channelId", o.channel_id.as_deref().unwrap_or_default()),
+        ("eventId", o.event_id.as_str()),
+        ("time", o.time.as_str()),
+    ];
+    o.body.len() + attributes.iter().map(|(name, value)| name.len() + "String".len() + value.len()).sum::<usize>()
+}
+
+/// The PublishBatch calls for `outgoing`, in order: ten entries at most, and SNS_MAX_BYTES
+/// together.
+fn batches<'a>(outgoing: &[&'a Outgoing]) -> Vec<Vec<&'a Outgoing>> {
+    let mut batches: Vec<Vec<&Outgoing>> = Vec::new();
+    let mut size = 0;
+    for o in outgoing {
+        let n = sns_size(o);
+        match batches.last_mut() {
+            Some(batch) if batch.len() < 10 && size + n <= SNS_MAX_BYTES => {
+                batch.push(o);
+                size += n;
+            }
+            _ => {
+                batches.push(vec![o]);
+                size = n;
+            }
+        }
+    }
+    batches
+}
 
 #[derive(Deserialize)]
 struct StreamEvent {
@@ -269,7 +307,8 @@ fn attribute(value: &str) -> Option<MessageAttributeValue> {
         .flatten()
 }
 
-/// Publishes to the topic, ten at a time; a failure stops there (to be retried).
+/// Publishes to the topic, ten at a time and 256 KB at most per call; a failure stops
+/// there (to be retried).
 pub async fn publish(app: &App, outgoing: &[&Outgoing]) -> Result<(), PublishError> {
     if outgoing.is_empty() {
         return Ok(());
@@ -278,7 +317,7 @@ pub async fn publish(app: &App, outgoing: &[&Outgoing]) -> Result<(), PublishErr
         tracing::warn!(events = outgoing.len(), "EVENTS_TOPIC_ARN is not set: events dropped");
         return Ok(());
     };
-    for chunk in outgoing.chunks(10) {
+    for chunk in batches(outgoing) {
         let mut entries = Vec::with_capacity(chunk.len());
         for (i, o) in chunk.iter().enumerate() {
             let mut entry = PublishBatchRequestEntry::builder().id(format!("e{i}")).message(o.body.clone());
@@ -315,4 +354,36 @@ pub async fn publish(app: &App, outgoing: &[&Outgoing]) -> Result<(), PublishErr
     }
     tracing::info!(events = outgoing.len(), "published");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::model::Format;
+
+    fn event(i: usize, bytes: usize) -> Outgoing {
+        Outgoing {
+            event_id: format!("r{i}:rpc:VISITOR_LEFT_CHAT"),
+            event: "VISITOR_LEFT_CHAT",
+            format: Format::Rpc,
+            chat_id: Some(format!("chat-{i}")),
+            channel_id: Some("sales".into()),
+            time: "2026-12-05T10:00:00.000Z".into(),
+            body: "x".repeat(bytes),
+        }
+    }
+
+    #[test]
+    fn batches_hold_ten_events_and_256_kb_at_most_in_order() {
+        let events: Vec<Outgoing> = (0..25).map(|i| event(i, if i % 3 == 0 { 200_000 } else { 1_000 })).collect();
+        let refs: Vec<&Outgoing> = events.iter().collect();
+        let batches = batches(&refs);
+        for batch in &batches {
+            assert!(batch.len() <= 10);
+            assert!(batch.iter().map(|o| sns_size(o)).sum::<usize>() <= SNS_MAX_BYTES);
+        }
+        let order: Vec<&str> = batches.iter().flatten().map(|o| o.event_id.as_str()).collect();
+        assert_eq!(order, events.iter().map(|o| o.event_id.as_str()).collect::<Vec<_>>());
+        assert!(batches.len() >= 9, "each 200 KB event needs a call of its own: {}", batches.len());
+    }
 }

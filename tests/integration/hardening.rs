@@ -300,3 +300,52 @@ async fn webhooks_reach_only_the_internet_signed_and_replays_are_metered() {
     }
     assert_eq!(t.call("POST", &format!("/webhooks/{id}/replay"), Some(&admin), Some(range)).await.0, 429);
 }
+
+/// H3: a long chat's close fits an SNS message (the transcript is cut by size, visibly),
+/// and publishing it holds up nobody: a chat of 3,800-emoji messages closes beside an
+/// ordinary chat, and both closes arrive, in every vocabulary, each body within 256 KB.
+#[tokio::test]
+async fn a_long_chats_close_is_published_beside_an_ordinary_one() {
+    use integration_tests::{eventually, Proxy, Receiver};
+    let proxy = Proxy::start(&integration_tests::sns_endpoint()).await;
+    let t = TestApp::with_events(&proxy).await;
+    let rx = Receiver::start().await;
+    let admin = t.admin_token("admin");
+    for (path, format, events) in [
+        ("/rpc", "rpc", json!(["VISITOR_LEFT_CHAT", "OPERATOR_STOPED_CHAT"])),
+        ("/native", "native", json!(["ChatUpdate"])),
+        ("/notification", "notification", json!(["StatusChange"])),
+    ] {
+        let hook = json!({"url": rx.url(path), "format": format, "events": events, "mode": "sns"});
+        assert_eq!(t.call("POST", "/webhooks", Some(&admin), Some(hook)).await.0, 201);
+    }
+    assert!(crate::events::confirmed(&t, 3).await, "subscriptions confirmed");
+    let (long, visitor, _) = accepted_chat(&t).await;
+    let emoji = "😀".repeat(3800);
+    for _ in 0..8 {
+        let (status, body) =
+            t.call("POST", &format!("/chats/{long}/messages"), Some(&visitor), Some(json!({"text": emoji}))).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let (short, _, ann) = accepted_chat(&t).await;
+    assert_eq!(t.call("POST", &format!("/chats/{long}/leave"), Some(&visitor), None).await.0, 200);
+    assert_eq!(t.call("PATCH", &format!("/chats/{short}"), Some(&ann), Some(json!({"status": "closed"}))).await.0, 200);
+    let arrived = |path: &str, chat: &str| rx.bodies(path).iter().any(|b| b.contains(chat));
+    assert!(
+        eventually(60, || {
+            [&long, &short].iter().all(|c| arrived("/rpc", c) && arrived("/native", c) && arrived("/notification", c))
+        })
+        .await,
+        "rpc {}, native {}, notification {} bodies",
+        rx.bodies("/rpc").len(),
+        rx.bodies("/native").len(),
+        rx.bodies("/notification").len()
+    );
+    for path in ["/rpc", "/native", "/notification"] {
+        for body in rx.bodies(path) {
+            assert!(body.len() <= 262_144, "{path}: {} bytes", body.len());
+        }
+    }
+    let left = rx.bodies("/rpc").into_iter().find(|b| b.contains("VISITOR_LEFT_CHAT") && b.contains(&long)).unwrap();
+    assert!(left.contains("do+not+fit+in+one+event"), "the cut is visible");
+}

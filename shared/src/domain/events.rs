@@ -180,6 +180,16 @@ pub fn form_encode(params: &[(&str, String)]) -> String {
     params.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&")
 }
 
+/// The most a transcript (CHAT) takes of an event, form-encoded: the rest of the event and
+/// its attributes stay far inside SNS's 262,144 bytes.
+pub const MAX_CHAT_BYTES: usize = 200 * 1024;
+
+/// The length of `s` once form-encoded (`enc` in [`form_encode`]): one byte for an
+/// unreserved character or a space, three for every other byte.
+fn form_encoded_len(s: &str) -> usize {
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() || b" -_.~".contains(&b) { 1 } else { 3 }).sum()
+}
+
 /// RPC's STATUS codes for an agent's availability (0 online, 1 away, 2 offline, 5 invisible).
 pub fn rpc_status(a: Availability) -> u8 {
     match a {
@@ -247,21 +257,46 @@ impl Context {
     }
 
     /// The transcript as LIVECHAT's CHAT parameter carries it: what the customer saw
-    /// (no internal messages, no notices, no filtered texts; agents masked).
+    /// (no internal messages, no notices, no filtered texts; agents masked), cut where its
+    /// form-encoded size would pass [`MAX_CHAT_BYTES`] or where the publisher stopped
+    /// reading, with a line that says so: the event always fits SNS's 256 KB.
     fn transcript_text(&self) -> String {
         let masking = self.masking();
-        self.transcript
+        let lines: Vec<String> = self
+            .transcript
             .iter()
             .filter(|m| {
                 !m.internal && m.kind != MessageType::Notice && !m.hidden_by_filter() && masking.shows_message(m)
             })
             .map(|m| masking.message(m))
             .map(|m| format!("{}: {}", m.chatter_name, m.text))
-            .chain(self.transcript_cut.then(|| {
-                format!("[The transcript is cut here: it is longer than {} messages.]", self.transcript.len())
-            }))
-            .collect::<Vec<_>>()
-            .join("\n")
+            .collect();
+        let mut size = 0;
+        let mut kept = Vec::with_capacity(lines.len());
+        for line in &lines {
+            size += form_encoded_len(line) + 3;
+            if size > MAX_CHAT_BYTES {
+                break;
+            }
+            kept.push(line.as_str());
+        }
+        let cut = if kept.len() < lines.len() {
+            Some(format!(
+                "[The transcript is cut here: {} more messages do not fit in one event.]",
+                lines.len() - kept.len()
+            ))
+        } else {
+            self.transcript_cut
+                .then(|| format!("[The transcript is cut here: it is longer than {} messages.]", self.transcript.len()))
+        };
+        let mut text = kept.join("\n");
+        if let Some(cut) = cut {
+            if !text.is_empty() {
+                text.push('\n');
+            }
+            text.push_str(&cut);
+        }
+        text
     }
 }
 
@@ -973,6 +1008,43 @@ mod tests {
     fn internal_messages_never_reach_customer_vocabularies() {
         for o in all_events().iter().filter(|o| o.format != Format::Native) {
             assert!(!o.body.contains("note"), "{} {}: {}", o.format.as_str(), o.event, o.body);
+        }
+    }
+
+    #[test]
+    fn a_long_transcript_is_cut_by_size_so_the_close_always_fits_an_sns_message() {
+        let agent = participant("ann", ChatterType::User, 1, false);
+        let customer = participant("visitor-1", ChatterType::Public, 1, false);
+        let long = "😀".repeat(3800);
+        let transcript: Vec<Message> =
+            (1..=8).map(|i| message(i, "visitor-1", ChatterType::Public, &long, None, false)).collect();
+        let active = chat(ChatStatus::Active, "sales", ChatterType::Public);
+        let ctx = Context {
+            chat: Some(active.clone()),
+            participants: vec![agent.clone(), customer.clone()],
+            transcript,
+            ..Default::default()
+        };
+        let left = Change {
+            id: "r1".into(),
+            old: Some(Entity::Participant(customer.clone())),
+            new: Some(Entity::Participant(Participant { chatter_active: -1, ..customer })),
+            at: "2026-11-21T10:02:00.000Z".into(),
+        };
+        let closed = Chat { status: ChatStatus::Closed, updated_by: Some(Chatter::from(&agent)), ..active.clone() };
+        let stopped = Change {
+            id: "r2".into(),
+            old: Some(Entity::Chat(active)),
+            new: Some(Entity::Chat(closed)),
+            at: "2026-11-21T10:02:00.000Z".into(),
+        };
+        for (change, event) in [(left, "VISITOR_LEFT_CHAT"), (stopped, "OPERATOR_STOPED_CHAT")] {
+            let all = describe(&change, &ctx);
+            let o = all.iter().find(|o| o.event == event).unwrap_or_else(|| panic!("no {event}"));
+            assert!(o.body.len() <= MAX_CHAT_BYTES + 1024, "{event}: {} bytes", o.body.len());
+            let chat = o.body.split('&').find_map(|p| p.strip_prefix("CHAT=")).unwrap();
+            assert!(chat.starts_with("VISITOR-1%3A+%F0%9F%98%80"), "what fits is there");
+            assert!(chat.ends_with("more+messages+do+not+fit+in+one+event.%5D"), "{}", &chat[chat.len() - 80..]);
         }
     }
 
