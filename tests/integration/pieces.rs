@@ -691,3 +691,28 @@ fn no_deployment_lets_webhooks_reach_loopback() {
     let text = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
     assert!(!text.contains("WEBHOOK_ALLOW_LOOPBACK"));
 }
+
+/// H4 of the 2026-12-05 review: behind EdgeProtection, CloudFront in front of both APIs with
+/// a web ACL that limits each client address (tighter on the open routes, `$connect` among
+/// them) and runs AWS's managed rules; per-route limits sized by cost.
+#[test]
+fn the_edge_limits_each_client_address_and_runs_the_managed_rules() {
+    let text = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
+    let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let acl = &doc["Resources"]["EdgeAcl"]["Properties"];
+    assert_eq!(acl["Scope"], "CLOUDFRONT");
+    let rules = acl["Rules"].as_sequence().unwrap();
+    let names: Vec<&str> = rules.iter().map(|r| r["Name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["open-routes-per-address", "all-routes-per-address", "aws-common", "aws-known-bad-inputs"]);
+    let open = serde_yaml::to_string(&rules[0]).unwrap();
+    for route in ["/chats", "/channels/", "/live", "AggregateKeyType: IP"] {
+        assert!(open.contains(route), "{route} in {open}");
+    }
+    let edge = &doc["Resources"]["EdgeDistribution"];
+    assert_eq!(edge["Condition"], "Edge");
+    let origins = serde_yaml::to_string(&edge["Properties"]["DistributionConfig"]["Origins"]).unwrap();
+    assert!(origins.contains("HttpApi") && origins.contains("SocketApi"), "{origins}");
+    assert!(!condition("Edge", &[]), "off unless asked for");
+    let routes = &doc["Resources"]["HttpApi"]["Properties"]["RouteSettings"];
+    assert!(routes["POST /chats"]["ThrottlingRateLimit"].as_u64() < Some(100), "chat starts get less than the default");
+}
