@@ -49,6 +49,7 @@ pub fn repo_root() -> PathBuf {
 /// `@connections` management API (see [`socket`]).
 pub async fn serve(app: Arc<App>, listener: TcpListener) -> std::io::Result<()> {
     let sockets = Arc::new(socket::Sockets::default());
+    let port = listener.local_addr()?.port();
     loop {
         let (stream, peer) = listener.accept().await?;
         let (app, sockets) = (app.clone(), sockets.clone());
@@ -56,6 +57,9 @@ pub async fn serve(app: Arc<App>, listener: TcpListener) -> std::io::Result<()> 
             let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
                 let (app, sockets) = (app.clone(), sockets.clone());
                 async move {
+                    if let Err(refused) = same_machine(&req, port) {
+                        return Ok::<_, Infallible>(to_hyper(refused.into_response()));
+                    }
                     if socket::is_upgrade(&req) {
                         return Ok::<_, Infallible>(socket::accept(app, sockets, req).await);
                     }
@@ -71,6 +75,25 @@ pub async fn serve(app: Arc<App>, listener: TcpListener) -> std::io::Result<()> 
             let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).with_upgrades().await;
         });
     }
+}
+
+/// Only this machine's own pages and tools call the local server: a `Host` other than its
+/// loopback names is a DNS-rebinding page's (which would read `/dev/tokens`), and a
+/// cross-site `Origin` on a request that changes something is another site's form.
+fn same_machine(req: &hyper::Request<Incoming>, port: u16) -> Result<(), ApiError> {
+    let local = [format!("127.0.0.1:{port}"), format!("localhost:{port}"), format!("[::1]:{port}")];
+    let host = req.headers().get(hyper::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
+    if !local.iter().any(|l| l == host) {
+        return Err(ApiError::new(421, "misdirected", "the local server answers to 127.0.0.1 and localhost only"));
+    }
+    let origin = req.headers().get(hyper::header::ORIGIN).and_then(|h| h.to_str().ok());
+    let path = req.uri().path();
+    let local_tool = path.starts_with("/dev/") || path.starts_with(socket::MANAGEMENT_PREFIX);
+    let foreign = origin.is_some_and(|o| !local.iter().any(|l| o == format!("http://{l}")));
+    if local_tool && foreign {
+        return Err(ApiError::forbidden("the local tools answer this machine's pages only"));
+    }
+    Ok(())
 }
 
 pub(crate) fn to_hyper(response: Response) -> hyper::Response<Full<Bytes>> {

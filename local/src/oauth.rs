@@ -52,6 +52,15 @@ fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
+/// A redirect back to this machine: parsed, not prefix-matched, so that
+/// `http://localhost:@evil.example/` (user info, then another host) is not one.
+pub fn is_loopback_redirect(redirect: &str) -> bool {
+    let Ok(url) = url::Url::parse(redirect) else { return false };
+    let host = matches!(url.host(), Some(url::Host::Domain("localhost")))
+        || matches!(url.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback());
+    url.scheme() == "http" && host && url.username().is_empty() && url.password().is_none()
+}
+
 /// The request's parameters, checked as an authorization server checks them before it
 /// shows anything: this deployment's client, a loopback redirect, a code challenge (S256).
 fn checked(app: &App, params: &HashMap<String, String>) -> Result<(), Response> {
@@ -59,8 +68,7 @@ fn checked(app: &App, params: &HashMap<String, String>) -> Result<(), Response> 
     if get("client_id") != app.config.auth.agent_audience {
         return Err(oauth_error(400, "invalid_client", "unknown client_id"));
     }
-    let redirect = get("redirect_uri");
-    if !(redirect.starts_with("http://127.0.0.1:") || redirect.starts_with("http://localhost:")) {
+    if !is_loopback_redirect(get("redirect_uri")) {
         return Err(oauth_error(400, "invalid_request", "redirect_uri must be this machine's"));
     }
     if get("response_type") != "code" {
@@ -161,6 +169,26 @@ pub fn token(app: &App, body: &[u8]) -> Response {
         Err(e) => {
             tracing::error!(error = %e, "no local identity provider");
             oauth_error(503, "temporarily_unavailable", "the local identity provider has no key")
+        }
+    }
+}
+
+#[cfg(test)]
+mod redirect_tests {
+    use super::is_loopback_redirect;
+
+    #[test]
+    fn a_redirect_is_this_machines_by_its_parsed_host() {
+        assert!(is_loopback_redirect("http://127.0.0.1:3000/agent"));
+        assert!(is_loopback_redirect("http://localhost:3000/agent"));
+        for bad in [
+            "http://localhost:@evil.example/",
+            "http://127.0.0.1:3000@evil.example/",
+            "https://evil.example/",
+            "http://127.0.0.1.evil.example/",
+            "javascript:x",
+        ] {
+            assert!(!is_loopback_redirect(bad), "{bad}");
         }
     }
 }

@@ -14,6 +14,11 @@ use jsonwebtoken::jwk::{Jwk, JwkSet};
 /// The shortest time between two fetches asked for by unknown key ids.
 pub const REFRESH_COOLDOWN: Duration = Duration::from_secs(30);
 
+/// How long a key set is trusted before the next agent token reads it again: a key the
+/// provider withdrew (revoked, leaked) stops verifying within this, not at the end of an
+/// execution environment's life.
+pub const KEYS_TTL: Duration = Duration::from_secs(3600);
+
 #[derive(Debug, thiserror::Error)]
 pub enum AgentKeysError {
     #[error("agent keys from {url}: {reason}")]
@@ -25,6 +30,8 @@ pub struct AgentKeys {
     /// Where the provider publishes its keys; None: only keys given in-process (locally).
     url: Option<String>,
     set: RwLock<Vec<Jwk>>,
+    /// When the set was last read from the provider.
+    read_at: RwLock<Option<Instant>>,
     /// When an unknown key id last caused a fetch.
     last_refresh: tokio::sync::Mutex<Option<Instant>>,
 }
@@ -51,6 +58,17 @@ impl AgentKeys {
     pub async fn fetch(&self) -> Result<(), AgentKeysError> {
         let Some(url) = &self.url else { return Ok(()) };
         let failed = |reason: String| AgentKeysError::Fetch { url: url.clone(), reason };
+        // Keys over plain http could be swapped on the way: https, or this machine's own.
+        let parsed = url::Url::parse(url).map_err(|e| failed(e.to_string()))?;
+        let loopback = match parsed.host() {
+            Some(url::Host::Domain(d)) => d == "localhost",
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        };
+        if parsed.scheme() != "https" && !(parsed.scheme() == "http" && loopback) {
+            return Err(failed("a JWKS URL must be https".into()));
+        }
         let client =
             reqwest::Client::builder().timeout(Duration::from_secs(5)).build().map_err(|e| failed(e.to_string()))?;
         let response = client.get(url).send().await.map_err(|e| failed(e.to_string()))?;
@@ -69,7 +87,15 @@ impl AgentKeys {
             .filter_map(|k| serde_json::from_value(k.clone()).ok())
             .collect();
         self.install(JwkSet { keys });
+        if let Ok(mut at) = self.read_at.write() {
+            *at = Some(Instant::now());
+        }
         Ok(())
+    }
+
+    /// Whether the set was read longer than KEYS_TTL ago (or never).
+    fn stale(&self) -> bool {
+        self.read_at.read().map_or(true, |at| at.is_none_or(|at| at.elapsed() >= KEYS_TTL))
     }
 
     /// Fetches the set again if `token` is signed with a key id it lacks, unless an unknown
@@ -80,7 +106,7 @@ impl AgentKeys {
             return;
         }
         let Some(kid) = jsonwebtoken::decode_header(token).ok().and_then(|h| h.kid) else { return };
-        if self.find(&kid).is_some() {
+        if self.find(&kid).is_some() && !self.stale() {
             return;
         }
         let mut last = self.last_refresh.lock().await;
@@ -88,15 +114,33 @@ impl AgentKeys {
             return;
         }
         // The environment's first read is not a rotation's: it starts no cool-down, so a
-        // rotation soon after still gets its read. A failed read does start one.
+        // rotation soon after still gets its read. A failed read, or one that found no
+        // usable key, does start one.
         let first = self.set.read().map_or(true, |set| set.is_empty());
         match self.fetch().await {
-            Ok(()) if first => {}
+            Ok(()) if first && self.set.read().is_ok_and(|set| !set.is_empty()) => {}
             Ok(()) => *last = Some(Instant::now()),
             Err(e) => {
                 *last = Some(Instant::now());
                 tracing::warn!(error = %e, "agent keys not read");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn keys_come_over_https_or_from_this_machine_only() {
+        let plain = AgentKeys::new(Some("http://idp.example/.well-known/jwks.json".into()));
+        let refused = plain.fetch().await.unwrap_err().to_string();
+        assert!(refused.contains("must be https"), "{refused}");
+        // A loopback URL is this machine's own provider (the local server's): it is read
+        // (and fails here only because nothing listens there).
+        let local = AgentKeys::new(Some("http://127.0.0.1:9/.well-known/jwks.json".into()));
+        assert!(!local.fetch().await.unwrap_err().to_string().contains("must be https"));
+        assert!(local.stale(), "a set never read is read by the next token");
     }
 }

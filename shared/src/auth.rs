@@ -163,6 +163,9 @@ pub fn identify(token: &str, config: &AuthConfig) -> Option<Identity> {
         .map(AgentClaims::into_identity)
 }
 
+/// The longest life of a customer identity token.
+pub const MAX_IDENTITY_TOKEN_SECS: i64 = 24 * 3600;
+
 /// Audience of the identity tokens a site's backend signs for its logged-in customers
 /// ("identity verification"): `sub` is the customer id, `name` its display name.
 pub const IDENTITY_AUDIENCE: &str = "livechat-identity";
@@ -172,9 +175,12 @@ pub const IDENTITY_AUDIENCE: &str = "livechat-identity";
 pub fn verify_identity(token: &str, config: &AuthConfig) -> Option<(String, Option<String>)> {
     let mut v = Validation::new(Algorithm::HS256);
     v.set_audience(&[IDENTITY_AUDIENCE]);
-    v.set_required_spec_claims(&["exp", "aud", "sub"]);
+    v.set_required_spec_claims(&["exp", "aud", "sub", "iat"]);
     v.leeway = 30;
-    verify::<Claims>(token, &config.identity_secrets, &v).map(|c| (c.sub, c.name))
+    // A site signs one for a page view: it says when, and lives a day at most.
+    verify::<Claims>(token, &config.identity_secrets, &v)
+        .filter(|c| c.exp - c.iat <= MAX_IDENTITY_TOKEN_SECS)
+        .map(|c| (c.sub, c.name))
 }
 
 /// An identity token, as a site's backend signs it (tests, and the local demo).
@@ -278,6 +284,17 @@ mod tests {
             encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret("a".repeat(32).as_bytes()))
                 .unwrap();
         assert!(identify(&no_iat, &c).is_none(), "no iat");
+    }
+
+    #[test]
+    fn an_identity_token_lives_a_day_at_most() {
+        let c = config();
+        let now = chrono::Utc::now().timestamp();
+        let secret = "i".repeat(32);
+        let day = issue_identity_token(&secret, "jdoe", None, now, 3600).unwrap();
+        assert_eq!(verify_identity(&day, &c).map(|(id, _)| id).as_deref(), Some("jdoe"));
+        let forever = issue_identity_token(&secret, "jdoe", None, now, 400 * 86400).unwrap();
+        assert!(verify_identity(&forever, &c).is_none());
     }
 
     fn request(token: &str) -> Request {

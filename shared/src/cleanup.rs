@@ -48,19 +48,26 @@ pub async fn handle(app: &App, _event: serde_json::Value) -> StoreResult<serde_j
     Ok(serde_json::to_value(summary).unwrap_or_default())
 }
 
-/// The chats in `status` whose GSI1 sort key is before `cutoff`, from every shard.
-async fn status_before(app: &App, status: ChatStatus, cutoff: &str) -> StoreResult<Vec<Chat>> {
+/// How many chats one run reads from each shard of a list: a flood of stale requests is
+/// worked through over several runs, never loaded whole into one (128 MB) function.
+const PER_SHARD: usize = 250;
+
+/// The chats in `status` whose GSI1 sort key is before `cutoff`, from every shard, and
+/// whether a shard had more.
+async fn status_before(app: &App, status: ChatStatus, cutoff: &str) -> StoreResult<(Vec<Chat>, bool)> {
     before(app, keys::status_pks(status), cutoff).await
 }
 
-/// The shards' chats before `cutoff`, the shards read at once.
-async fn before(app: &App, pks: Vec<String>, cutoff: &str) -> StoreResult<Vec<Chat>> {
+/// The shards' first chats before `cutoff`, the shards read at once.
+async fn before(app: &App, pks: Vec<String>, cutoff: &str) -> StoreResult<(Vec<Chat>, bool)> {
     let queries: Vec<IndexQuery> = pks
         .into_iter()
         .map(|pk| IndexQuery { index: keys::GSI1, pk, sk: SortKey::Before(cutoff.to_string()) })
         .collect();
-    let shards = futures_util::future::try_join_all(queries.iter().map(|q| app.db.query_all::<Chat>(q))).await?;
-    Ok(shards.into_iter().flatten().collect())
+    let shards =
+        futures_util::future::try_join_all(queries.iter().map(|q| app.db.query_first::<Chat>(q, PER_SHARD))).await?;
+    let more = shards.iter().any(|(_, more)| *more);
+    Ok((shards.into_iter().flat_map(|(chats, _)| chats).collect(), more))
 }
 
 pub async fn run(app: &App, deadline: Instant) -> StoreResult<Summary> {
@@ -73,7 +80,10 @@ pub async fn run(app: &App, deadline: Instant) -> StoreResult<Summary> {
 
     // 1. Requests past the decay time.
     let close_before = app.clock.ago(limits.request_close_secs);
-    let stale = status_before(app, ChatStatus::Request, &app.clock.ago(app.config.request_decay_secs)).await?;
+    // Chats left for the next run because a shard had more than PER_SHARD.
+    let mut left_over = false;
+    let (stale, more) = status_before(app, ChatStatus::Request, &app.clock.ago(app.config.request_decay_secs)).await?;
+    left_over |= more;
     for chat in stale {
         summary.examined += 1;
         if out_of_time(&mut summary) {
@@ -92,8 +102,10 @@ pub async fn run(app: &App, deadline: Instant) -> StoreResult<Summary> {
     //    not purged within it (it normally does within seconds).
     if !summary.incomplete {
         let cutoff = app.clock.ago(limits.closed_retention_secs);
-        let mut closed = status_before(app, ChatStatus::Closed, &cutoff).await?;
-        closed.extend(before(app, keys::deleted_pks(), &cutoff).await?);
+        let (mut closed, more) = status_before(app, ChatStatus::Closed, &cutoff).await?;
+        let (deleted, more_deleted) = before(app, keys::deleted_pks(), &cutoff).await?;
+        closed.extend(deleted);
+        left_over |= more || more_deleted;
         for chat in closed {
             summary.examined += 1;
             if out_of_time(&mut summary) {
@@ -111,7 +123,8 @@ pub async fn run(app: &App, deadline: Instant) -> StoreResult<Summary> {
         if summary.incomplete {
             break;
         }
-        let candidates = status_before(app, status, &old_before).await?;
+        let (candidates, more) = status_before(app, status, &old_before).await?;
+        left_over |= more;
         for chat in candidates {
             summary.examined += 1;
             if out_of_time(&mut summary) {
@@ -143,6 +156,7 @@ pub async fn run(app: &App, deadline: Instant) -> StoreResult<Summary> {
             }
         }
     }
+    summary.incomplete |= left_over;
     tracing::info!(
         examined = summary.examined,
         outdated = summary.outdated,

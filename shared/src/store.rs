@@ -1583,6 +1583,17 @@ impl Db {
     }
 
     /// All items of one index query (every page), deserialised.
+    /// The first `most` items of an index query (one page of that size), and whether more
+    /// are left.
+    pub async fn query_first<T: DeserializeOwned>(
+        &self,
+        query: &IndexQuery,
+        most: usize,
+    ) -> StoreResult<(Vec<T>, bool)> {
+        let (items, last) = self.query_index(query, most, None).await?;
+        Ok((items.into_iter().map(from_item).collect::<StoreResult<Vec<T>>>()?, last.is_some()))
+    }
+
     pub async fn query_all<T: DeserializeOwned>(&self, query: &IndexQuery) -> StoreResult<Vec<T>> {
         let mut all = Vec::new();
         let mut start = None;

@@ -349,3 +349,85 @@ async fn a_long_chats_close_is_published_beside_an_ordinary_one() {
     let left = rx.bodies("/rpc").into_iter().find(|b| b.contains("VISITOR_LEFT_CHAT") && b.contains(&long)).unwrap();
     assert!(left.contains("do+not+fit+in+one+event"), "the cut is visible");
 }
+
+/// The status line the local server answers a raw request with.
+async fn raw_status(port: u16, request: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 256];
+    let n = stream.read(&mut answer).await.unwrap();
+    String::from_utf8_lossy(&answer[..n]).lines().next().unwrap_or_default().to_string()
+}
+
+/// L5: the local server answers only to its loopback names (a DNS-rebinding page reaches it
+/// under another name) and its local tools refuse other sites' pages.
+#[tokio::test]
+async fn the_local_server_answers_this_machine_only() {
+    let (_t, port) = TestApp::with_push().await;
+    let ok =
+        raw_status(port, &format!("GET /health HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n")).await;
+    assert!(ok.contains(" 200"), "{ok}");
+    let rebound = format!("POST /dev/tokens HTTP/1.1\r\nHost: attacker.example:{port}\r\nContent-Length: 17\r\nConnection: close\r\n\r\n{{\"userId\":\"evil\"}}");
+    assert!(raw_status(port, &rebound).await.contains(" 421"));
+    let forged = format!(
+        "POST /dev/cleanup HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: https://attacker.example\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    assert!(raw_status(port, &forged).await.contains(" 403"));
+}
+
+/// L1: with MaskAgentName on, nothing a customer reads names the agent behind a number: not
+/// an agent-started chat's requester, not how many agents were numbered, and looking an
+/// agent up by its real id finds nothing.
+#[tokio::test]
+async fn masking_leaves_no_agent_identity_to_customers() {
+    let t = TestApp::with(|c| c.mask_agent_names = true).await;
+    let ann = t.agent_token("ann");
+    let start = json!({"channelId": "sales", "status": "active", "targetType": "Customer"});
+    let (_, started) = t.call("POST", "/chats", Some(&ann), Some(start)).await;
+    let chat = started["chat"]["chatId"].as_str().unwrap().to_string();
+    let add = json!({"chatterId": "jdoe", "chatterType": "Customer", "chatterName": "John", "chatterActive": 1});
+    let (_, added) = t.call("POST", &format!("/chats/{chat}/participants"), Some(&ann), Some(add)).await;
+    let customer = added["token"].as_str().unwrap();
+    let (status, seen) = t.call("GET", &format!("/chats/{chat}"), Some(customer), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (seen["chat"]["requesterName"].as_str(), seen["chat"]["requesterId"].as_str()),
+        (Some("Support Agent 1"), Some("agent-1"))
+    );
+    assert!(seen["chat"].get("agentNumbers").is_none(), "{seen}");
+    assert!(!seen.to_string().contains("\"ann\"") && !seen.to_string().contains("Agent ann"), "{seen}");
+    let path = |id: &str| format!("/chats/{chat}/participants/User/{id}");
+    assert_eq!(t.call("GET", &path("ann"), Some(customer), None).await.0, 404, "no oracle for real ids");
+    let (status, agent) = t.call("GET", &path("agent-1"), Some(customer), None).await;
+    assert_eq!((status, agent["participant"]["chatterName"].as_str()), (200, Some("Support Agent 1")));
+    let (_, own_view) = t.call("GET", &format!("/chats/{chat}"), Some(&ann), None).await;
+    assert_eq!(own_view["chat"]["requesterId"], "ann", "agents see agents as they are");
+}
+
+/// L6: a flood of stale requests is worked through over several cleanup runs, each reading
+/// a bounded number of chats per shard, never loading the whole backlog at once.
+#[tokio::test]
+async fn the_cleanup_reads_a_bounded_backlog_per_run() {
+    let t = TestApp::with(|c| {
+        c.request_decay_secs = 1;
+        c.cleanup.request_close_secs = 1;
+    })
+    .await;
+    // More than four shards of 250 hold: at least one shard has more.
+    t.seed_chats(1100, shared::domain::model::ChatStatus::Request).await;
+    t.app.clock.advance(Duration::from_secs(5));
+    let first = shared::cleanup::handle(&t.app, serde_json::Value::Null).await.unwrap();
+    println!("first run: {first}");
+    assert!(first["closed"].as_u64().unwrap() <= 4 * 250, "{first}");
+    assert_eq!(first["incomplete"], true, "{first}");
+    let mut closed = first["closed"].as_u64().unwrap();
+    for _ in 0..4 {
+        let run = shared::cleanup::handle(&t.app, serde_json::Value::Null).await.unwrap();
+        closed += run["closed"].as_u64().unwrap();
+        if run["incomplete"] == false {
+            break;
+        }
+    }
+    assert_eq!(closed, 1100, "every request closed over the runs");
+}

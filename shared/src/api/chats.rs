@@ -52,6 +52,14 @@ impl ChatView {
             by.chatter_name = masking.name(by.chatter_type, &by.chatter_id, &by.chatter_name, by.number);
             by.chatter_id = masking.id(by.chatter_type, &by.chatter_id, by.number);
         }
+        // An agent who started the chat is masked like any other mention of an agent.
+        let requester = (chat.requester_type, chat.requester_id.clone(), chat.requester_name.clone());
+        chat.requester_name = masking.name(requester.0, &requester.1, &requester.2, None);
+        chat.requester_id = masking.id(requester.0, &requester.1, None);
+        if !viewer_is_agent {
+            // How many agents were numbered tells of silent monitors: agents' business.
+            chat.agent_numbers = 0;
+        }
         let channel = app.config.channel_name(&chat.channel_id).unwrap_or_else(|| chat.channel_id.clone());
         ChatView {
             channel,

@@ -163,12 +163,16 @@ pub async fn get(app: &App, req: Request) -> HandlerResult {
     let (chatter_type, chatter_id) = path_chatter(&req)?;
     let active_only = req.query_flag("active")?;
     let state = readable_state(app, &ident, req.param("chatId")?).await?;
+    let shown = masking(app, &ident, &state.participants);
+    // Found by the id this viewer is shown: with masking on, a customer names an agent
+    // `agent-<n>`, and its real id finds nothing (no oracle for who is behind a number).
     let p = state
-        .participant(chatter_type, &chatter_id)
-        .filter(|p| !active_only || p.is_active())
-        .filter(|p| masking(app, &ident, &state.participants).shows(p.chatter_type, &p.chatter_id))
+        .participants
+        .iter()
+        .filter(|p| p.chatter_type == chatter_type && shown.participant(p).chatter_id == chatter_id)
+        .find(|p| (!active_only || p.is_active()) && shown.shows(p.chatter_type, &p.chatter_id))
         .ok_or_else(|| ApiError::not_found("no such participant"))?;
-    Ok(Response::ok(&serde_json::json!({ "participant": masking(app, &ident, &state.participants).participant(p) })))
+    Ok(Response::ok(&serde_json::json!({ "participant": shown.participant(p) })))
 }
 
 /// `POST /chats/{chatId}/invitations` (ChatInvite): an agent in the chat invites another

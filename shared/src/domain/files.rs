@@ -61,10 +61,14 @@ const UNSAFE_TYPES: &[&str] = &[
     "application/hta",
 ];
 
-/// Extensions an operating system runs or a browser renders, whatever the declared type.
+/// Extensions an operating system runs, mounts or opens with macros, or a browser renders,
+/// whatever the declared type (disk images slip past mark-of-the-web; macro documents run
+/// code).
 const UNSAFE_EXTENSIONS: &[&str] = &[
-    "html", "htm", "xhtml", "shtml", "svg", "xml", "js", "mjs", "exe", "dll", "com", "bat", "cmd", "scr", "msi", "ps1",
-    "vbs", "wsf", "hta", "lnk", "jar", "sh", "php", "apk", "app", "dmg",
+    "html", "htm", "xhtml", "shtml", "svg", "xml", "js", "mjs", "jse", "exe", "dll", "com", "bat", "cmd", "scr", "msi",
+    "ps1", "vbs", "vbe", "wsf", "wsh", "hta", "lnk", "jar", "sh", "php", "apk", "app", "dmg", "iso", "img", "vhd",
+    "vhdx", "url", "mht", "mhtml", "pif", "cpl", "reg", "msc", "xll", "docm", "xlsm", "pptm", "dotm", "xltm", "one",
+    "chm", "appx", "msix",
 ];
 
 pub const MAX_NAME_CHARS: usize = 255;
@@ -168,6 +172,9 @@ mod tests {
         assert_eq!(kind(accept("f", "a.html", 5, "text/html", &limits)), Some(Kind::Invalid));
         assert_eq!(kind(accept("f", "logo.svg", 5, "image/svg+xml", &limits)), Some(Kind::Invalid));
         assert_eq!(kind(accept("f", "run.exe", 5, "text/plain", &limits)), Some(Kind::Invalid), "the extension counts");
+        for name in ["invoice.iso", "disk.VHD", "link.url", "page.mht", "report.docm", "book.xlsm", "note.one"] {
+            assert_eq!(kind(accept("f", name, 5, "text/plain", &limits)), Some(Kind::Invalid), "{name}");
+        }
         assert_eq!(kind(accept("f", "notes.txt", 5, "text/plain", &limits)), None);
     }
 
