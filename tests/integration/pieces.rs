@@ -716,3 +716,22 @@ fn the_edge_limits_each_client_address_and_runs_the_managed_rules() {
     let routes = &doc["Resources"]["HttpApi"]["Properties"]["RouteSettings"];
     assert!(routes["POST /chats"]["ThrottlingRateLimit"].as_u64() < Some(100), "chat starts get less than the default");
 }
+
+/// Every test docs/security.md names exists (a claim names the check that makes it).
+#[test]
+fn every_test_docs_security_names_exists() {
+    let doc = std::fs::read_to_string(repo_root().join("docs/security.md")).unwrap();
+    let mut sources = String::new();
+    for dir in ["tests/integration", "shared/src", "shared/src/domain", "shared/src/api", "local/src"] {
+        for entry in std::fs::read_dir(repo_root().join(dir)).unwrap().flatten() {
+            sources.push_str(&std::fs::read_to_string(entry.path()).unwrap_or_default());
+        }
+    }
+    let name = regex_lite::Regex::new(r"`(?:[a-z_]+::)?([a-z][a-z0-9]*(?:_[a-z0-9]+){3,})`").unwrap();
+    let mut seen = 0;
+    for found in name.captures_iter(&doc) {
+        assert!(sources.contains(&format!("fn {}(", &found[1])), "docs/security.md names no test {}", &found[1]);
+        seen += 1;
+    }
+    assert!(seen > 20, "{seen}");
+}

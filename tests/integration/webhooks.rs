@@ -408,11 +408,13 @@ text = ("Message\nEVENT=CHAT_STARTED\nMessageId\nm-1\nTimestamp\n2026-11-22T10:0
         "TopicArn\narn:aws:sns:us-east-1:1:t\nType\nNotification\n")
 message["Signature"] = base64.b64encode(key.sign(text.encode(), padding.PKCS1v15(), hashes.SHA256())).decode()
 tampered = dict(message, Message="EVENT=OPERATOR_STOPED_CHAT")
-try:
-    sns_certificate("https://evil.example.com/cert.pem")
-    refused = False
-except ValueError:
-    refused = True
+refused = True
+for url in ["https://evil.example.com/cert.pem", "https://sns.s3.amazonaws.com/cert.pem"]:
+    try:
+        sns_certificate(url)
+        refused = False
+    except ValueError:
+        pass
 print(sns_verified(message, lambda url: pem), sns_verified(tampered, lambda url: pem), refused)
 "#;
     let out = std::process::Command::new(integration_tests::repo_root().join(".venv/bin/python"))
