@@ -253,6 +253,7 @@ async fn a_customer_an_agent_adds_is_unverified_until_its_own_identity_token() {
     let me = format!("/chats/{chat}/participants/Customer/cust-42");
     let other = json!({"identityToken": t.identity_token("cust-43")});
     assert_eq!(t.call("PATCH", &me, Some(&token), Some(other)).await.0, 403);
+    assert_eq!(t.call("PATCH", &me, Some(&token), Some(json!({"identityToken": "x"}))).await.0, 400);
     // Its own does.
     let own = json!({"identityToken": t.identity_token("cust-42")});
     let (status, verified) = t.call("PATCH", &me, Some(&token), Some(own)).await;

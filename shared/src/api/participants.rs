@@ -89,8 +89,9 @@ pub async fn update(app: &App, req: Request) -> HandlerResult {
     let mut cmd = body.change;
     if let Some(token) = &body.identity_token {
         // Its own identity token: the site vouches that this chatter is that customer.
+        // The caller is who its bearer token says; this token is the body's, a bad input.
         let (customer_id, _) = auth::verify_identity(token, &app.config.auth)
-            .ok_or_else(|| ApiError::unauthorized("invalid or expired identity token"))?;
+            .ok_or_else(|| ApiError::bad_request("identityToken is not a valid identity token"))?;
         if chatter_type != ChatterType::Customer || customer_id != chatter_id || ident.chatter_id() != chatter_id {
             return Err(ApiError::forbidden("the identity token is not this customer's"));
         }
