@@ -48,7 +48,12 @@ pub fn repo_root() -> PathBuf {
 /// Serves until the task is dropped: the HTTP API, and the WebSocket API with its
 /// `@connections` management API (see [`socket`]).
 pub async fn serve(app: Arc<App>, listener: TcpListener) -> std::io::Result<()> {
-    let sockets = Arc::new(socket::Sockets::default());
+    serve_with(app, listener, socket::Sockets::default()).await
+}
+
+/// [`serve`] with the WebSocket endpoint's own limits (a test of them).
+pub async fn serve_with(app: Arc<App>, listener: TcpListener, sockets: socket::Sockets) -> std::io::Result<()> {
+    let sockets = Arc::new(sockets);
     let port = listener.local_addr()?.port();
     loop {
         let (stream, peer) = listener.accept().await?;

@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use http_body_util::Full;
@@ -28,13 +29,48 @@ enum Command {
     Close,
 }
 
-/// The open sockets of one local server, by connection id.
-#[derive(Default)]
-pub struct Sockets(Mutex<HashMap<String, mpsc::UnboundedSender<Command>>>);
+/// API Gateway's limits on a WebSocket API, which this endpoint enforces too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// A connection that sends nothing this long is closed (10 minutes).
+    pub idle: Duration,
+    /// Every connection is closed this long after it opened (2 hours).
+    pub lifetime: Duration,
+}
+
+/// The largest PostToConnection payload: 128 KB.
+pub const MAX_POST_BYTES: usize = 128 * 1024;
+
+impl Limits {
+    /// API Gateway's figures, unless `LOCAL_SOCKET_IDLE_SECS` or `LOCAL_SOCKET_MAX_SECS` say
+    /// otherwise (a test that waits for them).
+    pub fn from_env() -> Limits {
+        let secs = |name: &str, default: u64| {
+            Duration::from_secs(std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default).max(1))
+        };
+        Limits { idle: secs("LOCAL_SOCKET_IDLE_SECS", 600), lifetime: secs("LOCAL_SOCKET_MAX_SECS", 7200) }
+    }
+}
+
+/// The open sockets of one local server, by connection id, and their limits.
+pub struct Sockets {
+    open: Mutex<HashMap<String, mpsc::UnboundedSender<Command>>>,
+    limits: Limits,
+}
+
+impl Default for Sockets {
+    fn default() -> Self {
+        Sockets::new(Limits::from_env())
+    }
+}
 
 impl Sockets {
+    pub fn new(limits: Limits) -> Self {
+        Sockets { open: Mutex::default(), limits }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, mpsc::UnboundedSender<Command>>> {
-        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -126,8 +162,16 @@ async fn serve_socket(
     };
     let socket = WebSocketStream::from_raw_socket(hyper_util::rt::TokioIo::new(upgraded), Role::Server, None).await;
     let (mut sink, mut stream) = socket.split();
+    let limits = sockets.limits;
+    let ends = tokio::time::Instant::now() + limits.lifetime;
+    let mut idle_until = tokio::time::Instant::now() + limits.idle;
     loop {
         tokio::select! {
+            // API Gateway closes an idle connection after 10 minutes, any after 2 hours.
+            _ = tokio::time::sleep_until(idle_until.min(ends)) => {
+                let _ = sink.send(Message::Close(Some(CloseFrame { code: 1001.into(), reason: "Going away".into() }))).await;
+                break;
+            }
             command = commands.recv() => match command {
                 Some(Command::Send(text)) => {
                     if sink.send(Message::text(text)).await.is_err() {
@@ -141,6 +185,7 @@ async fn serve_socket(
             },
             frame = stream.next() => match frame {
                 Some(Ok(Message::Text(text))) => {
+                    idle_until = tokio::time::Instant::now() + limits.idle;
                     let frame = event(&connection_id, "$default", json!({ "body": text.as_str() }));
                     match shared::socket::message(&app, frame).await {
                         Ok(answer) => {
@@ -160,8 +205,9 @@ async fn serve_socket(
                     }
                 }
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
-                // Pings are answered by tungstenite; binary frames mean nothing here.
-                Some(Ok(_)) => {}
+                // Pings are answered by tungstenite; binary frames mean nothing here; either
+                // is the client's activity.
+                Some(Ok(_)) => idle_until = tokio::time::Instant::now() + limits.idle,
             },
         }
     }
@@ -178,6 +224,13 @@ pub fn manage(sockets: &Sockets, method: &str, connection_id: &str, body: Vec<u8
     let sockets = sockets.lock();
     let Some(socket) = sockets.get(connection_id) else { return gone() };
     let command = match method {
+        "POST" if body.len() > MAX_POST_BYTES => {
+            return plain(
+                413,
+                &[("x-amzn-errortype", "PayloadTooLargeException")],
+                json!({ "message": "Message too long: 128 KB at most" }),
+            )
+        }
         "POST" => Command::Send(String::from_utf8_lossy(&body).into_owned()),
         "DELETE" => Command::Close,
         "GET" => return plain(200, &[], json!({ "connectionId": connection_id })),

@@ -72,6 +72,54 @@ impl Filter {
     }
 }
 
+/// What the event source mapping does with a record its function keeps failing, read from
+/// template.yaml as Lambda reads it: retry it `MaximumRetryAttempts` times while it is
+/// younger than `MaximumRecordAgeInSeconds`, then skip it (the failing record alone with
+/// `BisectBatchOnFunctionError`, else the rest of its batch) and send a pointer to it to
+/// the on-failure destination. Without these limits a failing record would hold up every
+/// later record of its shard, as it did here before they were read.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Retries {
+    pub max_attempts: Option<u32>,
+    pub max_age_secs: Option<u64>,
+    pub bisect: bool,
+    pub on_failure: bool,
+}
+
+impl Retries {
+    pub fn from_template(template: &str, function: &str) -> Result<Retries, Box<dyn std::error::Error + Send + Sync>> {
+        let doc: serde_yaml::Value = serde_yaml::from_str(template)?;
+        let Some(p) = doc
+            .get("Resources")
+            .and_then(|r| r.get(function))
+            .and_then(|f| f.get("Properties")?.get("Events")?.get("Stream")?.get("Properties"))
+        else {
+            return Ok(Retries::default());
+        };
+        // -1 is Lambda's "forever".
+        let number = |name: &str| p.get(name).and_then(serde_yaml::Value::as_i64).filter(|n| *n >= 0);
+        Ok(Retries {
+            max_attempts: number("MaximumRetryAttempts").and_then(|n| u32::try_from(n).ok()),
+            max_age_secs: number("MaximumRecordAgeInSeconds").and_then(|n| u64::try_from(n).ok()),
+            bisect: p.get("BisectBatchOnFunctionError").and_then(serde_yaml::Value::as_bool).unwrap_or(false),
+            on_failure: p.get("DestinationConfig").and_then(|d| d.get("OnFailure")).is_some(),
+        })
+    }
+
+    /// Whether a batch that failed `attempts` times, whose oldest record is `age` old, is
+    /// given up on.
+    pub fn exhausted(&self, attempts: u32, age: Duration) -> bool {
+        self.max_attempts.is_some_and(|m| attempts > m) || self.max_age_secs.is_some_and(|m| age.as_secs() > m)
+    }
+}
+
+/// How often the readers read an idle stream: Lambda reads a shard about four times a
+/// second (`LOCAL_STREAM_POLL_MS`, 250 by default; tests and benches may set another).
+pub fn poll_interval() -> Duration {
+    let ms = std::env::var("LOCAL_STREAM_POLL_MS").ok().and_then(|v| v.parse::<u64>().ok()).unwrap_or(250);
+    Duration::from_millis(ms.max(1))
+}
+
 fn matches(pattern: &Value, value: &Value) -> bool {
     match pattern {
         Value::Object(fields) => fields.iter().all(|(k, p)| value.get(k).is_some_and(|v| matches(p, v))),
@@ -87,6 +135,8 @@ struct Shard {
     last: Option<String>,
     pending: Vec<Record>,
     closed: bool,
+    /// How many times the head of `pending` has failed.
+    attempts: u32,
 }
 
 /// Where the reader resumes: Lambda's event source mapping keeps its position in the
@@ -130,6 +180,13 @@ impl Checkpoint {
     }
 }
 
+/// How long ago a record was written (its approximate creation time, to the second).
+fn record_age(record: &Record) -> Duration {
+    let created = record.dynamodb().and_then(|d| d.approximate_creation_date_time()).map(|t| t.secs());
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    created.and_then(|c| u64::try_from(c).ok()).map_or(Duration::ZERO, |c| Duration::from_secs(now.saturating_sub(c)))
+}
+
 /// A pause after a failed call, so a service that is down is not hammered.
 const BACKOFF: Duration = Duration::from_millis(500);
 
@@ -146,14 +203,6 @@ impl Consumer {
         match self {
             Consumer::Publisher => "EventPublisherFunction",
             Consumer::Push => "SocketPushFunction",
-        }
-    }
-
-    /// How often an idle stream is read: the push is what a user waits for.
-    fn idle(self) -> Duration {
-        match self {
-            Consumer::Publisher => Duration::from_millis(150),
-            Consumer::Push => Duration::from_millis(20),
         }
     }
 
@@ -180,6 +229,8 @@ pub async fn run(
         tracing::error!(error = %e, "template.yaml's stream filter does not parse; passing every record");
         Filter::default()
     });
+    let retries = Retries::from_template(&template, consumer.resource()).unwrap_or_default();
+    let idle = poll_interval();
     let arn = loop {
         match app.db.stream_arn().await {
             Ok(Some(arn)) => break arn,
@@ -197,7 +248,7 @@ pub async fn run(
             discover(&streams, &arn, &mut checkpoint, &mut shards).await;
             discovered = Some(std::time::Instant::now());
         }
-        let mut idle = true;
+        let mut idle_round = true;
         for (id, shard) in shards.iter_mut().filter(|(_, s)| !s.closed) {
             if shard.pending.is_empty() {
                 if shard.iterator.is_none() {
@@ -227,7 +278,7 @@ pub async fn run(
             if shard.pending.is_empty() {
                 continue;
             }
-            idle = false;
+            idle_round = false;
             let mut event = lambda_event(&shard.pending);
             if let Some(Value::Array(records)) = event.get_mut("Records") {
                 records.retain(|r| filter.passes(r));
@@ -247,6 +298,30 @@ pub async fn run(
                 },
                 Err(_) => 0,
             };
+            let mut done = done;
+            if done > 0 {
+                shard.attempts = 0;
+            } else if done < shard.pending.len() {
+                shard.attempts += 1;
+                let age = shard.pending.first().map_or(Duration::ZERO, record_age);
+                if retries.exhausted(shard.attempts, age) {
+                    // Given up, as Lambda gives up: skipped, and a pointer to the failure queue.
+                    let skipped = if retries.bisect { 1 } else { shard.pending.len() };
+                    let range = |r: Option<&Record>| {
+                        r.and_then(|r| r.dynamodb()?.sequence_number()).unwrap_or_default().to_string()
+                    };
+                    tracing::error!(
+                        shard = id,
+                        attempts = shard.attempts,
+                        from = range(shard.pending.first()),
+                        to = range(shard.pending.get(skipped - 1)),
+                        on_failure = retries.on_failure,
+                        "records given up after their retries"
+                    );
+                    done = skipped;
+                    shard.attempts = 0;
+                }
+            }
             let last = done.checked_sub(1).and_then(|i| shard.pending.get(i));
             if let Some(sequence) = last.and_then(|r| r.dynamodb()).and_then(|d| d.sequence_number()) {
                 checkpoint.save(id, sequence);
@@ -261,8 +336,8 @@ pub async fn run(
                 tokio::time::sleep(BACKOFF).await;
             }
         }
-        if idle {
-            tokio::time::sleep(consumer.idle()).await;
+        if idle_round {
+            tokio::time::sleep(idle).await;
         }
     }
 }
@@ -388,6 +463,21 @@ mod filter_tests {
                 ("REMOVE", "OldImage", "Typing"),
             ],
         );
+    }
+
+    #[test]
+    fn the_readers_retry_and_give_up_as_the_templates_mappings_say() {
+        let template = std::fs::read_to_string(crate::repo_root().join("template.yaml")).unwrap();
+        let publisher = Retries::from_template(&template, Consumer::Publisher.resource()).unwrap();
+        assert_eq!(
+            publisher,
+            Retries { max_attempts: Some(20), max_age_secs: Some(86400), bisect: true, on_failure: true }
+        );
+        let push = Retries::from_template(&template, Consumer::Push.resource()).unwrap();
+        assert_eq!(push, Retries { max_attempts: Some(3), max_age_secs: Some(60), bisect: false, on_failure: false });
+        assert!(!push.exhausted(3, Duration::from_secs(1)) && push.exhausted(4, Duration::from_secs(1)));
+        assert!(push.exhausted(1, Duration::from_secs(61)), "too old");
+        assert_eq!(poll_interval(), Duration::from_millis(250), "Lambda's cadence unless a test sets another");
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod faults;
 mod files;
 mod hardening;
 mod identity;
+mod limits;
 mod masking;
 mod messages;
 mod otrs;

@@ -863,13 +863,19 @@ impl TestApp {
     /// reader reads it from its start): served on a loopback port, WebSocket endpoint and
     /// `@connections` API included, with socket-push fed from the stream.
     pub async fn with_push() -> (std::sync::Arc<TestApp>, u16) {
+        Self::with_push_limits(local_server::socket::Limits::from_env()).await
+    }
+
+    /// [`TestApp::with_push`] whose WebSocket endpoint has these limits.
+    pub async fn with_push_limits(limits: local_server::socket::Limits) -> (std::sync::Arc<TestApp>, u16) {
         let mut t = TestApp::new().await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let sdk = sdk_config().await;
         t.app.sockets = shared::app::socket_client(&sdk, Some(format!("http://127.0.0.1:{port}/_ws"))).into();
         let t = std::sync::Arc::new(t);
-        tokio::spawn(local_server::serve(std::sync::Arc::new(t.same_app()), listener));
+        let sockets = local_server::socket::Sockets::new(limits);
+        tokio::spawn(local_server::serve_with(std::sync::Arc::new(t.same_app()), listener, sockets));
         let streams = local_server::stream::streams_client(&sdk, &dynamodb_endpoint());
         tokio::spawn(local_server::stream::run(
             std::sync::Arc::new(t.same_app()),
