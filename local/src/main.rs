@@ -56,6 +56,8 @@ async fn run() -> Result<(), Error> {
     // The push posts to this server's own `@connections` API, as it would to API Gateway's.
     let sockets = std::env::var("SOCKET_ENDPOINT").unwrap_or_else(|_| format!("http://127.0.0.1:{port}/_ws"));
     app.sockets = shared::app::socket_client(&sdk, Some(sockets)).into();
+    // As message-add in AWS: a new message is posted to the sockets at once (push::fast).
+    app.config.events.fast_push = true;
     // Agents' keys from this server's own identity provider, fetched over HTTP as from a
     // provider in AWS (at the first agent token: nothing listens yet).
     if std::env::var("AGENT_JWKS_URL").is_err() {

@@ -61,6 +61,9 @@ pub struct EventsConfig {
     /// How many sockets one token (a chatter of a chat, or an agent) may have subscribed at
     /// once: each is one more post per change.
     pub sockets_per_viewer: usize,
+    /// Writers push their own new messages to the sockets at once (the WebSocket API's
+    /// endpoint, `SOCKET_ENDPOINT`, is known): see `push::fast`.
+    pub fast_push: bool,
 }
 
 /// `direct` webhooks: the dispatcher's queue, its schedule and its logs.
@@ -237,6 +240,7 @@ impl Config {
                 // /meta/connect here to fail), and the 10-minute idle timeout never comes.
                 heartbeat_secs: u64::from(count("SOCKET_HEARTBEAT_SECONDS", 30)?.clamp(1, 540)),
                 sockets_per_viewer: count("SOCKETS_PER_VIEWER", 5)?.max(1) as usize,
+                fast_push: var("SOCKET_ENDPOINT").is_some(),
             },
             files: FilesConfig {
                 bucket: var("FILES_BUCKET"),

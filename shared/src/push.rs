@@ -133,6 +133,47 @@ async fn push_change(app: &App, change: &Change, chats: &mut HashMap<String, Con
     Ok(pushed)
 }
 
+/// How long a writer spends pushing its own change before it answers: what it has not
+/// posted by then, the stream's push brings a moment later.
+pub const FAST_PUSH_BUDGET: std::time::Duration = std::time::Duration::from_millis(150);
+
+/// The fast path: the function that committed `messages` to a chat posts them to the
+/// sockets watching it at once, from the state it planned them on, instead of waiting
+/// for the table's stream (which Lambda reads about four times a second). The stream's
+/// push stays the backstop and sends them again; clients drop what they have by index.
+/// Best effort within FAST_PUSH_BUDGET; nothing here fails the request.
+pub async fn fast(app: &App, state: &crate::domain::model::ChatState, messages: &[crate::domain::model::Message]) {
+    if !app.config.events.fast_push || messages.is_empty() {
+        return;
+    }
+    let ctx = Context {
+        chat: Some(state.chat.clone()),
+        participants: state.participants.clone(),
+        licence: app.config.events.licence.clone(),
+        api_url: app.config.events.api_url.clone(),
+        mask: app.config.agent_mask().map(str::to_string),
+        ..Default::default()
+    };
+    let work = async {
+        let mut chats = HashMap::from([(state.chat.chat_id.clone(), ctx)]);
+        for m in messages {
+            let change = Change {
+                id: format!("fast:{}", m.message_id),
+                old: None,
+                new: Some(Entity::Message(m.clone())),
+                at: m.create_time.clone(),
+            };
+            if let Err(e) = push_change(app, &change, &mut chats).await {
+                tracing::warn!(error = %e, "fast push stopped; the stream's push follows");
+                return;
+            }
+        }
+    };
+    if tokio::time::timeout(FAST_PUSH_BUDGET, work).await.is_err() {
+        tracing::info!("fast push out of time; the stream's push follows");
+    }
+}
+
 /// Closes a socket whose chatter's access ended, and forgets it.
 async fn close(app: &App, socket: &Connection) {
     let closed = app.sockets.delete_connection().connection_id(&socket.connection_id).send().await;

@@ -491,14 +491,21 @@ async fn main() {
     println!("  cleanup run with 0 / {many} unrelated chats: {} / {}", clean.0, clean.1);
 
     let samples = if scale.iterations < 10 { 5 } else { 50 };
-    let (push, polled) = (push_latency(samples).await, poll_latency(samples, Duration::from_secs(2)).await);
+    let cadence = local_server::stream::poll_interval().as_millis();
+    let (push, stream_only) = (push_latency(samples, true).await, push_latency(samples, false).await);
+    let polled = poll_latency(samples, Duration::from_secs(2)).await;
     println!(
-        "\ncommit-to-delivery, ms (a message acknowledged to its arrival at the other party; {samples} messages):"
+        "\ncommit-to-delivery, ms (a message acknowledged to its arrival at the other party; {samples} messages; the stream read every {cadence} ms):"
     );
     println!(
-        "  push (socket)         p50 {:>8.2}  p99 {:>8.2}",
+        "  push (socket)         p50 {:>8.2}  p99 {:>8.2}  (the writer's fast path)",
         percentile(push.clone(), 0.5),
         percentile(push.clone(), 0.99)
+    );
+    println!(
+        "  push, stream only     p50 {:>8.2}  p99 {:>8.2}",
+        percentile(stream_only.clone(), 0.5),
+        percentile(stream_only.clone(), 0.99)
     );
     println!(
         "  polling every 2 s     p50 {:>8.2}  p99 {:>8.2}",
@@ -509,7 +516,9 @@ async fn main() {
     let out = json!({
         "iterations": scale.iterations,
         "deliveryMs": {
+            "streamPollMs": cadence,
             "push": { "p50": percentile(push.clone(), 0.5), "p99": percentile(push, 0.99) },
+            "pushStreamOnly": { "p50": percentile(stream_only.clone(), 0.5), "p99": percentile(stream_only, 0.99) },
             "poll2s": { "p50": percentile(polled.clone(), 0.5), "p99": percentile(polled, 0.99) },
         },
         "floorsP50Ms": floors,
@@ -527,9 +536,12 @@ async fn main() {
 }
 
 /// From the agent's post being acknowledged to its arrival on the customer's socket, on the
-/// local stack (stream reader, socket-push, the local WebSocket endpoint).
-async fn push_latency(n: usize) -> Vec<Duration> {
-    let (t, port) = TestApp::with_push().await;
+/// local stack: the writer's fast path (`fast`), or the stream reader and socket-push only.
+async fn push_latency(n: usize, fast: bool) -> Vec<Duration> {
+    let (mut t, port) = TestApp::with_push().await;
+    if let Some(t) = std::sync::Arc::get_mut(&mut t) {
+        t.app.config.events.fast_push = fast;
+    }
     let (chat, customer) = t.start_chat("sales").await;
     let agent = t.agent_token("ann");
     t.call("PATCH", &format!("/chats/{chat}"), Some(&agent), Some(json!({"status": "active"}))).await;

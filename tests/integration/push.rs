@@ -76,7 +76,14 @@ async fn an_agents_socket_gets_the_agent_view_of_its_own_chats_only() {
     accept(&t, &chat, &ann).await;
     post(&t, &chat, &customer, json!({"text": "hello"})).await;
     post(&t, &chat, &ann, json!({"text": "a note for agents", "internal": true})).await;
-    let pushed = anns.pushes_until(|p| pushed_texts(p).contains(&"a note for agents".to_string())).await;
+    // The messages come at once (the writer's fast path); the accept's state change from
+    // the stream: wait for both.
+    let pushed = anns
+        .pushes_until(|p| {
+            pushed_texts(p).contains(&"a note for agents".to_string())
+                && p.iter().any(|d| d["messageType"] == "ChatStateChangeMessage")
+        })
+        .await;
     let texts = pushed_texts(&pushed);
     assert!(texts.ends_with(&["hello".to_string(), "a note for agents".to_string()]), "{texts:?}");
     let note = pushed.iter().flat_map(|d| d["messages"].as_array().cloned().unwrap_or_default());

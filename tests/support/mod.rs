@@ -156,6 +156,7 @@ pub fn test_config(table: &str) -> Config {
             },
             heartbeat_secs: 30,
             sockets_per_viewer: 5,
+            fast_push: false,
             ..Default::default()
         },
         files: Default::default(),
@@ -873,6 +874,8 @@ impl TestApp {
         let port = listener.local_addr().expect("addr").port();
         let sdk = sdk_config().await;
         t.app.sockets = shared::app::socket_client(&sdk, Some(format!("http://127.0.0.1:{port}/_ws"))).into();
+        // As in AWS: the writer pushes its new message at once; the stream's push follows.
+        t.app.config.events.fast_push = true;
         let t = std::sync::Arc::new(t);
         let sockets = local_server::socket::Sockets::new(limits);
         tokio::spawn(local_server::serve_with(std::sync::Arc::new(t.same_app()), listener, sockets));
@@ -975,14 +978,29 @@ pub struct Socket {
     pub client_id: String,
     /// Pushes received while waiting for a reply.
     pushed: Vec<Value>,
+    /// The messages pushed so far, by chat and index: a message pushed again (by the
+    /// writer's fast path, then the stream) is dropped, as clients drop it.
+    seen: std::collections::HashSet<(String, u64)>,
 }
 
 impl Socket {
+    /// Keeps a push unless every message in it was pushed before.
+    fn keep(&mut self, data: Value) {
+        let chat = data["chatUri"].as_str().unwrap_or_default().to_string();
+        let indexes: Vec<u64> =
+            data["messages"].as_array().into_iter().flatten().filter_map(|m| m["index"].as_u64()).collect();
+        let fresh = indexes.is_empty() || indexes.iter().any(|i| !self.seen.contains(&(chat.clone(), *i)));
+        self.seen.extend(indexes.into_iter().map(|i| (chat.clone(), i)));
+        if fresh {
+            self.pushed.push(data);
+        }
+    }
+
     /// Opens a socket with `token`; the refusal's HTTP status if the upgrade is refused.
     pub async fn open(port: u16, token: &str) -> Result<Socket, u16> {
         let url = format!("ws://127.0.0.1:{port}/socket?token={token}");
         match tokio_tungstenite::connect_async(url).await {
-            Ok((ws, _)) => Ok(Socket { ws, client_id: String::new(), pushed: Vec::new() }),
+            Ok((ws, _)) => Ok(Socket { ws, client_id: String::new(), pushed: Vec::new(), seen: Default::default() }),
             Err(tokio_tungstenite::tungstenite::Error::Http(response)) => Err(response.status().as_u16()),
             Err(e) => panic!("socket: {e}"),
         }
@@ -1015,7 +1033,9 @@ impl Socket {
             let pushes: Vec<Value> =
                 messages.iter().filter(|m| m["channel"] == "/v2/me/chats").map(|m| m["data"].clone()).collect();
             let only_pushes = pushes.len() == messages.len();
-            self.pushed.extend(pushes);
+            for push in pushes {
+                self.keep(push);
+            }
             return Some((!only_pushes).then_some(frame));
         }
     }
@@ -1054,7 +1074,9 @@ impl Socket {
                 Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text)))) => {
                     let frame: Value = serde_json::from_str(text.as_str()).unwrap_or_default();
                     let pushes = frame.as_array().into_iter().flatten().filter(|m| m["channel"] == "/v2/me/chats");
-                    self.pushed.extend(pushes.map(|m| m["data"].clone()));
+                    for push in pushes.map(|m| m["data"].clone()).collect::<Vec<_>>() {
+                        self.keep(push);
+                    }
                 }
                 Ok(Some(Ok(_))) => {}
             }

@@ -133,7 +133,10 @@ async fn post(app: &App, req: &Request, kind: MessageType, body: AddMessage) -> 
     let result =
         app.db.apply(chat_id, |state| transitions::post_message(state, &ident, &cmd, &app.clock.moment())).await;
     let (state, message) = match result {
-        Ok((state, mut messages)) => (state, messages.pop().ok_or_else(ApiError::internal)?),
+        Ok((state, mut messages)) => {
+            crate::push::fast(app, &state, &messages).await;
+            (state, messages.pop().ok_or_else(ApiError::internal)?)
+        }
         Err(StoreError::Refused(DomainError { kind: Kind::Duplicate, .. })) => {
             return replay(app, &ident, chat_id, cmd.client_message_id.as_deref().unwrap_or_default()).await
         }
