@@ -361,7 +361,8 @@ async fn chat_invites_get_filters_before_paging() {
 
 #[tokio::test]
 async fn chat_message_add_system_generated_is_an_integrators_and_shows_as_the_services() {
-    let t = TestApp::new().await;
+    // With agents masked: the service's message is no agent's, and keeps its text.
+    let t = TestApp::with(|c| c.mask_agent_names = true).await;
     let (ann, bot) = (t.agent_token("ann"), t.role_token("shop-bot", "integrator"));
     let (chat, customer) = t.start_chat("sales").await;
     let p = format!("/chats/{chat}");
@@ -378,4 +379,5 @@ async fn chat_message_add_system_generated_is_an_integrators_and_shows_as_the_se
     assert_eq!(last["text"], "Your order has shipped");
     assert_eq!(last["type"], "System", "{last}");
     assert_eq!(last["systemGenerated"], true);
+    assert_eq!((last["chatterType"].as_str(), last["chatterName"].as_str()), (Some("System"), Some("System")));
 }

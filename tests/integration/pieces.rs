@@ -135,7 +135,7 @@ fn template_routes_and_functions_are_the_same_set() {
         let main = std::fs::read_to_string(repo_root().join(format!("functions/{function}/src/main.rs"))).unwrap();
         assert!(main.contains(&format!("serve_event(app, \"{function}\"")), "{function} serves as itself");
     }
-    // Only socket-push may post to sockets.
+    // Only socket-push, and message-add for its own new message (push::fast), post to sockets.
     let posting: Vec<&str> = resources
         .iter()
         .filter(|(_, r)| {
@@ -143,7 +143,7 @@ fn template_routes_and_functions_are_the_same_set() {
         })
         .map(|(name, _)| name.as_str().unwrap())
         .collect();
-    assert_eq!(posting, ["SocketPushFunction"]);
+    assert_eq!(posting, ["MessageAddFunction", "SocketPushFunction"]);
     // No dev-only route reaches the template.
     assert!(!template_routes().iter().any(|(_, p, _)| p.starts_with("/dev")));
 }
@@ -511,7 +511,7 @@ fn the_compatibility_guide_names_every_seed_item_and_only_real_routes() {
         EVENT_PRIVATE_CHAT_STATUS EVENT_CLIENT_INVITED EVENT_OPERATOR_STOPED_CHAT EVENT_VISITOR_LEFT_CHAT \
         EVENT LICENCE CLIENT_ID NEW_OPERATOR_ID OPERATOR_ID STATUS INVITING_OP GROUP CHAT PASSWORD NICK \
         LAST_NAME FIRST_NAME PHONE LIC_TYPE WEB_PAGE PROMO_CODE ACCOUNT_TYPE EXPIRATION_DATE LANGUAGE \
-        OPERATORS_COUNT_CC OPERATORS_COUNT_COM START_DATE END_DATE PAYMENT_METHOD NET_PRICE VAT";
+        OPERATORS_COUNT_CC OPERATORS_COUNT_COM START_DATE END_DATE PAYMENT_METHOD NET_PRICE VAT RPC_SERVER_IP";
     let words: std::collections::BTreeSet<&str> =
         doc.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '/')).filter(|w| !w.is_empty()).collect();
     for item in widget.split_whitespace().chain(notifications.split_whitespace()).chain(rpc.split_whitespace()) {

@@ -250,7 +250,10 @@ impl Context {
             Some(PermissionLevel::Owner) => {
                 &["SendMessage", TYPING[0], TYPING[1], "Leave", "Transfer", "Invite", "UpdateUserData", "Complete"]
             }
-            Some(PermissionLevel::Participant) => &["SendMessage", TYPING[0], TYPING[1], "Leave", "UpdateUserData"],
+            // A Participant invites other agents (ChatInvite), as the Owner does.
+            Some(PermissionLevel::Participant) => {
+                &["SendMessage", TYPING[0], TYPING[1], "Leave", "Invite", "UpdateUserData"]
+            }
             Some(PermissionLevel::Observer) => &["Leave"],
             None => &[],
         }
@@ -572,7 +575,13 @@ fn participant_changed(out: &mut Out, old: Option<&Participant>, p: &Participant
             ],
         );
     }
-    let visible = old.is_none_or(|o| o.chatter_active != p.chatter_active || o.chatter_name != p.chatter_name);
+    // A permission change shows too: an agent who becomes an Observer leaves the customer's
+    // list of participants.
+    let visible = old.is_none_or(|o| {
+        o.chatter_active != p.chatter_active
+            || o.chatter_name != p.chatter_name
+            || o.permission_level != p.permission_level
+    });
     if visible {
         let data = referenced(state_change("ParticipantsUpdated", chat, ctx), p.reference_id.as_deref());
         out.notification("ParticipantsUpdated", chat, data);
@@ -583,9 +592,14 @@ fn message_added(out: &mut Out, m: &Message) {
     let ctx = out.ctx;
     let Some(chat) = ctx.chat.as_ref() else { return };
     out.native("ChatMessageAdd", Some(chat), None, Some(&m.chatter_id), json!({ "message": m }));
-    // Customer-facing: never internal messages, nor filtered ones; agents under their generic name.
+    // Customer-facing: never internal messages, nor filtered ones; agents under their generic
+    // name. Agent-facing: never a customer-only message (the seed's `Customer`: "not
+    // presented to the agent"), as the API hides it from agents too.
     let customer = ctx.view == View::Customer;
-    if (customer && (m.internal || m.hidden_by_filter())) || !ctx.view_masking().shows_message(m) {
+    if (customer && (m.internal || m.hidden_by_filter()))
+        || (!customer && m.customer)
+        || !ctx.view_masking().shows_message(m)
+    {
         return;
     }
     let kind = match (m.kind, m.event.as_deref()) {
@@ -964,6 +978,7 @@ mod tests {
                     "SendStartTypingNotification",
                     "SendStopTypingNotification",
                     "Leave",
+                    "Invite",
                     "UpdateUserData",
                 ],
             ),
@@ -977,6 +992,28 @@ mod tests {
         let notes = notifications(&change, &ctx);
         assert_eq!(notes[0]["messages"][0]["visibility"], "Agents");
         assert_eq!(notes[0]["messages"][0]["text"], "a note");
+    }
+
+    #[test]
+    fn a_customer_only_message_never_reaches_an_agents_socket_and_a_permission_change_is_announced() {
+        let agent = participant("ann", ChatterType::User, 1, false);
+        let mut ctx = Context {
+            chat: Some(chat(ChatStatus::Active, "sales", ChatterType::Public)),
+            participants: vec![agent.clone()],
+            ..Default::default()
+        };
+        let mut only = message(5, "ann", ChatterType::User, "for the customer only", None, false);
+        only.customer = true;
+        let change = |id: &str, old, new| Change { id: id.into(), old, new, at: "2026-11-21T10:02:00.000Z".into() };
+        let posted = change("r1", None, Some(Entity::Message(only)));
+        assert_eq!(notifications(&posted, &ctx).len(), 1, "the customer sees it");
+        ctx.view = View::Agent("ann".into());
+        assert!(notifications(&posted, &ctx).is_empty(), "no agent is pushed it");
+        let observer = Participant { permission_level: Some(PermissionLevel::Observer), ..agent.clone() };
+        let demoted = change("r2", Some(Entity::Participant(agent)), Some(Entity::Participant(observer)));
+        ctx.view = View::Customer;
+        let notes = notifications(&demoted, &ctx);
+        assert!(notes.iter().any(|n| n["notificationType"] == "ParticipantsUpdated"), "{notes:?}");
     }
 
     #[test]

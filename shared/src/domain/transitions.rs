@@ -791,6 +791,9 @@ pub fn post_message(state: &ChatState, ident: &Identity, cmd: &PostMessage, now:
         };
         plan.guarded(write, DomainError::duplicate("this clientMessageId was already used"));
     }
+    // An integrator's SystemGenerated message is the service's own, for everyone: with
+    // MaskAgentName on, customers see its text, not a blank from an invented agent.
+    let author = if cmd.system_generated { ChatterType::system_actor() } else { author };
     plan.messages.push(NewMessage {
         kind: if cmd.system_generated { MessageType::System } else { cmd.kind },
         text: cmd.text.clone(),

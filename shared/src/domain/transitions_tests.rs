@@ -459,6 +459,7 @@ fn only_an_integrator_posts_a_system_generated_message_into_any_open_chat() {
     let plan = post_message(&state(ChatStatus::Active), &bot, &cmd, &now()).unwrap();
     assert_eq!(plan.messages[0].kind, MessageType::System);
     assert!(plan.messages[0].system_generated);
+    assert_eq!(plan.messages[0].author.chatter_type, ChatterType::System, "authored by the service");
     // An agent without the role, even the chat's owner, may not; nobody posts into a closed chat.
     assert_eq!(refused(post_message(&state(ChatStatus::Active), &agent("ann"), &cmd, &now())), Kind::Forbidden);
     assert_eq!(refused(post_message(&state(ChatStatus::Active), &customer(), &cmd, &now())), Kind::Forbidden);
