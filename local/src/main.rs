@@ -43,6 +43,9 @@ async fn run() -> Result<(), Error> {
         app.config.events.topic_arn = Some(topic);
         app.config.events.webhooks.queue_url = Some(queues.url);
         app.config.events.webhooks.dead_letter_url = Some(queues.dead_letter_url);
+        // template.yaml's EventsFailureQueue: events SNS refuses for good, with their content.
+        let failures = local_server::queue::create(&app.sqs, "livechat-events-failures").await?;
+        app.config.events.failure_queue_url = Some(failures);
         // Files: the same emulator's S3 (presigned URLs included).
         let bucket = app.config.files.bucket.clone().unwrap_or_else(|| "livechat-files".into());
         local_server::ensure_bucket(&app.s3, &bucket).await?;

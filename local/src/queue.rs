@@ -24,7 +24,8 @@ pub struct Queues {
 /// How long a message the dispatcher reported as failed stays hidden (180 s in AWS).
 const VISIBILITY_SECS: &str = "5";
 
-async fn create(sqs: &aws_sdk_sqs::Client, name: &str) -> Result<String, BoxError> {
+/// Creates a queue (or finds it): its URL.
+pub async fn create(sqs: &aws_sdk_sqs::Client, name: &str) -> Result<String, BoxError> {
     let out = sqs
         .create_queue()
         .queue_name(name)

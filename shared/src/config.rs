@@ -52,6 +52,9 @@ pub struct EventsConfig {
     pub licence: String,
     /// The SQS queue that undeliverable webhook messages are redriven to.
     pub dead_letter_arn: Option<String>,
+    /// Where the publisher puts an event SNS refuses for good (too large, invalid), with
+    /// its content, so that it holds up no other event (`EVENTS_FAILURE_QUEUE_URL`).
+    pub failure_queue_url: Option<String>,
     /// This API's public base URL (no trailing slash): the notification vocabulary's `uri`
     /// and `chatUri` are absolute, as the seed's are.
     pub api_url: String,
@@ -221,6 +224,7 @@ impl Config {
                 topic_arn: var("EVENTS_TOPIC_ARN"),
                 licence: var("LICENCE").unwrap_or_else(|| "0".into()),
                 dead_letter_arn: var("WEBHOOK_DLQ_ARN"),
+                failure_queue_url: var("EVENTS_FAILURE_QUEUE_URL"),
                 api_url: var("API_URL")
                     .unwrap_or_else(|| "http://127.0.0.1:3000".into())
                     .trim_end_matches('/')

@@ -307,8 +307,29 @@ fn attribute(value: &str) -> Option<MessageAttributeValue> {
         .flatten()
 }
 
+/// Puts an event SNS will never take on the failure queue, with its content: it is kept
+/// (14 days) and holds up no other event. Fails (to be retried) when it cannot be kept.
+async fn set_aside(app: &App, o: &Outgoing, reason: &str) -> Result<(), PublishError> {
+    let Some(queue) = app.config.events.failure_queue_url.as_deref() else {
+        tracing::error!(event_id = o.event_id, reason, "an event SNS refuses, and no failure queue: retried");
+        return Err(PublishError::Sns);
+    };
+    let body = json!({
+        "reason": reason,
+        "eventId": o.event_id, "event": o.event, "format": o.format.as_str(),
+        "chatId": o.chat_id, "channelId": o.channel_id, "time": o.time, "body": o.body,
+    });
+    app.sqs.send_message().queue_url(queue).message_body(body.to_string()).send().await.map_err(|e| {
+        tracing::warn!(error = %aws_smithy_types::error::display::DisplayErrorContext(&e), "failure queue unreachable");
+        PublishError::Sns
+    })?;
+    tracing::error!(event_id = o.event_id, reason, "an event SNS refuses is on the failure queue");
+    Ok(())
+}
+
 /// Publishes to the topic, ten at a time and 256 KB at most per call; a failure stops
-/// there (to be retried).
+/// there (to be retried). An event SNS refuses for good (over its size, or invalid) goes to
+/// the failure queue instead, with its content.
 pub async fn publish(app: &App, outgoing: &[&Outgoing]) -> Result<(), PublishError> {
     if outgoing.is_empty() {
         return Ok(());
@@ -317,7 +338,15 @@ pub async fn publish(app: &App, outgoing: &[&Outgoing]) -> Result<(), PublishErr
         tracing::warn!(events = outgoing.len(), "EVENTS_TOPIC_ARN is not set: events dropped");
         return Ok(());
     };
-    for chunk in batches(outgoing) {
+    let mut fitting = Vec::with_capacity(outgoing.len());
+    for o in outgoing {
+        if sns_size(o) > SNS_MAX_BYTES {
+            set_aside(app, o, "larger than SNS's 256 KB").await?;
+        } else {
+            fitting.push(*o);
+        }
+    }
+    for chunk in batches(&fitting) {
         let mut entries = Vec::with_capacity(chunk.len());
         for (i, o) in chunk.iter().enumerate() {
             let mut entry = PublishBatchRequestEntry::builder().id(format!("e{i}")).message(o.body.clone());
@@ -347,9 +376,18 @@ pub async fn publish(app: &App, outgoing: &[&Outgoing]) -> Result<(), PublishErr
                 tracing::warn!(error = %aws_smithy_types::error::display::DisplayErrorContext(&e), "publish failed");
                 PublishError::Sns
             })?;
-        if !out.failed().is_empty() {
-            tracing::warn!(failed = out.failed().len(), "some events were not published");
-            return Err(PublishError::Sns);
+        for failed in out.failed() {
+            let event = failed.id().strip_prefix('e').and_then(|i| i.parse::<usize>().ok()).and_then(|i| chunk.get(i));
+            match event {
+                // The sender's fault never goes away: set aside, not retried.
+                Some(o) if failed.sender_fault() => {
+                    set_aside(app, o, failed.message().unwrap_or(failed.code())).await?;
+                }
+                _ => {
+                    tracing::warn!(code = failed.code(), "an event was not published");
+                    return Err(PublishError::Sns);
+                }
+            }
         }
     }
     tracing::info!(events = outgoing.len(), "published");

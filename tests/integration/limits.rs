@@ -64,3 +64,31 @@ async fn the_local_socket_endpoint_keeps_api_gateways_limits() {
     }
     assert!(busy.closed_by_server(Duration::from_secs(3)).await, "closed at the end of its lifetime");
 }
+
+/// An event SNS will not take (over its 256 KB) is set aside on the failure queue with its
+/// content, and the events beside it are published: nothing waits behind it.
+#[tokio::test]
+async fn an_event_sns_refuses_is_kept_on_the_failure_queue_and_holds_up_nothing() {
+    use shared::domain::events::Outgoing;
+    use shared::domain::model::Format;
+    let proxy = integration_tests::Proxy::start(&integration_tests::sns_endpoint()).await;
+    let t = TestApp::with_events(&proxy).await;
+    let event = |id: &str, bytes: usize| Outgoing {
+        event_id: id.into(),
+        event: "ChatAdd",
+        format: Format::Native,
+        chat_id: Some("c1".into()),
+        channel_id: Some("sales".into()),
+        time: t.app.clock.stamp(),
+        body: json!({"pad": "x".repeat(bytes)}).to_string(),
+    };
+    let (huge, small) = (event("too-big", 300 * 1024), event("fits", 100));
+    shared::publisher::publish(&t.app, &[&huge, &small]).await.expect("published, the huge one set aside");
+    let queue = t.app.config.events.failure_queue_url.clone().unwrap();
+    let got = t.app.sqs.receive_message().queue_url(&queue).wait_time_seconds(2).send().await.unwrap();
+    let kept: Vec<serde_json::Value> =
+        got.messages().iter().map(|m| serde_json::from_str(m.body().unwrap_or_default()).unwrap()).collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(kept[0]["eventId"], "too-big");
+    assert_eq!(kept[0]["body"].as_str().map(str::len), Some(huge.body.len()), "with its content");
+}

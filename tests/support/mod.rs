@@ -534,6 +534,8 @@ impl TestApp {
         t.app.config.events.topic_arn = Some(topic);
         t.app.config.events.webhooks.queue_url = Some(queues.url.clone());
         t.app.config.events.webhooks.dead_letter_url = Some(queues.dead_letter_url);
+        let failures = local_server::queue::create(&t.app.sqs, &format!("{name}-failures")).await.expect("queue");
+        t.app.config.events.failure_queue_url = Some(failures);
         t.app.config.events.licence = "1234".into();
         t.app.s3 = messaging.s3.clone();
         t.use_bucket().await;
