@@ -392,7 +392,7 @@ fn doc(function: &str) -> Option<Doc> {
                 ("last", "string", "1: the last text message (after the known one, if given)"),
                 ("excludeInternal", "string", "1: no internal messages"),
                 ("excludeCustomer", "string", "1: no customer-only messages"),
-                PAGE,
+                ("limit", "integer", "1 to 1000 (100 by default)"),
             ],
             None,
             200,
@@ -405,7 +405,10 @@ fn doc(function: &str) -> Option<Doc> {
         "typing-set" => d("Typing on or off (sendTyping)", &[], Some(of::<messages::SetTyping>), 204, None),
         "transcript-get" => d(
             "The transcript in pages (getTranscript)",
-            &[("pageSize", "integer", "1 to 100"), ("cursor", "integer", "nextCursor of the previous page")],
+            &[
+                ("pageSize", "integer", "1 to 1000 (100 by default)"),
+                ("cursor", "integer", "nextCursor of the previous page"),
+            ],
             None,
             200,
             Some(message_list),

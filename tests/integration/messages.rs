@@ -364,3 +364,27 @@ async fn the_widget_session_from_start_to_end() {
     assert!(stats["endTime"].as_i64().is_some());
     assert_eq!(t.call("GET", "/session", Some(&ann), None).await.0, 403);
 }
+
+/// `transport.maxMessagePageSize` above 100 (the seed's option) is served: pages of the
+/// size asked for, up to 1,000, for the transcript and for history.
+#[tokio::test]
+async fn pages_of_the_size_a_widget_asks_for_are_served() {
+    let t = TestApp::new().await;
+    let (chat, customer, _) = accepted_chat(&t).await;
+    let (_, head) = t.call("GET", &format!("/chats/{chat}/messages"), Some(&customer), None).await;
+    let last = head["lastIndex"].as_u64().unwrap();
+    let more: Vec<u64> = (last + 1..=last + 300).collect();
+    t.write_messages(&chat, &more, false).await;
+    let (status, page) = t.call("GET", &format!("/chats/{chat}/transcript?pageSize=250"), Some(&customer), None).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["messages"].as_array().unwrap().len(), 250);
+    let cursor = page["nextCursor"].as_str().unwrap().to_string();
+    let (_, rest) =
+        t.call("GET", &format!("/chats/{chat}/transcript?pageSize=250&cursor={cursor}"), Some(&customer), None).await;
+    assert_eq!(rest["messages"].as_array().unwrap().len() as u64, last + 300 - 250);
+    let before = last + 301;
+    let (status, history) =
+        t.call("GET", &format!("/chats/{chat}/messages?before={before}&limit=200"), Some(&customer), None).await;
+    assert_eq!((status, history["messages"].as_array().unwrap().len()), (200, 200));
+    assert_eq!(t.call("GET", &format!("/chats/{chat}/messages?limit=1001"), Some(&customer), None).await.0, 400);
+}

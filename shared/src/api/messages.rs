@@ -4,7 +4,6 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::api::chats::page_limit;
 use crate::api::participants::masking;
 use crate::app::App;
 use crate::domain::caller::Identity;
@@ -185,6 +184,23 @@ pub async fn notice(app: &App, req: Request) -> HandlerResult {
     post(app, &req, MessageType::Notice, as_message).await
 }
 
+/// The most messages one page holds: a widget's `maxMessagePageSize` may ask for more than a
+/// hundred (the seed's default is 100). A page is also cut at DynamoDB's 1 MB per Query;
+/// `nextCursor` goes on from there.
+pub const MAX_MESSAGE_PAGE: usize = 1000;
+
+/// `limit` of a message page: 1 to MAX_MESSAGE_PAGE, default 100.
+fn message_page_limit(req: &Request) -> Result<usize, ApiError> {
+    match req.query("limit") {
+        None => Ok(100),
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_MESSAGE_PAGE).contains(n))
+            .ok_or_else(|| ApiError::bad_request(format!("limit must be between 1 and {MAX_MESSAGE_PAGE}"))),
+    }
+}
+
 fn index_param(req: &Request, name: &str) -> Result<Option<u64>, ApiError> {
     req.query(name)
         .map(|v| {
@@ -222,7 +238,7 @@ fn typing_view(app: &App, viewer: &Identity, state: &ChatState) -> Vec<serde_jso
 pub async fn list(app: &App, req: Request) -> HandlerResult {
     let ident = req.caller()?;
     let chat_id = req.param("chatId")?;
-    let limit = page_limit(&req)?;
+    let limit = message_page_limit(&req)?;
     let after = index_param(&req, "after")?;
     // LastKnownChatMessageID: the id of a message this API handed out.
     let known = req
@@ -332,7 +348,7 @@ pub async fn get(app: &App, req: Request) -> HandlerResult {
 }
 
 /// `GET /chats/{chatId}/transcript?cursor=&pageSize=` (getTranscript): the transcript in
-/// pages of at most 100, oldest first.
+/// pages of at most MAX_MESSAGE_PAGE (100 by default), oldest first.
 pub async fn transcript(app: &App, mut req: Request) -> HandlerResult {
     let size = req.query("pageSize").unwrap_or("100").to_string();
     req.query.insert("limit".into(), size);
