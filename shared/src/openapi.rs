@@ -365,8 +365,8 @@ fn doc(function: &str) -> Option<Doc> {
         "users-online" => d(
             "Online users (OnlineUserList)",
             &[
-                ("userType", "string", "User or Customer"),
-                ("userId", "string", "only this user"),
+                ("userType", "string", "User or Customer (either, when only userId is given)"),
+                ("userId", "string", "only this user; alone, an agent or a customer"),
                 ("external", "string", "1 (default): only agents who take external chats"),
             ],
             None,

@@ -135,6 +135,12 @@ async fn online_user_list_counts_known_customers_not_public_visitors() {
     let (_, users) = t.call("GET", "/users/online?userType=Customer", Some(&ann), None).await;
     let ids: Vec<&str> = users["users"].as_array().unwrap().iter().filter_map(|u| u["userId"].as_str()).collect();
     assert_eq!(ids, ["jdoe"], "{users}");
+    // The seed's `UserID` form alone: is this user on-line, agent or customer.
+    let (status, one) = t.call("GET", "/users/online?userId=jdoe", Some(&ann), None).await;
+    assert_eq!((status, one["users"][0]["userType"].as_str()), (200, Some("Customer")), "{one}");
+    let (status, nobody) = t.call("GET", "/users/online?userId=nobody", Some(&ann), None).await;
+    assert_eq!((status, nobody["users"].as_array().map(Vec::len)), (200, Some(0)));
+    assert_eq!(t.call("GET", "/users/online", Some(&ann), None).await.0, 400);
 }
 
 #[tokio::test]

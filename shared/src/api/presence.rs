@@ -125,25 +125,32 @@ pub async fn online_users(app: &App, req: Request) -> HandlerResult {
         validate::id("userId", id)?;
     }
     let external = external_flag(&req)?;
-    let users: Vec<serde_json::Value> = match req.query("userType") {
-        // External (default 1): only agents who take external chats.
-        Some("User") => online_agents(app)
-            .await?
-            .iter()
-            .filter(|p| user_id.is_none_or(|id| id == p.user_id) && (!external || p.external))
-            .map(|p| {
-                json!({"userId": p.user_id, "userType": "User", "name": p.name, "chatAvailability": p.availability_for(external).code(), "channels": p.channels})
-            })
-            .collect(),
-        Some("Customer") => {
-            let participants = app.db.online_customers(user_id).await?;
-            participants
-                .iter()
-                .map(|p| json!({"userId": p.chatter_id, "userType": p.chatter_type, "name": p.chatter_name, "chatId": p.chat_id}))
-                .collect()
-        }
-        _ => return Err(ApiError::bad_request("userType must be User or Customer")),
+    // The seed's third form: `UserID` alone checks one user, agent or customer.
+    let (agents, customers) = match (req.query("userType"), user_id) {
+        (Some("User"), _) => (true, false),
+        (Some("Customer"), _) => (false, true),
+        (None, Some(_)) => (true, true),
+        _ => return Err(ApiError::bad_request("userType must be User or Customer (or give userId)")),
     };
+    let mut users: Vec<serde_json::Value> = Vec::new();
+    if agents {
+        // External (default 1): only agents who take external chats.
+        users.extend(
+            online_agents(app)
+                .await?
+                .iter()
+                .filter(|p| user_id.is_none_or(|id| id == p.user_id) && (!external || p.external))
+                .map(|p| {
+                    json!({"userId": p.user_id, "userType": "User", "name": p.name, "chatAvailability": p.availability_for(external).code(), "channels": p.channels})
+                }),
+        );
+    }
+    if customers {
+        let participants = app.db.online_customers(user_id).await?;
+        users.extend(participants.iter().map(
+            |p| json!({"userId": p.chatter_id, "userType": p.chatter_type, "name": p.chatter_name, "chatId": p.chat_id}),
+        ));
+    }
     Ok(Response::ok(&json!({ "users": users })))
 }
 
