@@ -25,6 +25,7 @@ export const Errors = Object.freeze({
   restoring: "Already restoring. Ignoring request.",
   restoreActive: "Chat session is already active, ignoring restore command.",
   pollLimit: "Polling stopped after too many failures; resetPollExceptions resumes it.",
+  pollRunning: "previous poll has not finished.",
   badInput: "Invalid value provided for the input property. An HTML element reference to a textarea or text input is required.",
   noFiles: "No file provided: pass a file input, a FileList, a File or an array of Files.",
   noFileId: "No fileId provided.",
@@ -445,7 +446,7 @@ export class WebChatService {
 
   schedule(delay) {
     this.stopTimer();
-    this.timer = setTimeout(() => this.poll(), delay);
+    this.timer = setTimeout(() => this.pollOnce(), delay);
   }
 
   /// Backoff: the interval doubles with each failure, up to maxPollInterval.
@@ -454,7 +455,15 @@ export class WebChatService {
     return Math.min(this.maxPollInterval, this.pollInterval * 2 ** Math.min(this.pollExceptions, 10));
   }
 
+  /// The seed's `poll` command: one poll now. Rejected without a session, and while a poll
+  /// is running ("previous poll has not finished"); the service's own polls never reject.
   async poll() {
+    if (!this.session) throw new Error(Errors.noSession);
+    if (this.polling) throw new Error(Errors.pollRunning);
+    await this.pollOnce();
+  }
+
+  async pollOnce() {
     this.timer = null;
     if (this.polling) this.pollAgain = true;
     if (!this.session || this.polling) return;
@@ -513,7 +522,7 @@ export class WebChatService {
         this.clientId = clientId; // the socket's connection id
         this.pushing = true;
         this.stopTimer();
-        this.poll();
+        this.pollOnce();
       },
       onData: (data) => this.onPush(data),
       onClose: (socket) => {
@@ -542,7 +551,7 @@ export class WebChatService {
     if (!this.session) return;
     if (data.messageType === "ChatStateChangeMessage") {
       // A closed chat: the fetch by index delivers its last messages, then ends it.
-      if (data.chat?.state === "Disconnected") this.poll();
+      if (data.chat?.state === "Disconnected") this.pollOnce();
       return;
     }
     if (data.messageType !== "MessageLogUpdated") return;
@@ -554,7 +563,7 @@ export class WebChatService {
     const contiguous = pushed.every((m, i) => m.index === this.session.lastIndex + 1 + i);
     // A gap, or a system message (who joined, left or was removed is named only in the
     // API's shape): fetched by index, in order, once.
-    if (!contiguous || pushed.some((m) => m.type.startsWith("Participant"))) return this.poll();
+    if (!contiguous || pushed.some((m) => m.type.startsWith("Participant"))) return this.pollOnce();
     this.deliver(pushed.map((m) => fromPush(m, this.session.chatId)), false);
     this.session.lastIndex = pushed[pushed.length - 1].index;
     this.save();

@@ -513,3 +513,22 @@ test("sendFile announces, uploads with the signed headers, then posts each file;
   assert.equal(link.download.url, "https://bucket.example/f1?sig=2");
   chat.clear();
 });
+
+test("poll resolves with a session, and rejects without one or while a poll runs, as the seed says", async () => {
+  let release = null;
+  const slow = () => new Promise((resolve) => { release = () => { release = null; resolve(quiet); }; });
+  const { chat } = service({ "POST /chats": () => started, "GET /chats/c1/messages": slow });
+  await assert.rejects(chat.poll(), { message: Errors.noSession });
+  await chat.startChat({ nickname: "Jonny" });
+  await until(() => release);
+  chat.stopPoll();
+  // The service's own poll is running: the command is refused meanwhile.
+  await assert.rejects(chat.poll(), { message: Errors.pollRunning });
+  release();
+  await until(() => !chat.polling);
+  const asked = chat.poll();
+  await until(() => release);
+  release();
+  await asked;
+  chat.stopPoll();
+});
