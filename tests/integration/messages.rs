@@ -233,7 +233,7 @@ async fn polling_with_after_and_paging_back_with_before() {
         )
         .await;
     assert_eq!(indexes(&tr2), (21..=31).collect::<Vec<u64>>());
-    assert_eq!(t.call("GET", &format!("/chats/{chat}/transcript?pageSize=101"), Some(&customer), None).await.0, 400);
+    assert_eq!(t.call("GET", &format!("/chats/{chat}/transcript?pageSize=1001"), Some(&customer), None).await.0, 400);
     assert_eq!(t.call("GET", &format!("/chats/{chat}/messages?after=x"), Some(&customer), None).await.0, 400);
 }
 
