@@ -14,6 +14,7 @@ pub mod model;
 pub mod plan;
 pub mod policy;
 pub mod push;
+pub mod rpc;
 pub mod transitions;
 pub mod validate;
 pub mod webhooks;
