@@ -1064,6 +1064,12 @@ impl Socket {
         self.pushed.clone()
     }
 
+    /// Sends a frame without waiting for its reply (a send to a closed socket is ignored).
+    pub async fn send(&mut self, frame: Value) {
+        use futures_util::SinkExt;
+        let _ = self.ws.send(tokio_tungstenite::tungstenite::Message::text(frame.to_string())).await;
+    }
+
     /// Whether the server closes the socket within `wait` (pushes meanwhile are kept).
     pub async fn closed_by_server(&mut self, wait: Duration) -> bool {
         use futures_util::StreamExt;
