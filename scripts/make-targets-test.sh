@@ -40,7 +40,8 @@ bench_quick() {
   local out
   out=$(BENCH_QUICK=1 make --no-print-directory bench BENCH_PROFILE=dev 2>&1) || { echo "$out" | tail -n 20; return 1; }
   echo "$out" | grep -E '^(message-add|scaling|written)'
-  echo "$out" | grep -q 'written to bench/results/latest.json'
+  echo "$out" | grep -q 'written to bench/results/latest.json and cost.json' &&
+    json_field "['usdPerMillionMessages']" <bench/results/cost.json | grep -Eq '^[0-9]+\.[0-9]+$'
 }
 
 bench_cold_quick() {

@@ -80,11 +80,12 @@ export class WebChatService {
       WebSocket: WebSocketImpl = globalThis.WebSocket,
       agentTypingTimeout = 10000,
       restoreTimeout = 60000,
+      heartbeatReplyMs = 10000,
     } = seedOptions(options);
     // The options, as given (or defaulted) ...
     Object.assign(this, {
       restoreTimeout, pagination, socketUrl, WebSocket: WebSocketImpl, agentTypingTimeout, channelId, storage,
-      pollInterval, maxPollInterval, pollExceptionLimit, pageSize,
+      heartbeatReplyMs, pollInterval, maxPollInterval, pollExceptionLimit, pageSize,
     });
     this.baseUrl = baseUrl.replace(/\/$/, "");
     this.fetch = fetchImpl;
@@ -513,10 +514,18 @@ export class WebChatService {
   openSocket() {
     if (!this.socketUrl || !this.WebSocket || !this.session || this.socket) return;
     clearTimeout(this.reopenTimer);
+    if (!this.watchingPage) {
+      // Back online or into view: a heartbeat at once finds a socket that dropped meanwhile.
+      this.watchingPage = true;
+      const check = () => globalThis.document?.visibilityState !== "hidden" && this.socket?.check();
+      globalThis.addEventListener?.("online", check);
+      globalThis.document?.addEventListener?.("visibilitychange", check);
+    }
     this.socket = new BayeuxSocket({
       url: this.socketUrl,
       token: this.session.token,
       WebSocket: this.WebSocket,
+      replyMs: this.heartbeatReplyMs,
       onSubscribed: (clientId) => {
         // Pushed from now on: polling stops, and one fetch by index closes the gap.
         this.clientId = clientId; // the socket's connection id
@@ -650,15 +659,39 @@ export class WebChatService {
 /// A socket of the WebSocket API speaking just enough Bayeux (handshake, subscribe to
 /// /v2/me/chats, heartbeats at the server's advice): `onData` gets each pushed notification,
 /// `onSubscribed` says pushes flow, `onClose` that they stopped (not after `close()`).
+/// Heartbeats are minutes apart (each is a paid message); a socket that dropped without a
+/// close is found by a heartbeat's missing reply (`replyMs`), and `check()` sends one at
+/// once: the widget calls it when the page comes back online or into view.
 export class BayeuxSocket {
-  constructor({ url, token, WebSocket, onSubscribed, onData, onClose }) {
+  constructor({ url, token, WebSocket, onSubscribed, onData, onClose, replyMs = 10000 }) {
     const socket = new WebSocket(`${url}?token=${encodeURIComponent(token)}`);
     this.socket = socket;
     let clientId;
     const send = (message) => socket.send(JSON.stringify([{ ...message, clientId }]));
+    const ended = () => {
+      clearTimeout(this.heartbeatTimer);
+      clearTimeout(this.replyTimer);
+      if (!this.closed) {
+        this.closed = true;
+        onClose?.(this);
+      }
+    };
+    this.beat = () => {
+      if (!clientId || this.closed) return;
+      clearTimeout(this.heartbeatTimer);
+      send({ channel: "/meta/connect", connectionType: "websocket" });
+      if (!this.replyTimer) {
+        this.replyTimer = setTimeout(() => {
+          ended();
+          try { socket.close(); } catch { /* already gone */ }
+        }, replyMs);
+      }
+    };
     const heartbeat = (advice) => {
       clearTimeout(this.heartbeatTimer);
-      this.heartbeatTimer = setTimeout(() => send({ channel: "/meta/connect", connectionType: "websocket" }), advice?.interval ?? 30000);
+      clearTimeout(this.replyTimer);
+      this.replyTimer = null;
+      this.heartbeatTimer = setTimeout(this.beat, advice?.interval ?? 300000);
     };
     socket.onopen = () => send({ channel: "/meta/handshake", version: "1.0", supportedConnectionTypes: ["websocket"] });
     socket.onmessage = (event) => {
@@ -680,15 +713,18 @@ export class BayeuxSocket {
         }
       }
     };
-    socket.onclose = () => {
-      clearTimeout(this.heartbeatTimer);
-      if (!this.closed) onClose?.(this);
-    };
+    socket.onclose = ended;
+  }
+
+  /// A heartbeat now: a socket that dropped silently closes within `replyMs`.
+  check() {
+    this.beat();
   }
 
   close() {
     this.closed = true;
     clearTimeout(this.heartbeatTimer);
+    clearTimeout(this.replyTimer);
     this.socket.close();
   }
 }

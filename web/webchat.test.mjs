@@ -187,6 +187,7 @@ function fakeSockets() {
     send(text) {
       for (const m of JSON.parse(text)) {
         this.sent.push(m);
+        if (this.silent) continue; // dropped without a close: nothing comes back
         const reply = { channel: m.channel, successful: true, clientId: "c-1", advice: { interval: 60000 } };
         if (m.channel === "/meta/subscribe") reply.subscription = m.subscription;
         setTimeout(() => this.onmessage?.({ data: JSON.stringify([reply]) }), 0);
@@ -261,6 +262,23 @@ test("a dropped socket falls back to polling, then is opened again", async () =>
   const now = polls();
   await until(() => polls() >= now + 2); // polling again
   await until(() => opened.length === 2 && chat.pushing); // and pushed again
+  chat.clear();
+});
+
+test("a socket that dropped silently is found by a heartbeat's missing reply, and replaced", async () => {
+  const { FakeSocket, opened } = fakeSockets();
+  const { chat } = service({ "POST /chats": () => started, "GET /chats/c1/messages": () => quiet },
+    { socketUrl: "ws://api/socket", WebSocket: FakeSocket, heartbeatReplyMs: 30 });
+  await chat.startChat({ nickname: "Jonny" });
+  await until(() => chat.pushing);
+  chat.socket.check(); // answered: the socket stays
+  await new Promise((r) => setTimeout(r, 60));
+  assert.ok(chat.pushing && opened.length === 1);
+  assert.equal(opened[0].sent.filter((m) => m.channel === "/meta/connect").length, 1);
+  opened[0].silent = true;
+  chat.socket.check(); // unanswered: given up after 30 ms, polling covers, a new socket opens
+  await until(() => !chat.pushing);
+  await until(() => opened.length === 2 && chat.pushing);
   chat.clear();
 });
 

@@ -4,6 +4,9 @@
 use crate::domain::files::{base_type, FileLimits};
 use std::collections::BTreeMap;
 
+/// Seconds between a socket's heartbeats unless `SOCKET_HEARTBEAT_SECONDS` says otherwise.
+pub const DEFAULT_HEARTBEAT_SECS: u32 = 300;
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub table_name: String,
@@ -240,9 +243,11 @@ impl Config {
                     log_days: number("EVENT_LOG_DAYS", 3)?,
                     allow_loopback: matches!(var("WEBHOOK_ALLOW_LOOPBACK").as_deref(), Some("1" | "true")),
                 },
-                // A dropped socket is noticed at the next heartbeat (CometD has no held
-                // /meta/connect here to fail), and the 10-minute idle timeout never comes.
-                heartbeat_secs: u64::from(count("SOCKET_HEARTBEAT_SECONDS", 30)?.clamp(1, 540)),
+                // Every heartbeat is an invocation and two paid messages, so they are
+                // minutes apart, inside API Gateway's 10-minute idle limit. A socket that
+                // dropped silently is found by a heartbeat's missing reply, which the
+                // widget also sends when its page comes back online or into view.
+                heartbeat_secs: u64::from(count("SOCKET_HEARTBEAT_SECONDS", DEFAULT_HEARTBEAT_SECS)?.clamp(1, 540)),
                 sockets_per_viewer: count("SOCKETS_PER_VIEWER", 5)?.max(1) as usize,
                 fast_push: var("SOCKET_ENDPOINT").is_some(),
             },

@@ -12,6 +12,7 @@ use shared::http::Request;
 use shared::metrics::Usage;
 use shared::routes::ROUTES;
 
+mod cost;
 mod writes;
 
 /// BENCH_QUICK=1: a few iterations on small data, to check that the bench runs (make test).
@@ -476,6 +477,8 @@ async fn main() {
         results.push(report(name, samples, &floors));
     }
 
+    let cost = cost::price_it(&results, u64::from(shared::config::DEFAULT_HEARTBEAT_SECS));
+
     println!("\nscaling (read units by AWS's rules):");
     let many = scale.many;
     let poll = (poll_units(10).await, poll_units(many as u64 / 2).await);
@@ -536,7 +539,8 @@ async fn main() {
     let dir = repo_root().join("bench/results");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("latest.json"), serde_json::to_string_pretty(&out).unwrap()).unwrap();
-    println!("\nwritten to bench/results/latest.json");
+    std::fs::write(dir.join("cost.json"), serde_json::to_string_pretty(&cost).unwrap()).unwrap();
+    println!("\nwritten to bench/results/latest.json and cost.json");
 }
 
 /// From the agent's post being acknowledged to its arrival on the customer's socket, on the
