@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export CARGO_TERM_COLOR ?= never
 VENV := .venv/bin
 
-.PHONY: run test test-browser deps lint reset build package deploy-local cleanup webhooks-import openapi fuzz soak bench bench-cold
+.PHONY: run test test-browser deps lint reset build package deploy-local cleanup webhooks-import openapi fuzz soak bench bench-cold conformance conformance-guide
 
 run: deps
 	scripts/run-local.sh
@@ -14,6 +14,7 @@ test: deps
 	$(VENV)/openapi-spec-validator docs/openapi.json
 	EXAMPLES=10 scripts/fuzz.sh
 	scripts/browser-test.sh
+	scripts/conformance.sh --check-guide
 	scripts/make-targets-test.sh
 
 deps:
@@ -50,6 +51,15 @@ openapi:
 # schemathesis against the local server with docs/openapi.json (make test runs a short one).
 fuzz: deps
 	EXAMPLES=$${EXAMPLES:-100} scripts/fuzz.sh
+
+# The black-box conformance suite, one check per row of docs/compatibility.md: against a
+# local stack of its own, or a deployment (API=, SOCKET=, AGENT_KEY=, IDENTITY_KEY=).
+# make test runs it with --check-guide; conformance-guide rewrites the guide from a run.
+conformance: deps
+	API="$(API)" SOCKET="$(SOCKET)" AGENT_KEY="$(AGENT_KEY)" IDENTITY_KEY="$(IDENTITY_KEY)" scripts/conformance.sh
+
+conformance-guide: deps
+	scripts/conformance.sh --write-guide
 
 # 60 s of 50 widgets and 10 agents through the local server on loopback; nothing may be lost.
 soak: deps

@@ -23,13 +23,9 @@ if [ ! -d .local/browser/node_modules/playwright-core ]; then
   mkdir -p .local/browser
   npm install --prefix .local/browser --no-save --no-audit --no-fund --loglevel=error "playwright-core@$PLAYWRIGHT_VERSION" >/dev/null
 fi
-# The independent CometD client of the agent feed (tests/cometd): npm's cometd with its Node adapter.
-if [ ! -d .local/cometd/node_modules/cometd-nodejs-client ]; then
-  mkdir -p .local/cometd
-  npm install --prefix .local/cometd --no-save --no-audit --no-fund --loglevel=error \
-    "cometd@9.0.0" "cometd-nodejs-client@2.0.0" "ws@8.18.3" >/dev/null
-fi
 source scripts/stack.sh
+# The independent CometD client of the agent feed (tests/cometd): npm's cometd with its Node adapter.
+node_clients
 start_stack
 API="$API" CHROMIUM="$CHROMIUM" PLAYWRIGHT="$PWD/.local/browser/node_modules/playwright-core" \
   COMETD_MODULES="$PWD/.local/cometd/node_modules" node --test --test-reporter=spec tests/browser/ tests/cometd/

@@ -7,6 +7,16 @@ wait_port() {
   echo "port $1 did not open" >&2; tail -n 20 "$STACK_DIR"/*.log >&2; return 1
 }
 
+# npm's clients the black-box suites use unmodified (CometD, its Node adapter, ws), into
+# .local/cometd.
+node_clients() {
+  if [ ! -d .local/cometd/node_modules/cometd-nodejs-client ]; then
+    mkdir -p .local/cometd
+    npm install --prefix .local/cometd --no-save --no-audit --no-fund --loglevel=error \
+      "cometd@9.0.0" "cometd-nodejs-client@2.0.0" "ws@8.18.3" >/dev/null
+  fi
+}
+
 start_stack() {
   STACK_DIR=$(mktemp -d)
   STACK_PIDS=()

@@ -92,19 +92,25 @@ pub enum View {
 /// The agents whose availability this change's events report (RPC's STATUS in
 /// CHAT_STARTED and OPERATOR_TRANSFER): the publisher reads them, as it reads a transcript.
 pub fn status_needed(change: &Change) -> Vec<String> {
+    let agent = |a: &Option<crate::domain::model::Chatter>| {
+        a.iter().filter(|a| a.chatter_type == ChatterType::User).map(|a| a.chatter_id.clone()).collect::<Vec<_>>()
+    };
     match (&change.old, &change.new) {
+        // CHAT_STARTED's agent; OPERATOR_TRANSFER's, who handed the chat back.
         (Some(Entity::Chat(old)), Some(Entity::Chat(new)))
-            if old.channel_id != new.channel_id
-                || (old.status == ChatStatus::Request && new.status == ChatStatus::Active) =>
+            if old.status == ChatStatus::Request && new.status == ChatStatus::Active =>
         {
-            new.updated_by
-                .iter()
-                .filter(|a| a.chatter_type == ChatterType::User)
-                .map(|a| a.chatter_id.clone())
-                .collect()
+            let mut ids = agent(&new.updated_by);
+            if old.previous_status == Some(ChatStatus::Active) {
+                ids.extend(agent(&old.updated_by));
+            }
+            ids
         }
-        (None, Some(Entity::Participant(p))) if p.invitation && p.chatter_active == 0 => {
-            p.invited_by.iter().map(|a| a.chatter_id.clone()).collect()
+        // An invited client joining: its chat's start, with the inviting agent's status.
+        (Some(Entity::Participant(old)), Some(Entity::Participant(p)))
+            if old.chatter_active == 0 && p.chatter_active == 1 =>
+        {
+            agent(&p.invited_by)
         }
         _ => Vec::new(),
     }
@@ -409,38 +415,45 @@ fn chat_updated(out: &mut Out, old: &Chat, new: &Chat) {
         out.notification("StatusChange", new, record_change("StatusChange", new, ctx));
     }
     if moved {
+        // No OPERATOR_TRANSFER: the seed's is a client handed to another agent, and a move
+        // to a channel names none (ChatChannelUpdate and the notification carry the move).
         out.native("ChatChannelUpdate", Some(new), None, actor_id, data);
-        // A transfer to a channel: no new agent yet (NEW_OPERATOR_ID empty); CHANNEL says where.
-        out.rpc(
-            "OPERATOR_TRANSFER",
-            Some(new),
-            None,
-            &[
-                ("CLIENT_ID", new.requester_id.clone()),
-                ("NEW_OPERATOR_ID", String::new()),
-                ("OPERATOR_ID", operator.clone().unwrap_or_default()),
-                ("STATUS", ctx.status(operator.as_deref().unwrap_or_default())),
-                ("CHANNEL", new.channel_id.clone()),
-            ],
-        );
     }
     if old.user_data != new.user_data {
         out.notification("PropertiesUpdated", new, record_change("PropertiesUpdated", new, ctx));
     }
     if old.status == ChatStatus::Request && new.status == ChatStatus::Active && !new.is_agent_to_agent() {
         let operator_id = operator.clone().unwrap_or_default();
-        // INVITING_OP: the agent who invited the one who took the chat, if one did.
-        let inviting = ctx
-            .participants
-            .iter()
-            .find(|p| p.chatter_type == ChatterType::User && p.chatter_id == operator_id)
-            .and_then(|p| p.invited_by.as_ref())
-            .map(|by| by.chatter_id.clone());
-        let mut params = vec![("CLIENT_ID", new.requester_id.clone())];
-        params.extend(inviting.map(|i| ("INVITING_OP", i)));
-        params.push(("OPERATOR_ID", operator_id.clone()));
-        params.push(("STATUS", ctx.status(&operator_id)));
-        out.rpc("CHAT_STARTED", Some(new), None, &params);
+        if old.previous_status == Some(ChatStatus::Active) {
+            // Taken again from the queue: the chat had started. Another agent taking it is
+            // the seed's transfer, performed by the agent who handed it back.
+            let from = old.updated_by.as_ref().filter(|a| a.chatter_type == ChatterType::User);
+            if let Some(from) = from.filter(|f| f.chatter_id != operator_id) {
+                out.rpc(
+                    "OPERATOR_TRANSFER",
+                    Some(new),
+                    None,
+                    &[
+                        ("CLIENT_ID", new.requester_id.clone()),
+                        ("NEW_OPERATOR_ID", operator_id),
+                        ("OPERATOR_ID", from.chatter_id.clone()),
+                        ("STATUS", ctx.status(&from.chatter_id)),
+                    ],
+                );
+            }
+        } else {
+            // The client's own request, answered: no agent invited this client.
+            out.rpc(
+                "CHAT_STARTED",
+                Some(new),
+                None,
+                &[
+                    ("CLIENT_ID", new.requester_id.clone()),
+                    ("OPERATOR_ID", operator_id.clone()),
+                    ("STATUS", ctx.status(&operator_id)),
+                ],
+            );
+        }
     }
     if new.status == ChatStatus::Closed && old.status != ChatStatus::Closed {
         if new.is_agent_to_agent() {
@@ -486,6 +499,7 @@ fn participant_changed(out: &mut Out, old: Option<&Participant>, p: &Participant
     if requested {
         let request = if p.chatter_type == ChatterType::User { "ChatRequestUser" } else { "ChatRequestCustomer" };
         out.native(request, Some(chat), None, Some(&p.chatter_id), json!({ "participant": p }));
+        // An agent's invitation is no transfer (OPERATOR_TRANSFER): it may be declined.
         if p.invitation {
             out.native(
                 "ChatInvite",
@@ -494,30 +508,32 @@ fn participant_changed(out: &mut Out, old: Option<&Participant>, p: &Participant
                 Some(&p.chatter_id),
                 json!({ "participant": p, "invitationChatId": p.invitation_chat_id }),
             );
-            if p.chatter_type == ChatterType::User && !chat.is_agent_to_agent() {
-                let inviter = p.invited_by.as_ref().map(|by| by.chatter_id.clone());
-                out.rpc(
-                    "OPERATOR_TRANSFER",
-                    Some(chat),
-                    None,
-                    &[
-                        ("CLIENT_ID", chat.requester_id.clone()),
-                        ("NEW_OPERATOR_ID", p.chatter_id.clone()),
-                        ("OPERATOR_ID", inviter.clone().unwrap_or_default()),
-                        ("STATUS", ctx.status(inviter.as_deref().unwrap_or_default())),
-                    ],
-                );
-            }
         }
         if p.chatter_type.is_customer() {
-            let operator = ctx.owner().map(|o| o.chatter_id.clone()).unwrap_or_default();
             out.rpc(
                 "CLIENT_INVITED",
                 Some(chat),
                 None,
-                &[("OPERATOR_ID", operator), ("CLIENT_ID", p.chatter_id.clone())],
+                &[("OPERATOR_ID", inviter_of(p, ctx)), ("CLIENT_ID", p.chatter_id.clone())],
             );
         }
+    }
+    // A client an agent invited joins: its chat starts (INVITING_OP: who invited it).
+    let joined = old.filter(|o| o.chatter_active == 0 && (o.invitation || p.invitation)).is_some();
+    if joined && p.chatter_active == 1 && p.chatter_type.is_customer() && chat.status == ChatStatus::Active {
+        let operator = ctx.owner().map(|o| o.chatter_id.clone()).unwrap_or_default();
+        let status = ctx.status(&operator);
+        out.rpc(
+            "CHAT_STARTED",
+            Some(chat),
+            None,
+            &[
+                ("CLIENT_ID", p.chatter_id.clone()),
+                ("INVITING_OP", inviter_of(p, ctx)),
+                ("OPERATOR_ID", operator),
+                ("STATUS", status),
+            ],
+        );
     }
     let left = p.chatter_active == -1 && old.is_some_and(|o| o.chatter_active == 1);
     if left && p.chatter_type.is_customer() {
@@ -546,6 +562,15 @@ fn participant_changed(out: &mut Out, old: Option<&Participant>, p: &Participant
         let data = referenced(state_change("ParticipantsUpdated", chat, ctx), p.reference_id.as_deref());
         out.notification("ParticipantsUpdated", chat, data);
     }
+}
+
+/// The agent who invited `p` (recorded on its participation), else the chat's Owner.
+fn inviter_of(p: &Participant, ctx: &Context) -> String {
+    p.invited_by
+        .as_ref()
+        .map(|by| by.chatter_id.clone())
+        .or_else(|| ctx.owner().map(|o| o.chatter_id.clone()))
+        .unwrap_or_default()
 }
 
 fn message_added(out: &mut Out, m: &Message) {

@@ -106,6 +106,14 @@ fn scenario() -> Vec<(Change, Context)> {
     let active = by_ann(chat(ChatStatus::Active, "sales", ChatterType::Public));
     let moved = by_ann(chat(ChatStatus::Active, "support", ChatterType::Public));
     let closed = by_ann(chat(ChatStatus::Closed, "support", ChatterType::Public));
+    // Ann hands the chat back to the queue; Bob takes it: a transfer, no second start.
+    let requeued = Chat {
+        previous_status: Some(ChatStatus::Active),
+        ..by_ann(chat(ChatStatus::Request, "sales", ChatterType::Public))
+    };
+    let bob = participant("bob", ChatterType::User, 1, false);
+    let taken =
+        Chat { updated_by: Some(Chatter::from(&bob)), ..chat(ChatStatus::Active, "sales", ChatterType::Public) };
     let a2a = chat(ChatStatus::Request, "internal", ChatterType::User);
     let a2a_closed = by_ann(chat(ChatStatus::Closed, "internal", ChatterType::User));
     let invited =
@@ -157,6 +165,7 @@ fn scenario() -> Vec<(Change, Context)> {
         (change("r15", Some(Entity::ChannelCount(count(1))), Some(Entity::ChannelCount(count(0)))), Context::default()),
         (change("r16", None, Some(Entity::Chat(a2a.clone()))), ctx(a2a.clone())),
         (change("r17", Some(Entity::Chat(a2a.clone())), Some(Entity::Chat(a2a_closed.clone()))), ctx(a2a_closed)),
+        (change("r18", Some(Entity::Chat(requeued)), Some(Entity::Chat(taken.clone()))), ctx(taken)),
     ]
 }
 
@@ -368,8 +377,12 @@ fn rpc_events_carry_the_seeds_parameters() {
     }
     // STATUS is the agent's own: ann is away in the scenario.
     assert!(params("CHAT_STARTED").contains("&STATUS=1"), "{}", params("CHAT_STARTED"));
-    let invited = rpc.iter().find(|o| o.event == "OPERATOR_TRANSFER" && o.body.contains("NEW_OPERATOR_ID=bob"));
-    assert!(invited.is_some_and(|o| o.body.contains("&OPERATOR_ID=ann&STATUS=1")), "{invited:?}");
+    // The transfer: Bob took the chat Ann handed back; STATUS is Ann's, who performed it.
+    let transfers: Vec<_> = rpc.iter().filter(|o| o.event == "OPERATOR_TRANSFER").collect();
+    assert_eq!(transfers.len(), 1, "a requeue taken by another agent only: not a move, not an invitation");
+    assert!(transfers[0].body.contains("NEW_OPERATOR_ID=bob&OPERATOR_ID=ann&STATUS=1"), "{}", transfers[0].body);
+    assert_eq!(rpc.iter().filter(|o| o.event == "CHAT_STARTED").count(), 1, "started once");
+    assert!(!params("CHAT_STARTED").contains("INVITING_OP"), "nobody invited this client");
     assert!(params("OPERATOR_STATUS").contains("STATUS=0"), "online is STATUS_ONLINE");
     assert!(rpc.iter().any(|o| o.event == "BUTTON_STATUS" && o.body.contains("STATUS=offline")));
 }
@@ -401,4 +414,47 @@ fn docs_show_every_event() {
             assert!(docs.contains(&format!("#### {name}")), "docs/events.md has no example of {name}");
         }
     }
+}
+
+/// CHAT_STARTED is a client's chat starting: answered from the queue once (a requeue taken
+/// again by the same agent is neither a start nor a transfer), or an invited client joining,
+/// with INVITING_OP the agent who invited it.
+#[test]
+fn chat_started_is_the_clients_start_and_names_who_invited_it() {
+    let ann = participant("ann", ChatterType::User, 1, false);
+    let ctx = |c: &Chat, participants: Vec<Participant>| Context {
+        chat: Some(c.clone()),
+        participants,
+        licence: "1".into(),
+        ..Default::default()
+    };
+    let rpc = |change: Change, ctx: &Context| -> Vec<Outgoing> {
+        describe(&change, ctx).into_iter().filter(|o| o.format.as_str() == "rpc").collect()
+    };
+    let change = |old: Option<Entity>, new: Option<Entity>| Change {
+        id: "x".into(),
+        old,
+        new,
+        at: "2026-11-21T10:02:00.000Z".into(),
+    };
+    let by_ann = |c: Chat| Chat { updated_by: Some(Chatter::from(&ann)), ..c };
+    let requeued = Chat {
+        previous_status: Some(ChatStatus::Active),
+        ..by_ann(chat(ChatStatus::Request, "sales", ChatterType::Public))
+    };
+    let again = by_ann(chat(ChatStatus::Active, "sales", ChatterType::Public));
+    let out =
+        rpc(change(Some(Entity::Chat(requeued)), Some(Entity::Chat(again.clone()))), &ctx(&again, vec![ann.clone()]));
+    assert!(out.is_empty(), "the same agent taking it back: {out:?}");
+
+    let invited =
+        Participant { invited_by: Some(Chatter::from(&ann)), ..participant("jdoe", ChatterType::Customer, 0, true) };
+    let joined = Participant { chatter_active: 1, ..invited.clone() };
+    let out = rpc(
+        change(Some(Entity::Participant(invited)), Some(Entity::Participant(joined))),
+        &ctx(&again, vec![ann.clone()]),
+    );
+    let started: Vec<_> = out.iter().filter(|o| o.event == "CHAT_STARTED").collect();
+    assert_eq!(started.len(), 1, "{out:?}");
+    assert!(started[0].body.contains("CLIENT_ID=jdoe&INVITING_OP=ann&OPERATOR_ID=ann&STATUS="), "{}", started[0].body);
 }
