@@ -10,6 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/stack.sh
 node_clients
+browser_deps
 if [ -z "${API:-}" ]; then
   # Agents sign in with a shared key here, as AgentSharedKey=on allows in AWS.
   AGENT_TOKEN_SECRET=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
@@ -22,5 +23,6 @@ if [ -z "${API:-}" ]; then
   AGENT_KEY=$AGENT_TOKEN_SECRET
   IDENTITY_KEY=$CUSTOMER_IDENTITY_SECRET
 fi
-API="$API" SOCKET="${SOCKET:-}" AGENT_KEY="${AGENT_KEY:-}" IDENTITY_KEY="${IDENTITY_KEY:-}" NODE_CLIENTS="$PWD/.local/cometd/node_modules" \
+API="$API" SOCKET="${SOCKET:-}" AGENT_KEY="${AGENT_KEY:-}" IDENTITY_KEY="${IDENTITY_KEY:-}" \
+  NODE_CLIENTS="$PWD/.local/cometd/node_modules" CHROMIUM="$CHROMIUM" PLAYWRIGHT="$PLAYWRIGHT" \
   node tests/conformance/run.mjs "$@"

@@ -17,6 +17,29 @@ node_clients() {
   fi
 }
 
+# Debian's chromium (installed with apt-get where it is missing, as root) and npm's
+# playwright-core into .local/browser: sets CHROMIUM and PLAYWRIGHT.
+browser_deps() {
+  CHROMIUM=${CHROMIUM:-$(command -v chromium || true)}
+  if [ -z "$CHROMIUM" ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      echo "installing Debian's chromium"
+      DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 \
+        || { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >/dev/null; }
+      CHROMIUM=$(command -v chromium)
+    else
+      echo "no Chromium and no way to install it: install Debian's chromium package" >&2
+      exit 1
+    fi
+  fi
+  PLAYWRIGHT_VERSION=1.64.1
+  if [ ! -d .local/browser/node_modules/playwright-core ]; then
+    mkdir -p .local/browser
+    npm install --prefix .local/browser --no-save --no-audit --no-fund --loglevel=error "playwright-core@$PLAYWRIGHT_VERSION" >/dev/null
+  fi
+  PLAYWRIGHT="$PWD/.local/browser/node_modules/playwright-core"
+}
+
 start_stack() {
   STACK_DIR=$(mktemp -d)
   STACK_PIDS=()

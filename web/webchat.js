@@ -283,7 +283,8 @@ export class WebChatService {
 
   /// Watches a text input: typing starts (with the text so far, at most once a second, the
   /// latest text last) as it changes, and stops when it is emptied or left alone for `idleMs`.
-  async registerTypingPreviewInput({ input, idleMs = 5000 } = {}) {
+  async registerTypingPreviewInput({ input: given, idleMs = 5000 } = {}) {
+    const input = element(given);
     const typed = () => input.value;
     if (!input || typeof input.addEventListener !== "function" || typeof input.value !== "string") {
       throw new Error(Errors.badInput);
@@ -730,7 +731,11 @@ export class BayeuxSocket {
 }
 
 /// The seed's file input, a FileList, an array of Files, or one File.
-function fileList(files) {
+/// The seed's samples pass jQuery collections (`$('input')`): their first element.
+const element = (x) => (x && x.jquery ? x[0] : x);
+
+function fileList(given) {
+  const files = element(given);
   if (!files) return [];
   if (files.files) return Array.from(files.files);
   if (typeof files.length === "number") return Array.from(files);

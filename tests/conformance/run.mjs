@@ -11,6 +11,7 @@ import otrs from "./otrs.mjs";
 import webchat from "./webchat.mjs";
 import notifications from "./notifications.mjs";
 import rpc from "./rpc.mjs";
+import cxbus from "./cxbus.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
 const guidePath = join(root, "docs/compatibility.md");
@@ -41,7 +42,7 @@ export function guideRows(text) {
   return rows;
 }
 
-const checks = [...otrs, ...webchat, ...notifications, ...rpc];
+const checks = [...otrs, ...webchat, ...cxbus, ...notifications, ...rpc];
 const guide = readFileSync(guidePath, "utf8");
 const rows = guideRows(guide);
 const ids = new Set(rows.map((r) => r.id));

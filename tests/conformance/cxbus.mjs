@@ -1,0 +1,195 @@
+// Seed 001 through CXBus, in Chromium: a page of its own loads /cxbus.js with one script
+// tag, configures `window._genesys.widgets.webchat` as the seed's example does, and runs
+// the seed's command samples as printed (their `// ...` comments replaced by a line that
+// records the outcome), while an agent answers over HTTP.
+import { createRequire } from "node:module";
+import { expect } from "./context.mjs";
+
+/// The seed's samples, in its order; `record(name, outcome, e)` stands where each sample
+/// has its comment.
+const SAMPLES = `
+var oMyPlugin = window._genesys.widgets.bus.registerPlugin('MyPlugin');
+
+oMyPlugin.subscribe('WebChatService.ready', function(e){ record('ready', 'event', e); });
+oMyPlugin.subscribe('WebChatService.messageReceived', function(e){ record('messageReceived', 'event', e.data); });
+
+window.startSample = function () {
+oMyPlugin.command('WebChatService.startChat', {
+
+	nickname: 'Jonny',
+	firstname: 'Johnathan',
+	lastname: 'Smith',
+	email: 'jon.smith@mail.com',
+	subject: 'product questions',
+	userData: {}
+
+}).done(function(e){
+
+	record('startChat', 'done', e);
+
+}).fail(function(e){
+
+	record('startChat', 'fail', e);
+});
+};
+
+window.chatSamples = function () {
+oMyPlugin.command('WebChatService.sendMessage', {message: 'hi'}).done(function(e){
+
+	record('sendMessage', 'done', e);
+
+}).fail(function(e){
+
+	record('sendMessage', 'fail', e);
+});
+
+oMyPlugin.command('WebChatService.sendCustomNotice', {message: 'bye'}).done(function(e){
+
+	record('sendCustomNotice', 'done', e);
+
+}).fail(function(e){
+
+	record('sendCustomNotice', 'fail', e);
+});
+
+oMyPlugin.command('WebChatService.sendTyping').done(function(e){
+
+	record('sendTyping', 'done', e);
+
+}).fail(function(e){
+
+	record('sendTyping', 'fail', e);
+});
+
+oMyPlugin.command('WebChatService.sendFilteredMessage', {
+
+	message: 'filtered message',
+	regex: /[a-zA-Z]/
+
+}).done(function(e){
+
+	record('sendFilteredMessage', 'done', e);
+
+}).fail(function(e){
+
+	record('sendFilteredMessage', 'fail', e);
+});
+
+oMyPlugin.command('WebChatService.updateUserData', {firstname: 'Joe'}).done(function(e){
+
+	record('updateUserData', 'done', e);
+
+}).fail(function(e){
+
+	record('updateUserData', 'fail', e);
+});
+
+oMyPlugin.command('WebChatService.getAgents').done(function(e){
+
+	record('getAgents', 'done', e);
+
+}).fail(function(e){
+
+	record('getAgents', 'fail', e);
+});
+
+oMyPlugin.command('WebChatService.getTranscript').done(function(e){
+
+	record('getTranscript', 'done', e);
+
+}).fail(function(e){
+
+	record('getTranscript', 'fail', e);
+});
+
+oMyPlugin.command('WebChatService.verifySession').done(function(e){
+
+	record('verifySession', 'done', e);
+
+}).fail(function(e){
+
+	record('verifySession', 'fail', e);
+});
+};
+
+window.endSample = function () {
+oMyPlugin.command('WebChatService.endChat').done(function(e){
+
+	record('endChat', 'done', e);
+
+}).fail(function(e){
+
+	record('endChat', 'fail', e);
+});
+};
+`;
+
+export default [
+  {
+    id: "001 CXBus",
+    run: async (ctx) => {
+      const { CHROMIUM, PLAYWRIGHT } = process.env;
+      if (!CHROMIUM || !PLAYWRIGHT) throw new Error("CHROMIUM and PLAYWRIGHT are needed (scripts/conformance.sh sets them)");
+      const { chromium } = createRequire(import.meta.url)(PLAYWRIGHT);
+      const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--headless", "--no-sandbox", "--disable-gpu"] });
+      try {
+        const page = await (await browser.newContext()).newPage();
+        const channel = ctx.unique("ch");
+        // A page of the API's origin (the site's own, as far as the widget is concerned).
+        await page.goto(`${ctx.api}/health`);
+        await page.setContent(`<!doctype html><html><head><script>
+          window.outcomes = [];
+          function record(name, outcome, e) { window.outcomes.push({ name, outcome, e: JSON.parse(JSON.stringify(e ?? null)) }); }
+          window._genesys = { widgets: { webchat: { transport: {
+            type: 'purecloud-v2-sockets', dataURL: ${JSON.stringify(ctx.api)},
+            deploymentKey: 'YOUR_DEPLOYMENTKEY_HERE', orgGuid: 'YOUR_ORGGUID_HERE',
+            interactionData: { routing: { targetType: 'QUEUE', targetAddress: ${JSON.stringify(channel)}, priority: 2 } } },
+            userData: { customerId: '59606' } } } };
+        </script><script src="${ctx.api}/cxbus.js"></script><script>${SAMPLES}</script></head><body></body></html>`);
+        const outcomes = () => page.evaluate(() => window.outcomes);
+        const waitFor = async (test, what) => {
+          for (let i = 0; i < 100; i++) {
+            const found = (await outcomes()).find(test);
+            if (found) return found;
+            await new Promise((r) => setTimeout(r, 100));
+          }
+          throw new Error(`no ${what} in 10 s: ${JSON.stringify(await outcomes()).slice(0, 800)}`);
+        };
+        await waitFor((o) => o.name === "ready", "WebChatService.ready");
+        await page.evaluate(() => window.startSample());
+        const started = await waitFor((o) => o.name === "startChat", "startChat's outcome");
+        expect(started.outcome === "done", `startChat: ${JSON.stringify(started)}`);
+        const chatId = started.e.chat.chatId;
+        const agent = ctx.agent(ctx.unique("ann"));
+        await ctx.ok("PATCH", `/chats/${chatId}`, { token: agent, body: { status: "active" } });
+        await page.evaluate(() => window.chatSamples());
+        for (const name of ["sendMessage", "sendCustomNotice", "sendTyping", "sendFilteredMessage", "updateUserData", "getAgents", "getTranscript", "verifySession"]) {
+          const o = await waitFor((x) => x.name === name, `${name}'s outcome`);
+          expect(o.outcome === "done", `${name}: ${JSON.stringify(o).slice(0, 300)}`);
+        }
+        const log = await ctx.ok("GET", `/chats/${chatId}/messages`, { token: agent });
+        for (const text of ["hi", "bye", "filtered message"]) {
+          expect(log.messages.some((m) => m.text === text), `the agent has "${text}"`);
+        }
+        const { chat } = await ctx.ok("GET", `/chats/${chatId}`, { token: agent });
+        expect(chat.userData?.firstname === "Joe" && chat.userData?.customerId === "59606", `userData: ${JSON.stringify(chat.userData)}`);
+        // The sample's filter, /[a-zA-Z]/, now hides every message with a letter from this
+        // page (as the seed says filters do): the agent answers without one.
+        await ctx.ok("POST", `/chats/${chatId}/messages`, { token: agent, body: { text: "hello from ann" } }, 201);
+        await ctx.ok("POST", `/chats/${chatId}/messages`, { token: agent, body: { text: "👋 42" } }, 201);
+        await waitFor((o) => o.name === "messageReceived" && o.e.messages.some((m) => m.text === "👋 42"), "the agent's message as WebChatService.messageReceived");
+        const shown = (await outcomes()).filter((o) => o.name === "messageReceived").flatMap((o) => o.e.messages.map((m) => m.text));
+        expect(!shown.includes("hello from ann"), "the prefiltered message is not shown");
+        await page.evaluate(() => window.endSample());
+        const ended = await waitFor((o) => o.name === "endChat", "endChat's outcome");
+        expect(ended.outcome === "done", `endChat: ${JSON.stringify(ended)}`);
+        // A command with no session is refused with the seed's text.
+        await page.evaluate(() => window.endSample());
+        const refused = await waitFor((o) => o.name === "endChat" && o.outcome === "fail", "endChat refused");
+        expect(refused.e === "There is no active chat session.", `the seed's text: ${JSON.stringify(refused.e)}`);
+      } finally {
+        await browser.close();
+      }
+    },
+  },
+];
