@@ -394,8 +394,10 @@ export class WebChatService {
     this.restoring = true;
     try {
       // restoreTimeout: a page gone longer than this does not take its chat back.
+      // The customer is gone (the seed's meaning): the chat is told so, as endChat would.
       if (Date.now() - (this.session.seenAt ?? Date.now()) > this.restoreTimeout) {
         this.emit("restoreTimeout");
+        await this.request("POST", `/chats/${this.session.chatId}/leave`).catch(() => {});
         throw new Error("Chat session restoration timed out.");
       }
       const state = await this.request("GET", "/session");
@@ -612,9 +614,12 @@ export class WebChatService {
       if (!restoring) this.emit("agentConnected", { message: m, agents: agents(), numAgentsConnected: this.agents.size });
       return;
     }
-    // Who left, declined or was removed: the author, or the agents the message names.
-    const gone = m.event === "left" || m.event === "declined" ? [{ chatterType: m.chatterType, chatterId: m.chatterId }]
-      : m.event === "removed" ? (m.subjects ?? []) : [];
+    // Who left, declined, went inactive or was removed: the author, or the agents the
+    // message names; a chat handed back to the queue loses every agent until one accepts.
+    const author = [{ chatterType: m.chatterType, chatterId: m.chatterId }];
+    const gone = ["left", "declined", "inactive"].includes(m.event) ? author
+      : m.event === "removed" ? (m.subjects ?? [])
+      : m.event === "requeued" ? [...this.agents.keys()].map((chatterId) => ({ chatterType: "User", chatterId })) : [];
     for (const g of gone.filter((g) => g.chatterType === "User" && this.agents.has(g.chatterId))) {
       this.agents.delete(g.chatterId);
       if (!restoring) this.emit("agentDisconnected", { message: m, agents: agents(), numAgentsConnected: this.agents.size });

@@ -388,16 +388,20 @@ test("a page gone longer than restoreTimeout does not restore its chat", async (
   for (const [away, expected] of [[120_000, ["restoreTimeout", "restoreFailed"]], [1_000, ["restored"]]]) {
     const storage = memoryStorage();
     storage.setItem("livechat.session", JSON.stringify({ chatId: "c1", token: "tok", participantId: "v1", lastIndex: 0, seenAt: Date.now() - away }));
-    const { chat } = service({
+    const { chat, api } = service({
       "GET /session": () => [200, { sessionActive: true, chatId: "c1", participantId: "v1", lastIndex: 0 }],
       "GET /chats/c1/transcript": () => [200, { messages: [], nextCursor: null }],
       "GET /chats/c1/messages": () => quiet,
+      "POST /chats/c1/leave": () => [200, {}],
     }, { storage, autoRestore: true });
     const seen = [];
     for (const e of ["restoreTimeout", "restoreFailed", "restored"]) chat.on(e, () => seen.push(e));
     await until(() => seen.length === expected.length);
     chat.clear();
     assert.deepEqual(seen, expected, `away ${away} ms`);
+    // Timed out, the customer is gone: the chat is told, with the stored token.
+    const left = api.calls.filter((c) => c.method === "POST" && c.path === "/chats/c1/leave");
+    assert.equal(left.length, away > 60_000 ? 1 : 0, `away ${away} ms`);
   }
 });
 
@@ -426,6 +430,23 @@ test("agents disconnect on removal and when the chat ends, then the client; typi
   assert.deepEqual(seen.filter((e) => e !== "clientTypingStarted"),
     ["Started", "agentConnected", "agentConnected", "agentDisconnected:1", "agentDisconnected:0", "clientDisconnected", "ended"]);
   assert.ok(seen.includes("clientTypingStarted"));
+});
+
+test("a chat handed back to the queue disconnects its agents, and the next one counts from zero", async () => {
+  let step = 0;
+  const sys = (index, event, chatterId) => ({ index, type: "System", event, chatterType: "User", chatterId, chatterName: chatterId });
+  const pages = [
+    { messages: [sys(1, "joined", "a1")], lastIndex: 1, chatStatus: "active", typing: [] },
+    { messages: [sys(2, "requeued", "a1")], lastIndex: 2, chatStatus: "request", typing: [] },
+    { messages: [sys(3, "joined", "a2"), sys(4, "inactive", "a2")], lastIndex: 4, chatStatus: "active", typing: [] },
+  ];
+  const { chat } = service({ "POST /chats": () => started, "GET /chats/c1/messages": () => [200, pages[Math.min(step++, 2)]] });
+  const seen = [];
+  for (const e of ["agentConnected", "agentDisconnected"]) chat.on(e, (d) => seen.push(`${e}:${d.numAgentsConnected}`));
+  await chat.startChat({});
+  await until(() => seen.length === 4);
+  assert.deepEqual(seen, ["agentConnected:1", "agentDisconnected:0", "agentConnected:1", "agentDisconnected:0"]);
+  chat.clear();
 });
 
 test("a pushed agent typing notice times out by itself", async () => {

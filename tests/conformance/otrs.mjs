@@ -384,4 +384,28 @@ export default [
       expect((await ctx.call("GET", "/agents/available", { token: ann })).status === 400, "Key is required");
     },
   },
+  {
+    // new(): the deployment is the object; a chat starts with nothing called first.
+    id: "000 new()",
+    run: async (ctx) => {
+      const c = await ctx.chat();
+      expect(c.chatId && c.token, "a chat, with no setup call");
+    },
+  },
+  {
+    // This product's rule (the row is partial): 0 in no open chat, 2 in one with no live
+    // widget of theirs, 3 with a widget subscribed over the WebSocket API.
+    id: "000 CustomerAvailabilityGet()",
+    run: async (ctx) => {
+      const known = ctx.unique("cust");
+      const agent = ctx.agent(ctx.unique("ann"));
+      const read = async () => (await ctx.ok("GET", `/customers/${known}/availability`, { token: agent })).availability;
+      expect((await read()) === 0, "in no chat: off-line (0)");
+      const c = await ctx.accepted(undefined, { requesterType: "Customer", identityToken: ctx.identity(known) });
+      expect((await read()) === 2, "chatting with no live widget: away (2)");
+      const socket = await ctx.socket(c.token);
+      expect((await read()) === 3, "a widget subscribed: on-line (3)");
+      socket.close();
+    },
+  },
 ];

@@ -112,4 +112,18 @@ export default [
       expect(f.get("OPERATOR_ID") === c.ownerId, `from the agent before: ${f.get("OPERATOR_ID")}`);
     },
   },
+  {
+    // An agent invites a known customer into its chat: CLIENT_INVITED names both.
+    id: "003 EVENT_CLIENT_INVITED",
+    run: async (ctx) => {
+      await receiver(ctx);
+      const c = await ctx.accepted();
+      const known = ctx.unique("cust");
+      await ctx.ok("POST", `/chats/${c.chatId}/participants`, {
+        token: c.owner, body: { chatterId: known, chatterType: "Customer", chatterName: "Jo", invitation: true },
+      }, 201);
+      const f = await delivered(ctx, "EVENT_CLIENT_INVITED", (f) => f.get("CLIENT_ID") === known);
+      expect(f.get("OPERATOR_ID") === c.ownerId, `the inviting agent: ${f.get("OPERATOR_ID")}`);
+    },
+  },
 ];

@@ -316,4 +316,73 @@ export default [
       w.chat.clear();
     },
   },
+  {
+    // The events a widget listens for, over a chat's life: started, an agent connects, a
+    // message, its typing, the chat handed back to the queue (the agent disconnects),
+    // another agent, then the customer ends it.
+    id: "001 Started, started, restored, restoreFailed, restoreTimeout, messageReceived, agentConnected, agentDisconnected, agentTypingStarted, agentTypingStopped, agentTypingTimeout, clientConnected, clientDisconnected, clientTypingStarted, clientTypingStopped, ended, error, disconnected, reconnected, ready",
+    run: async (ctx) => {
+      const { chat } = widget(ctx);
+      const seen = [];
+      const names = ["ready", "Started", "started", "clientConnected", "agentConnected", "agentDisconnected", "messageReceived", "agentTypingStarted", "clientTypingStarted", "clientDisconnected", "ended"];
+      for (const name of names) chat.on(name, (d) => seen.push({ name, d }));
+      const until = async (test, what) => {
+        for (let i = 0; i < 100; i++) {
+          const found = seen.find(test);
+          if (found) return found;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        throw new Error(`no ${what}: ${seen.map((e) => e.name)}`);
+      };
+      await until((e) => e.name === "ready", "ready");
+      const started = await chat.startChat({ nickname: "Jonny" });
+      const chatId = started.chat.chatId;
+      for (const name of ["Started", "started", "clientConnected"]) await until((e) => e.name === name, name);
+      const [annId, bobId] = [ctx.unique("ann"), ctx.unique("bob")];
+      const ann = ctx.agent(annId);
+      await ctx.ok("PATCH", `/chats/${chatId}`, { token: ann, body: { status: "active" } });
+      await until((e) => e.name === "agentConnected" && e.d.numAgentsConnected === 1, "agentConnected with 1");
+      await ctx.ok("POST", `/chats/${chatId}/typing`, { token: ann, body: { typing: true } }, 204);
+      await until((e) => e.name === "agentTypingStarted", "agentTypingStarted");
+      await ctx.ok("POST", `/chats/${chatId}/messages`, { token: ann, body: { text: "hello" } }, 201);
+      await until((e) => e.name === "messageReceived" && e.d.messages.some((m) => m.text === "hello"), "messageReceived");
+      await chat.sendTyping({ typing: true });
+      await until((e) => e.name === "clientTypingStarted", "clientTypingStarted");
+      await ctx.ok("PATCH", `/chats/${chatId}`, { token: ann, body: { status: "request" } });
+      await until((e) => e.name === "agentDisconnected" && e.d.numAgentsConnected === 0, "agentDisconnected on the requeue");
+      await ctx.ok("PATCH", `/chats/${chatId}`, { token: ctx.agent(bobId), body: { status: "active" } });
+      const connected = seen.filter((e) => e.name === "agentConnected");
+      await until(() => seen.filter((e) => e.name === "agentConnected").length === connected.length + 1, "Bob's agentConnected");
+      const bob = seen.filter((e) => e.name === "agentConnected").at(-1);
+      expect(bob.d.numAgentsConnected === 1, `one agent connected after the hand-over, not ${bob.d.numAgentsConnected}`);
+      await chat.endChat();
+      const order = seen.map((e) => e.name).filter((n) => n === "clientDisconnected" || n === "ended");
+      expect(JSON.stringify(order) === '["clientDisconnected","ended"]', `clientDisconnected, then ended: ${order}`);
+    },
+  },
+  {
+    // An input (Node's EventTarget with a value, standing in for the page's <input>): what
+    // is typed reaches the agent as the preview, and emptying it stops the typing.
+    id: "001 registerTypingPreviewInput",
+    run: async (ctx) => {
+      const w = await accepted(ctx);
+      const input = Object.assign(new EventTarget(), { value: "" });
+      await w.chat.registerTypingPreviewInput({ input });
+      input.value = "my order";
+      input.dispatchEvent(new Event("input"));
+      const preview = async (want) => {
+        for (let i = 0; i < 60; i++) {
+          const page = await ctx.ok("GET", `/chats/${w.chatId}/messages`, { token: w.agent });
+          if (want(page.typing ?? [])) return;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        throw new Error("the agent never saw the expected typing");
+      };
+      await preview((typing) => typing.some((t) => t.text === "my order"));
+      input.value = "";
+      input.dispatchEvent(new Event("input"));
+      await preview((typing) => !typing.some((t) => t.chatterType !== "User"));
+      w.chat.clear();
+    },
+  },
 ];
