@@ -212,6 +212,15 @@ export default [
       await ctx.ok("DELETE", `/chats/${c.chatId}/participants/User/${bobId}`, { token: c.owner }, 204);
       const list = await ctx.ok("GET", `/chats/${c.chatId}/participants`, { token: c.owner });
       expect(!list.participants.some((p) => p.chatterId === bobId), "removed");
+      // All: everyone but the requester and the Owner, who can still close the chat.
+      const cidId = ctx.unique("cid");
+      await ctx.ok("POST", `/chats/${c.chatId}/participants`, {
+        token: c.owner, body: { chatterId: cidId, chatterType: "User", permissionLevel: "Participant", chatterActive: 1 },
+      }, 201);
+      await ctx.ok("DELETE", `/chats/${c.chatId}/participants`, { token: c.owner }, 204);
+      const left = await ctx.ok("GET", `/chats/${c.chatId}/participants`, { token: c.owner });
+      expect(left.participants.length === 2, `the requester and the Owner: ${left.participants.map((p) => p.chatterId)}`);
+      await ctx.ok("PATCH", `/chats/${c.chatId}`, { token: c.owner, body: { status: "closed" } });
     },
   },
   {

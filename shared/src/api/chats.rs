@@ -37,8 +37,8 @@ pub struct ChatView {
     /// ChatPermissionLevelGet: the calling agent's level in this chat (ChatGet only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub permission_level: Option<PermissionLevel>,
-    /// ChatList by `chatterId`: whether that chatter's invitation to it is pending (the
-    /// seed's `Invitation` column).
+    /// ChatList's `Invitation` column: by `chatterId`, whether that chatter's invitation
+    /// to it is pending; false on other listings.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub invitation: Option<bool>,
 }
@@ -440,7 +440,8 @@ pub async fn list(app: &App, req: Request) -> HandlerResult {
     let views: Vec<ChatView> = chats
         .into_iter()
         .map(|c| {
-            let invitation = invitations.get(&c.chat_id).copied();
+            // Every row has the seed's `Invitation`: false where no chatter was asked about.
+            let invitation = Some(invitations.get(&c.chat_id).copied().unwrap_or(false));
             let readable = own_chats.contains(&c.chat_id) || policy::any_agent_reads(&c);
             let c = if readable { c } else { policy::list_row(c) };
             ChatView { invitation, ..ChatView::new(app, c, None, true) }

@@ -560,22 +560,29 @@ pub enum Removal<'a> {
     All,
 }
 
-/// Plans ChatParticipantRemove: the owner revokes access; the requester stays, so a chat
-/// always keeps the one who started it.
+/// Plans ChatParticipantRemove: the owner revokes access. The requester and the Owner
+/// stay (removing All or every agent keeps them), so a chat always keeps the one who
+/// started it and an agent who can close, move or hand it back.
 pub fn remove_participants(state: &ChatState, ident: &Identity, whom: Removal) -> DomainResult<Plan> {
     policy::can_manage(ident, state)?;
     let is_requester =
         |p: &Participant| p.chatter_type == state.chat.requester_type && p.chatter_id == state.chat.requester_id;
+    let stays = |p: &Participant| is_requester(p) || p.is_owner();
     let targets: Vec<&Participant> = match whom {
         Removal::One(t, id) => {
             let p = state.participant(t, id).ok_or_else(|| DomainError::not_found("no such participant"))?;
             if is_requester(p) {
                 return Err(DomainError::conflict("the requester cannot be removed; close the chat instead"));
             }
+            if p.is_owner() {
+                return Err(DomainError::conflict(
+                    "the Owner cannot be removed; hand the chat back to the queue or close it",
+                ));
+            }
             vec![p]
         }
-        Removal::OfType(t) => state.participants.iter().filter(|p| p.chatter_type == t && !is_requester(p)).collect(),
-        Removal::All => state.participants.iter().filter(|p| !is_requester(p)).collect(),
+        Removal::OfType(t) => state.participants.iter().filter(|p| p.chatter_type == t && !stays(p)).collect(),
+        Removal::All => state.participants.iter().filter(|p| !stays(p)).collect(),
     };
     let mut plan = Plan::default();
     if targets.is_empty() {

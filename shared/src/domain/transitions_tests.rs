@@ -350,16 +350,19 @@ fn the_owner_adds_an_agent_with_a_new_number_and_nobody_else_may() {
 }
 
 #[test]
-fn the_requester_stays_when_everyone_else_is_removed() {
+fn the_requester_and_the_owner_stay_when_everyone_else_is_removed() {
     let mut s = state(ChatStatus::Active);
     s.participants.push(participant(ChatterType::User, "bob", 1, Some(PermissionLevel::Participant)));
     let plan = remove_participants(&s, &agent("ann"), Removal::All).unwrap();
-    assert_eq!(kinds(&plan), ["remove participant", "remove participant"]);
-    assert_eq!(plan.messages[0].subjects.len(), 2);
+    assert_eq!(kinds(&plan), ["remove participant"], "Bob only: the chat keeps its Owner");
+    assert_eq!(plan.messages[0].subjects.len(), 1);
+    let by_type = remove_participants(&s, &agent("ann"), Removal::OfType(ChatterType::User)).unwrap();
+    assert_eq!(by_type.messages[0].subjects[0].chatter_id, "bob");
     assert_eq!(
         refused(remove_participants(&s, &agent("ann"), Removal::One(ChatterType::Customer, "cust"))),
         Kind::Conflict
     );
+    assert_eq!(refused(remove_participants(&s, &agent("ann"), Removal::One(ChatterType::User, "ann"))), Kind::Conflict);
     assert_eq!(
         refused(remove_participants(&s, &agent("bob"), Removal::One(ChatterType::User, "ann"))),
         Kind::Forbidden
