@@ -384,12 +384,12 @@ export default [
     run: async (ctx) => {
       const annId = ctx.unique("ann");
       const ann = ctx.agent(annId);
-      const channel = ctx.unique("ch");
-      await ctx.ok("PUT", `/agents/${annId}/availability`, { token: ann, body: { availability: "online", channels: [channel] } });
+      const [channel, internalChannel] = [ctx.unique("ch"), ctx.unique("internal")];
+      await ctx.ok("PUT", `/agents/${annId}/availability`, { token: ann, body: { availability: "online", channels: [channel], internalChannels: [internalChannel] } });
       const external = await ctx.ok("GET", "/agents/available?key=ExternalChannels", { token: ann });
-      expect(JSON.stringify(external).includes(channel), `ExternalChannels lists Ann's: ${JSON.stringify(external).slice(0, 300)}`);
+      expect(JSON.stringify(external[annId]) === JSON.stringify([channel]), `ExternalChannels: Ann's for customers: ${JSON.stringify(external[annId])}`);
       const internal = await ctx.ok("GET", "/agents/available?key=InternalChannels", { token: ann });
-      expect(JSON.stringify(internal).includes(annId), "InternalChannels lists Ann");
+      expect(JSON.stringify(internal[annId]) === JSON.stringify([internalChannel]), `InternalChannels: Ann's for agents: ${JSON.stringify(internal[annId])}`);
       expect((await ctx.call("GET", "/agents/available", { token: ann })).status === 400, "Key is required");
     },
   },

@@ -21,6 +21,9 @@ pub struct SetAvailability {
     availability: Availability,
     #[serde(default)]
     channels: Vec<String>,
+    /// The channels for agent-to-agent chats, when not `channels` (AvailableUsersGet's
+    /// `InternalChannels`).
+    internal_channels: Option<Vec<String>>,
     external: Option<bool>,
 }
 
@@ -33,6 +36,7 @@ fn presence_view(p: &Presence, external: bool) -> serde_json::Value {
         "availability": availability,
         "code": availability.code(),
         "channels": p.channels,
+        "internalChannels": p.internal_channels.as_ref().unwrap_or(&p.channels),
         "external": p.external,
         "expiresAt": p.expires_at,
     })
@@ -44,16 +48,21 @@ pub async fn set(app: &App, req: Request) -> HandlerResult {
     let ident = req.caller()?;
     let user_id = req.param("userId")?;
     let body: SetAvailability = req.json()?;
-    if body.channels.len() > MAX_CHANNELS {
-        return Err(ApiError::bad_request(format!("at most {MAX_CHANNELS} channels")));
-    }
-    for c in &body.channels {
-        validate::id("channels", c)?;
-        if app.config.channel_name(c).is_none() {
-            return Err(ApiError::bad_request(format!("unknown channel {c}")));
+    let channel_list = |name: &str, list: &[String]| -> Result<Vec<String>, ApiError> {
+        if list.len() > MAX_CHANNELS {
+            return Err(ApiError::bad_request(format!("{name}: at most {MAX_CHANNELS} channels")));
         }
-    }
-    let channels: Vec<String> = body.channels.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect();
+        for c in list {
+            validate::id(name, c)?;
+            if app.config.channel_name(c).is_none() {
+                return Err(ApiError::bad_request(format!("unknown channel {c}")));
+            }
+        }
+        Ok(list.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect())
+    };
+    let channels = channel_list("channels", &body.channels)?;
+    let internal_channels =
+        body.internal_channels.as_deref().map(|l| channel_list("internalChannels", l)).transpose()?;
     let previous = app.db.presence(user_id, true).await?;
     let now = app.clock.moment();
     let presence = Presence {
@@ -61,6 +70,7 @@ pub async fn set(app: &App, req: Request) -> HandlerResult {
         name: ident.name().to_string(),
         availability: body.availability,
         channels,
+        internal_channels,
         external: body.external.unwrap_or(true),
         update_time: now.stamp.clone(),
         expires_at: now.epoch_secs + app.config.presence_ttl_secs,
@@ -82,6 +92,7 @@ pub async fn get(app: &App, req: Request) -> HandlerResult {
         name: user_id.to_string(),
         availability: Availability::Offline,
         channels: vec![],
+        internal_channels: None,
         external: false,
         update_time: String::new(),
         expires_at: 0,
@@ -113,7 +124,10 @@ pub async fn available(app: &App, req: Request) -> HandlerResult {
         .await?
         .into_iter()
         .filter(|p| p.availability == Availability::Online && (!external || p.external))
-        .map(|p| (p.user_id, p.channels))
+        .map(|p| {
+            let channels = if external { p.channels } else { p.internal_channels.unwrap_or(p.channels) };
+            (p.user_id, channels)
+        })
         .collect();
     Ok(Response::ok(&agents))
 }

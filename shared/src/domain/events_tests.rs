@@ -72,6 +72,7 @@ fn presence(a: Availability) -> Presence {
         name: "Ann".into(),
         availability: a,
         channels: vec!["sales".into()],
+        internal_channels: None,
         external: true,
         update_time: String::new(),
         expires_at: 0,

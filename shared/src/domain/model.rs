@@ -425,6 +425,10 @@ pub struct Presence {
     pub name: String,
     pub availability: Availability,
     pub channels: Vec<String>,
+    /// The channels for internal (agent-to-agent) chats, where they differ from `channels`
+    /// (AvailableUsersGet's `InternalChannels`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub internal_channels: Option<Vec<String>>,
     /// Available for external (customer) chats, not only for agent-to-agent ones.
     pub external: bool,
     pub update_time: String,
@@ -766,6 +770,7 @@ mod tests {
             name: "Ann".into(),
             availability,
             channels: vec!["sales".into(), "support".into()],
+            internal_channels: None,
             external,
             update_time: String::new(),
             expires_at: until,

@@ -493,6 +493,7 @@ fn presence(availability: Availability, channels: &[&str], counted: &[&str]) -> 
         name: "Ann".into(),
         availability,
         channels: channels.iter().map(|c| c.to_string()).collect(),
+        internal_channels: None,
         external: true,
         update_time: "2026-01-01T00:00:00.000Z".into(),
         expires_at: now().epoch_secs + 60,
