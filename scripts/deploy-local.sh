@@ -3,6 +3,8 @@
 # CloudFormation, Lambda, API Gateway, DynamoDB and its streams, SNS, SQS, EventBridge,
 # Secrets Manager, S3) with `make package`'s zips, then the smoke suite against the stack's
 # own API URL. DEPLOY_KEEP=1 keeps the stack up afterwards until Ctrl-C.
+# DEPLOY_CONFORMANCE=1 also runs the conformance suite against it (then chats per address are
+# raised for the run: CHATS_PER_MINUTE_PER_ADDRESS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=${CARGO_TARGET_DIR:-target}
@@ -10,6 +12,7 @@ for f in functions/*; do
   [ -f "$target/lambda/$(basename "$f")/bootstrap.zip" ] || { echo "no $target/lambda/$(basename "$f")/bootstrap.zip: run make package first" >&2; exit 1; }
 done
 dir=.local/deploy-local  # kept after a run: the emulator's log and what was deployed
+if [ "${DEPLOY_CONFORMANCE:-}" = 1 ]; then export CHATS_PER_MINUTE_PER_ADDRESS=${CHATS_PER_MINUTE_PER_ADDRESS:-100000}; fi
 rm -rf "$dir"; mkdir -p "$dir"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 # The functions' SDK calls go to the emulator: it hands its own AWS_ENDPOINT_URL to the
@@ -22,6 +25,14 @@ for _ in $(seq 1 150); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && br
 .venv/bin/python scripts/deploy_local.py "http://127.0.0.1:$port" "$dir/deployed.json" ||
   { tail -n 30 "$dir/emulator.log"; exit 1; }
 python3 scripts/deploy_smoke.py "$dir/deployed.json" || { grep -E "ERROR|error" "$dir/emulator.log" | tail -n 20; exit 1; }
+# DEPLOY_CONFORMANCE=1: the conformance suite too, against the deployed stack (its scorecard
+# in $dir/scorecard.json). The emulator's HTTP API only: no WebSocket API is deployed.
+if [ "${DEPLOY_CONFORMANCE:-}" = 1 ]; then
+  keys() { python3 -c "import json,sys; print(json.load(open('$dir/deployed.json'))$1)"; }
+  API=$(keys "['api']") AGENT_KEY=$(keys "['keys']['AgentTokenSecretName']") \
+    IDENTITY_KEY=$(keys "['keys']['CustomerIdentitySecretName']") CONFORMANCE_OUT="$dir/scorecard.json" \
+    scripts/conformance.sh || echo "conformance against the deployed stack: see $dir/scorecard.json"
+fi
 # A call a function's role does not allow may be retried or only logged: none may happen.
 .venv/bin/python scripts/deploy_local.py --refusals "$dir/emulator.log"
 if [ "${DEPLOY_KEEP:-}" = 1 ]; then

@@ -205,6 +205,8 @@ def main():
         "Architecture": architecture(target),
         "CleanupSchedule": os.environ.get("CLEANUP_SCHEDULE", "rate(1 minute)"),
         "ClosedRetentionSeconds": "0",
+        # A conformance run starts all its chats from this machine.
+        "ChatsPerMinutePerAddress": os.environ.get("CHATS_PER_MINUTE_PER_ADDRESS", "10"),
     }
     deferred = defer_unknown(template)
     physical = deploy(client, endpoint, stack, template, parameters)
