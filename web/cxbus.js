@@ -85,6 +85,10 @@
         if (plugin !== "WebChatService" || !COMMANDS.includes(name)) {
           return deferred(Promise.reject(new Error(`${command} is not a command on this bus.`)));
         }
+        // The seed's `poll` is WebChatService's own: another plugin is refused it.
+        if (name === "poll" && pluginName !== "WebChatService") {
+          return deferred(Promise.reject(new Error("Access Denied to private command. Only WebChatService is allowed to invoke this command.")));
+        }
         return deferred(new Promise((resolve) => resolve(run(name, options))));
       },
       subscribe(event, handler) {

@@ -102,6 +102,62 @@ oMyPlugin.command('WebChatService.getTranscript').done(function(e){
 	record('getTranscript', 'fail', e);
 });
 
+oMyPlugin.command('WebChatService.getStats').done(function(e){
+
+	record('getStats', 'done', e);
+
+}).fail(function(e){
+
+	record('getStats', 'fail', e);
+});
+
+oMyPlugin.command('WebChatService.getSessionData').done(function(e){ record('getSessionData', 'done', e); });
+
+oMyPlugin.command('WebChatService.stopPoll').done(function(e){
+
+	record('stopPoll', 'done', e);
+
+}).fail(function(e){
+
+	record('stopPoll', 'fail', e);
+});
+
+oMyPlugin.command('WebChatService.startPoll').done(function(e){
+
+	record('startPoll', 'done', e);
+
+}).fail(function(e){
+
+	record('startPoll', 'fail', e);
+});
+
+oMyPlugin.command('WebChatService.poll').done(function(e){
+
+	record('poll', 'done', e);
+
+}).fail(function(e){
+
+	record('poll', 'fail', e);
+});
+
+oMyPlugin.command('WebChatService.resetPollExceptions').done(function(e){
+
+	record('resetPollExceptions', 'done', e);
+
+}).fail(function(e){
+
+	record('resetPollExceptions', 'fail', e);
+});
+
+oMyPlugin.command('WebChatService.registerPreProcessor', {preprocessor: function(message){
+ 	message.text = message.text + ' some preprocessing text'; 
+ 	return message;
+ } }).done(function(e){
+ 	record('registerPreProcessor', 'done', typeof e);
+ }).fail(function(e){
+ 	record('registerPreProcessor', 'fail', e);
+ });
+
 oMyPlugin.command('WebChatService.verifySession').done(function(e){
 
 	record('verifySession', 'done', e);
@@ -163,10 +219,17 @@ export default [
         const agent = ctx.agent(ctx.unique("ann"));
         await ctx.ok("PATCH", `/chats/${chatId}`, { token: agent, body: { status: "active" } });
         await page.evaluate(() => window.chatSamples());
-        for (const name of ["sendMessage", "sendCustomNotice", "sendTyping", "sendFilteredMessage", "updateUserData", "getAgents", "getTranscript", "verifySession"]) {
+        for (const name of ["sendMessage", "sendCustomNotice", "sendTyping", "sendFilteredMessage", "updateUserData", "getAgents", "getTranscript", "getStats", "getSessionData", "stopPoll", "startPoll", "resetPollExceptions", "registerPreProcessor", "verifySession"]) {
           const o = await waitFor((x) => x.name === name, `${name}'s outcome`);
           expect(o.outcome === "done", `${name}: ${JSON.stringify(o).slice(0, 300)}`);
         }
+        const stats = (await outcomes()).find((o) => o.name === "getStats").e;
+        for (const field of ["agents", "startTime", "endTime", "duration"]) expect(field in stats, `getStats has ${field}: ${JSON.stringify(stats)}`);
+        const session = (await outcomes()).find((o) => o.name === "getSessionData").e;
+        for (const field of ["participantId", "sessionId", "token", "transportId"]) expect(session[field], `getSessionData has ${field}`);
+        const poll = await waitFor((x) => x.name === "poll", "poll's outcome");
+        expect(poll.outcome === "fail" && /Access Denied to private command/.test(poll.e), `poll is WebChatService's own: ${JSON.stringify(poll)}`);
+        expect((await outcomes()).find((o) => o.name === "registerPreProcessor").e === "function", "registerPreProcessor resolves with the function");
         const log = await ctx.ok("GET", `/chats/${chatId}/messages`, { token: agent });
         for (const text of ["hi", "bye", "filtered message"]) {
           expect(log.messages.some((m) => m.text === text), `the agent has "${text}"`);
@@ -177,7 +240,8 @@ export default [
         // page (as the seed says filters do): the agent answers without one.
         await ctx.ok("POST", `/chats/${chatId}/messages`, { token: agent, body: { text: "hello from ann" } }, 201);
         await ctx.ok("POST", `/chats/${chatId}/messages`, { token: agent, body: { text: "👋 42" } }, 201);
-        await waitFor((o) => o.name === "messageReceived" && o.e.messages.some((m) => m.text === "👋 42"), "the agent's message as WebChatService.messageReceived");
+        // The sample's preprocessor appends its text to what is shown.
+        await waitFor((o) => o.name === "messageReceived" && o.e.messages.some((m) => m.text === "👋 42 some preprocessing text"), "the agent's message as WebChatService.messageReceived");
         const shown = (await outcomes()).filter((o) => o.name === "messageReceived").flatMap((o) => o.e.messages.map((m) => m.text));
         expect(!shown.includes("hello from ann"), "the prefiltered message is not shown");
         await page.evaluate(() => window.endSample());
