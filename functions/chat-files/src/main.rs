@@ -1,5 +1,6 @@
 //! `POST /chats/{chatId}/files`
-//! `GET /chats/{chatId}/files/{fileId}` (sendFile, downloadFile: 501 until object storage exists)
+//! `POST /chats/{chatId}/files/{fileId}`, `GET /chats/{chatId}/files/{fileId}` (sendFile, downloadFile:
+//! presigned S3 uploads and downloads; 503 where no bucket is configured)
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();
