@@ -23,8 +23,7 @@ use crate::domain::error::DomainError;
 use crate::domain::model::{Chat, ChatStatus, Presence};
 use crate::domain::plan::{Guarded, Write};
 use crate::domain::transitions;
-use crate::keys;
-use crate::store::{IndexQuery, SortKey, StoreError, StoreResult};
+use crate::store::{IndexQuery, StoreError, StoreResult};
 
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -55,15 +54,11 @@ const PER_SHARD: usize = 250;
 /// The chats in `status` whose GSI1 sort key is before `cutoff`, from every shard, and
 /// whether a shard had more.
 async fn status_before(app: &App, status: ChatStatus, cutoff: &str) -> StoreResult<(Vec<Chat>, bool)> {
-    before(app, keys::status_pks(status), cutoff).await
+    first_of(app, IndexQuery::chats_in_status(status, Some(cutoff))).await
 }
 
-/// The shards' first chats before `cutoff`, the shards read at once.
-async fn before(app: &App, pks: Vec<String>, cutoff: &str) -> StoreResult<(Vec<Chat>, bool)> {
-    let queries: Vec<IndexQuery> = pks
-        .into_iter()
-        .map(|pk| IndexQuery { index: keys::GSI1, pk, sk: SortKey::Before(cutoff.to_string()) })
-        .collect();
+/// The shards' first chats, the shards read at once.
+async fn first_of(app: &App, queries: Vec<IndexQuery>) -> StoreResult<(Vec<Chat>, bool)> {
     let shards =
         futures_util::future::try_join_all(queries.iter().map(|q| app.db.query_first::<Chat>(q, PER_SHARD))).await?;
     let more = shards.iter().any(|(_, more)| *more);
@@ -103,7 +98,7 @@ pub async fn run(app: &App, deadline: Instant) -> StoreResult<Summary> {
     if !summary.incomplete {
         let cutoff = app.clock.ago(limits.closed_retention_secs);
         let (mut closed, more) = status_before(app, ChatStatus::Closed, &cutoff).await?;
-        let (deleted, more_deleted) = before(app, keys::deleted_pks(), &cutoff).await?;
+        let (deleted, more_deleted) = first_of(app, IndexQuery::deleted_chats(Some(&cutoff))).await?;
         closed.extend(deleted);
         left_over |= more || more_deleted;
         for chat in closed {

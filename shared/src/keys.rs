@@ -312,6 +312,11 @@ pub fn chat_status_time_sk(status: ChatStatus, create_time: &str, chat_id: &str)
     format!("{}#{create_time}#{}", status.as_str(), escape(chat_id))
 }
 
+/// The start of [`chat_status_time_sk`] for one status, or for one status before a time.
+pub fn chat_status_prefix(status: ChatStatus, before: Option<&str>) -> String {
+    format!("{}#{}", status.as_str(), before.unwrap_or_default())
+}
+
 /// GSI1 partition of the chats one chatter takes part in.
 pub fn chatter_pk(chatter_type: ChatterType, chatter_id: &str) -> String {
     format!("CHATTER#{}#{}", chatter_type.as_str(), escape(chatter_id))

@@ -484,6 +484,40 @@ fn only_the_store_speaks_to_dynamodb_and_only_the_edge_admits_callers() {
     }
 }
 
+/// Callers ask the store in domain terms: no key string or index name is built outside
+/// it (shared/src/store/, and keys.rs where every key is spelled; files.rs names objects in
+/// the bucket, not the table).
+#[test]
+fn only_the_store_builds_keys_and_names_indexes() {
+    fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let root = integration_tests::repo_root().join("shared/src");
+    let mut all = Vec::new();
+    files(&root, &mut all);
+    let key_use = regex_lite::Regex::new(r"(^|[^a-z_])keys::").unwrap();
+    for path in all {
+        let rel = path.strip_prefix(&root).unwrap().to_string_lossy().to_string();
+        if rel.starts_with("store/") || rel == "keys.rs" {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for line in text.lines().filter(|l| key_use.is_match(l)) {
+            let object_key =
+                rel == "files.rs" && (line.contains("file_object_key") || line.contains("chat_files_prefix"));
+            assert!(object_key, "{rel} builds a table key or names an index: {line}");
+        }
+        assert!(!text.contains("SortKey::"), "{rel} builds a key condition itself");
+    }
+}
+
 /// docs/compatibility.md names every call, command, event and parameter of the four seeds,
 /// and only routes that exist and tests that exist; a partial row says why.
 #[test]

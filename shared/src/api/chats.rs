@@ -15,8 +15,7 @@ use crate::domain::transitions::{self, ChatChange};
 use crate::domain::validate;
 use crate::error::ApiError;
 use crate::http::{HandlerResult, Request, Response};
-use crate::keys;
-use crate::store::{IndexQuery, SortKey};
+use crate::store::{ChatRange, IndexQuery};
 
 /// A chat as the API shows it: the record plus what ChatGet computes from its participants.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
@@ -297,26 +296,20 @@ impl ListFilter {
     }
 
     /// The sort key range of GSI2/GSI3 (`<status>#<createTime>#<chatId>`).
-    fn status_range(&self) -> SortKey {
+    fn range(&self) -> ChatRange {
         match (&self.outdated_before, self.status) {
-            (Some(cut), _) => SortKey::Between("request#".into(), format!("request#{cut}")),
-            (None, Some(s)) => SortKey::BeginsWith(format!("{s}#")),
-            (None, None) => SortKey::Any,
+            (Some(cut), _) => ChatRange::RequestsBefore(cut.clone()),
+            (None, Some(s)) => ChatRange::Status(s),
+            (None, None) => ChatRange::Any,
         }
     }
 
-    /// One key condition per partition that can hold a match, the shards of one key read
+    /// The queries of each partition that can hold a match, a sharded key's shards read
     /// together; see docs/data-model.md.
     fn queries(&self) -> Vec<Vec<IndexQuery>> {
+        let range = self.range();
         if !self.channel_ids.is_empty() {
-            return self
-                .channel_ids
-                .iter()
-                .map(|c| {
-                    let shard = |pk| IndexQuery { index: keys::GSI2, pk, sk: self.status_range() };
-                    keys::channel_chats_pks(c).into_iter().map(shard).collect()
-                })
-                .collect();
+            return self.channel_ids.iter().map(|c| IndexQuery::chats_in_channel(c, &range)).collect();
         }
         if !self.requester_types.is_empty() || self.target_type.is_some() {
             let requesters = if self.requester_types.is_empty() {
@@ -328,22 +321,18 @@ impl ListFilter {
             return requesters
                 .iter()
                 .flat_map(|r| targets.iter().map(move |t| (*r, *t)))
-                .map(|(r, t)| {
-                    let shard = |pk| IndexQuery { index: keys::GSI3, pk, sk: self.status_range() };
-                    keys::type_pks(r, t).into_iter().map(shard).collect()
-                })
+                .map(|(r, t)| IndexQuery::chats_of_types(r, t, &range))
                 .collect();
         }
-        let (statuses, sk) = match (&self.outdated_before, self.status) {
-            (Some(cut), _) => (vec![ChatStatus::Request], SortKey::Before(cut.clone())),
-            (None, status) => (status.map_or(ChatStatus::ALL.to_vec(), |s| vec![s]), SortKey::Any),
-        };
-        statuses
-            .into_iter()
-            .map(|s| {
-                keys::status_pks(s).into_iter().map(|pk| IndexQuery { index: keys::GSI1, pk, sk: sk.clone() }).collect()
-            })
-            .collect()
+        match &self.outdated_before {
+            Some(cut) => vec![IndexQuery::chats_in_status(ChatStatus::Request, Some(cut))],
+            None => self
+                .status
+                .map_or(ChatStatus::ALL.to_vec(), |s| vec![s])
+                .into_iter()
+                .map(|s| IndexQuery::chats_in_status(s, None))
+                .collect(),
+        }
     }
 }
 
@@ -404,12 +393,7 @@ pub async fn list(app: &App, req: Request) -> HandlerResult {
             Some("1") => Some(1),
             Some(_) => return Err(ApiError::bad_request("chatterActive must be -1, 0 or 1")),
         };
-        let sk = match (active, pending) {
-            (_, true) => SortKey::BeginsWith(keys::chatter_state_prefix(0, true)),
-            (Some(a), false) => SortKey::BeginsWith(keys::chatter_state_prefix(a, false)),
-            (None, false) => SortKey::Any,
-        };
-        let query = IndexQuery { index: keys::GSI1, pk: keys::chatter_pk(chatter_type, chatter_id), sk };
+        let query = IndexQuery::participations(chatter_type, chatter_id, active, pending);
         // Filters apply before paging: pages of the chatter's chats are read until this one
         // is full or they run out, never more than it still needs.
         let mut chats = Vec::new();

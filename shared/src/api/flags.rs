@@ -12,7 +12,6 @@ use crate::domain::policy;
 use crate::domain::validate;
 use crate::error::ApiError;
 use crate::http::{HandlerResult, Request, Response};
-use crate::keys;
 
 const MAX_VALUE_CHARS: usize = 1000;
 
@@ -83,7 +82,7 @@ pub async fn delete(app: &App, req: Request) -> HandlerResult {
         (_, true) => {
             let state = super::chat_state(app, chat_id).await?;
             policy::can_read(&ident, &state)?;
-            let flags = app.db.chat_flags(chat_id, keys::FLAG_PREFIX).await?;
+            let flags = app.db.chat_flags(chat_id, None, None).await?;
             flags.into_iter().filter(|f| key.is_none_or(|k| f.key == k)).map(|f| (f.user_id, f.key)).collect()
         }
         (Some(key), false) => vec![(own_user(&ident, req.query("userId"))?, key.to_string())],
@@ -112,12 +111,7 @@ pub async fn get(app: &App, req: Request) -> HandlerResult {
         Some(chat_id) => {
             let state = super::chat_state(app, chat_id).await?;
             policy::can_read(&ident, &state)?;
-            let prefix = match (user_id, key) {
-                (Some(u), Some(k)) => keys::flag_sk(u, k),
-                (Some(u), None) => keys::flag_user_prefix(u),
-                _ => keys::FLAG_PREFIX.to_string(),
-            };
-            app.db.chat_flags(chat_id, &prefix).await?
+            app.db.chat_flags(chat_id, user_id, key).await?
         }
         None => {
             let user = match user_id {

@@ -15,8 +15,7 @@ pub use crate::domain::transitions::{AddParticipant, Invite, UpdateParticipant};
 use crate::domain::validate;
 use crate::error::ApiError;
 use crate::http::{HandlerResult, Request, Response};
-use crate::keys;
-use crate::store::{IndexQuery, SortKey};
+use crate::store::IndexQuery;
 
 /// How `viewer` sees the chatters of a chat (MaskAgentName): the one masking rule.
 pub fn masking<'a>(app: &'a App, viewer: &Identity, participants: &'a [Participant]) -> Masking<'a> {
@@ -217,11 +216,7 @@ pub async fn invitations(app: &App, req: Request) -> HandlerResult {
 
 /// An agent's pending invitations (GSI1).
 fn pending_invitations(user_id: &str) -> IndexQuery {
-    IndexQuery {
-        index: keys::GSI1,
-        pk: keys::chatter_pk(ChatterType::User, user_id),
-        sk: SortKey::BeginsWith(keys::chatter_state_prefix(0, true)),
-    }
+    IndexQuery::participations(ChatterType::User, user_id, None, true)
 }
 
 /// `DELETE /users/{userId}/invitations/{chatId}`, and `DELETE /users/{userId}/invitations

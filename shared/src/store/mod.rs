@@ -27,6 +27,7 @@ mod chats;
 mod items;
 mod lists;
 mod pages;
+mod queries;
 mod records;
 mod sockets;
 mod webhooks;
@@ -36,6 +37,7 @@ use items::*;
 pub use items::{chat_index_keys, chat_item, message_item, participant_index_keys, participant_item};
 use pages::*;
 pub use pages::{IndexQuery, SortKey};
+pub use queries::ChatRange;
 
 type Item = HashMap<String, AttributeValue>;
 

@@ -14,9 +14,15 @@ impl Db {
         self.batch_delete(keys_to_delete).await
     }
 
-    /// The flags of a chat whose sort key starts with `prefix` (see [`keys::flag_sk`]).
-    pub async fn chat_flags(&self, chat_id: &str, prefix: &str) -> StoreResult<Vec<Flag>> {
-        self.query_prefix(keys::chat_pk(chat_id), prefix).await
+    /// The flags of a chat: all, one user's, or one user's under one key (one Query on
+    /// the chat's partition, by sort key prefix).
+    pub async fn chat_flags(&self, chat_id: &str, user_id: Option<&str>, key: Option<&str>) -> StoreResult<Vec<Flag>> {
+        let prefix = match (user_id, key) {
+            (Some(u), Some(k)) => keys::flag_sk(u, k),
+            (Some(u), None) => keys::flag_user_prefix(u),
+            _ => keys::FLAG_PREFIX.to_string(),
+        };
+        self.query_prefix(keys::chat_pk(chat_id), &prefix).await
     }
 
     /// The agents listed as online in a channel.
