@@ -201,6 +201,10 @@ def main():
     template = yaml_parse((ROOT / "template.yaml").read_text())
     keys = create_secrets(client)
     upload_code(client, template, target)
+    # The one change to the template: the smoke suite's webhook receiver listens on this
+    # machine, which the deployed functions refuse to call in AWS (docs/security.md, M5).
+    # No parameter of the production template allows it; the emulator's copy does.
+    template["Globals"]["Function"]["Environment"]["Variables"]["WEBHOOK_ALLOW_LOOPBACK"] = "true"
     parameters = {
         "Architecture": architecture(target),
         "CleanupSchedule": os.environ.get("CLEANUP_SCHEDULE", "rate(1 minute)"),

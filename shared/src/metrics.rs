@@ -32,6 +32,9 @@ pub struct Usage {
     pub write_units: f64,
     /// Operation names, in call order.
     pub operations: Vec<&'static str>,
+    /// The IAM actions the calls needed (`dynamodb:<action>`): a transaction needs each of
+    /// its items' (PutItem, UpdateItem, DeleteItem, ConditionCheckItem).
+    pub actions: Vec<&'static str>,
     /// Each call, with what AWS would bill for it.
     pub calls: Vec<Call>,
 }
@@ -102,6 +105,45 @@ fn units(c: &ConsumedCapacity) -> f64 {
     c.capacity_units().unwrap_or(0.0)
 }
 
+/// The IAM actions a call needs, from its input.
+fn iam_actions(input: &aws_smithy_runtime_api::client::interceptors::context::Input) -> Vec<&'static str> {
+    if let Some(t) = input.downcast_ref::<TransactWriteItemsInput>() {
+        return t
+            .transact_items()
+            .iter()
+            .map(|i| {
+                if i.put().is_some() {
+                    "PutItem"
+                } else if i.update().is_some() {
+                    "UpdateItem"
+                } else if i.delete().is_some() {
+                    "DeleteItem"
+                } else {
+                    "ConditionCheckItem"
+                }
+            })
+            .collect();
+    }
+    let name = if input.downcast_ref::<QueryInput>().is_some() {
+        "Query"
+    } else if input.downcast_ref::<GetItemInput>().is_some() {
+        "GetItem"
+    } else if input.downcast_ref::<PutItemInput>().is_some() {
+        "PutItem"
+    } else if input.downcast_ref::<UpdateItemInput>().is_some() {
+        "UpdateItem"
+    } else if input.downcast_ref::<DeleteItemInput>().is_some() {
+        "DeleteItem"
+    } else if input.downcast_ref::<BatchGetItemInput>().is_some() {
+        "BatchGetItem"
+    } else if input.downcast_ref::<BatchWriteItemInput>().is_some() {
+        "BatchWriteItem"
+    } else {
+        "DescribeTable"
+    };
+    vec![name]
+}
+
 macro_rules! ask_capacity {
     ($input:expr, $($ty:ty),+) => {
         $(if let Some(i) = $input.downcast_mut::<$ty>() { i.return_consumed_capacity = Some(ReturnConsumedCapacity::Total); })+
@@ -124,6 +166,8 @@ impl Intercept for Meter {
         let consistent = input.downcast_ref::<QueryInput>().and_then(|q| q.consistent_read).unwrap_or(false)
             || input.downcast_ref::<GetItemInput>().and_then(|g| g.consistent_read).unwrap_or(false);
         cfg.interceptor_state().store_put(Consistent(consistent));
+        let actions = iam_actions(input);
+        self.record(|u| u.actions.extend(actions));
         ask_capacity!(
             input,
             QueryInput,

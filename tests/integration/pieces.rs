@@ -257,10 +257,16 @@ fn queue_sample() -> Value {
 #[tokio::test]
 async fn every_sample_event_is_answered_by_its_handler() {
     let proxy = integration_tests::Proxy::start(&integration_tests::sns_endpoint()).await;
-    let t = TestApp::with_events(&proxy).await;
+    // Rates on, as deployed (the tests' default is off): their counters are calls too.
+    let t = TestApp::with_events_through(&proxy, None, |c| {
+        c.customer_messages_per_minute = 1000;
+        c.chats_per_minute_per_address = 1000;
+    })
+    .await;
     // An admin, for the webhook routes; the role changes nothing elsewhere.
     let agent = t.admin_token("agent-1");
     let mut done = BTreeSet::new();
+    let mut refused = BTreeSet::new();
     for route in ROUTES.iter().filter(|r| done.insert(r.function)) {
         let path = repo_root().join(format!("events/{}.json", route.function));
         let mut event: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
@@ -310,8 +316,17 @@ async fn every_sample_event_is_answered_by_its_handler() {
         let lambda_request = lambda_http::request::from_str(&event.to_string()).unwrap();
         let request = shared::lambda::from_lambda(&lambda_request);
         assert_eq!(request.method, route.method, "{}", route.function);
+        t.meter.take();
         let response =
             shared::routes::dispatch(&t.app, route.function, request).await.unwrap_or_else(|e| e.into_response());
+        // Each DynamoDB action the handler took, its function's role allows in template.yaml
+        // (the emulator enforces IAM; DynamoDB Local does not).
+        let allowed = policy_text(route.function);
+        for action in t.meter.take().actions {
+            if !allowed.contains(&format!("dynamodb:{action}")) {
+                refused.insert(format!("{}: dynamodb:{action}", route.function));
+            }
+        }
         let expected = match (route.method, route.function) {
             (_, "chat-decline" | "typing-set") => 204,
             (_, "chat-leave" | "webhook-replay" | "webhook-secret") => 200,
@@ -320,7 +335,48 @@ async fn every_sample_event_is_answered_by_its_handler() {
             _ => 200,
         };
         assert_eq!(response.status, expected, "{}: {}", route.function, String::from_utf8_lossy(&response.body));
+        // The customer's side of the same request takes other paths (its rate counts, its
+        // idempotency records): whatever it answers, its calls must be allowed too.
+        if !customer_token.is_empty() && event["headers"]["authorization"].is_string() {
+            event["headers"]["authorization"] = Value::String(format!("Bearer {customer_token}"));
+            if let Some(body) = event["body"].as_str() {
+                // A fresh clientMessageId, so the customer's post is no retry of the agent's.
+                event["body"] = Value::String(body.replace("\"clientMessageId\":\"", "\"clientMessageId\":\"c-"));
+            }
+            let lambda_request = lambda_http::request::from_str(&event.to_string()).unwrap();
+            t.meter.take();
+            let _ =
+                shared::routes::dispatch(&t.app, route.function, shared::lambda::from_lambda(&lambda_request)).await;
+            for action in t.meter.take().actions {
+                if !allowed.contains(&format!("dynamodb:{action}")) {
+                    refused.insert(format!("{} (customer): dynamodb:{action}", route.function));
+                }
+            }
+        }
     }
+    assert!(refused.is_empty(), "calls template.yaml does not allow: {refused:?}");
+}
+
+/// A function's IAM policies in template.yaml, as text: its inline statements and the
+/// managed policies it references.
+fn policy_text(function: &str) -> String {
+    let text = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
+    let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let resources = doc["Resources"].as_mapping().unwrap();
+    let resource = resources
+        .values()
+        .find(|r| r["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(function))
+        .unwrap_or_else(|| panic!("{function} is not in template.yaml"));
+    let policies = serde_yaml::to_string(&resource["Properties"]["Policies"]).unwrap();
+    let mut out = policies.clone();
+    for (name, r) in resources {
+        if let Some(name) = name.as_str() {
+            if policies.lines().any(|l| l.trim().trim_start_matches("- ") == format!("!Ref {name}")) {
+                out.push_str(&serde_yaml::to_string(r).unwrap());
+            }
+        }
+    }
+    out
 }
 
 /// docs/openapi.json is the generated document (`make openapi` rewrites it).

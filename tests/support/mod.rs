@@ -550,8 +550,11 @@ impl TestApp {
             local_server::stream::Checkpoint::in_memory(),
             local_server::stream::Consumer::Publisher,
         ));
-        // The webhook-dispatcher's trigger, on the app's own clock and table.
-        tokio::spawn(local_server::queue::run(std::sync::Arc::new(t.same_app()), queues.url));
+        // The webhook-dispatcher's trigger, on the app's own clock and table, with a meter of
+        // its own (a test's meter counts the handlers it calls, as a function's role would).
+        let dispatcher_db = client(&dynamodb_endpoint(), &Meter::default()).await;
+        let dispatcher = App::with_clock(t.app.config.clone(), dispatcher_db, t.app.messaging(), t.app.clock.clone());
+        tokio::spawn(local_server::queue::run(std::sync::Arc::new(dispatcher), queues.url));
         t
     }
 }
