@@ -18,6 +18,8 @@ if [ -z "${API:-}" ]; then
   export AGENT_TOKEN_SECRET CUSTOMER_IDENTITY_SECRET
   # Every check starts chats from this one address: a deployment run needs the same.
   export CHATS_PER_MINUTE_PER_ADDRESS=100000
+  # ChatCleanup's check asks for one run (POST /dev/cleanup) and finds its closed chat gone.
+  export CLOSED_RETENTION_SECONDS=0
   start_stack
   SOCKET="ws://127.0.0.1:$PORT/socket"
   AGENT_KEY=$AGENT_TOKEN_SECRET

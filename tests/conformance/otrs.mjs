@@ -417,4 +417,22 @@ export default [
       socket.close();
     },
   },
+  {
+    // ChatCleanup: a schedule, not a call. Locally one run is asked for (POST /dev/cleanup,
+    // the local server's; the stack runs with CLOSED_RETENTION_SECONDS=0); a deployment's
+    // own schedule is waited for (deploy-local: every minute, retention 0). It runs after
+    // every other check, since it removes every closed chat.
+    id: "000 ChatCleanup()",
+    last: true,
+    run: async (ctx) => {
+      const c = await ctx.accepted();
+      await ctx.ok("PATCH", `/chats/${c.chatId}`, { token: c.owner, body: { status: "closed" } });
+      const local = (await ctx.call("POST", "/dev/cleanup")).status === 200;
+      for (let i = 0; i < (local ? 1 : 150); i++) {
+        if ((await ctx.call("GET", `/chats/${c.chatId}`, { token: c.owner })).status === 404) return;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+      throw new Error("the closed chat is still there after the cleanup");
+    },
+  },
 ];

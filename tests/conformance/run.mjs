@@ -58,7 +58,7 @@ async function runOne(check) {
   try {
     await Promise.race([
       check.run(ctx),
-      new Promise((_, reject) => setTimeout(() => reject(new Error("took over 60 s")), 60000)),
+      new Promise((_, reject) => setTimeout(() => reject(new Error("took over 180 s")), 180000)),
     ]);
     return { id: check.id, passed: true, ms: Date.now() - started };
   } catch (e) {
@@ -68,10 +68,12 @@ async function runOne(check) {
 
 // A few at a time: the checks share the deployment, never their chats or agents.
 const results = [];
-const queue = [...checks];
+const queue = checks.filter((c) => !c.last);
 await Promise.all(Array.from({ length: 4 }, async () => {
   while (queue.length) results.push(await runOne(queue.shift()));
 }));
+// What would disturb the others (the cleanup removes every closed chat) runs alone, last.
+for (const check of checks.filter((c) => c.last)) results.push(await runOne(check));
 const byId = new Map(results.map((r) => [r.id, r]));
 
 /// A table row's cells, without the outer bars.
