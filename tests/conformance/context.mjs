@@ -116,13 +116,13 @@ export class Context {
       pushes,
       frames,
       send,
-      /// Waits for a push `test` accepts (5 s at most): that push.
+      /// Waits for a push `test` accepts (15 s at most): that push.
       until: (test, what = "a push") => new Promise((resolve, reject) => {
         const look = () => {
           const found = pushes.find(test);
           if (found) { waiters.delete(look); clearTimeout(timer); resolve(found); }
         };
-        const timer = setTimeout(() => { waiters.delete(look); reject(new Error(`no ${what} in 5 s: ${JSON.stringify(pushes).slice(0, 600)}`)); }, 5000);
+        const timer = setTimeout(() => { waiters.delete(look); reject(new Error(`no ${what} in 15 s: ${JSON.stringify(pushes).slice(0, 600)}`)); }, 15000);
         waiters.add(look);
         look();
       }),
@@ -148,7 +148,7 @@ export class Context {
     return {
       url,
       received,
-      until: (test, what = "a delivery", ms = 15000) => new Promise((resolve, reject) => {
+      until: (test, what = "a delivery", ms = 30000) => new Promise((resolve, reject) => {
         const look = () => {
           const found = received.find(test);
           if (found) { waiters.delete(look); clearTimeout(timer); resolve(found); }

@@ -204,12 +204,12 @@ export default [
         </script><script src="${ctx.api}/cxbus.js"></script><script>${SAMPLES}</script></head><body></body></html>`);
         const outcomes = () => page.evaluate(() => window.outcomes);
         const waitFor = async (test, what) => {
-          for (let i = 0; i < 100; i++) {
+          for (let i = 0; i < 300; i++) {
             const found = (await outcomes()).find(test);
             if (found) return found;
             await new Promise((r) => setTimeout(r, 100));
           }
-          throw new Error(`no ${what} in 10 s: ${JSON.stringify(await outcomes()).slice(0, 800)}`);
+          throw new Error(`no ${what} in 30 s: ${JSON.stringify(await outcomes()).slice(0, 800)}`);
         };
         await waitFor((o) => o.name === "ready", "WebChatService.ready");
         await page.evaluate(() => window.startSample());

@@ -19,9 +19,9 @@ function widget(ctx, extra = {}) {
   return { chat, channel };
 }
 
-/// Waits for `event` from the widget (5 s at most).
+/// Waits for `event` from the widget (15 s at most).
 const next = (chat, event, test = () => true) => new Promise((resolve, reject) => {
-  const timer = setTimeout(() => reject(new Error(`no ${event} in 5 s`)), 5000);
+  const timer = setTimeout(() => reject(new Error(`no ${event} in 15 s`)), 15000);
   const handler = (data) => { if (test(data)) { clearTimeout(timer); chat.off(event, handler); resolve(data); } };
   chat.on(event, handler);
 });
@@ -258,7 +258,7 @@ export default [
       await agentSays(ctx, w, "plain words");
       await new Promise((resolve, reject) => {
         const t0 = Date.now();
-        const look = () => (shown.includes("plain words") ? resolve() : Date.now() - t0 > 5000 ? reject(new Error("nothing shown")) : setTimeout(look, 50));
+        const look = () => (shown.includes("plain words") ? resolve() : Date.now() - t0 > 15000 ? reject(new Error("nothing shown")) : setTimeout(look, 50));
         look();
       });
       expect(!shown.includes("the secret word"), "a prefiltered message is not shown");
@@ -327,7 +327,7 @@ export default [
       const names = ["ready", "Started", "started", "clientConnected", "agentConnected", "agentDisconnected", "messageReceived", "agentTypingStarted", "clientTypingStarted", "clientDisconnected", "ended"];
       for (const name of names) chat.on(name, (d) => seen.push({ name, d }));
       const until = async (test, what) => {
-        for (let i = 0; i < 100; i++) {
+        for (let i = 0; i < 300; i++) {
           const found = seen.find(test);
           if (found) return found;
           await new Promise((r) => setTimeout(r, 50));
@@ -371,7 +371,7 @@ export default [
       input.value = "my order";
       input.dispatchEvent(new Event("input"));
       const preview = async (want) => {
-        for (let i = 0; i < 60; i++) {
+        for (let i = 0; i < 150; i++) {
           const page = await ctx.ok("GET", `/chats/${w.chatId}/messages`, { token: w.agent });
           if (want(page.typing ?? [])) return;
           await new Promise((r) => setTimeout(r, 100));
