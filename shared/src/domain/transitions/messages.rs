@@ -1,0 +1,153 @@
+//! What is posted: messages, typing notices and files.
+
+use super::*;
+
+/// How long a `clientMessageId` is remembered.
+pub const IDEMPOTENCY_SECS: i64 = 24 * 3600;
+
+/// A message posted by a chatter.
+#[derive(Debug, Clone)]
+pub struct PostMessage {
+    pub kind: MessageType,
+    pub text: String,
+    pub internal: bool,
+    pub customer: bool,
+    pub client_message_id: Option<String>,
+    pub filter: Option<String>,
+    /// The client's reference for this request (echoed as `referenceId`).
+    pub reference_id: Option<String>,
+    /// How many messages a customer or visitor may post (agents are not limited).
+    pub rate: RateLimit,
+    /// An integrator's system message (ChatMessageAdd's SystemGenerated).
+    pub system_generated: bool,
+}
+
+/// Plans a message from `ident` (ChatMessageAdd, sendMessage, sendCustomNotice,
+/// sendFilteredMessage), remembered by its `clientMessageId` so a retry posts nothing.
+pub fn post_message(state: &ChatState, ident: &Identity, cmd: &PostMessage, now: &Moment) -> DomainResult<Plan> {
+    if cmd.system_generated {
+        policy::can_post_system(ident, state)?;
+    } else {
+        policy::can_post(ident, state)?;
+    }
+    // The customer's pattern runs once, here, under limits; reads use the outcome.
+    let filtered = cmd.filter.as_deref().map(|f| filter::hides(f, &cmd.text)).transpose()?;
+    let mut plan = Plan::default();
+    let author = state.chatter(ident.chatter_type(), ident.chatter_id(), ident.name());
+    count_customer_message(&mut plan, state, ident, cmd.rate, now);
+    if let Some(client_id) = &cmd.client_message_id {
+        let record = IdempotencyRecord { index: state.last_index + 1, expires_at: now.epoch_secs + IDEMPOTENCY_SECS };
+        let write = Write::Idempotency {
+            chat_id: state.chat.chat_id.clone(),
+            chatter: author.clone(),
+            client_message_id: client_id.clone(),
+            record,
+        };
+        plan.guarded(write, DomainError::duplicate("this clientMessageId was already used"));
+    }
+    // An integrator's SystemGenerated message is the service's own, for everyone: with
+    // MaskAgentName on, customers see its text, not a blank from an invented agent.
+    let author = if cmd.system_generated { ChatterType::system_actor() } else { author };
+    plan.messages.push(NewMessage {
+        kind: if cmd.system_generated { MessageType::System } else { cmd.kind },
+        text: cmd.text.clone(),
+        author,
+        subjects: Vec::new(),
+        system_generated: cmd.system_generated,
+        internal: cmd.internal,
+        customer: cmd.customer,
+        event: None,
+        filter: cmd.filter.clone(),
+        filtered,
+        reference_id: cmd.reference_id.clone(),
+        file: None,
+    });
+    Ok(plan)
+}
+
+/// How many typing notices a customer may send for each message of its rate: the widget
+/// sends at most one a second while its customer types, and one when it stops.
+pub const TYPING_PER_MESSAGE: u32 = 4;
+
+/// Plans a typing notice (sendTyping): by one who may post, into an open chat. A customer's
+/// notices have a budget of their own, `TYPING_PER_MESSAGE` times its message rate.
+pub fn set_typing(
+    state: &ChatState,
+    ident: &Identity,
+    typing: Typing,
+    rate: RateLimit,
+    now: &Moment,
+) -> DomainResult<Plan> {
+    policy::can_post(ident, state)?;
+    let mut plan = Plan::default();
+    if !ident.is_agent() {
+        let subject = format!("typing#{}#{}#{}", state.chat.chat_id, ident.chatter_type(), ident.chatter_id());
+        let rate = RateLimit { limit: rate.limit.saturating_mul(TYPING_PER_MESSAGE), ..rate };
+        plan.rate(subject, rate, now);
+    }
+    plan.write(Write::Typing { chat_id: state.chat.chat_id.clone(), typing }, "the chat changed meanwhile");
+    Ok(plan)
+}
+
+/// Plans an upload (sendFile's first step): the caller may post here, the file is one the
+/// deployment accepts, and the chat has uploads left (counted with a condition, so racing
+/// uploads cannot pass the limit together). Nothing shows in the transcript yet.
+pub fn request_upload(
+    state: &ChatState,
+    ident: &Identity,
+    file: FileRef,
+    limits: &FileLimits,
+    now: &Moment,
+) -> DomainResult<(Plan, FileUpload)> {
+    policy::can_post(ident, state)?;
+    let upload = FileUpload {
+        chat_id: state.chat.chat_id.clone(),
+        file,
+        chatter_type: ident.chatter_type(),
+        chatter_id: ident.chatter_id().into(),
+        create_time: now.stamp.clone(),
+        posted: false,
+    };
+    let mut plan = Plan::default();
+    let count = Write::FileCount { chat_id: state.chat.chat_id.clone(), limit: limits.max_per_chat };
+    plan.write(count, "The number of uploads is exceeded.");
+    plan.write(Write::NewFile(upload.clone()), "this upload exists already");
+    Ok((plan, upload))
+}
+
+/// Plans the message of an uploaded file (sendFile's last step): by its uploader, once,
+/// while the uploader may still post. Customers' files count against their message rate.
+pub fn post_file(
+    state: &ChatState,
+    ident: &Identity,
+    upload: &FileUpload,
+    rate: RateLimit,
+    now: &Moment,
+) -> DomainResult<Plan> {
+    policy::can_post(ident, state)?;
+    if upload.chatter_type != ident.chatter_type() || upload.chatter_id != ident.chatter_id() {
+        return Err(DomainError::forbidden("only the file's uploader posts it"));
+    }
+    if upload.posted {
+        return Err(DomainError::conflict("this file was already posted"));
+    }
+    let mut plan = Plan::default();
+    count_customer_message(&mut plan, state, ident, rate, now);
+    let posted = Write::FilePosted { chat_id: state.chat.chat_id.clone(), file_id: upload.file.file_id.clone() };
+    plan.write(posted, "this file was already posted");
+    plan.messages.push(NewMessage {
+        kind: MessageType::File,
+        text: upload.file.name.clone(),
+        author: state.chatter(ident.chatter_type(), ident.chatter_id(), ident.name()),
+        subjects: Vec::new(),
+        system_generated: false,
+        internal: false,
+        customer: false,
+        event: None,
+        filter: None,
+        filtered: None,
+        reference_id: None,
+        file: Some(upload.file.clone()),
+    });
+    Ok(plan)
+}
