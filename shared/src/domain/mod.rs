@@ -3,6 +3,34 @@
 //! and what a committed change announces ([`events`]). Everything here is pure and is
 //! unit-tested without DynamoDB Local; the store and the HTTP edge sit on top of it.
 
+/// A closed set of names, each spelled as the wire spells it (serde, JSON Schema, parse,
+/// Display); defined before the modules that use it.
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+        pub enum $name { $(#[serde(rename = $text)] $variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($text => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
 pub mod caller;
 pub mod egress;
 pub mod error;
@@ -15,6 +43,7 @@ pub mod plan;
 pub mod policy;
 pub mod push;
 pub mod rpc;
+pub mod subscriptions;
 pub mod transitions;
 pub mod validate;
 pub mod webhooks;
