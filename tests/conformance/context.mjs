@@ -83,6 +83,21 @@ export class Context {
     return { ...c, owner, ownerId: agentId };
   }
 
+  /// Another agent added to chat `c` by its Owner (ChatParticipantAdd), active.
+  addAgent(c, userId, permissionLevel = "Participant") {
+    return this.ok("POST", `/chats/${c.chatId}/participants`, {
+      token: c.owner, body: { chatterId: userId, chatterType: "User", permissionLevel, chatterActive: 1 },
+    }, 201);
+  }
+
+  /// An agent-to-agent chat that `annId` asks for: its id, and Ann's token.
+  async agentsChat(annId) {
+    const ann = this.agent(annId);
+    const body = { channelId: this.unique("internal"), requesterType: "User", targetType: "User" };
+    const started = await this.ok("POST", "/chats", { token: ann, body }, 201);
+    return { chatId: started.chat.chatId, ann };
+  }
+
   /// A subscribed socket of the WebSocket API (Bayeux over `ws` from npm): its pushes.
   async socket(token, subscription = "/v2/me/chats") {
     if (!this.socketUrl || !this.require) throw new Error("SOCKET and the ws module are needed");

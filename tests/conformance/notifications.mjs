@@ -43,7 +43,7 @@ export default [
       const agentIn = (p) => p.notificationType === "ParticipantsUpdated" && p.chat?.participants?.some((x) => x.type === "Agent");
       await socket.until(agentIn, "ParticipantsUpdated with the agent");
       const bobId = ctx.unique("bob");
-      await ctx.ok("POST", `/chats/${c.chatId}/participants`, { token: owner, body: { chatterId: bobId, chatterType: "User", permissionLevel: "Participant", chatterActive: 1 } }, 201);
+      await ctx.addAgent({ ...c, owner }, bobId, "Participant");
       await socket.until((p) => p.notificationType === "ParticipantsUpdated" && p.chat?.participants?.some((x) => x.participantId === bobId), "ParticipantsUpdated with Bob");
       socket.close();
     },

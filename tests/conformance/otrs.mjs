@@ -78,9 +78,7 @@ export default [
       const { chat } = await ctx.ok("GET", `/chats/${c.chatId}`, { token: c.owner });
       expect(chat.permissionLevel === "Owner", `the acceptor is Owner, not ${chat.permissionLevel}`);
       const bobId = ctx.unique("bob");
-      await ctx.ok("POST", `/chats/${c.chatId}/participants`, {
-        token: c.owner, body: { chatterId: bobId, chatterType: "User", permissionLevel: "Observer", chatterActive: 1 },
-      }, 201);
+      await ctx.addAgent(c, bobId, "Observer");
       const seen = await ctx.ok("GET", `/chats/${c.chatId}`, { token: ctx.agent(bobId) });
       expect(seen.chat.permissionLevel === "Observer", `an observer's, not ${seen.chat.permissionLevel}`);
     },
@@ -102,9 +100,7 @@ export default [
     run: async (ctx) => {
       const c = await ctx.accepted();
       const bobId = ctx.unique("bob");
-      await ctx.ok("POST", `/chats/${c.chatId}/participants`, {
-        token: c.owner, body: { chatterId: bobId, chatterType: "User", permissionLevel: "Participant", chatterActive: 1, monitoring: 0 },
-      }, 201);
+      await ctx.addAgent(c, bobId, "Participant");
       const people = await ctx.ok("GET", `/chats/${c.chatId}/participants`, { token: c.owner });
       const bob = people.participants.find((p) => p.chatterId === bobId);
       expect(bob && bob.permissionLevel === "Participant" && bob.chatterActive === 1, "added as asked");
@@ -129,9 +125,7 @@ export default [
     run: async (ctx) => {
       const c = await ctx.accepted();
       const bobId = ctx.unique("bob");
-      await ctx.ok("POST", `/chats/${c.chatId}/participants`, {
-        token: c.owner, body: { chatterId: bobId, chatterType: "User", permissionLevel: "Participant", chatterActive: 1 },
-      }, 201);
+      await ctx.addAgent(c, bobId, "Participant");
       const p = `/chats/${c.chatId}/participants/User/${bobId}`;
       await ctx.ok("PATCH", p, { token: c.owner, body: { permissionLevel: "Observer" } });
       const seen = await ctx.ok("GET", p, { token: c.owner });
@@ -170,9 +164,7 @@ export default [
     run: async (ctx) => {
       const c = await ctx.accepted();
       const bobId = ctx.unique("bob");
-      await ctx.ok("POST", `/chats/${c.chatId}/participants`, {
-        token: c.owner, body: { chatterId: bobId, chatterType: "User", permissionLevel: "Participant", chatterActive: 1 },
-      }, 201);
+      await ctx.addAgent(c, bobId, "Participant");
       const list = await ctx.ok("GET", `/chats/${c.chatId}/participants`, { token: c.owner });
       const numbers = list.participants.filter((p) => p.chatterType === "User").map((p) => p.agentNumber).sort();
       expect(JSON.stringify(numbers) === "[1,2]", `agent numbers ${numbers}`);
@@ -206,17 +198,13 @@ export default [
     run: async (ctx) => {
       const c = await ctx.accepted();
       const bobId = ctx.unique("bob");
-      await ctx.ok("POST", `/chats/${c.chatId}/participants`, {
-        token: c.owner, body: { chatterId: bobId, chatterType: "User", permissionLevel: "Participant", chatterActive: 1 },
-      }, 201);
+      await ctx.addAgent(c, bobId, "Participant");
       await ctx.ok("DELETE", `/chats/${c.chatId}/participants/User/${bobId}`, { token: c.owner }, 204);
       const list = await ctx.ok("GET", `/chats/${c.chatId}/participants`, { token: c.owner });
       expect(!list.participants.some((p) => p.chatterId === bobId), "removed");
       // All: everyone but the requester and the Owner, who can still close the chat.
       const cidId = ctx.unique("cid");
-      await ctx.ok("POST", `/chats/${c.chatId}/participants`, {
-        token: c.owner, body: { chatterId: cidId, chatterType: "User", permissionLevel: "Participant", chatterActive: 1 },
-      }, 201);
+      await ctx.addAgent(c, cidId, "Participant");
       await ctx.ok("DELETE", `/chats/${c.chatId}/participants`, { token: c.owner }, 204);
       const left = await ctx.ok("GET", `/chats/${c.chatId}/participants`, { token: c.owner });
       expect(left.participants.length === 2, `the requester and the Owner: ${left.participants.map((p) => p.chatterId)}`);
@@ -290,9 +278,7 @@ export default [
     run: async (ctx) => {
       // Only agent-to-agent chats are declined: Ann asks Bob, Bob declines with a message.
       const annId = ctx.unique("ann");
-      const ann = ctx.agent(annId);
-      const started = await ctx.ok("POST", "/chats", { token: ann, body: { channelId: ctx.unique("internal"), requesterType: "User", targetType: "User" } }, 201);
-      const chatId = started.chat.chatId;
+      const { chatId, ann } = await ctx.agentsChat(annId);
       const bobId = ctx.unique("bob");
       await ctx.ok("POST", `/chats/${chatId}/invitations`, { token: ann, body: { inviteUserId: bobId } }, 201);
       await ctx.ok("POST", `/chats/${chatId}/decline`, { token: ctx.agent(bobId), body: { message: "Bob has declined the chat request." } }, 204);

@@ -89,9 +89,7 @@ export default [
     run: async (ctx) => {
       await receiver(ctx);
       const annId = ctx.unique("ann");
-      const ann = ctx.agent(annId);
-      const started = await ctx.ok("POST", "/chats", { token: ann, body: { channelId: ctx.unique("internal"), requesterType: "User", targetType: "User" } }, 201);
-      const chatId = started.chat.chatId;
+      const { chatId, ann } = await ctx.agentsChat(annId);
       const bobId = ctx.unique("bob");
       await ctx.ok("POST", `/chats/${chatId}/invitations`, { token: ann, body: { inviteUserId: bobId } }, 201);
       await ctx.ok("POST", `/chats/${chatId}/decline`, { token: ctx.agent(bobId), body: {} }, 204);

@@ -405,22 +405,28 @@ fn every_template_route_is_in_the_openapi_document() {
     }
 }
 
-/// The modules of `shared/src` and the modules each one uses (`crate::…` paths in its code,
-/// not in comments or its tests), resolved to the deepest module that exists.
-fn shared_module_graph() -> std::collections::BTreeMap<String, BTreeSet<String>> {
-    fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+/// Every `.rs` file under `dir`, its subfolders included.
+fn rust_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
             let path = entry.path();
             if path.is_dir() {
-                files(&path, out);
+                dirs.push(path);
             } else if path.extension().is_some_and(|e| e == "rs") {
                 out.push(path);
             }
         }
     }
+    out
+}
+
+/// The modules of `shared/src` and the modules each one uses (`crate::…` paths in its code,
+/// not in comments or its tests), resolved to the deepest module that exists.
+fn shared_module_graph() -> std::collections::BTreeMap<String, BTreeSet<String>> {
     let root = integration_tests::repo_root().join("shared/src");
-    let mut all = Vec::new();
-    files(&root, &mut all);
+    let all = rust_files(&root);
     let name = |path: &std::path::Path| {
         let rel = path.strip_prefix(&root).unwrap().with_extension("");
         let rel = rel.to_string_lossy().replace('/', "::");
@@ -495,17 +501,10 @@ fn the_domain_knows_neither_the_sdk_nor_http() {
         "crate::auth",
         "crate::keys",
     ];
-    let mut dirs = vec![root];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
-            if entry.path().is_dir() {
-                dirs.push(entry.path());
-                continue;
-            }
-            let text = std::fs::read_to_string(entry.path()).unwrap();
-            for word in forbidden {
-                assert!(!text.contains(word), "{} uses {word}", entry.path().display());
-            }
+    for path in rust_files(&root) {
+        let text = std::fs::read_to_string(&path).unwrap();
+        for word in forbidden {
+            assert!(!text.contains(word), "{} uses {word}", path.display());
         }
     }
     let graph = shared_module_graph();
@@ -552,19 +551,8 @@ fn only_the_store_speaks_to_dynamodb_and_only_the_edge_admits_callers() {
 /// the bucket, not the table).
 #[test]
 fn only_the_store_builds_keys_and_names_indexes() {
-    fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-        for entry in std::fs::read_dir(dir).unwrap().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                files(&path, out);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                out.push(path);
-            }
-        }
-    }
     let root = integration_tests::repo_root().join("shared/src");
-    let mut all = Vec::new();
-    files(&root, &mut all);
+    let all = rust_files(&root);
     let key_use = regex_lite::Regex::new(r"(^|[^a-z_])keys::").unwrap();
     for path in all {
         let rel = path.strip_prefix(&root).unwrap().to_string_lossy().to_string();
