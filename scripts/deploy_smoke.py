@@ -1,7 +1,8 @@
 """`make deploy-local`'s smoke suite, against the deployed stack's own API URL: a chat
 started, accepted, messages both ways, a direct webhook's signed event arriving (the
 table's stream through its filtered mapping, the publisher, SNS, the queue and the
-dispatcher), and the scheduled cleanup removing the closed chat. Standard library only.
+dispatcher), an SNS-mode webhook's (the topic's own HTTP subscription), and the scheduled
+cleanup removing the closed chat. Standard library only.
 
 Usage: deploy_smoke.py <deploy-output.json>
 """
@@ -59,7 +60,10 @@ class Receiver(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("content-length", 0)))
-        Receiver.received.append((dict(self.headers), body))
+        Receiver.received.append((self.path, dict(self.headers), body))
+        # An SNS subscription delivers once its receiver fetches the SubscribeURL.
+        if self.headers.get("x-amz-sns-message-type") == "SubscriptionConfirmation":
+            urllib.request.urlopen(json.loads(body)["SubscribeURL"], timeout=30).read()
         self.send_response(204)
         self.end_headers()
 
@@ -101,6 +105,9 @@ def main():
                                                  "events": ["ChatAdd", "ChatMessageAdd"]}, expect=201)
     secret = hook["secret"]
     step("an admin agent subscribes a direct webhook")
+    api.call("POST", "/webhooks", admin, {"url": url.replace("/hook", "/sns"), "format": "native", "mode": "sns",
+                                          "events": ["ChatAdd"]}, expect=201)
+    step("and an SNS-mode webhook (the topic's HTTP subscription, confirmed by the receiver)")
 
     started = api.call("POST", "/chats", body={"channelId": "sales", "nickname": "Vic", "subject": "Pricing"},
                        expect=201)
@@ -122,15 +129,21 @@ def main():
 
     def delivered():
         names = set()
-        for headers, body in Receiver.received:
-            if chat in body.decode():
-                headers = {k.lower(): v for k, v in headers.items()}
+        for path, headers, body in Receiver.received:
+            headers = {k.lower(): v for k, v in headers.items()}
+            if path == "/hook" and chat in body.decode():
                 assert verified(secret, headers, body), "a delivery whose signature does not verify"
                 names.add(json.loads(body)["event"])
         return names if len(names) >= 2 else None
 
     names = wait_for("the webhook's ChatAdd and ChatMessageAdd", delivered, 90)
     step(f"the webhook receives the chat's events, signed ({', '.join(sorted(names))})")
+
+    def through_sns():
+        return any(path == "/sns" and chat in body.decode() for path, _, body in Receiver.received)
+
+    wait_for("the SNS-mode webhook's ChatAdd", through_sns, 90)
+    step("the SNS-mode webhook receives the chat's ChatAdd from the topic")
 
     api.call("PATCH", f"/chats/{chat}", admin, {"status": "closed"})
     wait_for("the scheduled cleanup removing the closed chat",
