@@ -33,9 +33,11 @@ browser_deps() {
     fi
   fi
   PLAYWRIGHT_VERSION=1.64.1
-  if [ ! -d .local/browser/node_modules/playwright-core ]; then
+  # jQuery: the seed's CXBus samples pass jQuery collections ($('input')), as its sites do.
+  if [ ! -d .local/browser/node_modules/playwright-core ] || [ ! -d .local/browser/node_modules/jquery ]; then
     mkdir -p .local/browser
-    npm install --prefix .local/browser --no-save --no-audit --no-fund --loglevel=error "playwright-core@$PLAYWRIGHT_VERSION" >/dev/null
+    npm install --prefix .local/browser --no-save --no-audit --no-fund --loglevel=error \
+      "playwright-core@$PLAYWRIGHT_VERSION" "jquery@3.7.1" >/dev/null
   fi
   PLAYWRIGHT="$PWD/.local/browser/node_modules/playwright-core"
 }

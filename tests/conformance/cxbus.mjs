@@ -2,7 +2,9 @@
 // tag, configures `window._genesys.widgets.webchat` as the seed's example does, and runs
 // the seed's command samples as printed (their `// ...` comments replaced by a line that
 // records the outcome), while an agent answers over HTTP.
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import { expect } from "./context.mjs";
 
 /// The seed's samples, in its order; `record(name, outcome, e)` stands where each sample
@@ -168,6 +170,55 @@ oMyPlugin.command('WebChatService.verifySession').done(function(e){
 });
 };
 
+window.moreSamples = function () {
+oMyPlugin.command('WebChatService.addPrefilter', {filters: /[a-zA-Z]/}).done(function(e){
+
+	record('addPrefilter', 'done', e.map(String));
+
+}).fail(function(e){
+
+	record('addPrefilter', 'fail', e);
+});
+
+oMyPlugin.command('WebChatService.registerTypingPreviewInput', {input: $('input') }).done(function(e){
+
+	record('registerTypingPreviewInput', 'done', null);
+
+}).fail(function(e){
+
+	record('registerTypingPreviewInput', 'fail', e);
+});
+
+oMyPlugin.command('WebChatService.sendFile', {files: $('<input/>').attr('type', 'file') /* Only works on UI, can not dynamically change */ }).done(function(e){
+
+	record('sendFile', 'done', e);
+
+}).fail(function(e){
+
+	record('sendFile', 'fail', e);
+});
+
+oMyPlugin.command('WebChatService.downloadFile', {fileId: '1', fileName: 'myfile.txt'}).done(function(e){
+
+	record('downloadFile', 'done', e);
+
+}).fail(function(e){
+
+	record('downloadFile', 'fail', String(e && e.message || e));
+});
+
+oMyPlugin.command('WebChatService.restore').done(function(e){
+
+	record('restore', 'done', e);
+
+}).fail(function(e){
+
+	record('restore', 'fail', e);
+});
+
+oMyPlugin.command('WebChatService.fetchHistory').done(function(e){ record('fetchHistory', 'done', e); }).fail(function(e){ record('fetchHistory', 'fail', String(e && e.message || e)); });
+};
+
 window.endSample = function () {
 oMyPlugin.command('WebChatService.endChat').done(function(e){
 
@@ -187,6 +238,8 @@ export default [
       const { CHROMIUM, PLAYWRIGHT } = process.env;
       if (!CHROMIUM || !PLAYWRIGHT) throw new Error("CHROMIUM and PLAYWRIGHT are needed (scripts/conformance.sh sets them)");
       const { chromium } = createRequire(import.meta.url)(PLAYWRIGHT);
+      // jQuery, as the seed's sites have it (npm's, installed beside playwright-core).
+      const jquery = readFileSync(join(dirname(PLAYWRIGHT), "jquery/dist/jquery.min.js"), "utf8");
       const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--headless", "--no-sandbox", "--disable-gpu"] });
       try {
         const page = await (await browser.newContext()).newPage();
@@ -201,7 +254,8 @@ export default [
             deploymentKey: 'YOUR_DEPLOYMENTKEY_HERE', orgGuid: 'YOUR_ORGGUID_HERE',
             interactionData: { routing: { targetType: 'QUEUE', targetAddress: ${JSON.stringify(channel)}, priority: 2 } } },
             userData: { customerId: '59606' } } } };
-        </script><script src="${ctx.api}/cxbus.js"></script><script>${SAMPLES}</script></head><body></body></html>`);
+        </script><script>${jquery}</script><script src="${ctx.api}/cxbus.js"></script><script>${SAMPLES}</script></head>
+        <body><label for="say">Message</label><input id="say" type="text"></body></html>`);
         const outcomes = () => page.evaluate(() => window.outcomes);
         const waitFor = async (test, what) => {
           for (let i = 0; i < 300; i++) {
@@ -244,6 +298,24 @@ export default [
         await waitFor((o) => o.name === "messageReceived" && o.e.messages.some((m) => m.text === "👋 42 some preprocessing text"), "the agent's message as WebChatService.messageReceived");
         const shown = (await outcomes()).filter((o) => o.name === "messageReceived").flatMap((o) => o.e.messages.map((m) => m.text));
         expect(!shown.includes("hello from ann"), "the prefiltered message is not shown");
+        // The rest of the samples, as printed: the prefilter and the typing preview register;
+        // the sample file input has no file chosen and fileId '1' is no file of this chat,
+        // so those two are refused; restore is refused while the chat is on.
+        await page.evaluate(() => window.moreSamples());
+        for (const [name, want] of [["addPrefilter", "done"], ["registerTypingPreviewInput", "done"], ["sendFile", "fail"], ["downloadFile", "fail"], ["restore", "fail"], ["fetchHistory", null]]) {
+          const o = await waitFor((x) => x.name === name, `${name}'s outcome`);
+          expect(want === null || o.outcome === want, `${name}: ${JSON.stringify(o).slice(0, 300)}`);
+        }
+        const outcome = async (name) => (await outcomes()).find((o) => o.name === name);
+        expect((await outcome("sendFile")).e.startsWith("No file provided"), "sendFile: no file chosen");
+        expect((await outcome("restore")).e === "Chat session is already active, ignoring restore command.", "restore while on");
+        await page.fill("#say", "where is 42");
+        for (let i = 0; ; i++) {
+          const typing = (await ctx.ok("GET", `/chats/${chatId}/messages`, { token: agent })).typing ?? [];
+          if (typing.some((t) => t.text === "where is 42")) break;
+          if (i > 150) throw new Error(`the typing preview never reached the agent: ${JSON.stringify(typing)}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
         await page.evaluate(() => window.endSample());
         const ended = await waitFor((o) => o.name === "endChat", "endChat's outcome");
         expect(ended.outcome === "done", `endChat: ${JSON.stringify(ended)}`);
