@@ -429,18 +429,21 @@ export class WebChatService {
 
   startPoll() {
     this.requireSession(Errors.noSessionShort);
+    this.pollStopped = false;
     if (!this.timer && !this.polling) this.schedule(0);
   }
 
+  /// Stops polling until startPoll, a poll already under way included: it schedules no next.
   stopPoll() {
     this.requireSession(Errors.noSessionShort);
+    this.pollStopped = true;
     this.stopTimer();
   }
 
   /// Resets the count of failed polls; polling resumes if the limit had stopped it.
   resetPollExceptions() {
     this.pollExceptions = 0;
-    if (this.session && !this.pushing && !this.timer && !this.polling) this.schedule(0);
+    if (this.session && !this.pushing && !this.pollStopped && !this.timer && !this.polling) this.schedule(0);
   }
 
   stopTimer() {
@@ -509,7 +512,8 @@ export class WebChatService {
       this.polling = false;
     }
     // While pushed, a fetch by index runs only when asked for (a gap, the socket's start).
-    if (this.session && (!this.pushing || this.pollAgain)) this.schedule(this.pushing ? 0 : this.nextDelay());
+    const next = this.pushing ? this.pollAgain : !this.pollStopped;
+    if (this.session && next) this.schedule(this.pushing ? 0 : this.nextDelay());
   }
 
   // Push -----------------------------------------------------------------------------
@@ -543,7 +547,7 @@ export class WebChatService {
         this.pushing = false;
         if (!this.session) return;
         // Polling takes over (and recovers the gap by index); the socket is tried again.
-        if (!this.timer && !this.polling) this.schedule(0);
+        if (!this.timer && !this.polling && !this.pollStopped) this.schedule(0);
         this.reopenTimer = setTimeout(() => this.openSocket(), wasPushing ? this.pollInterval : this.maxPollInterval);
       },
     });

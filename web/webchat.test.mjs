@@ -54,6 +54,29 @@ test("startChat rejects a second session and malformed userData, as the seed say
   chat.stopPoll();
 });
 
+test("stopPoll stops a poll already under way from scheduling the next", async () => {
+  let release;
+  const held = new Promise((r) => { release = r; });
+  let polls = 0;
+  const { chat } = service({
+    "POST /chats": () => started,
+    "GET /chats/c1/messages": async () => { polls += 1; if (polls === 2) await held; return quiet; },
+  });
+  await chat.startChat({ nickname: "Jonny" });
+  try {
+    await until(() => polls === 2 && chat.polling); // the second poll is on the wire
+    chat.stopPoll();
+    release();
+    await until(() => !chat.polling);
+    await new Promise((r) => setTimeout(r, 60)); // a dozen poll intervals
+    assert.equal(polls, 2, "no poll after stopPoll");
+    chat.startPoll();
+    await until(() => polls === 3);
+  } finally {
+    chat.clear();
+  }
+});
+
 test("commands without a session reject with the seed's messages", async () => {
   const { chat } = service({});
   await assert.rejects(chat.endChat(), { message: Errors.noSession });

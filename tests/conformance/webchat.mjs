@@ -160,6 +160,8 @@ export default [
     run: async (ctx) => {
       const w = await accepted(ctx);
       w.chat.stopPoll();
+      // A poll already on the wire may still answer; none may follow it.
+      for (let i = 0; w.chat.polling && i < 300; i++) await new Promise((r) => setTimeout(r, 50));
       let seen = false;
       w.chat.on("messageReceived", (d) => { if (texts(d).includes("unseen")) seen = true; });
       await agentSays(ctx, w, "unseen");
