@@ -11,7 +11,6 @@ pub mod auth;
 pub mod cleanup;
 pub mod config;
 pub mod dispatcher;
-pub mod domain;
 pub mod egress;
 pub mod error;
 pub mod files;
@@ -31,3 +30,6 @@ pub mod telemetry;
 pub mod time;
 
 pub use app::App;
+/// The domain is a crate of its own, so that the layering is the compiler's: it cannot name
+/// the store, the SDK or HTTP. Re-exported so `crate::domain::…` reads as before.
+pub use domain;

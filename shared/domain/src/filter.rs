@@ -3,13 +3,13 @@
 //!
 //! The pattern is a customer's, so it is untrusted: it is compiled and run once, when the
 //! message is posted, under tight limits, and only the outcome is stored
-//! ([`crate::domain::model::Message::filtered`]). No read, event or push compiles a
+//! ([`crate::model::Message::filtered`]). No read, event or push compiles a
 //! pattern. The engine is fancy-regex because the seed's widgets send JavaScript regular
 //! expressions, lookahead included, which the linear-time engines do not run: its
 //! backtracking is bounded by a step limit, and the parts without look-around run on the
 //! regex crate's linear-time engine under a small size limit.
 
-use crate::domain::error::DomainError;
+use crate::error::DomainError;
 
 /// The longest pattern accepted, in characters.
 pub const MAX_FILTER_CHARS: usize = 200;

@@ -10,7 +10,7 @@
 //! Observers are silent monitors: a customer never sees them, in the participant list, in
 //! getAgents, in the system messages about them or in any customer-facing event.
 
-use crate::domain::model::{ChatterType, Message, Participant};
+use crate::model::{ChatterType, Message, Participant};
 
 /// How one viewer sees the chatters of one chat.
 #[derive(Debug, Clone, Copy)]
@@ -36,7 +36,7 @@ impl<'a> Masking<'a> {
             || !self.participants.iter().any(|p| {
                 p.chatter_type == ChatterType::User
                     && p.chatter_id == chatter_id
-                    && p.permission_level == Some(crate::domain::model::PermissionLevel::Observer)
+                    && p.permission_level == Some(crate::model::PermissionLevel::Observer)
             })
     }
 
@@ -145,7 +145,7 @@ pub fn system_text(event: &str, actor_type: ChatterType, actor: &str, subjects: 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::model::{Chatter, MessageType, PermissionLevel};
+    use crate::model::{Chatter, MessageType, PermissionLevel};
 
     fn agent(id: &str, name: &str, number: Option<u32>, created: &str) -> Participant {
         Participant {

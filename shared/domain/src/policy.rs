@@ -6,9 +6,9 @@
 //! look at a chat still waiting in the queue (`request`), so that it can accept it, unless
 //! it is an agent's private request to other agents: that is for the agents it invites.
 
-use crate::domain::caller::Identity;
-use crate::domain::error::{DomainError, DomainResult};
-use crate::domain::model::{Chat, ChatState, ChatStatus, Participant};
+use crate::caller::Identity;
+use crate::error::{DomainError, DomainResult};
+use crate::model::{Chat, ChatState, ChatStatus, Participant};
 
 /// The caller's own participant record in this chat, if any.
 pub fn own<'a>(ident: &Identity, state: &'a ChatState) -> Option<&'a Participant> {

@@ -3,9 +3,9 @@
 use serde_json::json;
 
 use super::*;
-use crate::domain::error::Kind;
-use crate::domain::model::TargetType;
-use crate::domain::plan::RateLimit;
+use crate::error::Kind;
+use crate::model::TargetType;
+use crate::plan::RateLimit;
 
 fn now() -> Moment {
     Moment { stamp: "2026-01-01T00:00:10.000Z".into(), epoch_secs: 1_767_225_610 }
@@ -541,8 +541,8 @@ fn a_change_that_changes_nothing_is_still_refused_to_who_may_not_ask() {
 
 #[test]
 fn an_upload_is_counted_against_the_chat_and_posted_once_by_its_uploader() {
-    let limits = crate::domain::files::FileLimits::default();
-    let file = crate::domain::files::accept("f1", "a.png", 10, "image/png", &limits).unwrap();
+    let limits = crate::files::FileLimits::default();
+    let file = crate::files::accept("f1", "a.png", 10, "image/png", &limits).unwrap();
     let (plan, upload) =
         request_upload(&state(ChatStatus::Active), &customer(), file.clone(), &limits, &now()).unwrap();
     assert_eq!(kinds(&plan), ["file count", "new file"]);

@@ -1,7 +1,7 @@
 //! LIVECHAT's RPC wire format: form-encoded parameters, its STATUS codes, and the size a
 //! transcript (CHAT) may take of an event.
 
-use crate::domain::model::Availability;
+use crate::model::Availability;
 
 /// `application/x-www-form-urlencoded`, as LIVECHAT's RPC requests carry their parameters.
 pub fn form_encode(params: &[(&str, String)]) -> String {

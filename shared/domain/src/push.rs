@@ -10,7 +10,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::domain::model::{ChatterType, Participant, Viewer};
+use crate::model::{ChatterType, Participant, Viewer};
 
 /// The one channel: the caller's chats.
 pub const CHATS_CHANNEL: &str = "/v2/me/chats";
@@ -135,7 +135,7 @@ pub fn chatter_is_told(viewer: &Viewer, participants: &[Participant], subject: O
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::model::PermissionLevel;
+    use crate::model::PermissionLevel;
 
     const ID: &str = "conn-1";
 

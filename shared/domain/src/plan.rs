@@ -1,13 +1,13 @@
 //! What a planned change does, in the domain's terms: the items it writes ([`Write`]) and
 //! the messages it appends to the transcript ([`NewMessage`]). Planners (see
-//! [`crate::domain::transitions`]) produce a [`Plan`]; the store alone turns it into
+//! [`crate::transitions`]) produce a [`Plan`]; the store alone turns it into
 //! DynamoDB requests and commits it atomically.
 
 use serde_json::{Map, Value};
 
-use crate::domain::error::DomainError;
-use crate::domain::masking::system_text;
-use crate::domain::model::{
+use crate::error::DomainError;
+use crate::masking::system_text;
+use crate::model::{
     ChannelAgent, Chat, ChatState, Chatter, ChatterType, FileRef, FileUpload, Flag, IdempotencyRecord, MessageType,
     Participant, Presence, Typing,
 };

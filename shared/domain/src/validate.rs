@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::domain::error::DomainError;
+use crate::error::DomainError;
 
 pub const MAX_ID_CHARS: usize = 128;
 pub const MAX_NAME_CHARS: usize = 200;
@@ -86,7 +86,7 @@ pub fn user_data(value: Option<Value>) -> Result<Option<Map<String, Value>>, Dom
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::error::Kind;
+    use crate::error::Kind;
     use proptest::prelude::*;
     use serde_json::json;
 

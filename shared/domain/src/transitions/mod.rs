@@ -7,15 +7,15 @@ use std::collections::BTreeSet;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::domain::caller::Identity;
-use crate::domain::error::{DomainError, DomainResult};
-use crate::domain::files::FileLimits;
-use crate::domain::model::{
+use crate::caller::Identity;
+use crate::error::{DomainError, DomainResult};
+use crate::files::FileLimits;
+use crate::model::{
     count_changes, Availability, ChannelAgent, Chat, ChatState, ChatStatus, Chatter, ChatterType, FileRef, FileUpload,
     IdempotencyRecord, MessageType, Participant, PermissionLevel, Presence, Typing,
 };
-use crate::domain::plan::{Moment, NewMessage, Plan, RateLimit, Write};
-use crate::domain::{filter, policy, validate};
+use crate::plan::{Moment, NewMessage, Plan, RateLimit, Write};
+use crate::{filter, policy, validate};
 
 const RACED: &str = "the chat changed meanwhile";
 const PARTICIPANT_RACED: &str = "the participant changed meanwhile";

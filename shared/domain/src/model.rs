@@ -200,7 +200,7 @@ pub struct Participant {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub leave_time: Option<String>,
     pub create_time: String,
-    /// An agent's number in this chat, for masking (see [`crate::domain::masking`]).
+    /// An agent's number in this chat: where names are masked, customers see `agent-<n>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent_number: Option<u32>,
     /// Who invited this chatter (the invitation's events name them).
@@ -269,8 +269,8 @@ pub struct Message {
     /// from customers (agents see it; see [`Message::hidden_by_filter`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<String>,
-    /// Whether `filter` matched the text, evaluated once when the message was posted
-    /// ([`crate::domain::filter`]): no read compiles a customer's pattern.
+    /// Whether `filter` matched the text, evaluated once when the message was posted: no
+    /// read compiles a customer's pattern.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filtered: Option<bool>,
     /// A reference the author's client sent with the request (the notification

@@ -3,6 +3,8 @@
 //! means.
 
 use base64::Engine;
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
 
 use super::model::{DeliveryOutcome, Format};
 
@@ -21,9 +23,9 @@ fn key_of(secret: &str) -> Option<Vec<u8>> {
 
 /// One `v1,<base64>` signature: HMAC-SHA256 over `id.timestamp.body`.
 pub fn sign(secret: &str, id: &str, timestamp: i64, body: &str) -> Option<String> {
-    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &key_of(secret)?);
-    let tag = aws_lc_rs::hmac::sign(&key, format!("{id}.{timestamp}.{body}").as_bytes());
-    Some(format!("v1,{}", B64.encode(tag.as_ref())))
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key_of(secret)?).ok()?;
+    mac.update(format!("{id}.{timestamp}.{body}").as_bytes());
+    Some(format!("v1,{}", B64.encode(mac.finalize().into_bytes())))
 }
 
 /// The `webhook-signature` header: one signature per secret in force, space-separated

@@ -2,6 +2,12 @@
 //! Entities ([`model`]), who may do what ([`policy`]), what a viewer sees ([`masking`]),
 //! and what a committed change announces ([`events`]). Everything here is pure and is
 //! unit-tested without DynamoDB Local; the store and the HTTP edge sit on top of it.
+//! A crate of its own: it depends on no AWS SDK, Lambda crate, HTTP crate or runtime, so
+//! its tests build in seconds and nothing here can reach up into the store or the edge.
+//!
+//! Request paths run this code and release builds abort on panic: no unwrap, expect or
+//! panic outside tests.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
 /// A closed set of names, each spelled as the wire spells it (serde, JSON Schema, parse,
 /// Display); defined before the modules that use it.

@@ -12,13 +12,13 @@ use chrono::DateTime;
 
 use serde_json::{json, Value};
 
-use crate::domain::masking::Masking;
-use crate::domain::model::{
+use crate::masking::Masking;
+use crate::model::{
     Availability, ChannelCount, Chat, ChatStatus, ChatterType, Format, Message, MessageType, Participant,
     PermissionLevel, Presence, Typing,
 };
-use crate::domain::rpc::lines_that_fit;
-pub use crate::domain::rpc::{form_encode, rpc_status, MAX_CHAT_BYTES};
+use crate::rpc::lines_that_fit;
+pub use crate::rpc::{form_encode, rpc_status, MAX_CHAT_BYTES};
 
 mod context;
 mod shapes;

@@ -2,8 +2,8 @@
 //! stored. The limits are the deployment's; the unsafe types and extensions are refused
 //! whatever the configuration says, since a browser would run them from a download link.
 
-use crate::domain::error::{DomainError, DomainResult};
-use crate::domain::model::FileRef;
+use crate::error::{DomainError, DomainResult};
+use crate::model::FileRef;
 
 /// The deployment's limits (`FILES_MAX_BYTES`, `FILES_MAX_PER_CHAT`, `FILES_ALLOWED_TYPES`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,7 +141,7 @@ pub fn check_stored(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::error::Kind;
+    use crate::error::Kind;
 
     fn kind(r: DomainResult<FileRef>) -> Option<Kind> {
         r.err().map(|e| e.kind)

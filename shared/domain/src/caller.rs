@@ -1,8 +1,8 @@
 //! Who is acting: an agent, or a customer or visitor in its one chat. The auth module
 //! proves it from a token; the domain only reads it.
 
-use crate::domain::error::{DomainError, DomainResult};
-use crate::domain::model::ChatterType;
+use crate::error::{DomainError, DomainResult};
+use crate::model::ChatterType;
 
 /// The role that manages webhooks and acts as an integrator.
 pub const ADMIN: &str = "admin";

@@ -75,7 +75,7 @@ pub enum View {
 /// The agents whose availability this change's events report (RPC's STATUS in
 /// CHAT_STARTED and OPERATOR_TRANSFER): the publisher reads them, as it reads a transcript.
 pub fn status_needed(change: &Change) -> Vec<String> {
-    let agent = |a: &Option<crate::domain::model::Chatter>| {
+    let agent = |a: &Option<crate::model::Chatter>| {
         a.iter().filter(|a| a.chatter_type == ChatterType::User).map(|a| a.chatter_id.clone()).collect::<Vec<_>>()
     };
     match (&change.old, &change.new) {

@@ -1,6 +1,6 @@
 //! Tests of the event mapping (kept apart: the mapping itself is long enough).
 use super::*;
-use crate::domain::model::{Chatter, PermissionLevel, TargetType};
+use crate::model::{Chatter, PermissionLevel, TargetType};
 
 /// The catalogue, by format: every event name each vocabulary has.
 fn catalogue() -> BTreeMap<&'static str, &'static [&'static str]> {
@@ -283,7 +283,7 @@ fn a_customer_only_message_never_reaches_an_agents_socket_and_a_permission_chang
 #[test]
 fn a_file_is_a_new_message_with_its_file() {
     let ctx = Context { chat: Some(chat(ChatStatus::Active, "sales", ChatterType::Public)), ..Default::default() };
-    let file = crate::domain::model::FileRef {
+    let file = crate::model::FileRef {
         file_id: "f1".into(),
         name: "receipt.pdf".into(),
         size: 42,
@@ -409,7 +409,8 @@ fn print_event_examples() {
 
 #[test]
 fn docs_show_every_event() {
-    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/events.md")).unwrap_or_default();
+    let docs =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/events.md")).unwrap_or_default();
     for names in catalogue().values() {
         for name in *names {
             assert!(docs.contains(&format!("#### {name}")), "docs/events.md has no example of {name}");
