@@ -450,6 +450,7 @@ mod filter_tests {
                 ("INSERT", "NewImage", "Message"),
                 ("MODIFY", "NewImage", "Presence"),
                 ("MODIFY", "NewImage", "ChannelCount"),
+                ("MODIFY", "NewImage", "ReadMark"),
                 ("REMOVE", "OldImage", "Participant"),
                 ("REMOVE", "OldImage", "Presence"),
             ],
@@ -481,7 +482,7 @@ mod filter_tests {
     }
 
     #[test]
-    fn the_push_is_invoked_for_chats_participants_and_messages_only() {
+    fn the_push_is_invoked_for_chats_participants_messages_typing_and_read_marks_only() {
         check(
             Consumer::Push,
             &[
@@ -489,6 +490,7 @@ mod filter_tests {
                 ("MODIFY", "NewImage", "Participant"),
                 ("INSERT", "NewImage", "Message"),
                 ("MODIFY", "NewImage", "Typing"),
+                ("INSERT", "NewImage", "ReadMark"),
                 ("REMOVE", "OldImage", "Participant"),
             ],
             &[

@@ -77,6 +77,12 @@ pub fn typing_sk(chatter_type: ChatterType, chatter_id: &str) -> String {
     format!("T#{}#{}", chatter_type.as_str(), escape(chatter_id))
 }
 
+/// A chatter's read mark: in the chat's partition, above the messages, so the one Query
+/// that reads a chat's state reads how far each party has read too.
+pub fn read_mark_sk(chatter_type: ChatterType, chatter_id: &str) -> String {
+    format!("S#{}#{}", chatter_type.as_str(), escape(chatter_id))
+}
+
 pub fn idempotency_sk(chatter_type: ChatterType, chatter_id: &str, client_id: &str) -> String {
     format!("I#{}#{}#{}", chatter_type.as_str(), escape(chatter_id), escape(client_id))
 }

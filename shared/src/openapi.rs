@@ -69,7 +69,7 @@ fn chat_list(g: &mut Gen) -> Schema {
 }
 
 fn participant(g: &mut Gen) -> Schema {
-    object(&[("participant", of::<Participant>(g))], &["participant"])
+    object(&[("participant", of::<participants::ParticipantView>(g))], &["participant"])
 }
 
 /// A participant added; for a customer, its chat token (a way in to hand over).
@@ -78,7 +78,7 @@ fn participant_added(g: &mut Gen) -> Schema {
 }
 
 fn participant_list(g: &mut Gen) -> Schema {
-    object(&[("participants", array(of::<Participant>(g)))], &["participants"])
+    object(&[("participants", array(of::<participants::ParticipantView>(g)))], &["participants"])
 }
 
 fn invitation_list(_: &mut Gen) -> Schema {
@@ -403,6 +403,13 @@ fn doc(function: &str) -> Option<Doc> {
             d("Send a custom notice (sendCustomNotice)", &[], Some(of::<messages::AddNotice>), 201, Some(message))
         }
         "typing-set" => d("Typing on or off (sendTyping)", &[], Some(of::<messages::SetTyping>), 204, None),
+        "read-mark" => d(
+            "Mark the transcript read up to a message (a read receipt; never moves backwards)",
+            &[],
+            Some(of::<messages::MarkRead>),
+            200,
+            Some(|_| object(&[("lastReadIndex", integer())], &["lastReadIndex"])),
+        ),
         "transcript-get" => d(
             "The transcript in pages (getTranscript)",
             &[

@@ -146,6 +146,7 @@ pub(crate) fn chat_id_of(change: &Change) -> Option<String> {
         Entity::Participant(p) => Some(p.chat_id.clone()),
         Entity::Message(m) => Some(m.chat_id.clone()),
         Entity::Typing(chat_id, _) => Some(chat_id.clone()),
+        Entity::ReadMark(m) => Some(m.chat_id.clone()),
         _ => None,
     }
 }

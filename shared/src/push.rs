@@ -26,6 +26,7 @@ fn actor(change: &Change) -> Option<ChatterType> {
     match change.new.as_ref().or(change.old.as_ref())? {
         Entity::Message(m) => Some(m.chatter_type),
         Entity::Typing(_, t) => Some(t.chatter_type),
+        Entity::ReadMark(m) => Some(m.chatter_type),
         Entity::Participant(p) => Some(p.chatter_type),
         Entity::Chat(c) => c.updated_by.as_ref().map(|a| a.chatter_type),
         _ => None,

@@ -118,6 +118,7 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/chats/{chatId}/messages/{messageId}", "message-get", Access::ChatRead, handler!(api::messages::get)),
     route("POST", "/chats/{chatId}/notices", "notice-add", Access::ChatPost, handler!(api::messages::notice)),
     route("POST", "/chats/{chatId}/typing", "typing-set", Access::ChatPost, handler!(api::messages::typing)),
+    route("POST", "/chats/{chatId}/read", "read-mark", Access::ChatRead, handler!(api::messages::read)),
     route("GET", "/chats/{chatId}/transcript", "transcript-get", Access::ChatRead, handler!(api::messages::transcript)),
     route("POST", "/chats/{chatId}/leave", "chat-leave", Access::ChatSelf, handler!(api::widget::leave)),
     route("PATCH", "/chats/{chatId}/user-data", "user-data-update", Access::ChatPost, handler!(api::widget::user_data)),

@@ -31,6 +31,9 @@ pub struct Scenario {
     pub messages: f64,
     /// Typing notices sent, by both sides together.
     pub typing: f64,
+    /// Read receipts, by both sides together: at most one per message, the other side
+    /// marking what it has seen (the widget coalesces a burst into one).
+    pub reads: f64,
     /// State changes: the request, its acceptance, the customer leaving.
     pub changes: f64,
     /// Both parties on push: a widget and a console, each one socket.
@@ -52,6 +55,7 @@ pub const SCENARIO: Scenario = Scenario {
     minutes: 10.0,
     messages: 20.0,
     typing: 20.0,
+    reads: 20.0,
     changes: 3.0,
     sockets: 2.0,
     heartbeat_secs: 300.0,
@@ -80,7 +84,7 @@ pub fn price_it(operations: &[Value], heartbeat_secs: u64) -> Value {
     let s = Scenario { heartbeat_secs: heartbeat_secs as f64, ..SCENARIO };
     // The HTTP calls of one chat: the widget starts it and reads its session, the agent
     // accepts it and opens it (the chat, its messages), both post and type, the customer leaves.
-    let calls: [(&str, f64); 8] = [
+    let calls: [(&str, f64); 9] = [
         ("chat-add", 1.0),
         ("session-get", 1.0),
         ("chat-update", 1.0),
@@ -88,6 +92,7 @@ pub fn price_it(operations: &[Value], heartbeat_secs: u64) -> Value {
         ("message-list", 1.0),
         ("message-add", s.messages),
         ("typing-set", s.typing),
+        ("read-mark", s.reads),
         ("chat-leave", 1.0),
     ];
     let mut lines = Vec::new();
@@ -104,7 +109,7 @@ pub fn price_it(operations: &[Value], heartbeat_secs: u64) -> Value {
 
     // Every committed change reaches both stream consumers; at a chat's pace each record is
     // an invocation of its own (busier tables batch them: fewer).
-    let records = s.messages + s.typing + s.changes;
+    let records = s.messages + s.typing + s.reads + s.changes;
     // socket-push: the chat (1 RRU) and one index Query per audience told (0.5 each: the
     // customer side, the agents); the writer's fast path: one Query (0.5) per message.
     rru += records * 2.0 + s.messages * 0.5;
@@ -134,10 +139,12 @@ pub fn price_it(operations: &[Value], heartbeat_secs: u64) -> Value {
     lines.push(Line { what: "DynamoDB read units (measured per operation)".into(), quantity: rru, price: "readUnit" });
 
     // Each message reaches every socket twice (the writer's fast path, then the stream's
-    // copy); a typing notice the other side only; a state change every socket; the
-    // queue's watchers its arrival and its acceptance.
-    let pushes =
-        s.messages * s.sockets * 2.0 + s.typing * (s.sockets - 1.0) + s.changes * s.sockets + s.queue_watchers * 2.0;
+    // copy); a typing notice the other side only; a read mark and a state change every
+    // socket; the queue's watchers its arrival and its acceptance.
+    let pushes = s.messages * s.sockets * 2.0
+        + s.typing * (s.sockets - 1.0)
+        + (s.reads + s.changes) * s.sockets
+        + s.queue_watchers * 2.0;
     // Handshake and subscribe each a message and its reply; each heartbeat the same.
     let control = s.sockets * 4.0 + heartbeats * 2.0;
     lines.push(Line { what: "WebSocket messages (pushes)".into(), quantity: pushes, price: "webSocketMessage" });
@@ -152,8 +159,9 @@ pub fn price_it(operations: &[Value], heartbeat_secs: u64) -> Value {
         price: "connectionMinute",
     });
 
-    // Messages and state changes are events; typing notices are not.
-    let events = (s.messages + s.changes) * s.webhooks;
+    // Messages, read marks (native ChatMessageRead) and state changes are events; typing
+    // notices are not.
+    let events = (s.messages + s.reads + s.changes) * s.webhooks;
     lines.push(Line { what: "SNS publishes".into(), quantity: events, price: "snsPublish" });
     lines.push(Line { what: "SNS HTTP deliveries".into(), quantity: events, price: "snsHttpDelivery" });
     lines.push(Line {
@@ -173,7 +181,7 @@ pub fn price_it(operations: &[Value], heartbeat_secs: u64) -> Value {
     json!({
         "usdPerMillionMessages": per_million,
         "scenario": {
-            "chatMinutes": s.minutes, "messages": s.messages, "typingNotices": s.typing, "stateChanges": s.changes,
+            "chatMinutes": s.minutes, "messages": s.messages, "typingNotices": s.typing, "readMarks": s.reads, "stateChanges": s.changes,
             "socketsOnPush": s.sockets, "shareOfWidgetsOnPush": 1.0, "heartbeatSeconds": s.heartbeat_secs,
             "queueWatchers": s.queue_watchers, "webhookSubscriptions": s.webhooks, "webhookMode": "direct (SNS)",
             "lambdaMemoryGb": s.memory_gb, "architecture": "arm64", "logBytesPerInvocation": s.log_bytes_per_invocation,

@@ -175,6 +175,12 @@ impl Bench {
             "typing-set" => {
                 request("POST", &format!("/chats/{c}/typing"), Some(&customer), Some(json!({"typing": true})))
             }
+            // Ann's new message, read by the customer: a mark that moves, so one write each.
+            "read-mark" => {
+                t.call("POST", &format!("/chats/{c}/messages"), Some(&ann), Some(json!({"text": "read this"}))).await;
+                let (_, s) = t.call("GET", "/session", Some(&customer), None).await;
+                request("POST", &format!("/chats/{c}/read"), Some(&customer), Some(json!({"index": s["lastIndex"]})))
+            }
             "transcript-get" => request("GET", &format!("/chats/{c}/transcript?pageSize=50"), Some(&customer), None),
             "chat-leave" => {
                 let (chat, customer) = self.accepted_chat(3).await;

@@ -329,7 +329,7 @@ async fn every_sample_event_is_answered_by_its_handler() {
         }
         let expected = match (route.method, route.function) {
             (_, "chat-decline" | "typing-set") => 204,
-            (_, "chat-leave" | "webhook-replay" | "webhook-secret") => 200,
+            (_, "chat-leave" | "webhook-replay" | "webhook-secret" | "read-mark") => 200,
             ("POST", _) => 201,
             ("DELETE", _) => 204,
             _ => 200,

@@ -258,3 +258,52 @@ async fn customer_availability_get_is_away_until_a_widget_of_theirs_is_connected
     assert_eq!(availability().await, 0);
     agent_socket.close().await;
 }
+
+/// Read receipts: any party marks how far it has read; the mark never moves back, shows on
+/// its participant, and is pushed to the chat's sockets as MessagesRead.
+#[tokio::test]
+async fn a_read_mark_moves_only_forward_shows_per_participant_and_is_pushed() {
+    let (t, port) = TestApp::with_push().await;
+    let (chat, customer) = t.start_chat("sales").await;
+    let ann = t.agent_token("ann");
+    accept(&t, &chat, &ann).await;
+    post(&t, &chat, &ann, json!({"text": "one"})).await;
+    post(&t, &chat, &ann, json!({"text": "two"})).await;
+    let mut agent_socket = Socket::subscribed(port, &ann).await;
+    let mut customer_socket = Socket::subscribed(port, &customer).await;
+    let (_, session) = t.call("GET", "/session", Some(&customer), None).await;
+    let last = session["lastIndex"].as_u64().unwrap();
+    let read = format!("/chats/{chat}/read");
+    let mark = |token: &str, body: Value| {
+        let (t, read, token) = (t.clone(), read.clone(), token.to_string());
+        async move { t.call("POST", &read, Some(&token), Some(body)).await }
+    };
+    let (status, body) = mark(&customer, json!({"index": last})).await;
+    assert_eq!((status, body["lastReadIndex"].as_u64()), (200, Some(last)), "{body}");
+    let (status, body) = mark(&customer, json!({"index": last - 1})).await;
+    assert_eq!((status, body["lastReadIndex"].as_u64()), (200, Some(last)), "never backwards: {body}");
+    for bad in [json!({"index": last + 1}), json!({"index": -1}), json!({}), json!({"index": "2"})] {
+        let (status, body) = mark(&customer, bad.clone()).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert!(body["error"]["message"].is_string(), "a JSON error: {body}");
+    }
+    assert_eq!(mark(&t.agent_token("bob"), json!({"index": 1})).await.0, 403, "no party of the chat");
+    let (_, list) = t.call("GET", &format!("/chats/{chat}/participants"), Some(&ann), None).await;
+    let rows = list["participants"].as_array().unwrap();
+    let row = |id: &str| rows.iter().find(|p| p["chatterId"] == id).unwrap().clone();
+    let customer_id = rows.iter().find(|p| p["chatterType"] != "User").unwrap()["chatterId"].as_str().unwrap();
+    assert_eq!(row(customer_id)["lastReadIndex"], last);
+    assert!(row("ann").get("lastReadIndex").is_none(), "Ann has marked nothing: {}", row("ann"));
+    let reads = |p: &[Value]| -> Vec<(String, u64)> {
+        p.iter()
+            .flat_map(|d| d["messages"].as_array().cloned().unwrap_or_default())
+            .filter(|m| m["type"] == "MessagesRead")
+            .map(|m| (m["from"]["type"].as_str().unwrap().to_string(), m["lastReadIndex"].as_u64().unwrap()))
+            .collect()
+    };
+    let pushed = agent_socket.pushes_until(|p| !reads(p).is_empty()).await;
+    assert_eq!(reads(&pushed), vec![("Customer".to_string(), last)], "once: the lower mark wrote nothing");
+    assert_eq!(mark(&ann, json!({"index": last})).await.0, 200);
+    let pushed = customer_socket.pushes_until(|p| reads(p).iter().any(|r| r.0 == "Agent")).await;
+    assert!(reads(&pushed).contains(&("Agent".to_string(), last)), "{pushed:?}");
+}

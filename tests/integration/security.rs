@@ -203,6 +203,7 @@ fn request(route: &Route, who: Who, chat: &Chat) -> (String, Option<Value>) {
         "message-add" => Some(json!({"text": "hi"})),
         "notice-add" => Some(json!({"message": "notice"})),
         "typing-set" => Some(json!({"typing": true})),
+        "read-mark" => Some(json!({"index": 1})),
         "user-data-update" => Some(json!({"k": "v"})),
         "flag-set" => Some(json!({"value": "1"})),
         "webhook-add" => Some(json!({"url": "https://hooks.example.com/x", "format": "native", "events": ["ChatAdd"]})),

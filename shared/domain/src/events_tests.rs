@@ -80,6 +80,58 @@ fn presence(a: Availability) -> Presence {
     }
 }
 
+/// The customer's read mark at `index`.
+fn read(index: u64) -> ReadMark {
+    ReadMark {
+        chat_id: "c1".into(),
+        chatter_id: "visitor-1".into(),
+        chatter_type: ChatterType::Public,
+        last_read_index: index,
+        read_time: "2026-11-21T10:02:00.000Z".into(),
+    }
+}
+
+/// A read receipt is native ChatMessageRead for integrators, and a MessagesRead entry
+/// pushed to sockets, its reader masked as each view sees it.
+#[test]
+fn a_read_mark_is_announced_natively_and_pushed_with_the_reader_as_each_view_sees_it() {
+    let mut agent = participant("ann", ChatterType::User, 1, false);
+    agent.agent_number = Some(3);
+    let customer = participant("visitor-1", ChatterType::Public, 1, false);
+    let mut ctx = Context {
+        chat: Some(chat(ChatStatus::Active, "sales", ChatterType::Public)),
+        participants: vec![agent, customer],
+        mask: Some("Agent".into()),
+        api_url: "https://chat.example.com".into(),
+        ..Default::default()
+    };
+    let agent_mark = ReadMark { chatter_id: "ann".into(), chatter_type: ChatterType::User, ..read(4) };
+    let change = Change {
+        id: "r1".into(),
+        old: Some(Entity::ReadMark(ReadMark { last_read_index: 2, ..agent_mark.clone() })),
+        new: Some(Entity::ReadMark(agent_mark)),
+        at: "2026-11-21T10:02:00.000Z".into(),
+    };
+    let all = describe(&change, &ctx);
+    assert_eq!(all.iter().map(|o| (o.format, o.event)).collect::<Vec<_>>(), vec![(Format::Native, "ChatMessageRead")]);
+    let body: Value = serde_json::from_str(&all[0].body).unwrap();
+    assert_eq!(
+        (
+            body["data"]["chatterId"].clone(),
+            body["data"]["lastReadIndex"].clone(),
+            body["data"]["previousReadIndex"].clone()
+        ),
+        (json!("ann"), json!(4), json!(2))
+    );
+    let pushed = notifications(&change, &ctx);
+    let entry = &pushed[0]["messages"][0];
+    assert_eq!((entry["type"].clone(), entry["lastReadIndex"].clone()), (json!("MessagesRead"), json!(4)));
+    assert!(entry.get("index").is_none(), "no message index: clients drop an index they have");
+    assert_eq!(entry["from"]["participantId"], "agent-3", "the customer sees the masked agent: {entry}");
+    ctx.view = View::Agent("ann".into());
+    assert_eq!(notifications(&change, &ctx)[0]["messages"][0]["from"]["participantId"], "ann");
+}
+
 /// A change for every event of the catalogue, with its context.
 fn scenario() -> Vec<(Change, Context)> {
     let agent = participant("ann", ChatterType::User, 1, false);
@@ -167,6 +219,7 @@ fn scenario() -> Vec<(Change, Context)> {
         (change("r16", None, Some(Entity::Chat(a2a.clone()))), ctx(a2a.clone())),
         (change("r17", Some(Entity::Chat(a2a.clone())), Some(Entity::Chat(a2a_closed.clone()))), ctx(a2a_closed)),
         (change("r18", Some(Entity::Chat(requeued)), Some(Entity::Chat(taken.clone()))), ctx(taken)),
+        (change("r19", Some(Entity::ReadMark(read(1))), Some(Entity::ReadMark(read(2)))), ctx(active.clone())),
     ]
 }
 

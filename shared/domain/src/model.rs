@@ -22,6 +22,7 @@ pub mod entity {
     pub const CONNECTION: &str = "Connection";
     pub const FILE: &str = "File";
     pub const FILE_COUNT: &str = "FileCount";
+    pub const READ_MARK: &str = "ReadMark";
 }
 
 string_enum!(ChatStatus { Request => "request", Active => "active", Closed => "closed" });
@@ -369,6 +370,18 @@ pub struct Typing {
     pub text: Option<String>,
 }
 
+/// How far one party of a chat has read its transcript (a read receipt): the index of the
+/// last message it has seen. It never moves backwards.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadMark {
+    pub chat_id: String,
+    pub chatter_id: String,
+    pub chatter_type: ChatterType,
+    pub last_read_index: u64,
+    pub read_time: String,
+}
+
 /// Records which message a client's `clientMessageId` produced.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -548,6 +561,8 @@ pub struct ChatState {
     pub chat: Chat,
     pub participants: Vec<Participant>,
     pub typing: Vec<Typing>,
+    /// How far each party has read (absent: nothing marked yet).
+    pub read_marks: Vec<ReadMark>,
     pub last_index: u64,
     /// When the newest message was written, if there is one.
     pub last_message_time: Option<String>,
@@ -573,6 +588,14 @@ impl ChatState {
 
     pub fn participant(&self, chatter_type: ChatterType, chatter_id: &str) -> Option<&Participant> {
         self.participants.iter().find(|p| p.chatter_type == chatter_type && p.chatter_id == chatter_id)
+    }
+
+    /// How far a chatter has read (None: it has marked nothing).
+    pub fn last_read(&self, chatter_type: ChatterType, chatter_id: &str) -> Option<u64> {
+        self.read_marks
+            .iter()
+            .find(|m| m.chatter_type == chatter_type && m.chatter_id == chatter_id)
+            .map(|m| m.last_read_index)
     }
 }
 

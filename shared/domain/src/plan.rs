@@ -9,7 +9,7 @@ use crate::error::DomainError;
 use crate::masking::system_text;
 use crate::model::{
     ChannelAgent, Chat, ChatState, Chatter, ChatterType, FileRef, FileUpload, Flag, IdempotencyRecord, MessageType,
-    Participant, Presence, Typing,
+    Participant, Presence, ReadMark, Typing,
 };
 
 /// The time a plan is made at, read once from the clock.
@@ -63,6 +63,8 @@ pub enum Write {
     FilePosted { chat_id: String, file_id: String },
     /// A chatter's typing notice (it lapses by itself).
     Typing { chat_id: String, typing: Typing },
+    /// How far a chatter has read, if that is further than its mark says (it never moves back).
+    ReadMark(ReadMark),
 }
 
 /// At most `limit` requests per `window_secs` (0: no limit).

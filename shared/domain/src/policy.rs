@@ -33,6 +33,16 @@ pub fn can_read(ident: &Identity, state: &ChatState) -> DomainResult<()> {
     }
 }
 
+/// A read receipt: any party of the chat who has not left (customer, agent, observer, one
+/// invited); an agent who only sees the chat in the queue is no party and marks nothing.
+pub fn can_mark_read(ident: &Identity, state: &ChatState) -> DomainResult<()> {
+    match own(ident, state) {
+        Some(p) if p.chatter_active == -1 => Err(left()),
+        Some(_) => Ok(()),
+        None => Err(DomainError::forbidden("only a party to the chat marks it read")),
+    }
+}
+
 /// Whether every agent may read a chat: a request waiting in the queue, unless it is an
 /// agent's private request to other agents.
 pub fn any_agent_reads(chat: &Chat) -> bool {

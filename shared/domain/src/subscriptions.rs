@@ -43,6 +43,7 @@ impl Format {
                 "ChatRequestCustomer",
                 "ChatInvite",
                 "ChatMessageAdd",
+                "ChatMessageRead",
                 "AgentAvailabilityUpdate",
                 "ChannelAvailabilityUpdate",
             ],

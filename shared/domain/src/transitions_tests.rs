@@ -61,7 +61,7 @@ fn state(status: ChatStatus) -> ChatState {
         chat.agent_numbers = 1;
         participants.push(participant(ChatterType::User, "ann", 1, Some(PermissionLevel::Owner)));
     }
-    ChatState { chat, participants, typing: vec![], last_index: 3, last_message_time: None }
+    ChatState { chat, participants, typing: vec![], read_marks: vec![], last_index: 3, last_message_time: None }
 }
 
 fn kinds(plan: &Plan) -> Vec<&'static str> {
@@ -88,6 +88,7 @@ fn kinds(plan: &Plan) -> Vec<&'static str> {
             Write::NewFile(_) => "new file",
             Write::FilePosted { .. } => "file posted",
             Write::Typing { .. } => "typing",
+            Write::ReadMark(_) => "read mark",
         })
         .collect()
 }
@@ -402,6 +403,7 @@ fn private_request() -> ChatState {
         chat,
         participants: vec![participant(ChatterType::User, "ann", 1, Some(PermissionLevel::Owner)), bob],
         typing: vec![],
+        read_marks: vec![],
         last_index: 1,
         last_message_time: None,
     }
@@ -561,4 +563,30 @@ fn an_upload_is_counted_against_the_chat_and_posted_once_by_its_uploader() {
         refused(request_upload(&state(ChatStatus::Closed), &customer(), file, &limits, &now()).map(|(p, _)| p.writes)),
         Kind::Conflict
     );
+}
+
+#[test]
+fn a_read_mark_is_any_partys_moves_only_forward_and_stops_at_the_last_message() {
+    let mut s = state(ChatStatus::Active);
+    let (plan, mark) = mark_read(&s, &customer(), 2, &now()).unwrap();
+    assert_eq!((kinds(&plan), mark), (vec!["read mark"], 2));
+    let Write::ReadMark(written) = &plan.writes[0].write else { panic!("{plan:?}") };
+    assert_eq!((written.chatter_id.as_str(), written.last_read_index), ("cust", 2));
+    s.read_marks.push(written.clone());
+    let (plan, mark) = mark_read(&s, &customer(), 1, &now()).unwrap();
+    assert_eq!((kinds(&plan).len(), mark), (0, 2), "behind the mark: nothing written, the mark stands");
+    let (plan, _) = mark_read(&s, &agent("ann"), 3, &now()).unwrap();
+    assert_eq!(kinds(&plan), vec!["read mark"], "the agent's own mark");
+    assert_eq!(mark_read(&s, &customer(), 4, &now()).unwrap_err().kind, Kind::Invalid, "past the last message");
+    assert_eq!(mark_read(&s, &agent("bob"), 1, &now()).unwrap_err().kind, Kind::Forbidden, "no party");
+    let queued = state(ChatStatus::Request);
+    assert_eq!(
+        mark_read(&queued, &agent("ann"), 1, &now()).unwrap_err().kind,
+        Kind::Forbidden,
+        "the queue is no party"
+    );
+    let closed = state(ChatStatus::Closed);
+    assert!(mark_read(&closed, &customer(), 3, &now()).is_ok(), "the last words are read after the close too");
+    s.participants[0].chatter_active = -1;
+    assert!(mark_read(&s, &customer(), 3, &now()).is_err(), "one who left marks nothing");
 }

@@ -391,3 +391,26 @@ pub async fn typing(app: &App, req: Request) -> HandlerResult {
     app.db.commit_writes(&plan.writes).await?;
     Ok(Response::no_content())
 }
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct MarkRead {
+    /// The index of the last message the caller has seen (0: none yet).
+    index: u64,
+}
+
+/// `POST /chats/{chatId}/read` (a read receipt): any party of the chat marks how far it
+/// has read; its mark never moves backwards, and the chat's other parties are pushed it.
+/// Answers the caller's mark. A consistent read: a message just pushed must count.
+pub async fn read(app: &App, req: Request) -> HandlerResult {
+    let ident = req.caller()?;
+    let chat_id = req.param("chatId")?;
+    let body: MarkRead = req.json()?;
+    let state = app.db.load_state(chat_id, true).await?.ok_or_else(|| ApiError::not_found("chat not found"))?;
+    let (plan, mark) = transitions::mark_read(&state, &ident, body.index, &app.clock.moment())?;
+    match app.db.commit_writes(&plan.writes).await {
+        // A racing mark of the same chatter went further: this one's work is done.
+        Err(StoreError::Refused(e)) if e.message == transitions::READ_FURTHER => {}
+        other => other?,
+    }
+    Ok(Response::ok(&json!({ "lastReadIndex": mark })))
+}

@@ -2,7 +2,7 @@
 //! ChatParticipantRemove, ChatParticipantList, ChatParticipantCheck; and the invitations
 //! (ChatInvite, ChatInvitesGet, ChatInviteRemove, ChatDecline), which are participants too.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::app::App;
 use crate::auth;
@@ -20,6 +20,26 @@ use crate::store::IndexQuery;
 /// How `viewer` sees the chatters of a chat (MaskAgentName): the one masking rule.
 pub fn masking<'a>(app: &'a App, viewer: &Identity, participants: &'a [Participant]) -> Masking<'a> {
     Masking::new(app.config.agent_mask(), viewer.is_agent(), participants)
+}
+
+/// A participant as the list and the check show it: with its read receipt.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ParticipantView {
+    #[serde(flatten)]
+    pub participant: Participant,
+    /// The index of the last message this participant has marked read
+    /// (`POST /chats/{chatId}/read`); absent until it marks one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_read_index: Option<u64>,
+}
+
+/// `p` as `shown` lets the viewer see it, with how far it has read.
+fn view(state: &ChatState, shown: &Masking, p: &Participant) -> ParticipantView {
+    ParticipantView {
+        participant: shown.participant(p),
+        last_read_index: state.last_read(p.chatter_type, &p.chatter_id),
+    }
 }
 
 fn path_chatter(req: &Request) -> Result<(ChatterType, String), ApiError> {
@@ -147,11 +167,11 @@ pub async fn list(app: &App, req: Request) -> HandlerResult {
     let ident = req.caller()?;
     let state = readable_state(app, &ident, req.param("chatId")?).await?;
     let shown = masking(app, &ident, &state.participants);
-    let views: Vec<Participant> = state
+    let views: Vec<ParticipantView> = state
         .participants
         .iter()
         .filter(|p| shown.shows(p.chatter_type, &p.chatter_id))
-        .map(|p| shown.participant(p))
+        .map(|p| view(&state, &shown, p))
         .collect();
     Ok(Response::ok(&serde_json::json!({ "participants": views })))
 }
@@ -172,7 +192,7 @@ pub async fn get(app: &App, req: Request) -> HandlerResult {
         .filter(|p| p.chatter_type == chatter_type && shown.participant(p).chatter_id == chatter_id)
         .find(|p| (!active_only || p.is_active()) && shown.shows(p.chatter_type, &p.chatter_id))
         .ok_or_else(|| ApiError::not_found("no such participant"))?;
-    Ok(Response::ok(&serde_json::json!({ "participant": shown.participant(p) })))
+    Ok(Response::ok(&serde_json::json!({ "participant": view(&state, &shown, p) })))
 }
 
 /// `POST /chats/{chatId}/invitations` (ChatInvite): an agent in the chat invites another

@@ -69,6 +69,7 @@ pub(super) struct StateParts {
     pub(super) chat: Option<Chat>,
     pub(super) participants: Vec<Participant>,
     pub(super) typing: Vec<Typing>,
+    pub(super) read_marks: Vec<ReadMark>,
     pub(super) last_index: u64,
     pub(super) last_message_time: Option<String>,
 }
@@ -80,13 +81,14 @@ impl StateParts {
             Some(entity::CHAT) => self.chat = Some(from_item(item)?),
             Some(entity::PARTICIPANT) => self.participants.push(from_item(item)?),
             Some(entity::TYPING) => self.typing.push(from_item(item)?),
+            Some(entity::READ_MARK) => self.read_marks.push(from_item(item)?),
             _ => {}
         }
         Ok(())
     }
 
     pub(super) fn into_state(self) -> Option<ChatState> {
-        let StateParts { chat, participants, typing, last_index, last_message_time } = self;
-        chat.map(|chat| ChatState { chat, participants, typing, last_index, last_message_time })
+        let StateParts { chat, participants, typing, read_marks, last_index, last_message_time } = self;
+        chat.map(|chat| ChatState { chat, participants, typing, read_marks, last_index, last_message_time })
     }
 }

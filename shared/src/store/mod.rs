@@ -17,7 +17,7 @@ use crate::domain::error::DomainError;
 use crate::domain::events::Entity;
 use crate::domain::model::{
     entity, Availability, ChannelAgent, Chat, ChatState, ChatStatus, ChatterType, Connection, FileUpload, Flag,
-    LoggedEvent, Message, Participant, Presence, Typing, Watched, Webhook, WebhookDelivery,
+    LoggedEvent, Message, Participant, Presence, ReadMark, Typing, Watched, Webhook, WebhookDelivery,
 };
 use crate::domain::plan::{Guarded, Plan, Write};
 use crate::keys;
@@ -184,6 +184,7 @@ pub fn entity_of(image: Option<serde_dynamo::Item>) -> StoreResult<Option<Entity
         entity::MESSAGE => Some(Entity::Message(serde_dynamo::from_item(item)?)),
         entity::PRESENCE => Some(Entity::Presence(serde_dynamo::from_item(item)?)),
         entity::CHANNEL_COUNT => Some(Entity::ChannelCount(serde_dynamo::from_item(item)?)),
+        entity::READ_MARK => Some(Entity::ReadMark(serde_dynamo::from_item(item)?)),
         // Typing is pushed to sockets, never published: the item has no chat id, its key has.
         entity::TYPING => {
             let chat_id = match item.get(keys::PK) {

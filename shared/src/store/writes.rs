@@ -106,6 +106,27 @@ impl Db {
                 let put = Put::builder().table_name(&self.table).set_item(Some(item)).build().map_err(build_error)?;
                 Ok(TransactWriteItem::builder().put(put).build())
             }
+            // An update, so that a racing lower mark never overtakes a higher one.
+            Write::ReadMark(mark) => {
+                let update = Update::builder()
+                    .table_name(&self.table)
+                    .key(keys::PK, s(keys::chat_pk(&mark.chat_id)))
+                    .key(keys::SK, s(keys::read_mark_sk(mark.chatter_type, &mark.chatter_id)))
+                    .update_expression(
+                        "SET entityType = :e, chatId = :c, chatterId = :i, chatterType = :t, \
+                         lastReadIndex = :n, readTime = :at",
+                    )
+                    .condition_expression("attribute_not_exists(lastReadIndex) OR lastReadIndex < :n")
+                    .expression_attribute_values(":e", s(entity::READ_MARK))
+                    .expression_attribute_values(":c", s(&mark.chat_id))
+                    .expression_attribute_values(":i", s(&mark.chatter_id))
+                    .expression_attribute_values(":t", s(mark.chatter_type.as_str()))
+                    .expression_attribute_values(":n", AttributeValue::N(mark.last_read_index.to_string()))
+                    .expression_attribute_values(":at", s(&mark.read_time))
+                    .build()
+                    .map_err(build_error)?;
+                Ok(TransactWriteItem::builder().update(update).build())
+            }
             Write::FilePosted { chat_id, file_id } => {
                 let update = Update::builder()
                     .table_name(&self.table)

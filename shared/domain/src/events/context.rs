@@ -29,6 +29,8 @@ pub enum Entity {
     ChannelCount(ChannelCount),
     /// A chatter's typing notice, in the chat whose id comes first (socket pushes only).
     Typing(String, Typing),
+    /// How far a chatter has read (a read receipt).
+    ReadMark(ReadMark),
 }
 
 /// A committed change, as the table's stream reported it.

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use crate::masking::Masking;
 use crate::model::{
     Availability, ChannelCount, Chat, ChatStatus, ChatterType, Format, Message, MessageType, Participant,
-    PermissionLevel, Presence, Typing,
+    PermissionLevel, Presence, ReadMark, Typing,
 };
 use crate::rpc::lines_that_fit;
 pub use crate::rpc::{form_encode, rpc_status, MAX_CHAT_BYTES};
@@ -128,6 +128,13 @@ fn describe_all<'a>(change: &'a Change, ctx: &'a Context) -> Out<'a> {
         }
         (None, Some(Entity::Message(m))) => message_added(&mut out, m),
         (_, Some(Entity::Typing(_, t))) => typing_changed(&mut out, t),
+        (old, Some(Entity::ReadMark(m))) => {
+            let before = match old {
+                Some(Entity::ReadMark(o)) => Some(o.last_read_index),
+                _ => None,
+            };
+            read_marked(&mut out, before, m)
+        }
         (_, Some(Entity::Presence(p))) => presence_changed(&mut out, p, change),
         (Some(Entity::Presence(p)), None) => {
             let offline = Presence { availability: Availability::Offline, ..p.clone() };
@@ -432,6 +439,47 @@ fn typing_changed(out: &mut Out, t: &Typing) {
         "messageType": "MessageLogUpdated",
         "notificationType": "NewMessages",
         "messages": [message],
+        "chatUri": format!("{}/chats/{}", ctx.api_url, chat.chat_id),
+    }));
+}
+
+/// A read receipt: native `ChatMessageRead` for integrators, and pushed to sockets as a
+/// `MessagesRead` entry of MessageLogUpdated (beside the seed's TypingStarted: Genesys has
+/// no read receipts, and its clients skip a type they do not know), with the reader as the
+/// view may see it. Neither webhook vocabulary of the seeds carries it.
+fn read_marked(out: &mut Out, before: Option<u64>, m: &ReadMark) {
+    let ctx = out.ctx;
+    let Some(chat) = ctx.chat.as_ref() else { return };
+    out.native(
+        "ChatMessageRead",
+        Some(chat),
+        None,
+        Some(&m.chatter_id),
+        json!({
+            "chatterType": m.chatter_type, "chatterId": m.chatter_id,
+            "lastReadIndex": m.last_read_index, "previousReadIndex": before,
+        }),
+    );
+    let masking = ctx.view_masking();
+    let reader = ctx.participants.iter().find(|p| p.chatter_type == m.chatter_type && p.chatter_id == m.chatter_id);
+    let Some(reader) = reader.filter(|p| masking.shows(p.chatter_type, &p.chatter_id)) else { return };
+    let shown = masking.participant(reader);
+    out.notes.push(json!({
+        "messageType": "MessageLogUpdated",
+        "notificationType": "NewMessages",
+        "messages": [{
+            "from": {
+                "nickname": shown.chatter_name,
+                "type": if m.chatter_type == ChatterType::User { "Agent" } else { "Customer" },
+                "participantId": shown.chatter_id,
+            },
+            "type": "MessagesRead",
+            // Not `index`: clients drop an entry whose index they have (a message pushed twice).
+            "lastReadIndex": m.last_read_index,
+            "visibility": "All",
+            "timestamp": seed_timestamp(&m.read_time),
+            "timestampSeconds": millis(&m.read_time),
+        }],
         "chatUri": format!("{}/chats/{}", ctx.api_url, chat.chat_id),
     }));
 }

@@ -89,6 +89,38 @@ pub fn set_typing(
     Ok(plan)
 }
 
+/// Plans a read receipt: the caller has seen the transcript up to message `index`. A mark
+/// never moves backwards: one at or behind the caller's mark plans no write, and the
+/// store's condition keeps a racing lower mark from overtaking a higher one. Returns the
+/// plan and the caller's mark once it is committed.
+pub fn mark_read(state: &ChatState, ident: &Identity, index: u64, now: &Moment) -> DomainResult<(Plan, u64)> {
+    policy::can_mark_read(ident, state)?;
+    if index > state.last_index {
+        return Err(DomainError::invalid(format!(
+            "index {index} is past the chat's last message ({})",
+            state.last_index
+        )));
+    }
+    let mut plan = Plan::default();
+    let known = state.last_read(ident.chatter_type(), ident.chatter_id());
+    if known.is_some_and(|k| k >= index) {
+        return Ok((plan, known.unwrap_or(index)));
+    }
+    let mark = ReadMark {
+        chat_id: state.chat.chat_id.clone(),
+        chatter_id: ident.chatter_id().to_string(),
+        chatter_type: ident.chatter_type(),
+        last_read_index: index,
+        read_time: now.stamp.clone(),
+    };
+    plan.write(Write::ReadMark(mark), READ_FURTHER);
+    Ok((plan, index))
+}
+
+/// What a read mark's condition failing means: a racing mark of the same chatter went
+/// further first, which is where this one wanted to be anyway.
+pub const READ_FURTHER: &str = "already read further";
+
 /// Plans an upload (sendFile's first step): the caller may post here, the file is one the
 /// deployment accepts, and the chat has uploads left (counted with a condition, so racing
 /// uploads cannot pass the limit together). Nothing shows in the transcript yet.
