@@ -145,6 +145,8 @@ async function poll() {
     if (chat !== current) return;
     page.messages.filter((m) => m.index > chat.lastIndex).forEach(render);
     chat.lastIndex = Math.max(chat.lastIndex, page.lastIndex);
+    showRead(page.readMarks ?? []);
+    markRead(chat);
     const customer = page.typing.find((t) => t.chatterType !== "User");
     if (!pushed) $("typing").textContent = customer ? typingLine(customer.text) : "";
     if (page.chatStatus === "closed") $("chat-status").textContent = "This chat is closed.";
@@ -154,6 +156,32 @@ async function poll() {
     polling = false;
   }
   if (pollAgain) poll();
+}
+
+/// The agent's read receipt for the open chat, while the console is in view: one request
+/// at a time, never behind the last one sent.
+async function markRead(chat) {
+  if (document.visibilityState !== "visible" || chat.lastIndex <= (chat.readSent ?? 0) || chat.reading) return;
+  chat.reading = true;
+  try {
+    const want = chat.lastIndex;
+    await api("POST", `/chats/${chat.chatId}/read`, { index: want });
+    chat.readSent = want;
+  } catch { /* the next poll marks again */ } finally {
+    chat.reading = false;
+  }
+}
+
+document.addEventListener("visibilitychange", () => current && markRead(current));
+
+/// How far the others have read: "Seen" on the agent's last message the customer has read,
+/// and each party's mark in the chat's status line.
+function showRead(marks) {
+  const customer = marks.find((r) => r.chatterType !== "User");
+  const mine = [...$("transcript").querySelectorAll("li.mine")].filter((li) => Number(li.dataset.index) <= (customer?.lastReadIndex ?? 0));
+  $("transcript").querySelectorAll(".seen").forEach((s) => s.remove());
+  mine.at(-1)?.append(Object.assign(document.createElement("span"), { className: "seen", textContent: " · Seen" }));
+  $("read-status").textContent = marks.length ? `Read: ${marks.map((r) => `${r.chatterName} up to #${r.lastReadIndex}`).join(", ")}` : "";
 }
 
 async function setAvailability() {

@@ -94,7 +94,7 @@ export class WebChatService {
     Object.assign(this, {
       handlers: new Map(), preprocessors: [], prefilters: [], session: null, timer: null, polling: false,
       pollExceptions: 0, disconnected: false, restoring: false, agents: new Map(), typing: false,
-      historyBefore: null, socket: null, pushing: false,
+      historyBefore: null, socket: null, pushing: false, readSent: 0, readWanted: 0, readInFlight: null, agentsRead: 0,
     });
     queueMicrotask(async () => {
       this.emit("ready");
@@ -148,6 +148,9 @@ export class WebChatService {
     this.seenTimer = null;
     this.historyBefore = null;
     this.firstIndex = null;
+    this.readSent = 0;
+    this.readWanted = 0;
+    this.agentsRead = 0;
     this.session = null;
     this.agents.clear();
     this.save();
@@ -425,6 +428,40 @@ export class WebChatService {
     }
   }
 
+  // Read receipts (not in the seed: its widget has none) ------------------------------
+
+  /// Marks the transcript read up to `index` (by default the last message delivered):
+  /// what the customer has seen. Coalesced: one request at a time, and none for a mark at
+  /// or behind the last one sent, so a burst of messages costs one write.
+  async markRead({ index } = {}) {
+    const session = this.requireSession();
+    const upTo = index ?? session.lastIndex;
+    if (!(upTo > this.readSent)) return;
+    this.readWanted = Math.max(this.readWanted, upTo);
+    this.readInFlight ??= (async () => {
+      try {
+        while (this.session && this.readWanted > this.readSent) {
+          const want = this.readWanted;
+          await this.request("POST", `/chats/${this.session.chatId}/read`, { index: want });
+          this.readSent = want;
+        }
+      } finally {
+        this.readInFlight = null;
+      }
+    })();
+    return this.readInFlight;
+  }
+
+  /// Agents' read marks (pushed as MessagesRead, or a poll's `readMarks`): `messagesRead`
+  /// when the furthest an agent has read moves, with that index and who read it.
+  noteRead(marks) {
+    for (const { lastReadIndex, by } of marks) {
+      if (!(lastReadIndex > this.agentsRead)) continue;
+      this.agentsRead = lastReadIndex;
+      this.emit("messagesRead", { lastReadIndex, by });
+    }
+  }
+
   // Polling --------------------------------------------------------------------------
 
   startPoll() {
@@ -488,6 +525,10 @@ export class WebChatService {
       this.session.lastIndex = Math.max(lastIndex, page.lastIndex ?? lastIndex);
       this.save();
       this.updateTyping(page.typing ?? []);
+      this.noteRead((page.readMarks ?? []).filter((r) => r.chatterType === "User").map((r) => ({
+        lastReadIndex: r.lastReadIndex,
+        by: { type: "Agent", nickname: r.chatterName, participantId: r.chatterId },
+      })));
       if (page.chatStatus === "closed") {
         this.finish(page.messages.at(-1) ?? null);
         return;
@@ -574,6 +615,9 @@ export class WebChatService {
     for (const t of data.messages.filter((m) => m.type === "TypingStarted" || m.type === "TypingStopped")) {
       if (t.from?.type === "Agent") this.agentTyping(t.type === "TypingStarted");
     }
+    this.noteRead(data.messages
+      .filter((m) => m.type === "MessagesRead" && m.from?.type === "Agent")
+      .map((m) => ({ lastReadIndex: m.lastReadIndex, by: m.from })));
     const pushed = data.messages.filter((m) => Number.isInteger(m.index) && m.index > this.session.lastIndex);
     if (!pushed.length) return;
     const contiguous = pushed.every((m, i) => m.index === this.session.lastIndex + 1 + i);

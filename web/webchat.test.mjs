@@ -594,3 +594,45 @@ test("poll resolves with a session, and rejects without one or while a poll runs
   await asked;
   chat.stopPoll();
 });
+
+test("markRead sends one coalesced mark at a time and never one behind; agents' marks emit messagesRead", async () => {
+  let release;
+  const marks = [];
+  const { chat, api } = service({
+    "POST /chats/c1/read": async (_, body) => {
+      marks.push(body.index);
+      await new Promise((r) => (release = r));
+      return [200, { lastReadIndex: body.index }];
+    },
+    "POST /chats": () => started,
+    "GET /chats/c1/messages": () => [200, {
+      messages: [], lastIndex: 0, chatStatus: "active", typing: [],
+      readMarks: [{ chatterType: "User", chatterId: "ann", chatterName: "Ann", lastReadIndex: 4 },
+        { chatterType: "Customer", chatterId: "v1", chatterName: "Vic", lastReadIndex: 9 }],
+    }],
+  });
+  const read = [];
+  chat.on("messagesRead", (e) => read.push([e.lastReadIndex, e.by.nickname]));
+  await chat.startChat({});
+  chat.stopPoll();
+  const first = chat.markRead({ index: 3 });
+  await until(() => marks.length === 1);
+  chat.markRead({ index: 5 });
+  chat.markRead({ index: 7 });
+  release();
+  await until(() => marks.length === 2);
+  release();
+  await first;
+  assert.deepEqual(marks, [3, 7], "the marks asked for meanwhile went as one, the furthest");
+  await chat.markRead({ index: 6 });
+  assert.deepEqual(marks, [3, 7], "none behind what was sent");
+  await chat.poll();
+  chat.onPush({ messageType: "MessageLogUpdated", messages: [
+    { type: "MessagesRead", lastReadIndex: 4, from: { type: "Agent", nickname: "Ann" } },
+    { type: "MessagesRead", lastReadIndex: 6, from: { type: "Agent", nickname: "Ann" } },
+    { type: "MessagesRead", lastReadIndex: 8, from: { type: "Customer", nickname: "Vic" } },
+  ] });
+  assert.deepEqual(read, [[4, "Ann"], [6, "Ann"]], "agents' marks only, each once, moving forward");
+  assert.equal(api.calls.filter((c) => c.path === "/chats/c1/read").length, 2);
+  chat.clear();
+});

@@ -142,6 +142,16 @@ fn message(g: &mut Gen) -> Schema {
 fn message_list(g: &mut Gen) -> Schema {
     let typing =
         object(&[("chatterType", of::<ChatterType>(g)), ("chatterName", string())], &["chatterType", "chatterName"]);
+    // How far each other party has read (its read receipt).
+    let read_mark = object(
+        &[
+            ("chatterType", of::<ChatterType>(g)),
+            ("chatterId", string()),
+            ("chatterName", string()),
+            ("lastReadIndex", integer()),
+        ],
+        &["chatterType", "chatterId", "chatterName", "lastReadIndex"],
+    );
     object(
         &[
             ("messages", array(of::<messages::MessageView>(g))),
@@ -149,8 +159,9 @@ fn message_list(g: &mut Gen) -> Schema {
             ("nextCursor", nullable("string")),
             ("chatStatus", of::<ChatStatus>(g)),
             ("typing", array(typing)),
+            ("readMarks", array(read_mark)),
         ],
-        &["messages", "lastIndex", "nextCursor", "chatStatus", "typing"],
+        &["messages", "lastIndex", "nextCursor", "chatStatus", "typing", "readMarks"],
     )
 }
 

@@ -76,6 +76,10 @@ test("a customer and an agent chat through the widget and the console", { timeou
     await agent.getByText("“Where is my parcel", { exact: false }).waitFor(); // the typing preview
     await customer.getByRole("button", { name: "Send" }).click();
     await transcript(agent).getByText("Jonny: Where is my parcel?").waitFor();
+    // Read receipts both ways: each side has the other's message in view.
+    await transcript(customer).locator("li.mine", { hasText: "Where is my parcel?" }).getByText("Seen").waitFor();
+    await transcript(agent).locator("li.mine", { hasText: "Hello Jonny" }).getByText("Seen").waitFor();
+    await agent.getByText(/Read: .*Jonny up to #\d+/).waitFor();
 
     // An internal note: the agent sees it, the customer never does.
     await agent.getByLabel("Internal note").check();

@@ -233,6 +233,26 @@ fn typing_view(app: &App, viewer: &Identity, state: &ChatState) -> Vec<serde_jso
         .collect()
 }
 
+/// How far the others in the chat have read, as the caller may see them (a polling
+/// widget's "seen" marks; pushed clients get them as MessagesRead).
+fn read_marks_view(app: &App, viewer: &Identity, state: &ChatState) -> Vec<serde_json::Value> {
+    let shown = masking(app, viewer, &state.participants);
+    state
+        .read_marks
+        .iter()
+        .filter(|m| !(m.chatter_type == viewer.chatter_type() && m.chatter_id == viewer.chatter_id()))
+        .filter_map(|m| state.participant(m.chatter_type, &m.chatter_id).map(|p| (m, p)))
+        .filter(|(_, p)| shown.shows(p.chatter_type, &p.chatter_id))
+        .map(|(m, p)| {
+            let p = shown.participant(p);
+            json!({
+                "chatterType": p.chatter_type, "chatterId": p.chatter_id, "chatterName": p.chatter_name,
+                "lastReadIndex": m.last_read_index,
+            })
+        })
+        .collect()
+}
+
 /// `GET /chats/{chatId}/messages` (ChatMessageList). `after` is the widget's poll: one
 /// Query on the chat's partition from that index. `before` pages back through history.
 pub async fn list(app: &App, req: Request) -> HandlerResult {
@@ -293,6 +313,7 @@ pub async fn list(app: &App, req: Request) -> HandlerResult {
         "nextCursor": next,
         "chatStatus": state.chat.status,
         "typing": typing_view(app, &ident, &state),
+        "readMarks": read_marks_view(app, &ident, &state),
     })))
 }
 
