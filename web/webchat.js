@@ -95,6 +95,7 @@ export class WebChatService {
       handlers: new Map(), preprocessors: [], prefilters: [], session: null, timer: null, polling: false,
       pollExceptions: 0, disconnected: false, restoring: false, agents: new Map(), typing: false,
       historyBefore: null, socket: null, pushing: false, readSent: 0, readWanted: 0, readInFlight: null, agentsRead: 0,
+      place: null,
     });
     queueMicrotask(async () => {
       this.emit("ready");
@@ -151,6 +152,7 @@ export class WebChatService {
     this.readSent = 0;
     this.readWanted = 0;
     this.agentsRead = 0;
+    this.place = null;
     this.session = null;
     this.agents.clear();
     this.save();
@@ -462,6 +464,17 @@ export class WebChatService {
     }
   }
 
+  /// The chat's place in the queue while it waits (a poll's `queuePosition`, or a pushed
+  /// QueuePositionUpdated): `queuePosition` when it changes, with the wait to expect in
+  /// seconds (null when unknown); both null once an agent has taken the chat.
+  notePlace(queuePosition, estimatedWaitSeconds) {
+    const place = { queuePosition: queuePosition ?? null, estimatedWaitSeconds: estimatedWaitSeconds ?? null };
+    if (this.place?.queuePosition === place.queuePosition && this.place?.estimatedWaitSeconds === place.estimatedWaitSeconds) return;
+    if (!this.place && place.queuePosition === null) return;
+    this.place = place.queuePosition === null ? null : place;
+    this.emit("queuePosition", place);
+  }
+
   // Polling --------------------------------------------------------------------------
 
   startPoll() {
@@ -525,6 +538,7 @@ export class WebChatService {
       this.session.lastIndex = Math.max(lastIndex, page.lastIndex ?? lastIndex);
       this.save();
       this.updateTyping(page.typing ?? []);
+      if ("queuePosition" in page) this.notePlace(page.queuePosition, page.estimatedWaitSeconds);
       this.noteRead((page.readMarks ?? []).filter((r) => r.chatterType === "User").map((r) => ({
         lastReadIndex: r.lastReadIndex,
         by: { type: "Agent", nickname: r.chatterName, participantId: r.chatterId },
@@ -611,6 +625,7 @@ export class WebChatService {
       if (data.chat?.state === "Disconnected") this.pollOnce();
       return;
     }
+    if (data.messageType === "QueuePositionUpdated") return this.notePlace(data.queuePosition, data.estimatedWaitSeconds);
     if (data.messageType !== "MessageLogUpdated") return;
     for (const t of data.messages.filter((m) => m.type === "TypingStarted" || m.type === "TypingStopped")) {
       if (t.from?.type === "Agent") this.agentTyping(t.type === "TypingStarted");

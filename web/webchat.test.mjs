@@ -636,3 +636,29 @@ test("markRead sends one coalesced mark at a time and never one behind; agents' 
   assert.equal(api.calls.filter((c) => c.path === "/chats/c1/read").length, 2);
   chat.clear();
 });
+
+test("the queue position comes with each poll and each push, once per change, and clears when taken", async () => {
+  const pages = [
+    { queuePosition: 3, estimatedWaitSeconds: null },
+    { queuePosition: 3, estimatedWaitSeconds: null },
+    { queuePosition: null, estimatedWaitSeconds: null },
+  ];
+  let n = 0;
+  const { chat } = service({
+    "POST /chats": () => started,
+    "GET /chats/c1/messages": () => [200, { messages: [], lastIndex: 0, chatStatus: "request", typing: [], readMarks: [], ...pages[Math.min(n++, 2)] }],
+  });
+  const places = [];
+  chat.on("queuePosition", (e) => places.push([e.queuePosition, e.estimatedWaitSeconds]));
+  await chat.startChat({});
+  chat.stopPoll();
+  await until(() => !chat.polling);
+  n = 0;
+  await chat.poll();
+  chat.onPush({ messageType: "QueuePositionUpdated", queuePosition: 2, estimatedWaitSeconds: 40 });
+  chat.onPush({ messageType: "QueuePositionUpdated", queuePosition: 2, estimatedWaitSeconds: 40 });
+  n = 2;
+  await chat.poll();
+  assert.deepEqual(places, [[3, null], [2, 40], [null, null]]);
+  chat.clear();
+});

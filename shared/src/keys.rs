@@ -275,6 +275,11 @@ pub fn deleted_pks() -> Vec<String> {
     all_shards("DELETED", STATUS_SHARDS)
 }
 
+/// A channel's first accepts in one wait bucket (the queue's estimated wait), beside its count.
+pub fn queue_wait_sk(bucket: i64) -> String {
+    format!("WAIT#{bucket:012}")
+}
+
 /// GSI2 partition of chats in one channel.
 pub fn channel_pk(channel_id: &str) -> String {
     format!("CHANNEL#{}", escape(channel_id))

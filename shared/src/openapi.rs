@@ -160,8 +160,20 @@ fn message_list(g: &mut Gen) -> Schema {
             ("chatStatus", of::<ChatStatus>(g)),
             ("typing", array(typing)),
             ("readMarks", array(read_mark)),
+            // A waiting customer's place in the queue (1 = next) and the wait to expect.
+            ("queuePosition", nullable("integer")),
+            ("estimatedWaitSeconds", nullable("integer")),
         ],
-        &["messages", "lastIndex", "nextCursor", "chatStatus", "typing", "readMarks"],
+        &[
+            "messages",
+            "lastIndex",
+            "nextCursor",
+            "chatStatus",
+            "typing",
+            "readMarks",
+            "queuePosition",
+            "estimatedWaitSeconds",
+        ],
     )
 }
 
@@ -208,8 +220,20 @@ fn session(g: &mut Gen) -> Schema {
             ("chatterType", of::<ChatterType>(g)),
             ("status", json_schema!({ "anyOf": [of::<ChatStatus>(g), { "type": "null" }] })),
             ("lastIndex", integer()),
+            // While the chat waits in its queue: its place (1 = next) and the wait to expect.
+            ("queuePosition", nullable("integer")),
+            ("estimatedWaitSeconds", nullable("integer")),
         ],
-        &["sessionActive", "chatId", "participantId", "chatterType", "status", "lastIndex"],
+        &[
+            "sessionActive",
+            "chatId",
+            "participantId",
+            "chatterType",
+            "status",
+            "lastIndex",
+            "queuePosition",
+            "estimatedWaitSeconds",
+        ],
     )
 }
 

@@ -18,6 +18,7 @@ use crate::app::App;
 use crate::domain::events::{self, Change, Context, Entity, View};
 use crate::domain::model::{ChatterType, Connection, Participant, Viewer, Watched};
 use crate::domain::push;
+use crate::domain::queue;
 use crate::publisher::{self, PublishError};
 use crate::store::StoreError;
 
@@ -129,6 +130,43 @@ async fn push_change(app: &App, change: &Change, chats: &mut HashMap<String, Con
                 matches!(&s.viewer, Viewer::Chatter { chatter_type: t, chatter_id: id, .. } if t == chatter_type && id == chatter_id)
             });
             futures_util::future::join_all(theirs.map(|s| close(app, s))).await;
+        }
+    }
+    Ok(pushed + push_queue_places(app, change).await?)
+}
+
+/// How far down a queue places are pushed: a request further back reads its place when its
+/// widget asks (`GET /session`, `GET /chats/{chatId}`).
+const QUEUE_PUSH_LIMIT: usize = 100;
+
+/// A request that left or joined a queue moves the requests that arrived after it: each
+/// is pushed its new place and wait (`QueuePositionUpdated`). Per queue the change touched:
+/// a count of the requests ahead, a listing of those behind (at most QUEUE_PUSH_LIMIT) and
+/// a read of the channel's recent waits, at once; then a watcher Query and a post for each
+/// request behind (one, for a request arriving at the back).
+async fn push_queue_places(app: &App, change: &Change) -> Result<usize, StoreError> {
+    let chat = |e: &Option<Entity>| match e {
+        Some(Entity::Chat(c)) => Some(c.clone()),
+        _ => None,
+    };
+    let (old, new) = (chat(&change.old), chat(&change.new));
+    let mut pushed = 0;
+    for (channel, since) in queue::reordered(old.as_ref(), new.as_ref()) {
+        let now = app.clock.epoch_secs();
+        let (ahead, behind, recent) = tokio::try_join!(
+            app.db.requests_before(&channel, &since),
+            app.db.requests_from(&channel, &since, QUEUE_PUSH_LIMIT),
+            app.db.recent_waits(&channel, now)
+        )?;
+        for (place, c) in (1..).zip(&behind) {
+            let position = ahead.saturating_add(place);
+            let estimate = queue::estimated_wait(recent, queue::waited(c, now));
+            let chat_uri = format!("{}/chats/{}", app.config.events.api_url, c.chat_id);
+            let frame = push::delivery(queue::position_note(&chat_uri, position, estimate)).to_string().into_bytes();
+            let sockets = app.db.watchers(&Watched::Chat(c.chat_id.clone())).await?;
+            let frames = [frame];
+            let posted = futures_util::future::join_all(sockets.iter().map(|s| post(app, s, &frames))).await;
+            pushed += posted.iter().sum::<usize>();
         }
     }
     Ok(pushed)

@@ -113,6 +113,12 @@ pub fn price_it(operations: &[Value], heartbeat_secs: u64) -> Value {
     // socket-push: the chat (1 RRU) and one index Query per audience told (0.5 each: the
     // customer side, the agents); the writer's fast path: one Query (0.5) per message.
     rru += records * 2.0 + s.messages * 0.5;
+    // The queue: the request's arrival and its acceptance each reorder its channel's queue
+    // (socket-push counts the requests ahead and lists those behind, 8 shards each, and
+    // reads the channel's waits: about 17 Queries of 0.5); the accept adds its wait to the
+    // channel's count, an update in its transaction (2 WRU).
+    rru += 2.0 * 17.0 * 0.5;
+    wru += 2.0;
     let (publisher_rru, _, _) = measured(operations, "event-publisher");
     rru += (records - s.typing) * publisher_rru;
     // Sockets: open (1 WRU), subscribe (2 WRU: the item and its index entry), close (1 WRU).

@@ -60,6 +60,8 @@ test("a customer and an agent chat through the widget and the console", { timeou
     assert.equal(new URL(agent.url()).search, "", "the code is gone from the address");
     assert.deepEqual(hostile, [], "nothing reached the host the link named");
     evil.close();
+    // Waiting: the widget says where the customer is in the queue.
+    await customer.getByText(/^You are (next|number \d+ in the queue)/).waitFor();
     await agent.locator("#queue li", { hasText: "Jonny" }).getByRole("button", { name: "Accept" }).click();
     await agent.locator("#chat").waitFor({ state: "visible" });
     await transcript(customer).getByText("Ann joined the chat.").waitFor();

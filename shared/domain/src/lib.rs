@@ -48,6 +48,7 @@ pub mod model;
 pub mod plan;
 pub mod policy;
 pub mod push;
+pub mod queue;
 pub mod rpc;
 pub mod subscriptions;
 pub mod transitions;

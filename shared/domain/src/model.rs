@@ -23,6 +23,7 @@ pub mod entity {
     pub const FILE: &str = "File";
     pub const FILE_COUNT: &str = "FileCount";
     pub const READ_MARK: &str = "ReadMark";
+    pub const QUEUE_WAIT: &str = "QueueWait";
 }
 
 string_enum!(ChatStatus { Request => "request", Active => "active", Closed => "closed" });

@@ -65,6 +65,9 @@ pub enum Write {
     Typing { chat_id: String, typing: Typing },
     /// How far a chatter has read, if that is further than its mark says (it never moves back).
     ReadMark(ReadMark),
+    /// One more first accept in a channel's wait bucket, after `wait_secs` in the queue
+    /// (added up, never read first: the queue's estimated wait).
+    QueueWait { channel_id: String, bucket: i64, wait_secs: i64 },
 }
 
 /// At most `limit` requests per `window_secs` (0: no limit).

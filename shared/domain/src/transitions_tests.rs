@@ -89,6 +89,7 @@ fn kinds(plan: &Plan) -> Vec<&'static str> {
             Write::FilePosted { .. } => "file posted",
             Write::Typing { .. } => "typing",
             Write::ReadMark(_) => "read mark",
+            Write::QueueWait { .. } => "queue wait",
         })
         .collect()
 }
@@ -115,8 +116,10 @@ fn refused(result: DomainResult<impl std::fmt::Debug>) -> Kind {
 #[test]
 fn accepting_a_request_makes_the_first_agent_its_owner() {
     let changed = change_chat(&state(ChatStatus::Request), &agent("bob"), &status(ChatStatus::Active), &now()).unwrap();
-    assert_eq!(kinds(&changed.plan), ["chat", "new participant"]);
+    assert_eq!(kinds(&changed.plan), ["chat", "new participant", "queue wait"]);
     assert_eq!(events(&changed.plan), ["joined"]);
+    let Write::QueueWait { channel_id, wait_secs, .. } = &changed.plan.writes[2].write else { panic!() };
+    assert_eq!((channel_id.as_str(), *wait_secs), ("sales", 10), "the request waited ten seconds");
     let chat = after(&changed.plan);
     assert_eq!((chat.status, chat.previous_status), (ChatStatus::Active, Some(ChatStatus::Request)));
     assert_eq!(chat.reference_id, None, "no reference sent: none kept from an earlier change");
@@ -139,7 +142,7 @@ fn an_invited_agent_accepting_keeps_its_number_and_is_no_longer_pending() {
     // An active Owner is there (the agent who invited): the invitee joins as it was invited.
     s.participants.push(participant(ChatterType::User, "ann", 1, Some(PermissionLevel::Owner)));
     let changed = change_chat(&s, &agent("bob"), &status(ChatStatus::Active), &now()).unwrap();
-    assert_eq!(kinds(&changed.plan), ["chat", "participant"]);
+    assert_eq!(kinds(&changed.plan), ["chat", "participant", "queue wait"]);
     let bob = changed.participants.iter().find(|p| p.chatter_id == "bob").unwrap();
     assert_eq!(
         (bob.agent_number, bob.invitation, bob.permission_level),

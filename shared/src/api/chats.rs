@@ -40,6 +40,14 @@ pub struct ChatView {
     /// to it is pending; false on other listings.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub invitation: Option<bool>,
+    /// While a customer's request waits (ChatGet, in the customer's view): its place in its
+    /// channel's queue, 1 = next.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue_position: Option<u64>,
+    /// With `queuePosition`: the channel's recent mean wait less what this request has
+    /// waited, in seconds; null when nothing was accepted in the channel lately.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimated_wait_seconds: Option<Option<u64>>,
 }
 
 impl ChatView {
@@ -77,6 +85,8 @@ impl ChatView {
             },
             permission_level: None,
             invitation: None,
+            queue_position: None,
+            estimated_wait_seconds: None,
             chat,
         }
     }
@@ -246,8 +256,14 @@ pub async fn get(app: &App, req: Request) -> HandlerResult {
     let state = super::chat_state(app, chat_id).await?;
     policy::can_read(&ident, &state)?;
     let level = policy::own(&ident, &state).and_then(|p| p.permission_level);
+    // The customer's view: agents see the queue itself.
+    let place = if ident.is_agent() { None } else { super::queue_place(app, &state.chat).await? };
     let mut view = ChatView::new(app, state.chat, Some(&state.participants), ident.is_agent());
     view.permission_level = level;
+    if let Some((position, estimate)) = place {
+        view.queue_position = Some(position);
+        view.estimated_wait_seconds = Some(estimate);
+    }
     Ok(Response::ok(&serde_json::json!({ "chat": view })))
 }
 

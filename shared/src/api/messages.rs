@@ -304,6 +304,8 @@ pub async fn list(app: &App, req: Request) -> HandlerResult {
         let next = if more { page.last().map(|m| m.index.to_string()) } else { None };
         (state, page, next)
     };
+    // A waiting customer's poll carries its place in the queue (agents see the queue itself).
+    let place = if ident.is_agent() { None } else { super::queue_place(app, &state.chat).await? };
     let last_index = scanned.iter().map(|m| m.index).max().unwrap_or(after.unwrap_or(0));
     let messages: Vec<MessageView> =
         scanned.iter().filter_map(|m| visible(app, &ident, &state, m, exclude_internal, exclude_customer)).collect();
@@ -314,6 +316,8 @@ pub async fn list(app: &App, req: Request) -> HandlerResult {
         "chatStatus": state.chat.status,
         "typing": typing_view(app, &ident, &state),
         "readMarks": read_marks_view(app, &ident, &state),
+        "queuePosition": place.map(|p| p.0),
+        "estimatedWaitSeconds": place.and_then(|p| p.1),
     })))
 }
 

@@ -19,3 +19,19 @@ use crate::error::ApiError;
 pub(crate) async fn chat_state(app: &App, chat_id: &str) -> Result<ChatState, ApiError> {
     app.db.load_state(chat_id, false).await?.ok_or_else(|| ApiError::not_found("chat not found"))
 }
+
+/// A customer's request's place in its channel's queue and the wait to expect; None for
+/// a chat that is not waiting (and for an agent's private request, which has no queue).
+/// Two reads at once: the requests ahead, counted, and the channel's recent waits.
+pub(crate) async fn queue_place(
+    app: &App,
+    chat: &crate::domain::model::Chat,
+) -> Result<Option<(u64, Option<u64>)>, ApiError> {
+    use crate::domain::queue;
+    if chat.status != crate::domain::model::ChatStatus::Request || chat.is_agent_to_agent() || chat.deleted {
+        return Ok(None);
+    }
+    let now = app.clock.epoch_secs();
+    let (position, recent) = tokio::try_join!(app.db.queue_position(chat), app.db.recent_waits(&chat.channel_id, now))?;
+    Ok(Some((position, queue::estimated_wait(recent, queue::waited(chat, now)))))
+}

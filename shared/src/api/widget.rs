@@ -106,7 +106,13 @@ pub async fn session(app: &App, req: Request) -> HandlerResult {
     let active = state.as_ref().is_some_and(|s| {
         s.chat.status != ChatStatus::Closed && s.participant(*chatter_type, chatter_id).is_some_and(|p| p.is_active())
     });
+    let place = match &state {
+        Some(s) if active => super::queue_place(app, &s.chat).await?,
+        _ => None,
+    };
     Ok(Response::ok(&json!({
+        "queuePosition": place.map(|p| p.0),
+        "estimatedWaitSeconds": place.and_then(|p| p.1),
         "sessionActive": active,
         "chatId": chat_id,
         "participantId": chatter_id,

@@ -28,6 +28,7 @@ mod items;
 mod lists;
 mod pages;
 mod queries;
+mod queue;
 mod records;
 mod sockets;
 mod webhooks;

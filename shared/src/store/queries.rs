@@ -11,6 +11,8 @@ pub enum ChatRange {
     Any,
     Status(ChatStatus),
     RequestsBefore(String),
+    /// The requests made at or after a moment (the queue behind a chat that left or joined it).
+    RequestsFrom(String),
 }
 
 impl ChatRange {
@@ -20,6 +22,10 @@ impl ChatRange {
             ChatRange::RequestsBefore(cut) => SortKey::Between(
                 keys::chat_status_prefix(ChatStatus::Request, None),
                 keys::chat_status_prefix(ChatStatus::Request, Some(cut)),
+            ),
+            ChatRange::RequestsFrom(cut) => SortKey::Between(
+                keys::chat_status_prefix(ChatStatus::Request, Some(cut)),
+                keys::chat_status_prefix(ChatStatus::Request, Some("~")),
             ),
             ChatRange::Status(s) => SortKey::BeginsWith(keys::chat_status_prefix(*s, None)),
             ChatRange::Any => SortKey::Any,

@@ -1,6 +1,7 @@
 //! Planned writes as DynamoDB requests: one builder per kind of write.
 
 use super::*;
+use crate::domain::queue::WAIT_BUCKET_SECS;
 
 impl Db {
     /// The requests of planned writes, in order.
@@ -123,6 +124,24 @@ impl Db {
                     .expression_attribute_values(":t", s(mark.chatter_type.as_str()))
                     .expression_attribute_values(":n", AttributeValue::N(mark.last_read_index.to_string()))
                     .expression_attribute_values(":at", s(&mark.read_time))
+                    .build()
+                    .map_err(build_error)?;
+                Ok(TransactWriteItem::builder().update(update).build())
+            }
+            // Added up, never read first: racing accepts of one channel both count.
+            Write::QueueWait { channel_id, bucket, wait_secs } => {
+                let update = Update::builder()
+                    .table_name(&self.table)
+                    .key(keys::PK, s(keys::channel_pk(channel_id)))
+                    .key(keys::SK, s(keys::queue_wait_sk(*bucket)))
+                    .update_expression(
+                        "SET entityType = :e, channelId = :c, expiresAt = :x ADD accepts :one, waitSeconds :w",
+                    )
+                    .expression_attribute_values(":e", s(entity::QUEUE_WAIT))
+                    .expression_attribute_values(":c", s(channel_id))
+                    .expression_attribute_values(":x", AttributeValue::N((bucket + 3 * WAIT_BUCKET_SECS).to_string()))
+                    .expression_attribute_values(":one", AttributeValue::N("1".into()))
+                    .expression_attribute_values(":w", AttributeValue::N(wait_secs.max(&0).to_string()))
                     .build()
                     .map_err(build_error)?;
                 Ok(TransactWriteItem::builder().update(update).build())

@@ -100,6 +100,17 @@ pub fn change_chat(state: &ChatState, ident: &Identity, cmd: &ChatChange, now: &
                     RACED,
                 );
                 plan.messages.push(NewMessage::system((&me).into(), "joined", vec![]));
+                // A fresh request answered: its wait counts towards the channel's estimate
+                // (one handed back had been answered before).
+                let fresh = before.status == ChatStatus::Request && before.previous_status.is_none();
+                if fresh && !before.is_agent_to_agent() {
+                    let write = Write::QueueWait {
+                        channel_id: before.channel_id.clone(),
+                        bucket: queue::wait_bucket(now.epoch_secs),
+                        wait_secs: queue::waited(before, now.epoch_secs),
+                    };
+                    plan.write(write, RACED);
+                }
                 participants.retain(|p| !(p.chatter_type == ChatterType::User && p.chatter_id == user_id));
                 participants.push(me);
             }

@@ -15,7 +15,7 @@ use crate::model::{
     IdempotencyRecord, MessageType, Participant, PermissionLevel, Presence, ReadMark, Typing,
 };
 use crate::plan::{Moment, NewMessage, Plan, RateLimit, Write};
-use crate::{filter, policy, validate};
+use crate::{filter, policy, queue, validate};
 
 const RACED: &str = "the chat changed meanwhile";
 const PARTICIPANT_RACED: &str = "the participant changed meanwhile";

@@ -1,0 +1,88 @@
+//! A channel's queue: a request's place in it, the requests waiting in it, and the
+//! channel's recent waits. The queue is the channel's chat list (GSI2, sharded), whose sort
+//! key begins with the status and then the arrival: every read here touches the requests
+//! of one channel only, never the rest of the table.
+
+use super::*;
+use crate::domain::queue::{RecentWaits, WAIT_BUCKET_SECS};
+
+impl Db {
+    /// `chat`'s place in its channel's queue, 1 = next: its channel's requests that
+    /// arrived before it, plus one.
+    pub async fn queue_position(&self, chat: &Chat) -> StoreResult<u64> {
+        let upto = keys::chat_status_time_sk(ChatStatus::Request, &chat.create_time, &chat.chat_id);
+        // Its own entry is counted too (BETWEEN is inclusive): that is the "plus one".
+        Ok(self.requests_upto(&chat.channel_id, upto).await?.max(1))
+    }
+
+    /// How many requests of a channel arrived before `time`.
+    pub async fn requests_before(&self, channel_id: &str, time: &str) -> StoreResult<u64> {
+        // "request#<time>" sorts before every entry of that moment: those are not counted.
+        self.requests_upto(channel_id, keys::chat_status_prefix(ChatStatus::Request, Some(time))).await
+    }
+
+    /// The requests of a channel whose index sort key is at most `upto`: one COUNT Query
+    /// per shard, at once, over the requests ahead only (a handful in a normal queue).
+    async fn requests_upto(&self, channel_id: &str, upto: String) -> StoreResult<u64> {
+        let counts = futures_util::future::try_join_all(keys::channel_chats_pks(channel_id).into_iter().map(|pk| {
+            let upto = upto.clone();
+            async move {
+                let mut count = 0u64;
+                let mut start = None;
+                loop {
+                    let out = self
+                        .client
+                        .query()
+                        .table_name(&self.table)
+                        .index_name(keys::GSI2)
+                        .key_condition_expression("GSI2PK = :pk AND GSI2SK BETWEEN :a AND :b")
+                        .expression_attribute_values(":pk", s(pk.clone()))
+                        .expression_attribute_values(":a", s(keys::chat_status_prefix(ChatStatus::Request, None)))
+                        .expression_attribute_values(":b", s(upto.clone()))
+                        .select(aws_sdk_dynamodb::types::Select::Count)
+                        .set_exclusive_start_key(start)
+                        .send()
+                        .await?;
+                    count += u64::try_from(out.count).unwrap_or(0);
+                    start = out.last_evaluated_key;
+                    if start.is_none() {
+                        return Ok::<u64, StoreError>(count);
+                    }
+                }
+            }
+        }))
+        .await?;
+        Ok(counts.iter().sum())
+    }
+
+    /// The requests of a channel that arrived at `time` or later, in order of arrival (at
+    /// most `limit`).
+    pub async fn requests_from(&self, channel_id: &str, time: &str, limit: usize) -> StoreResult<Vec<Chat>> {
+        let shards = IndexQuery::chats_in_channel(channel_id, &ChatRange::RequestsFrom(time.to_string()));
+        let (chats, _) = self.list_chats(&[shards], limit, None, |c| !c.deleted).await?;
+        Ok(chats)
+    }
+
+    /// A channel's first accepts over this wait bucket and the last: one Query on the
+    /// channel's own partition (two small items).
+    pub async fn recent_waits(&self, channel_id: &str, now_secs: i64) -> StoreResult<RecentWaits> {
+        let bucket = crate::domain::queue::wait_bucket(now_secs);
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND SK BETWEEN :a AND :b")
+            .expression_attribute_values(":pk", s(keys::channel_pk(channel_id)))
+            .expression_attribute_values(":a", s(keys::queue_wait_sk(bucket - WAIT_BUCKET_SECS)))
+            .expression_attribute_values(":b", s(keys::queue_wait_sk(bucket)))
+            .send()
+            .await?;
+        let number = |item: &Item, name: &str| {
+            item.get(name).and_then(|v| v.as_n().ok()).and_then(|n| n.parse::<u64>().ok()).unwrap_or(0)
+        };
+        Ok(out.items().iter().fold(RecentWaits::default(), |sum, item| RecentWaits {
+            accepts: sum.accepts + number(item, "accepts"),
+            wait_seconds: sum.wait_seconds + number(item, "waitSeconds"),
+        }))
+    }
+}
