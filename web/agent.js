@@ -47,6 +47,11 @@ async function refreshLists() {
       item(`${c.requesterName} — ${c.subject ?? "no subject"} (${c.channel})`, "Accept", () => accept(c.chatId), c.chatId)));
     const mine = await api("GET", `/chats?chatterId=${encodeURIComponent(userId)}&chatterType=User&chatterActive=1&status=active`);
     $("mine").replaceChildren(...mine.chats.map((c) => item(`${c.requesterName} (${c.channel})`, "Open", () => open(c.chatId), c.chatId)));
+    // What visitors left while nobody was online, in the channels this agent works.
+    const channels = $("channels").value.split(",").map((c) => c.trim()).filter(Boolean);
+    const left = await Promise.all(channels.map((c) => api("GET", `/offline-messages?channelId=${encodeURIComponent(c)}&limit=20`)));
+    $("offline-messages").replaceChildren(...left.flatMap((page) => page.offlineMessages).map((m) =>
+      Object.assign(document.createElement("li"), { textContent: `${m.name} <${m.email}> (${m.channelId}): ${m.text}` })));
   } catch (e) {
     $("presence-status").textContent = e.message;
   }

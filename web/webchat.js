@@ -430,6 +430,15 @@ export class WebChatService {
     }
   }
 
+  // Offline messages (not in the seed) -----------------------------------------------
+
+  /// Leaves a message for the channel when nobody is online (no chat is started): a
+  /// ticket system picks it up from the native OfflineMessageAdd event.
+  async leaveMessage({ name, email, text, userData } = {}) {
+    const body = { name, email, text, userData: userData ?? (Object.keys(this.userData).length ? this.userData : undefined) };
+    return (await this.request("POST", `/channels/${encodeURIComponent(this.channelId)}/offline-messages`, body)).offlineMessage;
+  }
+
   // Read receipts (not in the seed: its widget has none) ------------------------------
 
   /// Marks the transcript read up to `index` (by default the last message delivered):

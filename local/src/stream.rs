@@ -451,6 +451,7 @@ mod filter_tests {
                 ("MODIFY", "NewImage", "Presence"),
                 ("MODIFY", "NewImage", "ChannelCount"),
                 ("MODIFY", "NewImage", "ReadMark"),
+                ("INSERT", "NewImage", "OfflineMessage"),
                 ("REMOVE", "OldImage", "Participant"),
                 ("REMOVE", "OldImage", "Presence"),
             ],

@@ -280,6 +280,17 @@ pub fn queue_wait_sk(bucket: i64) -> String {
     format!("WAIT#{bucket:012}")
 }
 
+/// The messages left for a channel while nobody was online, newest last. One partition per
+/// channel: each address may leave a few a minute (the chat-start rate), far below what a
+/// partition takes.
+pub fn offline_pk(channel_id: &str) -> String {
+    format!("OFFLINE#{}", escape(channel_id))
+}
+
+pub fn offline_sk(create_time: &str, id: &str) -> String {
+    format!("{create_time}#{}", escape(id))
+}
+
 /// GSI2 partition of chats in one channel.
 pub fn channel_pk(channel_id: &str) -> String {
     format!("CHANNEL#{}", escape(channel_id))

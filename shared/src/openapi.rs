@@ -414,6 +414,34 @@ fn doc(function: &str) -> Option<Doc> {
         "channel-availability" => {
             d("Whether an agent is online in a channel", &[], None, 200, Some(channel_availability))
         }
+        "offline-message-add" => d(
+            "Leave a message while nobody is online in a channel (open; counted per address)",
+            &[],
+            Some(of::<crate::domain::offline::LeaveMessage>),
+            201,
+            Some(|g| {
+                object(&[("offlineMessage", of::<crate::domain::offline::OfflineMessage>(g))], &["offlineMessage"])
+            }),
+        ),
+        "offline-message-list" => d(
+            "A channel's offline messages, newest first",
+            &[
+                ("channelId", "string", "the channel (required)"),
+                ("limit", "integer", "1 to 100 (default 100)"),
+                ("cursor", "string", "nextCursor of the previous page"),
+            ],
+            None,
+            200,
+            Some(|g| {
+                object(
+                    &[
+                        ("offlineMessages", array(of::<crate::domain::offline::OfflineMessage>(g))),
+                        ("nextCursor", nullable("string")),
+                    ],
+                    &["offlineMessages", "nextCursor"],
+                )
+            }),
+        ),
         "message-add" => {
             d("Send a message (ChatMessageAdd, sendMessage)", &[], Some(of::<messages::AddMessage>), 201, Some(message))
         }

@@ -113,6 +113,8 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/users/online", "users-online", Access::Agent, handler!(api::presence::online_users)),
     route("GET", "/customers/{customerId}/availability", "customer-availability", Access::Agent, handler!(api::presence::customer)),
     route("GET", "/channels/{channelId}/availability", "channel-availability", Access::Open, handler!(api::presence::channel)),
+    route("POST", "/channels/{channelId}/offline-messages", "offline-message-add", Access::Open, handler!(api::offline::add)),
+    route("GET", "/offline-messages", "offline-message-list", Access::Agent, handler!(api::offline::list)),
     route("POST", "/chats/{chatId}/messages", "message-add", Access::ChatPost, handler!(api::messages::add)),
     route("GET", "/chats/{chatId}/messages", "message-list", Access::ChatRead, handler!(api::messages::list)),
     route("GET", "/chats/{chatId}/messages/{messageId}", "message-get", Access::ChatRead, handler!(api::messages::get)),

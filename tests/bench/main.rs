@@ -155,6 +155,13 @@ impl Bench {
             "users-online" => request("GET", "/users/online?userType=User", Some(&bob), None),
             "customer-availability" => request("GET", "/customers/jdoe/availability", Some(&bob), None),
             "channel-availability" => request("GET", "/channels/sales/availability", None, None),
+            "offline-message-add" => request(
+                "POST",
+                "/channels/sales/offline-messages",
+                None,
+                Some(json!({"name": "Jo", "email": "jo@example.com", "text": format!("Call me back ({n})")})),
+            ),
+            "offline-message-list" => request("GET", "/offline-messages?channelId=sales&limit=20", Some(&bob), None),
             "message-add" => request(
                 "POST",
                 &format!("/chats/{c}/messages"),

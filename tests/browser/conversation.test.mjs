@@ -32,8 +32,15 @@ test("a customer and an agent chat through the widget and the console", { timeou
     const agent = await (await browser.newContext()).newPage();
     const transcript = (page) => page.locator("#transcript");
 
-    // The customer starts a chat from the widget.
+    // Nobody is online yet: the widget offers a form for a message, which the agent will find.
     await customer.goto(`${API}/`);
+    await customer.getByLabel("Name", { exact: true }).fill("Jonny");
+    await customer.getByLabel("Your e-mail, for our answer").fill("jonny@example.com");
+    await customer.getByLabel("Your message").fill("Call me about my order, please");
+    await customer.getByRole("button", { name: "Send message" }).click();
+    await customer.getByText("Thank you: we will answer by e-mail.").waitFor();
+
+    // The customer starts a chat from the widget.
     await customer.getByLabel("Your name").fill("Jonny");
     await customer.getByLabel("What is it about?").fill("My order");
     await customer.getByRole("button", { name: "Start chat" }).click();
@@ -62,6 +69,7 @@ test("a customer and an agent chat through the widget and the console", { timeou
     evil.close();
     // Waiting: the widget says where the customer is in the queue.
     await customer.getByText(/^You are (next|number \d+ in the queue)/).waitFor();
+    await agent.locator("#offline-messages li", { hasText: "Call me about my order, please" }).waitFor();
     await agent.locator("#queue li", { hasText: "Jonny" }).getByRole("button", { name: "Accept" }).click();
     await agent.locator("#chat").waitFor({ state: "visible" });
     await transcript(customer).getByText("Ann joined the chat.").waitFor();

@@ -10,6 +10,7 @@ mod identity;
 mod limits;
 mod masking;
 mod messages;
+mod offline;
 mod otrs;
 mod participants;
 mod pieces;

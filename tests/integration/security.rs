@@ -188,6 +188,7 @@ fn request(route: &Route, who: Who, chat: &Chat) -> (String, Option<Value>) {
         "flag-get" => "?key=Seen",
         "agents-available" => "?key=ExternalChannels",
         "users-online" => "?userType=User",
+        "offline-message-list" => "?channelId=sales",
         _ => "",
     };
     let body = match route.operation {
@@ -204,6 +205,7 @@ fn request(route: &Route, who: Who, chat: &Chat) -> (String, Option<Value>) {
         "notice-add" => Some(json!({"message": "notice"})),
         "typing-set" => Some(json!({"typing": true})),
         "read-mark" => Some(json!({"index": 1})),
+        "offline-message-add" => Some(json!({"name": "Jo", "email": "jo@example.com", "text": "call me"})),
         "user-data-update" => Some(json!({"k": "v"})),
         "flag-set" => Some(json!({"value": "1"})),
         "webhook-add" => Some(json!({"url": "https://hooks.example.com/x", "format": "native", "events": ["ChatAdd"]})),

@@ -80,6 +80,18 @@ fn presence(a: Availability) -> Presence {
     }
 }
 
+fn offline() -> crate::offline::OfflineMessage {
+    crate::offline::OfflineMessage {
+        offline_message_id: "o1".into(),
+        channel_id: "sales".into(),
+        name: "Jo".into(),
+        email: "jo@example.com".into(),
+        text: "Please call me back about order A1.".into(),
+        user_data: None,
+        create_time: "2026-11-21T10:02:00.000Z".into(),
+    }
+}
+
 /// The customer's read mark at `index`.
 fn read(index: u64) -> ReadMark {
     ReadMark {
@@ -220,6 +232,7 @@ fn scenario() -> Vec<(Change, Context)> {
         (change("r17", Some(Entity::Chat(a2a.clone())), Some(Entity::Chat(a2a_closed.clone()))), ctx(a2a_closed)),
         (change("r18", Some(Entity::Chat(requeued)), Some(Entity::Chat(taken.clone()))), ctx(taken)),
         (change("r19", Some(Entity::ReadMark(read(1))), Some(Entity::ReadMark(read(2)))), ctx(active.clone())),
+        (change("r20", None, Some(Entity::OfflineMessage(offline()))), Context::default()),
     ]
 }
 

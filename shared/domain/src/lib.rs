@@ -45,6 +45,7 @@ pub mod files;
 pub mod filter;
 pub mod masking;
 pub mod model;
+pub mod offline;
 pub mod plan;
 pub mod policy;
 pub mod push;

@@ -24,6 +24,7 @@ pub mod entity {
     pub const FILE_COUNT: &str = "FileCount";
     pub const READ_MARK: &str = "ReadMark";
     pub const QUEUE_WAIT: &str = "QueueWait";
+    pub const OFFLINE_MESSAGE: &str = "OfflineMessage";
 }
 
 string_enum!(ChatStatus { Request => "request", Active => "active", Closed => "closed" });

@@ -68,6 +68,8 @@ pub enum Write {
     /// One more first accept in a channel's wait bucket, after `wait_secs` in the queue
     /// (added up, never read first: the queue's estimated wait).
     QueueWait { channel_id: String, bucket: i64, wait_secs: i64 },
+    /// A message left for a channel while nobody was online (it must not exist yet).
+    OfflineMessage(crate::offline::OfflineMessage),
 }
 
 /// At most `limit` requests per `window_secs` (0: no limit).

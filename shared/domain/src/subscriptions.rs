@@ -46,6 +46,7 @@ impl Format {
                 "ChatMessageRead",
                 "AgentAvailabilityUpdate",
                 "ChannelAvailabilityUpdate",
+                "OfflineMessageAdd",
             ],
             Format::Rpc => &[
                 "CHAT_STARTED",

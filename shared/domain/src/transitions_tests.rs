@@ -90,6 +90,7 @@ fn kinds(plan: &Plan) -> Vec<&'static str> {
             Write::Typing { .. } => "typing",
             Write::ReadMark(_) => "read mark",
             Write::QueueWait { .. } => "queue wait",
+            Write::OfflineMessage(_) => "offline message",
         })
         .collect()
 }

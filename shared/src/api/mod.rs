@@ -6,6 +6,7 @@ pub mod chats;
 pub mod files;
 pub mod flags;
 pub mod messages;
+pub mod offline;
 pub mod participants;
 pub mod presence;
 pub mod webhooks;

@@ -23,12 +23,12 @@ use crate::domain::plan::{Guarded, Plan, Write};
 use crate::keys;
 use crate::time::Clock;
 
+mod channels;
 mod chats;
 mod items;
 mod lists;
 mod pages;
 mod queries;
-mod queue;
 mod records;
 mod sockets;
 mod webhooks;
@@ -186,6 +186,7 @@ pub fn entity_of(image: Option<serde_dynamo::Item>) -> StoreResult<Option<Entity
         entity::PRESENCE => Some(Entity::Presence(serde_dynamo::from_item(item)?)),
         entity::CHANNEL_COUNT => Some(Entity::ChannelCount(serde_dynamo::from_item(item)?)),
         entity::READ_MARK => Some(Entity::ReadMark(serde_dynamo::from_item(item)?)),
+        entity::OFFLINE_MESSAGE => Some(Entity::OfflineMessage(serde_dynamo::from_item(item)?)),
         // Typing is pushed to sockets, never published: the item has no chat id, its key has.
         entity::TYPING => {
             let chat_id = match item.get(keys::PK) {

@@ -146,6 +146,13 @@ impl Db {
                     .map_err(build_error)?;
                 Ok(TransactWriteItem::builder().update(update).build())
             }
+            Write::OfflineMessage(m) => self.put_new(to_item(
+                keys::offline_pk(&m.channel_id),
+                keys::offline_sk(&m.create_time, &m.offline_message_id),
+                entity::OFFLINE_MESSAGE,
+                &[],
+                m,
+            )?),
             Write::FilePosted { chat_id, file_id } => {
                 let update = Update::builder()
                     .table_name(&self.table)

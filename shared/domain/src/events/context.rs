@@ -31,6 +31,8 @@ pub enum Entity {
     Typing(String, Typing),
     /// How far a chatter has read (a read receipt).
     ReadMark(ReadMark),
+    /// A message left for a channel while nobody was online.
+    OfflineMessage(crate::offline::OfflineMessage),
 }
 
 /// A committed change, as the table's stream reported it.

@@ -128,6 +128,11 @@ fn describe_all<'a>(change: &'a Change, ctx: &'a Context) -> Out<'a> {
         }
         (None, Some(Entity::Message(m))) => message_added(&mut out, m),
         (_, Some(Entity::Typing(_, t))) => typing_changed(&mut out, t),
+        // For a ticket system: a message left while nobody was online (the seeds' OTRS
+        // chats end in tickets too).
+        (None, Some(Entity::OfflineMessage(m))) => {
+            out.native("OfflineMessageAdd", None, Some(&m.channel_id), None, json!({ "offlineMessage": m }))
+        }
         (old, Some(Entity::ReadMark(m))) => {
             let before = match old {
                 Some(Entity::ReadMark(o)) => Some(o.last_read_index),

@@ -1,7 +1,7 @@
-//! A channel's queue: a request's place in it, the requests waiting in it, and the
-//! channel's recent waits. The queue is the channel's chat list (GSI2, sharded), whose sort
-//! key begins with the status and then the arrival: every read here touches the requests
-//! of one channel only, never the rest of the table.
+//! What belongs to a channel: its queue (a request's place in it, the requests waiting in
+//! it), its recent waits, and the messages left for it while nobody was online. The queue
+//! is the channel's chat list (GSI2, sharded), whose sort key begins with the status and
+//! then the arrival: every read here touches one channel only, never the rest of the table.
 
 use super::*;
 use crate::domain::queue::{RecentWaits, WAIT_BUCKET_SECS};
@@ -61,6 +61,38 @@ impl Db {
         let shards = IndexQuery::chats_in_channel(channel_id, &ChatRange::RequestsFrom(time.to_string()));
         let (chats, _) = self.list_chats(&[shards], limit, None, |c| !c.deleted).await?;
         Ok(chats)
+    }
+
+    /// The messages left for a channel while nobody was online, newest first, `limit` at a
+    /// time: one Query of the channel's partition per page.
+    pub async fn offline_messages(
+        &self,
+        channel_id: &str,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> StoreResult<(Vec<crate::domain::offline::OfflineMessage>, Option<String>)> {
+        let start = cursor
+            .map(decode_cursor)
+            .transpose()?
+            .map(|c| c.k.into_iter().map(|(k, v)| (k, s(v))).collect::<Item>())
+            .filter(|k| k.get(keys::PK) == Some(&s(keys::offline_pk(channel_id))));
+        if cursor.is_some() && start.is_none() {
+            return Err(StoreError::Refused(DomainError::invalid("invalid cursor")));
+        }
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk")
+            .expression_attribute_values(":pk", s(keys::offline_pk(channel_id)))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit).unwrap_or(100))
+            .set_exclusive_start_key(start)
+            .send()
+            .await?;
+        let next = out.last_evaluated_key.as_ref().and_then(|k| encode_cursor(0, k));
+        let messages = out.items.unwrap_or_default().into_iter().map(from_item).collect::<StoreResult<_>>()?;
+        Ok((messages, next))
     }
 
     /// A channel's first accepts over this wait bucket and the last: one Query on the

@@ -1,0 +1,7 @@
+//! `POST /channels/{channelId}/offline-messages` (a message left while nobody is online)
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), shared::lambda::Error> {
+    shared::telemetry::init();
+    let app = shared::App::from_env().await?;
+    shared::lambda::serve_http(app, const { shared::routes::of("offline-message-add") }).await
+}
