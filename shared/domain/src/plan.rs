@@ -91,6 +91,10 @@ pub struct Guarded {
 pub struct Plan {
     pub writes: Vec<Guarded>,
     pub messages: Vec<NewMessage>,
+    /// Counters added to once the change is committed, each alone (a channel's accepted
+    /// waits): they keep no condition, and a counter many changes share would make them
+    /// conflict in one transaction. Best effort: a lost one skews an estimate, nothing else.
+    pub tallies: Vec<Write>,
 }
 
 /// A participant write carries no client reference unless [`Plan::referenced`] gives it one.

@@ -222,7 +222,10 @@ impl Db {
                 items.push(TransactWriteItem::builder().put(put).build());
             }
             match self.commit(items).await {
-                Ok(()) => return Ok((state, messages)),
+                Ok(()) => {
+                    self.add_tallies(&change.tallies).await;
+                    return Ok((state, messages));
+                }
                 // A planned write failed its condition: a real conflict, or a stale read
                 // (another writer committed first); the next state read tells which.
                 Err(Failed::Condition(failed)) if failed.iter().all(|i| *i < change.writes.len()) => {

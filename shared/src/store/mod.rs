@@ -328,6 +328,17 @@ impl Db {
         Err(StoreError::Unavailable)
     }
 
+    /// A committed plan's counters, each its own update, at once (see [`Plan::tallies`]).
+    pub(super) async fn add_tallies(&self, tallies: &[Write]) {
+        let updates = tallies.iter().map(|t| async move {
+            let item = self.request(t).map_err(|e| e.to_string())?;
+            self.commit(vec![item]).await.map_err(|_| "not written".to_string())
+        });
+        for failed in futures_util::future::join_all(updates).await.into_iter().filter_map(Result::err) {
+            tracing::warn!(error = failed, "a counter was not added to; an estimate is off by one");
+        }
+    }
+
     /// Whether the table answers (the local server's `/health`).
     pub async fn ping(&self) -> StoreResult<()> {
         self.client.describe_table().table_name(&self.table).send().await?;

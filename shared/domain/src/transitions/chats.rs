@@ -109,7 +109,7 @@ pub fn change_chat(state: &ChatState, ident: &Identity, cmd: &ChatChange, now: &
                         bucket: queue::wait_bucket(now.epoch_secs),
                         wait_secs: queue::waited(before, now.epoch_secs),
                     };
-                    plan.write(write, RACED);
+                    plan.tallies.push(write);
                 }
                 participants.retain(|p| !(p.chatter_type == ChatterType::User && p.chatter_id == user_id));
                 participants.push(me);
