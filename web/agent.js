@@ -81,10 +81,35 @@ function render(m) {
   li.dataset.index = m.index;
   li.className = m.type === "System" ? "system" : m.internal ? "internal" : m.chatterId === userId ? "mine" : "";
   if (m.type === "File") li.append(`${m.chatterName}: `, fileButton(current.chatId, m.file));
-  // A customer an agent added who has not proved who it is (its own identity token).
-  else li.textContent = m.type === "System" ? m.text : `${m.chatterName}${m.chatterUnverified ? " (not verified)" : ""}${m.internal ? " (internal)" : ""}: ${m.text}`;
+  else if (m.type === "System") li.textContent = m.text;
+  else {
+    // A customer an agent added who has not proved who it is (its own identity token).
+    li.dataset.label = `${m.chatterName}${m.chatterUnverified ? " (not verified)" : ""}${m.internal ? " (internal)" : ""}`;
+    li.dataset.id = m.messageId;
+    showText(li, m);
+  }
   $("transcript").append(li);
   li.scrollIntoView({ block: "nearest" });
+}
+
+/// A text message as it now is: "(edited)", or a tombstone; a Delete button withdraws it
+/// (the agent's own, or any as the chat's Owner: the API decides).
+function showText(li, m) {
+  if (m.deleted) {
+    li.replaceChildren(Object.assign(document.createElement("em"), { textContent: `${li.dataset.label}: message deleted` }));
+    return;
+  }
+  const remove = Object.assign(document.createElement("button"), { type: "button", className: "link", textContent: "Delete" });
+  remove.setAttribute("aria-label", `Delete “${m.text}”`);
+  remove.addEventListener("click", async () => {
+    try {
+      await api("DELETE", `/chats/${current.chatId}/messages/${encodeURIComponent(li.dataset.id)}`);
+      showText(li, { deleted: true });
+    } catch (e) {
+      $("chat-status").textContent = e.message;
+    }
+  });
+  li.replaceChildren(`${li.dataset.label}: ${m.text}${m.edited ? " (edited)" : ""} `, remove);
 }
 
 /// A file in the transcript: a button that downloads it.
@@ -108,6 +133,10 @@ function onPush(data) {
   const chatId = data.chat?.id ?? data.chatUri?.split("/").pop();
   if (data.messageType === "ChatStateChangeMessage") refreshLists();
   if (!current || chatId !== current.chatId) return;
+  for (const m of (data.messages ?? []).filter((m) => m.type === "MessageEdited" || m.type === "MessageDeleted")) {
+    const li = $("transcript").querySelector(`li[data-index="${m.messageIndex}"]`);
+    if (li?.dataset.label) showText(li, { text: m.text, edited: true, deleted: m.type === "MessageDeleted" });
+  }
   const typing = (data.messages ?? []).filter((m) => m.type.startsWith("Typing") && m.from?.type === "Customer");
   for (const t of typing) {
     clearTimeout(typingTimer);

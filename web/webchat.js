@@ -430,6 +430,22 @@ export class WebChatService {
     }
   }
 
+  // Edit and delete (not in the seed) -------------------------------------------------
+
+  /// Edits one of the customer's own messages (`messageId` as delivered) within the
+  /// deployment's window; answers the message as it now is.
+  async editMessage({ messageId, text } = {}) {
+    const session = this.requireSession();
+    const path = `/chats/${session.chatId}/messages/${encodeURIComponent(messageId)}`;
+    return (await this.request("PATCH", path, { text })).message;
+  }
+
+  /// Withdraws one of the customer's own messages: a tombstone stays at its index.
+  async deleteMessage({ messageId } = {}) {
+    const session = this.requireSession();
+    await this.request("DELETE", `/chats/${session.chatId}/messages/${encodeURIComponent(messageId)}`);
+  }
+
   // Offline messages (not in the seed) -----------------------------------------------
 
   /// Leaves a message for the channel when nobody is online (no chat is started): a
@@ -638,6 +654,11 @@ export class WebChatService {
     if (data.messageType !== "MessageLogUpdated") return;
     for (const t of data.messages.filter((m) => m.type === "TypingStarted" || m.type === "TypingStopped")) {
       if (t.from?.type === "Agent") this.agentTyping(t.type === "TypingStarted");
+    }
+    // A message changed after it was delivered: `messageUpdated`, by its index.
+    for (const m of data.messages.filter((m) => m.type === "MessageEdited" || m.type === "MessageDeleted")) {
+      const deleted = m.type === "MessageDeleted";
+      this.emit("messageUpdated", { index: m.messageIndex, text: deleted ? "" : m.text, edited: !deleted, deleted });
     }
     this.noteRead(data.messages
       .filter((m) => m.type === "MessagesRead" && m.from?.type === "Agent")

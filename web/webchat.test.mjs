@@ -662,3 +662,25 @@ test("the queue position comes with each poll and each push, once per change, an
   assert.deepEqual(places, [[3, null], [2, 40], [null, null]]);
   chat.clear();
 });
+
+test("editMessage and deleteMessage change the customer's own message; pushed changes emit messageUpdated", async () => {
+  const { chat, api } = service({
+    "PATCH /chats/c1/messages/c1-2": (_, body) => [200, { message: { index: 2, text: body.text, edited: true } }],
+    "DELETE /chats/c1/messages/c1-2": () => [204],
+    "POST /chats": () => started,
+    "GET /chats/c1/messages": () => quiet,
+  });
+  const updates = [];
+  chat.on("messageUpdated", (e) => updates.push([e.index, e.text, e.deleted]));
+  await chat.startChat({});
+  chat.stopPoll();
+  assert.equal((await chat.editMessage({ messageId: "c1-2", text: "fixed" })).text, "fixed");
+  await chat.deleteMessage({ messageId: "c1-2" });
+  assert.deepEqual(api.calls.filter((c) => c.path.startsWith("/chats/c1/messages/c1-2")).map((c) => c.method), ["PATCH", "DELETE"]);
+  chat.onPush({ messageType: "MessageLogUpdated", messages: [
+    { type: "MessageEdited", messageIndex: 2, text: "fixed" },
+    { type: "MessageDeleted", messageIndex: 2 },
+  ] });
+  assert.deepEqual(updates, [[2, "fixed", false], [2, "", true]]);
+  chat.clear();
+});

@@ -24,6 +24,9 @@ pub struct Config {
     pub customer_messages_per_minute: u32,
     /// New chats per minute from one client address (0: no limit).
     pub chats_per_minute_per_address: u32,
+    /// How long after sending its author may edit or delete a message (0: any time while
+    /// the chat is open).
+    pub message_edit_secs: i64,
     pub cleanup: CleanupConfig,
     pub events: EventsConfig,
     pub files: FilesConfig,
@@ -217,6 +220,7 @@ impl Config {
             presence_ttl_secs: number("PRESENCE_TTL_SECONDS", 120)?,
             customer_messages_per_minute: count("CUSTOMER_MESSAGES_PER_MINUTE", 30)?,
             chats_per_minute_per_address: count("CHATS_PER_MINUTE_PER_ADDRESS", 10)?,
+            message_edit_secs: number("MESSAGE_EDIT_SECONDS", 15 * 60)?,
             cleanup: CleanupConfig {
                 request_close_secs: number("REQUEST_CLOSE_SECONDS", 3600)?,
                 closed_retention_secs: number("CLOSED_RETENTION_SECONDS", 3600)?,

@@ -461,7 +461,23 @@ fn doc(function: &str) -> Option<Doc> {
             200,
             Some(message_list),
         ),
-        "message-get" => d("Get a message (ChatMessageGet)", &[], None, 200, Some(message)),
+        "message-get" => d(
+            "Get a message (ChatMessageGet)",
+            &[("history", "string", "1: with its earlier texts (`versions`; agents only)")],
+            None,
+            200,
+            Some(message),
+        ),
+        "message-update" => d(
+            "Edit a message: its author, within MESSAGE_EDIT_SECONDS",
+            &[],
+            Some(of::<messages::EditMessage>),
+            200,
+            Some(message),
+        ),
+        "message-delete" => {
+            d("Withdraw a message, leaving a tombstone: its author in time, or the chat's Owner", &[], None, 204, None)
+        }
         "notice-add" => {
             d("Send a custom notice (sendCustomNotice)", &[], Some(of::<messages::AddNotice>), 201, Some(message))
         }

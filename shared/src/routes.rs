@@ -118,6 +118,8 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/chats/{chatId}/messages", "message-add", Access::ChatPost, handler!(api::messages::add)),
     route("GET", "/chats/{chatId}/messages", "message-list", Access::ChatRead, handler!(api::messages::list)),
     route("GET", "/chats/{chatId}/messages/{messageId}", "message-get", Access::ChatRead, handler!(api::messages::get)),
+    route("PATCH", "/chats/{chatId}/messages/{messageId}", "message-update", Access::ChatRead, handler!(api::messages::edit)),
+    route("DELETE", "/chats/{chatId}/messages/{messageId}", "message-delete", Access::ChatRead, handler!(api::messages::delete)),
     route("POST", "/chats/{chatId}/notices", "notice-add", Access::ChatPost, handler!(api::messages::notice)),
     route("POST", "/chats/{chatId}/typing", "typing-set", Access::ChatPost, handler!(api::messages::typing)),
     route("POST", "/chats/{chatId}/read", "read-mark", Access::ChatRead, handler!(api::messages::read)),

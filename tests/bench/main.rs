@@ -173,6 +173,19 @@ impl Bench {
                 request("GET", &format!("/chats/{c}/messages?after={}", s["lastIndex"]), Some(&customer), None)
             }
             "message-get" => request("GET", &format!("/chats/{c}/messages/{c}-2"), Some(&customer), None),
+            // The customer's new message, edited or withdrawn: the load and the update.
+            "message-update" | "message-delete" => {
+                let (_, sent) = t
+                    .call("POST", &format!("/chats/{c}/messages"), Some(&customer), Some(json!({"text": "typo"})))
+                    .await;
+                let id = sent["message"]["messageId"].as_str().unwrap_or_default().to_string();
+                let path = format!("/chats/{c}/messages/{id}");
+                if function == "message-update" {
+                    request("PATCH", &path, Some(&customer), Some(json!({"text": "fixed"})))
+                } else {
+                    request("DELETE", &path, Some(&customer), None)
+                }
+            }
             "notice-add" => request(
                 "POST",
                 &format!("/chats/{c}/notices"),

@@ -91,6 +91,18 @@ test("a customer and an agent chat through the widget and the console", { timeou
     await transcript(agent).locator("li.mine", { hasText: "Hello Jonny" }).getByText("Seen").waitFor();
     await agent.getByText(/Read: .*Jonny up to #\d+/).waitFor();
 
+    // The customer corrects a message, then withdraws it: the agent sees both, pushed.
+    await customer.getByLabel("Message", { exact: true }).fill("Tracking nr 12345?");
+    await customer.getByRole("button", { name: "Send" }).click();
+    await transcript(agent).getByText("Jonny: Tracking nr 12345?").waitFor();
+    await transcript(customer).getByRole("button", { name: "Edit “Tracking nr 12345?”" }).click();
+    await customer.getByLabel("Message", { exact: true }).fill("Tracking number 12345?");
+    await customer.getByRole("button", { name: "Save" }).click();
+    await transcript(agent).getByText("Jonny: Tracking number 12345? (edited)").waitFor();
+    await transcript(customer).getByRole("button", { name: "Delete “Tracking number 12345?”" }).click();
+    await transcript(agent).getByText("Jonny: message deleted").waitFor();
+    await transcript(customer).getByText("This message was deleted.").waitFor();
+
     // An internal note: the agent sees it, the customer never does.
     await agent.getByLabel("Internal note").check();
     await agent.getByLabel("Message", { exact: true }).fill("VIP customer, be quick");

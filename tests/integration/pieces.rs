@@ -292,6 +292,9 @@ async fn every_sample_event_is_answered_by_its_handler() {
                 customer_token = customer;
                 let accept = Some(serde_json::json!({"status": "active"}));
                 assert_eq!(t.call("PATCH", &format!("/chats/{chat_id}"), Some(&agent), accept).await.0, 200);
+                // Message 2: the agent's own, to edit and withdraw.
+                let hello = Some(serde_json::json!({"text": "hello"}));
+                assert_eq!(t.call("POST", &format!("/chats/{chat_id}/messages"), Some(&agent), hello).await.0, 201);
                 chat_id
             }
         };

@@ -364,3 +364,67 @@ async fn a_waiting_customer_knows_its_place_and_is_pushed_when_it_moves_up() {
         "each place once, in order"
     );
 }
+
+/// Edit and delete: the author edits in time, the Owner withdraws; others see the new text
+/// marked edited or a tombstone at the same index, pushed; agents read the versions.
+#[tokio::test]
+async fn a_message_is_edited_by_its_author_withdrawn_by_the_owner_and_agents_keep_its_history() {
+    let (t, port) = TestApp::with_push().await;
+    let (chat, customer) = t.start_chat("sales").await;
+    let ann = t.agent_token("ann");
+    accept(&t, &chat, &ann).await;
+    let mut anns = Socket::subscribed(port, &ann).await;
+    let (status, sent) =
+        t.call("POST", &format!("/chats/{chat}/messages"), Some(&customer), Some(json!({"text": "my ordr"}))).await;
+    assert_eq!(status, 201, "{sent}");
+    let id = sent["message"]["messageId"].as_str().unwrap().to_string();
+    let index = sent["message"]["index"].as_u64().unwrap();
+    let path = format!("/chats/{chat}/messages/{id}");
+    let (status, edited) = t.call("PATCH", &path, Some(&customer), Some(json!({"text": "my order"}))).await;
+    assert_eq!(status, 200, "{edited}");
+    assert_eq!(
+        (edited["message"]["text"].clone(), edited["message"]["edited"].clone()),
+        (json!("my order"), json!(true))
+    );
+    assert!(edited["message"].get("versions").is_none(), "the customer never sees versions");
+    assert_eq!(t.call("PATCH", &path, Some(&ann), Some(json!({"text": "x"}))).await.0, 403, "not Ann's to edit");
+    assert_eq!(t.call("PATCH", &path, Some(&customer), Some(json!({"text": ""}))).await.0, 400);
+    assert_eq!(t.call("PATCH", &path, Some(&customer), Some(json!({}))).await.0, 400);
+    assert_eq!(t.call("GET", &format!("{path}?history=1"), Some(&customer), None).await.0, 403);
+    let edits = |p: &[Value], kind: &str| -> Vec<Value> {
+        p.iter()
+            .flat_map(|d| d["messages"].as_array().cloned().unwrap_or_default())
+            .filter(|m| m["type"] == kind)
+            .collect()
+    };
+    let pushed = anns.pushes_until(|p| !edits(p, "MessageEdited").is_empty()).await;
+    let edit = &edits(&pushed, "MessageEdited")[0];
+    assert_eq!((edit["messageIndex"].as_u64(), edit["text"].clone()), (Some(index), json!("my order")));
+
+    // The Owner withdraws it (moderation): a tombstone at the same index, for everyone.
+    assert_eq!(t.call("DELETE", &path, Some(&ann), None).await.0, 204);
+    let (_, gone) = t.call("GET", &path, Some(&customer), None).await;
+    assert_eq!((gone["message"]["deleted"].clone(), gone["message"]["text"].clone()), (json!(true), json!("")));
+    let (_, list) = t.call("GET", &format!("/chats/{chat}/messages"), Some(&customer), None).await;
+    let at = list["messages"].as_array().unwrap().iter().find(|m| m["index"] == index).unwrap().clone();
+    assert_eq!(at["deleted"], true, "the tombstone keeps its place: {at}");
+    assert_eq!(t.call("PATCH", &path, Some(&customer), Some(json!({"text": "again"}))).await.0, 409, "deleted");
+    let (_, history) = t.call("GET", &format!("{path}?history=1"), Some(&ann), None).await;
+    let versions: Vec<(&str, &str)> = history["message"]["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["text"].as_str().unwrap(), v["by"].as_str().unwrap()))
+        .collect();
+    let customer_id = sent["message"]["chatterId"].as_str().unwrap();
+    assert_eq!(versions, vec![("my ordr", customer_id), ("my order", "ann")], "the audit trail");
+    let pushed = anns.pushes_until(|p| !edits(p, "MessageDeleted").is_empty()).await;
+    assert!(edits(&pushed, "MessageDeleted")[0].get("text").is_none());
+
+    // Past the window, its author may no longer change a message.
+    let (_, late) =
+        t.call("POST", &format!("/chats/{chat}/messages"), Some(&customer), Some(json!({"text": "late"}))).await;
+    t.app.clock.advance(std::time::Duration::from_secs(15 * 60 + 1));
+    let late = format!("/chats/{chat}/messages/{}", late["message"]["messageId"].as_str().unwrap());
+    assert_eq!(t.call("PATCH", &late, Some(&customer), Some(json!({"text": "later"}))).await.0, 409);
+}

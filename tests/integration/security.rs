@@ -205,6 +205,7 @@ fn request(route: &Route, who: Who, chat: &Chat) -> (String, Option<Value>) {
         "notice-add" => Some(json!({"message": "notice"})),
         "typing-set" => Some(json!({"typing": true})),
         "read-mark" => Some(json!({"index": 1})),
+        "message-update" => Some(json!({"text": "edited"})),
         "offline-message-add" => Some(json!({"name": "Jo", "email": "jo@example.com", "text": "call me"})),
         "user-data-update" => Some(json!({"k": "v"})),
         "flag-set" => Some(json!({"value": "1"})),

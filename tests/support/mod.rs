@@ -144,6 +144,7 @@ pub fn test_config(table: &str) -> Config {
         presence_ttl_secs: 120,
         // Off: tests start many chats and post many messages; the rate tests turn them on.
         customer_messages_per_minute: 0,
+        message_edit_secs: 15 * 60,
         chats_per_minute_per_address: 0,
         events: shared::config::EventsConfig {
             api_url: "http://127.0.0.1:3000".into(),
@@ -346,6 +347,9 @@ impl TestApp {
                         filtered: None,
                         reference_id: None,
                         file: None,
+                        edited: false,
+                        deleted: false,
+                        versions: Vec::new(),
                         create_time: t.app.clock.stamp(),
                     };
                     let item = shared::store::message_item(&m).unwrap();

@@ -62,6 +62,9 @@ fn message(index: u64, who: &str, t: ChatterType, text: &str, event: Option<&str
         filtered: None,
         reference_id: None,
         file: None,
+        edited: false,
+        deleted: false,
+        versions: Vec::new(),
         create_time: "2026-11-21T10:01:00.000Z".into(),
     }
 }
@@ -78,6 +81,68 @@ fn presence(a: Availability) -> Presence {
         expires_at: 0,
         counted: Vec::new(),
     }
+}
+
+fn edited(m: &Message) -> Message {
+    Message {
+        text: "hello, again".into(),
+        edited: true,
+        versions: vec![crate::model::MessageVersion {
+            text: m.text.clone(),
+            until: "2026-11-21T10:03:00.000Z".into(),
+            by: m.chatter_id.clone(),
+        }],
+        ..m.clone()
+    }
+}
+
+fn withdrawn(m: &Message) -> Message {
+    let mut gone = edited(m);
+    gone.versions.push(crate::model::MessageVersion {
+        text: gone.text.clone(),
+        until: "2026-11-21T10:04:00.000Z".into(),
+        by: "ann".into(),
+    });
+    Message { text: String::new(), deleted: true, ..gone }
+}
+
+/// An edit and a withdrawal: native events with the previous text, and a push naming the
+/// message by messageIndex (clients keep `index` for messages), the text only for an edit.
+#[test]
+fn an_edit_and_a_withdrawal_are_announced_and_pushed_by_message_index() {
+    let customer = participant("visitor-1", ChatterType::Public, 1, false);
+    let ctx = Context {
+        chat: Some(chat(ChatStatus::Active, "sales", ChatterType::Public)),
+        participants: vec![customer],
+        ..Default::default()
+    };
+    let first = message(2, "visitor-1", ChatterType::Public, "hello", None, false);
+    let change = |old: &Message, new: Message| Change {
+        id: "r".into(),
+        old: Some(Entity::Message(old.clone())),
+        new: Some(Entity::Message(new)),
+        at: "2026-11-21T10:05:00.000Z".into(),
+    };
+    let edit = change(&first, edited(&first));
+    let all = describe(&edit, &ctx);
+    assert_eq!(all.iter().map(|o| o.event).collect::<Vec<_>>(), vec!["ChatMessageUpdate"]);
+    assert!(all[0].body.contains("\"previousText\":\"hello\""), "{}", all[0].body);
+    let pushed = &notifications(&edit, &ctx)[0]["messages"][0];
+    assert_eq!(
+        (pushed["type"].clone(), pushed["messageIndex"].clone(), pushed["text"].clone()),
+        (json!("MessageEdited"), json!(2), json!("hello, again"))
+    );
+    assert!(pushed.get("index").is_none());
+    let delete = change(&edited(&first), withdrawn(&first));
+    assert_eq!(describe(&delete, &ctx)[0].event, "ChatMessageDelete");
+    let pushed = &notifications(&delete, &ctx)[0]["messages"][0];
+    assert_eq!(pushed["type"], "MessageDeleted");
+    assert!(pushed.get("text").is_none(), "a tombstone has no text");
+    let note = message(3, "ann", ChatterType::User, "note", None, true);
+    let quiet = change(&note, Message { text: "note!".into(), ..note.clone() });
+    assert!(notifications(&quiet, &ctx).is_empty(), "a note's edit never reaches a customer");
+    let unchanged = change(&first, first.clone());
+    assert!(describe(&unchanged, &ctx).is_empty(), "nothing changed, nothing said");
 }
 
 fn offline() -> crate::offline::OfflineMessage {
@@ -233,6 +298,18 @@ fn scenario() -> Vec<(Change, Context)> {
         (change("r18", Some(Entity::Chat(requeued)), Some(Entity::Chat(taken.clone()))), ctx(taken)),
         (change("r19", Some(Entity::ReadMark(read(1))), Some(Entity::ReadMark(read(2)))), ctx(active.clone())),
         (change("r20", None, Some(Entity::OfflineMessage(offline()))), Context::default()),
+        (
+            change("r21", Some(Entity::Message(transcript[1].clone())), Some(Entity::Message(edited(&transcript[1])))),
+            ctx(active.clone()),
+        ),
+        (
+            change(
+                "r22",
+                Some(Entity::Message(edited(&transcript[1]))),
+                Some(Entity::Message(withdrawn(&transcript[1]))),
+            ),
+            ctx(active.clone()),
+        ),
     ]
 }
 

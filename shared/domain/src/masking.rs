@@ -189,6 +189,9 @@ mod tests {
             filtered: None,
             reference_id: None,
             file: None,
+            edited: false,
+            deleted: false,
+            versions: Vec::new(),
             create_time: String::new(),
         }
     }

@@ -283,7 +283,27 @@ pub struct Message {
     /// A `File` message's file (its text is the file's name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<FileRef>,
+    /// Its author changed its text (`PATCH`): the text is the latest.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub edited: bool,
+    /// Withdrawn by its author, or by an Owner moderating: a tombstone at its index, its
+    /// text empty.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
+    /// The texts it had before, oldest first, each with when it was replaced: the audit
+    /// trail agents read with `?history=1`; customers never see it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub versions: Vec<MessageVersion>,
     pub create_time: String,
+}
+
+/// A text a message had, until `until`, when `by` (a chatter id) replaced or withdrew it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageVersion {
+    pub text: String,
+    pub until: String,
+    pub by: String,
 }
 
 /// A file as a message shows it; its bytes are in object storage, never in the table.
@@ -669,6 +689,9 @@ mod tests {
             chatter_unverified: false,
             system_generated: false,
             file: None,
+            edited: false,
+            deleted: false,
+            versions: Vec::new(),
         };
         assert!(message("Code AB12", Some("(?i)code"), Some(true)).hidden_by_filter());
         assert!(!message("Code AB12", Some("code"), Some(false)).hidden_by_filter());

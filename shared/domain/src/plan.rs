@@ -68,6 +68,17 @@ pub enum Write {
     /// One more first accept in a channel's wait bucket, after `wait_secs` in the queue
     /// (added up, never read first: the queue's estimated wait).
     QueueWait { channel_id: String, bucket: i64, wait_secs: i64 },
+    /// A message's new text (`text`) or its withdrawal (`text` None), its old text kept as a
+    /// version; if it still has `versions` versions and is not withdrawn.
+    MessageChange {
+        chat_id: String,
+        index: u64,
+        text: Option<String>,
+        previous: String,
+        versions: usize,
+        at: String,
+        by: String,
+    },
     /// A message left for a channel while nobody was online (it must not exist yet).
     OfflineMessage(crate::offline::OfflineMessage),
 }

@@ -43,6 +43,8 @@ impl Format {
                 "ChatRequestCustomer",
                 "ChatInvite",
                 "ChatMessageAdd",
+                "ChatMessageUpdate",
+                "ChatMessageDelete",
                 "ChatMessageRead",
                 "AgentAvailabilityUpdate",
                 "ChannelAvailabilityUpdate",

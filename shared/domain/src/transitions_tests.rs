@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::*;
 use crate::error::Kind;
-use crate::model::TargetType;
+use crate::model::{MessageVersion, TargetType};
 use crate::plan::RateLimit;
 
 fn now() -> Moment {
@@ -91,6 +91,8 @@ fn kinds(plan: &Plan) -> Vec<&'static str> {
             Write::ReadMark(_) => "read mark",
             Write::QueueWait { .. } => "queue wait",
             Write::OfflineMessage(_) => "offline message",
+            Write::MessageChange { text: Some(_), .. } => "message edit",
+            Write::MessageChange { .. } => "message delete",
         })
         .collect()
 }
@@ -594,4 +596,59 @@ fn a_read_mark_is_any_partys_moves_only_forward_and_stops_at_the_last_message() 
     assert!(mark_read(&closed, &customer(), 3, &now()).is_ok(), "the last words are read after the close too");
     s.participants[0].chatter_active = -1;
     assert!(mark_read(&s, &customer(), 3, &now()).is_err(), "one who left marks nothing");
+}
+
+fn text_message(index: u64, who: &str, chatter_type: ChatterType, posted: &str) -> Message {
+    Message {
+        message_id: Message::id("c1", index),
+        chat_id: "c1".into(),
+        index,
+        kind: MessageType::Text,
+        text: "hello".into(),
+        chatter_id: who.into(),
+        chatter_type,
+        chatter_name: who.to_uppercase(),
+        chatter_number: None,
+        chatter_unverified: false,
+        subjects: vec![],
+        system_generated: false,
+        internal: false,
+        customer: false,
+        event: None,
+        filter: None,
+        filtered: None,
+        reference_id: None,
+        file: None,
+        edited: false,
+        deleted: false,
+        versions: vec![],
+        create_time: posted.into(),
+    }
+}
+
+#[test]
+fn a_message_is_changed_by_its_author_in_time_and_deleted_by_the_owner_any_time() {
+    let s = state(ChatStatus::Active);
+    let (edit, delete) = (MessageChange::Edit("hello again".into()), MessageChange::Delete);
+    let mine = text_message(2, "cust", ChatterType::Customer, "2026-01-01T00:00:05.000Z");
+    let plan = change_message(&s, &customer(), &mine, &edit, 60, &now()).unwrap();
+    let Write::MessageChange { text, previous, versions, .. } = &plan.writes[0].write else { panic!("{plan:?}") };
+    assert_eq!((text.as_deref(), previous.as_str(), *versions), (Some("hello again"), "hello", 0));
+    assert_eq!(kinds(&change_message(&s, &customer(), &mine, &delete, 60, &now()).unwrap()), vec!["message delete"]);
+    assert_eq!(refused(change_message(&s, &customer(), &mine, &edit, 3, &now())), Kind::Conflict, "too late");
+    assert_eq!(refused(change_message(&s, &agent("ann"), &mine, &edit, 60, &now())), Kind::Forbidden, "not hers");
+    assert!(change_message(&s, &agent("ann"), &mine, &delete, 3, &now()).is_ok(), "the Owner moderates, late too");
+    let empty = MessageChange::Edit("  ".into());
+    assert_eq!(refused(change_message(&s, &customer(), &mine, &empty, 60, &now())), Kind::Invalid);
+    let gone = Message { deleted: true, ..mine.clone() };
+    assert_eq!(refused(change_message(&s, &customer(), &gone, &edit, 60, &now())), Kind::Conflict);
+    let worn = Message {
+        versions: vec![MessageVersion { text: "x".into(), until: "t".into(), by: "cust".into() }; MAX_EDITS],
+        ..mine.clone()
+    };
+    assert_eq!(refused(change_message(&s, &customer(), &worn, &edit, 60, &now())), Kind::Conflict, "edited enough");
+    let system = Message { kind: MessageType::System, ..mine.clone() };
+    assert_eq!(refused(change_message(&s, &customer(), &system, &delete, 60, &now())), Kind::Invalid);
+    let closed = state(ChatStatus::Closed);
+    assert_eq!(refused(change_message(&closed, &customer(), &mine, &edit, 60, &now())), Kind::Conflict);
 }

@@ -59,6 +59,8 @@ fn shown(app: &App, viewer: &Identity, state: &ChatState, m: &Message) -> Messag
     if !viewer.is_agent() {
         shown.filter = None;
     }
+    // The audit trail of an edited or withdrawn message: agents ask for it (`?history=1`).
+    shown.versions.clear();
     MessageView { message: shown }
 }
 
@@ -367,9 +369,57 @@ pub async fn get(app: &App, req: Request) -> HandlerResult {
     let state = super::chat_state(app, chat_id).await?;
     policy::can_read(&ident, &state)?;
     let message = app.db.message(chat_id, index, false).await?.ok_or_else(|| ApiError::not_found("no such message"))?;
-    let view =
+    let mut view =
         visible(app, &ident, &state, &message, false, false).ok_or_else(|| ApiError::not_found("no such message"))?;
+    if req.query_flag("history")? {
+        if !ident.is_agent() {
+            return Err(ApiError::forbidden("a message's history is for agents"));
+        }
+        view.message.versions = message.versions;
+    }
     Ok(Response::ok(&json!({ "message": view })))
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EditMessage {
+    /// The new text (1–3800 characters).
+    #[schemars(length(min = 1, max = 3800))]
+    text: String,
+}
+
+/// `PATCH` and `DELETE /chats/{chatId}/messages/{messageId}`: its author edits or withdraws
+/// a text message within MESSAGE_EDIT_SECONDS; the chat's Owner may withdraw any. Answers
+/// the message as the caller now sees it.
+async fn change(app: &App, req: &Request, change: transitions::MessageChange) -> Result<MessageView, ApiError> {
+    let ident = req.caller()?;
+    let chat_id = req.param("chatId")?;
+    let index = Message::index_of(chat_id, req.param("messageId")?)
+        .ok_or_else(|| ApiError::not_found("no such message in this chat"))?;
+    let state = super::chat_state(app, chat_id).await?;
+    // Who is no party learns nothing of the message (its planner refuses it too).
+    policy::can_read(&ident, &state)?;
+    let message = app.db.message(chat_id, index, true).await?.ok_or_else(|| ApiError::not_found("no such message"))?;
+    // What the caller cannot see, it cannot change (nor learn that it exists).
+    visible(app, &ident, &state, &message, false, false).ok_or_else(|| ApiError::not_found("no such message"))?;
+    let now = app.clock.moment();
+    let plan = transitions::change_message(&state, &ident, &message, &change, app.config.message_edit_secs, &now)?;
+    app.db.commit_writes(&plan.writes).await?;
+    let changed = app.db.message(chat_id, index, true).await?.ok_or_else(|| ApiError::not_found("no such message"))?;
+    Ok(shown(app, &ident, &state, &changed))
+}
+
+/// `PATCH /chats/{chatId}/messages/{messageId}` {"text"}: an edit.
+pub async fn edit(app: &App, req: Request) -> HandlerResult {
+    let body: EditMessage = req.json()?;
+    let view = change(app, &req, transitions::MessageChange::Edit(body.text)).await?;
+    Ok(Response::ok(&json!({ "message": view })))
+}
+
+/// `DELETE /chats/{chatId}/messages/{messageId}`: a withdrawal, leaving a tombstone.
+pub async fn delete(app: &App, req: Request) -> HandlerResult {
+    change(app, &req, transitions::MessageChange::Delete).await?;
+    Ok(Response::no_content())
 }
 
 /// `GET /chats/{chatId}/transcript?cursor=&pageSize=` (getTranscript): the transcript in

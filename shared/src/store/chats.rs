@@ -207,6 +207,9 @@ impl Db {
                     filtered: m.filtered,
                     reference_id: m.reference_id,
                     file: m.file,
+                    edited: false,
+                    deleted: false,
+                    versions: Vec::new(),
                     create_time: now.clone(),
                 })
                 .collect();

@@ -146,6 +146,37 @@ impl Db {
                     .map_err(build_error)?;
                 Ok(TransactWriteItem::builder().update(update).build())
             }
+            // The old text joins the versions; the version count read is the condition, so
+            // of two racing changes the second is refused rather than lost.
+            Write::MessageChange { chat_id, index, text, previous, versions, at, by } => {
+                let version = AttributeValue::M(HashMap::from([
+                    ("text".to_string(), s(previous)),
+                    ("until".to_string(), s(at)),
+                    ("by".to_string(), s(by)),
+                ]));
+                let set = if text.is_some() { "edited = :true" } else { "deleted = :true" };
+                let seen = if *versions == 0 { "attribute_not_exists(versions)" } else { "size(versions) = :n" };
+                let mut update = Update::builder()
+                    .table_name(&self.table)
+                    .key(keys::PK, s(keys::chat_pk(chat_id)))
+                    .key(keys::SK, s(keys::message_sk(*index)))
+                    .update_expression(format!(
+                        "SET #text = :text, {set}, versions = list_append(if_not_exists(versions, :none), :version)"
+                    ))
+                    .condition_expression(format!(
+                        "attribute_exists(PK) AND (attribute_not_exists(deleted) OR deleted = :false) AND {seen}"
+                    ))
+                    .expression_attribute_names("#text", "text")
+                    .expression_attribute_values(":text", s(text.clone().unwrap_or_default()))
+                    .expression_attribute_values(":true", AttributeValue::Bool(true))
+                    .expression_attribute_values(":false", AttributeValue::Bool(false))
+                    .expression_attribute_values(":none", AttributeValue::L(vec![]))
+                    .expression_attribute_values(":version", AttributeValue::L(vec![version]));
+                if *versions > 0 {
+                    update = update.expression_attribute_values(":n", AttributeValue::N(versions.to_string()));
+                }
+                Ok(TransactWriteItem::builder().update(update.build().map_err(build_error)?).build())
+            }
             Write::OfflineMessage(m) => self.put_new(to_item(
                 keys::offline_pk(&m.channel_id),
                 keys::offline_sk(&m.create_time, &m.offline_message_id),

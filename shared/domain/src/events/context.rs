@@ -163,7 +163,11 @@ impl Context {
             .transcript
             .iter()
             .filter(|m| {
-                !m.internal && m.kind != MessageType::Notice && !m.hidden_by_filter() && masking.shows_message(m)
+                !m.internal
+                    && !m.deleted
+                    && m.kind != MessageType::Notice
+                    && !m.hidden_by_filter()
+                    && masking.shows_message(m)
             })
             .map(|m| masking.message(m))
             .map(|m| format!("{}: {}", m.chatter_name, m.text))

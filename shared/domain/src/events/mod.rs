@@ -127,6 +127,7 @@ fn describe_all<'a>(change: &'a Change, ctx: &'a Context) -> Out<'a> {
             }
         }
         (None, Some(Entity::Message(m))) => message_added(&mut out, m),
+        (Some(Entity::Message(old)), Some(Entity::Message(new))) => message_changed(&mut out, old, new),
         (_, Some(Entity::Typing(_, t))) => typing_changed(&mut out, t),
         // For a ticket system: a message left while nobody was online (the seeds' OTRS
         // chats end in tickets too).
@@ -402,6 +403,48 @@ fn message_added(out: &mut Out, m: &Message) {
     }
     let data = Value::Object(data);
     out.notification("NewMessages", chat, data);
+}
+
+/// An edit or a withdrawal: native ChatMessageUpdate (with the previous text) or
+/// ChatMessageDelete; pushed, to whoever saw the message, as a `MessageEdited` (its new
+/// text) or `MessageDeleted` entry naming it by `messageIndex` (not `index`: clients drop an
+/// entry whose index they have). The seeds' vocabularies have neither.
+fn message_changed(out: &mut Out, old: &Message, new: &Message) {
+    let ctx = out.ctx;
+    let Some(chat) = ctx.chat.as_ref() else { return };
+    let (event, kind) = match (old.deleted, new.deleted) {
+        (false, true) => ("ChatMessageDelete", "MessageDeleted"),
+        (false, false) if old.text != new.text => ("ChatMessageUpdate", "MessageEdited"),
+        _ => return,
+    };
+    // Who changed it: its author, or an Owner withdrawing it.
+    let actor = new.versions.last().map(|v| v.by.as_str());
+    out.native(event, Some(chat), None, actor, json!({ "message": new, "previousText": old.text }));
+    let customer = ctx.view == View::Customer;
+    if (customer && (new.internal || new.hidden_by_filter()))
+        || (!customer && new.customer)
+        || !ctx.view_masking().shows_message(new)
+    {
+        return;
+    }
+    let shown = ctx.view_masking().message(new);
+    let at = new.versions.last().map_or(&out.change.at, |v| &v.until);
+    let mut entry = json!({
+        "type": kind,
+        "messageIndex": new.index,
+        "from": { "nickname": shown.chatter_name, "participantId": shown.chatter_id },
+        "timestamp": seed_timestamp(at),
+        "timestampSeconds": millis(at),
+    });
+    if let (false, Some(map)) = (new.deleted, entry.as_object_mut()) {
+        map.insert("text".into(), json!(shown.text));
+    }
+    out.notes.push(json!({
+        "messageType": "MessageLogUpdated",
+        "notificationType": "NewMessages",
+        "messages": [entry],
+        "chatUri": format!("{}/chats/{}", ctx.api_url, chat.chat_id),
+    }));
 }
 
 /// Typing started or stopped: pushed to the other side's sockets only (Genesys's

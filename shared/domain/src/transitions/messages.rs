@@ -89,6 +89,80 @@ pub fn set_typing(
     Ok(plan)
 }
 
+/// How many times a message may be edited: its versions stay on its item, whose size
+/// DynamoDB bounds.
+pub const MAX_EDITS: usize = 5;
+
+/// What `PATCH` or `DELETE /chats/{chatId}/messages/{messageId}` asks of a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MessageChange {
+    Edit(String),
+    Delete,
+}
+
+/// Plans an edit or a withdrawal of message `m`: by its author while it may still post
+/// here, within `window_secs` of posting (0: any time); or, a withdrawal only, by the
+/// chat's active Owner at any time (moderation). Text messages only, in an open chat; the
+/// old text is kept as a version. A racing change of the same message fails its condition.
+pub fn change_message(
+    state: &ChatState,
+    ident: &Identity,
+    m: &Message,
+    change: &MessageChange,
+    window_secs: i64,
+    now: &Moment,
+) -> DomainResult<Plan> {
+    policy::can_read(ident, state)?;
+    if m.kind != MessageType::Text || m.system_generated || m.chat_id != state.chat.chat_id {
+        return Err(DomainError::invalid("only a text message a chatter posted can be edited or deleted"));
+    }
+    open(state)?;
+    if m.deleted {
+        return Err(DomainError::conflict("the message was deleted"));
+    }
+    let author = m.chatter_type == ident.chatter_type() && m.chatter_id == ident.chatter_id();
+    let owner = policy::own(ident, state).is_some_and(|p| p.is_owner() && p.is_active());
+    if author {
+        policy::can_post(ident, state)?;
+        let posted = chrono::DateTime::parse_from_rfc3339(&m.create_time).map_or(0, |t| t.timestamp());
+        if window_secs > 0 && now.epoch_secs - posted > window_secs && !(owner && *change == MessageChange::Delete) {
+            return Err(DomainError::conflict(format!(
+                "a message can be changed for {window_secs} seconds after it is sent"
+            )));
+        }
+    } else if !(owner && *change == MessageChange::Delete) {
+        return Err(DomainError::forbidden("only its author changes a message; the chat's Owner may delete one"));
+    }
+    let text = match change {
+        MessageChange::Edit(text) => {
+            if text.trim().is_empty() {
+                return Err(DomainError::invalid("text must not be empty: delete the message instead"));
+            }
+            validate::text("text", text, validate::MAX_TEXT_CHARS)?;
+            if m.filter.is_some() {
+                return Err(DomainError::invalid("a filtered message cannot be edited: delete it and send another"));
+            }
+            if m.versions.len() >= MAX_EDITS {
+                return Err(DomainError::conflict(format!("a message can be edited {MAX_EDITS} times")));
+            }
+            Some(text.clone())
+        }
+        MessageChange::Delete => None,
+    };
+    let mut plan = Plan::default();
+    let write = Write::MessageChange {
+        chat_id: m.chat_id.clone(),
+        index: m.index,
+        text,
+        previous: m.text.clone(),
+        versions: m.versions.len(),
+        at: now.stamp.clone(),
+        by: ident.chatter_id().to_string(),
+    };
+    plan.write(write, "the message changed meanwhile");
+    Ok(plan)
+}
+
 /// Plans a read receipt: the caller has seen the transcript up to message `index`. A mark
 /// never moves backwards: one at or behind the caller's mark plans no write, and the
 /// store's condition keeps a racing lower mark from overtaking a higher one. Returns the

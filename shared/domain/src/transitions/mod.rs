@@ -12,7 +12,7 @@ use crate::error::{DomainError, DomainResult};
 use crate::files::FileLimits;
 use crate::model::{
     count_changes, Availability, ChannelAgent, Chat, ChatState, ChatStatus, Chatter, ChatterType, FileRef, FileUpload,
-    IdempotencyRecord, MessageType, Participant, PermissionLevel, Presence, ReadMark, Typing,
+    IdempotencyRecord, Message, MessageType, Participant, PermissionLevel, Presence, ReadMark, Typing,
 };
 use crate::plan::{Moment, NewMessage, Plan, RateLimit, Write};
 use crate::{filter, policy, queue, validate};
