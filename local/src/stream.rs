@@ -452,6 +452,7 @@ mod filter_tests {
                 ("MODIFY", "NewImage", "ChannelCount"),
                 ("MODIFY", "NewImage", "ReadMark"),
                 ("INSERT", "NewImage", "OfflineMessage"),
+                ("INSERT", "NewImage", "Erasure"),
                 ("REMOVE", "OldImage", "Participant"),
                 ("REMOVE", "OldImage", "Presence"),
             ],

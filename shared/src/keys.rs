@@ -291,6 +291,11 @@ pub fn offline_sk(create_time: &str, id: &str) -> String {
     format!("{create_time}#{}", escape(id))
 }
 
+/// A customer's erasure receipts (its id only, and what was erased when).
+pub fn erasure_pk(customer_id: &str) -> String {
+    format!("ERASURE#{}", escape(customer_id))
+}
+
 /// GSI2 partition of chats in one channel.
 pub fn channel_pk(channel_id: &str) -> String {
     format!("CHANNEL#{}", escape(channel_id))

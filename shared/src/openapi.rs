@@ -414,6 +414,30 @@ fn doc(function: &str) -> Option<Doc> {
         "channel-availability" => {
             d("Whether an agent is online in a channel", &[], None, 200, Some(channel_availability))
         }
+        "customer-export" => d(
+            "Everything stored about a customer (admins): chats, transcripts with versions, flags, files, offline messages",
+            &[],
+            None,
+            200,
+            Some(|_| {
+                object(
+                    &[
+                        ("customerId", string()),
+                        ("exportedAt", string()),
+                        ("chats", array(any_object())),
+                        ("offlineMessages", array(any_object())),
+                    ],
+                    &["customerId", "exportedAt", "chats", "offlineMessages"],
+                )
+            }),
+        ),
+        "customer-erase" => d(
+            "Erase a customer (admins): its words, names, form fields, userData, files and offline messages",
+            &[],
+            None,
+            200,
+            Some(|g| object(&[("erasure", of::<crate::domain::erasure::Erasure>(g))], &["erasure"])),
+        ),
         "offline-message-add" => d(
             "Leave a message while nobody is online in a channel (open; counted per address)",
             &[],

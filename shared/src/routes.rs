@@ -111,6 +111,8 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/agents/{userId}/availability", "availability-get", Access::Agent, handler!(api::presence::get)),
     route("GET", "/agents/available", "agents-available", Access::Agent, handler!(api::presence::available)),
     route("GET", "/users/online", "users-online", Access::Agent, handler!(api::presence::online_users)),
+    route("GET", "/customers/{customerId}/export", "customer-export", Access::Admin, handler!(api::customers::export)),
+    route("DELETE", "/customers/{customerId}", "customer-erase", Access::Admin, handler!(api::customers::erase)),
     route("GET", "/customers/{customerId}/availability", "customer-availability", Access::Agent, handler!(api::presence::customer)),
     route("GET", "/channels/{channelId}/availability", "channel-availability", Access::Open, handler!(api::presence::channel)),
     route("POST", "/channels/{channelId}/offline-messages", "offline-message-add", Access::Open, handler!(api::offline::add)),

@@ -153,6 +153,17 @@ impl Bench {
             "availability-get" => request("GET", "/agents/ann/availability", Some(&bob), None),
             "agents-available" => request("GET", "/agents/available?key=ExternalChannels", Some(&bob), None),
             "users-online" => request("GET", "/users/online?userType=User", Some(&bob), None),
+            // A known customer's closed chat of two messages, exported or erased.
+            "customer-export" | "customer-erase" => {
+                let customer = format!("bench-{n}");
+                t.closed_customer_chat(&customer, &format!("{customer}@example.com"), "my order").await;
+                let admin = t.admin_token("admin");
+                if function == "customer-export" {
+                    request("GET", &format!("/customers/{customer}/export"), Some(&admin), None)
+                } else {
+                    request("DELETE", &format!("/customers/{customer}"), Some(&admin), None)
+                }
+            }
             "customer-availability" => request("GET", "/customers/jdoe/availability", Some(&bob), None),
             "channel-availability" => request("GET", "/channels/sales/availability", None, None),
             "offline-message-add" => request(

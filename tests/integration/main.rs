@@ -2,6 +2,7 @@
 
 mod chats;
 mod cleanup;
+mod customers;
 mod events;
 mod faults;
 mod files;

@@ -286,6 +286,8 @@ async fn every_sample_event_is_answered_by_its_handler() {
                 );
                 chat_id
             }
+            // A known customer's closed chat, to export and erase.
+            "customer-export" | "customer-erase" => t.closed_customer_chat("jdoe", "jo@example.com", "hello").await.0,
             // The others act as the owner of a customer's chat.
             _ => {
                 let (chat_id, customer) = t.start_chat("sales").await;
@@ -332,7 +334,7 @@ async fn every_sample_event_is_answered_by_its_handler() {
         }
         let expected = match (route.method, route.function) {
             (_, "chat-decline" | "typing-set") => 204,
-            (_, "chat-leave" | "webhook-replay" | "webhook-secret" | "read-mark") => 200,
+            (_, "chat-leave" | "webhook-replay" | "webhook-secret" | "read-mark" | "customer-erase") => 200,
             ("POST", _) => 201,
             ("DELETE", _) => 204,
             _ => 200,

@@ -306,6 +306,29 @@ impl TestApp {
         (response.status, response.body_json())
     }
 
+    /// Known customer `customer_id` (its identity token) starts a chat with `email`, says
+    /// `text`, and agent "ann" answers and closes it; returns (chatId, chat token).
+    pub async fn closed_customer_chat(&self, customer_id: &str, email: &str, text: &str) -> (String, String) {
+        let body = serde_json::json!({"channelId": "sales", "identityToken": self.identity_token(customer_id),
+            "nickname": "Jo", "email": email, "userData": {"plan": "pro"}});
+        let (status, started) = self.call("POST", "/chats", None, Some(body)).await;
+        assert_eq!(status, 201, "{started}");
+        let chat = started["chat"]["chatId"].as_str().expect("chatId").to_string();
+        let token = started["token"].as_str().expect("token").to_string();
+        let ann = self.agent_token("ann");
+        let path = format!("/chats/{chat}");
+        for (token, body) in [(&ann, serde_json::json!({"status": "active"}))] {
+            assert_eq!(self.call("PATCH", &path, Some(token), Some(body)).await.0, 200);
+        }
+        let post =
+            |who: &str, text: &str| serde_json::json!({"text": text, "clientMessageId": format!("{who}-{text}")});
+        assert_eq!(self.call("POST", &format!("{path}/messages"), Some(&token), Some(post("c", text))).await.0, 201);
+        assert_eq!(self.call("POST", &format!("{path}/messages"), Some(&ann), Some(post("a", "Noted."))).await.0, 201);
+        let close = serde_json::json!({"status": "closed"});
+        assert_eq!(self.call("PATCH", &path, Some(&ann), Some(close)).await.0, 200);
+        (chat, token)
+    }
+
     /// A customer (Public visitor) starts a chat; returns (chatId, chat token).
     pub async fn start_chat(&self, channel: &str) -> (String, String) {
         let (status, body) =

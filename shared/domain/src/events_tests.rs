@@ -145,6 +145,40 @@ fn an_edit_and_a_withdrawal_are_announced_and_pushed_by_message_index() {
     assert!(describe(&unchanged, &ctx).is_empty(), "nothing changed, nothing said");
 }
 
+fn erasure() -> crate::erasure::Erasure {
+    crate::erasure::Erasure {
+        customer_id: "jdoe".into(),
+        erased_at: "2026-11-21T10:02:00.000Z".into(),
+        erased_by: "admin".into(),
+        chats: 2,
+        messages: 14,
+        files: 1,
+        offline_messages: 1,
+    }
+}
+
+/// An erasure's item changes say nothing (their old images hold what is erased): the
+/// receipt's CustomerErase alone is announced.
+#[test]
+fn an_erasure_is_announced_once_and_its_item_changes_not_at_all() {
+    let customer = participant("jdoe", ChatterType::Customer, -1, false);
+    let ctx = Context { chat: Some(chat(ChatStatus::Closed, "sales", ChatterType::Customer)), ..Default::default() };
+    let said = message(2, "jdoe", ChatterType::Customer, "my address is 1 Main St", None, false);
+    let erased = Message {
+        text: String::new(),
+        deleted: true,
+        chatter_name: crate::erasure::ERASED_NAME.into(),
+        ..said.clone()
+    };
+    let gone = crate::erasure::erased_participant(&customer).unwrap();
+    for (old, new) in
+        [(Entity::Message(said), Entity::Message(erased)), (Entity::Participant(customer), Entity::Participant(gone))]
+    {
+        let change = Change { id: "r".into(), old: Some(old), new: Some(new), at: "2026-11-21T10:05:00.000Z".into() };
+        assert!(describe(&change, &ctx).is_empty() && notifications(&change, &ctx).is_empty());
+    }
+}
+
 fn offline() -> crate::offline::OfflineMessage {
     crate::offline::OfflineMessage {
         offline_message_id: "o1".into(),
@@ -298,6 +332,7 @@ fn scenario() -> Vec<(Change, Context)> {
         (change("r18", Some(Entity::Chat(requeued)), Some(Entity::Chat(taken.clone()))), ctx(taken)),
         (change("r19", Some(Entity::ReadMark(read(1))), Some(Entity::ReadMark(read(2)))), ctx(active.clone())),
         (change("r20", None, Some(Entity::OfflineMessage(offline()))), Context::default()),
+        (change("r23", None, Some(Entity::Erasure(erasure()))), Context::default()),
         (
             change("r21", Some(Entity::Message(transcript[1].clone())), Some(Entity::Message(edited(&transcript[1])))),
             ctx(active.clone()),

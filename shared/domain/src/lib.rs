@@ -39,6 +39,7 @@ macro_rules! string_enum {
 
 pub mod caller;
 pub mod egress;
+pub mod erasure;
 pub mod error;
 pub mod events;
 pub mod files;

@@ -25,6 +25,7 @@ pub mod entity {
     pub const READ_MARK: &str = "ReadMark";
     pub const QUEUE_WAIT: &str = "QueueWait";
     pub const OFFLINE_MESSAGE: &str = "OfflineMessage";
+    pub const ERASURE: &str = "Erasure";
 }
 
 string_enum!(ChatStatus { Request => "request", Active => "active", Closed => "closed" });

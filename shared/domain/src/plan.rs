@@ -79,6 +79,12 @@ pub enum Write {
         at: String,
         by: String,
     },
+    /// An erased customer's message: no text, no versions, no file, the erased name.
+    EraseMessage { chat_id: String, index: u64 },
+    /// A chat an erased customer started, without its name, form fields and userData.
+    EraseChat { chat_id: String },
+    /// An erasure's receipt.
+    Erasure(crate::erasure::Erasure),
     /// A message left for a channel while nobody was online (it must not exist yet).
     OfflineMessage(crate::offline::OfflineMessage),
 }

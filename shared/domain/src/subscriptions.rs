@@ -49,6 +49,7 @@ impl Format {
                 "AgentAvailabilityUpdate",
                 "ChannelAvailabilityUpdate",
                 "OfflineMessageAdd",
+                "CustomerErase",
             ],
             Format::Rpc => &[
                 "CHAT_STARTED",

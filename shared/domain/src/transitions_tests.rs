@@ -91,6 +91,7 @@ fn kinds(plan: &Plan) -> Vec<&'static str> {
             Write::ReadMark(_) => "read mark",
             Write::QueueWait { .. } => "queue wait",
             Write::OfflineMessage(_) => "offline message",
+            Write::EraseMessage { .. } | Write::EraseChat { .. } | Write::Erasure(_) => "erasure",
             Write::MessageChange { text: Some(_), .. } => "message edit",
             Write::MessageChange { .. } => "message delete",
         })

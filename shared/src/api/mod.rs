@@ -3,6 +3,7 @@
 //! the local server and the tests call the very same code.
 
 pub mod chats;
+pub mod customers;
 pub mod files;
 pub mod flags;
 pub mod messages;

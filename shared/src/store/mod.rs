@@ -25,6 +25,7 @@ use crate::time::Clock;
 
 mod channels;
 mod chats;
+mod customers;
 mod items;
 mod lists;
 mod pages;
@@ -187,6 +188,7 @@ pub fn entity_of(image: Option<serde_dynamo::Item>) -> StoreResult<Option<Entity
         entity::CHANNEL_COUNT => Some(Entity::ChannelCount(serde_dynamo::from_item(item)?)),
         entity::READ_MARK => Some(Entity::ReadMark(serde_dynamo::from_item(item)?)),
         entity::OFFLINE_MESSAGE => Some(Entity::OfflineMessage(serde_dynamo::from_item(item)?)),
+        entity::ERASURE => Some(Entity::Erasure(serde_dynamo::from_item(item)?)),
         // Typing is pushed to sockets, never published: the item has no chat id, its key has.
         entity::TYPING => {
             let chat_id = match item.get(keys::PK) {

@@ -177,6 +177,45 @@ impl Db {
                 }
                 Ok(TransactWriteItem::builder().update(update.build().map_err(build_error)?).build())
             }
+            // Takes out what the customer wrote and was: no condition, so a second erasure
+            // finds nothing left and changes nothing.
+            Write::EraseMessage { chat_id, index } => {
+                let update = Update::builder()
+                    .table_name(&self.table)
+                    .key(keys::PK, s(keys::chat_pk(chat_id)))
+                    .key(keys::SK, s(keys::message_sk(*index)))
+                    .update_expression(
+                        "SET #text = :empty, deleted = :true, chatterName = :name REMOVE versions, #file",
+                    )
+                    .condition_expression("attribute_exists(PK)")
+                    .expression_attribute_names("#text", "text")
+                    .expression_attribute_names("#file", "file")
+                    .expression_attribute_values(":empty", s(""))
+                    .expression_attribute_values(":true", AttributeValue::Bool(true))
+                    .expression_attribute_values(":name", s(crate::domain::erasure::ERASED_NAME))
+                    .build()
+                    .map_err(build_error)?;
+                Ok(TransactWriteItem::builder().update(update).build())
+            }
+            Write::EraseChat { chat_id } => {
+                let update = Update::builder()
+                    .table_name(&self.table)
+                    .key(keys::PK, s(keys::chat_pk(chat_id)))
+                    .key(keys::SK, s(keys::CHAT_SK))
+                    .update_expression(
+                        "SET requesterName = :name REMOVE nickname, firstname, lastname, email, subject, userData",
+                    )
+                    .condition_expression("attribute_exists(PK)")
+                    .expression_attribute_values(":name", s(crate::domain::erasure::ERASED_NAME))
+                    .build()
+                    .map_err(build_error)?;
+                Ok(TransactWriteItem::builder().update(update).build())
+            }
+            Write::Erasure(e) => {
+                let item = to_item(keys::erasure_pk(&e.customer_id), e.erased_at.clone(), entity::ERASURE, &[], e)?;
+                let put = Put::builder().table_name(&self.table).set_item(Some(item)).build().map_err(build_error)?;
+                Ok(TransactWriteItem::builder().put(put).build())
+            }
             Write::OfflineMessage(m) => self.put_new(to_item(
                 keys::offline_pk(&m.channel_id),
                 keys::offline_sk(&m.create_time, &m.offline_message_id),

@@ -33,6 +33,8 @@ pub enum Entity {
     ReadMark(ReadMark),
     /// A message left for a channel while nobody was online.
     OfflineMessage(crate::offline::OfflineMessage),
+    /// A customer's erasure (its receipt).
+    Erasure(crate::erasure::Erasure),
 }
 
 /// A committed change, as the table's stream reported it.

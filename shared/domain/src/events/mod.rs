@@ -12,6 +12,7 @@ use chrono::DateTime;
 
 use serde_json::{json, Value};
 
+use crate::erasure;
 use crate::masking::Masking;
 use crate::model::{
     Availability, ChannelCount, Chat, ChatStatus, ChatterType, Format, Message, MessageType, Participant,
@@ -101,6 +102,9 @@ fn describe_all<'a>(change: &'a Change, ctx: &'a Context) -> Out<'a> {
     if !is_chat_record && ctx.chat.as_ref().is_some_and(|c| c.deleted) {
         return out;
     }
+    if erased(change) {
+        return out;
+    }
     match (&change.old, &change.new) {
         (None, Some(Entity::Chat(chat))) => chat_added(&mut out, chat),
         (Some(Entity::Chat(old)), Some(Entity::Chat(new))) => {
@@ -131,6 +135,11 @@ fn describe_all<'a>(change: &'a Change, ctx: &'a Context) -> Out<'a> {
         (_, Some(Entity::Typing(_, t))) => typing_changed(&mut out, t),
         // For a ticket system: a message left while nobody was online (the seeds' OTRS
         // chats end in tickets too).
+        // One announcement for a whole erasure: the changes it made to each item are not
+        // news (their old images hold what was erased).
+        (None, Some(Entity::Erasure(e))) => {
+            out.native("CustomerErase", None, None, Some(&e.erased_by), json!({ "erasure": e }))
+        }
         (None, Some(Entity::OfflineMessage(m))) => {
             out.native("OfflineMessageAdd", None, Some(&m.channel_id), None, json!({ "offlineMessage": m }))
         }
@@ -156,6 +165,18 @@ fn describe_all<'a>(change: &'a Change, ctx: &'a Context) -> Out<'a> {
         _ => {}
     }
     out
+}
+
+/// Whether `change` is an erasure's, to an item that held something of the customer: not
+/// news item by item (its old image holds what is erased); CustomerErase says it once.
+fn erased(change: &Change) -> bool {
+    let erased = |old: &str, new: &str| new == erasure::ERASED_NAME && old != erasure::ERASED_NAME;
+    match (&change.old, &change.new) {
+        (Some(Entity::Message(o)), Some(Entity::Message(n))) => erased(&o.chatter_name, &n.chatter_name),
+        (Some(Entity::Participant(o)), Some(Entity::Participant(n))) => erased(&o.chatter_name, &n.chatter_name),
+        (Some(Entity::Chat(o)), Some(Entity::Chat(n))) => erased(&o.requester_name, &n.requester_name),
+        _ => false,
+    }
 }
 
 fn chat_added(out: &mut Out, chat: &Chat) {
