@@ -2,17 +2,14 @@
 //! methods, access rules) and the request and response types themselves (JSON Schema by
 //! schemars). docs/openapi.json is this document; a test keeps the two equal.
 
-use schemars::generate::{SchemaGenerator, SchemaSettings};
-use schemars::{json_schema, JsonSchema, Schema};
+use schemars::generate::SchemaSettings;
 use serde_json::{json, Map, Value};
 
 use crate::api::{chats, files, flags, messages, participants, presence, webhooks};
-use crate::domain::model::{ChatStatus, ChatterType, FileRef, Flag, Participant, Webhook, WebhookDelivery};
-use crate::files::Presigned;
 use crate::routes::{Access, ROUTES};
 
-type Gen = SchemaGenerator;
-type Make = fn(&mut Gen) -> Schema;
+mod shapes;
+use shapes::*;
 
 /// What the route table does not say about a route.
 struct Doc {
@@ -22,265 +19,6 @@ struct Doc {
     status: u16,
     response: Option<Make>,
 }
-
-fn of<T: JsonSchema>(g: &mut Gen) -> Schema {
-    g.subschema_for::<T>()
-}
-
-fn object(props: &[(&str, Schema)], required: &[&str]) -> Schema {
-    let properties: Map<String, Value> = props.iter().map(|(k, v)| (k.to_string(), v.clone().to_value())).collect();
-    json_schema!({ "type": "object", "properties": properties, "required": required })
-}
-
-fn array(item: Schema) -> Schema {
-    json_schema!({ "type": "array", "items": item })
-}
-
-fn string() -> Schema {
-    json_schema!({ "type": "string" })
-}
-
-fn nullable(t: &str) -> Schema {
-    json_schema!({ "type": [t, "null"] })
-}
-
-fn integer() -> Schema {
-    json_schema!({ "type": "integer" })
-}
-
-fn boolean() -> Schema {
-    json_schema!({ "type": "boolean" })
-}
-
-fn any_object() -> Schema {
-    json_schema!({ "type": "object" })
-}
-
-fn chat(g: &mut Gen) -> Schema {
-    object(&[("chat", of::<chats::ChatView>(g))], &["chat"])
-}
-
-fn chat_added(g: &mut Gen) -> Schema {
-    object(&[("chat", of::<chats::ChatView>(g)), ("token", nullable("string"))], &["chat", "token"])
-}
-
-fn chat_list(g: &mut Gen) -> Schema {
-    object(&[("chats", array(of::<chats::ChatView>(g))), ("nextCursor", nullable("string"))], &["chats", "nextCursor"])
-}
-
-fn participant(g: &mut Gen) -> Schema {
-    object(&[("participant", of::<participants::ParticipantView>(g))], &["participant"])
-}
-
-/// A participant added; for a customer, its chat token (a way in to hand over).
-fn participant_added(g: &mut Gen) -> Schema {
-    object(&[("participant", of::<Participant>(g)), ("token", nullable("string"))], &["participant", "token"])
-}
-
-fn participant_list(g: &mut Gen) -> Schema {
-    object(&[("participants", array(of::<participants::ParticipantView>(g)))], &["participants"])
-}
-
-fn invitation_list(_: &mut Gen) -> Schema {
-    let invitation = object(
-        &[("chatId", string()), ("invitationChatId", nullable("string")), ("createTime", string())],
-        &["chatId", "createTime"],
-    );
-    object(&[("invitations", array(invitation)), ("nextCursor", nullable("string"))], &["invitations", "nextCursor"])
-}
-
-fn presence_view(g: &mut Gen) -> Schema {
-    object(
-        &[
-            ("userId", string()),
-            ("availability", of::<crate::domain::model::Availability>(g)),
-            ("code", integer()),
-            ("channels", array(string())),
-            ("external", boolean()),
-            ("expiresAt", integer()),
-        ],
-        &["userId", "availability", "code", "channels", "external", "expiresAt"],
-    )
-}
-
-fn agents_available(_: &mut Gen) -> Schema {
-    json_schema!({ "type": "object", "additionalProperties": { "type": "array", "items": { "type": "string" } } })
-}
-
-fn users_online(_: &mut Gen) -> Schema {
-    object(&[("users", array(any_object()))], &["users"])
-}
-
-fn customer_availability(_: &mut Gen) -> Schema {
-    object(
-        &[("customerId", string()), ("availability", integer()), ("chats", integer())],
-        &["customerId", "availability", "chats"],
-    )
-}
-
-fn channel_availability(_: &mut Gen) -> Schema {
-    object(&[("channelId", string()), ("online", boolean()), ("agents", integer())], &["channelId", "online", "agents"])
-}
-
-/// A file and the request its client makes to object storage (`upload` or `download`).
-fn file_and(request: &'static str) -> impl Fn(&mut Gen) -> Schema {
-    move |g| object(&[("file", of::<FileRef>(g)), (request, of::<Presigned>(g))], &["file", request])
-}
-
-fn file_upload(g: &mut Gen) -> Schema {
-    file_and("upload")(g)
-}
-
-fn file_download(g: &mut Gen) -> Schema {
-    file_and("download")(g)
-}
-
-fn message(g: &mut Gen) -> Schema {
-    object(&[("message", of::<messages::MessageView>(g))], &["message"])
-}
-
-fn message_list(g: &mut Gen) -> Schema {
-    let typing =
-        object(&[("chatterType", of::<ChatterType>(g)), ("chatterName", string())], &["chatterType", "chatterName"]);
-    // How far each other party has read (its read receipt).
-    let read_mark = object(
-        &[
-            ("chatterType", of::<ChatterType>(g)),
-            ("chatterId", string()),
-            ("chatterName", string()),
-            ("lastReadIndex", integer()),
-        ],
-        &["chatterType", "chatterId", "chatterName", "lastReadIndex"],
-    );
-    object(
-        &[
-            ("messages", array(of::<messages::MessageView>(g))),
-            ("lastIndex", integer()),
-            ("nextCursor", nullable("string")),
-            ("chatStatus", of::<ChatStatus>(g)),
-            ("typing", array(typing)),
-            ("readMarks", array(read_mark)),
-            // A waiting customer's place in the queue (1 = next) and the wait to expect.
-            ("queuePosition", nullable("integer")),
-            ("estimatedWaitSeconds", nullable("integer")),
-        ],
-        &[
-            "messages",
-            "lastIndex",
-            "nextCursor",
-            "chatStatus",
-            "typing",
-            "readMarks",
-            "queuePosition",
-            "estimatedWaitSeconds",
-        ],
-    )
-}
-
-fn user_data(_: &mut Gen) -> Schema {
-    object(&[("userData", any_object())], &["userData"])
-}
-
-fn agent_list() -> Schema {
-    let agent = object(
-        &[
-            ("name", string()),
-            ("connected", boolean()),
-            ("supervisor", boolean()),
-            ("connectedTime", nullable("integer")),
-            ("disconnectedTime", nullable("integer")),
-        ],
-        &["name", "connected", "supervisor", "connectedTime", "disconnectedTime"],
-    );
-    array(agent)
-}
-
-fn agents(_: &mut Gen) -> Schema {
-    object(&[("agents", agent_list())], &["agents"])
-}
-
-fn stats(_: &mut Gen) -> Schema {
-    object(
-        &[
-            ("agents", agent_list()),
-            ("startTime", nullable("integer")),
-            ("endTime", nullable("integer")),
-            ("duration", nullable("integer")),
-        ],
-        &["agents", "startTime", "endTime", "duration"],
-    )
-}
-
-fn session(g: &mut Gen) -> Schema {
-    object(
-        &[
-            ("sessionActive", boolean()),
-            ("chatId", string()),
-            ("participantId", string()),
-            ("chatterType", of::<ChatterType>(g)),
-            ("status", json_schema!({ "anyOf": [of::<ChatStatus>(g), { "type": "null" }] })),
-            ("lastIndex", integer()),
-            // While the chat waits in its queue: its place (1 = next) and the wait to expect.
-            ("queuePosition", nullable("integer")),
-            ("estimatedWaitSeconds", nullable("integer")),
-        ],
-        &[
-            "sessionActive",
-            "chatId",
-            "participantId",
-            "chatterType",
-            "status",
-            "lastIndex",
-            "queuePosition",
-            "estimatedWaitSeconds",
-        ],
-    )
-}
-
-fn flag(g: &mut Gen) -> Schema {
-    object(&[("flag", of::<Flag>(g))], &["flag"])
-}
-
-fn flag_list(g: &mut Gen) -> Schema {
-    object(&[("flags", array(of::<Flag>(g)))], &["flags"])
-}
-
-fn webhook_added(g: &mut Gen) -> Schema {
-    object(
-        &[("webhookId", string()), ("status", string()), ("secret", string()), ("webhook", of::<Webhook>(g))],
-        &["webhookId", "status", "webhook"],
-    )
-}
-
-fn webhook_deliveries(g: &mut Gen) -> Schema {
-    object(&[("webhookId", string()), ("deliveries", array(of::<WebhookDelivery>(g)))], &["webhookId", "deliveries"])
-}
-
-fn webhook_replayed(_: &mut Gen) -> Schema {
-    object(&[("webhookId", string()), ("queued", integer()), ("more", boolean())], &["webhookId", "queued", "more"])
-}
-
-fn webhook_secret(_: &mut Gen) -> Schema {
-    object(
-        &[("webhookId", string()), ("secret", string()), ("previousSecretValidUntil", string())],
-        &["webhookId", "secret", "previousSecretValidUntil"],
-    )
-}
-
-fn webhook_list(g: &mut Gen) -> Schema {
-    let item = object(
-        &[("webhookId", string()), ("status", string()), ("webhook", of::<Webhook>(g))],
-        &["webhookId", "status", "webhook"],
-    );
-    object(&[("webhooks", array(item))], &["webhooks"])
-}
-
-fn user_data_patch(_: &mut Gen) -> Schema {
-    json_schema!({ "type": "object", "description": "keys to merge into userData; null removes a key" })
-}
-
-const PAGE: (&str, &str, &str) = ("limit", "integer", "1 to 100 (default 100)");
-const CURSOR: (&str, &str, &str) = ("cursor", "string", "nextCursor of the previous page");
 
 fn doc(function: &str) -> Option<Doc> {
     let d = |summary, query, body, status, response| Some(Doc { summary, query, body, status, response });
@@ -449,11 +187,7 @@ fn doc(function: &str) -> Option<Doc> {
         ),
         "offline-message-list" => d(
             "A channel's offline messages, newest first",
-            &[
-                ("channelId", "string", "the channel (required)"),
-                ("limit", "integer", "1 to 100 (default 100)"),
-                ("cursor", "string", "nextCursor of the previous page"),
-            ],
+            &[("channelId", "string", "the channel (required)"), PAGE, CURSOR],
             None,
             200,
             Some(|g| {

@@ -1,0 +1,273 @@
+//! The response shapes the operations' documentation is built from: JSON Schema from the
+//! API's own types (schemars) where there is one, written out where a handler answers a
+//! literal.
+
+use schemars::generate::SchemaGenerator;
+use schemars::{json_schema, JsonSchema, Schema};
+use serde_json::{Map, Value};
+
+use crate::api::{chats, messages, participants};
+use crate::domain::model::{ChatStatus, ChatterType, FileRef, Flag, Participant, Webhook, WebhookDelivery};
+use crate::files::Presigned;
+
+pub(super) type Gen = SchemaGenerator;
+pub(super) type Make = fn(&mut Gen) -> Schema;
+
+pub(super) fn of<T: JsonSchema>(g: &mut Gen) -> Schema {
+    g.subschema_for::<T>()
+}
+
+pub(super) fn object(props: &[(&str, Schema)], required: &[&str]) -> Schema {
+    let properties: Map<String, Value> = props.iter().map(|(k, v)| (k.to_string(), v.clone().to_value())).collect();
+    json_schema!({ "type": "object", "properties": properties, "required": required })
+}
+
+pub(super) fn array(item: Schema) -> Schema {
+    json_schema!({ "type": "array", "items": item })
+}
+
+pub(super) fn string() -> Schema {
+    json_schema!({ "type": "string" })
+}
+
+pub(super) fn nullable(t: &str) -> Schema {
+    json_schema!({ "type": [t, "null"] })
+}
+
+pub(super) fn integer() -> Schema {
+    json_schema!({ "type": "integer" })
+}
+
+pub(super) fn boolean() -> Schema {
+    json_schema!({ "type": "boolean" })
+}
+
+pub(super) fn any_object() -> Schema {
+    json_schema!({ "type": "object" })
+}
+
+pub(super) fn chat(g: &mut Gen) -> Schema {
+    object(&[("chat", of::<chats::ChatView>(g))], &["chat"])
+}
+
+pub(super) fn chat_added(g: &mut Gen) -> Schema {
+    object(&[("chat", of::<chats::ChatView>(g)), ("token", nullable("string"))], &["chat", "token"])
+}
+
+pub(super) fn chat_list(g: &mut Gen) -> Schema {
+    object(&[("chats", array(of::<chats::ChatView>(g))), ("nextCursor", nullable("string"))], &["chats", "nextCursor"])
+}
+
+pub(super) fn participant(g: &mut Gen) -> Schema {
+    object(&[("participant", of::<participants::ParticipantView>(g))], &["participant"])
+}
+
+/// A participant added; for a customer, its chat token (a way in to hand over).
+pub(super) fn participant_added(g: &mut Gen) -> Schema {
+    object(&[("participant", of::<Participant>(g)), ("token", nullable("string"))], &["participant", "token"])
+}
+
+pub(super) fn participant_list(g: &mut Gen) -> Schema {
+    object(&[("participants", array(of::<participants::ParticipantView>(g)))], &["participants"])
+}
+
+pub(super) fn invitation_list(_: &mut Gen) -> Schema {
+    let invitation = object(
+        &[("chatId", string()), ("invitationChatId", nullable("string")), ("createTime", string())],
+        &["chatId", "createTime"],
+    );
+    object(&[("invitations", array(invitation)), ("nextCursor", nullable("string"))], &["invitations", "nextCursor"])
+}
+
+pub(super) fn presence_view(g: &mut Gen) -> Schema {
+    object(
+        &[
+            ("userId", string()),
+            ("availability", of::<crate::domain::model::Availability>(g)),
+            ("code", integer()),
+            ("channels", array(string())),
+            ("external", boolean()),
+            ("expiresAt", integer()),
+        ],
+        &["userId", "availability", "code", "channels", "external", "expiresAt"],
+    )
+}
+
+pub(super) fn agents_available(_: &mut Gen) -> Schema {
+    json_schema!({ "type": "object", "additionalProperties": { "type": "array", "items": { "type": "string" } } })
+}
+
+pub(super) fn users_online(_: &mut Gen) -> Schema {
+    object(&[("users", array(any_object()))], &["users"])
+}
+
+pub(super) fn customer_availability(_: &mut Gen) -> Schema {
+    object(
+        &[("customerId", string()), ("availability", integer()), ("chats", integer())],
+        &["customerId", "availability", "chats"],
+    )
+}
+
+pub(super) fn channel_availability(_: &mut Gen) -> Schema {
+    object(&[("channelId", string()), ("online", boolean()), ("agents", integer())], &["channelId", "online", "agents"])
+}
+
+/// A file and the request its client makes to object storage (`upload` or `download`).
+pub(super) fn file_and(request: &'static str) -> impl Fn(&mut Gen) -> Schema {
+    move |g| object(&[("file", of::<FileRef>(g)), (request, of::<Presigned>(g))], &["file", request])
+}
+
+pub(super) fn file_upload(g: &mut Gen) -> Schema {
+    file_and("upload")(g)
+}
+
+pub(super) fn file_download(g: &mut Gen) -> Schema {
+    file_and("download")(g)
+}
+
+pub(super) fn message(g: &mut Gen) -> Schema {
+    object(&[("message", of::<messages::MessageView>(g))], &["message"])
+}
+
+pub(super) fn message_list(g: &mut Gen) -> Schema {
+    let typing =
+        object(&[("chatterType", of::<ChatterType>(g)), ("chatterName", string())], &["chatterType", "chatterName"]);
+    // How far each other party has read (its read receipt).
+    let read_mark = object(
+        &[
+            ("chatterType", of::<ChatterType>(g)),
+            ("chatterId", string()),
+            ("chatterName", string()),
+            ("lastReadIndex", integer()),
+        ],
+        &["chatterType", "chatterId", "chatterName", "lastReadIndex"],
+    );
+    object(
+        &[
+            ("messages", array(of::<messages::MessageView>(g))),
+            ("lastIndex", integer()),
+            ("nextCursor", nullable("string")),
+            ("chatStatus", of::<ChatStatus>(g)),
+            ("typing", array(typing)),
+            ("readMarks", array(read_mark)),
+            // A waiting customer's place in the queue (1 = next) and the wait to expect.
+            ("queuePosition", nullable("integer")),
+            ("estimatedWaitSeconds", nullable("integer")),
+        ],
+        &[
+            "messages",
+            "lastIndex",
+            "nextCursor",
+            "chatStatus",
+            "typing",
+            "readMarks",
+            "queuePosition",
+            "estimatedWaitSeconds",
+        ],
+    )
+}
+
+pub(super) fn user_data(_: &mut Gen) -> Schema {
+    object(&[("userData", any_object())], &["userData"])
+}
+
+pub(super) fn agent_list() -> Schema {
+    let agent = object(
+        &[
+            ("name", string()),
+            ("connected", boolean()),
+            ("supervisor", boolean()),
+            ("connectedTime", nullable("integer")),
+            ("disconnectedTime", nullable("integer")),
+        ],
+        &["name", "connected", "supervisor", "connectedTime", "disconnectedTime"],
+    );
+    array(agent)
+}
+
+pub(super) fn agents(_: &mut Gen) -> Schema {
+    object(&[("agents", agent_list())], &["agents"])
+}
+
+pub(super) fn stats(_: &mut Gen) -> Schema {
+    object(
+        &[
+            ("agents", agent_list()),
+            ("startTime", nullable("integer")),
+            ("endTime", nullable("integer")),
+            ("duration", nullable("integer")),
+        ],
+        &["agents", "startTime", "endTime", "duration"],
+    )
+}
+
+pub(super) fn session(g: &mut Gen) -> Schema {
+    object(
+        &[
+            ("sessionActive", boolean()),
+            ("chatId", string()),
+            ("participantId", string()),
+            ("chatterType", of::<ChatterType>(g)),
+            ("status", json_schema!({ "anyOf": [of::<ChatStatus>(g), { "type": "null" }] })),
+            ("lastIndex", integer()),
+            // While the chat waits in its queue: its place (1 = next) and the wait to expect.
+            ("queuePosition", nullable("integer")),
+            ("estimatedWaitSeconds", nullable("integer")),
+        ],
+        &[
+            "sessionActive",
+            "chatId",
+            "participantId",
+            "chatterType",
+            "status",
+            "lastIndex",
+            "queuePosition",
+            "estimatedWaitSeconds",
+        ],
+    )
+}
+
+pub(super) fn flag(g: &mut Gen) -> Schema {
+    object(&[("flag", of::<Flag>(g))], &["flag"])
+}
+
+pub(super) fn flag_list(g: &mut Gen) -> Schema {
+    object(&[("flags", array(of::<Flag>(g)))], &["flags"])
+}
+
+pub(super) fn webhook_added(g: &mut Gen) -> Schema {
+    object(
+        &[("webhookId", string()), ("status", string()), ("secret", string()), ("webhook", of::<Webhook>(g))],
+        &["webhookId", "status", "webhook"],
+    )
+}
+
+pub(super) fn webhook_deliveries(g: &mut Gen) -> Schema {
+    object(&[("webhookId", string()), ("deliveries", array(of::<WebhookDelivery>(g)))], &["webhookId", "deliveries"])
+}
+
+pub(super) fn webhook_replayed(_: &mut Gen) -> Schema {
+    object(&[("webhookId", string()), ("queued", integer()), ("more", boolean())], &["webhookId", "queued", "more"])
+}
+
+pub(super) fn webhook_secret(_: &mut Gen) -> Schema {
+    object(
+        &[("webhookId", string()), ("secret", string()), ("previousSecretValidUntil", string())],
+        &["webhookId", "secret", "previousSecretValidUntil"],
+    )
+}
+
+pub(super) fn webhook_list(g: &mut Gen) -> Schema {
+    let item = object(
+        &[("webhookId", string()), ("status", string()), ("webhook", of::<Webhook>(g))],
+        &["webhookId", "status", "webhook"],
+    );
+    object(&[("webhooks", array(item))], &["webhooks"])
+}
+
+pub(super) fn user_data_patch(_: &mut Gen) -> Schema {
+    json_schema!({ "type": "object", "description": "keys to merge into userData; null removes a key" })
+}
+
+pub(super) const PAGE: (&str, &str, &str) = ("limit", "integer", "1 to 100 (default 100)");
+pub(super) const CURSOR: (&str, &str, &str) = ("cursor", "string", "nextCursor of the previous page");
