@@ -84,6 +84,7 @@ function render(m) {
   else if (m.type === "System") li.textContent = m.text;
   else {
     // A customer an agent added who has not proved who it is (its own identity token).
+    li.dataset.mine = m.chatterId === userId ? "1" : "";
     li.dataset.label = `${m.chatterName}${m.chatterUnverified ? " (not verified)" : ""}${m.internal ? " (internal)" : ""}`;
     li.dataset.id = m.messageId;
     showText(li, m);
@@ -99,6 +100,14 @@ function showText(li, m) {
     li.replaceChildren(Object.assign(document.createElement("em"), { textContent: `${li.dataset.label}: message deleted` }));
     return;
   }
+  const edit = Object.assign(document.createElement("button"), { type: "button", className: "link", textContent: "Edit" });
+  edit.setAttribute("aria-label", `Edit “${m.text}”`);
+  edit.addEventListener("click", () => {
+    editing = { li };
+    $("message").value = m.text;
+    $("send").textContent = "Save";
+    $("message").focus();
+  });
   const remove = Object.assign(document.createElement("button"), { type: "button", className: "link", textContent: "Delete" });
   remove.setAttribute("aria-label", `Delete “${m.text}”`);
   remove.addEventListener("click", async () => {
@@ -109,8 +118,13 @@ function showText(li, m) {
       $("chat-status").textContent = e.message;
     }
   });
-  li.replaceChildren(`${li.dataset.label}: ${m.text}${m.edited ? " (edited)" : ""} `, remove);
+  // Its author edits a message; the API says whether it still may.
+  const own = li.classList.contains("mine") || li.dataset.mine === "1";
+  li.replaceChildren(`${li.dataset.label}: ${m.text}${m.edited ? " (edited)" : ""} `, ...(own ? [edit, " "] : []), remove);
 }
+
+/// The message the composer is editing (its Save replaces the text), if any.
+let editing = null;
 
 /// A file in the transcript: a button that downloads it.
 function fileButton(chatId, file) {
@@ -249,6 +263,14 @@ $("composer").addEventListener("submit", async (event) => {
   const text = $("message").value;
   $("message").value = "";
   try {
+    if (editing) {
+      const { li } = editing;
+      editing = null;
+      $("send").textContent = "Send";
+      const { message } = await api("PATCH", `/chats/${current.chatId}/messages/${encodeURIComponent(li.dataset.id)}`, { text });
+      showText(li, message);
+      return;
+    }
     await api("POST", `/chats/${current.chatId}/messages`, { text, internal: $("internal").checked, clientMessageId: crypto.randomUUID() });
     poll();
   } catch (e) {

@@ -103,6 +103,15 @@ test("a customer and an agent chat through the widget and the console", { timeou
     await transcript(agent).getByText("Jonny: message deleted").waitFor();
     await transcript(customer).getByText("This message was deleted.").waitFor();
 
+    // The agent corrects its own message: the customer sees the new text, marked edited.
+    await agent.getByLabel("Message", { exact: true }).fill("Let me chek");
+    await agent.getByRole("button", { name: "Send" }).click();
+    await transcript(customer).getByText("Ann: Let me chek").waitFor();
+    await transcript(agent).getByRole("button", { name: "Edit “Let me chek”" }).click();
+    await agent.getByLabel("Message", { exact: true }).fill("Let me look into it");
+    await agent.getByRole("button", { name: "Save" }).click();
+    await transcript(customer).getByText("Ann: Let me look into it (edited)").waitFor();
+
     // An internal note: the agent sees it, the customer never does.
     await agent.getByLabel("Internal note").check();
     await agent.getByLabel("Message", { exact: true }).fill("VIP customer, be quick");
