@@ -1,6 +1,7 @@
 //! The local server: every function of template.yaml behind one HTTP listener on loopback,
 //! calling the very handlers the Lambda binaries call.
 
+pub mod cors;
 pub mod idp;
 pub mod oauth;
 pub mod queue;
@@ -130,6 +131,18 @@ pub fn parse_query(query: &str) -> HashMap<String, String> {
 }
 
 async fn handle(app: &App, req: hyper::Request<Incoming>, peer: Option<std::net::SocketAddr>) -> Response {
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let (origin, asked) = (header("origin"), header("access-control-request-method"));
+    let cors = cors::Cors::get();
+    if let Some(preflight) = cors.preflight(req.method().as_str(), origin.as_deref(), asked.as_deref()) {
+        return preflight;
+    }
+    let mut response = answer(app, req, peer).await;
+    cors.decorate(origin.as_deref(), &mut response);
+    response
+}
+
+async fn answer(app: &App, req: hyper::Request<Incoming>, peer: Option<std::net::SocketAddr>) -> Response {
     let started = Instant::now();
     let (parts, body) = req.into_parts();
     let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
