@@ -444,3 +444,38 @@ async fn the_cleanup_reads_a_bounded_backlog_per_run() {
     }
     assert_eq!(closed, 1100, "every request closed over the runs");
 }
+
+/// A page on another origin (a site embedding the widget) calls the local server as it
+/// calls API Gateway: its preflight is answered at the edge, and the answer says it may
+/// read what it asked for.
+#[tokio::test]
+async fn a_page_on_another_origin_is_answered_as_the_templates_cors_configuration_allows() {
+    let t = std::sync::Arc::new(TestApp::new().await);
+    let port = t.serve().await;
+    let client = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/chats");
+    let preflight = client
+        .request(reqwest::Method::OPTIONS, &url)
+        .header("origin", "https://shop.example")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), 204);
+    let allow = |r: &reqwest::Response, name: &str| {
+        r.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
+    };
+    assert_eq!(allow(&preflight, "access-control-allow-origin"), "*");
+    assert!(allow(&preflight, "access-control-allow-headers").contains("content-type"));
+    let started = client
+        .post(&url)
+        .header("origin", "https://shop.example")
+        .header("content-type", "application/json")
+        .body(json!({"channelId": "sales", "nickname": "Vic"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status(), 201);
+    assert_eq!(allow(&started, "access-control-allow-origin"), "*");
+}
