@@ -34,10 +34,12 @@ browser_deps() {
   fi
   PLAYWRIGHT_VERSION=1.64.1
   # jQuery: the seed's CXBus samples pass jQuery collections ($('input')), as its sites do.
-  if [ ! -d .local/browser/node_modules/playwright-core ] || [ ! -d .local/browser/node_modules/jquery ]; then
+  # axe-core: the accessibility checks of the embedded widget.
+  if [ ! -d .local/browser/node_modules/playwright-core ] || [ ! -d .local/browser/node_modules/jquery ] \
+    || [ ! -d .local/browser/node_modules/axe-core ]; then
     mkdir -p .local/browser
     npm install --prefix .local/browser --no-save --no-audit --no-fund --loglevel=error \
-      "playwright-core@$PLAYWRIGHT_VERSION" "jquery@3.7.1" >/dev/null
+      "playwright-core@$PLAYWRIGHT_VERSION" "jquery@3.7.1" "axe-core@4.14.1" >/dev/null
   fi
   PLAYWRIGHT="$PWD/.local/browser/node_modules/playwright-core"
 }

@@ -209,13 +209,15 @@ pub async fn call(app: &App, mut request: Request, request_id: &str, started: In
 }
 
 /// The demo pages and the widget client: `/` (customer widget), `/agent` (agent console),
-/// `/cxbus.js` and `/web/<file>`. Only plain file names under web/, so nothing else can be reached.
+/// `/cxbus.js`, `/widget.js` and `/web/<file>`. Only plain file names under web/, so nothing else can be reached.
 fn static_file(path: &str) -> Option<Response> {
     let name = match path {
         "/" => "index.html",
         "/agent" => "agent.html",
         // CXBus for Genesys sites, at the path their script tag names (web/cxbus.js).
         "/cxbus.js" => "cxbus.js",
+        // The widget a site embeds with one tag (web/widget.js).
+        "/widget.js" => "widget.js",
         other => other.strip_prefix("/web/")?,
     };
     if name.starts_with('.') || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')) {
