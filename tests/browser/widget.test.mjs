@@ -1,8 +1,8 @@
 // The widget as a site embeds it: one script tag on a page of another origin (a plain Node
 // server here), in headless Chromium. The launcher and its unread count, the offline form
 // when nobody is online, a conversation with an agent (over the API) with the queue
-// position, the seen mark, German, axe-core on the open and closed widget, and a phone's
-// width. Screenshots go to web/screenshots/.
+// position, the seen mark, a file, a reload that restores it, German, axe-core on the open
+// and closed widget, and a phone's width. Screenshots go to web/screenshots/.
 // Run by scripts/browser-test.sh (API, CHROMIUM and PLAYWRIGHT set by it).
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -96,6 +96,15 @@ test("a site embeds the widget with one tag and a customer chats through it", { 
     await visitor.getByText("Happy to help").waitFor();
     await visitor.screenshot({ path: `${SHOTS}widget-open.png` });
     assert.deepEqual(await violations(visitor), [], "in a chat");
+
+    // A file, and a reload that finds the chat again, each message once.
+    await visitor.locator("input.file").setInputFiles({ name: "receipt.txt", mimeType: "text/plain", buffer: Buffer.from("order 1234") });
+    await visitor.getByRole("button", { name: "receipt.txt" }).waitFor();
+    await visitor.reload();
+    await visitor.getByRole("button", { name: /chat/i }).click();
+    await visitor.getByText("Happy to help").waitFor();
+    assert.equal(await visitor.getByText("Hello, I need help").count(), 1, "restored once");
+    await visitor.getByRole("button", { name: "receipt.txt" }).waitFor();
 
     // A phone: nothing scrolls sideways.
     await visitor.setViewportSize({ width: 375, height: 700 });
