@@ -5,12 +5,20 @@
 // Run by scripts/browser-test.sh (API, CHROMIUM and PLAYWRIGHT set by it).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createServer } from "node:http";
 
 const require = createRequire(import.meta.url);
 const { chromium } = require(process.env.PLAYWRIGHT);
+const AXE = readFileSync(require.resolve("axe-core/axe.min.js", { paths: [process.env.PLAYWRIGHT] }), "utf8");
+
+/// axe-core's serious and critical findings on a page.
+async function violations(page) {
+  await page.evaluate(AXE);
+  const found = await page.evaluate(async () => (await window.axe.run(document)).violations);
+  return found.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`);
+}
 const API = process.env.API;
 const SHOTS = new URL("../../web/screenshots/", import.meta.url).pathname;
 
@@ -73,6 +81,10 @@ test("a customer and an agent chat through the widget and the console", { timeou
     await agent.locator("#queue li", { hasText: "Jonny" }).getByRole("button", { name: "Accept" }).click();
     await agent.locator("#chat").waitFor({ state: "visible" });
     await transcript(customer).getByText("Ann joined the chat.").waitFor();
+
+    // Both pages pass axe-core with no serious or critical finding, in a chat.
+    assert.deepEqual(await violations(customer), [], "the demo widget page");
+    assert.deepEqual(await violations(agent), [], "the console");
 
     // The agent types: the customer sees the indicator, then the message.
     await agent.getByLabel("Message", { exact: true }).pressSequentially("Hello Jonny", { delay: 20 });
