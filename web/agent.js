@@ -40,13 +40,45 @@ function item(label, buttonText, onClick, id) {
   return li;
 }
 
+/// How long ago `iso` was, for a waiting request.
+const waited = (iso) => {
+  const minutes = Math.floor((Date.now() - Date.parse(iso)) / 60000);
+  return minutes < 1 ? "waiting under a minute" : `waiting ${minutes} min`;
+};
+
+/// The indexes of messages that arrived in a chat that is not open, by chat (a message is
+/// pushed twice: by its writer, then from the stream).
+const unread = new Map();
+/// The requests already seen, so that only a new one is announced.
+let known = null;
+
+/// A new request, or a message in a chat not open, while the console is out of sight: a
+/// browser notification (once allowed) and a short tone.
+function announce(text) {
+  if (document.visibilityState === "visible") return;
+  if (window.Notification?.permission === "granted") new Notification("Live chat", { body: text });
+  try {
+    const audio = new AudioContext();
+    const tone = audio.createOscillator();
+    tone.connect(audio.destination);
+    tone.start();
+    tone.stop(audio.currentTime + 0.15);
+  } catch { /* no sound here */ }
+}
+
 async function refreshLists() {
   try {
     const queue = await api("GET", "/chats?status=request&limit=50");
     $("queue").replaceChildren(...queue.chats.map((c) =>
-      item(`${c.requesterName} — ${c.subject ?? "no subject"} (${c.channel})`, "Accept", () => accept(c.chatId), c.chatId)));
+      item(`${c.requesterName} — ${c.subject ?? "no subject"} (${c.channel}, ${waited(c.createTime)})`, "Accept", () => accept(c.chatId), c.chatId)));
+    const arrived = queue.chats.filter((c) => known && !known.has(c.chatId));
+    if (arrived.length) announce(`New chat request from ${arrived[0].requesterName}`);
+    known = new Set(queue.chats.map((c) => c.chatId));
     const mine = await api("GET", `/chats?chatterId=${encodeURIComponent(userId)}&chatterType=User&chatterActive=1&status=active`);
-    $("mine").replaceChildren(...mine.chats.map((c) => item(`${c.requesterName} (${c.channel})`, "Open", () => open(c.chatId), c.chatId)));
+    $("mine").replaceChildren(...mine.chats.map((c) => {
+      const n = unread.get(c.chatId)?.size ?? 0;
+      return item(`${c.requesterName} (${c.channel})${n ? ` — ${n} new` : ""}`, "Open", () => open(c.chatId), c.chatId);
+    }));
     // What visitors left while nobody was online, in the channels this agent works.
     const channels = $("channels").value.split(",").map((c) => c.trim()).filter(Boolean);
     const left = await Promise.all(channels.map((c) => api("GET", `/offline-messages?channelId=${encodeURIComponent(c)}&limit=20`)));
@@ -69,6 +101,8 @@ async function accept(chatId) {
 
 function open(chatId) {
   current = { chatId, lastIndex: 0 };
+  unread.delete(chatId);
+  showCustomer(chatId);
   $("transcript").replaceChildren();
   $("chat").hidden = false;
   $("chat-status").textContent = "";
@@ -146,6 +180,17 @@ function fileButton(chatId, file) {
 function onPush(data) {
   const chatId = data.chat?.id ?? data.chatUri?.split("/").pop();
   if (data.messageType === "ChatStateChangeMessage") refreshLists();
+  if (chatId && chatId !== current?.chatId) {
+    const texts = (data.messages ?? []).filter((m) => Number.isInteger(m.index) && m.from?.type === "Customer");
+    const seen = unread.get(chatId) ?? new Set();
+    const fresh = texts.filter((m) => !seen.has(m.index));
+    if (fresh.length) {
+      fresh.forEach((m) => seen.add(m.index));
+      unread.set(chatId, seen);
+      announce(`${fresh[0].from.nickname}: ${fresh[0].text ?? ""}`);
+      refreshLists();
+    }
+  }
   if (!current || chatId !== current.chatId) return;
   for (const m of (data.messages ?? []).filter((m) => m.type === "MessageEdited" || m.type === "MessageDeleted")) {
     const li = $("transcript").querySelector(`li[data-index="${m.messageIndex}"]`);
@@ -231,6 +276,45 @@ function showRead(marks) {
   mine.at(-1)?.append(Object.assign(document.createElement("span"), { className: "seen", textContent: " · Seen" }));
   $("read-status").textContent = marks.length ? `Read: ${marks.map((r) => `${r.chatterName} up to #${r.lastReadIndex}`).join(", ")}` : "";
 }
+
+/// The customer pane: who the open chat's customer is (verified or not), its e-mail and
+/// userData from the chat, and its earlier chats.
+async function showCustomer(chatId) {
+  $("customer").hidden = false;
+  $("customer-details").replaceChildren();
+  $("customer-history").replaceChildren();
+  try {
+    const { chat } = await api("GET", `/chats/${chatId}`);
+    if (current?.chatId !== chatId) return;
+    const rows = [
+      ["Name", chat.requesterName],
+      ["Identity", chat.requesterType === "Customer" ? `verified (${chat.requesterId})` : "a visitor, not verified"],
+      ["E-mail", chat.email ?? "—"],
+      ["Subject", chat.subject ?? "—"],
+      ...Object.entries(chat.userData ?? {}).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
+    ];
+    $("customer-details").replaceChildren(...rows.flatMap(([k, v]) => [
+      Object.assign(document.createElement("dt"), { textContent: k }),
+      Object.assign(document.createElement("dd"), { textContent: v }),
+    ]));
+    if (chat.requesterType !== "Customer") return;
+    const earlier = await api("GET", `/chats?chatterId=${encodeURIComponent(chat.requesterId)}&chatterType=Customer&limit=10`);
+    $("customer-history").replaceChildren(...earlier.chats.filter((c) => c.chatId !== chatId).map((c) =>
+      Object.assign(document.createElement("li"), { textContent: `${c.createTime.slice(0, 10)} — ${c.subject ?? "no subject"} (${c.status})` })));
+  } catch (e) {
+    $("chat-status").textContent = e.message;
+  }
+}
+
+// Keyboard: Escape closes the open chat (Enter sends, as the composer is a form).
+document.addEventListener("keydown", (e) => {
+  if (e.key === "Escape" && current) {
+    current = null;
+    $("chat").hidden = true;
+    $("customer").hidden = true;
+    refreshLists();
+  }
+});
 
 async function setAvailability() {
   const channels = $("channels").value.split(",").map((c) => c.trim()).filter(Boolean);

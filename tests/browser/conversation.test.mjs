@@ -81,6 +81,20 @@ test("a customer and an agent chat through the widget and the console", { timeou
     await agent.locator("#queue li", { hasText: "Jonny" }).getByRole("button", { name: "Accept" }).click();
     await agent.locator("#chat").waitFor({ state: "visible" });
     await transcript(customer).getByText("Ann joined the chat.").waitFor();
+    // The customer pane: who it is, and that nobody vouched for this visitor.
+    await agent.locator("#customer-details").getByText("a visitor, not verified").waitFor();
+    await agent.locator("#customer-details").getByText("My order").waitFor();
+
+    // Escape closes the chat; "My chats" opens it again.
+    await agent.keyboard.press("Escape");
+    await agent.locator("#chat").waitFor({ state: "hidden" });
+    // A message in a chat that is not open counts as new in "My chats".
+    await customer.getByLabel("Message", { exact: true }).fill("Are you there?");
+    await customer.getByRole("button", { name: "Send" }).click();
+    await agent.locator("#mine li", { hasText: "Jonny" }).getByText("— 1 new").waitFor();
+    await agent.locator("#mine li", { hasText: "Jonny" }).getByRole("button", { name: "Open" }).click();
+    await agent.locator("#chat").waitFor({ state: "visible" });
+    await transcript(agent).getByText("Ann joined the chat.").waitFor();
 
     // Both pages pass axe-core with no serious or critical finding, in a chat.
     assert.deepEqual(await violations(customer), [], "the demo widget page");
