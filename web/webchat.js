@@ -81,11 +81,12 @@ export class WebChatService {
       agentTypingTimeout = 10000,
       restoreTimeout = 60000,
       heartbeatReplyMs = 10000,
+      placeEveryMs = 10000,
     } = seedOptions(options);
     // The options, as given (or defaulted) ...
     Object.assign(this, {
       restoreTimeout, pagination, socketUrl, WebSocket: WebSocketImpl, agentTypingTimeout, channelId, storage,
-      heartbeatReplyMs, pollInterval, maxPollInterval, pollExceptionLimit, pageSize,
+      heartbeatReplyMs, pollInterval, maxPollInterval, pollExceptionLimit, pageSize, placeEveryMs,
     });
     this.baseUrl = baseUrl.replace(/\/$/, "");
     this.fetch = fetchImpl;
@@ -95,7 +96,7 @@ export class WebChatService {
       handlers: new Map(), preprocessors: [], prefilters: [], session: null, timer: null, polling: false,
       pollExceptions: 0, disconnected: false, restoring: false, agents: new Map(), typing: false,
       historyBefore: null, socket: null, pushing: false, readSent: 0, readWanted: 0, readInFlight: null, agentsRead: 0,
-      place: null,
+      place: null, placeAsked: 0,
     });
     queueMicrotask(async () => {
       this.emit("ready");
@@ -153,6 +154,7 @@ export class WebChatService {
     this.readWanted = 0;
     this.agentsRead = 0;
     this.place = null;
+    this.placeAsked = 0;
     this.session = null;
     this.agents.clear();
     this.save();
@@ -553,7 +555,11 @@ export class WebChatService {
     this.pollAgain = false;
     try {
       const { chatId, lastIndex } = this.session;
-      const page = await this.request("GET", `/chats/${chatId}/messages?after=${lastIndex}`);
+      // While no agent has joined, a poll asks for the place in the queue now and then
+      // (each ask counts the requests ahead: not on every poll).
+      const askPlace = this.agents.size === 0 && Date.now() - this.placeAsked >= this.placeEveryMs;
+      if (askPlace) this.placeAsked = Date.now();
+      const page = await this.request("GET", `/chats/${chatId}/messages?after=${lastIndex}${askPlace ? "&place=1" : ""}`);
       this.pollExceptions = 0;
       if (this.disconnected) {
         this.disconnected = false;
@@ -563,7 +569,7 @@ export class WebChatService {
       this.session.lastIndex = Math.max(lastIndex, page.lastIndex ?? lastIndex);
       this.save();
       this.updateTyping(page.typing ?? []);
-      if ("queuePosition" in page) this.notePlace(page.queuePosition, page.estimatedWaitSeconds);
+      if (askPlace) this.notePlace(page.queuePosition, page.estimatedWaitSeconds);
       this.noteRead((page.readMarks ?? []).filter((r) => r.chatterType === "User").map((r) => ({
         lastReadIndex: r.lastReadIndex,
         by: { type: "Agent", nickname: r.chatterName, participantId: r.chatterId },
@@ -704,6 +710,7 @@ export class WebChatService {
     const agents = () => [...this.agents.values()];
     if (m.event === "joined" && m.chatterType === "User") {
       this.agents.set(m.chatterId, { name: m.chatterName, connected: true });
+      this.notePlace(null); // taken: no longer in a queue
       if (!restoring) this.emit("agentConnected", { message: m, agents: agents(), numAgentsConnected: this.agents.size });
       return;
     }

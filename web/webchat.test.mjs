@@ -136,7 +136,7 @@ test("polling delivers new messages once, tracks agents and typing, and ends wit
   await ended;
   assert.deepEqual(seen, ["agentConnected", "messageReceived", "agentTypingStarted", "messageReceived", "agentTypingStopped", "ended"]);
   const afters = api.calls.filter((c) => c.method === "GET").map((c) => c.path.split("after=")[1]);
-  assert.deepEqual(afters, ["0", "1", "2"], "each poll asks only for what is new");
+  assert.deepEqual(afters, ["0&place=1", "1", "2"], "each poll asks only for what is new; the first, the place too");
 });
 
 test("an unreachable API is reported once as disconnected, polled with backoff, then reconnected", async () => {
@@ -644,10 +644,10 @@ test("the queue position comes with each poll and each push, once per change, an
     { queuePosition: null, estimatedWaitSeconds: null },
   ];
   let n = 0;
-  const { chat } = service({
+  const { chat, api } = service({
     "POST /chats": () => started,
     "GET /chats/c1/messages": () => [200, { messages: [], lastIndex: 0, chatStatus: "request", typing: [], readMarks: [], ...pages[Math.min(n++, 2)] }],
-  });
+  }, { placeEveryMs: 0 });
   const places = [];
   chat.on("queuePosition", (e) => places.push([e.queuePosition, e.estimatedWaitSeconds]));
   await chat.startChat({});
@@ -660,6 +660,7 @@ test("the queue position comes with each poll and each push, once per change, an
   n = 2;
   await chat.poll();
   assert.deepEqual(places, [[3, null], [2, 40], [null, null]]);
+  assert.ok(api.calls.filter((c) => c.method === "GET").every((c) => c.path.includes("&place=1")), "asked while no agent joined");
   chat.clear();
 });
 

@@ -347,7 +347,6 @@ async fn a_waiting_customer_knows_its_place_and_is_pushed_when_it_moves_up() {
             .map(|d| d["queuePosition"].as_u64().unwrap())
             .collect()
     };
-    // Its own arrival (place 3) may be pushed first, if the stream got there after the socket.
     let pushed = socket.pushes_until(|p| places(p).contains(&2)).await;
     assert_eq!(places(&pushed).last(), Some(&2), "moved up one place: {pushed:?}");
     let note = pushed.iter().rfind(|d| d["messageType"] == "QueuePositionUpdated").unwrap();
@@ -358,11 +357,10 @@ async fn a_waiting_customer_knows_its_place_and_is_pushed_when_it_moves_up() {
     let (_, view) = t.call("GET", &format!("/chats/{second}"), Some(&ann), None).await;
     assert!(view["chat"].get("queuePosition").is_none(), "accepted: no place in a queue: {view}");
     let pushed = socket.pushes_until(|p| places(p).contains(&1)).await;
-    assert_eq!(
-        places(&pushed).iter().filter(|p| **p < 3).collect::<Vec<_>>(),
-        vec![&2, &1],
-        "each place once, in order"
-    );
+    // A push may come twice (a stream batch retried): the places, in order, without repeats.
+    let mut moves = places(&pushed);
+    moves.dedup();
+    assert_eq!(moves, vec![2, 1], "moved up, in order");
 }
 
 /// Edit and delete: the author edits in time, the Owner withdraws; others see the new text

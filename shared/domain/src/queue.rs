@@ -39,10 +39,14 @@ pub fn waited(chat: &Chat, now_secs: i64) -> i64 {
 
 /// The queues a change of a chat record reorders, as (channel, arrival time): those it
 /// left or joined while a request (accepted, closed, deleted, requeued, moved). The
-/// requests that arrived after it are the ones whose place changed.
+/// requests that arrived after it are the ones whose place changed. A new request joins
+/// at the back and moves nobody: its widget reads its own place when it starts.
 pub fn reordered(old: Option<&Chat>, new: Option<&Chat>) -> Vec<(String, String)> {
     fn queued(c: Option<&Chat>) -> Option<&Chat> {
         c.filter(|c| c.status == ChatStatus::Request && !c.deleted)
+    }
+    if old.is_none() {
+        return vec![];
     }
     let (before, after) = (queued(old), queued(new));
     let key = |c: &Chat| (c.channel_id.clone(), c.create_time.clone());
@@ -96,7 +100,7 @@ mod tests {
         let sales = vec![("sales".to_string(), req.create_time.clone())];
         assert_eq!(reordered(Some(&req), Some(&active)), sales, "accepted");
         assert_eq!(reordered(Some(&active), Some(&req)), sales, "handed back");
-        assert_eq!(reordered(None, Some(&req)), sales, "arrived");
+        assert!(reordered(None, Some(&req)).is_empty(), "arrived at the back: nobody moved");
         assert_eq!(reordered(Some(&req), None), sales, "removed");
         let deleted = Chat { deleted: true, ..req.clone() };
         assert_eq!(reordered(Some(&req), Some(&deleted)), sales, "deleted");

@@ -306,8 +306,10 @@ pub async fn list(app: &App, req: Request) -> HandlerResult {
         let next = if more { page.last().map(|m| m.index.to_string()) } else { None };
         (state, page, next)
     };
-    // A waiting customer's poll carries its place in the queue (agents see the queue itself).
-    let place = if ident.is_agent() { None } else { super::queue_place(app, &state.chat).await? };
+    // A waiting customer's poll carries its place in the queue when it asks (`place=1`: the
+    // widget does every ten seconds or so, not on every poll; agents see the queue itself).
+    let place =
+        if ident.is_agent() || !req.query_flag("place")? { None } else { super::queue_place(app, &state.chat).await? };
     let last_index = scanned.iter().map(|m| m.index).max().unwrap_or(after.unwrap_or(0));
     let messages: Vec<MessageView> =
         scanned.iter().filter_map(|m| visible(app, &ident, &state, m, exclude_internal, exclude_customer)).collect();

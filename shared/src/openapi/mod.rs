@@ -214,6 +214,7 @@ fn doc(function: &str) -> Option<Doc> {
                 ("excludeInternal", "string", "1: no internal messages"),
                 ("excludeCustomer", "string", "1: no customer-only messages"),
                 ("limit", "integer", "1 to 1000 (100 by default)"),
+                ("place", "string", "1: a waiting customer's place in the queue and the wait (queuePosition)"),
             ],
             None,
             200,
