@@ -124,6 +124,8 @@ class World:
             return [(invitee, "User", INVITEE)]
         if operation_id == "file-post":  # only the uploader posts its file
             return customers[:1]
+        if operation_id in ("message-update", "message-delete"):  # only its author changes a message
+            return customers[:1]
         return {
             "Open": [(None, None, None)],
             "ChatToken": customers,
