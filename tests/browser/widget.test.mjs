@@ -88,6 +88,10 @@ test("a site embeds the widget with one tag and a customer chats through it", { 
     const { body: page1 } = await api("GET", `/chats/${chatId}/messages`, agent);
     await api("POST", `/chats/${chatId}/read`, agent, { index: page1.lastIndex });
     await visitor.getByText("Seen").waitFor();
+    // The agent types: the widget says so. Each message shows its time.
+    assert.equal((await api("POST", `/chats/${chatId}/typing`, agent, { typing: true })).status, 204);
+    await visitor.getByText("An agent is typing…").waitFor();
+    assert.match(await visitor.locator("li.mine .meta").first().textContent(), /\d{1,2}:\d{2}/);
     await visitor.keyboard.press("Escape");
     assert.equal((await api("POST", `/chats/${chatId}/messages`, agent, { text: "Happy to help" })).status, 201);
     await visitor.getByRole("button", { name: "Open chat, 1 unread" }).waitFor();
