@@ -118,10 +118,7 @@ pub struct AddChat {
 pub async fn add(app: &App, req: Request) -> HandlerResult {
     let caller = req.caller.clone();
     let body: AddChat = req.json()?;
-    validate::id("channelId", &body.channel_id)?;
-    if app.config.channel_name(&body.channel_id).is_none() {
-        return Err(ApiError::bad_request(format!("unknown channelId {}", body.channel_id)));
-    }
+    super::known_channel(app, &body.channel_id)?;
     for (field, value, max) in [
         ("requesterName", &body.requester_name, validate::MAX_NAME_CHARS),
         ("nickname", &body.nickname, validate::MAX_NAME_CHARS),

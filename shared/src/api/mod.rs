@@ -17,6 +17,15 @@ use crate::app::App;
 use crate::domain::model::ChatState;
 use crate::error::ApiError;
 
+/// A channel a request names: a well-formed id of a channel this deployment has.
+pub(crate) fn known_channel<'a>(app: &App, channel_id: &'a str) -> Result<&'a str, ApiError> {
+    crate::domain::validate::id("channelId", channel_id)?;
+    if app.config.channel_name(channel_id).is_none() {
+        return Err(ApiError::bad_request(format!("unknown channelId {channel_id}")));
+    }
+    Ok(channel_id)
+}
+
 /// A chat's state for a handler: 404 when there is no such chat.
 pub(crate) async fn chat_state(app: &App, chat_id: &str) -> Result<ChatState, ApiError> {
     app.db.load_state(chat_id, false).await?.ok_or_else(|| ApiError::not_found("chat not found"))

@@ -6,24 +6,13 @@ use serde_json::json;
 use crate::app::App;
 use crate::domain::offline::{self, LeaveMessage};
 use crate::domain::plan::RateLimit;
-use crate::domain::validate;
 use crate::error::ApiError;
 use crate::http::{HandlerResult, Request, Response};
-
-/// The channel a request names: a well-formed id of a channel this deployment has.
-fn channel<'a>(app: &App, channel_id: Option<&'a str>) -> Result<&'a str, ApiError> {
-    let channel_id = channel_id.ok_or_else(|| ApiError::bad_request("channelId is required"))?;
-    validate::id("channelId", channel_id)?;
-    if app.config.channel_name(channel_id).is_none() {
-        return Err(ApiError::bad_request(format!("unknown channelId {channel_id}")));
-    }
-    Ok(channel_id)
-}
 
 /// `POST /channels/{channelId}/offline-messages`: open, counted per client address as a
 /// chat start is; answers the message as stored.
 pub async fn add(app: &App, req: Request) -> HandlerResult {
-    let channel_id = channel(app, Some(req.param("channelId")?))?;
+    let channel_id = super::known_channel(app, req.param("channelId")?)?;
     let body: LeaveMessage = req.json()?;
     let rate = RateLimit { limit: app.config.chats_per_minute_per_address, window_secs: 60 };
     let (plan, message) = offline::leave_message(
@@ -41,7 +30,8 @@ pub async fn add(app: &App, req: Request) -> HandlerResult {
 /// `GET /offline-messages?channelId=` (agents): a channel's messages, newest first, paged
 /// with `limit` (1–100) and `cursor`.
 pub async fn list(app: &App, req: Request) -> HandlerResult {
-    let channel_id = channel(app, req.query("channelId"))?;
+    let channel_id = req.query("channelId").ok_or_else(|| ApiError::bad_request("channelId is required"))?;
+    let channel_id = super::known_channel(app, channel_id)?;
     let limit = super::chats::page_limit(&req)?;
     let (messages, next) = app.db.offline_messages(channel_id, limit, req.query("cursor")).await?;
     Ok(Response::ok(&json!({ "offlineMessages": messages, "nextCursor": next })))
