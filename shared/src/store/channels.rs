@@ -8,50 +8,23 @@ use crate::domain::queue::{RecentWaits, WAIT_BUCKET_SECS};
 
 impl Db {
     /// `chat`'s place in its channel's queue, 1 = next: its channel's requests that
-    /// arrived before it, plus one.
+    /// arrived before it, plus one (its own entry: the range ends at it, inclusive).
     pub async fn queue_position(&self, chat: &Chat) -> StoreResult<u64> {
-        let upto = keys::chat_status_time_sk(ChatStatus::Request, &chat.create_time, &chat.chat_id);
-        // Its own entry is counted too (BETWEEN is inclusive): that is the "plus one".
-        Ok(self.requests_upto(&chat.channel_id, upto).await?.max(1))
+        let upto = format!("{}#{}", chat.create_time, keys::escape(&chat.chat_id));
+        Ok(self.requests_before_key(&chat.channel_id, upto).await?.max(1))
     }
 
-    /// How many requests of a channel arrived before `time`.
+    /// How many requests of a channel arrived before `time` (those of that very moment not
+    /// counted).
     pub async fn requests_before(&self, channel_id: &str, time: &str) -> StoreResult<u64> {
-        // "request#<time>" sorts before every entry of that moment: those are not counted.
-        self.requests_upto(channel_id, keys::chat_status_prefix(ChatStatus::Request, Some(time))).await
+        self.requests_before_key(channel_id, time.to_string()).await
     }
 
-    /// The requests of a channel whose index sort key is at most `upto`: one COUNT Query
+    /// The requests of a channel up to `cut` (arrival time, then chat id): one COUNT Query
     /// per shard, at once, over the requests ahead only (a handful in a normal queue).
-    async fn requests_upto(&self, channel_id: &str, upto: String) -> StoreResult<u64> {
-        let counts = futures_util::future::try_join_all(keys::channel_chats_pks(channel_id).into_iter().map(|pk| {
-            let upto = upto.clone();
-            async move {
-                let mut count = 0u64;
-                let mut start = None;
-                loop {
-                    let out = self
-                        .client
-                        .query()
-                        .table_name(&self.table)
-                        .index_name(keys::GSI2)
-                        .key_condition_expression("GSI2PK = :pk AND GSI2SK BETWEEN :a AND :b")
-                        .expression_attribute_values(":pk", s(pk.clone()))
-                        .expression_attribute_values(":a", s(keys::chat_status_prefix(ChatStatus::Request, None)))
-                        .expression_attribute_values(":b", s(upto.clone()))
-                        .select(aws_sdk_dynamodb::types::Select::Count)
-                        .set_exclusive_start_key(start)
-                        .send()
-                        .await?;
-                    count += u64::try_from(out.count).unwrap_or(0);
-                    start = out.last_evaluated_key;
-                    if start.is_none() {
-                        return Ok::<u64, StoreError>(count);
-                    }
-                }
-            }
-        }))
-        .await?;
+    async fn requests_before_key(&self, channel_id: &str, cut: String) -> StoreResult<u64> {
+        let shards = IndexQuery::chats_in_channel(channel_id, &ChatRange::RequestsBefore(cut));
+        let counts = futures_util::future::try_join_all(shards.iter().map(|q| self.count_index(q))).await?;
         Ok(counts.iter().sum())
     }
 

@@ -69,18 +69,53 @@ impl Db {
         limit: usize,
         start: Option<Item>,
     ) -> StoreResult<(Vec<Item>, Option<Item>)> {
+        let request = self
+            .index_request(query)
+            .limit(i32::try_from(limit).unwrap_or(100))
+            .set_exclusive_start_key(start.filter(|k| !k.is_empty()));
+        let out = request.send().await.map_err(|e| {
+            // A cursor that names another partition is the client's mistake.
+            if service_code(&e) == Some("ValidationException") {
+                StoreError::Refused(DomainError::invalid("invalid cursor"))
+            } else {
+                StoreError::from(e)
+            }
+        })?;
+        Ok((out.items.unwrap_or_default(), out.last_evaluated_key))
+    }
+
+    /// How many index entries `query` finds (COUNT, every page): read units for what is
+    /// counted, no items sent back.
+    pub(super) async fn count_index(&self, query: &IndexQuery) -> StoreResult<u64> {
+        let mut count = 0;
+        let mut start = None;
+        loop {
+            let out = self
+                .index_request(query)
+                .select(aws_sdk_dynamodb::types::Select::Count)
+                .set_exclusive_start_key(start)
+                .send()
+                .await?;
+            count += u64::try_from(out.count).unwrap_or(0);
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(count);
+            }
+        }
+    }
+
+    /// A Query of `query`'s index partition under its sort-key condition.
+    fn index_request(&self, query: &IndexQuery) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
         let pk_name = format!("{}PK", query.index);
         let sk_name = format!("{}SK", query.index);
-        let mut request = self
+        let request = self
             .client
             .query()
             .table_name(&self.table)
             .index_name(query.index)
             .expression_attribute_names("#pk", pk_name)
-            .expression_attribute_values(":pk", s(query.pk.clone()))
-            .limit(i32::try_from(limit).unwrap_or(100))
-            .set_exclusive_start_key(start.filter(|k| !k.is_empty()));
-        request = match &query.sk {
+            .expression_attribute_values(":pk", s(query.pk.clone()));
+        match &query.sk {
             SortKey::Any => request.key_condition_expression("#pk = :pk"),
             SortKey::BeginsWith(p) => request
                 .key_condition_expression("#pk = :pk AND begins_with(#sk, :a)")
@@ -95,16 +130,7 @@ impl Db {
                 .expression_attribute_names("#sk", sk_name)
                 .expression_attribute_values(":a", s(a.clone()))
                 .expression_attribute_values(":b", s(b.clone())),
-        };
-        let out = request.send().await.map_err(|e| {
-            // A cursor that names another partition is the client's mistake.
-            if service_code(&e) == Some("ValidationException") {
-                StoreError::Refused(DomainError::invalid("invalid cursor"))
-            } else {
-                StoreError::from(e)
-            }
-        })?;
-        Ok((out.items.unwrap_or_default(), out.last_evaluated_key))
+        }
     }
 
     /// Participants of one chatter across chats (GSI1), one page of those `keep` accepts
