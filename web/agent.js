@@ -12,6 +12,8 @@ let pushed = false;
 let typingTimer = null;
 let token = sessionStorage.getItem("livechat.agent.token");
 let userId = sessionStorage.getItem("livechat.agent.user");
+// Administrators also export and erase a customer's data (the API refuses anyone else).
+let admin = sessionStorage.getItem("livechat.agent.admin") === "1";
 let current = null; // { chatId, lastIndex }
 
 async function api(method, path, body) {
@@ -283,9 +285,14 @@ async function showCustomer(chatId) {
   $("customer").hidden = false;
   $("customer-details").replaceChildren();
   $("customer-history").replaceChildren();
+  $("customer-data").hidden = true;
+  $("erase-confirm").hidden = true;
+  $("customer-status").textContent = "";
   try {
     const { chat } = await api("GET", `/chats/${chatId}`);
     if (current?.chatId !== chatId) return;
+    current.customerId = chat.requesterId;
+    $("customer-data").hidden = !admin;
     const rows = [
       ["Name", chat.requesterName],
       ["Identity", chat.requesterType === "Customer" ? `verified (${chat.requesterId})` : "a visitor, not verified"],
@@ -305,6 +312,31 @@ async function showCustomer(chatId) {
     $("chat-status").textContent = e.message;
   }
 }
+
+// A customer's data on request (administrators): everything stored as one JSON file, or
+// erased after a second, explicit confirmation.
+$("export").addEventListener("click", async () => {
+  try {
+    const data = await api("GET", `/customers/${encodeURIComponent(current.customerId)}/export`);
+    const url = URL.createObjectURL(new Blob([JSON.stringify(data, null, 2)], { type: "application/json" }));
+    saveLink(url, `customer-${current.customerId}.json`);
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+  } catch (e) {
+    $("customer-status").textContent = e.message;
+  }
+});
+$("erase").addEventListener("click", () => { $("erase-confirm").hidden = false; $("erase-no").focus(); });
+$("erase-no").addEventListener("click", () => { $("erase-confirm").hidden = true; });
+$("erase-yes").addEventListener("click", async () => {
+  $("erase-confirm").hidden = true;
+  try {
+    const { erasure: e } = await api("DELETE", `/customers/${encodeURIComponent(current.customerId)}`);
+    const n = (count, what) => `${count} ${what}${count === 1 ? "" : "s"}`;
+    $("customer-status").textContent = `Erased: ${n(e.messages, "message")}, ${n(e.files, "file")}, ${n(e.offlineMessages, "offline message")} in ${n(e.chats, "chat")}.`;
+  } catch (e) {
+    $("customer-status").textContent = `Not erased: ${e.message}`;
+  }
+});
 
 // Keyboard: Escape closes the open chat (Enter sends, as the composer is a form).
 document.addEventListener("keydown", (e) => {
@@ -414,9 +446,10 @@ $("close").addEventListener("click", async () => {
 // Back from the identity provider, or still signed in from before.
 signIn.then((settings) => finishSignIn(settings, location.search)).then((session) => {
   if (session) {
-    ({ token, userId } = session);
+    ({ token, userId, admin } = session);
     sessionStorage.setItem("livechat.agent.token", token);
     sessionStorage.setItem("livechat.agent.user", userId);
+    sessionStorage.setItem("livechat.agent.admin", admin ? "1" : "");
     history.replaceState(null, "", location.pathname);
   }
   if (token && userId) start();

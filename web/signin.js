@@ -47,7 +47,7 @@ export async function beginSignIn({ authority, clientId, redirectUri }, { crypto
 }
 
 // Back from the provider with `?code=&state=`: the code redeemed with the verifier for an
-// ID token ({token, userId, name}); null when the page was not opened by a sign-in.
+// ID token ({token, userId, name, admin}); null when the page was not opened by a sign-in.
 export async function finishSignIn({ authority, clientId, redirectUri }, search, { fetch = globalThis.fetch, storage = globalThis.sessionStorage } = {}) {
   const query = new URLSearchParams(search);
   const code = query.get("code");
@@ -64,5 +64,8 @@ export async function finishSignIn({ authority, clientId, redirectUri }, search,
   if (!response.ok) throw new Error(answer.error_description ?? answer.error ?? `HTTP ${response.status}`);
   const payload = answer.id_token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
   const claims = JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(payload), (c) => c.charCodeAt(0))));
-  return { token: answer.id_token, userId: claims.sub, name: claims.name ?? claims["cognito:username"] ?? claims.sub };
+  // Whether to offer what only administrators may do (the API decides; this only hides
+  // buttons that would be refused): Cognito's groups, or a `roles` claim.
+  const admin = [...(claims["cognito:groups"] ?? []), ...(claims.roles ?? [])].includes("admin");
+  return { token: answer.id_token, userId: claims.sub, name: claims.name ?? claims["cognito:username"] ?? claims.sub, admin };
 }

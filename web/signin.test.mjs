@@ -29,13 +29,13 @@ test("signing in sends a S256 challenge and redeems the code with its verifier o
   assert.equal(q.get("code_challenge"), createHash("sha256").update(verifier).digest("base64url"));
 
   const sent = [];
-  const idToken = `${b64url({ alg: "RS256" })}.${b64url({ sub: "u-1", "cognito:username": "Zoë" })}.sig`;
+  const idToken = `${b64url({ alg: "RS256" })}.${b64url({ sub: "u-1", "cognito:username": "Zoë", "cognito:groups": ["support", "admin"] })}.sig`;
   const fetch = async (url, init) => {
     sent.push({ url, form: new URLSearchParams(init.body), type: init.headers["content-type"] });
     return { ok: true, json: async () => ({ id_token: idToken }) };
   };
   const session = await finishSignIn(settings, `?code=c1&state=${q.get("state")}`, { fetch, storage });
-  assert.deepEqual(session, { token: idToken, userId: "u-1", name: "Zoë" });
+  assert.deepEqual(session, { token: idToken, userId: "u-1", name: "Zoë", admin: true });
   assert.equal(sent[0].url, `${settings.authority}/oauth2/token`);
   assert.equal(sent[0].type, "application/x-www-form-urlencoded");
   assert.deepEqual(Object.fromEntries(sent[0].form), {

@@ -1,7 +1,8 @@
 //! The local identity provider's sign-in, at the paths of Cognito's hosted pages
 //! (`/oauth2/authorize`, `/oauth2/token`): the authorization code flow with PKCE (RFC 7636,
 //! S256 only) for a public client, so that the console signs in locally exactly as it
-//! does against a user pool. There is no password: the page asks who to be.
+//! does against a user pool. There is no password: the page asks who to be, and whether
+//! as an administrator.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -25,6 +26,8 @@ struct Grant {
     challenge: String,
     user_id: String,
     name: String,
+    /// Whether the person signed in as an administrator (the `admin` group).
+    admin: bool,
     issued: Instant,
 }
 
@@ -99,6 +102,7 @@ pub fn authorize_page(app: &App, query: &HashMap<String, String>) -> Response {
 <form class="card" method="post" action="/oauth2/authorize"><h1>Sign in (local identity provider)</h1>{hidden}
 <div class="row"><div><label for="user-id">User id</label><input id="user-id" name="user_id" required></div>
 <div><label for="user-name">Name</label><input id="user-name" name="name"></div>
+<div><label for="admin">Administrator</label><input id="admin" name="admin" type="checkbox" value="1"></div>
 <button type="submit">Continue</button></div></form></main></body></html>"#
     ))
 }
@@ -123,6 +127,7 @@ pub fn authorize(app: &App, body: &[u8]) -> Response {
         challenge: get("code_challenge"),
         user_id,
         name,
+        admin: get("admin") == "1",
         issued: Instant::now(),
     };
     if let Ok(mut grants) = grants().lock() {
@@ -158,7 +163,11 @@ pub fn token(app: &App, body: &[u8]) -> Response {
     }
     let now = app.clock.epoch_secs();
     let ttl = 3600;
-    let claims = json!({ "sub": grant.user_id, "name": grant.name, "token_use": "id", "aud": grant.client_id });
+    // Cognito puts a user's groups in `cognito:groups`; `admin` is the group the API knows.
+    let groups: &[&str] = if grant.admin { &["admin"] } else { &[] };
+    let claims = json!({
+        "sub": grant.user_id, "name": grant.name, "token_use": "id", "aud": grant.client_id, "cognito:groups": groups,
+    });
     match idp::issuer().and_then(|i| i.agent_token(jsonwebtoken::Algorithm::ES256, &app.config.auth, now, ttl, claims))
     {
         Ok(id_token) => {

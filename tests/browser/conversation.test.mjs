@@ -1,7 +1,8 @@
 // A customer and an agent chat with each other through the local server in headless
 // Chromium: start, accept, messages both ways with the typing indicator and its preview,
 // an internal note and a filtered message the customer never sees, files both ways,
-// reload and restore (each message once), end. Screenshots go to web/screenshots/.
+// reload and restore (each message once), end; then the customer's data exported and
+// erased by an administrator. Screenshots go to web/screenshots/.
 // Run by scripts/browser-test.sh (API, CHROMIUM and PLAYWRIGHT set by it).
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -70,6 +71,7 @@ test("a customer and an agent chat through the widget and the console", { timeou
     assert.equal(new URL(agent.url()).searchParams.get("client_id"), "livechat");
     await agent.getByLabel("User id", { exact: true }).fill("ann");
     await agent.getByLabel("Name", { exact: true }).fill("Ann");
+    await agent.getByLabel("Administrator").check();
     await agent.getByRole("button", { name: "Continue" }).click();
     await agent.locator("#console").waitFor({ state: "visible" });
     assert.equal(new URL(agent.url()).search, "", "the code is gone from the address");
@@ -213,6 +215,26 @@ test("a customer and an agent chat through the widget and the console", { timeou
     await transcript(agent).getByText("The chat has ended.").waitFor();
     await agent.getByText("This chat is closed.").waitFor();
     await customer.screenshot({ path: `${SHOTS}customer-ended.png`, fullPage: true });
+
+    // Ann is an administrator: she exports the customer's data, then erases it (asked
+    // twice); a second export shows the customer's words as tombstones, its name gone.
+    const exported = async () => {
+      const [file] = await Promise.all([agent.waitForEvent("download"), agent.getByRole("button", { name: "Export data" }).click()]);
+      assert.match(file.suggestedFilename(), /^customer-.+\.json$/);
+      return JSON.parse(await readDownload(file));
+    };
+    const texts = (data) => data.chats.flatMap((c) => c.messages).filter((m) => m.chatterName !== "Ann" && m.type === "Text").map((m) => m.text);
+    const before = await exported();
+    assert.ok(texts(before).includes("Where is my parcel?"), JSON.stringify(texts(before)));
+    await agent.getByRole("button", { name: "Erase customer…" }).click();
+    await agent.getByRole("button", { name: "Keep" }).click();
+    await agent.getByRole("button", { name: "Erase for good" }).waitFor({ state: "hidden" });
+    await agent.getByRole("button", { name: "Erase customer…" }).click();
+    await agent.getByRole("button", { name: "Erase for good" }).click();
+    await agent.getByText(/^Erased: \d+ messages, 1 file, 0 offline messages in 1 chat\./).waitFor();
+    const after = await exported();
+    assert.ok(!JSON.stringify(after).includes("Where is my parcel?"), "the customer's words are gone");
+    assert.ok(!JSON.stringify(after).includes('"Jonny"'), "and its name (Ann's words are hers: \"Hello Jonny\" stays)");
   } finally {
     await browser.close();
   }

@@ -57,6 +57,7 @@ async fn a_customer_is_exported_whole_then_erased_with_a_receipt_and_announced_o
     let texts: Vec<&str> =
         erased_chat["messages"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap()).collect();
     assert!(!after.to_string().contains("Main St"), "nothing stored says it: {texts:?}");
+    assert!(!after.to_string().contains(r#""Jo""#), "nor its name: {after}");
     assert!(texts.contains(&"Noted."));
     let record = &erased_chat["chat"];
     assert_eq!(record["requesterName"], "Erased customer");

@@ -358,6 +358,18 @@ async fn the_local_sign_in_is_the_authorization_code_flow_with_pkce() {
     let id_token = tokens["id_token"].as_str().unwrap();
     let (status, me) = t.call("GET", "/agents/ann/availability", Some(id_token), None).await;
     assert_eq!(status, 200, "{me}");
+    assert_eq!(t.call("GET", "/webhooks", Some(id_token), None).await.0, 403, "not an administrator");
+    // Signed in as an administrator: the token carries Cognito's `admin` group.
+    let location = post("/oauth2/authorize", form(&[("admin", "1")])).await.unwrap().headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let code = location.split("code=").nth(1).unwrap().split('&').next().unwrap().to_string();
+    let tokens: serde_json::Value =
+        serde_json::from_slice(&post("/oauth2/token", redeem(&code, verifier)).await.unwrap().bytes().await.unwrap())
+            .unwrap();
+    let (status, hooks) = t.call("GET", "/webhooks", tokens["id_token"].as_str(), None).await;
+    assert_eq!(status, 200, "{hooks}");
 }
 
 fn serde_urlencoded(pairs: &[(&str, &str)]) -> String {

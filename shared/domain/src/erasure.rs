@@ -49,22 +49,38 @@ pub fn require_closed(chats: &[Chat]) -> DomainResult<()> {
     }
 }
 
-/// The chat record without what the customer gave it, if the customer started it.
+/// The chat record without what the customer gave it: everything the form and the site
+/// gave, if the customer started it, and its name as the chat's last updater.
 pub fn erased_chat(chat: &Chat, customer_id: &str) -> Option<Chat> {
-    if !(chat.requester_type.is_customer() && chat.requester_id == customer_id) {
-        return None;
+    let mut erased = chat.clone();
+    if started(chat, customer_id) {
+        erased = Chat {
+            requester_name: ERASED_NAME.into(),
+            nickname: None,
+            firstname: None,
+            lastname: None,
+            email: None,
+            subject: None,
+            user_data: None,
+            ..erased
+        };
     }
-    let erased = Chat {
-        requester_name: ERASED_NAME.into(),
-        nickname: None,
-        firstname: None,
-        lastname: None,
-        email: None,
-        subject: None,
-        user_data: None,
-        ..chat.clone()
-    };
+    if last_updated(chat, customer_id) {
+        if let Some(by) = erased.updated_by.as_mut() {
+            by.chatter_name = ERASED_NAME.into();
+        }
+    }
     (erased != *chat).then_some(erased)
+}
+
+/// Whether the customer started the chat.
+pub fn started(chat: &Chat, customer_id: &str) -> bool {
+    chat.requester_type.is_customer() && chat.requester_id == customer_id
+}
+
+/// Whether the customer made the chat's last change (its name is on the record).
+pub fn last_updated(chat: &Chat, customer_id: &str) -> bool {
+    chat.updated_by.as_ref().is_some_and(|by| by.chatter_type.is_customer() && by.chatter_id == customer_id)
 }
 
 /// The participation under the erased name.
@@ -99,11 +115,13 @@ mod tests {
         };
         let mut chat = Chat::request("c1".into(), &who, TargetType::User, "sales".into(), "2026-01-01T00:00:00.000Z");
         chat.email = Some("jo@example.com".into());
+        chat.updated_by = Some(who.clone());
         assert!(require_closed(std::slice::from_ref(&chat)).is_err(), "a request is open");
         chat.status = ChatStatus::Closed;
         assert!(require_closed(std::slice::from_ref(&chat)).is_ok());
         let erased = erased_chat(&chat, "jdoe").unwrap();
         assert_eq!((erased.requester_name.as_str(), erased.email.clone()), (ERASED_NAME, None));
+        assert_eq!(erased.updated_by.as_ref().map(|by| by.chatter_name.as_str()), Some(ERASED_NAME), "its last change");
         assert!(erased_chat(&erased, "jdoe").is_none(), "done once");
         assert!(erased_chat(&chat, "someone-else").is_none(), "not theirs");
     }

@@ -81,8 +81,9 @@ pub enum Write {
     },
     /// An erased customer's message: no text, no versions, no file, the erased name.
     EraseMessage { chat_id: String, index: u64 },
-    /// A chat an erased customer started, without its name, form fields and userData.
-    EraseChat { chat_id: String },
+    /// A chat record without an erased customer: if it started the chat (`requester`), its
+    /// name, form fields and userData; if it made the last change (`updater`), its name there.
+    EraseChat { chat_id: String, requester: bool, updater: bool },
     /// An erasure's receipt.
     Erasure(crate::erasure::Erasure),
     /// A message left for a channel while nobody was online (it must not exist yet).

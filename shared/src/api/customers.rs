@@ -119,7 +119,11 @@ pub async fn erase(app: &App, req: Request) -> HandlerResult {
             writes.push(Write::Participant { participant: p, existed: true, chat_open: false });
         }
         if erasure::erased_chat(chat, &customer_id).is_some() {
-            writes.push(Write::EraseChat { chat_id: chat.chat_id.clone() });
+            writes.push(Write::EraseChat {
+                chat_id: chat.chat_id.clone(),
+                requester: erasure::started(chat, &customer_id),
+                updater: erasure::last_updated(chat, &customer_id),
+            });
         }
         if !writes.is_empty() {
             receipt.chats += 1;

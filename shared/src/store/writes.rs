@@ -197,14 +197,17 @@ impl Db {
                     .map_err(build_error)?;
                 Ok(TransactWriteItem::builder().update(update).build())
             }
-            Write::EraseChat { chat_id } => {
+            Write::EraseChat { chat_id, requester, updater } => {
+                let set: Vec<&str> = [(*requester, "requesterName = :name"), (*updater, "updatedBy.chatterName = :name")]
+                    .into_iter()
+                    .filter_map(|(on, part)| on.then_some(part))
+                    .collect();
+                let remove = if *requester { " REMOVE nickname, firstname, lastname, email, subject, userData" } else { "" };
                 let update = Update::builder()
                     .table_name(&self.table)
                     .key(keys::PK, s(keys::chat_pk(chat_id)))
                     .key(keys::SK, s(keys::CHAT_SK))
-                    .update_expression(
-                        "SET requesterName = :name REMOVE nickname, firstname, lastname, email, subject, userData",
-                    )
+                    .update_expression(format!("SET {}{remove}", set.join(", ")))
                     .condition_expression("attribute_exists(PK)")
                     .expression_attribute_values(":name", s(crate::domain::erasure::ERASED_NAME))
                     .build()
