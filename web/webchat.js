@@ -354,6 +354,15 @@ export class WebChatService {
     return { messages };
   }
 
+  /// The messages up to `upTo` as they now are, emitted as `messageUpdated` where edited
+  /// or deleted (the handler sets a message's text; doing it twice changes nothing).
+  async rereadChanged(upTo) {
+    const { messages } = await this.getTranscript();
+    for (const m of messages.filter((m) => m.index <= upTo && (m.edited || m.deleted))) {
+      this.emit("messageUpdated", { index: m.index, text: m.deleted ? "" : m.text, edited: !m.deleted, deleted: !!m.deleted });
+    }
+  }
+
   /// The page of messages before the oldest one this client has delivered in this chat.
   async fetchHistory() {
     const { chatId, lastIndex } = this.requireSession();
@@ -410,6 +419,7 @@ export class WebChatService {
       const state = await this.request("GET", "/session");
       if (!state.sessionActive) throw new Error("Session cannot be found.");
       this.session.lastIndex = 0;
+      this.session.revision = undefined; // the transcript below is read as it now is
       const { messages } = await this.getTranscript();
       // transport.pagination: delivered a page (maxMessagePageSize) at a time, or all at once.
       const size = this.pagination ? Math.max(1, this.pageSize) : Math.max(1, messages.length);
@@ -567,6 +577,12 @@ export class WebChatService {
       }
       this.deliver(page.messages, false);
       this.session.lastIndex = Math.max(lastIndex, page.lastIndex ?? lastIndex);
+      // A message already delivered was edited or deleted (the chat's revision grew): the
+      // transcript is read again and each changed message emitted as messageUpdated. Pushed
+      // clients hear of each change as it happens; this is for a client that polls.
+      const known = this.session.revision;
+      if (Number.isInteger(page.revision)) this.session.revision = Math.max(known ?? 0, page.revision);
+      if (Number.isInteger(known) && page.revision > known) await this.rereadChanged(lastIndex);
       this.save();
       this.updateTyping(page.typing ?? []);
       if (askPlace) this.notePlace(page.queuePosition, page.estimatedWaitSeconds);

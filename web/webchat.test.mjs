@@ -685,3 +685,25 @@ test("editMessage and deleteMessage change the customer's own message; pushed ch
   assert.deepEqual(updates, [[2, "fixed", false], [2, "", true]]);
   chat.clear();
 });
+
+test("a polling client learns of an edit or deletion by the poll's revision, and emits each changed message", async () => {
+  let revision = 0;
+  const transcript = [{ index: 1, type: "Text", text: "hello" }, { index: 2, type: "Text", text: "fixed", edited: true }, { index: 3, type: "Text", text: "", deleted: true }];
+  const { chat, api } = service({
+    "POST /chats": () => started,
+    "GET /chats/c1/messages": () => [200, { ...quiet[1], messages: [], lastIndex: 3, revision }],
+    "GET /chats/c1/transcript": () => [200, { messages: transcript, nextCursor: null }],
+  });
+  const updates = [];
+  chat.on("messageUpdated", (e) => updates.push([e.index, e.text, e.edited, e.deleted]));
+  await chat.startChat({});
+  await until(() => api.calls.filter((c) => c.path.startsWith("/chats/c1/messages")).length >= 2);
+  assert.equal(api.calls.filter((c) => c.path.startsWith("/chats/c1/transcript")).length, 0, "nothing changed yet");
+  revision = 2;
+  await until(() => updates.length === 2);
+  assert.deepEqual(updates, [[2, "fixed", true, false], [3, "", false, true]]);
+  const reads = api.calls.filter((c) => c.path.startsWith("/chats/c1/transcript")).length;
+  await until(() => api.calls.filter((c) => c.path.startsWith("/chats/c1/messages")).length >= 6);
+  assert.equal(api.calls.filter((c) => c.path.startsWith("/chats/c1/transcript")).length, reads, "read once per change");
+  chat.clear();
+});

@@ -15,7 +15,11 @@ pub const GSI3: &str = "GSI3";
 
 /// Sort key of the chat record. It sorts after participants (`P#`) and before typing (`T#`).
 pub const CHAT_SK: &str = "R";
-/// Everything after the messages: participants, the chat record, typing entries.
+/// Sort key of the chat's revision count (edits and deletions of its messages), read with
+/// its state so that a poll sees a change to a message it already has.
+pub const REVISION_SK: &str = "U";
+/// Everything after the messages: participants, the chat record, read marks, typing
+/// entries, the revision count.
 pub const AFTER_MESSAGES: &str = "M#~";
 pub const MESSAGE_PREFIX: &str = "M#";
 pub const PARTICIPANT_PREFIX: &str = "P#";

@@ -378,6 +378,12 @@ async fn a_message_is_edited_by_its_author_withdrawn_by_the_owner_and_agents_kee
     let id = sent["message"]["messageId"].as_str().unwrap().to_string();
     let index = sent["message"]["index"].as_u64().unwrap();
     let path = format!("/chats/{chat}/messages/{id}");
+    // A widget that polls learns of a change to a message it has from the poll's revision.
+    let poll = format!("/chats/{chat}/messages?after={index}");
+    async fn revision(t: &TestApp, poll: &str, token: String) -> Value {
+        t.call("GET", poll, Some(&token), None).await.1["revision"].clone()
+    }
+    assert_eq!(revision(&t, &poll, customer.clone()).await, json!(0));
     let (status, edited) = t.call("PATCH", &path, Some(&customer), Some(json!({"text": "my order"}))).await;
     assert_eq!(status, 200, "{edited}");
     assert_eq!(
@@ -395,6 +401,7 @@ async fn a_message_is_edited_by_its_author_withdrawn_by_the_owner_and_agents_kee
             .filter(|m| m["type"] == kind)
             .collect()
     };
+    assert_eq!(revision(&t, &poll, customer.clone()).await, json!(1), "one change, refused ones not counted");
     let pushed = anns.pushes_until(|p| !edits(p, "MessageEdited").is_empty()).await;
     let edit = &edits(&pushed, "MessageEdited")[0];
     assert_eq!((edit["messageIndex"].as_u64(), edit["text"].clone()), (Some(index), json!("my order")));
@@ -407,6 +414,7 @@ async fn a_message_is_edited_by_its_author_withdrawn_by_the_owner_and_agents_kee
     let at = list["messages"].as_array().unwrap().iter().find(|m| m["index"] == index).unwrap().clone();
     assert_eq!(at["deleted"], true, "the tombstone keeps its place: {at}");
     assert_eq!(t.call("PATCH", &path, Some(&customer), Some(json!({"text": "again"}))).await.0, 409, "deleted");
+    assert_eq!(revision(&t, &poll, ann.clone()).await, json!(2));
     let (_, history) = t.call("GET", &format!("{path}?history=1"), Some(&ann), None).await;
     let versions: Vec<(&str, &str)> = history["message"]["versions"]
         .as_array()

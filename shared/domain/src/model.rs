@@ -26,6 +26,7 @@ pub mod entity {
     pub const QUEUE_WAIT: &str = "QueueWait";
     pub const OFFLINE_MESSAGE: &str = "OfflineMessage";
     pub const ERASURE: &str = "Erasure";
+    pub const REVISION: &str = "Revision";
 }
 
 string_enum!(ChatStatus { Request => "request", Active => "active", Closed => "closed" });
@@ -589,6 +590,9 @@ pub struct ChatState {
     pub last_index: u64,
     /// When the newest message was written, if there is one.
     pub last_message_time: Option<String>,
+    /// How many times a message of the chat was edited or deleted: a poll that sees it grow
+    /// reads again the messages it already has.
+    pub revision: u64,
 }
 
 impl Message {

@@ -79,6 +79,8 @@ pub enum Write {
         at: String,
         by: String,
     },
+    /// One more edit or deletion counted in a chat (added up, never read first).
+    Revised { chat_id: String },
     /// An erased customer's message: no text, no versions, no file, the erased name.
     EraseMessage { chat_id: String, index: u64 },
     /// A chat record without an erased customer: if it started the chat (`requester`), its

@@ -61,7 +61,15 @@ fn state(status: ChatStatus) -> ChatState {
         chat.agent_numbers = 1;
         participants.push(participant(ChatterType::User, "ann", 1, Some(PermissionLevel::Owner)));
     }
-    ChatState { chat, participants, typing: vec![], read_marks: vec![], last_index: 3, last_message_time: None }
+    ChatState {
+        chat,
+        participants,
+        typing: vec![],
+        read_marks: vec![],
+        last_index: 3,
+        last_message_time: None,
+        revision: 0,
+    }
 }
 
 fn kinds(plan: &Plan) -> Vec<&'static str> {
@@ -89,6 +97,7 @@ fn kinds(plan: &Plan) -> Vec<&'static str> {
             Write::FilePosted { .. } => "file posted",
             Write::Typing { .. } => "typing",
             Write::ReadMark(_) => "read mark",
+            Write::Revised { .. } => "revision",
             Write::QueueWait { .. } => "queue wait",
             Write::OfflineMessage(_) => "offline message",
             Write::EraseMessage { .. } | Write::EraseChat { .. } | Write::Erasure(_) => "erasure",
@@ -414,6 +423,7 @@ fn private_request() -> ChatState {
         read_marks: vec![],
         last_index: 1,
         last_message_time: None,
+        revision: 0,
     }
 }
 
@@ -635,7 +645,11 @@ fn a_message_is_changed_by_its_author_in_time_and_deleted_by_the_owner_any_time(
     let plan = change_message(&s, &customer(), &mine, &edit, 60, &now()).unwrap();
     let Write::MessageChange { text, previous, versions, .. } = &plan.writes[0].write else { panic!("{plan:?}") };
     assert_eq!((text.as_deref(), previous.as_str(), *versions), (Some("hello again"), "hello", 0));
-    assert_eq!(kinds(&change_message(&s, &customer(), &mine, &delete, 60, &now()).unwrap()), vec!["message delete"]);
+    assert_eq!(
+        kinds(&change_message(&s, &customer(), &mine, &delete, 60, &now()).unwrap()),
+        vec!["message delete", "revision"],
+        "counted for pollers"
+    );
     assert_eq!(refused(change_message(&s, &customer(), &mine, &edit, 3, &now())), Kind::Conflict, "too late");
     assert_eq!(refused(change_message(&s, &agent("ann"), &mine, &edit, 60, &now())), Kind::Forbidden, "not hers");
     assert!(change_message(&s, &agent("ann"), &mine, &delete, 3, &now()).is_ok(), "the Owner moderates, late too");

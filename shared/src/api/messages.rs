@@ -320,6 +320,7 @@ pub async fn list(app: &App, req: Request) -> HandlerResult {
         "chatStatus": state.chat.status,
         "typing": typing_view(app, &ident, &state),
         "readMarks": read_marks_view(app, &ident, &state),
+        "revision": state.revision,
         "queuePosition": place.map(|p| p.0),
         "estimatedWaitSeconds": place.and_then(|p| p.1),
     })))

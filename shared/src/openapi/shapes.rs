@@ -150,6 +150,8 @@ pub(super) fn message_list(g: &mut Gen) -> Schema {
             ("chatStatus", of::<ChatStatus>(g)),
             ("typing", array(typing)),
             ("readMarks", array(read_mark)),
+            // Edits and deletions so far: when it grows, messages already read have changed.
+            ("revision", integer()),
             // A waiting customer's place in the queue (1 = next) and the wait to expect.
             ("queuePosition", nullable("integer")),
             ("estimatedWaitSeconds", nullable("integer")),
@@ -161,6 +163,7 @@ pub(super) fn message_list(g: &mut Gen) -> Schema {
             "chatStatus",
             "typing",
             "readMarks",
+            "revision",
             "queuePosition",
             "estimatedWaitSeconds",
         ],

@@ -72,6 +72,7 @@ pub(super) struct StateParts {
     pub(super) read_marks: Vec<ReadMark>,
     pub(super) last_index: u64,
     pub(super) last_message_time: Option<String>,
+    pub(super) revision: u64,
 }
 
 impl StateParts {
@@ -82,13 +83,17 @@ impl StateParts {
             Some(entity::PARTICIPANT) => self.participants.push(from_item(item)?),
             Some(entity::TYPING) => self.typing.push(from_item(item)?),
             Some(entity::READ_MARK) => self.read_marks.push(from_item(item)?),
+            Some(entity::REVISION) => {
+                self.revision =
+                    item.get("revision").and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()).unwrap_or(0)
+            }
             _ => {}
         }
         Ok(())
     }
 
     pub(super) fn into_state(self) -> Option<ChatState> {
-        let StateParts { chat, participants, typing, read_marks, last_index, last_message_time } = self;
-        chat.map(|chat| ChatState { chat, participants, typing, read_marks, last_index, last_message_time })
+        let StateParts { chat, participants, typing, read_marks, last_index, last_message_time, revision } = self;
+        chat.map(|chat| ChatState { chat, participants, typing, read_marks, last_index, last_message_time, revision })
     }
 }

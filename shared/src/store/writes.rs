@@ -177,6 +177,19 @@ impl Db {
                 }
                 Ok(TransactWriteItem::builder().update(update.build().map_err(build_error)?).build())
             }
+            // Added up, never read first: the message's own condition orders racing changes.
+            Write::Revised { chat_id } => {
+                let update = Update::builder()
+                    .table_name(&self.table)
+                    .key(keys::PK, s(keys::chat_pk(chat_id)))
+                    .key(keys::SK, s(keys::REVISION_SK))
+                    .update_expression("SET entityType = :e ADD revision :one")
+                    .expression_attribute_values(":e", s(entity::REVISION))
+                    .expression_attribute_values(":one", AttributeValue::N("1".into()))
+                    .build()
+                    .map_err(build_error)?;
+                Ok(TransactWriteItem::builder().update(update).build())
+            }
             // Takes out what the customer wrote and was: no condition, so a second erasure
             // finds nothing left and changes nothing.
             Write::EraseMessage { chat_id, index } => {
@@ -198,11 +211,13 @@ impl Db {
                 Ok(TransactWriteItem::builder().update(update).build())
             }
             Write::EraseChat { chat_id, requester, updater } => {
-                let set: Vec<&str> = [(*requester, "requesterName = :name"), (*updater, "updatedBy.chatterName = :name")]
-                    .into_iter()
-                    .filter_map(|(on, part)| on.then_some(part))
-                    .collect();
-                let remove = if *requester { " REMOVE nickname, firstname, lastname, email, subject, userData" } else { "" };
+                let set: Vec<&str> =
+                    [(*requester, "requesterName = :name"), (*updater, "updatedBy.chatterName = :name")]
+                        .into_iter()
+                        .filter_map(|(on, part)| on.then_some(part))
+                        .collect();
+                let remove =
+                    if *requester { " REMOVE nickname, firstname, lastname, email, subject, userData" } else { "" };
                 let update = Update::builder()
                     .table_name(&self.table)
                     .key(keys::PK, s(keys::chat_pk(chat_id)))

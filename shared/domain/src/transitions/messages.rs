@@ -160,6 +160,7 @@ pub fn change_message(
         by: ident.chatter_id().to_string(),
     };
     plan.write(write, "the message changed meanwhile");
+    plan.write(Write::Revised { chat_id: m.chat_id.clone() }, "the chat changed meanwhile");
     Ok(plan)
 }
 
