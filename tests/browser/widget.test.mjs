@@ -1,7 +1,7 @@
 // The widget as a site embeds it: one script tag on a page of another origin (a plain Node
 // server here), in headless Chromium. The launcher and its unread count, the offline form
 // when nobody is online, a conversation with an agent (over the API) with the queue
-// position, the seen mark, a file, a reload that restores it, German, axe-core on the open
+// position, the seen mark, a file, a reload that restores it, an agent's edit, German, axe-core on the open
 // and closed widget, and a phone's width. Screenshots go to web/screenshots/.
 // Run by scripts/browser-test.sh (API, CHROMIUM and PLAYWRIGHT set by it).
 import { test } from "node:test";
@@ -93,7 +93,8 @@ test("a site embeds the widget with one tag and a customer chats through it", { 
     await visitor.getByText("An agent is typing…").waitFor();
     assert.match(await visitor.locator("li.mine .meta").first().textContent(), /\d{1,2}:\d{2}/);
     await visitor.keyboard.press("Escape");
-    assert.equal((await api("POST", `/chats/${chatId}/messages`, agent, { text: "Happy to help" })).status, 201);
+    const answered = await api("POST", `/chats/${chatId}/messages`, agent, { text: "Happy to help" });
+    assert.equal(answered.status, 201);
     await visitor.getByRole("button", { name: "Open chat, 1 unread" }).waitFor();
     await visitor.screenshot({ path: `${SHOTS}widget-closed-unread.png` });
     await visitor.getByRole("button", { name: "Open chat, 1 unread" }).click();
@@ -109,6 +110,12 @@ test("a site embeds the widget with one tag and a customer chats through it", { 
     await visitor.getByText("Happy to help").waitFor();
     assert.equal(await visitor.getByText("Hello, I need help").count(), 1, "restored once");
     await visitor.getByRole("button", { name: "receipt.txt" }).waitFor();
+
+    // The agent corrects its answer: the widget shows the new text, marked edited.
+    const answer = `/chats/${chatId}/messages/${encodeURIComponent(answered.body.message.messageId)}`;
+    assert.equal((await api("PATCH", answer, agent, { text: "Happy to help you" })).status, 200);
+    await visitor.getByText("Happy to help you").waitFor();
+    await visitor.locator("li", { hasText: "Happy to help you" }).getByText("edited").waitFor();
 
     // A phone: nothing scrolls sideways.
     await visitor.setViewportSize({ width: 375, height: 700 });
