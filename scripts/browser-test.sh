@@ -13,3 +13,10 @@ node_clients
 start_stack
 API="$API" CHROMIUM="$CHROMIUM" PLAYWRIGHT="$PWD/.local/browser/node_modules/playwright-core" \
   COMETD_MODULES="$PWD/.local/cometd/node_modules" node --test --test-reporter=spec tests/browser/ tests/cometd/
+# The README's pictures, taken by the tests above: `make test-browser UPDATE_SCREENSHOTS=1`
+# copies them into docs/screenshots/ (committed; left alone otherwise, so a test run does
+# not change tracked files).
+if [ "${UPDATE_SCREENSHOTS:-}" = 1 ]; then
+  mkdir -p docs/screenshots
+  cp web/screenshots/{widget-closed-unread,widget-open,widget-phone,agent,agent-phone}.png docs/screenshots/
+fi

@@ -1,5 +1,6 @@
 // The agent console: sign in (PKCE, web/signin.js), availability, the request queue, accept, chat (with
-// internal notes and files), invite, move to another channel, close. Plain DOM, no framework.
+// internal notes and files), invitations both ways (picking from the agents online), move to
+// another channel or back to the queue, close; a customer pane. Plain DOM, no framework.
 // Its chats are pushed on the agent's CometD feed (/v2/me/chats on the WebSocket API); the
 // open chat is polled only while the socket is down. The queue is polled: requests nobody
 // has accepted are nobody's chats yet.
@@ -68,9 +69,17 @@ function announce(text) {
   } catch { /* no sound here */ }
 }
 
+/// The channels this agent works, as its availability form says.
+const myChannels = () => $("channels").value.split(",").map((c) => c.trim()).filter(Boolean);
+/// The oldest request in the agent's channels (Alt+A accepts it).
+let oldest = null;
+
 async function refreshLists() {
   try {
-    const queue = await api("GET", "/chats?status=request&limit=50");
+    const channels = myChannels();
+    const queue = channels.length ? await api("GET", `/chats?status=request&channelIds=${encodeURIComponent(channels.join(","))}&limit=50`) : { chats: [] };
+    queue.chats.sort((a, b) => a.createTime.localeCompare(b.createTime));
+    oldest = queue.chats[0]?.chatId ?? null;
     $("queue").replaceChildren(...queue.chats.map((c) =>
       item(`${c.requesterName} — ${c.subject ?? "no subject"} (${c.channel}, ${waited(c.createTime)})`, "Accept", () => accept(c.chatId), c.chatId)));
     const arrived = queue.chats.filter((c) => known && !known.has(c.chatId));
@@ -81,14 +90,33 @@ async function refreshLists() {
       const n = unread.get(c.chatId)?.size ?? 0;
       return item(`${c.requesterName} (${c.channel})${n ? ` — ${n} new` : ""}`, "Open", () => open(c.chatId), c.chatId);
     }));
+    // Chats another agent invited this one to: join (and open) or decline.
+    const invited = await api("GET", `/chats?chatterId=${encodeURIComponent(userId)}&chatterType=User&invitationPending=1`);
+    $("invitations").replaceChildren(...invited.chats.filter((c) => c.status !== "closed").map((c) => {
+      const li = item(`${c.requesterName} (${c.channel})`, "Join", () => join(c.chatId), c.chatId);
+      const no = Object.assign(document.createElement("button"), { type: "button", className: "secondary", textContent: "Decline" });
+      no.addEventListener("click", () => api("DELETE", `/users/${encodeURIComponent(userId)}/invitations/${c.chatId}`).then(refreshLists, (e) => ($("presence-status").textContent = e.message)));
+      li.append(no);
+      return li;
+    }));
     // What visitors left while nobody was online, in the channels this agent works.
-    const channels = $("channels").value.split(",").map((c) => c.trim()).filter(Boolean);
     const left = await Promise.all(channels.map((c) => api("GET", `/offline-messages?channelId=${encodeURIComponent(c)}&limit=20`)));
     $("offline-messages").replaceChildren(...left.flatMap((page) => page.offlineMessages).map((m) =>
       Object.assign(document.createElement("li"), { textContent: `${m.name} <${m.email}> (${m.channelId}): ${m.text}` })));
   } catch (e) {
     $("presence-status").textContent = e.message;
   }
+}
+
+/// Joins a chat this agent was invited to, then opens it.
+async function join(chatId) {
+  try {
+    await api("PATCH", `/chats/${chatId}/participants/User/${encodeURIComponent(userId)}`, { chatterActive: 1 });
+    open(chatId);
+  } catch (e) {
+    $("presence-status").textContent = `Could not join: ${e.message}`;
+  }
+  refreshLists();
 }
 
 async function accept(chatId) {
@@ -109,7 +137,17 @@ function open(chatId) {
   $("chat").hidden = false;
   $("chat-status").textContent = "";
   $("message").focus();
+  offerAgents();
   poll();
+}
+
+/// The agents online now (but this one), offered when inviting.
+async function offerAgents() {
+  try {
+    const online = await api("GET", "/agents/available?key=InternalChannels");
+    $("agents-online").replaceChildren(...Object.entries(online).filter(([id]) => id !== userId).map(([id, channels]) =>
+      Object.assign(document.createElement("option"), { value: id, label: `${id} (${channels.join(", ") || "no channel"})` })));
+  } catch { /* typing a user id still works */ }
 }
 
 function render(m) {
@@ -338,8 +376,16 @@ $("erase-yes").addEventListener("click", async () => {
   }
 });
 
-// Keyboard: Escape closes the open chat (Enter sends, as the composer is a form).
+// Keyboard: Escape closes the open chat, Alt+A accepts the oldest request in the agent's
+// channels (Enter sends, as the composer is a form).
 document.addEventListener("keydown", (e) => {
+  if (e.altKey && e.code === "KeyA" && oldest && !$("console").hidden) {
+    e.preventDefault();
+    const next = oldest;
+    oldest = null; // once: a second press waits for the queue to be read again
+    accept(next);
+    return;
+  }
   if (e.key === "Escape" && current) {
     current = null;
     $("chat").hidden = true;
@@ -349,7 +395,7 @@ document.addEventListener("keydown", (e) => {
 });
 
 async function setAvailability() {
-  const channels = $("channels").value.split(",").map((c) => c.trim()).filter(Boolean);
+  const channels = myChannels();
   try {
     const p = await api("PUT", `/agents/${encodeURIComponent(userId)}/availability`, { availability: $("availability").value, channels });
     $("presence-status").textContent = `You are ${p.availability} in ${p.channels.join(", ") || "no channel"}.`;
@@ -428,6 +474,17 @@ $("move").addEventListener("submit", async (event) => {
   try {
     await api("PATCH", `/chats/${current.chatId}`, { channelId: $("channel").value });
     $("chat-status").textContent = `Moved to ${$("channel").value}.`;
+  } catch (e) {
+    $("chat-status").textContent = e.message;
+  }
+});
+
+// Handed back to the queue: another agent takes it from there (OPERATOR_TRANSFER).
+$("requeue").addEventListener("click", async () => {
+  try {
+    await api("PATCH", `/chats/${current.chatId}`, { status: "request" });
+    $("chat-status").textContent = "Back in the queue.";
+    refreshLists();
   } catch (e) {
     $("chat-status").textContent = e.message;
   }

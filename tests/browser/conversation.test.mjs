@@ -39,15 +39,45 @@ test("a customer and an agent chat through the widget and the console", { timeou
   try {
     const customer = await (await browser.newContext()).newPage();
     const agent = await (await browser.newContext()).newPage();
+    const bob = await (await browser.newContext()).newPage();
     const transcript = (page) => page.locator("#transcript");
+    // A channel of this test's own: the other browser tests' requests are not in its queue.
+    const channel = `desk-${Date.now()}`;
+    /// An agent signs in on the provider's page and goes online in the test's channel.
+    const signIn = async (page, id, name, admin) => {
+      await page.getByLabel("User id", { exact: true }).fill(id);
+      await page.getByLabel("Name", { exact: true }).fill(name);
+      if (admin) await page.getByLabel("Administrator").check();
+      await page.getByRole("button", { name: "Continue" }).click();
+      await page.locator("#console").waitFor({ state: "visible" });
+      await page.getByLabel("Channels (comma separated)").fill(channel);
+      await page.getByRole("button", { name: "Set" }).click();
+      await page.getByText(`You are online in ${channel}.`).waitFor();
+    };
 
     // Nobody is online yet: the widget offers a form for a message, which the agent will find.
-    await customer.goto(`${API}/`);
+    await customer.goto(`${API}/?channel=${channel}`);
     await customer.getByLabel("Name", { exact: true }).fill("Jonny");
     await customer.getByLabel("Your e-mail, for our answer").fill("jonny@example.com");
     await customer.getByLabel("Your message").fill("Call me about my order, please");
     await customer.getByRole("button", { name: "Send message" }).click();
     await customer.getByText("Thank you: we will answer by e-mail.").waitFor();
+
+    // Bob is online, his console out of sight: a new request is a notification (the page's
+    // Notification and visibility stand in for the browser's, which headless has not).
+    await bob.addInitScript(() => {
+      window.notified = [];
+      window.Notification = class { static permission = "granted"; constructor(title, o) { window.notified.push(`${title}: ${o.body}`); } };
+      window.tones = 0;
+      window.AudioContext = class { currentTime = 0; destination = {}; createOscillator() { return { connect() {}, start() { window.tones += 1; }, stop() {} }; } };
+      Object.defineProperty(document, "visibilityState", { configurable: true, get: () => (window.hidden ? "hidden" : "visible") });
+    });
+    await bob.goto(`${API}/agent`);
+    await bob.getByRole("button", { name: "Sign in" }).click();
+    await signIn(bob, "bob", "Bob", false);
+    // His lists were read once (the offline messages come last): a request from now on is new.
+    await bob.locator("#offline-messages li", { hasText: "Call me about my order" }).waitFor();
+    await bob.evaluate(() => { window.hidden = true; });
 
     // The customer starts a chat from the widget.
     await customer.getByLabel("Your name").fill("Jonny");
@@ -69,23 +99,38 @@ test("a customer and an agent chat through the widget and the console", { timeou
     await agent.waitForURL(/\/oauth2\/authorize\?/);
     assert.equal(new URL(agent.url()).origin, new URL(API).origin, "the deployment's own provider");
     assert.equal(new URL(agent.url()).searchParams.get("client_id"), "livechat");
-    await agent.getByLabel("User id", { exact: true }).fill("ann");
-    await agent.getByLabel("Name", { exact: true }).fill("Ann");
-    await agent.getByLabel("Administrator").check();
-    await agent.getByRole("button", { name: "Continue" }).click();
-    await agent.locator("#console").waitFor({ state: "visible" });
+    await signIn(agent, "ann", "Ann", true);
     assert.equal(new URL(agent.url()).search, "", "the code is gone from the address");
     assert.deepEqual(hostile, [], "nothing reached the host the link named");
     evil.close();
     // Waiting: the widget says where the customer is in the queue.
     await customer.getByText(/^You are (next|number \d+ in the queue)/).waitFor();
     await agent.locator("#offline-messages li", { hasText: "Call me about my order, please" }).waitFor();
-    await agent.locator("#queue li", { hasText: "Jonny" }).getByRole("button", { name: "Accept" }).click();
+    await bob.waitForFunction(() => window.notified.some((n) => n.includes("New chat request from Jonny")) && window.tones > 0);
+    // Alt+A accepts the oldest request in Ann's channels: Jonny's, the only one.
+    await agent.locator("#queue li", { hasText: "Jonny" }).waitFor();
+    await agent.keyboard.press("Alt+A");
     await agent.locator("#chat").waitFor({ state: "visible" });
     await transcript(customer).getByText("Ann joined the chat.").waitFor();
+    // Handed back to the queue, the chat waits there again; Alt+A takes it once more.
+    await agent.getByRole("button", { name: "Back to the queue" }).click();
+    await agent.locator("#chat-status").getByText("Back in the queue.").waitFor();
+    await agent.locator("#queue li", { hasText: "Jonny" }).waitFor();
+    await agent.keyboard.press("Alt+A");
+    await customer.waitForFunction(() => [...document.querySelectorAll("#transcript li")].filter((li) => li.textContent.includes("Ann joined the chat.")).length === 2);
     // The customer pane: who it is, and that nobody vouched for this visitor.
     await agent.locator("#customer-details").getByText("a visitor, not verified").waitFor();
     await agent.locator("#customer-details").getByText("My order").waitFor();
+    // Ann invites Bob, offered among the agents online; Bob joins from his invitations.
+    await agent.locator("#agents-online option[value=bob]").waitFor({ state: "attached" });
+    await agent.getByLabel("Invite an agent").fill("bob");
+    await agent.getByRole("button", { name: "Invite" }).click();
+    await agent.locator("#chat-status").getByText("Invited bob.").waitFor();
+    await bob.locator("#invitations li", { hasText: "Jonny" }).getByRole("button", { name: "Join" }).click();
+    await transcript(bob).getByText("Bob joined the chat.").waitFor();
+    await transcript(customer).getByText("Bob joined the chat.").waitFor();
+    await bob.keyboard.press("Escape");
+    await bob.locator("#chat").waitFor({ state: "hidden" });
 
     // Escape closes the chat; "My chats" opens it again.
     await agent.keyboard.press("Escape");
@@ -94,9 +139,11 @@ test("a customer and an agent chat through the widget and the console", { timeou
     await customer.getByLabel("Message", { exact: true }).fill("Are you there?");
     await customer.getByRole("button", { name: "Send" }).click();
     await agent.locator("#mine li", { hasText: "Jonny" }).getByText("— 1 new").waitFor();
+    // Bob, out of sight and in another chat, is told of it.
+    await bob.waitForFunction(() => window.notified.some((n) => n.includes("Jonny: Are you there?")));
     await agent.locator("#mine li", { hasText: "Jonny" }).getByRole("button", { name: "Open" }).click();
     await agent.locator("#chat").waitFor({ state: "visible" });
-    await transcript(agent).getByText("Ann joined the chat.").waitFor();
+    await transcript(agent).getByText("Ann joined the chat.").first().waitFor();
 
     // Both pages pass axe-core with no serious or critical finding, in a chat.
     assert.deepEqual(await violations(customer), [], "the demo widget page");
@@ -215,6 +262,13 @@ test("a customer and an agent chat through the widget and the console", { timeou
     await transcript(agent).getByText("The chat has ended.").waitFor();
     await agent.getByText("This chat is closed.").waitFor();
     await customer.screenshot({ path: `${SHOTS}customer-ended.png`, fullPage: true });
+
+    // A phone: the console's columns stack, and nothing scrolls sideways.
+    await agent.setViewportSize({ width: 375, height: 800 });
+    const wide = await agent.evaluate(() => document.scrollingElement.scrollWidth);
+    assert.ok(wide <= 375, `the console is ${wide} px wide at 375`);
+    await agent.screenshot({ path: `${SHOTS}agent-phone.png` });
+    await agent.setViewportSize({ width: 1280, height: 720 });
 
     // Ann is an administrator: she exports the customer's data, then erases it (asked
     // twice); a second export shows the customer's words as tombstones, its name gone.

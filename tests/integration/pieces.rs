@@ -826,3 +826,24 @@ fn every_test_docs_security_names_exists() {
     }
     assert!(seen > 20, "{seen}");
 }
+
+/// The README's pictures exist, and each is one the browser tests take and
+/// `make test-browser UPDATE_SCREENSHOTS=1` copies (so they can be refreshed, not drawn).
+#[test]
+fn the_readmes_screenshots_are_the_browser_tests_own() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let script = std::fs::read_to_string(repo_root().join("scripts/browser-test.sh")).unwrap();
+    let tests: String = ["tests/browser/conversation.test.mjs", "tests/browser/widget.test.mjs"]
+        .iter()
+        .map(|p| std::fs::read_to_string(repo_root().join(p)).unwrap())
+        .collect();
+    let shots: Vec<&str> =
+        readme.split("(docs/screenshots/").skip(1).filter_map(|rest| rest.split(".png)").next()).collect();
+    assert!(shots.len() >= 5, "{shots:?}");
+    for shot in shots {
+        assert!(repo_root().join(format!("docs/screenshots/{shot}.png")).is_file(), "{shot}.png is committed");
+        assert!(tests.contains(&format!("{{SHOTS}}{shot}.png")), "a browser test takes {shot}.png");
+        let copied = script.lines().find(|l| l.contains("docs/screenshots/") && l.starts_with("  cp ")).unwrap_or("");
+        assert!(copied.contains(shot), "browser-test.sh copies {shot}.png");
+    }
+}
