@@ -1,8 +1,11 @@
-// A customer and an agent chat with each other through the local server in headless
-// Chromium: start, accept, messages both ways with the typing indicator and its preview,
-// an internal note and a filtered message the customer never sees, files both ways,
-// reload and restore (each message once), end; then the customer's data exported and
-// erased by an administrator. Screenshots go to web/screenshots/.
+// A customer and two agents chat through the local server in headless Chromium: the
+// offline form, start, a notification and tone for the agent out of sight, Alt+A to accept,
+// back to the queue and accepted again, an invitation declined then joined, messages both
+// ways with the typing indicator and its preview, read marks, edits and deletions, an
+// internal note and a filtered message the customer never sees, files both ways, reload and
+// restore (each message once), a move to another channel, end; the console at a phone's
+// width; then the customer's data exported and erased by an administrator. Screenshots go
+// to web/screenshots/.
 // Run by scripts/browser-test.sh (API, CHROMIUM and PLAYWRIGHT set by it).
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -121,12 +124,19 @@ test("a customer and an agent chat through the widget and the console", { timeou
     // The customer pane: who it is, and that nobody vouched for this visitor.
     await agent.locator("#customer-details").getByText("a visitor, not verified").waitFor();
     await agent.locator("#customer-details").getByText("My order").waitFor();
-    // Ann invites Bob, offered among the agents online; Bob joins from his invitations.
+    // Ann invites Bob, offered among the agents online; Bob declines. Asked again, he joins.
     await agent.locator("#agents-online option[value=bob]").waitFor({ state: "attached" });
-    await agent.getByLabel("Invite an agent").fill("bob");
-    await agent.getByRole("button", { name: "Invite" }).click();
+    const inviteBob = async () => {
+      await agent.getByLabel("Invite an agent").fill("bob");
+      await agent.getByRole("button", { name: "Invite" }).click();
+    };
+    await inviteBob();
     await agent.locator("#chat-status").getByText("Invited bob.").waitFor();
-    await bob.locator("#invitations li", { hasText: "Jonny" }).getByRole("button", { name: "Join" }).click();
+    const invitation = bob.locator("#invitations li", { hasText: "Jonny" });
+    await invitation.getByRole("button", { name: "Decline" }).click();
+    await invitation.waitFor({ state: "detached" });
+    await inviteBob();
+    await invitation.getByRole("button", { name: "Join" }).click();
     await transcript(bob).getByText("Bob joined the chat.").waitFor();
     await transcript(customer).getByText("Bob joined the chat.").waitFor();
     await bob.keyboard.press("Escape");
@@ -255,6 +265,12 @@ test("a customer and an agent chat through the widget and the console", { timeou
     assert.equal(await transcript(customer).getByText("4111").count(), 0);
     await customer.screenshot({ path: `${SHOTS}customer.png`, fullPage: true });
     await agent.screenshot({ path: `${SHOTS}agent.png`, fullPage: true });
+
+    // Ann moves the chat to another channel: My chats says where it now is.
+    await agent.getByLabel("Move to channel").fill(`${channel}-b`);
+    await agent.getByRole("button", { name: "Move" }).click();
+    await agent.locator("#chat-status").getByText(`Moved to ${channel}-b.`).waitFor();
+    await agent.locator("#mine li", { hasText: `(${channel}-b)` }).waitFor();
 
     // The customer ends the chat; both sides see it.
     await customer.getByRole("button", { name: "End chat" }).click();
