@@ -12,6 +12,7 @@ import assert from "node:assert/strict";
 import { mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createServer } from "node:http";
+import { tabStops } from "./keyboard.mjs";
 
 const require = createRequire(import.meta.url);
 const { chromium } = require(process.env.PLAYWRIGHT);
@@ -53,6 +54,8 @@ test("a customer and an agent chat through the widget and the console", { timeou
       if (admin) await page.getByLabel("Administrator").check();
       await page.getByRole("button", { name: "Continue" }).click();
       await page.locator("#console").waitFor({ state: "visible" });
+      // The console goes online in its default channel first; then in the test's.
+      await page.getByText("You are online in sales.").waitFor();
       await page.getByLabel("Channels (comma separated)").fill(channel);
       await page.getByRole("button", { name: "Set" }).click();
       await page.getByText(`You are online in ${channel}.`).waitFor();
@@ -158,6 +161,10 @@ test("a customer and an agent chat through the widget and the console", { timeou
     // Both pages pass axe-core with no serious or critical finding, in a chat.
     assert.deepEqual(await violations(customer), [], "the demo widget page");
     assert.deepEqual(await violations(agent), [], "the console");
+    // The keyboard reaches the console's controls, each with a visible focus ring.
+    const stops = await tabStops(agent, 30);
+    assert.ok(new Set(stops.map((s) => s.control)).size >= 15, JSON.stringify(stops));
+    assert.deepEqual(stops.filter((s) => !s.ring), [], "a visible focus on every stop");
 
     // The agent types: the customer sees the indicator, then the message.
     await agent.getByLabel("Message", { exact: true }).pressSequentially("Hello Jonny", { delay: 20 });

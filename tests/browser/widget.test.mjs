@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createServer } from "node:http";
+import { tabStops } from "./keyboard.mjs";
 
 const require = createRequire(import.meta.url);
 const { chromium } = require(process.env.PLAYWRIGHT);
@@ -101,6 +102,10 @@ test("a site embeds the widget with one tag and a customer chats through it", { 
     await visitor.getByText("Happy to help").waitFor();
     await visitor.screenshot({ path: `${SHOTS}widget-open.png` });
     assert.deepEqual(await violations(visitor), [], "in a chat");
+    // The keyboard reaches the panel's controls, each with a visible focus ring.
+    const stops = await tabStops(visitor, 12);
+    assert.ok(new Set(stops.map((s) => s.control)).size >= 4, JSON.stringify(stops));
+    assert.deepEqual(stops.filter((s) => !s.ring), [], "a visible focus on every stop");
 
     // A file, and a reload that finds the chat again, each message once.
     await visitor.locator("input.file").setInputFiles({ name: "receipt.txt", mimeType: "text/plain", buffer: Buffer.from("order 1234") });
