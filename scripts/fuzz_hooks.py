@@ -39,6 +39,7 @@ KNOWN = "fuzz-known"
 session = requests.Session()
 counts = collections.defaultdict(collections.Counter)
 stopped = collections.defaultdict(list)  # a few cases per operation that stopped at the door
+refused = collections.defaultdict(list)  # a few cases per operation the handler refused (400)
 
 
 def call(method, path, token=None, body=None, expect=(200, 201, 204)):
@@ -201,9 +202,18 @@ def after_call(context, case, response):
     counts[op][str(response.status_code)] += 1
     if at_door and len(stopped[op]) < 3:
         stopped[op].append(f"{case.method} {case.formatted_path} {case.query} {case.body!r:.200}: {response.text[:200]}")
+    # Cases meant to fit the schema (not its negative ones), past the door: how many the
+    # handler accepted, and a few it refused (the schema's gaps, for `FUZZ_SHOW=1`).
+    meta = getattr(case, "meta", None)
+    positive = meta is not None and str(meta.generation.mode) == "positive"
+    if positive and not at_door and response.status_code != 405:
+        counts[op]["positive"] += 1
+        counts[op]["positive2xx"] += 200 <= response.status_code < 300
+        if response.status_code == 400 and len(refused[op]) < 5:
+            refused[op].append(f"{case.query} {case.body!r:.160}: {response.text[:160]}")
 
 
 @atexit.register
 def write_report():
     with open(REPORT, "w") as f:
-        json.dump({"counts": counts, "stopped": stopped}, f, indent=1, sort_keys=True)
+        json.dump({"counts": counts, "stopped": stopped, "refused": refused}, f, indent=1, sort_keys=True)

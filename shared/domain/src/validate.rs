@@ -12,6 +12,13 @@ pub const MAX_USER_DATA_DEPTH: usize = 5;
 pub const USER_DATA_ERROR: &str = "malformed data object provided in userData property.";
 
 /// An identifier (user, chatter, channel, key): 1 to 128 characters, no control characters.
+/// What [`id`] accepts, as a JSON Schema pattern (ECMA-262 and Python `re` alike) for the
+/// OpenAPI document: not blank, no control characters (its length is `MAX_ID_CHARS`).
+pub const ID_PATTERN: &str = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$";
+/// Text that must not be blank, as a JSON Schema pattern (unanchored: somewhere a
+/// character that is not white space).
+pub const NOT_BLANK_PATTERN: &str = r"\S";
+
 pub fn id(field: &str, value: &str) -> Result<(), DomainError> {
     if value.trim().is_empty() {
         return Err(DomainError::invalid(format!("{field} must not be empty")));
@@ -117,6 +124,14 @@ mod tests {
         fn ids_are_accepted_exactly_when_short_and_printable(s in any::<String>()) {
             let ok = !s.trim().is_empty() && s.chars().count() <= MAX_ID_CHARS && !s.chars().any(char::is_control);
             prop_assert_eq!(id("x", &s).is_ok(), ok);
+        }
+
+        /// The OpenAPI document's pattern says what `id` checks.
+        #[test]
+        fn the_documented_id_pattern_is_what_id_checks(s in any::<String>()) {
+            let pattern = fancy_regex::Regex::new(ID_PATTERN).unwrap();
+            let documented = pattern.is_match(&s).unwrap() && s.chars().count() <= MAX_ID_CHARS;
+            prop_assert_eq!(id("x", &s).is_ok(), documented);
         }
     }
 }

@@ -33,15 +33,15 @@ fn doc(function: &str) -> Option<Doc> {
         "chat-list" => d(
             "List chats (ChatList)",
             &[
-                ("status", "string", "request, active or closed"),
-                ("requesterType", "string", "User, Customer, Public (comma list)"),
-                ("targetType", "string", "User or Customer"),
-                ("channelIds", "string", "comma list"),
-                ("outdated", "string", "1: requests past the decay time"),
-                ("chatterId", "string", "chats of this chatter (with chatterType)"),
-                ("chatterType", "string", "User, Customer or Public"),
-                ("chatterActive", "string", "-1, 0 or 1"),
-                ("invitationPending", "string", "1: pending invitations of chatterId"),
+                ("status", "enum:request|active|closed", "request, active or closed"),
+                ("requesterType", "list:User|Customer|Public", "User, Customer, Public (comma list)"),
+                ("targetType", "enum:User|Customer", "User or Customer"),
+                ("channelIds", "ids", "comma list, at most 20"),
+                ("outdated", "flag", "1: requests past the decay time"),
+                ("chatterId", "id", "chats of this chatter (with chatterType)"),
+                ("chatterType", "enum:User|Customer|Public", "User, Customer or Public (with chatterId)"),
+                ("chatterActive", "enum:-1|0|1", "-1, 0 or 1 (with chatterId)"),
+                ("invitationPending", "flag", "1: pending invitations of chatterId"),
                 PAGE,
                 CURSOR,
             ],
@@ -68,7 +68,7 @@ fn doc(function: &str) -> Option<Doc> {
         "participant-list" => d("List participants (ChatParticipantList)", &[], None, 200, Some(participant_list)),
         "participant-get" => d(
             "Check a participant (ChatParticipantCheck)",
-            &[("active", "string", "1: only an active chatter (without the seed's NoActive)")],
+            &[("active", "flag", "1: only an active chatter (without the seed's NoActive)")],
             None,
             200,
             Some(participant),
@@ -83,7 +83,7 @@ fn doc(function: &str) -> Option<Doc> {
         "participant-remove" => d("Remove one participant (ChatParticipantRemove)", &[], None, 204, None),
         "participants-remove" => d(
             "Remove participants of a type, or all but the requester (ChatParticipantRemove)",
-            &[("chatterType", "string", "User, Customer or Public: every participant of this type")],
+            &[("chatterType", "enum:User|Customer|Public", "User, Customer or Public: every participant of this type")],
             None,
             204,
             None,
@@ -94,8 +94,8 @@ fn doc(function: &str) -> Option<Doc> {
         "invitation-list" => d(
             "Pending invitations of the caller (ChatInvitesGet)",
             &[
-                ("chatId", "string", "only this chat"),
-                ("invitationChatId", "string", "only via this chat"),
+                ("chatId", "id", "only this chat"),
+                ("invitationChatId", "id", "only via this chat"),
                 PAGE,
                 CURSOR,
             ],
@@ -105,7 +105,7 @@ fn doc(function: &str) -> Option<Doc> {
         ),
         "invitations-remove" => d(
             "Remove one's pending invitations through a chat (ChatInviteRemove by InvitationChatID)",
-            &[("invitationChatId", "string", "the chat the invitations came through (required)")],
+            &[("invitationChatId", "!id", "the chat the invitations came through")],
             None,
             204,
             None,
@@ -123,14 +123,14 @@ fn doc(function: &str) -> Option<Doc> {
         ),
         "availability-get" => d(
             "An agent's availability (AgentAvailabilityGet)",
-            &[("external", "string", "1 (default): for external chats; 0: for internal ones")],
+            &[("external", "flag", "1 (default): for external chats; 0: for internal ones")],
             None,
             200,
             Some(presence_view),
         ),
         "agents-available" => d(
             "Online agents and their channels (AvailableUsersGet)",
-            &[("key", "string", "ExternalChannels or InternalChannels")],
+            &[("key", "!enum:ExternalChannels|InternalChannels", "ExternalChannels or InternalChannels")],
             None,
             200,
             Some(agents_available),
@@ -138,9 +138,9 @@ fn doc(function: &str) -> Option<Doc> {
         "users-online" => d(
             "Online users (OnlineUserList)",
             &[
-                ("userType", "string", "User or Customer (either, when only userId is given)"),
-                ("userId", "string", "only this user; alone, an agent or a customer"),
-                ("external", "string", "1 (default): only agents who take external chats"),
+                ("userType", "enum:User|Customer", "User or Customer (either, when only userId is given)"),
+                ("userId", "id", "only this user; alone, an agent or a customer"),
+                ("external", "flag", "1 (default): only agents who take external chats"),
             ],
             None,
             200,
@@ -187,7 +187,7 @@ fn doc(function: &str) -> Option<Doc> {
         ),
         "offline-message-list" => d(
             "A channel's offline messages, newest first",
-            &[("channelId", "string", "the channel (required)"), PAGE, CURSOR],
+            &[("channelId", "!id", "the channel"), PAGE, CURSOR],
             None,
             200,
             Some(|g| {
@@ -206,15 +206,15 @@ fn doc(function: &str) -> Option<Doc> {
         "message-list" => d(
             "Messages: poll (after), history (before), first or last (ChatMessageList)",
             &[
-                ("after", "integer", "only messages after this index (the poll)"),
+                ("after", "index", "only messages after this index (the poll)"),
                 ("lastKnownChatMessageId", "string", "only messages after this message id (LastKnownChatMessageID)"),
-                ("before", "integer", "only messages before this index (history)"),
-                ("first", "string", "1: the first text message (after the known one, if given)"),
-                ("last", "string", "1: the last text message (after the known one, if given)"),
-                ("excludeInternal", "string", "1: no internal messages"),
-                ("excludeCustomer", "string", "1: no customer-only messages"),
-                ("limit", "integer", "1 to 1000 (100 by default)"),
-                ("place", "string", "1: a waiting customer's place in the queue and the wait (queuePosition)"),
+                ("before", "index", "only messages before this index (history)"),
+                ("first", "flag", "1: the first text message (after the known one, if given)"),
+                ("last", "flag", "1: the last text message (after the known one, if given)"),
+                ("excludeInternal", "flag", "1: no internal messages"),
+                ("excludeCustomer", "flag", "1: no customer-only messages"),
+                ("limit", "int:1..1000", "1 to 1000 (100 by default)"),
+                ("place", "flag", "1: a waiting customer's place in the queue and the wait (queuePosition)"),
             ],
             None,
             200,
@@ -222,7 +222,7 @@ fn doc(function: &str) -> Option<Doc> {
         ),
         "message-get" => d(
             "Get a message (ChatMessageGet)",
-            &[("history", "string", "1: with its earlier texts (`versions`; agents only)")],
+            &[("history", "flag", "1: with its earlier texts (`versions`; agents only)")],
             None,
             200,
             Some(message),
@@ -251,8 +251,8 @@ fn doc(function: &str) -> Option<Doc> {
         "transcript-get" => d(
             "The transcript in pages (getTranscript)",
             &[
-                ("pageSize", "integer", "1 to 1000 (100 by default)"),
-                ("cursor", "integer", "nextCursor of the previous page"),
+                ("pageSize", "int:1..1000", "1 to 1000 (100 by default)"),
+                ("cursor", "index", "nextCursor of the previous page"),
             ],
             None,
             200,
@@ -280,8 +280,8 @@ fn doc(function: &str) -> Option<Doc> {
         "flag-delete" => d(
             "Delete a flag (ChatFlagDelete)",
             &[
-                ("userId", "string", "the caller (default)"),
-                ("allUsers", "string", "1: this key for every user of the chat"),
+                ("userId", "id", "the caller (default)"),
+                ("allUsers", "flag", "1: this key for every user of the chat"),
             ],
             None,
             204,
@@ -289,7 +289,7 @@ fn doc(function: &str) -> Option<Doc> {
         ),
         "flags-delete" => d(
             "Delete every flag of a chat, for all users (ChatFlagDelete with AllUsers and no Key)",
-            &[("allUsers", "string", "1 (required)")],
+            &[("allUsers", "!enum:1", "1: every flag of the chat, of every user")],
             None,
             204,
             None,
@@ -297,10 +297,10 @@ fn doc(function: &str) -> Option<Doc> {
         "flag-get" => d(
             "Find flags (ChatFlagGet); at least one filter",
             &[
-                ("chatId", "string", ""),
-                ("userId", "string", ""),
-                ("key", "string", ""),
-                ("keyNot", "string", ""),
+                ("chatId", "id", ""),
+                ("userId", "id", ""),
+                ("key", "id", ""),
+                ("keyNot", "id", ""),
                 ("value", "string", ""),
                 ("valueNot", "string", ""),
             ],
@@ -319,7 +319,7 @@ fn doc(function: &str) -> Option<Doc> {
         "webhook-delete" => d("Remove a webhook", &[], None, 204, None),
         "webhook-deliveries" => d(
             "A direct webhook's last delivery attempts, newest first",
-            &[("limit", "integer", "1 to 100 (default 50)")],
+            &[("limit", "int:1..100", "1 to 100 (default 50)")],
             None,
             200,
             Some(webhook_deliveries),
@@ -396,7 +396,7 @@ pub fn document() -> Value {
             .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string", "minLength": 1 } }))
             .collect();
         parameters.extend(
-            d.query.iter().map(|(name, t, description)| json!({ "name": name, "in": "query", "description": description, "schema": { "type": t } })),
+            d.query.iter().map(|(name, spec, description)| query_param(name, spec, description)),
         );
         let mut responses = Map::new();
         let ok = match d.response {

@@ -4,10 +4,11 @@
 
 use schemars::generate::SchemaGenerator;
 use schemars::{json_schema, JsonSchema, Schema};
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
 use crate::api::{chats, messages, participants};
 use crate::domain::model::{ChatStatus, ChatterType, FileRef, Flag, Participant, Webhook, WebhookDelivery};
+use crate::domain::validate;
 use crate::files::Presigned;
 
 pub(super) type Gen = SchemaGenerator;
@@ -272,5 +273,40 @@ pub(super) fn user_data_patch(_: &mut Gen) -> Schema {
     json_schema!({ "type": "object", "description": "keys to merge into userData; null removes a key" })
 }
 
-pub(super) const PAGE: (&str, &str, &str) = ("limit", "integer", "1 to 100 (default 100)");
+pub(super) const PAGE: (&str, &str, &str) = ("limit", "int:1..100", "1 to 100 (default 100)");
 pub(super) const CURSOR: (&str, &str, &str) = ("cursor", "string", "nextCursor of the previous page");
+
+/// A query parameter, from its spec as the doc table writes it: `!` first for a required
+/// one, then `string`, `integer`, `id` (what `validate::id` accepts), `ids` (a comma list of them), `flag` (1 or 0, as
+/// `Request::query_flag` reads it), `index` (a message index), `int:A..B`, `enum:A|B` or
+/// `list:A|B` (a comma list of those). The handlers check the same; the fuzz run reports
+/// any case the schema allows and a handler refuses.
+pub(super) fn query_param(name: &str, spec: &str, description: &str) -> Value {
+    let (required, spec) = match spec.strip_prefix('!') {
+        Some(rest) => (true, rest),
+        None => (false, spec),
+    };
+    let alternatives = |list: &str| list.split('|').map(str::to_string).collect::<Vec<_>>();
+    let schema = match spec.split_once(':') {
+        Some(("int", range)) => {
+            let (min, max) = range.split_once("..").unwrap_or((range, range));
+            json!({ "type": "integer", "minimum": min.parse::<i64>().unwrap_or(0), "maximum": max.parse::<i64>().unwrap_or(0) })
+        }
+        Some(("enum", list)) => json!({ "type": "string", "enum": alternatives(list) }),
+        Some(("list", list)) => json!({ "type": "string", "pattern": format!("^({list})(,({list}))*$") }),
+        _ => match spec {
+            "id" => json!({
+                "type": "string", "minLength": 1, "maxLength": validate::MAX_ID_CHARS, "pattern": validate::ID_PATTERN,
+            }),
+            // A comma list of ids (chat-list's channelIds: at most 20).
+            "ids" => {
+                let one = r"[^,\x00-\x1f\x7f-\x9f]*[^,\s\x00-\x1f\x7f-\x9f][^,\x00-\x1f\x7f-\x9f]*";
+                json!({ "type": "string", "pattern": format!("^{one}(,{one}){{0,19}}$") })
+            }
+            "flag" => json!({ "type": "string", "enum": ["1", "0"] }),
+            "index" => json!({ "type": "integer", "minimum": 0, "maximum": 9_999_999_999_u64 }),
+            other => json!({ "type": other }),
+        },
+    };
+    json!({ "name": name, "in": "query", "required": required, "description": description, "schema": schema })
+}
