@@ -160,6 +160,9 @@ def before_call(context, case, kwargs):
     callers = world.callers(op, raw.get("x-access", "Agent"))
     token, chatter_type, chatter_id = callers[turns[op] % len(callers)]
     turns[op] += 1
+    # A message's earlier versions are for agents: a case that asks for them is an agent's.
+    if op == "message-get" and (case.query or {}).get("history") in ("1", "true"):
+        token, chatter_type, chatter_id = callers[0]
 
     params = case.path_parameters or {}
     real = {
@@ -186,6 +189,22 @@ def before_call(context, case, kwargs):
             case.query["userId"] = OWNER
     if op.startswith("flag") and isinstance(case.body, dict) and "userId" in case.body:
         case.body["userId"] = OWNER
+    # An identity token is the site's signature, which no schema can generate: a case that
+    # carries one carries a real one, for a customer that may use it (the caller itself when
+    # it confirms its own participation; an agent has none to give).
+    if isinstance(case.body, dict) and "identityToken" in case.body:
+        if op == "chat-add":
+            named = case.body.get("requesterId")
+            who = named if isinstance(named, str) and named.strip() else f"fuzz-customer-{next(chats_made)}"
+            case.body["identityToken"] = identity_token(who)
+        elif op == "participant-update" and chatter_type == "Customer":
+            case.body["identityToken"] = identity_token(chatter_id)
+        else:
+            del case.body["identityToken"]
+    # Monitoring and permissions are agents' to set: a customer's case changes its own state.
+    if op == "participant-update" and chatter_type != "User" and isinstance(case.body, dict):
+        for field in ("monitoring", "permissionLevel"):
+            case.body.pop(field, None)
     if case.headers is None:
         case.headers = {}
     if token:

@@ -33,7 +33,7 @@ pub const DEFAULT_TYPES: &[&str] = &[
 impl Default for FileLimits {
     fn default() -> Self {
         FileLimits {
-            max_bytes: 10 * 1024 * 1024,
+            max_bytes: DEFAULT_MAX_BYTES,
             max_per_chat: 20,
             allowed_types: DEFAULT_TYPES.iter().map(|t| t.to_string()).collect(),
         }
@@ -72,6 +72,12 @@ const UNSAFE_EXTENSIONS: &[&str] = &[
 ];
 
 pub const MAX_NAME_CHARS: usize = 255;
+/// What [`accept`] takes as a name, as a JSON Schema pattern: after any path, something
+/// that is not blank, `.` or `..`; no control characters (nor, for the schema, more than
+/// MAX_NAME_CHARS in all).
+pub const NAME_PATTERN: &str = r"^[^\x00-\x1f\x7f-\x9f]*[^\s/\\.\x00-\x1f\x7f-\x9f][^/\\\x00-\x1f\x7f-\x9f]*$";
+/// The size a deployment takes unless `FILES_MAX_BYTES` says otherwise.
+pub const DEFAULT_MAX_BYTES: u64 = 10 * 1024 * 1024;
 
 /// The media type without parameters, lowercase (`Text/Plain; charset=utf-8` → `text/plain`).
 pub fn base_type(content_type: &str) -> String {
@@ -142,6 +148,22 @@ pub fn check_stored(
 mod tests {
     use super::*;
     use crate::error::Kind;
+
+    /// A name the OpenAPI document's pattern allows is one `accept` takes (the pattern may
+    /// be stricter: it refuses control characters in a path that `accept` would cut off).
+    #[test]
+    fn a_name_the_documented_pattern_allows_is_accepted() {
+        let pattern = fancy_regex::Regex::new(NAME_PATTERN).unwrap();
+        let limits = FileLimits::default();
+        for name in ["a.txt", "x", " a ", "dir/b.txt", "c:\\dir\\c", "..a", "é😀", "a/..b"] {
+            assert!(pattern.is_match(name).unwrap(), "{name:?} fits");
+            assert!(accept("f", name, 1, "text/plain", &limits).is_ok(), "{name:?} is accepted");
+        }
+        for name in ["", " ", ".", "..", "a/", "a/..", "a\\ ", "a\u{7}b", "x/\t"] {
+            assert!(!pattern.is_match(name).unwrap(), "{name:?} does not fit");
+            assert!(accept("f", name, 1, "text/plain", &limits).is_err(), "{name:?} is refused");
+        }
+    }
 
     fn kind(r: DomainResult<FileRef>) -> Option<Kind> {
         r.err().map(|e| e.kind)

@@ -38,6 +38,7 @@ pub struct LeaveMessage {
     #[schemars(length(min = 1, max = 3800))]
     pub text: String,
     /// What the page knows of the visitor, as a chat's `userData`.
+    #[schemars(extend("type" = ["object", "null"]))]
     pub user_data: Option<Value>,
 }
 

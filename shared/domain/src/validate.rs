@@ -15,6 +15,8 @@ pub const USER_DATA_ERROR: &str = "malformed data object provided in userData pr
 /// What [`id`] accepts, as a JSON Schema pattern (ECMA-262 and Python `re` alike) for the
 /// OpenAPI document: not blank, no control characters (its length is `MAX_ID_CHARS`).
 pub const ID_PATTERN: &str = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$";
+/// What [`name`] accepts, as a JSON Schema pattern: no control characters.
+pub const NAME_PATTERN: &str = r"^[^\x00-\x1f\x7f-\x9f]*$";
 /// Text that must not be blank, as a JSON Schema pattern (unanchored: somewhere a
 /// character that is not white space).
 pub const NOT_BLANK_PATTERN: &str = r"\S";

@@ -95,18 +95,29 @@ impl ChatView {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AddChat {
+    #[schemars(length(min = 1, max = 128), regex(pattern = validate::ID_PATTERN))]
     channel_id: String,
     status: Option<ChatStatus>,
     requester_type: Option<ChatterType>,
+    #[schemars(length(min = 1, max = 128), regex(pattern = validate::ID_PATTERN))]
     requester_id: Option<String>,
+    #[schemars(length(max = 200), regex(pattern = validate::NAME_PATTERN))]
     requester_name: Option<String>,
     target_type: Option<TargetType>,
+    #[schemars(length(min = 1, max = 128), regex(pattern = validate::ID_PATTERN))]
     ticket_id: Option<String>,
+    /// An object of at most 8 KiB as JSON, 5 levels deep, no empty keys.
+    #[schemars(extend("type" = ["object", "null"]))]
     user_data: Option<Value>,
+    #[schemars(length(max = 200), regex(pattern = validate::NAME_PATTERN))]
     nickname: Option<String>,
+    #[schemars(length(max = 200), regex(pattern = validate::NAME_PATTERN))]
     firstname: Option<String>,
+    #[schemars(length(max = 200), regex(pattern = validate::NAME_PATTERN))]
     lastname: Option<String>,
+    #[schemars(length(max = 254), regex(pattern = validate::NAME_PATTERN))]
     email: Option<String>,
+    #[schemars(length(max = 500), regex(pattern = validate::NAME_PATTERN))]
     subject: Option<String>,
     /// Identity verification: a token the site's backend signed for its logged-in customer
     /// (`sub` the customer id, `name`). Only with one is a requester a known Customer.

@@ -20,11 +20,16 @@ use crate::http::{HandlerResult, Request, Response};
 #[serde(rename_all = "camelCase")]
 pub struct NewUpload {
     /// The file's name (a path is cut off).
+    #[schemars(length(min = 1, max = 255), regex(pattern = crate::domain::files::NAME_PATTERN))]
     name: String,
-    /// Its size in bytes: the upload must have exactly this many.
+    /// Its size in bytes: the upload must have exactly this many (at most the deployment's
+    /// `FILES_MAX_BYTES`, by default 10 MiB).
+    #[schemars(range(min = 1, max = crate::domain::files::DEFAULT_MAX_BYTES))]
     size: u64,
-    /// Its media type, one of the deployment's allowed types.
+    /// Its media type, one of the deployment's allowed types (`FILES_ALLOWED_TYPES`; by
+    /// default these).
     #[serde(rename = "type")]
+    #[schemars(extend("enum" = crate::domain::files::DEFAULT_TYPES))]
     content_type: String,
 }
 

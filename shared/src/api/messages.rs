@@ -73,18 +73,29 @@ pub fn posted(app: &App, author: &Identity, state: &ChatState, m: &Message) -> M
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("not" = {
+    "required": ["internal", "customer"],
+    "properties": { "internal": { "const": true }, "customer": { "const": true } }
+}))]
 pub struct AddMessage {
+    #[schemars(length(min = 1, max = 3800), regex(pattern = validate::NOT_BLANK_PATTERN))]
     text: String,
+    /// Agents only: a note other agents see, never the customer (not with `customer`).
     #[serde(default)]
     internal: bool,
+    /// Only the customer sees it (not with `internal`).
     #[serde(default)]
     customer: bool,
+    /// The client's id of this message: a repeat answers the message it made the first time.
+    #[schemars(length(min = 1, max = 128), regex(pattern = validate::ID_PATTERN))]
     client_message_id: Option<String>,
     /// sendFilteredMessage: a regular expression; where it matches the text, the message is
     /// hidden from customers (the agent sees it).
+    #[schemars(extend("format" = "regex"))]
     filter: Option<String>,
     /// A reference of the client's, echoed by the notification vocabulary (`referenceId`;
     /// also taken from an `X-Reference-Id` header).
+    #[schemars(length(min = 1, max = 128), regex(pattern = validate::ID_PATTERN))]
     reference_id: Option<String>,
     /// ChatMessageAdd's SystemGenerated: shown as the service's message; for integrators
     /// (the `integrator` or `admin` role), in any open chat.
@@ -167,7 +178,9 @@ pub async fn add(app: &App, req: Request) -> HandlerResult {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AddNotice {
+    #[schemars(length(min = 1, max = 3800), regex(pattern = validate::NOT_BLANK_PATTERN))]
     message: String,
+    #[schemars(length(min = 1, max = 128), regex(pattern = validate::ID_PATTERN))]
     client_message_id: Option<String>,
 }
 

@@ -85,9 +85,16 @@ pub async fn add(app: &App, req: Request) -> HandlerResult {
     Ok(Response::created(&serde_json::json!({ "participant": p, "token": token })))
 }
 
-/// ChatParticipantUpdate's body: the change, and a customer's own identity token.
+/// ChatParticipantUpdate's body: the change, and a customer's own identity token. Something
+/// must change (the schema says so; `UpdateParticipant::validate` checks it).
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("anyOf" = [
+    { "required": ["chatterActive"], "properties": { "chatterActive": { "type": "integer" } } },
+    { "required": ["monitoring"], "properties": { "monitoring": { "type": "integer" } } },
+    { "required": ["permissionLevel"], "properties": { "permissionLevel": { "type": "string" } } },
+    { "required": ["identityToken"], "properties": { "identityToken": { "type": "string" } } }
+]))]
 pub struct UpdateBody {
     #[serde(flatten)]
     change: UpdateParticipant,

@@ -393,11 +393,11 @@ pub fn document() -> Value {
             .path
             .split('/')
             .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-            .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string", "minLength": 1 } }))
+            .map(|name| {
+                param("path", name, if name == "chatterType" { "!enum:User|Customer|Public" } else { "!id" }, "")
+            })
             .collect();
-        parameters.extend(
-            d.query.iter().map(|(name, spec, description)| query_param(name, spec, description)),
-        );
+        parameters.extend(d.query.iter().map(|(name, spec, description)| param("query", name, spec, description)));
         let mut responses = Map::new();
         let ok = match d.response {
             Some(make) => {

@@ -276,12 +276,12 @@ pub(super) fn user_data_patch(_: &mut Gen) -> Schema {
 pub(super) const PAGE: (&str, &str, &str) = ("limit", "int:1..100", "1 to 100 (default 100)");
 pub(super) const CURSOR: (&str, &str, &str) = ("cursor", "string", "nextCursor of the previous page");
 
-/// A query parameter, from its spec as the doc table writes it: `!` first for a required
+/// A parameter (`place`: query or path), from its spec as the doc table writes it: `!` first for a required
 /// one, then `string`, `integer`, `id` (what `validate::id` accepts), `ids` (a comma list of them), `flag` (1 or 0, as
 /// `Request::query_flag` reads it), `index` (a message index), `int:A..B`, `enum:A|B` or
 /// `list:A|B` (a comma list of those). The handlers check the same; the fuzz run reports
 /// any case the schema allows and a handler refuses.
-pub(super) fn query_param(name: &str, spec: &str, description: &str) -> Value {
+pub(super) fn param(place: &str, name: &str, spec: &str, description: &str) -> Value {
     let (required, spec) = match spec.strip_prefix('!') {
         Some(rest) => (true, rest),
         None => (false, spec),
@@ -308,5 +308,13 @@ pub(super) fn query_param(name: &str, spec: &str, description: &str) -> Value {
             other => json!({ "type": other }),
         },
     };
-    json!({ "name": name, "in": "query", "required": required, "description": description, "schema": schema })
+    let mut param = Map::new();
+    param.insert("name".into(), json!(name));
+    param.insert("in".into(), json!(place));
+    param.insert("required".into(), json!(required));
+    if !description.is_empty() {
+        param.insert("description".into(), json!(description));
+    }
+    param.insert("schema".into(), schema);
+    Value::Object(param)
 }

@@ -4,18 +4,32 @@
 use super::*;
 
 /// A new participant (ChatParticipantAdd).
+// The schema states what `validate` checks: an agent (`User`) comes with its permission
+// level, anyone else without one.
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend(
+    "if" = { "properties": { "chatterType": { "const": "User" } } },
+    "then" = { "required": ["permissionLevel"], "properties": { "permissionLevel": { "type": "string" } } },
+    "else" = { "properties": { "permissionLevel": { "type": "null" } } }
+))]
 pub struct AddParticipant {
+    #[schemars(length(min = 1, max = 128), regex(pattern = validate::ID_PATTERN))]
     pub chatter_id: String,
+    #[schemars(extend("enum" = ["User", "Customer", "Public"]))]
     pub chatter_type: ChatterType,
+    #[schemars(length(max = 200), regex(pattern = validate::NAME_PATTERN))]
     pub chatter_name: Option<String>,
+    /// 0 (invited, not yet in) or 1.
     #[serde(default)]
+    #[schemars(range(min = 0, max = 1))]
     pub chatter_active: i8,
     pub permission_level: Option<PermissionLevel>,
     #[serde(default)]
     pub invitation: bool,
+    /// 0, 1 or 2.
     #[serde(default)]
+    #[schemars(range(max = 2))]
     pub monitoring: u8,
 }
 
@@ -114,8 +128,14 @@ pub fn add_participant(
 #[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateParticipant {
+    /// -1 (leave), 0 or 1.
+    #[schemars(range(min = -1, max = 1))]
     pub chatter_active: Option<i8>,
+    /// 0, 1 or 2.
+    #[schemars(range(max = 2))]
     pub monitoring: Option<u8>,
+    /// Participant or Observer (an Owner stays one).
+    #[schemars(extend("enum" = ["Participant", "Observer", null]))]
     pub permission_level: Option<PermissionLevel>,
     /// The chatter proved itself the customer it is with its own identity token (the edge
     /// verified it): an added customer is verified from now on.
@@ -319,8 +339,11 @@ pub fn remove_participants(state: &ChatState, ident: &Identity, whom: Removal) -
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Invite {
+    #[schemars(length(min = 1, max = 128), regex(pattern = validate::ID_PATTERN))]
     pub invite_user_id: String,
+    #[schemars(length(max = 200), regex(pattern = validate::NAME_PATTERN))]
     pub invite_user_name: Option<String>,
+    #[schemars(length(min = 1, max = 128), regex(pattern = validate::ID_PATTERN))]
     pub invitation_chat_id: Option<String>,
 }
 
