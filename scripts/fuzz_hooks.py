@@ -143,7 +143,9 @@ INVITEE_OPERATIONS = ("invitation-list", "invitations-remove", "invitation-remov
 # Operations whose cases change or remove the objects they act on get a world each.
 def destructive(operation):
     method = operation.method.upper()
-    return method in ("PATCH", "DELETE") or operation.definition.raw.get("operationId") in ("chat-leave", "chat-decline", "invitations-remove")
+    # file-upload too: a chat takes FILES_MAX_PER_CHAT uploads, then refuses more (409).
+    return method in ("PATCH", "DELETE") or operation.definition.raw.get("operationId") in (
+        "chat-leave", "chat-decline", "invitations-remove", "file-upload")
 
 
 worlds = {}

@@ -1,5 +1,6 @@
 //! Limits on everything a client sends. Over a limit is an invalid input that names the field.
 
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::error::DomainError;
@@ -20,6 +21,37 @@ pub const NAME_PATTERN: &str = r"^[^\x00-\x1f\x7f-\x9f]*$";
 /// Text that must not be blank, as a JSON Schema pattern (unanchored: somewhere a
 /// character that is not white space).
 pub const NOT_BLANK_PATTERN: &str = r"\S";
+
+/// A whole number as JSON Schema counts one: `490.0` is the integer 490 (a client generated
+/// from the OpenAPI document may send it so), a fraction or a number out of `T`'s range is
+/// refused. For `#[serde(deserialize_with = "validate::whole")]`.
+pub fn whole<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<i64>,
+{
+    use serde::de::Error;
+    let n = serde_json::Number::deserialize(deserializer)?;
+    let value = match n.as_i64() {
+        Some(i) => Some(i),
+        // Exact: a float with no fraction well inside i64's range.
+        None => n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64),
+    };
+    value
+        .and_then(|i| T::try_from(i).ok())
+        .ok_or_else(|| D::Error::custom(format!("{n} is not a whole number in range")))
+}
+
+/// [`whole`] for an optional field (absent or null: None).
+pub fn whole_opt<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<i64>,
+{
+    #[derive(Deserialize)]
+    struct Whole<T: TryFrom<i64>>(#[serde(deserialize_with = "whole")] T);
+    Option::<Whole<T>>::deserialize(deserializer).map(|w| w.map(|Whole(v)| v))
+}
 
 pub fn id(field: &str, value: &str) -> Result<(), DomainError> {
     if value.trim().is_empty() {
@@ -113,6 +145,24 @@ mod tests {
             Kind::Invalid
         );
         assert_eq!(user_data(Some(json!({"a": "x".repeat(9000)}))).unwrap_err().kind, Kind::TooLarge);
+    }
+
+    #[test]
+    fn a_whole_number_may_be_written_as_a_float_as_json_schema_allows() {
+        #[derive(Deserialize, Debug)]
+        struct Body {
+            #[serde(deserialize_with = "whole")]
+            size: u64,
+            #[serde(default, deserialize_with = "whole_opt")]
+            level: Option<u8>,
+        }
+        let body = |v: Value| serde_json::from_value::<Body>(v).map(|b| (b.size, b.level));
+        assert_eq!(body(json!({"size": 490.0, "level": 2})).unwrap(), (490, Some(2)));
+        assert_eq!(body(json!({"size": 7, "level": null})).unwrap(), (7, None));
+        assert_eq!(body(json!({"size": 7})).unwrap(), (7, None));
+        for bad in [json!({"size": 1.5}), json!({"size": -1}), json!({"size": "1"}), json!({"size": 1, "level": 300})] {
+            assert!(body(bad.clone()).is_err(), "{bad}");
+        }
     }
 
     #[test]

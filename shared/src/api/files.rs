@@ -24,6 +24,7 @@ pub struct NewUpload {
     name: String,
     /// Its size in bytes: the upload must have exactly this many (at most the deployment's
     /// `FILES_MAX_BYTES`, by default 10 MiB).
+    #[serde(deserialize_with = "crate::domain::validate::whole")]
     #[schemars(range(min = 1, max = crate::domain::files::DEFAULT_MAX_BYTES))]
     size: u64,
     /// Its media type, one of the deployment's allowed types (`FILES_ALLOWED_TYPES`; by

@@ -21,14 +21,14 @@ pub struct AddParticipant {
     #[schemars(length(max = 200), regex(pattern = validate::NAME_PATTERN))]
     pub chatter_name: Option<String>,
     /// 0 (invited, not yet in) or 1.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "validate::whole")]
     #[schemars(range(min = 0, max = 1))]
     pub chatter_active: i8,
     pub permission_level: Option<PermissionLevel>,
     #[serde(default)]
     pub invitation: bool,
     /// 0, 1 or 2.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "validate::whole")]
     #[schemars(range(max = 2))]
     pub monitoring: u8,
 }
@@ -129,9 +129,11 @@ pub fn add_participant(
 #[serde(rename_all = "camelCase")]
 pub struct UpdateParticipant {
     /// -1 (leave), 0 or 1.
+    #[serde(default, deserialize_with = "validate::whole_opt")]
     #[schemars(range(min = -1, max = 1))]
     pub chatter_active: Option<i8>,
     /// 0, 1 or 2.
+    #[serde(default, deserialize_with = "validate::whole_opt")]
     #[schemars(range(max = 2))]
     pub monitoring: Option<u8>,
     /// Participant or Observer (an Owner stays one).
