@@ -94,11 +94,17 @@ class World:
         self.invited = added["token"]
         call("POST", f"{chat}/participants", owner,
              {"chatterId": PARTICIPANT, "chatterType": "User", "permissionLevel": "Participant", "chatterActive": 1})
-        call("POST", f"{chat}/invitations", owner, {"inviteUserId": INVITEE})
+        # Through this chat: invitations-remove finds it by invitationChatId.
+        call("POST", f"{chat}/invitations", owner, {"inviteUserId": INVITEE, "invitationChatId": self.chat})
         self.message = call("POST", f"{chat}/messages", self.customer, {"text": "fuzz"})["message"]["messageId"]
         self.file = None
         if operation_id in ("file-post", "file-download"):
             self.file = self.upload(posted=operation_id == "file-download")
+        if operation_id == "customer-erase":  # a customer is erased once its chats are closed
+            call("PATCH", chat, owner, {"status": "closed"})
+        if operation_id == "chat-decline":  # only an agent-to-agent chat is declined
+            self.chat = call("POST", "/chats", owner, {"channelId": "internal"})["chat"]["chatId"]
+            call("POST", f"/chats/{self.chat}/invitations", owner, {"inviteUserId": INVITEE})
         self.webhook = None
         if operation_id.startswith("webhook-"):
             hook = {"url": "https://hooks.example.com/fuzz", "format": "native", "events": ["ChatAdd"]}
@@ -143,9 +149,10 @@ INVITEE_OPERATIONS = ("invitation-list", "invitations-remove", "invitation-remov
 # Operations whose cases change or remove the objects they act on get a world each.
 def destructive(operation):
     method = operation.method.upper()
-    # file-upload too: a chat takes FILES_MAX_PER_CHAT uploads, then refuses more (409).
+    # file-upload too: a chat takes FILES_MAX_PER_CHAT uploads, then refuses more (409); a
+    # file is posted once; a customer is erased once.
     return method in ("PATCH", "DELETE") or operation.definition.raw.get("operationId") in (
-        "chat-leave", "chat-decline", "invitations-remove", "file-upload")
+        "chat-leave", "chat-decline", "invitations-remove", "file-upload", "file-post", "customer-erase")
 
 
 worlds = {}
