@@ -220,6 +220,11 @@ async fn polling_with_after_and_paging_back_with_before() {
         }
     }
     assert_eq!(seen, (1..=31).collect::<Vec<u64>>());
+    // `after` with `before`: the messages between them; first or last does not go with before.
+    let (_, between) = t.call("GET", &format!("/chats/{chat}/messages?after=3&before=7"), Some(&customer), None).await;
+    assert_eq!(indexes(&between), vec![4, 5, 6]);
+    let both = format!("/chats/{chat}/messages?first=1&before=7");
+    assert_eq!(t.call("GET", &both, Some(&customer), None).await.0, 400);
 
     // The transcript, in pages.
     let (_, tr) = t.call("GET", &format!("/chats/{chat}/transcript?pageSize=20"), Some(&customer), None).await;

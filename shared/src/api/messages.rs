@@ -294,8 +294,10 @@ pub async fn list(app: &App, req: Request) -> HandlerResult {
     let after = after.or(known);
     // The seed combines LastKnownChatMessageID with FirstMessage / LastMessage: the first
     // or last text message after the known one.
-    if after.is_some() && before.is_some() || (first || last) && before.is_some() || first && last {
-        return Err(ApiError::bad_request("give one of after, before, first or last"));
+    // `after` with `before` is the range between them; first and last each read on from
+    // `after`, so neither goes with `before`, nor with each other.
+    if (first || last) && before.is_some() || first && last {
+        return Err(ApiError::bad_request("first or last reads on from after: give neither before nor the other"));
     }
     let not_found = || ApiError::not_found("chat not found");
 
@@ -308,7 +310,8 @@ pub async fn list(app: &App, req: Request) -> HandlerResult {
     } else if let Some(before) = before {
         let state = app.db.load_state(chat_id, false).await?.ok_or_else(not_found)?;
         policy::can_read(&ident, &state)?;
-        let (mut page, more) = app.db.messages(chat_id, 1, before.saturating_sub(1), limit, true).await?;
+        let from = after.unwrap_or(0) + 1;
+        let (mut page, more) = app.db.messages(chat_id, from, before.saturating_sub(1), limit, true).await?;
         page.reverse();
         let next = if more { page.first().map(|m| m.index.to_string()) } else { None };
         (state, page, next)

@@ -208,7 +208,7 @@ fn doc(function: &str) -> Option<Doc> {
             &[
                 ("after", "index", "only messages after this index (the poll)"),
                 ("lastKnownChatMessageId", "string", "only messages after this message id (LastKnownChatMessageID)"),
-                ("before", "index", "only messages before this index (history)"),
+                ("before", "index", "only messages before this index (history; with after, those between)"),
                 ("first", "flag", "1: the first text message (after the known one, if given)"),
                 ("last", "flag", "1: the last text message (after the known one, if given)"),
                 ("excludeInternal", "flag", "1: no internal messages"),
