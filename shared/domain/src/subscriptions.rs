@@ -27,6 +27,18 @@ impl Format {
         [Format::Native, Format::Rpc, Format::Notification].into_iter().find(|f| f.as_str() == s)
     }
 
+    /// What a subscription's `events` may name, per `format`, as JSON Schema (`allOf` of
+    /// `if`/`then`) for the OpenAPI document: the lists below, stated once.
+    pub fn events_schema() -> serde_json::Value {
+        let each = [Format::Native, Format::Rpc, Format::Notification].map(|f| {
+            serde_json::json!({
+                "if": { "properties": { "format": { "const": f.as_str() } } },
+                "then": { "properties": { "events": { "items": { "enum": f.events() } } } },
+            })
+        });
+        serde_json::Value::from(each.to_vec())
+    }
+
     /// The event names of this vocabulary.
     pub fn events(self) -> &'static [&'static str] {
         match self {

@@ -91,7 +91,7 @@ pub struct AddMessage {
     client_message_id: Option<String>,
     /// sendFilteredMessage: a regular expression; where it matches the text, the message is
     /// hidden from customers (the agent sees it).
-    #[schemars(extend("format" = "regex"))]
+    #[schemars(length(max = crate::domain::filter::MAX_FILTER_CHARS), extend("format" = "regex"))]
     filter: Option<String>,
     /// A reference of the client's, echoed by the notification vocabulary (`referenceId`;
     /// also taken from an `X-Reference-Id` header).

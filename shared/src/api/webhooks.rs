@@ -19,8 +19,13 @@ use crate::time;
 const MAX_URL_CHARS: usize = 2048;
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(extend("allOf" = Format::events_schema()))]
 pub struct AddWebhook {
+    /// The receiver: http or https, at a public address (not this network's).
+    #[schemars(length(max = MAX_URL_CHARS), regex(pattern = URL_PATTERN), extend("format" = "uri"))]
     url: String,
+    /// One to fifty of the format's event names.
+    #[schemars(length(min = 1, max = 50))]
     events: Vec<String>,
     format: Format,
     /// `direct` (the default: signed deliveries) or `sns` (unsigned raw SNS deliveries).
@@ -54,6 +59,11 @@ async fn direct_webhook(app: &App, req: &Request) -> Result<Webhook, ApiError> {
 }
 
 /// A subscriber URL: http or https, with a host, no spaces or control characters.
+/// What [`check_url`] takes, as a JSON Schema pattern: http or https, a host with no user
+/// part that does not start with a port, no white space or control characters anywhere.
+const URL_PATTERN: &str =
+    r"^https?://[^/?#@:\s\x00-\x1f\x7f-\x9f][^/?#@\s\x00-\x1f\x7f-\x9f]*([/?#][^\s\x00-\x1f\x7f-\x9f]*)?$";
+
 pub fn check_url(url: &str) -> Result<&'static str, ApiError> {
     let bad = || ApiError::bad_request("url must be an http:// or https:// URL");
     if url.chars().count() > MAX_URL_CHARS || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -251,9 +261,12 @@ pub async fn deliveries(app: &App, req: Request) -> HandlerResult {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Replay {
-    /// RFC 3339; events at or after this time.
+    /// RFC 3339; events at or after this time, within the event log's retention
+    /// (`EventLogDays`; no schema can say so).
+    #[schemars(extend("format" = "date-time"))]
     from: String,
-    /// RFC 3339; events before this time.
+    /// RFC 3339; events before this time (after `from`).
+    #[schemars(extend("format" = "date-time"))]
     to: String,
 }
 
@@ -327,6 +340,15 @@ mod tests {
             "http://:80/",
         ] {
             assert!(check_url(bad).is_err(), "{bad}");
+            assert!(!documented(bad), "the schema refuses {bad}");
         }
+        for good in ["https://hooks.example.com/chat", "http://127.0.0.1:9000/x?y=1", "https://h#f", "http://h"] {
+            assert!(check_url(good).is_ok() && documented(good), "{good}");
+        }
+    }
+
+    /// Whether the OpenAPI document's pattern takes `url`.
+    fn documented(url: &str) -> bool {
+        fancy_regex::Regex::new(super::URL_PATTERN).unwrap().is_match(url).unwrap()
     }
 }
