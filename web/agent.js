@@ -453,7 +453,8 @@ $("attach").addEventListener("submit", async (event) => {
 
 let lastTyping = 0;
 $("message").addEventListener("input", () => {
-  if (current && Date.now() - lastTyping > 3000) {
+  // Editing a sent message is not typing a new one: the customer is not told.
+  if (current && !editing && Date.now() - lastTyping > 3000) {
     lastTyping = Date.now();
     api("POST", `/chats/${current.chatId}/typing`, { typing: true }).catch(() => {});
   }

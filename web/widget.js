@@ -169,7 +169,6 @@
     const chat = new WebChatService({ baseUrl: base, channelId, socketUrl });
     window.livechatWidget = chat; // the page's (and its tests') handle on the client
     let unread = 0;
-    let me = null;
     let agentsRead = 0;
     const open = () => !$(".panel").hidden;
     const launcher = () => {
@@ -208,7 +207,8 @@
         li.className = "system";
         li.textContent = m.text;
       } else {
-        const mine = m.chatterId === me;
+        // The session's own id: set before a restore delivers the transcript.
+        const mine = m.chatterId === chat.session?.participantId;
         li.className = mine ? "mine" : "";
         li.dataset.name = mine ? t("you") : m.chatterName;
         li.dataset.time = time(m.createTime);
@@ -254,8 +254,8 @@
     chat.on("agentTypingStopped", () => text(".typing", ""));
     chat.on("disconnected", () => text(".connection", t("lost")));
     chat.on("reconnected", () => text(".connection", ""));
-    chat.on("started", (e) => { me = e.chat.requesterId; show(true); });
-    chat.on("restored", (e) => { me = e.participantId; show(true); });
+    chat.on("started", () => show(true));
+    chat.on("restored", () => show(true));
     chat.on("ended", () => {
       text(".typing", "");
       text(".queue", "");

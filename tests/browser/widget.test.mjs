@@ -1,6 +1,6 @@
 // The widget as a site embeds it: one script tag on a page of another origin (a plain Node
 // server here), in headless Chromium. The launcher and its unread count, the offline form
-// when nobody is online, a conversation with an agent (over the API) with the queue
+// when nobody is online, a conversation with an agent in the console with the queue
 // position, the seen mark, a file, a reload that restores it, an agent's edit, German, axe-core on the open
 // and closed widget, and a phone's width. Screenshots go to web/screenshots/.
 // Run by scripts/browser-test.sh (API, CHROMIUM and PLAYWRIGHT set by it).
@@ -69,33 +69,43 @@ test("a site embeds the widget with one tag and a customer chats through it", { 
     await page.getByText("Thank you: we will answer by e-mail.").waitFor();
     assert.deepEqual(await violations(page), [], "open");
 
-    // An agent comes online in the channel; a new visitor starts a chat.
-    const { body: minted } = await api("POST", "/dev/tokens", null, { userId: "wanda", name: "Wanda" });
-    const agent = minted.token;
-    assert.equal((await api("PUT", "/agents/wanda/availability", agent, { availability: "online", channels: [channel] })).status, 200);
+    // An agent signs in to the console and comes online in the channel; a new visitor
+    // starts a chat.
+    const agent = await (await browser.newContext()).newPage();
+    await agent.goto(`${API}/agent`);
+    await agent.getByRole("button", { name: "Sign in" }).click();
+    await agent.getByLabel("User id", { exact: true }).fill("wanda");
+    await agent.getByLabel("Name", { exact: true }).fill("Wanda");
+    await agent.getByRole("button", { name: "Continue" }).click();
+    await agent.getByText("You are online in sales.").waitFor();
+    await agent.getByLabel("Channels (comma separated)").fill(channel);
+    await agent.getByRole("button", { name: "Set" }).click();
+    await agent.getByText(`You are online in ${channel}.`).waitFor();
+    const inConsole = (text) => agent.locator("#transcript").getByText(text);
     const visitor = await (await browser.newContext()).newPage();
     await visitor.goto(`${SITE}/`);
     await visitor.getByRole("button", { name: /chat/i }).click();
     await visitor.locator("form.start").getByLabel("Your name").fill("Vera");
     await visitor.getByRole("button", { name: "Start chat" }).click();
     await visitor.getByText(/^You are (next|number \d+ in the queue)/).waitFor();
-    const chatId = await visitor.evaluate(() => window.livechatWidget.session.chatId);
-    assert.equal((await api("PATCH", `/chats/${chatId}`, agent, { status: "active" })).status, 200);
+    // The agent accepts it from the console's queue.
+    await agent.locator("#queue li", { hasText: "Vera" }).getByRole("button", { name: "Accept" }).click();
+    await visitor.getByText("Wanda joined the chat.").waitFor();
     const composer = visitor.locator("form.composer").getByLabel("Message");
     await composer.fill("Hello, I need help");
     await composer.press("Enter");
     await visitor.locator("li.mine", { hasText: "Hello, I need help" }).waitFor();
-    // The agent reads it (a read receipt) and answers while the panel is closed.
-    const { body: page1 } = await api("GET", `/chats/${chatId}/messages`, agent);
-    await api("POST", `/chats/${chatId}/read`, agent, { index: page1.lastIndex });
+    // The console shows it, which marks it read: the widget says "Seen".
+    await inConsole("Vera: Hello, I need help").waitFor();
     await visitor.getByText("Seen").waitFor();
     // The agent types: the widget says so. Each message shows its time.
-    assert.equal((await api("POST", `/chats/${chatId}/typing`, agent, { typing: true })).status, 204);
+    await agent.getByLabel("Message", { exact: true }).pressSequentially("Happy", { delay: 20 });
     await visitor.getByText("An agent is typing…").waitFor();
     assert.match(await visitor.locator("li.mine .meta").first().textContent(), /\d{1,2}:\d{2}/);
+    // The agent answers while the panel is closed.
     await visitor.keyboard.press("Escape");
-    const answered = await api("POST", `/chats/${chatId}/messages`, agent, { text: "Happy to help" });
-    assert.equal(answered.status, 201);
+    await agent.getByLabel("Message", { exact: true }).fill("Happy to help");
+    await agent.getByRole("button", { name: "Send" }).click();
     await visitor.getByRole("button", { name: "Open chat, 1 unread" }).waitFor();
     await visitor.screenshot({ path: `${SHOTS}widget-closed-unread.png` });
     await visitor.getByRole("button", { name: "Open chat, 1 unread" }).click();
@@ -110,15 +120,18 @@ test("a site embeds the widget with one tag and a customer chats through it", { 
     // A file, and a reload that finds the chat again, each message once.
     await visitor.locator("input.file").setInputFiles({ name: "receipt.txt", mimeType: "text/plain", buffer: Buffer.from("order 1234") });
     await visitor.getByRole("button", { name: "receipt.txt" }).waitFor();
+    await agent.locator("#transcript").getByRole("button", { name: /receipt\.txt/ }).waitFor();
     await visitor.reload();
     await visitor.getByRole("button", { name: /chat/i }).click();
     await visitor.getByText("Happy to help").waitFor();
     assert.equal(await visitor.getByText("Hello, I need help").count(), 1, "restored once");
+    await visitor.locator("li.mine", { hasText: "Hello, I need help" }).waitFor(); // still the visitor's own
     await visitor.getByRole("button", { name: "receipt.txt" }).waitFor();
 
-    // The agent corrects its answer: the widget shows the new text, marked edited.
-    const answer = `/chats/${chatId}/messages/${encodeURIComponent(answered.body.message.messageId)}`;
-    assert.equal((await api("PATCH", answer, agent, { text: "Happy to help you" })).status, 200);
+    // The agent corrects its answer in the console: the widget shows the new text, marked edited.
+    await agent.locator("#transcript").getByRole("button", { name: "Edit “Happy to help”" }).click();
+    await agent.getByLabel("Message", { exact: true }).fill("Happy to help you");
+    await agent.getByRole("button", { name: "Save" }).click();
     await visitor.getByText("Happy to help you").waitFor();
     await visitor.locator("li", { hasText: "Happy to help you" }).getByText("edited").waitFor();
 
@@ -133,7 +146,11 @@ test("a site embeds the widget with one tag and a customer chats through it", { 
     await german.goto(`${SITE}/?lang=de`);
     await german.getByRole("button", { name: "Chat öffnen" }).waitFor();
     assert.deepEqual(await violations(german), [], "German");
-    await api("PUT", "/agents/wanda/availability", agent, { availability: "offline", channels: [channel] });
+    // The agent goes offline: the channel has nobody again.
+    await agent.getByLabel("Status").selectOption("offline");
+    await agent.getByRole("button", { name: "Set" }).click();
+    await agent.getByText(`You are offline in ${channel}.`).waitFor();
+    assert.equal((await api("GET", `/channels/${channel}/availability`)).body.online, false);
   } finally {
     await browser.close();
     site.close();
