@@ -580,9 +580,10 @@ export class WebChatService {
       // A message already delivered was edited or deleted (the chat's revision grew): the
       // transcript is read again and each changed message emitted as messageUpdated. Pushed
       // clients hear of each change as it happens; this is for a client that polls.
+      // The revision is kept only once the reread has worked: a failed one is tried again.
       const known = this.session.revision;
-      if (Number.isInteger(page.revision)) this.session.revision = Math.max(known ?? 0, page.revision);
       if (Number.isInteger(known) && page.revision > known) await this.rereadChanged(lastIndex);
+      if (Number.isInteger(page.revision)) this.session.revision = Math.max(known ?? 0, page.revision);
       this.save();
       this.updateTyping(page.typing ?? []);
       if (askPlace) this.notePlace(page.queuePosition, page.estimatedWaitSeconds);
