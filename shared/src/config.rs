@@ -1,5 +1,6 @@
 //! Configuration, read once per cold start from the environment. Missing required
-//! settings fail the start, not a request.
+//! settings fail the start, not a request; the files settings, which only the functions
+//! that serve files use, leave those routes unavailable instead (`FilesConfig::problem`).
 
 use crate::domain::files::{base_type, FileLimits};
 use std::collections::BTreeMap;
@@ -41,11 +42,37 @@ pub struct FilesConfig {
     pub limits: FileLimits,
     /// How long a presigned upload or download URL works.
     pub url_secs: u64,
+    /// A `FILES_*` setting that could not be read: the file routes answer 503 and log it,
+    /// while every other function starts and works (a purge still deletes a chat's files).
+    pub problem: Option<String>,
 }
 
 impl Default for FilesConfig {
     fn default() -> Self {
-        FilesConfig { bucket: None, limits: FileLimits::default(), url_secs: 300 }
+        FilesConfig { bucket: None, limits: FileLimits::default(), url_secs: 300, problem: None }
+    }
+}
+
+impl FilesConfig {
+    /// The `FILES_*` settings, read on their own from `get` (the environment): only the
+    /// functions that serve files use them, so a bad one must not stop the others.
+    pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Result<FilesConfig, ConfigError> {
+        let var = |name: &str| clean(get(name));
+        let count = |name: &str, default: u32| parse_count(name, var(name), default);
+        let default_max = u32::try_from(crate::domain::files::DEFAULT_MAX_BYTES).unwrap_or(u32::MAX);
+        Ok(FilesConfig {
+            bucket: var("FILES_BUCKET"),
+            limits: FileLimits {
+                max_bytes: u64::from(count("FILES_MAX_BYTES", default_max)?),
+                max_per_chat: count("FILES_MAX_PER_CHAT", 20)?,
+                allowed_types: match var("FILES_ALLOWED_TYPES") {
+                    None => FileLimits::default().allowed_types,
+                    Some(list) => list.split(',').map(base_type).filter(|t| !t.is_empty()).collect(),
+                },
+            },
+            url_secs: u64::from(count("FILES_URL_SECONDS", 300)?.clamp(10, 3600)),
+            problem: None,
+        })
     }
 }
 
@@ -141,24 +168,37 @@ pub struct AuthConfig {
 #[error("configuration: {0}")]
 pub struct ConfigError(pub String);
 
+/// A setting as given, trimmed; empty is unset.
+fn clean(value: Option<String>) -> Option<String> {
+    value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+}
+
 fn var(name: &str) -> Option<String> {
-    std::env::var(name).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+    clean(std::env::var(name).ok())
 }
 
 fn required(name: &str) -> Result<String, ConfigError> {
     var(name).ok_or_else(|| ConfigError(format!("{name} is not set")))
 }
 
-fn number(name: &str, default: i64) -> Result<i64, ConfigError> {
-    match var(name) {
+fn parse_number(name: &str, value: Option<String>, default: i64) -> Result<i64, ConfigError> {
+    match value {
         None => Ok(default),
         Some(v) => v.parse().map_err(|_| ConfigError(format!("{name} must be a whole number"))),
     }
 }
 
-fn count(name: &str, default: u32) -> Result<u32, ConfigError> {
-    u32::try_from(number(name, i64::from(default))?)
+fn parse_count(name: &str, value: Option<String>, default: u32) -> Result<u32, ConfigError> {
+    u32::try_from(parse_number(name, value, i64::from(default))?)
         .map_err(|_| ConfigError(format!("{name} must be a whole number from 0")))
+}
+
+fn number(name: &str, default: i64) -> Result<i64, ConfigError> {
+    parse_number(name, var(name), default)
+}
+
+fn count(name: &str, default: u32) -> Result<u32, ConfigError> {
+    parse_count(name, var(name), default)
 }
 
 /// Token keys, comma-separated (the first signs, all verify), each of 32 characters or more.
@@ -255,18 +295,13 @@ impl Config {
                 sockets_per_viewer: count("SOCKETS_PER_VIEWER", 5)?.max(1) as usize,
                 fast_push: var("SOCKET_ENDPOINT").is_some(),
             },
-            files: FilesConfig {
-                bucket: var("FILES_BUCKET"),
-                limits: FileLimits {
-                    max_bytes: u64::from(count("FILES_MAX_BYTES", 10 * 1024 * 1024)?),
-                    max_per_chat: count("FILES_MAX_PER_CHAT", 20)?,
-                    allowed_types: match var("FILES_ALLOWED_TYPES") {
-                        None => FileLimits::default().allowed_types,
-                        Some(list) => list.split(',').map(base_type).filter(|t| !t.is_empty()).collect(),
-                    },
-                },
-                url_secs: u64::from(count("FILES_URL_SECONDS", 300)?.clamp(10, 3600)),
-            },
+            files: FilesConfig::from_vars(|name| std::env::var(name).ok())
+                // The bucket stays known: a purged chat's files are still deleted.
+                .unwrap_or_else(|e| FilesConfig {
+                    bucket: var("FILES_BUCKET"),
+                    problem: Some(e.0),
+                    ..FilesConfig::default()
+                }),
         })
     }
 
@@ -277,5 +312,23 @@ impl Config {
         } else {
             self.channels.get(channel_id).cloned()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The files settings are read on their own: a bad one fails them alone, and
+    /// `Config::from_env` keeps it as the files' problem (their routes answer 503) rather
+    /// than failing every function's start.
+    #[test]
+    fn the_files_settings_are_read_on_their_own() {
+        let with = |value: &'static str| move |name: &str| (name == "FILES_MAX_BYTES").then(|| value.to_string());
+        assert_eq!(FilesConfig::from_vars(with(" 1000 ")).unwrap().limits.max_bytes, 1000);
+        let bad = FilesConfig::from_vars(with("ten")).unwrap_err();
+        assert!(bad.0.contains("FILES_MAX_BYTES"), "{bad}");
+        let unset = FilesConfig::from_vars(|_| None).unwrap();
+        assert_eq!((unset.limits.max_bytes, unset.bucket), (crate::domain::files::DEFAULT_MAX_BYTES, None));
     }
 }

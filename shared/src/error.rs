@@ -95,6 +95,14 @@ impl From<crate::files::FilesError> for ApiError {
                 "files_not_configured",
                 "The server doesn't support file uploads: no file storage is configured.",
             ),
+            FilesError::Misconfigured(problem) => {
+                tracing::error!(error = %problem, "file storage is misconfigured");
+                ApiError::new(
+                    503,
+                    "files_not_configured",
+                    "The server doesn't support file uploads: no file storage is configured.",
+                )
+            }
             FilesError::Unavailable(detail) => {
                 tracing::error!(error = %detail, "file storage failed");
                 ApiError::unavailable()

@@ -14,6 +14,8 @@ use crate::keys;
 pub enum FilesError {
     /// No bucket is configured.
     NotConfigured,
+    /// A `FILES_*` setting could not be read (what is wrong with it).
+    Misconfigured(String),
     /// S3 failed or could not be reached.
     Unavailable(String),
 }
@@ -22,6 +24,7 @@ impl std::fmt::Display for FilesError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             FilesError::NotConfigured => write!(f, "file storage is not configured (FILES_BUCKET)"),
+            FilesError::Misconfigured(problem) => write!(f, "file storage is misconfigured: {problem}"),
             FilesError::Unavailable(e) => write!(f, "file storage failed: {e}"),
         }
     }
@@ -65,6 +68,9 @@ impl Files<'_> {
     }
 
     fn bucket(&self) -> Result<&str, FilesError> {
+        if let Some(problem) = &self.config.problem {
+            return Err(FilesError::Misconfigured(problem.clone()));
+        }
         self.config.bucket.as_deref().ok_or(FilesError::NotConfigured)
     }
 

@@ -60,6 +60,17 @@ async fn download(t: &TestApp, chat: &str, token: &str, file_id: &str) -> (Vec<u
     (response.bytes().await.unwrap().to_vec(), disposition, kind)
 }
 
+/// A files setting that could not be read (`Config::from_env` keeps it as the files'
+/// problem) leaves the file routes answering 503 and every other route working.
+#[tokio::test]
+async fn a_bad_files_setting_stops_only_the_file_routes() {
+    let t = TestApp::with_files(|c| c.files.problem = Some("FILES_MAX_BYTES must be a whole number".into())).await;
+    let (chat, customer, _) = accepted_chat(&t).await;
+    let (status, refused) = announce(&t, &chat, &customer, "a.txt", b"hello", "text/plain").await;
+    assert_eq!((status, refused["error"]["code"].clone()), (503, json!("files_not_configured")), "{refused}");
+    assert_eq!(t.call("GET", &format!("/chats/{chat}"), Some(&customer), None).await.0, 200);
+}
+
 #[tokio::test]
 async fn send_file_and_download_file_both_ways() {
     let t = TestApp::with_files(|_| {}).await;
