@@ -470,36 +470,24 @@ $("invite").addEventListener("submit", async (event) => {
   }
 });
 
-$("move").addEventListener("submit", async (event) => {
+/// A change to the open chat (its channel or status), then what the console says of it.
+async function changeChat(body, said) {
+  try {
+    await api("PATCH", `/chats/${current.chatId}`, body);
+    $("chat-status").textContent = said;
+    refreshLists();
+  } catch (e) {
+    $("chat-status").textContent = e.message;
+  }
+}
+
+$("move").addEventListener("submit", (event) => {
   event.preventDefault();
-  try {
-    await api("PATCH", `/chats/${current.chatId}`, { channelId: $("channel").value });
-    $("chat-status").textContent = `Moved to ${$("channel").value}.`;
-  } catch (e) {
-    $("chat-status").textContent = e.message;
-  }
+  changeChat({ channelId: $("channel").value }, `Moved to ${$("channel").value}.`);
 });
-
 // Handed back to the queue: another agent takes it from there (OPERATOR_TRANSFER).
-$("requeue").addEventListener("click", async () => {
-  try {
-    await api("PATCH", `/chats/${current.chatId}`, { status: "request" });
-    $("chat-status").textContent = "Back in the queue.";
-    refreshLists();
-  } catch (e) {
-    $("chat-status").textContent = e.message;
-  }
-});
-
-$("close").addEventListener("click", async () => {
-  try {
-    await api("PATCH", `/chats/${current.chatId}`, { status: "closed" });
-    $("chat-status").textContent = "This chat is closed.";
-    refreshLists();
-  } catch (e) {
-    $("chat-status").textContent = e.message;
-  }
-});
+$("requeue").addEventListener("click", () => changeChat({ status: "request" }, "Back in the queue."));
+$("close").addEventListener("click", () => changeChat({ status: "closed" }, "This chat is closed."));
 
 // Back from the identity provider, or still signed in from before.
 signIn.then((settings) => finishSignIn(settings, location.search)).then((session) => {
