@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export CARGO_TERM_COLOR ?= never
 VENV := .venv/bin
 
-.PHONY: run test test-browser deps lint reset build package deploy-local cleanup webhooks-import openapi fuzz soak bench bench-cold conformance conformance-guide
+.PHONY: run test test-browser deps lint reset build package deploy-local cleanup webhooks-import generate fuzz soak bench bench-cold conformance conformance-guide
 
 run: deps
 	scripts/run-local.sh
@@ -44,9 +44,11 @@ cleanup:
 webhooks-import:
 	@python3 scripts/import-lc-serv-cfg.py $${API:-http://127.0.0.1:$${PORT:-3000}} "$(TOKEN)" "$(CFG)"
 
-# Regenerates docs/openapi.json from the route table and the Rust types.
-openapi:
-	UPDATE_OPENAPI=1 cargo test -p integration-tests --test integration the_committed_openapi_document -- --quiet
+# Writes what the table of operations (shared/src/routes/table.rs) generates: docs/openapi.json,
+# each HTTP function's package under functions/ and its sample event under events/.
+generate:
+	UPDATE_GENERATED=1 cargo test -p integration-tests --test integration generated:: -- --quiet
+
 
 # schemathesis against the local server with docs/openapi.json (make test runs a short one).
 fuzz: deps

@@ -24,12 +24,15 @@ check() { # check NAME COMMAND...: runs the command, counts the result
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 
-openapi_unchanged() {
+# What `make generate` writes, committed as it writes it.
+generated_unchanged() {
   local before
-  before=$(mktemp)
-  cp docs/openapi.json "$before"
-  make --no-print-directory openapi >/dev/null || return 1
-  cmp -s "$before" docs/openapi.json || { echo "make openapi changed docs/openapi.json"; diff "$before" docs/openapi.json | head; return 1; }
+  before=$(mktemp -d)
+  cp -r docs/openapi.json events functions "$before/"
+  make --no-print-directory generate >/dev/null || return 1
+  diff -r "$before/openapi.json" docs/openapi.json >/dev/null && diff -r "$before/events" events >/dev/null \
+    && diff -r "$before/functions" functions >/dev/null \
+    || { echo "make generate changed what it generates"; diff -r "$before/functions" functions | head; return 1; }
 }
 
 lint() { make --no-print-directory lint >/tmp/make-lint.$$ 2>&1 || { tail -n 40 /tmp/make-lint.$$; return 1; }; }
@@ -157,7 +160,7 @@ sam_build_if_packaged() {
 trap stop_run EXIT
 run_checked() { run_and_friends; local rc=$?; stop_run; return $rc; }
 
-check "make openapi leaves docs/openapi.json unchanged" openapi_unchanged
+check "make generate leaves docs/openapi.json, events/ and functions/ unchanged" generated_unchanged
 check "make lint" lint
 check "make run, make cleanup, make webhooks-import, make reset" run_checked
 check "make soak (3 s)" soak

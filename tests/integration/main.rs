@@ -6,6 +6,7 @@ mod customers;
 mod events;
 mod faults;
 mod files;
+mod generated;
 mod hardening;
 mod identity;
 mod limits;

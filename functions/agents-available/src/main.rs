@@ -1,4 +1,6 @@
-//! `GET /agents/available` (AvailableUsersGet)
+//! `GET /agents/available`: Online agents and their channels (AvailableUsersGet)
+//!
+//! Generated from shared/src/routes/table.rs by `make generate`.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();

@@ -1,4 +1,6 @@
-//! `GET /chats/{chatId}/agents` (getAgents)
+//! `GET /chats/{chatId}/agents`: Agents of the chat (getAgents)
+//!
+//! Generated from shared/src/routes/table.rs by `make generate`.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();

@@ -1,4 +1,6 @@
-//! `GET /agents/{userId}/availability` (AgentAvailabilityGet)
+//! `GET /agents/{userId}/availability`: An agent's availability (AgentAvailabilityGet)
+//!
+//! Generated from shared/src/routes/table.rs by `make generate`.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();

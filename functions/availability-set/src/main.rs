@@ -1,4 +1,6 @@
-//! `PUT /agents/{userId}/availability` (agent availability and channels)
+//! `PUT /agents/{userId}/availability`: Set one's availability and channels
+//!
+//! Generated from shared/src/routes/table.rs by `make generate`.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();

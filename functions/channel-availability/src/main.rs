@@ -1,4 +1,6 @@
-//! `GET /channels/{channelId}/availability` (is an agent online in a channel)
+//! `GET /channels/{channelId}/availability`: Whether an agent is online in a channel
+//!
+//! Generated from shared/src/routes/table.rs by `make generate`.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();

@@ -1,4 +1,6 @@
-//! `POST /chats` (ChatAdd, startChat)
+//! `POST /chats`: Start a chat (ChatAdd, startChat); customers get a chat token
+//!
+//! Generated from shared/src/routes/table.rs by `make generate`.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();

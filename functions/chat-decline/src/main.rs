@@ -1,4 +1,6 @@
-//! `POST /chats/{chatId}/decline` (ChatDecline)
+//! `POST /chats/{chatId}/decline`: Decline an agent-to-agent chat (ChatDecline)
+//!
+//! Generated from shared/src/routes/table.rs by `make generate`.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();

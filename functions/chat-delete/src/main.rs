@@ -1,4 +1,6 @@
-//! `DELETE /chats/{chatId}` (ChatDelete)
+//! `DELETE /chats/{chatId}`: Delete a chat and everything in it (ChatDelete)
+//!
+//! Generated from shared/src/routes/table.rs by `make generate`.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();

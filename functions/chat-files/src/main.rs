@@ -1,6 +1,8 @@
-//! `POST /chats/{chatId}/files`
-//! `POST /chats/{chatId}/files/{fileId}`, `GET /chats/{chatId}/files/{fileId}` (sendFile, downloadFile:
-//! presigned S3 uploads and downloads; 503 where no bucket is configured)
+//! `POST /chats/{chatId}/files`: Announce a file: a presigned PUT of exactly its size and type (sendFile)
+//! `POST /chats/{chatId}/files/{fileId}`: Post an uploaded file as a File message (sendFile)
+//! `GET /chats/{chatId}/files/{fileId}`: A presigned download of a posted file (downloadFile)
+//!
+//! Generated from shared/src/routes/table.rs by `make generate`.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();

@@ -1,4 +1,6 @@
-//! `PATCH /chats/{chatId}` (ChatUpdate, ChatChannelUpdate)
+//! `PATCH /chats/{chatId}`: Change status or channel (ChatUpdate, ChatChannelUpdate)
+//!
+//! Generated from shared/src/routes/table.rs by `make generate`.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();

@@ -1,4 +1,6 @@
-//! `GET /customers/{customerId}/availability` (CustomerAvailabilityGet)
+//! `GET /customers/{customerId}/availability`: A customer's availability (CustomerAvailabilityGet)
+//!
+//! Generated from shared/src/routes/table.rs by `make generate`.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();

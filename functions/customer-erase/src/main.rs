@@ -1,4 +1,6 @@
-//! `DELETE /customers/{customerId}` (erase a customer, for admins)
+//! `DELETE /customers/{customerId}`: Erase a customer (admins): its words, names, form fields, userData, files and offline messages
+//!
+//! Generated from shared/src/routes/table.rs by `make generate`.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();

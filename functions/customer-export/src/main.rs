@@ -1,4 +1,6 @@
-//! `GET /customers/{customerId}/export` (everything stored about a customer, for admins)
+//! `GET /customers/{customerId}/export`: Everything stored about a customer (admins): chats, transcripts with versions, flags, files, offline messages
+//!
+//! Generated from shared/src/routes/table.rs by `make generate`.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();

@@ -1,4 +1,6 @@
-//! `GET /flags` (ChatFlagGet)
+//! `GET /flags`: Find flags (ChatFlagGet); at least one filter
+//!
+//! Generated from shared/src/routes/table.rs by `make generate`.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();

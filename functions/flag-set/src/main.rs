@@ -1,4 +1,6 @@
-//! `PUT /chats/{chatId}/flags/{key}` (ChatFlagSet)
+//! `PUT /chats/{chatId}/flags/{key}`: Set one's flag (ChatFlagSet)
+//!
+//! Generated from shared/src/routes/table.rs by `make generate`.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();

@@ -1,4 +1,6 @@
-//! `POST /chats/{chatId}/invitations` (ChatInvite)
+//! `POST /chats/{chatId}/invitations`: Invite an agent (ChatInvite)
+//!
+//! Generated from shared/src/routes/table.rs by `make generate`.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();

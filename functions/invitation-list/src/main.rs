@@ -1,4 +1,6 @@
-//! `GET /users/{userId}/invitations` (ChatInvitesGet)
+//! `GET /users/{userId}/invitations`: Pending invitations of the caller (ChatInvitesGet)
+//!
+//! Generated from shared/src/routes/table.rs by `make generate`.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();

@@ -1,4 +1,7 @@
-//! `DELETE /users/{userId}/invitations/{chatId}` (ChatInviteRemove)
+//! `DELETE /users/{userId}/invitations/{chatId}`: Remove an invitation (ChatInviteRemove)
+//! `DELETE /users/{userId}/invitations`: Remove one's pending invitations through a chat (ChatInviteRemove by InvitationChatID)
+//!
+//! Generated from shared/src/routes/table.rs by `make generate`.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();

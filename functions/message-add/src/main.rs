@@ -1,4 +1,6 @@
-//! `POST /chats/{chatId}/messages` (ChatMessageAdd, sendMessage, sendFilteredMessage)
+//! `POST /chats/{chatId}/messages`: Send a message (ChatMessageAdd, sendMessage)
+//!
+//! Generated from shared/src/routes/table.rs by `make generate`.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();

@@ -1,4 +1,6 @@
-//! `DELETE /chats/{chatId}/messages/{messageId}` (withdraw a message)
+//! `DELETE /chats/{chatId}/messages/{messageId}`: Withdraw a message, leaving a tombstone: its author in time, or the chat's Owner
+//!
+//! Generated from shared/src/routes/table.rs by `make generate`.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();

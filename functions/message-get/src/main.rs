@@ -1,4 +1,6 @@
-//! `GET /chats/{chatId}/messages/{messageId}` (ChatMessageGet)
+//! `GET /chats/{chatId}/messages/{messageId}`: Get a message (ChatMessageGet)
+//!
+//! Generated from shared/src/routes/table.rs by `make generate`.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();

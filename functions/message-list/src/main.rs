@@ -1,4 +1,6 @@
-//! `GET /chats/{chatId}/messages` (ChatMessageList, the widget's poll, fetchHistory)
+//! `GET /chats/{chatId}/messages`: Messages: poll (after), history (before), first or last (ChatMessageList)
+//!
+//! Generated from shared/src/routes/table.rs by `make generate`.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();

@@ -1,4 +1,6 @@
-//! `PATCH /chats/{chatId}/messages/{messageId}` (edit a message)
+//! `PATCH /chats/{chatId}/messages/{messageId}`: Edit a message: its author, within MESSAGE_EDIT_SECONDS
+//!
+//! Generated from shared/src/routes/table.rs by `make generate`.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();

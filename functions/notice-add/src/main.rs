@@ -1,4 +1,6 @@
-//! `POST /chats/{chatId}/notices` (sendCustomNotice)
+//! `POST /chats/{chatId}/notices`: Send a custom notice (sendCustomNotice)
+//!
+//! Generated from shared/src/routes/table.rs by `make generate`.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();

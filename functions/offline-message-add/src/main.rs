@@ -1,4 +1,6 @@
-//! `POST /channels/{channelId}/offline-messages` (a message left while nobody is online)
+//! `POST /channels/{channelId}/offline-messages`: Leave a message while nobody is online in a channel (open; counted per address)
+//!
+//! Generated from shared/src/routes/table.rs by `make generate`.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();

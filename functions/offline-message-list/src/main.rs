@@ -1,4 +1,6 @@
-//! `GET /offline-messages` (a channel's offline messages, for agents)
+//! `GET /offline-messages`: A channel's offline messages, newest first
+//!
+//! Generated from shared/src/routes/table.rs by `make generate`.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();

@@ -1,4 +1,6 @@
-//! `GET /chats/{chatId}/participants/{chatterType}/{chatterId}` (ChatParticipantCheck)
+//! `GET /chats/{chatId}/participants/{chatterType}/{chatterId}`: Check a participant (ChatParticipantCheck)
+//!
+//! Generated from shared/src/routes/table.rs by `make generate`.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();

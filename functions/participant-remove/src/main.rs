@@ -1,5 +1,7 @@
-//! `DELETE /chats/{chatId}/participants/{chatterType}/{chatterId}`
-//! `DELETE /chats/{chatId}/participants` (ChatParticipantRemove)
+//! `DELETE /chats/{chatId}/participants/{chatterType}/{chatterId}`: Remove one participant (ChatParticipantRemove)
+//! `DELETE /chats/{chatId}/participants`: Remove participants of a type, or all but the requester (ChatParticipantRemove)
+//!
+//! Generated from shared/src/routes/table.rs by `make generate`.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();

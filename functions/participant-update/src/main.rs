@@ -1,4 +1,6 @@
-//! `PATCH /chats/{chatId}/participants/{chatterType}/{chatterId}` (ChatParticipantUpdate, AgentPermissionsUpdate)
+//! `PATCH /chats/{chatId}/participants/{chatterType}/{chatterId}`: Confirm, decline, leave; permission and monitoring (ChatParticipantUpdate, AgentPermissionsUpdate)
+//!
+//! Generated from shared/src/routes/table.rs by `make generate`.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();

@@ -1,4 +1,6 @@
-//! `POST /chats/{chatId}/read` (a read receipt)
+//! `POST /chats/{chatId}/read`: Mark the transcript read up to a message (a read receipt; never moves backwards)
+//!
+//! Generated from shared/src/routes/table.rs by `make generate`.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();

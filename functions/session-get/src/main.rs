@@ -1,4 +1,6 @@
-//! `GET /session` (getSessionData, verifySession, restore)
+//! `GET /session`: The widget's session (getSessionData, verifySession, restore)
+//!
+//! Generated from shared/src/routes/table.rs by `make generate`.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();

@@ -1,4 +1,6 @@
-//! `GET /chats/{chatId}/transcript` (getTranscript)
+//! `GET /chats/{chatId}/transcript`: The transcript in pages (getTranscript)
+//!
+//! Generated from shared/src/routes/table.rs by `make generate`.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();

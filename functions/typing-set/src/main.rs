@@ -1,4 +1,6 @@
-//! `POST /chats/{chatId}/typing` (sendTyping)
+//! `POST /chats/{chatId}/typing`: Typing on or off (sendTyping)
+//!
+//! Generated from shared/src/routes/table.rs by `make generate`.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();

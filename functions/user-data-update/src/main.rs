@@ -1,4 +1,6 @@
-//! `PATCH /chats/{chatId}/user-data` (updateUserData)
+//! `PATCH /chats/{chatId}/user-data`: Merge userData (updateUserData)
+//!
+//! Generated from shared/src/routes/table.rs by `make generate`.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();

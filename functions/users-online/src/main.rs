@@ -1,4 +1,6 @@
-//! `GET /users/online` (OnlineUserList)
+//! `GET /users/online`: Online users (OnlineUserList)
+//!
+//! Generated from shared/src/routes/table.rs by `make generate`.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();

@@ -1,4 +1,6 @@
-//! `POST /webhooks` (a direct webhook, or an SNS subscription of the events)
+//! `POST /webhooks`: Add a webhook (direct: signed, retried; sns: an SNS subscription); a direct one's secret is shown once
+//!
+//! Generated from shared/src/routes/table.rs by `make generate`.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();

@@ -1,4 +1,6 @@
-//! `DELETE /webhooks/{webhookId}` (remove a webhook)
+//! `DELETE /webhooks/{webhookId}`: Remove a webhook
+//!
+//! Generated from shared/src/routes/table.rs by `make generate`.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();

@@ -1,4 +1,6 @@
-//! `GET /webhooks/{webhookId}/deliveries` (a direct webhook's last delivery attempts)
+//! `GET /webhooks/{webhookId}/deliveries`: A direct webhook's last delivery attempts, newest first
+//!
+//! Generated from shared/src/routes/table.rs by `make generate`.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();

@@ -1,4 +1,6 @@
-//! `POST /webhooks/{webhookId}/replay` (send logged events again)
+//! `POST /webhooks/{webhookId}/replay`: Send a direct webhook the logged events of a time range again (enables a disabled one)
+//!
+//! Generated from shared/src/routes/table.rs by `make generate`.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();

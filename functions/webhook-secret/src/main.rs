@@ -1,4 +1,6 @@
-//! `POST /webhooks/{webhookId}/secret` (rotate the signing secret)
+//! `POST /webhooks/{webhookId}/secret`: Rotate a direct webhook's signing secret; the old one signs beside it for a day
+//!
+//! Generated from shared/src/routes/table.rs by `make generate`.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::telemetry::init();

@@ -11,68 +11,68 @@ use crate::domain::model::{ChatStatus, ChatterType, FileRef, Flag, Participant, 
 use crate::domain::validate;
 use crate::files::Presigned;
 
-pub(super) type Gen = SchemaGenerator;
-pub(super) type Make = fn(&mut Gen) -> Schema;
+pub(crate) type Gen = SchemaGenerator;
+pub(crate) type Make = fn(&mut Gen) -> Schema;
 
-pub(super) fn of<T: JsonSchema>(g: &mut Gen) -> Schema {
+pub(crate) fn of<T: JsonSchema>(g: &mut Gen) -> Schema {
     g.subschema_for::<T>()
 }
 
-pub(super) fn object(props: &[(&str, Schema)], required: &[&str]) -> Schema {
+pub(crate) fn object(props: &[(&str, Schema)], required: &[&str]) -> Schema {
     let properties: Map<String, Value> = props.iter().map(|(k, v)| (k.to_string(), v.clone().to_value())).collect();
     json_schema!({ "type": "object", "properties": properties, "required": required })
 }
 
-pub(super) fn array(item: Schema) -> Schema {
+pub(crate) fn array(item: Schema) -> Schema {
     json_schema!({ "type": "array", "items": item })
 }
 
-pub(super) fn string() -> Schema {
+pub(crate) fn string() -> Schema {
     json_schema!({ "type": "string" })
 }
 
-pub(super) fn nullable(t: &str) -> Schema {
+pub(crate) fn nullable(t: &str) -> Schema {
     json_schema!({ "type": [t, "null"] })
 }
 
-pub(super) fn integer() -> Schema {
+pub(crate) fn integer() -> Schema {
     json_schema!({ "type": "integer" })
 }
 
-pub(super) fn boolean() -> Schema {
+pub(crate) fn boolean() -> Schema {
     json_schema!({ "type": "boolean" })
 }
 
-pub(super) fn any_object() -> Schema {
+pub(crate) fn any_object() -> Schema {
     json_schema!({ "type": "object" })
 }
 
-pub(super) fn chat(g: &mut Gen) -> Schema {
+pub(crate) fn chat(g: &mut Gen) -> Schema {
     object(&[("chat", of::<chats::ChatView>(g))], &["chat"])
 }
 
-pub(super) fn chat_added(g: &mut Gen) -> Schema {
+pub(crate) fn chat_added(g: &mut Gen) -> Schema {
     object(&[("chat", of::<chats::ChatView>(g)), ("token", nullable("string"))], &["chat", "token"])
 }
 
-pub(super) fn chat_list(g: &mut Gen) -> Schema {
+pub(crate) fn chat_list(g: &mut Gen) -> Schema {
     object(&[("chats", array(of::<chats::ChatView>(g))), ("nextCursor", nullable("string"))], &["chats", "nextCursor"])
 }
 
-pub(super) fn participant(g: &mut Gen) -> Schema {
+pub(crate) fn participant(g: &mut Gen) -> Schema {
     object(&[("participant", of::<participants::ParticipantView>(g))], &["participant"])
 }
 
 /// A participant added; for a customer, its chat token (a way in to hand over).
-pub(super) fn participant_added(g: &mut Gen) -> Schema {
+pub(crate) fn participant_added(g: &mut Gen) -> Schema {
     object(&[("participant", of::<Participant>(g)), ("token", nullable("string"))], &["participant", "token"])
 }
 
-pub(super) fn participant_list(g: &mut Gen) -> Schema {
+pub(crate) fn participant_list(g: &mut Gen) -> Schema {
     object(&[("participants", array(of::<participants::ParticipantView>(g)))], &["participants"])
 }
 
-pub(super) fn invitation_list(_: &mut Gen) -> Schema {
+pub(crate) fn invitation_list(_: &mut Gen) -> Schema {
     let invitation = object(
         &[("chatId", string()), ("invitationChatId", nullable("string")), ("createTime", string())],
         &["chatId", "createTime"],
@@ -80,7 +80,7 @@ pub(super) fn invitation_list(_: &mut Gen) -> Schema {
     object(&[("invitations", array(invitation)), ("nextCursor", nullable("string"))], &["invitations", "nextCursor"])
 }
 
-pub(super) fn presence_view(g: &mut Gen) -> Schema {
+pub(crate) fn presence_view(g: &mut Gen) -> Schema {
     object(
         &[
             ("userId", string()),
@@ -94,43 +94,43 @@ pub(super) fn presence_view(g: &mut Gen) -> Schema {
     )
 }
 
-pub(super) fn agents_available(_: &mut Gen) -> Schema {
+pub(crate) fn agents_available(_: &mut Gen) -> Schema {
     json_schema!({ "type": "object", "additionalProperties": { "type": "array", "items": { "type": "string" } } })
 }
 
-pub(super) fn users_online(_: &mut Gen) -> Schema {
+pub(crate) fn users_online(_: &mut Gen) -> Schema {
     object(&[("users", array(any_object()))], &["users"])
 }
 
-pub(super) fn customer_availability(_: &mut Gen) -> Schema {
+pub(crate) fn customer_availability(_: &mut Gen) -> Schema {
     object(
         &[("customerId", string()), ("availability", integer()), ("chats", integer())],
         &["customerId", "availability", "chats"],
     )
 }
 
-pub(super) fn channel_availability(_: &mut Gen) -> Schema {
+pub(crate) fn channel_availability(_: &mut Gen) -> Schema {
     object(&[("channelId", string()), ("online", boolean()), ("agents", integer())], &["channelId", "online", "agents"])
 }
 
 /// A file and the request its client makes to object storage (`upload` or `download`).
-pub(super) fn file_and(request: &'static str) -> impl Fn(&mut Gen) -> Schema {
+pub(crate) fn file_and(request: &'static str) -> impl Fn(&mut Gen) -> Schema {
     move |g| object(&[("file", of::<FileRef>(g)), (request, of::<Presigned>(g))], &["file", request])
 }
 
-pub(super) fn file_upload(g: &mut Gen) -> Schema {
+pub(crate) fn file_upload(g: &mut Gen) -> Schema {
     file_and("upload")(g)
 }
 
-pub(super) fn file_download(g: &mut Gen) -> Schema {
+pub(crate) fn file_download(g: &mut Gen) -> Schema {
     file_and("download")(g)
 }
 
-pub(super) fn message(g: &mut Gen) -> Schema {
+pub(crate) fn message(g: &mut Gen) -> Schema {
     object(&[("message", of::<messages::MessageView>(g))], &["message"])
 }
 
-pub(super) fn message_list(g: &mut Gen) -> Schema {
+pub(crate) fn message_list(g: &mut Gen) -> Schema {
     let typing =
         object(&[("chatterType", of::<ChatterType>(g)), ("chatterName", string())], &["chatterType", "chatterName"]);
     // How far each other party has read (its read receipt).
@@ -171,11 +171,11 @@ pub(super) fn message_list(g: &mut Gen) -> Schema {
     )
 }
 
-pub(super) fn user_data(_: &mut Gen) -> Schema {
+pub(crate) fn user_data(_: &mut Gen) -> Schema {
     object(&[("userData", any_object())], &["userData"])
 }
 
-pub(super) fn agent_list() -> Schema {
+pub(crate) fn agent_list() -> Schema {
     let agent = object(
         &[
             ("name", string()),
@@ -189,11 +189,11 @@ pub(super) fn agent_list() -> Schema {
     array(agent)
 }
 
-pub(super) fn agents(_: &mut Gen) -> Schema {
+pub(crate) fn agents(_: &mut Gen) -> Schema {
     object(&[("agents", agent_list())], &["agents"])
 }
 
-pub(super) fn stats(_: &mut Gen) -> Schema {
+pub(crate) fn stats(_: &mut Gen) -> Schema {
     object(
         &[
             ("agents", agent_list()),
@@ -205,7 +205,7 @@ pub(super) fn stats(_: &mut Gen) -> Schema {
     )
 }
 
-pub(super) fn session(g: &mut Gen) -> Schema {
+pub(crate) fn session(g: &mut Gen) -> Schema {
     object(
         &[
             ("sessionActive", boolean()),
@@ -231,37 +231,37 @@ pub(super) fn session(g: &mut Gen) -> Schema {
     )
 }
 
-pub(super) fn flag(g: &mut Gen) -> Schema {
+pub(crate) fn flag(g: &mut Gen) -> Schema {
     object(&[("flag", of::<Flag>(g))], &["flag"])
 }
 
-pub(super) fn flag_list(g: &mut Gen) -> Schema {
+pub(crate) fn flag_list(g: &mut Gen) -> Schema {
     object(&[("flags", array(of::<Flag>(g)))], &["flags"])
 }
 
-pub(super) fn webhook_added(g: &mut Gen) -> Schema {
+pub(crate) fn webhook_added(g: &mut Gen) -> Schema {
     object(
         &[("webhookId", string()), ("status", string()), ("secret", string()), ("webhook", of::<Webhook>(g))],
         &["webhookId", "status", "webhook"],
     )
 }
 
-pub(super) fn webhook_deliveries(g: &mut Gen) -> Schema {
+pub(crate) fn webhook_deliveries(g: &mut Gen) -> Schema {
     object(&[("webhookId", string()), ("deliveries", array(of::<WebhookDelivery>(g)))], &["webhookId", "deliveries"])
 }
 
-pub(super) fn webhook_replayed(_: &mut Gen) -> Schema {
+pub(crate) fn webhook_replayed(_: &mut Gen) -> Schema {
     object(&[("webhookId", string()), ("queued", integer()), ("more", boolean())], &["webhookId", "queued", "more"])
 }
 
-pub(super) fn webhook_secret(_: &mut Gen) -> Schema {
+pub(crate) fn webhook_secret(_: &mut Gen) -> Schema {
     object(
         &[("webhookId", string()), ("secret", string()), ("previousSecretValidUntil", string())],
         &["webhookId", "secret", "previousSecretValidUntil"],
     )
 }
 
-pub(super) fn webhook_list(g: &mut Gen) -> Schema {
+pub(crate) fn webhook_list(g: &mut Gen) -> Schema {
     let item = object(
         &[("webhookId", string()), ("status", string()), ("webhook", of::<Webhook>(g))],
         &["webhookId", "status", "webhook"],
@@ -269,19 +269,19 @@ pub(super) fn webhook_list(g: &mut Gen) -> Schema {
     object(&[("webhooks", array(item))], &["webhooks"])
 }
 
-pub(super) fn user_data_patch(_: &mut Gen) -> Schema {
+pub(crate) fn user_data_patch(_: &mut Gen) -> Schema {
     json_schema!({ "type": "object", "description": "keys to merge into userData; null removes a key" })
 }
 
-pub(super) const PAGE: (&str, &str, &str) = ("limit", "int:1..100", "1 to 100 (default 100)");
-pub(super) const CURSOR: (&str, &str, &str) = ("cursor", "string", "nextCursor of the previous page");
+pub(crate) const PAGE: (&str, &str, &str) = ("limit", "int:1..100", "1 to 100 (default 100)");
+pub(crate) const CURSOR: (&str, &str, &str) = ("cursor", "string", "nextCursor of the previous page");
 
 /// A parameter (`place`: query or path), from its spec as the doc table writes it: `!` first for a required
 /// one, then `string`, `integer`, `id` (what `validate::id` accepts), `ids` (a comma list of them), `flag` (1 or 0, as
 /// `Request::query_flag` reads it), `index` (a message index), `int:A..B`, `enum:A|B` or
 /// `list:A|B` (a comma list of those). The handlers check the same; the fuzz run reports
 /// any case the schema allows and a handler refuses.
-pub(super) fn param(place: &str, name: &str, spec: &str, description: &str) -> Value {
+pub(crate) fn param(place: &str, name: &str, spec: &str, description: &str) -> Value {
     let (required, spec) = match spec.strip_prefix('!') {
         Some(rest) => (true, rest),
         None => (false, spec),

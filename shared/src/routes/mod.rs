@@ -1,16 +1,18 @@
-//! The route table: the single list of operations, their HTTP routes and the function
-//! that serves each. template.yaml, the local server and functions/ are checked against it.
+//! The operations and how a request reaches one: the access rules, dispatch, and the copy
+//! of its own routes each Lambda function serves. The table itself is [`table`]: one
+//! declaration per operation, from which the OpenAPI document, functions/ and events/ are
+//! generated (`make generate`) and template.yaml is checked.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Instant;
 
-use crate::api;
 use crate::app::App;
 use crate::domain::caller::Identity;
 use crate::error::ApiError;
 use crate::http::{HandlerResult, Request, Response};
+use crate::openapi::shapes::Make;
 
 /// An operation's code, boxed so that every route's handler has one type.
 pub type Handler = for<'a> fn(&'a App, Request) -> Pin<Box<dyn Future<Output = HandlerResult> + Send + 'a>>;
@@ -21,6 +23,10 @@ macro_rules! handler {
         |app, req| Box::pin($f(app, req))
     };
 }
+
+// After the macro, which the table uses.
+mod table;
+pub use table::ROUTES;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Route {
@@ -37,7 +43,25 @@ pub struct Route {
     /// checks the outcomes.
     pub access: Access,
     pub handler: Handler,
+    pub doc: Doc,
 }
+
+/// What the documentation says of an operation, and its function's sample request.
+#[derive(Debug, Clone, Copy)]
+pub struct Doc {
+    pub summary: &'static str,
+    /// Query parameters: name, spec (`openapi::shapes::param`), description.
+    pub query: &'static [(&'static str, &'static str, &'static str)],
+    pub body: Option<Make>,
+    /// The status of success.
+    pub status: u16,
+    pub response: Option<Make>,
+    /// The function's sample request, path (with query) and JSON body: events/<function>.json
+    /// is generated from it. On one route of each function.
+    pub sample: Option<(&'static str, Option<&'static str>)>,
+}
+
+const NO_DOC: Doc = Doc { summary: "", query: &[], body: None, status: 200, response: None, sample: None };
 
 /// Who may call a route (docs/security.md). Chat rules also need the chat to be the
 /// caller's: a chat token only for its own chat, an agent as a participant of it.
@@ -78,7 +102,7 @@ const fn route(
     access: Access,
     handler: Handler,
 ) -> Route {
-    Route { method, path, function, operation: function, access, handler }
+    Route { method, path, function, operation: function, access, handler, doc: NO_DOC }
 }
 
 impl Route {
@@ -86,65 +110,22 @@ impl Route {
     const fn named(self, operation: &'static str) -> Route {
         Route { operation, ..self }
     }
-}
 
-// One line per route, so that the table reads as one.
-#[rustfmt::skip]
-pub const ROUTES: &[Route] = &[
-    route("POST", "/chats", "chat-add", Access::Open, handler!(api::chats::add)),
-    route("GET", "/chats", "chat-list", Access::Agent, handler!(api::chats::list)),
-    route("GET", "/chats/{chatId}", "chat-get", Access::ChatRead, handler!(api::chats::get)),
-    route("PATCH", "/chats/{chatId}", "chat-update", Access::ChatManage, handler!(api::chats::update)),
-    route("DELETE", "/chats/{chatId}", "chat-delete", Access::ChatManage, handler!(api::chats::delete)),
-    route("POST", "/chats/{chatId}/participants", "participant-add", Access::ChatManage, handler!(api::participants::add)),
-    route("GET", "/chats/{chatId}/participants", "participant-list", Access::ChatRead, handler!(api::participants::list)),
-    route("GET", "/chats/{chatId}/participants/{chatterType}/{chatterId}", "participant-get", Access::ChatRead, handler!(api::participants::get)),
-    route("PATCH", "/chats/{chatId}/participants/{chatterType}/{chatterId}", "participant-update", Access::ChatSelf, handler!(api::participants::update)),
-    route("DELETE", "/chats/{chatId}/participants/{chatterType}/{chatterId}", "participant-remove", Access::ChatManage, handler!(api::participants::remove)),
-    route("DELETE", "/chats/{chatId}/participants", "participant-remove", Access::ChatManage, handler!(api::participants::remove)).named("participants-remove"),
-    route("POST", "/chats/{chatId}/invitations", "invitation-add", Access::ChatContribute, handler!(api::participants::invite)),
-    route("GET", "/users/{userId}/invitations", "invitation-list", Access::OwnUser, handler!(api::participants::invitations)),
-    route("DELETE", "/users/{userId}/invitations/{chatId}", "invitation-remove", Access::OwnUser, handler!(api::participants::remove_invitation)),
-    route("DELETE", "/users/{userId}/invitations", "invitation-remove", Access::OwnUser, handler!(api::participants::remove_invitation)).named("invitations-remove"),
-    route("POST", "/chats/{chatId}/decline", "chat-decline", Access::AgentSelf, handler!(api::participants::decline)),
-    route("PUT", "/agents/{userId}/availability", "availability-set", Access::OwnUser, handler!(api::presence::set)),
-    route("GET", "/agents/{userId}/availability", "availability-get", Access::Agent, handler!(api::presence::get)),
-    route("GET", "/agents/available", "agents-available", Access::Agent, handler!(api::presence::available)),
-    route("GET", "/users/online", "users-online", Access::Agent, handler!(api::presence::online_users)),
-    route("GET", "/customers/{customerId}/export", "customer-export", Access::Admin, handler!(api::customers::export)),
-    route("DELETE", "/customers/{customerId}", "customer-erase", Access::Admin, handler!(api::customers::erase)),
-    route("GET", "/customers/{customerId}/availability", "customer-availability", Access::Agent, handler!(api::presence::customer)),
-    route("GET", "/channels/{channelId}/availability", "channel-availability", Access::Open, handler!(api::presence::channel)),
-    route("POST", "/channels/{channelId}/offline-messages", "offline-message-add", Access::Open, handler!(api::offline::add)),
-    route("GET", "/offline-messages", "offline-message-list", Access::Agent, handler!(api::offline::list)),
-    route("POST", "/chats/{chatId}/messages", "message-add", Access::ChatPost, handler!(api::messages::add)),
-    route("GET", "/chats/{chatId}/messages", "message-list", Access::ChatRead, handler!(api::messages::list)),
-    route("GET", "/chats/{chatId}/messages/{messageId}", "message-get", Access::ChatRead, handler!(api::messages::get)),
-    route("PATCH", "/chats/{chatId}/messages/{messageId}", "message-update", Access::ChatRead, handler!(api::messages::edit)),
-    route("DELETE", "/chats/{chatId}/messages/{messageId}", "message-delete", Access::ChatRead, handler!(api::messages::delete)),
-    route("POST", "/chats/{chatId}/notices", "notice-add", Access::ChatPost, handler!(api::messages::notice)),
-    route("POST", "/chats/{chatId}/typing", "typing-set", Access::ChatPost, handler!(api::messages::typing)),
-    route("POST", "/chats/{chatId}/read", "read-mark", Access::ChatRead, handler!(api::messages::read)),
-    route("GET", "/chats/{chatId}/transcript", "transcript-get", Access::ChatRead, handler!(api::messages::transcript)),
-    route("POST", "/chats/{chatId}/leave", "chat-leave", Access::ChatSelf, handler!(api::widget::leave)),
-    route("PATCH", "/chats/{chatId}/user-data", "user-data-update", Access::ChatPost, handler!(api::widget::user_data)),
-    route("GET", "/chats/{chatId}/agents", "agents-get", Access::ChatRead, handler!(api::widget::get_agents)),
-    route("GET", "/chats/{chatId}/stats", "stats-get", Access::ChatRead, handler!(api::widget::stats)),
-    route("GET", "/session", "session-get", Access::ChatToken, handler!(api::widget::session)),
-    route("POST", "/chats/{chatId}/files", "chat-files", Access::ChatPost, handler!(api::files::handle)).named("file-upload"),
-    route("POST", "/chats/{chatId}/files/{fileId}", "chat-files", Access::ChatPost, handler!(api::files::handle)).named("file-post"),
-    route("GET", "/chats/{chatId}/files/{fileId}", "chat-files", Access::ChatRead, handler!(api::files::handle)).named("file-download"),
-    route("PUT", "/chats/{chatId}/flags/{key}", "flag-set", Access::ChatReadAgent, handler!(api::flags::set)),
-    route("DELETE", "/chats/{chatId}/flags/{key}", "flag-delete", Access::ChatAgent, handler!(api::flags::delete)),
-    route("DELETE", "/chats/{chatId}/flags", "flag-delete", Access::ChatAgent, handler!(api::flags::delete)).named("flags-delete"),
-    route("GET", "/flags", "flag-get", Access::Agent, handler!(api::flags::get)),
-    route("POST", "/webhooks", "webhook-add", Access::Admin, handler!(api::webhooks::add)),
-    route("GET", "/webhooks", "webhook-list", Access::Admin, handler!(api::webhooks::list)),
-    route("DELETE", "/webhooks/{webhookId}", "webhook-delete", Access::Admin, handler!(api::webhooks::delete)),
-    route("GET", "/webhooks/{webhookId}/deliveries", "webhook-deliveries", Access::Admin, handler!(api::webhooks::deliveries)),
-    route("POST", "/webhooks/{webhookId}/replay", "webhook-replay", Access::Admin, handler!(api::webhooks::replay)),
-    route("POST", "/webhooks/{webhookId}/secret", "webhook-secret", Access::Admin, handler!(api::webhooks::rotate_secret)),
-];
+    const fn doc(
+        self,
+        summary: &'static str,
+        query: &'static [(&'static str, &'static str, &'static str)],
+        body: Option<Make>,
+        status: u16,
+        response: Option<Make>,
+    ) -> Route {
+        Route { doc: Doc { summary, query, body, status, response, sample: self.doc.sample }, ..self }
+    }
+
+    const fn sample(self, path: &'static str, body: Option<&'static str>) -> Route {
+        Route { doc: Doc { sample: Some((path, body)), ..self.doc }, ..self }
+    }
+}
 
 // Code generators need unique operationIds; a duplicate stops the build here.
 const _: () = assert!(operations_are_unique(ROUTES), "two routes share an operation name");
@@ -281,7 +262,8 @@ const MOST_ROUTES: usize = 3;
 
 /// One function's routes, copied out of [`ROUTES`] by [`of`] when the function compiles.
 /// A Lambda function serves through this copy and never reads [`ROUTES`] at run time, so its
-/// binary links its own handlers only, not the forty others (a third of the size).
+/// binary links its own handlers only, not the forty others (a third of the size), and no
+/// documentation (the copy leaves [`Doc`] out, and with it the schema code).
 #[derive(Debug, Clone, Copy)]
 pub struct FunctionRoutes {
     routes: [Route; MOST_ROUTES],
@@ -298,10 +280,10 @@ pub const fn of(function: &str) -> FunctionRoutes {
     while i < ROUTES.len() {
         if same(ROUTES[i].function, function) {
             found = Some(match found {
-                None => FunctionRoutes { routes: [ROUTES[i]; MOST_ROUTES], len: 1 },
+                None => FunctionRoutes { routes: [Route { doc: NO_DOC, ..ROUTES[i] }; MOST_ROUTES], len: 1 },
                 Some(mut f) => {
                     assert!(f.len < MOST_ROUTES, "a function serves more routes than MOST_ROUTES");
-                    f.routes[f.len] = ROUTES[i];
+                    f.routes[f.len] = Route { doc: NO_DOC, ..ROUTES[i] };
                     f.len += 1;
                     f
                 }
