@@ -83,12 +83,26 @@ fn plain(status: u16, headers: &[(&'static str, &str)], body: Value) -> HyperRes
     crate::to_hyper(response)
 }
 
-fn event(connection_id: &str, route: &str, extra: Value) -> Value {
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+/// A connection as API Gateway names it: its id, and when it opened (ms since the epoch).
+struct Connection {
+    id: String,
+    connected_at: i64,
+}
+
+/// API Gateway's WebSocket proxy event for `route` on `connection`, with the fields it
+/// always sends (aws_lambda_events requires `connectedAt` and `requestTimeEpoch`).
+fn event(connection: &Connection, route: &str, extra: Value) -> Value {
     let mut event = json!({
         "requestContext": {
-            "connectionId": connection_id, "routeKey": route,
+            "connectionId": connection.id, "routeKey": route,
             "eventType": match route { "$connect" => "CONNECT", "$disconnect" => "DISCONNECT", _ => "MESSAGE" },
             "stage": "local",
+            "connectedAt": connection.connected_at,
+            "requestTimeEpoch": now_ms(),
         },
         "isBase64Encoded": false,
     });
@@ -109,14 +123,14 @@ pub async fn accept(app: Arc<App>, sockets: Arc<Sockets>, mut req: hyper::Reques
     let Some(key) = req.headers().get("sec-websocket-key").map(|k| k.as_bytes().to_vec()) else {
         return plain(400, &[], json!({ "message": "not a WebSocket handshake" }));
     };
-    let connection_id = uuid::Uuid::new_v4().simple().to_string();
+    let connection = Connection { id: uuid::Uuid::new_v4().simple().to_string(), connected_at: now_ms() };
     let query = crate::parse_query(req.uri().query().unwrap_or(""));
     let headers: HashMap<String, String> = req
         .headers()
         .iter()
         .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
         .collect();
-    let connect = event(&connection_id, "$connect", json!({ "queryStringParameters": query, "headers": headers }));
+    let connect = event(&connection, "$connect", json!({ "queryStringParameters": query, "headers": headers }));
     let answer = match shared::socket::connect(&app, connect).await {
         Ok(answer) => answer,
         Err(e) => {
@@ -131,8 +145,8 @@ pub async fn accept(app: Arc<App>, sockets: Arc<Sockets>, mut req: hyper::Reques
     }
     let on_upgrade = hyper::upgrade::on(&mut req);
     let (tx, rx) = mpsc::unbounded_channel();
-    sockets.lock().insert(connection_id.clone(), tx);
-    tokio::spawn(serve_socket(app, sockets, connection_id, on_upgrade, rx));
+    sockets.lock().insert(connection.id.clone(), tx);
+    tokio::spawn(serve_socket(app, sockets, connection, on_upgrade, rx));
     let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(&key);
     let mut builder = hyper::Response::builder()
         .status(101)
@@ -148,7 +162,7 @@ pub async fn accept(app: Arc<App>, sockets: Arc<Sockets>, mut req: hyper::Reques
 async fn serve_socket(
     app: Arc<App>,
     sockets: Arc<Sockets>,
-    connection_id: String,
+    connection: Connection,
     on_upgrade: hyper::upgrade::OnUpgrade,
     mut commands: mpsc::UnboundedReceiver<Command>,
 ) {
@@ -156,7 +170,7 @@ async fn serve_socket(
         Ok(upgraded) => upgraded,
         Err(e) => {
             tracing::warn!(error = %e, "upgrade failed");
-            sockets.lock().remove(&connection_id);
+            sockets.lock().remove(&connection.id);
             return;
         }
     };
@@ -186,7 +200,7 @@ async fn serve_socket(
             frame = stream.next() => match frame {
                 Some(Ok(Message::Text(text))) => {
                     idle_until = tokio::time::Instant::now() + limits.idle;
-                    let frame = event(&connection_id, "$default", json!({ "body": text.as_str() }));
+                    let frame = event(&connection, "$default", json!({ "body": text.as_str() }));
                     match shared::socket::message(&app, frame).await {
                         Ok(answer) => {
                             let body = answer["body"].as_str().unwrap_or_default();
@@ -211,8 +225,8 @@ async fn serve_socket(
             },
         }
     }
-    sockets.lock().remove(&connection_id);
-    if let Err(e) = shared::socket::disconnect(&app, event(&connection_id, "$disconnect", json!({}))).await {
+    sockets.lock().remove(&connection.id);
+    if let Err(e) = shared::socket::disconnect(&app, event(&connection, "$disconnect", json!({}))).await {
         tracing::warn!(error = %e, "$disconnect failed");
     }
 }

@@ -28,12 +28,16 @@ pub fn lambda_event(records: &[Record]) -> Value {
             json!({
                 "eventID": r.event_id(),
                 "eventName": r.event_name().map(|n| n.as_str()),
+                "eventVersion": r.event_version(),
                 "eventSource": "aws:dynamodb",
+                // Lambda's event always has these (aws_lambda_events requires them).
+                "awsRegion": r.aws_region().unwrap_or("us-east-1"),
                 "dynamodb": {
                     "Keys": image(d.and_then(|d| d.keys.as_ref())),
                     "NewImage": image(d.and_then(|d| d.new_image.as_ref())),
                     "OldImage": image(d.and_then(|d| d.old_image.as_ref())),
                     "SequenceNumber": d.and_then(|d| d.sequence_number()),
+                    "SizeBytes": d.and_then(|d| d.size_bytes()).unwrap_or_default(),
                     "ApproximateCreationDateTime": d.and_then(|d| d.approximate_creation_date_time()).map(|t| t.secs()),
                     "StreamViewType": "NEW_AND_OLD_IMAGES",
                 },
@@ -206,11 +210,11 @@ impl Consumer {
         }
     }
 
-    async fn handle(self, app: &App, event: Value) -> Result<Value, shared::publisher::PublishError> {
-        match self {
-            Consumer::Publisher => shared::publisher::handle(app, event).await,
-            Consumer::Push => shared::push::handle(app, event).await,
-        }
+    async fn handle(self, app: &App, event: Value) -> Result<Value, BoxError> {
+        Ok(match self {
+            Consumer::Publisher => shared::publisher::handle(app, event).await?,
+            Consumer::Push => shared::push::handle(app, event).await?,
+        })
     }
 }
 

@@ -11,6 +11,7 @@
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use serde_json::{json, Value};
 
 use crate::app::App;
@@ -52,21 +53,21 @@ struct Send<'a> {
 
 /// The Lambda handler for the webhook queue (SQS, with ReportBatchItemFailures).
 pub async fn handle(app: &App, event: Value) -> Result<Value, DispatchError> {
-    let batch: queue::Batch = serde_json::from_value(event).map_err(|e| DispatchError::NotAQueue(e.to_string()))?;
+    let batch: SqsEvent = serde_json::from_value(event).map_err(|e| DispatchError::NotAQueue(e.to_string()))?;
     let now = app.clock.stamp();
     let hooks = match app.db.webhooks().await {
         Ok(hooks) => hooks,
-        Err(_) => return Ok(failures(batch.records.iter().map(|r| r.message_id.as_str()))),
+        Err(_) => return Ok(failures(batch.records.iter().map(message_id))),
     };
     let direct: Vec<&Webhook> = hooks.iter().filter(|h| h.mode == DeliveryMode::Direct).collect();
     let mut failed: Vec<&str> = Vec::new();
     let queued: Vec<(&str, queue::Queued)> = batch
         .records
         .iter()
-        .filter_map(|r| match r.queued(&now) {
-            Some(q) => Some((r.message_id.as_str(), q)),
+        .filter_map(|r| match queue::queued(r, &now) {
+            Some(q) => Some((message_id(r), q)),
             None => {
-                tracing::warn!(message = r.message_id, "not a queued event: dropped");
+                tracing::warn!(message = message_id(r), "not a queued event: dropped");
                 None
             }
         })
@@ -120,6 +121,11 @@ pub async fn handle(app: &App, event: Value) -> Result<Value, DispatchError> {
     let replays = sends.iter().filter(|s| s.replay).count();
     tracing::info!(records = batch.records.len(), attempts = sends.len(), replays, failed = failed.len(), "dispatched");
     Ok(failures(failed.into_iter()))
+}
+
+/// The id ReportBatchItemFailures names a message by (SQS always gives one).
+fn message_id(message: &SqsMessage) -> &str {
+    message.message_id.as_deref().unwrap_or_default()
 }
 
 /// ReportBatchItemFailures' answer: the records to deliver again.

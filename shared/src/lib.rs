@@ -26,6 +26,7 @@ pub mod routes;
 pub mod secrets;
 pub mod socket;
 pub mod store;
+pub mod stream;
 pub mod telemetry;
 pub mod time;
 

@@ -8,21 +8,20 @@
 
 use std::collections::HashMap;
 
+use aws_lambda_events::event::dynamodb::EventRecord;
 use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
-use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::app::App;
 use crate::domain::events::{self, Change, Context, Entity, Outgoing};
 use crate::domain::model::{Availability, ChatStatus, Message};
-use crate::store::{self, StoreError};
-use crate::time;
+use crate::store::StoreError;
+use crate::stream::{self, chat_context, chat_id_of, NotAStream};
 
 /// Why a batch was not published; Lambda (or the local stream reader) retries it whole.
 #[derive(Debug)]
 pub enum PublishError {
-    /// Not a DynamoDB stream event.
-    NotAStream(String),
+    NotAStream(NotAStream),
     Store(StoreError),
     /// SNS refused or did not answer.
     Sns,
@@ -31,7 +30,7 @@ pub enum PublishError {
 impl std::fmt::Display for PublishError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            PublishError::NotAStream(e) => write!(f, "not a DynamoDB stream event: {e}"),
+            PublishError::NotAStream(e) => write!(f, "{e}"),
             PublishError::Store(e) => write!(f, "{e}"),
             PublishError::Sns => write!(f, "events not published"),
         }
@@ -87,70 +86,6 @@ fn batches<'a>(outgoing: &[&'a Outgoing]) -> Vec<Vec<&'a Outgoing>> {
     batches
 }
 
-#[derive(Deserialize)]
-struct StreamEvent {
-    #[serde(rename = "Records", default)]
-    records: Vec<StreamRecord>,
-}
-
-/// One record of Lambda's DynamoDB stream event (the socket push reads them too).
-#[derive(Deserialize)]
-pub(crate) struct StreamRecord {
-    #[serde(rename = "eventID")]
-    event_id: String,
-    dynamodb: StreamData,
-}
-
-#[derive(Deserialize)]
-struct StreamData {
-    #[serde(rename = "NewImage", default)]
-    new_image: Option<serde_dynamo::Item>,
-    #[serde(rename = "OldImage", default)]
-    old_image: Option<serde_dynamo::Item>,
-    #[serde(rename = "ApproximateCreationDateTime", default)]
-    created: Option<f64>,
-    #[serde(rename = "SequenceNumber", default)]
-    sequence: Option<String>,
-}
-
-/// A stream event's records, in order.
-pub(crate) fn records(event: Value) -> Result<Vec<StreamRecord>, PublishError> {
-    let stream: StreamEvent = serde_json::from_value(event).map_err(|e| PublishError::NotAStream(e.to_string()))?;
-    Ok(stream.records)
-}
-
-impl StreamRecord {
-    pub(crate) fn sequence(&self) -> Option<String> {
-        self.dynamodb.sequence.clone()
-    }
-
-    /// The change the record reports, stamped with the record's time.
-    pub(crate) fn change(self, app: &App) -> Result<Change, StoreError> {
-        Ok(Change {
-            id: self.event_id,
-            old: store::entity_of(self.dynamodb.old_image)?,
-            new: store::entity_of(self.dynamodb.new_image)?,
-            at: self
-                .dynamodb
-                .created
-                .and_then(|secs| chrono::DateTime::from_timestamp_millis((secs * 1000.0) as i64))
-                .map(time::format)
-                .unwrap_or_else(|| app.clock.stamp()),
-        })
-    }
-}
-
-pub(crate) fn chat_id_of(change: &Change) -> Option<String> {
-    match change.new.as_ref().or(change.old.as_ref())? {
-        Entity::Chat(c) => Some(c.chat_id.clone()),
-        Entity::Participant(p) => Some(p.chat_id.clone()),
-        Entity::Message(m) => Some(m.chat_id.clone()),
-        Entity::Typing(chat_id, _) => Some(chat_id.clone()),
-        Entity::ReadMark(m) => Some(m.chat_id.clone()),
-        _ => None,
-    }
-}
-
 /// Whether the events of `change` carry the transcript (OPERATOR_STOPED_CHAT and
 /// VISITOR_LEFT_CHAT's CHAT). What happened, and who did it, is in the record itself.
 fn needs_transcript(change: &Change) -> bool {
@@ -164,8 +99,8 @@ fn needs_transcript(change: &Change) -> bool {
 /// The Lambda handler for the table's stream: `{"batchItemFailures": [...]}` names the
 /// record to retry from, if one failed.
 pub async fn handle(app: &App, event: Value) -> Result<Value, PublishError> {
-    let records = records(event)?;
-    let sequences: Vec<Option<String>> = records.iter().map(StreamRecord::sequence).collect();
+    let records = stream::records(event).map_err(PublishError::NotAStream)?;
+    let sequences: Vec<Option<String>> = records.iter().map(|r| r.change.sequence_number.clone()).collect();
     // Each record's events (and the chat it deletes), up to the first record that fails.
     let mut described: Vec<(Vec<Outgoing>, Option<String>)> = Vec::new();
     let mut failure = None;
@@ -207,43 +142,19 @@ pub async fn handle(app: &App, event: Value) -> Result<Value, PublishError> {
     }
     let failures = match failure {
         None => Vec::new(),
-        Some((index, e)) => retry_from(sequences.get(index).cloned().flatten(), e)?,
+        Some((index, e)) => stream::retry_from(sequences.get(index).cloned().flatten(), e)?,
     };
     Ok(json!({ "published": published, "purged": purged, "batchItemFailures": failures }))
-}
-
-/// `ReportBatchItemFailures`' answer for a batch stopped at the record numbered `sequence`:
-/// Lambda retries from there. A record without a sequence number cannot be named: the
-/// batch fails whole.
-pub(crate) fn retry_from(sequence: Option<String>, e: PublishError) -> Result<Vec<Value>, PublishError> {
-    let Some(sequence) = sequence else { return Err(e) };
-    tracing::warn!(error = %e, sequence, "stopped at a record; it is retried");
-    Ok(vec![json!({ "itemIdentifier": sequence })])
-}
-
-/// What every vocabulary reads about a chat: the chat and its participants as they are now
-/// (none once purged), with this deployment's licence, API URL and masking.
-pub(crate) async fn chat_context(app: &App, chat_id: &str) -> Result<Context, StoreError> {
-    let state = app.db.load_any_state(chat_id, false).await?;
-    let (chat, participants) = state.map(|s| (Some(s.chat), s.participants)).unwrap_or_default();
-    Ok(Context {
-        chat,
-        participants,
-        licence: app.config.events.licence.clone(),
-        api_url: app.config.events.api_url.clone(),
-        mask: app.config.mask_agent_names.then(|| app.config.default_agent_name.clone()),
-        ..Default::default()
-    })
 }
 
 /// One record's events, and the chat to purge after them (a deletion).
 async fn describe_record(
     app: &App,
-    record: StreamRecord,
+    record: EventRecord,
     chats: &mut HashMap<String, Context>,
     statuses: &mut HashMap<String, Availability>,
 ) -> Result<(Vec<Outgoing>, Option<String>), PublishError> {
-    let change = record.change(app)?;
+    let change = stream::change(record, app)?;
     if change.old.is_none() && change.new.is_none() {
         return Ok((Vec::new(), None));
     }

@@ -19,8 +19,17 @@ use crate::domain::events::{self, Change, Context, Entity, View};
 use crate::domain::model::{ChatterType, Connection, Participant, Viewer, Watched};
 use crate::domain::push;
 use crate::domain::queue;
-use crate::publisher::{self, PublishError};
 use crate::store::StoreError;
+use crate::stream::{self, chat_context, chat_id_of, NotAStream};
+
+/// Why socket-push stopped a batch.
+#[derive(Debug, thiserror::Error)]
+pub enum PushError {
+    #[error(transparent)]
+    NotAStream(#[from] NotAStream),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+}
 
 /// Who made the change (what a monitoring agent is told of depends on it).
 fn actor(change: &Change) -> Option<ChatterType> {
@@ -51,19 +60,19 @@ fn agents_told(change: &Change, participants: &[Participant]) -> BTreeSet<String
 }
 
 /// The Lambda handler for the table's stream (the second consumer, beside the publisher).
-pub async fn handle(app: &App, event: Value) -> Result<Value, PublishError> {
+pub async fn handle(app: &App, event: Value) -> Result<Value, PushError> {
     let mut chats: HashMap<String, Context> = HashMap::new();
     let mut pushed = 0;
-    for record in publisher::records(event)? {
-        let sequence = record.sequence();
-        let outcome = match record.change(app) {
+    for record in stream::records(event)? {
+        let sequence = record.change.sequence_number.clone();
+        let outcome = match stream::change(record, app) {
             Ok(change) => push_change(app, &change, &mut chats).await,
             Err(e) => Err(e),
         };
         match outcome {
             Ok(n) => pushed += n,
             Err(e) => {
-                let failures = publisher::retry_from(sequence, PublishError::Store(e))?;
+                let failures = stream::retry_from(sequence, PushError::Store(e))?;
                 return Ok(json!({ "pushed": pushed, "batchItemFailures": failures }));
             }
         }
@@ -97,9 +106,9 @@ fn subject(change: &Change) -> Option<(ChatterType, &str)> {
 
 /// Pushes one change to every socket that watches it; how many posts succeeded.
 async fn push_change(app: &App, change: &Change, chats: &mut HashMap<String, Context>) -> Result<usize, StoreError> {
-    let Some(chat_id) = publisher::chat_id_of(change) else { return Ok(0) };
+    let Some(chat_id) = chat_id_of(change) else { return Ok(0) };
     if !chats.contains_key(&chat_id) {
-        chats.insert(chat_id.clone(), publisher::chat_context(app, &chat_id).await?);
+        chats.insert(chat_id.clone(), chat_context(app, &chat_id).await?);
     }
     let Some(mut ctx) = chats.get(&chat_id).filter(|c| c.chat.is_some()).cloned() else { return Ok(0) };
     let mut audiences = vec![(Watched::Chat(chat_id.clone()), View::Customer)];

@@ -2,10 +2,8 @@
 //! jobs (a retry or a replay for one webhook). The only SQS code; the Lambda event shape
 //! of a queue batch is read here too.
 
-use std::collections::HashMap;
-
+use aws_lambda_events::event::sqs::SqsMessage;
 use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
-use serde::Deserialize;
 
 use crate::domain::model::{Format, LoggedEvent};
 
@@ -38,59 +36,30 @@ pub enum QueueError {
     Sqs,
 }
 
-/// One record of a Lambda SQS event.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Record {
-    pub message_id: String,
-    #[serde(default)]
-    pub body: String,
-    #[serde(default)]
-    pub message_attributes: HashMap<String, Attribute>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Attribute {
-    #[serde(default)]
-    pub string_value: Option<String>,
-}
-
-/// A Lambda SQS event.
-#[derive(Debug, Deserialize)]
-pub struct Batch {
-    #[serde(rename = "Records", default)]
-    pub records: Vec<Record>,
-}
-
-impl Record {
-    fn attribute(&self, name: &str) -> Option<&str> {
-        self.message_attributes.get(name)?.string_value.as_deref()
-    }
-
-    /// The queued event; `None` for a message this product did not queue.
-    pub fn queued(&self, now: &str) -> Option<Queued> {
-        let format = Format::parse(self.attribute("format")?)?;
-        let event = LoggedEvent {
-            event_id: self.attribute("eventId")?.to_string(),
-            event: self.attribute("event")?.to_string(),
-            format,
-            time: self.attribute("time").unwrap_or(now).to_string(),
-            chat_id: self.attribute("chatId").map(str::to_string),
-            channel_id: self.attribute("channelId").map(str::to_string),
-            body: self.body.clone(),
-        };
-        let target = match self.attribute("webhookId") {
-            None => None,
-            Some(id) => Some(Target {
-                webhook_id: id.to_string(),
-                attempt: self.attribute("attempt")?.parse().ok()?,
-                not_before: self.attribute("notBefore").and_then(|n| n.parse().ok()).unwrap_or(0),
-                replay: self.attribute("replay") == Some("true"),
-            }),
-        };
-        Some(Queued { event, target })
-    }
+/// The queued event an SQS message of Lambda's event carries; `None` for a message this
+/// product did not queue.
+pub fn queued(message: &SqsMessage, now: &str) -> Option<Queued> {
+    let attribute = |name: &str| message.message_attributes.get(name)?.string_value.as_deref();
+    let format = Format::parse(attribute("format")?)?;
+    let event = LoggedEvent {
+        event_id: attribute("eventId")?.to_string(),
+        event: attribute("event")?.to_string(),
+        format,
+        time: attribute("time").unwrap_or(now).to_string(),
+        chat_id: attribute("chatId").map(str::to_string),
+        channel_id: attribute("channelId").map(str::to_string),
+        body: message.body.clone().unwrap_or_default(),
+    };
+    let target = match attribute("webhookId") {
+        None => None,
+        Some(id) => Some(Target {
+            webhook_id: id.to_string(),
+            attempt: attribute("attempt")?.parse().ok()?,
+            not_before: attribute("notBefore").and_then(|n| n.parse().ok()).unwrap_or(0),
+            replay: attribute("replay") == Some("true"),
+        }),
+    };
+    Some(Queued { event, target })
 }
 
 fn attributes(event: &LoggedEvent, target: &Target) -> Vec<(&'static str, String)> {

@@ -2,7 +2,7 @@
 //! function, as API Gateway's Lambda proxy integration calls them. The socket speaks
 //! Bayeux (domain::push); this edge authenticates it, keeps its item and answers it.
 
-use serde::Deserialize;
+use aws_lambda_events::event::apigw::ApiGatewayWebsocketProxyRequest;
 use serde_json::{json, Value};
 
 use crate::app::App;
@@ -27,27 +27,12 @@ pub enum SocketError {
     Store(#[from] StoreError),
 }
 
-/// The parts of API Gateway's WebSocket proxy event the routes read.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct SocketEvent {
-    request_context: SocketContext,
-    #[serde(default)]
-    query_string_parameters: Option<std::collections::HashMap<String, String>>,
-    #[serde(default)]
-    headers: Option<std::collections::HashMap<String, String>>,
-    #[serde(default)]
-    body: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct SocketContext {
-    connection_id: String,
-}
-
-fn parse(event: Value) -> Result<SocketEvent, SocketError> {
-    serde_json::from_value(event).map_err(|e| SocketError::NotASocketEvent(e.to_string()))
+/// API Gateway's WebSocket proxy event, and the connection it is about.
+fn parse(event: Value) -> Result<(ApiGatewayWebsocketProxyRequest, String), SocketError> {
+    let event: ApiGatewayWebsocketProxyRequest =
+        serde_json::from_value(event).map_err(|e| SocketError::NotASocketEvent(e.to_string()))?;
+    let id = event.request_context.connection_id.clone();
+    Ok((event, id.ok_or_else(|| SocketError::NotASocketEvent("no connectionId".into()))?))
 }
 
 fn answer(status: u16, body: Value) -> Value {
@@ -58,8 +43,8 @@ fn answer(status: u16, body: Value) -> Value {
 /// headers on a WebSocket) must verify; a chat token's chatter must still be in its chat.
 /// A refusal is a 4xx, which API Gateway turns into a refused upgrade.
 pub async fn connect(app: &App, event: Value) -> Result<Value, SocketError> {
-    let event = parse(event)?;
-    let token = event.query_string_parameters.as_ref().and_then(|q| q.get("token"));
+    let (event, connection_id) = parse(event)?;
+    let token = event.query_string_parameters.first("token");
     if let Some(token) = token {
         app.config.auth.agent_keys.refresh_for(token).await;
     }
@@ -80,21 +65,13 @@ pub async fn connect(app: &App, event: Value) -> Result<Value, SocketError> {
             Viewer::Chatter { chat_id: chat_id.clone(), chatter_type, chatter_id: chatter_id.clone() }
         }
     };
-    let connection = Connection {
-        connection_id: event.request_context.connection_id,
-        viewer,
-        connected_at: app.clock.stamp(),
-        subscribed: false,
-    };
+    let connection = Connection { connection_id, viewer, connected_at: app.clock.stamp(), subscribed: false };
     app.db.put_connection(&connection, app.clock.epoch_secs() + CONNECTION_LIFETIME_SECS).await?;
     let mut out = serde_json::Map::new();
     out.insert("statusCode".into(), json!(200));
     // A client that offers subprotocols must get one back, or browsers drop the socket.
-    let offered = event
-        .headers
-        .as_ref()
-        .and_then(|h| h.iter().find(|(k, _)| k.eq_ignore_ascii_case("sec-websocket-protocol")).map(|(_, v)| v.clone()));
-    if let Some(first) = offered.as_deref().and_then(|v| v.split(',').next()).map(str::trim) {
+    let offered = event.headers.get("sec-websocket-protocol").and_then(|v| v.to_str().ok());
+    if let Some(first) = offered.and_then(|v| v.split(',').next()).map(str::trim) {
         out.insert("headers".into(), json!({ "Sec-WebSocket-Protocol": first }));
     }
     Ok(Value::Object(out))
@@ -111,16 +88,15 @@ async fn over_the_cap(app: &App, id: &str) -> Result<bool, SocketError> {
 
 /// `$disconnect` (not guaranteed by API Gateway: the item's TTL covers a missed one).
 pub async fn disconnect(app: &App, event: Value) -> Result<Value, SocketError> {
-    let event = parse(event)?;
-    app.db.delete_connection(&event.request_context.connection_id).await?;
+    let (_, connection_id) = parse(event)?;
+    app.db.delete_connection(&connection_id).await?;
     Ok(json!({ "statusCode": 200 }))
 }
 
 /// `$default`: a frame of Bayeux messages. The replies go back as the route's response;
 /// a subscription change is one UpdateItem; a heartbeat touches nothing.
 pub async fn message(app: &App, event: Value) -> Result<Value, SocketError> {
-    let event = parse(event)?;
-    let id = event.request_context.connection_id;
+    let (event, id) = parse(event)?;
     let interval_ms = app.config.events.heartbeat_secs * 1000;
     let mut answer = push::answer(&id, event.body.as_deref().unwrap_or_default(), interval_ms);
     if answer.subscribe == Some(true) && over_the_cap(app, &id).await? {
