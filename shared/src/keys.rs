@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 
-use crate::domain::model::{ChatStatus, ChatterType, TargetType};
+use crate::domain::model::{ChatStatus, ChatterActive, ChatterType, TargetType};
 
 pub const PK: &str = "PK";
 pub const SK: &str = "SK";
@@ -354,11 +354,11 @@ pub fn chatter_pk(chatter_type: ChatterType, chatter_id: &str) -> String {
 }
 
 /// Prefix of [`chatter_sk`] for a `chatterActive` value, and for pending invitations.
-pub fn chatter_state_prefix(chatter_active: i8, pending_only: bool) -> String {
+pub fn chatter_state_prefix(chatter_active: ChatterActive, pending_only: bool) -> String {
     let state = match chatter_active {
-        1 => "A",
-        0 => "I",
-        _ => "L",
+        ChatterActive::Active => "A",
+        ChatterActive::Pending => "I",
+        ChatterActive::Left => "L",
     };
     if pending_only {
         format!("{state}#1#")
@@ -367,7 +367,7 @@ pub fn chatter_state_prefix(chatter_active: i8, pending_only: bool) -> String {
     }
 }
 
-pub fn chatter_sk(chatter_active: i8, pending: bool, create_time: &str, chat_id: &str) -> String {
+pub fn chatter_sk(chatter_active: ChatterActive, pending: bool, create_time: &str, chat_id: &str) -> String {
     format!("{}{}#{create_time}#{}", chatter_state_prefix(chatter_active, false), u8::from(pending), escape(chat_id))
 }
 

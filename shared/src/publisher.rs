@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use crate::app::App;
 use crate::domain::events::{self, Change, Context, Entity, Outgoing};
-use crate::domain::model::{Availability, ChatStatus, Message};
+use crate::domain::model::{Availability, ChatStatus, ChatterActive, Message};
 use crate::store::StoreError;
 use crate::stream::{self, chat_context, chat_id_of, NotAStream};
 
@@ -91,7 +91,9 @@ fn batches<'a>(outgoing: &[&'a Outgoing]) -> Vec<Vec<&'a Outgoing>> {
 fn needs_transcript(change: &Change) -> bool {
     match (&change.old, &change.new) {
         (Some(Entity::Chat(o)), Some(Entity::Chat(n))) => o.status != n.status && n.status == ChatStatus::Closed,
-        (Some(Entity::Participant(o)), Some(Entity::Participant(p))) => p.chatter_active == -1 && o.chatter_active == 1,
+        (Some(Entity::Participant(o)), Some(Entity::Participant(p))) => {
+            p.chatter_active == ChatterActive::Left && o.chatter_active == ChatterActive::Active
+        }
         _ => false,
     }
 }

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 
 use crate::app::App;
 use crate::domain::events::{self, Change, Context, Entity, View};
-use crate::domain::model::{ChatterType, Connection, Participant, Viewer, Watched};
+use crate::domain::model::{ChatterActive, ChatterType, Connection, Participant, Viewer, Watched};
 use crate::domain::push;
 use crate::domain::queue;
 use crate::store::StoreError;
@@ -86,7 +86,7 @@ fn chatter_gone(change: &Change) -> Option<(ChatterType, String)> {
     match (&change.old, &change.new) {
         (Some(Entity::Participant(p)), None) => Some(p),
         (Some(Entity::Participant(o)), Some(Entity::Participant(p)))
-            if p.chatter_active == -1 && o.chatter_active != -1 =>
+            if p.chatter_active == ChatterActive::Left && o.chatter_active != ChatterActive::Left =>
         {
             Some(p)
         }

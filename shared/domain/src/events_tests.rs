@@ -1,6 +1,6 @@
 //! Tests of the event mapping (kept apart: the mapping itself is long enough).
 use super::*;
-use crate::model::{Chatter, PermissionLevel, TargetType};
+use crate::model::{Chatter, ChatterActive, PermissionLevel, TargetType};
 
 /// The catalogue, by format: every event name each vocabulary has.
 fn catalogue() -> BTreeMap<&'static str, &'static [&'static str]> {
@@ -26,7 +26,7 @@ fn participant(id: &str, t: ChatterType, active: i8, invitation: bool) -> Partic
         chatter_id: id.into(),
         chatter_type: t,
         chatter_name: id.to_uppercase(),
-        chatter_active: active,
+        chatter_active: ChatterActive::try_from(active).unwrap(),
         permission_level: (t == ChatterType::User).then_some(PermissionLevel::Owner),
         invitation,
         invitation_chat_id: None,
@@ -310,7 +310,7 @@ fn scenario() -> Vec<(Change, Context)> {
             change(
                 "r9",
                 Some(Entity::Participant(customer.clone())),
-                Some(Entity::Participant(Participant { chatter_active: -1, ..customer.clone() })),
+                Some(Entity::Participant(Participant { chatter_active: ChatterActive::Left, ..customer.clone() })),
             ),
             ctx(active.clone()),
         ),
@@ -507,7 +507,7 @@ fn a_long_transcript_is_cut_by_size_so_the_close_always_fits_an_sns_message() {
     let left = Change {
         id: "r1".into(),
         old: Some(Entity::Participant(customer.clone())),
-        new: Some(Entity::Participant(Participant { chatter_active: -1, ..customer })),
+        new: Some(Entity::Participant(Participant { chatter_active: ChatterActive::Left, ..customer })),
         at: "2026-11-21T10:02:00.000Z".into(),
     };
     let closed = Chat { status: ChatStatus::Closed, updated_by: Some(Chatter::from(&agent)), ..active.clone() };
@@ -629,7 +629,7 @@ fn chat_started_is_the_clients_start_and_names_who_invited_it() {
 
     let invited =
         Participant { invited_by: Some(Chatter::from(&ann)), ..participant("jdoe", ChatterType::Customer, 0, true) };
-    let joined = Participant { chatter_active: 1, ..invited.clone() };
+    let joined = Participant { chatter_active: ChatterActive::Active, ..invited.clone() };
     let out = rpc(
         change(Some(Entity::Participant(invited)), Some(Entity::Participant(joined))),
         &ctx(&again, vec![ann.clone()]),

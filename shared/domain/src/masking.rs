@@ -145,7 +145,7 @@ pub fn system_text(event: &str, actor_type: ChatterType, actor: &str, subjects: 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Chatter, MessageType, PermissionLevel};
+    use crate::model::{Chatter, ChatterActive, MessageType, PermissionLevel};
 
     fn agent(id: &str, name: &str, number: Option<u32>, created: &str) -> Participant {
         Participant {
@@ -153,7 +153,7 @@ mod tests {
             chatter_id: id.into(),
             chatter_type: ChatterType::User,
             chatter_name: name.into(),
-            chatter_active: 1,
+            chatter_active: ChatterActive::Active,
             permission_level: Some(PermissionLevel::Owner),
             invitation: false,
             invitation_chat_id: None,

@@ -182,6 +182,56 @@ impl Chat {
     }
 }
 
+/// Where a chatter stands in a chat: the seeds' ChatterActive, written as its number (-1,
+/// 0, 1) in the API, the events and the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(into = "i8", try_from = "i8")]
+pub enum ChatterActive {
+    /// -1: left, declined or removed.
+    Left,
+    /// 0: invited and not yet in, waiting, or set inactive by the Owner.
+    #[default]
+    Pending,
+    /// 1: in the chat.
+    Active,
+}
+
+impl From<ChatterActive> for i8 {
+    fn from(a: ChatterActive) -> i8 {
+        match a {
+            ChatterActive::Left => -1,
+            ChatterActive::Pending => 0,
+            ChatterActive::Active => 1,
+        }
+    }
+}
+
+impl TryFrom<i8> for ChatterActive {
+    type Error = String;
+    fn try_from(n: i8) -> Result<Self, String> {
+        match n {
+            -1 => Ok(ChatterActive::Left),
+            0 => Ok(ChatterActive::Pending),
+            1 => Ok(ChatterActive::Active),
+            _ => Err(format!("chatterActive is -1, 0 or 1, not {n}")),
+        }
+    }
+}
+
+impl JsonSchema for ChatterActive {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ChatterActive".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "integer", "enum": [-1, 0, 1], "description": "-1 left or declined, 0 invited or inactive, 1 active" })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Participant {
@@ -189,8 +239,7 @@ pub struct Participant {
     pub chatter_id: String,
     pub chatter_type: ChatterType,
     pub chatter_name: String,
-    /// -1 left or declined, 0 invited or inactive, 1 active.
-    pub chatter_active: i8,
+    pub chatter_active: ChatterActive,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permission_level: Option<PermissionLevel>,
     #[serde(default)]
@@ -224,7 +273,7 @@ pub struct Participant {
 
 impl Participant {
     pub fn is_active(&self) -> bool {
-        self.chatter_active == 1
+        self.chatter_active == ChatterActive::Active
     }
 
     /// An active agent who may post (ContributorsCount counts these).

@@ -8,7 +8,7 @@
 
 use crate::caller::Identity;
 use crate::error::{DomainError, DomainResult};
-use crate::model::{Chat, ChatState, ChatStatus, Participant};
+use crate::model::{Chat, ChatState, ChatStatus, ChatterActive, Participant};
 
 /// The caller's own participant record in this chat, if any.
 pub fn own<'a>(ident: &Identity, state: &'a ChatState) -> Option<&'a Participant> {
@@ -26,7 +26,7 @@ fn left() -> DomainError {
 
 pub fn can_read(ident: &Identity, state: &ChatState) -> DomainResult<()> {
     match own(ident, state) {
-        Some(p) if p.chatter_active == -1 => Err(left()),
+        Some(p) if p.chatter_active == ChatterActive::Left => Err(left()),
         Some(_) => Ok(()),
         None if ident.is_agent() && any_agent_reads(&state.chat) => Ok(()),
         None => Err(DomainError::forbidden("you are not a participant of this chat")),
@@ -37,7 +37,7 @@ pub fn can_read(ident: &Identity, state: &ChatState) -> DomainResult<()> {
 /// invited); an agent who only sees the chat in the queue is no party and marks nothing.
 pub fn can_mark_read(ident: &Identity, state: &ChatState) -> DomainResult<()> {
     match own(ident, state) {
-        Some(p) if p.chatter_active == -1 => Err(left()),
+        Some(p) if p.chatter_active == ChatterActive::Left => Err(left()),
         Some(_) => Ok(()),
         None => Err(DomainError::forbidden("only a party to the chat marks it read")),
     }
@@ -78,7 +78,7 @@ pub fn may_see_in_lists(ident: &Identity, chat: &Chat) -> bool {
 pub fn can_manage(ident: &Identity, state: &ChatState) -> DomainResult<()> {
     ident.require_agent()?;
     match own(ident, state) {
-        Some(p) if p.chatter_active == -1 => Err(left()),
+        Some(p) if p.chatter_active == ChatterActive::Left => Err(left()),
         Some(p) if p.is_owner() => Ok(()),
         _ => Err(DomainError::forbidden("only the chat's owner may do this")),
     }
@@ -88,7 +88,7 @@ pub fn can_manage(ident: &Identity, state: &ChatState) -> DomainResult<()> {
 /// nobody posts into a closed chat.
 pub fn can_post(ident: &Identity, state: &ChatState) -> DomainResult<()> {
     match own(ident, state) {
-        Some(p) if p.chatter_active == -1 => return Err(left()),
+        Some(p) if p.chatter_active == ChatterActive::Left => return Err(left()),
         Some(p) if !p.is_active() => return Err(DomainError::forbidden("you have not joined this chat")),
         Some(p) if p.chatter_type.is_customer() || p.is_contributor() => {}
         Some(_) => return Err(DomainError::forbidden("observers read but do not post")),

@@ -10,7 +10,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::model::{ChatterType, Participant, Viewer};
+use crate::model::{ChatterActive, ChatterType, Participant, Viewer};
 
 /// The one channel: the caller's chats.
 pub const CHATS_CHANNEL: &str = "/v2/me/chats";
@@ -113,7 +113,7 @@ pub fn delivery(data: Value) -> Value {
 /// (any permission) of everything; an agent who monitors without taking part (OTRS's
 /// Monitoring) of all activity (2) or of the customer's only (1); never one who left.
 pub fn agent_is_told(p: &Participant, actor: Option<ChatterType>) -> bool {
-    if p.chatter_type != ChatterType::User || p.chatter_active == -1 {
+    if p.chatter_type != ChatterType::User || p.chatter_active == ChatterActive::Left {
         return false;
     }
     p.is_active() || p.monitoring >= 2 || (p.monitoring == 1 && actor.is_some_and(ChatterType::is_customer))
@@ -127,9 +127,9 @@ pub fn agent_is_told(p: &Participant, actor: Option<ChatterType>) -> bool {
 pub fn chatter_is_told(viewer: &Viewer, participants: &[Participant], subject: Option<(ChatterType, &str)>) -> bool {
     let Viewer::Chatter { chatter_type, chatter_id, .. } = viewer else { return false };
     subject == Some((*chatter_type, chatter_id.as_str()))
-        || participants
-            .iter()
-            .any(|p| p.chatter_type == *chatter_type && p.chatter_id == *chatter_id && p.chatter_active != -1)
+        || participants.iter().any(|p| {
+            p.chatter_type == *chatter_type && p.chatter_id == *chatter_id && p.chatter_active != ChatterActive::Left
+        })
 }
 
 #[cfg(test)]
@@ -192,7 +192,7 @@ mod tests {
             chatter_id: "ann".into(),
             chatter_type: ChatterType::User,
             chatter_name: "Ann".into(),
-            chatter_active: active,
+            chatter_active: ChatterActive::try_from(active).unwrap(),
             permission_level: Some(PermissionLevel::Observer),
             invitation: false,
             invitation_chat_id: None,

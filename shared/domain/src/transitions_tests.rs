@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::*;
 use crate::error::Kind;
-use crate::model::{MessageVersion, TargetType};
+use crate::model::{ChatterActive, MessageVersion, TargetType};
 use crate::plan::RateLimit;
 
 fn now() -> Moment {
@@ -30,7 +30,7 @@ fn participant(chatter_type: ChatterType, id: &str, active: i8, level: Option<Pe
         chatter_id: id.into(),
         chatter_type,
         chatter_name: id.to_uppercase(),
-        chatter_active: active,
+        chatter_active: ChatterActive::try_from(active).unwrap(),
         permission_level: level,
         invitation: false,
         invitation_chat_id: None,
@@ -141,7 +141,7 @@ fn accepting_a_request_makes_the_first_agent_its_owner() {
     let bob = changed.participants.iter().find(|p| p.chatter_id == "bob").unwrap();
     assert_eq!(
         (bob.permission_level, bob.agent_number, bob.chatter_active),
-        (Some(PermissionLevel::Owner), Some(1), 1)
+        (Some(PermissionLevel::Owner), Some(1), ChatterActive::Active)
     );
 }
 
@@ -204,13 +204,20 @@ fn the_owner_returns_a_chat_to_the_queue_and_the_next_to_accept_owns_it() {
     let back = change_chat(&s, &agent("ann"), &status(ChatStatus::Request), &now()).unwrap();
     assert_eq!(kinds(&back.plan), ["chat", "participant", "participant"]);
     assert_eq!(events(&back.plan), ["requeued"]);
-    assert!(back.participants.iter().filter(|p| p.chatter_type == ChatterType::User).all(|p| p.chatter_active == 0));
+    assert!(back
+        .participants
+        .iter()
+        .filter(|p| p.chatter_type == ChatterType::User)
+        .all(|p| p.chatter_active == ChatterActive::Pending));
     let queued = ChatState { chat: after(&back.plan).clone(), participants: back.participants, ..s };
     let taken = change_chat(&queued, &agent("bob"), &status(ChatStatus::Active), &now()).unwrap();
     let bob = taken.participants.iter().find(|p| p.chatter_id == "bob").unwrap();
     assert_eq!((bob.permission_level, bob.agent_number), (Some(PermissionLevel::Owner), Some(1)));
     let ann = taken.participants.iter().find(|p| p.chatter_id == "ann").unwrap();
-    assert_eq!((ann.permission_level, ann.chatter_active), (Some(PermissionLevel::Participant), 0));
+    assert_eq!(
+        (ann.permission_level, ann.chatter_active),
+        (Some(PermissionLevel::Participant), ChatterActive::Pending)
+    );
 }
 
 #[test]
@@ -274,7 +281,7 @@ fn the_last_customer_leaving_closes_the_chat_in_its_name() {
     let (plan, me) =
         update_participant(&state(ChatStatus::Active), &customer(), (ChatterType::Customer, "cust"), &leave, &now())
             .unwrap();
-    assert_eq!(me.chatter_active, -1);
+    assert_eq!(me.chatter_active, ChatterActive::Left);
     assert_eq!(kinds(&plan), ["chat", "participant"]);
     assert_eq!(events(&plan), ["left", "closed"]);
     assert_eq!(after(&plan).updated_by.as_ref().map(|c| c.chatter_id.as_str()), Some("cust"));
@@ -309,7 +316,7 @@ fn the_owner_changes_others_permission_and_monitoring_but_not_their_presence() {
     assert_eq!(refused(update_participant(&s, &agent("ann"), bob, &leave, &now())), Kind::Forbidden);
     let pause = UpdateParticipant { chatter_active: Some(0), ..Default::default() };
     let (_, paused) = update_participant(&s, &agent("ann"), bob, &pause, &now()).unwrap();
-    assert_eq!(paused.chatter_active, 0, "AgentPermissionsUpdate sets another agent inactive");
+    assert_eq!(paused.chatter_active, ChatterActive::Pending, "AgentPermissionsUpdate sets another agent inactive");
     let customer_off = update_participant(&s, &agent("ann"), (ChatterType::Customer, "cust"), &pause, &now());
     assert_eq!(refused(customer_off), Kind::Forbidden);
     assert_eq!(
@@ -325,7 +332,7 @@ fn an_agent_confirming_a_request_accepts_it() {
     let confirm = UpdateParticipant { chatter_active: Some(1), ..Default::default() };
     let (plan, p) = update_participant(&s, &agent("bob"), (ChatterType::User, "bob"), &confirm, &now()).unwrap();
     assert_eq!(after(&plan).status, ChatStatus::Active);
-    assert_eq!(p.chatter_active, 1);
+    assert_eq!(p.chatter_active, ChatterActive::Active);
 }
 
 #[test]
@@ -392,7 +399,7 @@ fn the_requester_and_the_owner_stay_when_everyone_else_is_removed() {
 fn contributors_invite_and_the_invitee_declines_or_withdraws() {
     let cmd = Invite { invite_user_id: "bob".into(), invite_user_name: None, invitation_chat_id: Some("c0".into()) };
     let (plan, bob) = invite(&state(ChatStatus::Active), &agent("ann"), &cmd, &now()).unwrap();
-    assert_eq!((bob.chatter_active, bob.invitation, bob.agent_number), (0, true, Some(2)));
+    assert_eq!((bob.chatter_active, bob.invitation, bob.agent_number), (ChatterActive::Pending, true, Some(2)));
     assert_eq!(kinds(&plan), ["new participant", "chat"]);
     assert_eq!(refused(invite(&state(ChatStatus::Active), &agent("zed"), &cmd, &now())), Kind::Forbidden);
 
@@ -605,7 +612,7 @@ fn a_read_mark_is_any_partys_moves_only_forward_and_stops_at_the_last_message() 
     );
     let closed = state(ChatStatus::Closed);
     assert!(mark_read(&closed, &customer(), 3, &now()).is_ok(), "the last words are read after the close too");
-    s.participants[0].chatter_active = -1;
+    s.participants[0].chatter_active = ChatterActive::Left;
     assert!(mark_read(&s, &customer(), 3, &now()).is_err(), "one who left marks nothing");
 }
 

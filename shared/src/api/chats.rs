@@ -8,7 +8,9 @@ use crate::app::App;
 use crate::auth;
 use crate::domain::caller::Identity;
 use crate::domain::masking::Masking;
-use crate::domain::model::{Chat, ChatStatus, Chatter, ChatterType, Participant, PermissionLevel, TargetType};
+use crate::domain::model::{
+    Chat, ChatStatus, Chatter, ChatterActive, ChatterType, Participant, PermissionLevel, TargetType,
+};
 use crate::domain::plan::RateLimit;
 use crate::domain::policy;
 use crate::domain::transitions::{self, ChatChange};
@@ -224,7 +226,7 @@ pub async fn add(app: &App, req: Request) -> HandlerResult {
         chatter_id: requester_id.clone(),
         chatter_type: requester_type,
         chatter_name: requester_name.clone(),
-        chatter_active: 1,
+        chatter_active: ChatterActive::Active,
         permission_level: (requester_type == ChatterType::User).then_some(PermissionLevel::Owner),
         invitation: false,
         invitation_chat_id: None,
@@ -412,9 +414,9 @@ pub async fn list(app: &App, req: Request) -> HandlerResult {
         let pending = req.query_flag("invitationPending")?;
         let active = match req.query("chatterActive") {
             None => None,
-            Some("-1") => Some(-1),
-            Some("0") => Some(0),
-            Some("1") => Some(1),
+            Some("-1") => Some(ChatterActive::Left),
+            Some("0") => Some(ChatterActive::Pending),
+            Some("1") => Some(ChatterActive::Active),
             Some(_) => return Err(ApiError::bad_request("chatterActive must be -1, 0 or 1")),
         };
         let query = IndexQuery::participations(chatter_type, chatter_id, active, pending);
@@ -425,12 +427,20 @@ pub async fn list(app: &App, req: Request) -> HandlerResult {
         loop {
             let (participations, after) =
                 app.db.chatter_participations(&query, limit - chats.len(), next.as_deref(), |_| true).await?;
-            invitations
-                .extend(participations.iter().map(|p| (p.chat_id.clone(), p.invitation && p.chatter_active == 0)));
+            invitations.extend(
+                participations
+                    .iter()
+                    .map(|p| (p.chat_id.clone(), p.invitation && p.chatter_active == ChatterActive::Pending)),
+            );
             // The caller's own participations include the private requests it is invited to.
             let own = chatter_type == ChatterType::User && chatter_id == caller.chatter_id();
             if own {
-                own_chats.extend(participations.iter().filter(|p| p.chatter_active != -1).map(|p| p.chat_id.clone()));
+                own_chats.extend(
+                    participations
+                        .iter()
+                        .filter(|p| p.chatter_active != ChatterActive::Left)
+                        .map(|p| p.chat_id.clone()),
+                );
             }
             let ids: Vec<String> = participations.into_iter().map(|p| p.chat_id).collect();
             let seen = |c: &Chat| filter.matches(c) && (own || policy::may_see_in_lists(&caller, c));

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use crate::api::participants::{self, UpdateParticipant};
 use crate::app::App;
 use crate::domain::caller::Identity;
-use crate::domain::model::{ChatState, ChatStatus, ChatterType, PermissionLevel};
+use crate::domain::model::{ChatState, ChatStatus, ChatterActive, ChatterType, PermissionLevel};
 use crate::domain::plan::RateLimit;
 use crate::domain::policy;
 use crate::domain::transitions;
@@ -20,7 +20,7 @@ use crate::http::{HandlerResult, Request, Response};
 pub async fn leave(app: &App, req: Request) -> HandlerResult {
     let ident = req.caller()?;
     let chat_id = req.param("chatId")?;
-    let body = UpdateParticipant { chatter_active: Some(-1), ..Default::default() };
+    let body = UpdateParticipant { chatter_active: Some(ChatterActive::Left.into()), ..Default::default() };
     let me = (ident.chatter_type(), ident.chatter_id());
     let p = participants::change(app, &ident, chat_id, me, &body, req.reference()?).await?;
     Ok(Response::ok(&json!({ "participant": p })))

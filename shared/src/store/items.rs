@@ -2,6 +2,7 @@
 //! chat state gathered from a partition's items.
 
 use super::*;
+use crate::domain::model::ChatterActive;
 
 /// Index keys of a chat record, derived from its fields (so they never drift).
 pub fn chat_index_keys(chat: &Chat) -> Vec<(&'static str, String)> {
@@ -32,7 +33,7 @@ pub fn chat_index_keys(chat: &Chat) -> Vec<(&'static str, String)> {
 /// Index keys of a participant: the chats of a chatter, and, while its chat is open and it
 /// is active in it, the online customers.
 pub fn participant_index_keys(p: &Participant, chat_open: bool) -> Vec<(&'static str, String)> {
-    let pending = p.invitation && p.chatter_active == 0;
+    let pending = p.invitation && p.chatter_active == ChatterActive::Pending;
     let mut keys = vec![
         ("GSI1PK", keys::chatter_pk(p.chatter_type, &p.chatter_id)),
         ("GSI1SK", keys::chatter_sk(p.chatter_active, pending, &p.create_time, &p.chat_id)),

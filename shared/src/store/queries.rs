@@ -2,7 +2,7 @@
 //! shard of a sharded key) that read it. No key string or index name leaves the store.
 
 use super::*;
-use crate::domain::model::TargetType;
+use crate::domain::model::{ChatterActive, TargetType};
 
 /// Which chats of a listing: any, those in a status, or the requests made before a moment
 /// (ChatList's `Outdated`).
@@ -71,11 +71,11 @@ impl IndexQuery {
     pub fn participations(
         chatter_type: ChatterType,
         chatter_id: &str,
-        active: Option<i8>,
+        active: Option<ChatterActive>,
         pending: bool,
     ) -> IndexQuery {
         let sk = match (active, pending) {
-            (_, true) => SortKey::BeginsWith(keys::chatter_state_prefix(0, true)),
+            (_, true) => SortKey::BeginsWith(keys::chatter_state_prefix(ChatterActive::Pending, true)),
             (Some(a), false) => SortKey::BeginsWith(keys::chatter_state_prefix(a, false)),
             (None, false) => SortKey::Any,
         };

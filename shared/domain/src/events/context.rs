@@ -2,6 +2,7 @@
 //! context the publisher gathers, the view a socket sees, and what is published.
 
 use super::*;
+use crate::model::ChatterActive;
 
 /// One message to publish.
 #[derive(Debug, Clone, PartialEq)]
@@ -97,7 +98,7 @@ pub fn status_needed(change: &Change) -> Vec<String> {
         }
         // An invited client joining: its chat's start, with the inviting agent's status.
         (Some(Entity::Participant(old)), Some(Entity::Participant(p)))
-            if old.chatter_active == 0 && p.chatter_active == 1 =>
+            if old.chatter_active == ChatterActive::Pending && p.chatter_active == ChatterActive::Active =>
         {
             agent(&p.invited_by)
         }

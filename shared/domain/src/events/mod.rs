@@ -15,8 +15,8 @@ use serde_json::{json, Value};
 use crate::erasure;
 use crate::masking::Masking;
 use crate::model::{
-    Availability, ChannelCount, Chat, ChatStatus, ChatterType, Format, Message, MessageType, Participant,
-    PermissionLevel, Presence, ReadMark, Typing,
+    Availability, ChannelCount, Chat, ChatStatus, ChatterActive, ChatterType, Format, Message, MessageType,
+    Participant, PermissionLevel, Presence, ReadMark, Typing,
 };
 use crate::rpc::lines_that_fit;
 pub use crate::rpc::{form_encode, rpc_status, MAX_CHAT_BYTES};
@@ -290,7 +290,7 @@ fn participant_changed(out: &mut Out, old: Option<&Participant>, p: &Participant
     out.native(name, Some(chat), None, Some(&p.chatter_id), json!({ "participant": p, "previous": old }));
     // A request to join: a chatter added inactive (invited, or to confirm). An agent who
     // joined and later went inactive is no new request.
-    let requested = p.chatter_active == 0 && old.is_none();
+    let requested = p.chatter_active == ChatterActive::Pending && old.is_none();
     if requested {
         let request = if p.chatter_type == ChatterType::User { "ChatRequestUser" } else { "ChatRequestCustomer" };
         out.native(request, Some(chat), None, Some(&p.chatter_id), json!({ "participant": p }));
@@ -314,8 +314,12 @@ fn participant_changed(out: &mut Out, old: Option<&Participant>, p: &Participant
         }
     }
     // A client an agent invited joins: its chat starts (INVITING_OP: who invited it).
-    let joined = old.filter(|o| o.chatter_active == 0 && (o.invitation || p.invitation)).is_some();
-    if joined && p.chatter_active == 1 && p.chatter_type.is_customer() && chat.status == ChatStatus::Active {
+    let joined = old.filter(|o| o.chatter_active == ChatterActive::Pending && (o.invitation || p.invitation)).is_some();
+    if joined
+        && p.chatter_active == ChatterActive::Active
+        && p.chatter_type.is_customer()
+        && chat.status == ChatStatus::Active
+    {
         let operator = ctx.owner().map(|o| o.chatter_id.clone()).unwrap_or_default();
         let status = ctx.status(&operator);
         out.rpc(
@@ -330,7 +334,8 @@ fn participant_changed(out: &mut Out, old: Option<&Participant>, p: &Participant
             ],
         );
     }
-    let left = p.chatter_active == -1 && old.is_some_and(|o| o.chatter_active == 1);
+    let left =
+        p.chatter_active == ChatterActive::Left && old.is_some_and(|o| o.chatter_active == ChatterActive::Active);
     if left && p.chatter_type.is_customer() {
         let operator = ctx.owner().map(|o| o.chatter_id.clone()).unwrap_or_default();
         out.rpc(

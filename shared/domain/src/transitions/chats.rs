@@ -2,6 +2,7 @@
 //! service's closes.
 
 use super::*;
+use crate::model::ChatterActive;
 
 /// A chat's status and channel change (ChatUpdate, ChatChannelUpdate, ChatDelete).
 #[derive(Debug, Clone, Default)]
@@ -60,7 +61,7 @@ pub fn change_chat(state: &ChatState, ident: &Identity, cmd: &ChatChange, now: &
         chat.previous_status = Some(before.status);
         if to == ChatStatus::Active {
             let existing = policy::own(ident, state);
-            if existing.is_some_and(|p| p.chatter_active == -1) {
+            if existing.is_some_and(|p| p.chatter_active == ChatterActive::Left) {
                 return Err(DomainError::forbidden("you have left this chat"));
             }
             if existing.is_none() && before.is_agent_to_agent() {
@@ -76,7 +77,7 @@ pub fn change_chat(state: &ChatState, ident: &Identity, cmd: &ChatChange, now: &
                     chatter_id: user_id.clone(),
                     chatter_type: ChatterType::User,
                     chatter_name: name.clone(),
-                    chatter_active: 1,
+                    chatter_active: ChatterActive::Active,
                     // The first to accept a chat without an active Owner owns it.
                     permission_level: Some(if has_owner {
                         level.unwrap_or(PermissionLevel::Participant)
@@ -119,7 +120,7 @@ pub fn change_chat(state: &ChatState, ident: &Identity, cmd: &ChatChange, now: &
             // it next becomes its Owner; they keep their numbers and may accept it again.
             for agent in state.participants.iter().filter(|p| p.chatter_type == ChatterType::User && p.is_active()) {
                 let stepped_out = Participant {
-                    chatter_active: 0,
+                    chatter_active: ChatterActive::Pending,
                     permission_level: agent.permission_level.map(|l| {
                         if l == PermissionLevel::Owner {
                             PermissionLevel::Participant

@@ -2,6 +2,7 @@
 //! declines, and the customer's userData.
 
 use super::*;
+use crate::model::ChatterActive;
 
 /// A new participant (ChatParticipantAdd).
 // The schema states what `validate` checks: an agent (`User`) comes with its permission
@@ -34,6 +35,11 @@ pub struct AddParticipant {
 }
 
 impl AddParticipant {
+    /// Where the new participant starts (`validate` allows 0 or 1).
+    fn active(&self) -> ChatterActive {
+        ChatterActive::try_from(self.chatter_active).unwrap_or_default()
+    }
+
     /// The checks that need no state.
     pub fn validate(&self) -> DomainResult<()> {
         validate::id("chatterId", &self.chatter_id)?;
@@ -65,7 +71,8 @@ pub fn add_participant(
     open(state)?;
     let is_agent = cmd.chatter_type == ChatterType::User;
     let myself = is_agent && cmd.chatter_id == ident.chatter_id();
-    if myself && cmd.chatter_active == 1 && state.chat.status == ChatStatus::Request {
+    let active = cmd.active();
+    if myself && active == ChatterActive::Active && state.chat.status == ChatStatus::Request {
         if policy::own(ident, state).is_some() {
             return Err(DomainError::conflict("you are already a participant of this chat"));
         }
@@ -78,7 +85,7 @@ pub fn add_participant(
             .ok_or_else(|| DomainError::conflict(RACED))?;
         return Ok((changed.plan, me));
     }
-    if myself && cmd.chatter_active == 1 && policy::own(ident, state).is_none() {
+    if myself && active == ChatterActive::Active && policy::own(ident, state).is_none() {
         // Joining a chat that has left the queue: another agent accepted it first.
         return Err(DomainError::conflict("this chat was already accepted"));
     }
@@ -96,16 +103,16 @@ pub fn add_participant(
         chatter_id: cmd.chatter_id.clone(),
         chatter_type: cmd.chatter_type,
         chatter_name: name.clone(),
-        chatter_active: cmd.chatter_active,
+        chatter_active: active,
         permission_level: cmd.permission_level,
         invitation: cmd.invitation,
         invitation_chat_id: None,
         monitoring: cmd.monitoring,
-        join_time: (cmd.chatter_active == 1).then(|| now.stamp.clone()),
+        join_time: (active == ChatterActive::Active).then(|| now.stamp.clone()),
         leave_time: None,
         create_time: now.stamp.clone(),
         agent_number: number,
-        invited_by: (cmd.chatter_active != 1)
+        invited_by: (active != ChatterActive::Active)
             .then(|| state.chatter(ident.chatter_type(), ident.chatter_id(), ident.name())),
         reference_id: None,
         // No site vouched for a customer an agent adds.
@@ -147,6 +154,11 @@ pub struct UpdateParticipant {
 }
 
 impl UpdateParticipant {
+    /// The change of state asked for (`validate` refuses a number outside -1..=1).
+    fn active(&self) -> Option<ChatterActive> {
+        self.chatter_active.and_then(|a| ChatterActive::try_from(a).ok())
+    }
+
     /// The checks that need no state.
     pub fn validate(&self) -> DomainResult<()> {
         if self.chatter_active.is_none()
@@ -192,7 +204,7 @@ pub fn update_participant(
     }
     let current =
         state.participant(chatter_type, chatter_id).ok_or_else(|| DomainError::not_found("no such participant"))?;
-    if current.chatter_active == -1 {
+    if current.chatter_active == ChatterActive::Left {
         return Err(DomainError::forbidden("this chatter has left the chat"));
     }
     open(state)?;
@@ -200,15 +212,20 @@ pub fn update_participant(
         policy::can_manage(ident, state)?;
         // AgentPermissionsUpdate: the Owner sets another agent active or inactive; leaving
         // (-1) is the chatter's own.
-        let owner_may = chatter_type == ChatterType::User && matches!(cmd.chatter_active, Some(0 | 1));
-        if cmd.chatter_active.is_some() && !owner_may {
+        let owner_may = chatter_type == ChatterType::User
+            && matches!(cmd.active(), Some(ChatterActive::Pending | ChatterActive::Active));
+        if cmd.active().is_some() && !owner_may {
             return Err(DomainError::forbidden("only the chatter itself confirms, declines or leaves"));
         }
     } else if cmd.permission_level.is_some() && !current.is_owner() {
         return Err(DomainError::forbidden("only the chat's owner changes permissions"));
     }
     // Confirming a chat still in the queue is accepting it.
-    if myself && cmd.chatter_active == Some(1) && ident.is_agent() && state.chat.status == ChatStatus::Request {
+    if myself
+        && cmd.active() == Some(ChatterActive::Active)
+        && ident.is_agent()
+        && state.chat.status == ChatStatus::Request
+    {
         let changed =
             change_chat(state, ident, &ChatChange { status: Some(ChatStatus::Active), ..Default::default() }, now)?;
         let me = changed
@@ -221,23 +238,23 @@ pub fn update_participant(
     let mut p = current.clone();
     let name = p.chatter_name.clone();
     let mut plan = Plan::default();
-    if let Some(active) = cmd.chatter_active.filter(|a| *a != current.chatter_active) {
-        if active == 0 && !ident.is_agent() {
+    if let Some(active) = cmd.active().filter(|a| *a != current.chatter_active) {
+        if active == ChatterActive::Pending && !ident.is_agent() {
             return Err(DomainError::invalid("a customer is active or leaves (-1)"));
         }
         p.chatter_active = active;
         let (event, text) = match (current.chatter_active, active) {
-            (_, 1) => {
+            (_, ChatterActive::Active) => {
                 // Joining answers an invitation: it is no longer pending.
                 p.invitation = false;
                 p.join_time = Some(now.stamp.clone());
                 ("joined", format!("{name} joined the chat."))
             }
-            (0, -1) => {
+            (ChatterActive::Pending, ChatterActive::Left) => {
                 p.leave_time = Some(now.stamp.clone());
                 ("declined", format!("{name} declined the chat."))
             }
-            (_, -1) => {
+            (_, ChatterActive::Left) => {
                 p.leave_time = Some(now.stamp.clone());
                 ("left", format!("{name} left the chat."))
             }
@@ -271,7 +288,7 @@ pub fn update_participant(
     }
     plan.write(Write::Participant { participant: p.clone(), existed: true, chat_open: true }, PARTICIPANT_RACED);
     let customers_left = p.chatter_type.is_customer()
-        && p.chatter_active == -1
+        && p.chatter_active == ChatterActive::Left
         && !state
             .participants
             .iter()
@@ -378,7 +395,7 @@ pub fn invite(state: &ChatState, ident: &Identity, cmd: &Invite, now: &Moment) -
         chatter_id: cmd.invite_user_id.clone(),
         chatter_type: ChatterType::User,
         chatter_name: name.clone(),
-        chatter_active: 0,
+        chatter_active: ChatterActive::Pending,
         permission_level: Some(PermissionLevel::Participant),
         invitation: true,
         invitation_chat_id: cmd.invitation_chat_id.clone(),
@@ -404,7 +421,7 @@ pub fn remove_invitation(state: &ChatState, ident: &Identity) -> DomainResult<Pl
     ident.require_agent()?;
     let pending = state
         .participant(ChatterType::User, ident.chatter_id())
-        .filter(|p| p.invitation && p.chatter_active == 0)
+        .filter(|p| p.invitation && p.chatter_active == ChatterActive::Pending)
         .ok_or_else(|| DomainError::not_found("no pending invitation to this chat"))?;
     let mut plan = Plan::default();
     let write = Write::RemoveParticipant {
@@ -424,20 +441,21 @@ pub fn decline(state: &ChatState, ident: &Identity, message: Option<&str>, now: 
     ident.require_agent()?;
     // Forbidden: not your chat; conflict: yours, but nothing to decline.
     let me = policy::own(ident, state)
-        .filter(|p| p.chatter_active != -1)
+        .filter(|p| p.chatter_active != ChatterActive::Left)
         .ok_or_else(|| DomainError::forbidden("you are not a participant of this chat"))?;
     if !state.chat.is_agent_to_agent() {
         return Err(DomainError::conflict("only agent-to-agent chats can be declined"));
     }
     open(state)?;
-    if me.chatter_active != 0 {
+    if me.chatter_active != ChatterActive::Pending {
         return Err(DomainError::conflict("you have no pending request in this chat"));
     }
-    let declined = Participant { chatter_active: -1, leave_time: Some(now.stamp.clone()), ..me.clone() };
+    let declined =
+        Participant { chatter_active: ChatterActive::Left, leave_time: Some(now.stamp.clone()), ..me.clone() };
     let text = message.map_or_else(|| format!("{} has declined the chat request.", me.chatter_name), str::to_string);
     let mut plan = Plan::default();
     let others_pending = state.participants.iter().any(|p| {
-        p.chatter_active == 0 && p.chatter_id != me.chatter_id
+        p.chatter_active == ChatterActive::Pending && p.chatter_id != me.chatter_id
             || p.is_active()
                 && !(p.chatter_type == state.chat.requester_type && p.chatter_id == state.chat.requester_id)
     });
