@@ -10,7 +10,7 @@
 //! Observers are silent monitors: a customer never sees them, in the participant list, in
 //! getAgents, in the system messages about them or in any customer-facing event.
 
-use crate::model::{ChatterType, Message, Participant};
+use crate::model::{ChatterType, Message, Participant, SystemEvent};
 
 /// How one viewer sees the chatters of one chat.
 #[derive(Debug, Clone, Copy)]
@@ -112,6 +112,7 @@ impl<'a> Masking<'a> {
             shown.text = m
                 .event
                 .as_deref()
+                .and_then(SystemEvent::parse)
                 .and_then(|event| system_text(event, m.chatter_type, &shown.chatter_name, &subjects))
                 .unwrap_or_else(|| if m.mentions_agents() { String::new() } else { m.text.clone() });
         }
@@ -121,24 +122,23 @@ impl<'a> Masking<'a> {
 
 /// The text of a system message, from its event, its actor and the names of the chatters
 /// it is about. None for an event whose text is free (a decline's message).
-pub fn system_text(event: &str, actor_type: ChatterType, actor: &str, subjects: &[String]) -> Option<String> {
+pub fn system_text(event: SystemEvent, actor_type: ChatterType, actor: &str, subjects: &[String]) -> Option<String> {
+    use SystemEvent::*;
     Some(match event {
         // A chat closes by an agent, by its last customer leaving, or by the cleanup.
-        "closed" if actor_type.is_customer() => "The chat has ended.".to_string(),
-        "closed" if actor_type == ChatterType::System => {
-            "No agent answered in time; the request was closed.".to_string()
-        }
-        "joined" => format!("{actor} joined the chat."),
-        "left" => format!("{actor} left the chat."),
-        "declined" => format!("{actor} declined the chat."),
-        "inactive" => format!("{actor} is inactive."),
-        "closed" => format!("{actor} closed the chat."),
-        "expired" => "The chat was closed after a long time without activity.".to_string(),
-        "requeued" => format!("{actor} returned the chat to the queue."),
-        "removed" => format!("{actor} removed {}.", subjects.join(", ")),
-        "invited" => format!("{actor} invited {}.", subjects.join(", ")),
-        "userDataUpdated" => "The chat's data was updated.".to_string(),
-        _ => return None,
+        Closed if actor_type.is_customer() => "The chat has ended.".to_string(),
+        Closed if actor_type == ChatterType::System => "No agent answered in time; the request was closed.".to_string(),
+        Joined => format!("{actor} joined the chat."),
+        Left => format!("{actor} left the chat."),
+        Declined => format!("{actor} declined the chat."),
+        Inactive => format!("{actor} is inactive."),
+        Closed => format!("{actor} closed the chat."),
+        Expired => "The chat was closed after a long time without activity.".to_string(),
+        Requeued => format!("{actor} returned the chat to the queue."),
+        Removed => format!("{actor} removed {}.", subjects.join(", ")),
+        Invited => format!("{actor} invited {}.", subjects.join(", ")),
+        UserDataUpdated => "The chat's data was updated.".to_string(),
+        InvitationRemoved | Permission | Verified | Monitoring | Transferred => return None,
     })
 }
 

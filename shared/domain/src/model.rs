@@ -42,6 +42,27 @@ string_enum!(
     /// An agent's availability, in the seed's order: 0 offline, 1 unavailable, 2 away, 3 online.
     Availability { Offline => "offline", Unavailable => "unavailable", Away => "away", Online => "online" }
 );
+string_enum!(
+    /// What a system message reports (a message's `event`). A message keeps it as text, so
+    /// a kind this version does not know still reads.
+    SystemEvent {
+        Joined => "joined",
+        Left => "left",
+        Declined => "declined",
+        Inactive => "inactive",
+        Closed => "closed",
+        Expired => "expired",
+        Requeued => "requeued",
+        Removed => "removed",
+        Invited => "invited",
+        InvitationRemoved => "invitationRemoved",
+        Permission => "permission",
+        Verified => "verified",
+        Monitoring => "monitoring",
+        Transferred => "transferred",
+        UserDataUpdated => "userDataUpdated",
+    }
+);
 string_enum!(MessageType { Text => "Text", Notice => "Notice", System => "System", File => "File" });
 
 impl ChatterType {

@@ -9,7 +9,7 @@ use crate::error::DomainError;
 use crate::masking::system_text;
 use crate::model::{
     ChannelAgent, Chat, ChatState, Chatter, ChatterType, FileRef, FileUpload, Flag, IdempotencyRecord, MessageType,
-    Participant, Presence, ReadMark, Typing,
+    Participant, Presence, ReadMark, SystemEvent, Typing,
 };
 
 /// The time a plan is made at, read once from the clock.
@@ -174,7 +174,7 @@ pub struct NewMessage {
     pub system_generated: bool,
     pub internal: bool,
     pub customer: bool,
-    pub event: Option<String>,
+    pub event: Option<SystemEvent>,
     pub filter: Option<String>,
     /// Whether `filter` matched the text (evaluated once, when planned).
     pub filtered: Option<bool>,
@@ -187,7 +187,7 @@ pub struct NewMessage {
 impl NewMessage {
     /// A system message: `event` by `author` about `subjects`, its text rendered from them
     /// (so masking can render it again with other names).
-    pub fn system(author: Chatter, event: &str, subjects: Vec<Chatter>) -> Self {
+    pub fn system(author: Chatter, event: SystemEvent, subjects: Vec<Chatter>) -> Self {
         let names: Vec<String> = subjects.iter().map(|s| s.chatter_name.clone()).collect();
         let text =
             system_text(event, author.chatter_type, &author.chatter_name, &names).unwrap_or_else(|| event.to_string());
@@ -195,7 +195,7 @@ impl NewMessage {
     }
 
     /// A system message whose text is free (a decline's own message).
-    pub fn system_with_text(author: Chatter, event: &str, subjects: Vec<Chatter>, text: String) -> Self {
+    pub fn system_with_text(author: Chatter, event: SystemEvent, subjects: Vec<Chatter>, text: String) -> Self {
         NewMessage {
             kind: MessageType::System,
             text,
@@ -204,7 +204,7 @@ impl NewMessage {
             system_generated: true,
             internal: false,
             customer: false,
-            event: Some(event.into()),
+            event: Some(event),
             filter: None,
             filtered: None,
             reference_id: None,

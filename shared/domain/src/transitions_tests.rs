@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::*;
 use crate::error::Kind;
-use crate::model::{ChatterActive, MessageVersion, TargetType};
+use crate::model::{ChatterActive, MessageVersion, SystemEvent, TargetType};
 use crate::plan::RateLimit;
 
 fn now() -> Moment {
@@ -108,7 +108,7 @@ fn kinds(plan: &Plan) -> Vec<&'static str> {
 }
 
 fn events(plan: &Plan) -> Vec<&str> {
-    plan.messages.iter().map(|m| m.event.as_deref().unwrap_or("text")).collect()
+    plan.messages.iter().map(|m| m.event.map_or("text", SystemEvent::as_str)).collect()
 }
 
 fn after(plan: &Plan) -> &Chat {

@@ -202,7 +202,7 @@ impl Db {
                     system_generated: m.system_generated,
                     internal: m.internal,
                     customer: m.customer,
-                    event: m.event,
+                    event: m.event.map(|e| e.as_str().to_string()),
                     filter: m.filter,
                     filtered: m.filtered,
                     reference_id: m.reference_id,

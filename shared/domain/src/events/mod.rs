@@ -16,7 +16,7 @@ use crate::erasure;
 use crate::masking::Masking;
 use crate::model::{
     Availability, ChannelCount, Chat, ChatStatus, ChatterActive, ChatterType, Format, Message, MessageType,
-    Participant, PermissionLevel, Presence, ReadMark, Typing,
+    Participant, PermissionLevel, Presence, ReadMark, SystemEvent, Typing,
 };
 use crate::rpc::lines_that_fit;
 pub use crate::rpc::{form_encode, rpc_status, MAX_CHAT_BYTES};
@@ -387,9 +387,11 @@ fn message_added(out: &mut Out, m: &Message) {
     {
         return;
     }
-    let kind = match (m.kind, m.event.as_deref()) {
-        (MessageType::System, Some("joined")) => "ParticipantJoined",
-        (MessageType::System, Some("left" | "declined" | "removed")) => "ParticipantLeft",
+    let kind = match (m.kind, m.event.as_deref().and_then(SystemEvent::parse)) {
+        (MessageType::System, Some(SystemEvent::Joined)) => "ParticipantJoined",
+        (MessageType::System, Some(SystemEvent::Left | SystemEvent::Declined | SystemEvent::Removed)) => {
+            "ParticipantLeft"
+        }
         (MessageType::Text, _) => "Text",
         // Not in the seed's list: the file's name is the text, the file rides along.
         (MessageType::File, _) => "FileUploaded",

@@ -2,7 +2,7 @@
 //! service's closes.
 
 use super::*;
-use crate::model::ChatterActive;
+use crate::model::{ChatterActive, SystemEvent};
 
 /// A chat's status and channel change (ChatUpdate, ChatChannelUpdate, ChatDelete).
 #[derive(Debug, Clone, Default)]
@@ -100,7 +100,7 @@ pub fn change_chat(state: &ChatState, ident: &Identity, cmd: &ChatChange, now: &
                     Write::Participant { participant: me.clone(), existed: existing.is_some(), chat_open: true },
                     RACED,
                 );
-                plan.messages.push(NewMessage::system((&me).into(), "joined", vec![]));
+                plan.messages.push(NewMessage::system((&me).into(), SystemEvent::Joined, vec![]));
                 // A fresh request answered: its wait counts towards the channel's estimate
                 // (one handed back had been answered before).
                 let fresh = before.status == ChatStatus::Request && before.previous_status.is_none();
@@ -137,9 +137,9 @@ pub fn change_chat(state: &ChatState, ident: &Identity, cmd: &ChatChange, now: &
                 participants.retain(|p| !(p.chatter_type == ChatterType::User && p.chatter_id == agent.chatter_id));
                 participants.push(stepped_out);
             }
-            plan.messages.push(NewMessage::system(actor.clone(), "requeued", vec![]));
+            plan.messages.push(NewMessage::system(actor.clone(), SystemEvent::Requeued, vec![]));
         } else {
-            plan.messages.push(NewMessage::system(actor.clone(), "closed", vec![]));
+            plan.messages.push(NewMessage::system(actor.clone(), SystemEvent::Closed, vec![]));
             online_customers(&mut plan, state, None);
         }
     }
@@ -154,7 +154,7 @@ pub fn change_chat(state: &ChatState, ident: &Identity, cmd: &ChatChange, now: &
         plan.messages.push(
             NewMessage::system_with_text(
                 actor.clone(),
-                "transferred",
+                SystemEvent::Transferred,
                 vec![],
                 format!("{name} moved the chat from channel {} to {channel}.", before.channel_id),
             )
@@ -198,7 +198,7 @@ pub fn close_by_service(state: &ChatState, expected: ChatStatus, now: &Moment) -
     let after = closed(&state.chat, ChatterType::system_actor(), now);
     plan.write(Write::Chat { before: state.chat.clone(), after }, "no longer open as it was");
     online_customers(&mut plan, state, None);
-    let event = if expected == ChatStatus::Request { "closed" } else { "expired" };
+    let event = if expected == ChatStatus::Request { SystemEvent::Closed } else { SystemEvent::Expired };
     plan.messages.push(NewMessage::system(ChatterType::system_actor(), event, vec![]));
     Ok(plan)
 }

@@ -12,7 +12,7 @@ use crate::error::{DomainError, DomainResult};
 use crate::files::FileLimits;
 use crate::model::{
     count_changes, Availability, ChannelAgent, Chat, ChatState, ChatStatus, Chatter, ChatterType, FileRef, FileUpload,
-    IdempotencyRecord, Message, MessageType, Participant, PermissionLevel, Presence, ReadMark, Typing,
+    IdempotencyRecord, Message, MessageType, Participant, PermissionLevel, Presence, ReadMark, SystemEvent, Typing,
 };
 use crate::plan::{Moment, NewMessage, Plan, RateLimit, Write};
 use crate::{filter, policy, queue, validate};
@@ -30,7 +30,7 @@ fn open(state: &ChatState) -> DomainResult<()> {
 }
 
 /// An internal (agents-only) system message by `ident` about a change to a participant.
-fn note(state: &ChatState, ident: &Identity, event: &str, subjects: Vec<Chatter>, text: String) -> NewMessage {
+fn note(state: &ChatState, ident: &Identity, event: SystemEvent, subjects: Vec<Chatter>, text: String) -> NewMessage {
     let author = state.chatter(ident.chatter_type(), ident.chatter_id(), ident.name());
     NewMessage::system_with_text(author, event, subjects, text).internal()
 }

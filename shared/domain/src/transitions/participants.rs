@@ -2,7 +2,7 @@
 //! declines, and the customer's userData.
 
 use super::*;
-use crate::model::ChatterActive;
+use crate::model::{ChatterActive, SystemEvent};
 
 /// A new participant (ChatParticipantAdd).
 // The schema states what `validate` checks: an agent (`User`) comes with its permission
@@ -119,10 +119,10 @@ pub fn add_participant(
         unverified: cmd.chatter_type == ChatterType::Customer,
     };
     let message = if p.is_active() {
-        NewMessage::system((&p).into(), "joined", vec![])
+        NewMessage::system((&p).into(), SystemEvent::Joined, vec![])
     } else {
         let text = format!("{} invited {name}.", ident.name());
-        note(state, ident, "invited", vec![(&p).into()], text)
+        note(state, ident, SystemEvent::Invited, vec![(&p).into()], text)
     };
     let mut plan = Plan::default();
     plan.write(Write::Participant { participant: p.clone(), existed: false, chat_open: true }, ALREADY);
@@ -248,17 +248,17 @@ pub fn update_participant(
                 // Joining answers an invitation: it is no longer pending.
                 p.invitation = false;
                 p.join_time = Some(now.stamp.clone());
-                ("joined", format!("{name} joined the chat."))
+                (SystemEvent::Joined, format!("{name} joined the chat."))
             }
             (ChatterActive::Pending, ChatterActive::Left) => {
                 p.leave_time = Some(now.stamp.clone());
-                ("declined", format!("{name} declined the chat."))
+                (SystemEvent::Declined, format!("{name} declined the chat."))
             }
             (_, ChatterActive::Left) => {
                 p.leave_time = Some(now.stamp.clone());
-                ("left", format!("{name} left the chat."))
+                (SystemEvent::Left, format!("{name} left the chat."))
             }
-            _ => ("inactive", format!("{name} is inactive.")),
+            _ => (SystemEvent::Inactive, format!("{name} is inactive.")),
         };
         plan.messages.push(NewMessage::system_with_text(Chatter::from(&p), event, vec![], text));
     }
@@ -268,7 +268,7 @@ pub fn update_participant(
         }
         p.permission_level = Some(level);
         let text = format!("{name} is now {level}.");
-        plan.messages.push(note(state, ident, "permission", vec![(&p).into()], text));
+        plan.messages.push(note(state, ident, SystemEvent::Permission, vec![(&p).into()], text));
     }
     if cmd.verified && current.unverified {
         if !myself {
@@ -276,12 +276,12 @@ pub fn update_participant(
         }
         p.unverified = false;
         let text = format!("{name} confirmed who they are with their own identity token.");
-        plan.messages.push(note(state, ident, "verified", vec![(&p).into()], text));
+        plan.messages.push(note(state, ident, SystemEvent::Verified, vec![(&p).into()], text));
     }
     if let Some(monitoring) = cmd.monitoring.filter(|m| *m != current.monitoring) {
         p.monitoring = monitoring;
         let text = format!("{name} monitoring is now {monitoring}.");
-        plan.messages.push(note(state, ident, "monitoring", vec![(&p).into()], text));
+        plan.messages.push(note(state, ident, SystemEvent::Monitoring, vec![(&p).into()], text));
     }
     if plan.messages.is_empty() {
         return Ok((plan, p));
@@ -297,7 +297,7 @@ pub fn update_participant(
         let after = closed(&state.chat, Chatter::from(&p), now);
         plan.write_first(Write::Chat { before: state.chat.clone(), after }, RACED);
         online_customers(&mut plan, state, Some(&p.chatter_id));
-        plan.messages.push(NewMessage::system((&p).into(), "closed", vec![]));
+        plan.messages.push(NewMessage::system((&p).into(), SystemEvent::Closed, vec![]));
     }
     Ok((plan, p))
 }
@@ -350,7 +350,7 @@ pub fn remove_participants(state: &ChatState, ident: &Identity, whom: Removal) -
     }
     let author = state.chatter(ident.chatter_type(), ident.chatter_id(), ident.name());
     let subjects = targets.iter().map(|p| Chatter::from(*p)).collect();
-    plan.messages.push(NewMessage::system(author, "removed", subjects));
+    plan.messages.push(NewMessage::system(author, SystemEvent::Removed, subjects));
     Ok(plan)
 }
 
@@ -412,7 +412,7 @@ pub fn invite(state: &ChatState, ident: &Identity, cmd: &Invite, now: &Moment) -
     plan.write(Write::Participant { participant: p.clone(), existed: false, chat_open: true }, ALREADY);
     numbered(&mut plan, state, Some(number));
     let text = format!("{} invited {name}.", ident.name());
-    plan.messages.push(note(state, ident, "invited", vec![(&p).into()], text));
+    plan.messages.push(note(state, ident, SystemEvent::Invited, vec![(&p).into()], text));
     Ok((plan, p))
 }
 
@@ -431,7 +431,7 @@ pub fn remove_invitation(state: &ChatState, ident: &Identity) -> DomainResult<Pl
     };
     plan.write(write, "the invitation changed meanwhile");
     let text = format!("{}'s invitation was removed.", pending.chatter_name);
-    plan.messages.push(note(state, ident, "invitationRemoved", vec![pending.into()], text));
+    plan.messages.push(note(state, ident, SystemEvent::InvitationRemoved, vec![pending.into()], text));
     Ok(plan)
 }
 
@@ -464,7 +464,7 @@ pub fn decline(state: &ChatState, ident: &Identity, message: Option<&str>, now: 
         plan.write(Write::Chat { before: state.chat.clone(), after }, RACED);
     }
     plan.write(Write::Participant { participant: declined, existed: true, chat_open: true }, PARTICIPANT_RACED);
-    plan.messages.push(NewMessage::system_with_text(me.into(), "declined", vec![], text));
+    plan.messages.push(NewMessage::system_with_text(me.into(), SystemEvent::Declined, vec![], text));
     Ok(plan)
 }
 
@@ -498,6 +498,6 @@ pub fn update_user_data(
     };
     plan.guarded(write, DomainError::not_found("chat not found"));
     let author = state.chatter(ident.chatter_type(), ident.chatter_id(), ident.name());
-    plan.messages.push(NewMessage::system(author, "userDataUpdated", vec![]).internal());
+    plan.messages.push(NewMessage::system(author, SystemEvent::UserDataUpdated, vec![]).internal());
     Ok((plan, merged))
 }
