@@ -28,10 +28,10 @@ json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 generated_unchanged() {
   local before
   before=$(mktemp -d)
-  cp -r docs/openapi.json events functions "$before/"
+  cp -r docs/openapi.json events functions template.yaml "$before/"
   make --no-print-directory generate >/dev/null || return 1
   diff -r "$before/openapi.json" docs/openapi.json >/dev/null && diff -r "$before/events" events >/dev/null \
-    && diff -r "$before/functions" functions >/dev/null \
+    && diff -r "$before/functions" functions >/dev/null && diff "$before/template.yaml" template.yaml >/dev/null \
     || { echo "make generate changed what it generates"; diff -r "$before/functions" functions | head; return 1; }
 }
 
@@ -160,7 +160,7 @@ sam_build_if_packaged() {
 trap stop_run EXIT
 run_checked() { run_and_friends; local rc=$?; stop_run; return $rc; }
 
-check "make generate leaves docs/openapi.json, events/ and functions/ unchanged" generated_unchanged
+check "make generate leaves docs/openapi.json, events/, functions/ and template.yaml unchanged" generated_unchanged
 check "make lint" lint
 check "make run, make cleanup, make webhooks-import, make reset" run_checked
 check "make soak (3 s)" soak

@@ -1,6 +1,7 @@
 //! What is generated from the table of operations (shared/src/routes/table.rs): the OpenAPI
-//! document, each HTTP function's package under functions/ and its sample event under
-//! events/. `make generate` writes them; this test fails while a committed one differs.
+//! document, each HTTP function's package under functions/, its sample event under events/
+//! and, once, the start of its block in template.yaml (its DynamoDB actions are then edited
+//! by hand). `make generate` writes them; this test fails while a committed one differs.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -130,12 +131,70 @@ fn sample_event(route: &Route) -> Result<String, String> {
     Ok(serde_json::to_string_pretty(&event).unwrap_or_default() + "\n")
 }
 
+/// A start for a new function's block in template.yaml: its routes from the table, and the
+/// key policies [`shared::routes::keys_needed`] names; the DynamoDB actions are for
+/// `every_sample_event_is_answered_by_its_handler` to name, and are the one part to edit.
+pub fn template_block(function: &str) -> String {
+    let camel: String = function.split('-').map(|w| w[..1].to_uppercase() + &w[1..]).collect();
+    let routes: Vec<_> = ROUTES.iter().filter(|r| r.function == function).collect();
+    let mut out = format!("  {camel}Function:\n    Type: AWS::Serverless::Function\n");
+    for line in SKIPS {
+        out += &format!("    {line}\n");
+    }
+    out += &format!("    Metadata:\n      BuildMethod: makefile\n      BuildProperties:\n        Binary: {function}\n");
+    let first = routes[0];
+    out += &format!(
+        "    Properties:\n      Description: \"{} {}: {}\"\n      Policies:\n",
+        first.method, first.path, first.doc.summary
+    );
+    for key in shared::routes::keys_needed(function) {
+        out += &match key {
+            shared::secrets::TokenKey::Agent => {
+                "        - !If [SharedAgentKey, !Ref AgentKeyReadPolicy, !Ref AWS::NoValue]\n".to_string()
+            }
+            other => format!("        - !Ref {other:?}KeyReadPolicy\n"),
+        };
+    }
+    out += "        - Statement:\n            - Effect: Allow\n              Action: [dynamodb:Query]\n              Resource: !GetAtt Table.Arn\n      Events:\n";
+    for (i, r) in routes.iter().enumerate() {
+        let name = if i == 0 { "Api".to_string() } else { format!("Api{i}") };
+        out += &format!("        {name}:\n          Type: HttpApi\n          Properties:\n            ApiId: !Ref HttpApi\n            Method: {}\n            Path: {}\n", r.method, r.path);
+    }
+    out
+}
+
+/// The scanner checks every function's block skips, with their reasons.
+const SKIPS: [&str; 3] = [
+    "# checkov:skip=CKV_AWS_116:no function is invoked asynchronously with anything to keep (docs/security.md)",
+    "# checkov:skip=CKV_AWS_117:the functions reach only AWS endpoints and webhook receivers; a VPC adds NAT cost and guards nothing (docs/security.md)",
+    "# checkov:skip=CKV_AWS_173:no secret is in any function's environment, which Lambda encrypts at rest (docs/security.md)",
+];
+
+/// Where `make generate` puts a new HTTP function's block: above this line of template.yaml.
+const NEW_BLOCKS_GO_ABOVE: &str = "  # make generate writes a new HTTP function's block above this line.\n";
+
+/// template.yaml with a block for each HTTP function it has none for.
+fn template_with_new_blocks() -> Result<String, String> {
+    let template = std::fs::read_to_string(repo_root().join("template.yaml")).map_err(|e| e.to_string())?;
+    let at = template.find(NEW_BLOCKS_GO_ABOVE).ok_or("template.yaml lost its line for new blocks")?;
+    let new: String = functions()
+        .into_iter()
+        .map(|(function, _)| function)
+        .filter(|f| !template.contains(&format!("        Binary: {f}\n")))
+        .map(|f| template_block(f) + "\n")
+        .collect();
+    Ok(format!("{}{new}{}", &template[..at], &template[at..]))
+}
+
 /// Every generated file, by its path in the repository.
 fn generated() -> Result<Vec<(PathBuf, String)>, String> {
-    let mut files = vec![(
-        PathBuf::from("docs/openapi.json"),
-        serde_json::to_string_pretty(&shared::openapi::document()).unwrap_or_default() + "\n",
-    )];
+    let mut files = vec![
+        (PathBuf::from("template.yaml"), template_with_new_blocks()?),
+        (
+            PathBuf::from("docs/openapi.json"),
+            serde_json::to_string_pretty(&shared::openapi::document()).unwrap_or_default() + "\n",
+        ),
+    ];
     for (function, routes) in functions() {
         let dir = PathBuf::from("functions").join(function);
         files.push((dir.join("Cargo.toml"), CARGO_TOML.replace("NAME", function)));
@@ -162,6 +221,15 @@ fn the_generated_files_are_committed() {
         }
     }
     assert!(stale.is_empty(), "stale (run `make generate`): {stale:?}");
+}
+
+#[test]
+fn a_new_functions_template_block_starts_as_the_others_do() {
+    let template = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
+    let block = template_block("message-get");
+    let head: String = block.lines().take(9).map(|l| format!("{l}\n")).collect();
+    assert!(template.contains(&head), "{head}");
+    assert!(block.contains("        - !Ref ChatKeyReadPolicy\n"), "{block}");
 }
 
 #[test]
