@@ -163,11 +163,20 @@ async fn a_failing_receiver_gets_each_event_once_after_retries_and_a_replay_send
     let ids: Vec<String> = rx.taken().iter().map(|r| r["id"].as_str().unwrap().to_string()).collect();
     assert_eq!(ids.iter().cloned().collect::<BTreeSet<_>>(), first_ids, "a replay keeps the event ids");
     assert!(deliveries_of(&t, &id, 7).await.iter().any(|d| d["replay"] == true));
-    // A range older than the log, or a backwards one, is a 400.
+    // A range older than the log, or a backwards one, replays nothing, and says so; one
+    // that begins before the log replays from the log's start.
+    let log_start = t.app.clock.ago(t.app.config.events.webhooks.log_days * 86_400);
     let empty = json!({"from": "2020-01-01T00:00:00Z", "to": "2020-01-01T01:00:00Z"});
-    assert_eq!(t.call("POST", &format!("/webhooks/{id}/replay"), Some(&admin), Some(empty)).await.0, 400);
+    let (status, body) = t.call("POST", &format!("/webhooks/{id}/replay"), Some(&admin), Some(empty)).await;
+    assert_eq!((status, &body["queued"]), (200, &json!(0)), "{body}");
+    assert!(body["from"].as_str().unwrap() >= log_start.as_str(), "{body}");
     let backwards = json!({"from": after, "to": before});
-    assert_eq!(t.call("POST", &format!("/webhooks/{id}/replay"), Some(&admin), Some(backwards)).await.0, 400);
+    let (status, body) = t.call("POST", &format!("/webhooks/{id}/replay"), Some(&admin), Some(backwards)).await;
+    assert_eq!((status, &body["queued"]), (200, &json!(0)), "{body}");
+    let wide = json!({"from": "2020-01-01T00:00:00Z", "to": after});
+    let (status, body) = t.call("POST", &format!("/webhooks/{id}/replay"), Some(&admin), Some(wide)).await;
+    assert_eq!((status, &body["queued"]), (200, &json!(2)), "{body}");
+    assert!(body["from"].as_str().unwrap() >= log_start.as_str(), "{body}");
 }
 
 #[tokio::test]

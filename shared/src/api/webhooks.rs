@@ -261,11 +261,11 @@ pub async fn deliveries(app: &App, req: Request) -> HandlerResult {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Replay {
-    /// RFC 3339; events at or after this time, within the event log's retention
-    /// (`EventLogDays`; no schema can say so).
+    /// RFC 3339; events at or after this time. The log keeps `EventLogDays`: an earlier
+    /// `from` replays from the log's start (the answer's `from`).
     #[schemars(extend("format" = "date-time"))]
     from: String,
-    /// RFC 3339; events before this time (after `from`).
+    /// RFC 3339; events before this time (none if it is not after `from`).
     #[schemars(extend("format" = "date-time"))]
     to: String,
 }
@@ -283,19 +283,16 @@ fn stored_time(name: &str, value: &str) -> Result<String, ApiError> {
 pub async fn replay(app: &App, req: Request) -> HandlerResult {
     let body: Replay = req.json()?;
     let (from, to) = (stored_time("from", &body.from)?, stored_time("to", &body.to)?);
-    let days = app.config.events.webhooks.log_days;
-    if from >= to {
-        return Err(ApiError::bad_request("from must be before to"));
-    }
-    if from < app.clock.ago(days * 86_400) {
-        return Err(ApiError::bad_request(format!("events are kept for {days} days: from is older")));
-    }
+    // What the log still holds of the range: it keeps EventLogDays; an empty or backwards
+    // range holds nothing. The answer says which range was replayed.
+    let from = from.max(app.clock.ago(app.config.events.webhooks.log_days * 86_400));
     let hook = direct_webhook(app, &req).await?;
     let mut plan = crate::domain::plan::Plan::default();
     let rate = crate::domain::plan::RateLimit { limit: REPLAYS_PER_MINUTE, window_secs: 60 };
     plan.rate(format!("replay#{}", hook.webhook_id), rate, &app.clock.moment());
     app.db.commit_writes(&plan.writes).await?;
-    let (logged, more) = app.db.logged_events(&from, &to, MAX_REPLAY).await?;
+    let (logged, more) =
+        if from < to { app.db.logged_events(&from, &to, MAX_REPLAY).await? } else { (Vec::new(), false) };
     let jobs: Vec<_> = logged
         .iter()
         .filter(|e| hook.wants(e.format, &e.event))
@@ -308,7 +305,9 @@ pub async fn replay(app: &App, req: Request) -> HandlerResult {
         tracing::warn!(error = %e, "replay not queued");
         ApiError::unavailable()
     })?;
-    Ok(Response::ok(&json!({ "webhookId": hook.webhook_id, "queued": jobs.len(), "more": more })))
+    Ok(Response::ok(
+        &json!({ "webhookId": hook.webhook_id, "from": from, "to": to, "queued": jobs.len(), "more": more }),
+    ))
 }
 
 /// `POST /webhooks/{webhookId}/secret`: a new signing secret, shown once. The old one signs

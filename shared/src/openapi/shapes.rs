@@ -251,7 +251,10 @@ pub(crate) fn webhook_deliveries(g: &mut Gen) -> Schema {
 }
 
 pub(crate) fn webhook_replayed(_: &mut Gen) -> Schema {
-    object(&[("webhookId", string()), ("queued", integer()), ("more", boolean())], &["webhookId", "queued", "more"])
+    object(
+        &[("webhookId", string()), ("from", string()), ("to", string()), ("queued", integer()), ("more", boolean())],
+        &["webhookId", "from", "to", "queued", "more"],
+    )
 }
 
 pub(crate) fn webhook_secret(_: &mut Gen) -> Schema {

@@ -107,6 +107,12 @@ where
                 tracing::warn!(code = e.err().code(), "dynamodb transient error");
                 StoreError::Unavailable
             }
+            // A condition that does not hold is an answer (a race, a rate limit), which the
+            // caller turns into a 409 or a 429: no error to page anyone about.
+            SdkError::ServiceError(e) if e.err().code() == Some("ConditionalCheckFailedException") => {
+                tracing::info!("dynamodb condition not met");
+                StoreError::Internal
+            }
             _ => {
                 tracing::error!(error = %aws_smithy_types::error::display::DisplayErrorContext(&err), "dynamodb error");
                 StoreError::Internal
