@@ -240,7 +240,8 @@ def after_call(context, case, response):
     # handler accepted, and a few it refused (the schema's gaps, or the world's, for `FUZZ_SHOW=1`).
     meta = getattr(case, "meta", None)
     positive = meta is not None and str(meta.generation.mode) == "positive"
-    if positive and not at_door and response.status_code != 405:
+    # A 429 is the rate limit's answer (a replay's five a minute), not the handler's to the input.
+    if positive and not at_door and response.status_code not in (405, 429):
         counts[op]["positive"] += 1
         counts[op]["positive2xx"] += 200 <= response.status_code < 300
         if 400 <= response.status_code < 500 and len(refused[op]) < 5:

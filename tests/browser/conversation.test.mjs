@@ -113,8 +113,9 @@ test("a customer and an agent chat through the widget and the console", { timeou
     await customer.getByText(/^You are (next|number \d+ in the queue)/).waitFor();
     await agent.locator("#offline-messages li", { hasText: "Call me about my order, please" }).waitFor();
     await bob.waitForFunction(() => window.notified.some((n) => n.includes("New chat request from Jonny")) && window.tones > 0);
-    // Alt+A accepts the oldest request in Ann's channels: Jonny's, the only one.
-    await agent.locator("#queue li", { hasText: "Jonny" }).waitFor();
+    // Alt+A accepts the oldest request in Ann's channels: Jonny's, the only one, shown with
+    // how long it has waited.
+    await agent.locator("#queue li", { hasText: "Jonny" }).getByText(/waiting (under a minute|\d+ min)/).waitFor();
     await agent.keyboard.press("Alt+A");
     await agent.locator("#chat").waitFor({ state: "visible" });
     await transcript(customer).getByText("Ann joined the chat.").waitFor();
@@ -210,8 +211,9 @@ test("a customer and an agent chat through the widget and the console", { timeou
     await agent.getByRole("button", { name: "Send" }).click();
     await transcript(agent).getByText("VIP customer, be quick").waitFor();
     await agent.getByLabel("Internal note").uncheck();
+    // Enter sends.
     await agent.getByLabel("Message", { exact: true }).fill("Let me check");
-    await agent.getByRole("button", { name: "Send" }).click();
+    await agent.getByLabel("Message", { exact: true }).press("Enter");
     await transcript(customer).getByText("Ann: Let me check").waitFor();
     assert.equal(await transcript(customer).getByText("VIP customer").count(), 0, "the internal note stays with agents");
 
@@ -286,10 +288,12 @@ test("a customer and an agent chat through the widget and the console", { timeou
     await agent.getByText("This chat is closed.").waitFor();
     await customer.screenshot({ path: `${SHOTS}customer-ended.png`, fullPage: true });
 
-    // A phone: the console's columns stack, and nothing scrolls sideways.
+    // A phone: the console's columns stack, the open chat first, and nothing scrolls sideways.
     await agent.setViewportSize({ width: 375, height: 800 });
     const wide = await agent.evaluate(() => document.scrollingElement.scrollWidth);
     assert.ok(wide <= 375, `the console is ${wide} px wide at 375`);
+    const top = async (selector) => (await agent.locator(selector).boundingBox()).y;
+    assert.ok(await top("#chat") < await top("#queue-title"), "the open chat comes before the lists");
     await agent.screenshot({ path: `${SHOTS}agent-phone.png` });
     await agent.setViewportSize({ width: 1280, height: 720 });
 

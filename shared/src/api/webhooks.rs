@@ -283,9 +283,10 @@ fn stored_time(name: &str, value: &str) -> Result<String, ApiError> {
 pub async fn replay(app: &App, req: Request) -> HandlerResult {
     let body: Replay = req.json()?;
     let (from, to) = (stored_time("from", &body.from)?, stored_time("to", &body.to)?);
-    // What the log still holds of the range: it keeps EventLogDays; an empty or backwards
-    // range holds nothing. The answer says which range was replayed.
+    // What the log holds of the range: the last EventLogDays, up to now (its reads go hour
+    // by hour); an empty or backwards range holds nothing. The answer says which range.
     let from = from.max(app.clock.ago(app.config.events.webhooks.log_days * 86_400));
+    let to = to.min(app.clock.ago(-1));
     let hook = direct_webhook(app, &req).await?;
     let mut plan = crate::domain::plan::Plan::default();
     let rate = crate::domain::plan::RateLimit { limit: REPLAYS_PER_MINUTE, window_secs: 60 };
