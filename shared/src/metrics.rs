@@ -33,7 +33,8 @@ pub struct Usage {
     /// Operation names, in call order.
     pub operations: Vec<&'static str>,
     /// The IAM actions the calls needed (`dynamodb:<action>`): a transaction needs each of
-    /// its items' (PutItem, UpdateItem, DeleteItem, ConditionCheckItem).
+    /// its items' (PutItem, UpdateItem, DeleteItem, ConditionCheckItem). A query of an index
+    /// is `Query index` (its resource is the index's ARN, not the table's).
     pub actions: Vec<&'static str>,
     /// Each call, with what AWS would bill for it.
     pub calls: Vec<Call>,
@@ -124,8 +125,12 @@ fn iam_actions(input: &aws_smithy_runtime_api::client::interceptors::context::In
             })
             .collect();
     }
-    let name = if input.downcast_ref::<QueryInput>().is_some() {
-        "Query"
+    let name = if let Some(q) = input.downcast_ref::<QueryInput>() {
+        if q.index_name.is_some() {
+            "Query index"
+        } else {
+            "Query"
+        }
     } else if input.downcast_ref::<GetItemInput>().is_some() {
         "GetItem"
     } else if input.downcast_ref::<PutItemInput>().is_some() {
