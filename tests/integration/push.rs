@@ -317,6 +317,26 @@ async fn a_read_mark_moves_only_forward_shows_per_participant_and_is_pushed() {
     assert!(reads(&pushed).contains(&("Agent".to_string(), last)), "{pushed:?}");
 }
 
+/// Before a chat: a channel's queue, its length and the wait to expect, with no token.
+#[tokio::test]
+async fn a_visitor_sees_a_channels_queue_before_starting_a_chat() {
+    let t = TestApp::new().await;
+    let channel = format!("outlook-{}", uuid::Uuid::new_v4());
+    let path = format!("/channels/{channel}/queue");
+    let (status, empty) = t.call("GET", &path, None, None).await;
+    assert_eq!(status, 200, "{empty}");
+    assert_eq!(empty, json!({"channelId": channel, "waiting": 0, "estimatedWaitSeconds": null}));
+    let (first, _) = t.start_chat(&channel).await;
+    t.start_chat(&channel).await;
+    assert_eq!(t.call("GET", &path, None, None).await.1["waiting"], 2);
+    accept(&t, &first, &t.agent_token("ann")).await;
+    let (_, after) = t.call("GET", &path, None, None).await;
+    assert_eq!(after["waiting"], 1, "{after}");
+    assert!(after["estimatedWaitSeconds"].is_u64(), "one accept: an estimate: {after}");
+    let (status, body) = t.call("GET", "/channels/%20/queue", None, None).await;
+    assert_eq!(status, 400, "{body}");
+}
+
 /// Queue position: a waiting customer reads its place and the wait to expect, and is
 /// pushed its new place when a request ahead of it is accepted.
 #[tokio::test]

@@ -6,6 +6,8 @@
 //! this hour and the last, counted as each request is first accepted) less what this one
 //! has waited already: an estimate that needs no read of the queue and no clock of its own.
 
+use schemars::JsonSchema;
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::model::{Chat, ChatStatus};
@@ -30,6 +32,23 @@ pub struct RecentWaits {
 pub fn estimated_wait(recent: RecentWaits, waited_secs: i64) -> Option<u64> {
     let mean = recent.wait_seconds.checked_div(recent.accepts)?;
     Some(mean.saturating_sub(u64::try_from(waited_secs.max(0)).unwrap_or(0)))
+}
+
+/// What a visitor may expect of a channel before it starts a chat there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueOutlook {
+    pub channel_id: String,
+    /// The requests waiting in the channel now.
+    pub waiting: u64,
+    /// The channel's recent mean wait, in seconds; null when nothing was accepted lately.
+    pub estimated_wait_seconds: Option<u64>,
+}
+
+/// A channel's outlook from its queue's length and its recent waits: a new request would
+/// wait what recent ones waited.
+pub fn outlook(channel_id: &str, waiting: u64, recent: RecentWaits) -> QueueOutlook {
+    QueueOutlook { channel_id: channel_id.to_string(), waiting, estimated_wait_seconds: estimated_wait(recent, 0) }
 }
 
 /// How long `chat` has waited by `now_secs` (its arrival from its creation time).
@@ -82,6 +101,16 @@ mod tests {
         };
         let chat = Chat::request("c1".into(), &who, TargetType::User, channel.into(), "2026-01-01T00:00:00.000Z");
         Chat { status, ..chat }
+    }
+
+    #[test]
+    fn a_channels_outlook_is_its_queue_and_its_recent_mean_wait() {
+        let none = outlook("sales", 0, RecentWaits::default());
+        assert_eq!((none.waiting, none.estimated_wait_seconds), (0, None), "nothing accepted lately: no estimate");
+        let busy = outlook("sales", 3, RecentWaits { accepts: 2, wait_seconds: 360 });
+        assert_eq!((busy.waiting, busy.estimated_wait_seconds), (3, Some(180)));
+        let shown = serde_json::to_value(&busy).unwrap();
+        assert_eq!(shown, json!({"channelId": "sales", "waiting": 3, "estimatedWaitSeconds": 180}));
     }
 
     #[test]

@@ -197,3 +197,17 @@ pub async fn channel(app: &App, req: Request) -> HandlerResult {
     let n = agents.iter().filter(|a| a.external && a.expires_at > now).count();
     Ok(Response::ok(&json!({ "channelId": channel_id, "online": n > 0, "agents": n })))
 }
+
+/// `GET /channels/{channelId}/queue`: the requests waiting in a channel and the wait to
+/// expect, for a widget to show before a visitor starts a chat. Two reads at once.
+pub async fn queue(app: &App, req: Request) -> HandlerResult {
+    let channel_id = req.param("channelId")?;
+    validate::id("channelId", channel_id)?;
+    if app.config.channel_name(channel_id).is_none() {
+        return Err(ApiError::not_found("no such channel"));
+    }
+    let now = app.clock.epoch_secs();
+    let (waiting, recent) =
+        tokio::try_join!(app.db.requests_waiting(channel_id), app.db.recent_waits(channel_id, now))?;
+    Ok(Response::ok(&crate::domain::queue::outlook(channel_id, waiting, recent)))
+}

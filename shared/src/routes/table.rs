@@ -202,6 +202,9 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/channels/{channelId}/availability", "channel-availability", Access::Open, handler!(api::presence::channel))
         .doc("Whether an agent is online in a channel", &[], None, 200, Some(channel_availability))
         .sample("/channels/sales/availability", None),
+    route("GET", "/channels/{channelId}/queue", "channel-queue", Access::Open, handler!(api::presence::queue))
+        .doc("A channel's queue before a chat starts: the requests waiting and the wait to expect", &[], None, 200, Some(of::<crate::domain::queue::QueueOutlook>))
+        .sample("/channels/sales/queue", None),
     route("POST", "/channels/{channelId}/offline-messages", "offline-message-add", Access::Open, handler!(api::offline::add))
         .doc(
             "Leave a message while nobody is online in a channel (open; counted per address)",

@@ -28,6 +28,11 @@ impl Db {
         Ok(counts.iter().sum())
     }
 
+    /// How many requests wait in a channel's queue: one COUNT Query per shard, at once.
+    pub async fn requests_waiting(&self, channel_id: &str) -> StoreResult<u64> {
+        self.requests_before_key(channel_id, "~".to_string()).await
+    }
+
     /// The requests of a channel that arrived at `time` or later, in order of arrival (at
     /// most `limit`).
     pub async fn requests_from(&self, channel_id: &str, time: &str, limit: usize) -> StoreResult<Vec<Chat>> {
