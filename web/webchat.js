@@ -467,6 +467,12 @@ export class WebChatService {
     return (await this.request("POST", `/channels/${encodeURIComponent(this.channelId)}/offline-messages`, body)).offlineMessage;
   }
 
+  /// The channel's queue before a chat starts: `{ channelId, waiting, estimatedWaitSeconds }`
+  /// (the requests waiting, and the channel's recent mean wait or null).
+  async queueOutlook() {
+    return this.request("GET", `/channels/${encodeURIComponent(this.channelId)}/queue`);
+  }
+
   // Read receipts (not in the seed: its widget has none) ------------------------------
 
   /// Marks the transcript read up to `index` (by default the last message delivered):

@@ -707,3 +707,10 @@ test("a polling client learns of an edit or deletion by the poll's revision, and
   assert.equal(api.calls.filter((c) => c.path.startsWith("/chats/c1/transcript")).length, reads, "read once per change");
   chat.clear();
 });
+
+test("queueOutlook reads the channel's queue before a chat starts", async () => {
+  const outlook = { channelId: "sales", waiting: 2, estimatedWaitSeconds: 90 };
+  const { chat, api } = service({ "GET /channels/sales/queue": async () => [200, outlook] }, { channelId: "sales" });
+  assert.deepEqual(await chat.queueOutlook(), outlook);
+  assert.deepEqual(api.calls.map((c) => `${c.method} ${c.path}`), ["GET /channels/sales/queue"]);
+});

@@ -36,6 +36,7 @@
       leave: "Send message",
       left: "Thank you: we will answer by e-mail.",
       next: "You are next.",
+      waiting: (n) => (n === 0 ? "Nobody is waiting." : n === 1 ? "1 person is waiting." : `${n} people are waiting.`),
       place: (n) => `You are number ${n} in the queue.`,
       wait: (s) => (s < 60 ? "Less than a minute to wait." : `About ${Math.round(s / 60)} min to wait.`),
       typing: "An agent is typing…",
@@ -61,6 +62,7 @@
       leave: "Nachricht senden",
       left: "Danke: wir antworten per E-Mail.",
       next: "Sie sind als Nächstes dran.",
+      waiting: (n) => (n === 0 ? "Niemand wartet." : n === 1 ? "1 Person wartet." : `${n} Personen warten.`),
       place: (n) => `Sie sind Nummer ${n} in der Warteschlange.`,
       wait: (s) => (s < 60 ? "Weniger als eine Minute Wartezeit." : `Etwa ${Math.round(s / 60)} Min. Wartezeit.`),
       typing: "Ein Mitarbeiter schreibt…",
@@ -308,6 +310,11 @@
         if (!a.online && !chat.session) {
           $(".start").hidden = true;
           $(".offline").hidden = false;
+        } else if (!chat.session) {
+          // Someone is online: how many wait before the visitor, and for how long.
+          return chat.queueOutlook().then(({ waiting, estimatedWaitSeconds: s }) => {
+            if (!chat.session) text(".queue", `${t("waiting", waiting)}${s === null ? "" : ` ${t("wait", s)}`}`);
+          });
         }
       })
       .catch(() => {});

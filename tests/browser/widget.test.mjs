@@ -85,6 +85,8 @@ test("a site embeds the widget with one tag and a customer chats through it", { 
     const visitor = await (await browser.newContext()).newPage();
     await visitor.goto(`${SITE}/`);
     await visitor.getByRole("button", { name: /chat/i }).click();
+    // Before starting, the widget says how many wait in the channel's queue: nobody here.
+    await visitor.getByText("Nobody is waiting.").waitFor();
     await visitor.locator("form.start").getByLabel("Your name").fill("Vera");
     await visitor.getByRole("button", { name: "Start chat" }).click();
     await visitor.getByText(/^You are (next|number \d+ in the queue)/).waitFor();
