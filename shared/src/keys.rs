@@ -181,8 +181,8 @@ pub fn connection_pk(connection_id: &str) -> String {
 
 /// GSI1 partition of the subscribed connections that watch one chat (its customer side)
 /// or one agent (all its chats).
-pub fn watchers_pk(watched: &crate::domain::model::Watched) -> String {
-    use crate::domain::model::Watched;
+pub fn watchers_pk(watched: &crate::domain::connections::Watched) -> String {
+    use crate::domain::connections::Watched;
     match watched {
         Watched::Agent(user_id) => format!("WATCH#AGENT#{}", escape(user_id)),
         Watched::Chat(chat_id) => format!("WATCH#CHAT#{}", escape(chat_id)),

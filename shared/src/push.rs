@@ -15,8 +15,9 @@ use aws_smithy_types::Blob;
 use serde_json::{json, Value};
 
 use crate::app::App;
+use crate::domain::connections::{Connection, Viewer, Watched};
 use crate::domain::events::{self, Change, Context, Entity, View};
-use crate::domain::model::{ChatterActive, ChatterType, Connection, Participant, Viewer, Watched};
+use crate::domain::model::{ChatterActive, ChatterType, Participant};
 use crate::domain::push;
 use crate::domain::queue;
 use crate::store::StoreError;

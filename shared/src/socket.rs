@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::app::App;
 use crate::domain::caller::Identity;
-use crate::domain::model::{Connection, Viewer};
+use crate::domain::connections::{Connection, Viewer};
 use crate::domain::{policy, push};
 use crate::store::StoreError;
 

@@ -154,7 +154,7 @@ async fn a_socket_that_is_gone_is_forgotten_and_a_closed_one_removed() {
     let (chat, customer) = t.start_chat("sales").await;
     let socket = Socket::subscribed(port, &customer).await;
     let id = socket.client_id.clone();
-    let watched = shared::domain::model::Watched::Chat(chat.clone());
+    let watched = shared::domain::connections::Watched::Chat(chat.clone());
     assert_eq!(t.app.db.watchers(&watched).await.unwrap().len(), 1);
     // The local @connections API answers as API Gateway's does: a socket it has, and 410 for one it has not.
     let mut http = integration_tests::HttpClient::new(port);
@@ -163,9 +163,9 @@ async fn a_socket_that_is_gone_is_forgotten_and_a_closed_one_removed() {
     assert_eq!(http.call("POST", "/_ws/@connections/ghost", None, Some(&json!([]))).await.0, 410);
     // A connection API Gateway no longer has (its $disconnect was missed): 410 on the next push.
     let (_, session) = t.call("GET", "/session", Some(&customer), None).await;
-    let ghost = shared::domain::model::Connection {
+    let ghost = shared::domain::connections::Connection {
         connection_id: "ghost".into(),
-        viewer: shared::domain::model::Viewer::Chatter {
+        viewer: shared::domain::connections::Viewer::Chatter {
             chat_id: chat.clone(),
             chatter_type: shared::domain::model::ChatterType::Public,
             chatter_id: session["participantId"].as_str().unwrap().into(),
@@ -185,7 +185,7 @@ async fn a_socket_that_is_gone_is_forgotten_and_a_closed_one_removed() {
 }
 
 /// The ids of what `watched` names's subscribed sockets, once there are `n` of them (or after 10 s).
-async fn watchers_until(t: &TestApp, watched: &shared::domain::model::Watched, n: usize) -> Vec<String> {
+async fn watchers_until(t: &TestApp, watched: &shared::domain::connections::Watched, n: usize) -> Vec<String> {
     let mut ids = Vec::new();
     for _ in 0..100 {
         ids = t.app.db.watchers(watched).await.unwrap().into_iter().map(|c| c.connection_id).collect();
@@ -260,7 +260,7 @@ async fn customer_availability_get_is_away_until_a_widget_of_theirs_is_connected
     let socket = Socket::subscribed(port, &kim).await;
     assert_eq!(availability().await, 3);
     socket.close().await;
-    watchers_until(&t, &shared::domain::model::Watched::Chat(chat.clone()), 0).await;
+    watchers_until(&t, &shared::domain::connections::Watched::Chat(chat.clone()), 0).await;
     assert_eq!(availability().await, 2);
     let leave = t.call("POST", &format!("/chats/{chat}/leave"), Some(&kim), None).await;
     assert_eq!(leave.0, 200);

@@ -38,6 +38,7 @@ macro_rules! string_enum {
 }
 
 pub mod caller;
+pub mod connections;
 pub mod egress;
 pub mod erasure;
 pub mod error;

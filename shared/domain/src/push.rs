@@ -10,7 +10,8 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::model::{ChatterActive, ChatterType, Participant, Viewer};
+use crate::connections::Viewer;
+use crate::model::{ChatterActive, ChatterType, Participant};
 
 /// The one channel: the caller's chats.
 pub const CHATS_CHANNEL: &str = "/v2/me/chats";

@@ -7,7 +7,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::app::App;
-use crate::domain::model::{customer_availability, Availability, Presence, Watched};
+use crate::domain::connections::Watched;
+use crate::domain::model::{customer_availability, Availability, Presence};
 use crate::domain::transitions;
 use crate::domain::validate;
 use crate::error::ApiError;

@@ -13,11 +13,12 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
+use crate::domain::connections::{Connection, Watched};
 use crate::domain::error::DomainError;
 use crate::domain::events::Entity;
 use crate::domain::model::{
-    entity, Availability, ChannelAgent, Chat, ChatState, ChatStatus, ChatterType, Connection, FileUpload, Flag,
-    LoggedEvent, Message, Participant, Presence, ReadMark, Typing, Watched, Webhook, WebhookDelivery,
+    entity, Availability, ChannelAgent, Chat, ChatState, ChatStatus, ChatterType, FileUpload, Flag, LoggedEvent,
+    Message, Participant, Presence, ReadMark, Typing, Webhook, WebhookDelivery,
 };
 use crate::domain::plan::{Guarded, Plan, Write};
 use crate::keys;
