@@ -12,6 +12,12 @@
 // the socket is up; when it cannot open or drops, polling takes over (with its backoff) and
 // recovers the gap by index, and the socket is tried again.
 
+import { BayeuxSocket } from "./bayeux.js";
+import { element, NO_FILES, putFile, saveLink, sendFiles } from "./files.js";
+
+// The console and other pages import these from here too.
+export { BayeuxSocket, putFile, saveLink, sendFiles };
+
 const STORAGE_KEY = "livechat.session";
 
 export const Errors = Object.freeze({
@@ -27,7 +33,7 @@ export const Errors = Object.freeze({
   pollLimit: "Polling stopped after too many failures; resetPollExceptions resumes it.",
   pollRunning: "previous poll has not finished.",
   badInput: "Invalid value provided for the input property. An HTML element reference to a textarea or text input is required.",
-  noFiles: "No file provided: pass a file input, a FileList, a File or an array of Files.",
+  noFiles: NO_FILES,
   noFileId: "No fileId provided.",
 });
 
@@ -783,128 +789,6 @@ export class WebChatService {
       this.emit(now ? "agentTypingStarted" : "agentTypingStopped", { typing });
     }
   }
-}
-
-/// A socket of the WebSocket API speaking just enough Bayeux (handshake, subscribe to
-/// /v2/me/chats, heartbeats at the server's advice): `onData` gets each pushed notification,
-/// `onSubscribed` says pushes flow, `onClose` that they stopped (not after `close()`).
-/// Heartbeats are minutes apart (each is a paid message); a socket that dropped without a
-/// close is found by a heartbeat's missing reply (`replyMs`), and `check()` sends one at
-/// once: the widget calls it when the page comes back online or into view.
-export class BayeuxSocket {
-  constructor({ url, token, WebSocket, onSubscribed, onData, onClose, replyMs = 10000 }) {
-    const socket = new WebSocket(`${url}?token=${encodeURIComponent(token)}`);
-    this.socket = socket;
-    let clientId;
-    const send = (message) => socket.send(JSON.stringify([{ ...message, clientId }]));
-    const ended = () => {
-      clearTimeout(this.heartbeatTimer);
-      clearTimeout(this.replyTimer);
-      if (!this.closed) {
-        this.closed = true;
-        onClose?.(this);
-      }
-    };
-    this.beat = () => {
-      if (!clientId || this.closed) return;
-      clearTimeout(this.heartbeatTimer);
-      send({ channel: "/meta/connect", connectionType: "websocket" });
-      if (!this.replyTimer) {
-        this.replyTimer = setTimeout(() => {
-          ended();
-          try { socket.close(); } catch { /* already gone */ }
-        }, replyMs);
-      }
-    };
-    const heartbeat = (advice) => {
-      clearTimeout(this.heartbeatTimer);
-      clearTimeout(this.replyTimer);
-      this.replyTimer = null;
-      this.heartbeatTimer = setTimeout(this.beat, advice?.interval ?? 300000);
-    };
-    socket.onopen = () => send({ channel: "/meta/handshake", version: "1.0", supportedConnectionTypes: ["websocket"] });
-    socket.onmessage = (event) => {
-      let frame;
-      try { frame = JSON.parse(event.data); } catch { return; }
-      for (const m of [].concat(frame)) {
-        if (m.channel === "/meta/handshake" && m.successful) {
-          clientId = m.clientId;
-          send({ channel: "/meta/subscribe", subscription: "/v2/me/chats" });
-          heartbeat(m.advice);
-        } else if (m.channel === "/meta/subscribe" && m.successful) {
-          onSubscribed?.(clientId);
-        } else if (m.channel === "/meta/connect" && m.successful) {
-          heartbeat(m.advice);
-        } else if (m.channel === "/v2/me/chats") {
-          onData?.(m.data);
-        } else if (m.successful === false) {
-          socket.close();
-        }
-      }
-    };
-    socket.onclose = ended;
-  }
-
-  /// A heartbeat now: a socket that dropped silently closes within `replyMs`.
-  check() {
-    this.beat();
-  }
-
-  close() {
-    this.closed = true;
-    clearTimeout(this.heartbeatTimer);
-    clearTimeout(this.replyTimer);
-    this.socket.close();
-  }
-}
-
-/// The seed's file input, a FileList, an array of Files, or one File.
-/// The seed's samples pass jQuery collections (`$('input')`): their first element.
-const element = (x) => (x && x.jquery ? x[0] : x);
-
-function fileList(given) {
-  const files = element(given);
-  if (!files) return [];
-  if (files.files) return Array.from(files.files);
-  if (typeof files.length === "number") return Array.from(files);
-  return [files];
-}
-
-/// sendFile's three steps for each file: announce it (`request` calls the API), PUT it to
-/// storage with the presigned request answered (`put`: its size and type are signed, so
-/// storage takes nothing else), then post it as a `File` message. The posted messages.
-/// Refusals carry the server's texts ("The file sent is an invalid type.", "The file size
-/// exceeds the limit.", "The number of uploads is exceeded."). The console uses it too.
-export async function sendFiles(files, chatId, request, put) {
-  const list = fileList(files);
-  if (!list.length) throw new Error(Errors.noFiles);
-  const messages = [];
-  for (const file of list) {
-    const body = { name: file.name, size: file.size, type: file.type || "application/octet-stream" };
-    const { file: announced, upload } = await request("POST", `/chats/${chatId}/files`, body);
-    await put(upload, file);
-    const posted = await request("POST", `/chats/${chatId}/files/${encodeURIComponent(announced.fileId)}`);
-    messages.push(posted.message);
-  }
-  return messages;
-}
-
-/// A presigned request made as signed: its headers but the length, which the body sets.
-export async function putFile(fetch, upload, file) {
-  const headers = Object.fromEntries(Object.entries(upload.headers ?? {}).filter(([k]) => k !== "content-length" && k !== "host"));
-  const response = await fetch(upload.url, { method: upload.method, headers, body: file });
-  if (!response.ok) throw Object.assign(new Error(`The file could not be stored (HTTP ${response.status}).`), { status: response.status });
-  return response;
-}
-
-/// Opens a download link in a page (nothing outside one).
-export function saveLink(url, name) {
-  const page = globalThis.document;
-  if (!page?.createElement) return;
-  const link = Object.assign(page.createElement("a"), { href: url, download: name, rel: "noopener" });
-  page.body.appendChild(link);
-  link.click();
-  link.remove();
 }
 
 /// A pushed message (Genesys's shape) as the HTTP API hands messages out.
