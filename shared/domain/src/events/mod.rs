@@ -4,7 +4,10 @@
 //!
 //! The mapping is pure: the publisher reads the stream record and whatever context the
 //! change needs (the chat's participants, its transcript, a channel's agents), and this
-//! module turns them into the events to publish.
+//! module turns them into the events to publish. Which events a change makes is decided
+//! here, change by change, for the three vocabularies together (a change's announcements
+//! read side by side, and follow the same facts); how each vocabulary writes them is in its
+//! own module: [`native`], [`rpc`] and [`notification`].
 
 use std::collections::BTreeMap;
 
@@ -22,10 +25,12 @@ use crate::rpc::lines_that_fit;
 pub use crate::rpc::{form_encode, rpc_status, MAX_CHAT_BYTES};
 
 mod context;
-mod shapes;
+mod native;
+mod notification;
+mod rpc;
 
 pub use context::*;
-use shapes::*;
+use notification::*;
 
 struct Out<'a> {
     change: &'a Change,
@@ -56,31 +61,17 @@ impl Out<'_> {
         actor: Option<&str>,
         data: Value,
     ) {
-        let body = json!({
-            "eventId": format!("{}:native:{}", self.change.id, event),
-            "event": event,
-            "occurredAt": self.change.at,
-            "chatId": chat.map(|c| &c.chat_id),
-            "channelId": chat.map(|c| c.channel_id.as_str()).or(channel),
-            "actor": actor,
-            "data": data,
-        });
-        self.push(Format::Native, event, chat, channel, body.to_string());
+        let body = native::body(self.change, event, chat, channel, actor, data);
+        self.push(Format::Native, event, chat, channel, body);
     }
 
     fn rpc(&mut self, event: &'static str, chat: Option<&Chat>, channel: Option<&str>, params: &[(&str, String)]) {
-        let mut all: Vec<(&str, String)> = vec![
-            ("EVENT", event.to_string()),
-            ("LICENCE", self.ctx.licence.clone()),
-            ("EVENT_ID", format!("{}:rpc:{}", self.change.id, event)),
-        ];
-        all.extend(params.iter().cloned());
-        self.push(Format::Rpc, event, chat, channel, form_encode(&all));
+        let body = rpc::body(self.change, self.ctx, event, params);
+        self.push(Format::Rpc, event, chat, channel, body);
     }
 
     fn notification(&mut self, event: &'static str, chat: &Chat, data: Value) {
-        let body = json!({ "eventId": format!("{}:notification:{}", self.change.id, event), "data": data, "channel": "/v2/me/chats" });
-        self.push(Format::Notification, event, Some(chat), None, body.to_string());
+        self.push(Format::Notification, event, Some(chat), None, notification::body(self.change, event, &data));
         self.notes.push(data);
     }
 }
@@ -387,49 +378,8 @@ fn message_added(out: &mut Out, m: &Message) {
     {
         return;
     }
-    let kind = match (m.kind, m.event.as_deref().and_then(SystemEvent::parse)) {
-        (MessageType::System, Some(SystemEvent::Joined)) => "ParticipantJoined",
-        (MessageType::System, Some(SystemEvent::Left | SystemEvent::Declined | SystemEvent::Removed)) => {
-            "ParticipantLeft"
-        }
-        (MessageType::Text, _) => "Text",
-        // Not in the seed's list: the file's name is the text, the file rides along.
-        (MessageType::File, _) => "FileUploaded",
-        _ => "Notice",
-    };
-    let shown = ctx.view_masking().message(m);
-    let message = json!({
-        "index": m.index,
-        "from": {
-            "nickname": shown.chatter_name,
-            "type": match m.chatter_type {
-                ChatterType::User => "Agent",
-                ChatterType::System => "System",
-                _ => "Customer",
-            },
-            "participantId": shown.chatter_id,
-        },
-        "text": shown.text,
-        "visibility": if m.internal { "Agents" } else { "All" },
-        "timestamp": seed_timestamp(&m.create_time),
-        "type": kind,
-        // The seed's name, the seed's unit: milliseconds.
-        "timestampSeconds": millis(&m.create_time),
-    });
-    let mut message = message;
-    if let (Some(file), Some(entry)) = (&m.file, message.as_object_mut()) {
-        entry.insert("file".into(), json!(file));
-    }
-    let chat_uri = format!("{}/chats/{}", ctx.api_url, chat.chat_id);
-    let mut data = serde_json::Map::new();
-    data.insert("messageType".into(), json!("MessageLogUpdated"));
-    data.insert("notificationType".into(), json!("NewMessages"));
-    data.insert("messages".into(), json!([message]));
-    data.insert("chatUri".into(), json!(chat_uri));
-    if let Some(reference) = &m.reference_id {
-        data.insert("referenceId".into(), json!(reference));
-    }
-    let data = Value::Object(data);
+    let entry = message_entry(m, &ctx.view_masking().message(m));
+    let data = referenced(log_updated(ctx, chat, entry), m.reference_id.as_deref());
     out.notification("NewMessages", chat, data);
 }
 
@@ -455,24 +405,9 @@ fn message_changed(out: &mut Out, old: &Message, new: &Message) {
     {
         return;
     }
-    let shown = ctx.view_masking().message(new);
     let at = new.versions.last().map_or(&out.change.at, |v| &v.until);
-    let mut entry = json!({
-        "type": kind,
-        "messageIndex": new.index,
-        "from": { "nickname": shown.chatter_name, "participantId": shown.chatter_id },
-        "timestamp": seed_timestamp(at),
-        "timestampSeconds": millis(at),
-    });
-    if let (false, Some(map)) = (new.deleted, entry.as_object_mut()) {
-        map.insert("text".into(), json!(shown.text));
-    }
-    out.notes.push(json!({
-        "messageType": "MessageLogUpdated",
-        "notificationType": "NewMessages",
-        "messages": [entry],
-        "chatUri": format!("{}/chats/{}", ctx.api_url, chat.chat_id),
-    }));
+    let entry = change_entry(new, &ctx.view_masking().message(new), kind, at);
+    out.notes.push(log_updated(ctx, chat, entry));
 }
 
 /// Typing started or stopped: pushed to the other side's sockets only (Genesys's
@@ -495,28 +430,10 @@ fn typing_changed(out: &mut Out, t: &Typing) {
         .map(|p| masking.participant(p));
     let (nickname, participant_id) =
         shown.map(|p| (p.chatter_name, p.chatter_id)).unwrap_or_else(|| (t.chatter_name.clone(), t.chatter_id.clone()));
-    let kind = if t.typing { "TypingStarted" } else { "TypingStopped" };
-    let mut message = json!({
-        "from": {
-            "nickname": nickname,
-            "type": if t.chatter_type == ChatterType::User { "Agent" } else { "Customer" },
-            "participantId": participant_id,
-        },
-        "type": kind,
-        "visibility": "All",
-        "timestamp": seed_timestamp(&out.change.at),
-        "timestampSeconds": millis(&out.change.at),
-    });
     // The typing preview: for agents only.
-    if let (View::Agent(_), Some(text), Some(map)) = (&ctx.view, &t.text, message.as_object_mut()) {
-        map.insert("text".into(), json!(text));
-    }
-    out.notes.push(json!({
-        "messageType": "MessageLogUpdated",
-        "notificationType": "NewMessages",
-        "messages": [message],
-        "chatUri": format!("{}/chats/{}", ctx.api_url, chat.chat_id),
-    }));
+    let preview = t.text.as_deref().filter(|_| matches!(ctx.view, View::Agent(_)));
+    let entry = typing_entry(t, (&nickname, &participant_id), preview, &out.change.at);
+    out.notes.push(log_updated(ctx, chat, entry));
 }
 
 /// A read receipt: native `ChatMessageRead` for integrators, and pushed to sockets as a
@@ -539,25 +456,8 @@ fn read_marked(out: &mut Out, before: Option<u64>, m: &ReadMark) {
     let masking = ctx.view_masking();
     let reader = ctx.participants.iter().find(|p| p.chatter_type == m.chatter_type && p.chatter_id == m.chatter_id);
     let Some(reader) = reader.filter(|p| masking.shows(p.chatter_type, &p.chatter_id)) else { return };
-    let shown = masking.participant(reader);
-    out.notes.push(json!({
-        "messageType": "MessageLogUpdated",
-        "notificationType": "NewMessages",
-        "messages": [{
-            "from": {
-                "nickname": shown.chatter_name,
-                "type": if m.chatter_type == ChatterType::User { "Agent" } else { "Customer" },
-                "participantId": shown.chatter_id,
-            },
-            "type": "MessagesRead",
-            // Not `index`: clients drop an entry whose index they have (a message pushed twice).
-            "lastReadIndex": m.last_read_index,
-            "visibility": "All",
-            "timestamp": seed_timestamp(&m.read_time),
-            "timestampSeconds": millis(&m.read_time),
-        }],
-        "chatUri": format!("{}/chats/{}", ctx.api_url, chat.chat_id),
-    }));
+    let entry = read_entry(m, &masking.participant(reader));
+    out.notes.push(log_updated(ctx, chat, entry));
 }
 
 fn presence_changed(out: &mut Out, p: &Presence, change: &Change) {
