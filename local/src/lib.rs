@@ -245,7 +245,13 @@ async fn health(app: &App) -> Result<Response, ApiError> {
 /// `POST /dev/cleanup` (`make cleanup`): one run of cleanup-cron's handler, answering its
 /// summary. Local only, like `/dev/tokens`: in AWS the schedule runs it.
 async fn dev_cleanup(app: &App) -> Result<Response, ApiError> {
-    Ok(Response::ok(&shared::cleanup::handle(app, serde_json::Value::Null).await?))
+    match shared::cleanup::handle(app, serde_json::Value::Null).await {
+        Ok(summary) => Ok(Response::ok(&summary)),
+        Err(shared::cleanup::CleanupError::Store(e)) => Err(e.into()),
+        Err(e @ shared::cleanup::CleanupError::Settings(_)) => {
+            Err(ApiError::new(503, "cleanup_not_configured", e.to_string()))
+        }
+    }
 }
 
 #[derive(Deserialize)]

@@ -38,8 +38,22 @@ pub struct Summary {
     pub incomplete: bool,
 }
 
-/// One scheduled run; the event itself carries nothing we need.
-pub async fn handle(app: &App, _event: serde_json::Value) -> StoreResult<serde_json::Value> {
+/// Why a cleanup run did not happen or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum CleanupError {
+    #[error("the cleanup's settings cannot be read: {0}")]
+    Settings(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// One scheduled run; the event itself carries nothing we need. Not with settings that
+/// could not be read: closing and removing chats on a wrong schedule cannot be undone.
+pub async fn handle(app: &App, _event: serde_json::Value) -> Result<serde_json::Value, CleanupError> {
+    if let Some(problem) = &app.config.cleanup.problem {
+        tracing::error!(problem, "cleanup not run");
+        return Err(CleanupError::Settings(problem.clone()));
+    }
     let deadline = Instant::now() + Duration::from_secs(app.config.cleanup.budget_secs.max(1) as u64);
     // Boxed: the run's nested futures are deep enough to pass the compiler's layout
     // query limit inside the function's main otherwise.

@@ -1,6 +1,8 @@
 //! Configuration, read once per cold start from the environment. Missing required
-//! settings fail the start, not a request; the files settings, which only the functions
-//! that serve files use, leave those routes unavailable instead (`FilesConfig::problem`).
+//! settings fail the start, not a request. The sections only some functions use are read
+//! on their own, and a bad value stops only those: the files settings leave the file
+//! routes unavailable (`FilesConfig::problem`), the cleanup settings the cleanup
+//! (`CleanupConfig::problem`); template.yaml gives the cleanup's to its function alone.
 
 use crate::domain::files::{base_type, FileLimits};
 use std::collections::BTreeMap;
@@ -145,6 +147,36 @@ pub struct CleanupConfig {
     pub chat_retention_secs: i64,
     /// How long one run may work before it leaves the rest to the next run.
     pub budget_secs: i64,
+    /// A cleanup setting that could not be read: the cleanup refuses to run (it would
+    /// close or remove chats on a wrong schedule), and every other function works.
+    pub problem: Option<String>,
+}
+
+impl Default for CleanupConfig {
+    fn default() -> Self {
+        CleanupConfig {
+            request_close_secs: 3600,
+            closed_retention_secs: 3600,
+            chat_retention_secs: 30 * 24 * 3600,
+            budget_secs: 240,
+            problem: None,
+        }
+    }
+}
+
+impl CleanupConfig {
+    /// The cleanup's settings, read on their own from `get` (the environment).
+    pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Result<CleanupConfig, ConfigError> {
+        let number = |name: &str, default: i64| parse_number(name, clean(get(name)), default);
+        let d = CleanupConfig::default();
+        Ok(CleanupConfig {
+            request_close_secs: number("REQUEST_CLOSE_SECONDS", d.request_close_secs)?,
+            closed_retention_secs: number("CLOSED_RETENTION_SECONDS", d.closed_retention_secs)?,
+            chat_retention_secs: number("CHAT_RETENTION_SECONDS", d.chat_retention_secs)?,
+            budget_secs: number("CLEANUP_BUDGET_SECONDS", d.budget_secs)?,
+            problem: None,
+        })
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -261,12 +293,8 @@ impl Config {
             customer_messages_per_minute: count("CUSTOMER_MESSAGES_PER_MINUTE", 30)?,
             chats_per_minute_per_address: count("CHATS_PER_MINUTE_PER_ADDRESS", 10)?,
             message_edit_secs: number("MESSAGE_EDIT_SECONDS", 15 * 60)?,
-            cleanup: CleanupConfig {
-                request_close_secs: number("REQUEST_CLOSE_SECONDS", 3600)?,
-                closed_retention_secs: number("CLOSED_RETENTION_SECONDS", 3600)?,
-                chat_retention_secs: number("CHAT_RETENTION_SECONDS", 30 * 24 * 3600)?,
-                budget_secs: number("CLEANUP_BUDGET_SECONDS", 240)?,
-            },
+            cleanup: CleanupConfig::from_vars(|name| std::env::var(name).ok())
+                .unwrap_or_else(|e| CleanupConfig { problem: Some(e.0), ..CleanupConfig::default() }),
             events: EventsConfig {
                 topic_arn: var("EVENTS_TOPIC_ARN"),
                 licence: var("LICENCE").unwrap_or_else(|| "0".into()),
@@ -330,5 +358,16 @@ mod tests {
         assert!(bad.0.contains("FILES_MAX_BYTES"), "{bad}");
         let unset = FilesConfig::from_vars(|_| None).unwrap();
         assert_eq!((unset.limits.max_bytes, unset.bucket), (crate::domain::files::DEFAULT_MAX_BYTES, None));
+    }
+
+    /// So are the cleanup's: only cleanup-cron reads them (template.yaml gives them to it
+    /// alone), and a bad one stops only the cleanup.
+    #[test]
+    fn the_cleanup_settings_are_read_on_their_own() {
+        let with = |value: &'static str| move |name: &str| (name == "REQUEST_CLOSE_SECONDS").then(|| value.to_string());
+        assert_eq!(CleanupConfig::from_vars(with("600")).unwrap().request_close_secs, 600);
+        let bad = CleanupConfig::from_vars(with("an hour")).unwrap_err();
+        assert!(bad.0.contains("REQUEST_CLOSE_SECONDS"), "{bad}");
+        assert_eq!(CleanupConfig::from_vars(|_| None).unwrap().chat_retention_secs, 30 * 24 * 3600);
     }
 }

@@ -294,3 +294,15 @@ async fn a_cleanup_run_reads_the_same_with_10000_unrelated_chats() {
     assert_eq!(before.read_units, after.read_units);
     assert_eq!(before.round_trips, after.round_trips);
 }
+
+/// A cleanup setting that cannot be read stops the cleanup, which would otherwise close and
+/// remove chats on a wrong schedule, and nothing else.
+#[tokio::test]
+async fn a_bad_cleanup_setting_stops_only_the_cleanup() {
+    let t = TestApp::with(|c| c.cleanup.problem = Some("REQUEST_CLOSE_SECONDS must be a whole number".into())).await;
+    let (chat, customer) = t.start_chat("sales").await;
+    let refused = shared::cleanup::handle(&t.app, serde_json::Value::Null).await.unwrap_err();
+    assert!(matches!(refused, shared::cleanup::CleanupError::Settings(_)), "{refused}");
+    assert!(refused.to_string().contains("REQUEST_CLOSE_SECONDS"), "{refused}");
+    assert_eq!(t.call("GET", &format!("/chats/{chat}"), Some(&customer), None).await.0, 200);
+}

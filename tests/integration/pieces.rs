@@ -778,6 +778,25 @@ fn condition(name: &str, params: &[(&str, &str)]) -> bool {
 
 /// The shared HS256 agent key (M6 of the 2026-12-05 review) is off by default wherever an
 /// identity provider is configured: no function reads its secret then.
+/// The cleanup's settings reach only the cleanup function: a bad one cannot stop any other
+/// function (shared::config reads them on their own, too).
+#[test]
+fn the_cleanup_settings_are_given_to_the_cleanup_function_alone() {
+    let text = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
+    let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let globals = &doc["Globals"]["Function"]["Environment"]["Variables"];
+    for name in
+        ["REQUEST_CLOSE_SECONDS", "CLOSED_RETENTION_SECONDS", "CHAT_RETENTION_SECONDS", "CLEANUP_BUDGET_SECONDS"]
+    {
+        assert!(globals.get(name).is_none(), "{name} is in Globals");
+        for (id, function) in template_functions() {
+            let own = function["Properties"]["Environment"]["Variables"].get(name).is_some();
+            let cleanup = function["Metadata"]["BuildProperties"]["Binary"] == "cleanup-cron";
+            assert!(own == (cleanup && name != "CLEANUP_BUDGET_SECONDS"), "{id}: {name}");
+        }
+    }
+}
+
 #[test]
 fn the_shared_agent_key_is_off_by_default_with_an_identity_provider() {
     assert!(condition("SharedAgentKey", &[]), "no provider: the shared key signs agents in");

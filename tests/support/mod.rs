@@ -161,12 +161,7 @@ pub fn test_config(table: &str) -> Config {
             ..Default::default()
         },
         files: Default::default(),
-        cleanup: shared::config::CleanupConfig {
-            request_close_secs: 3600,
-            closed_retention_secs: 0,
-            chat_retention_secs: 30 * 24 * 3600,
-            budget_secs: 60,
-        },
+        cleanup: shared::config::CleanupConfig { closed_retention_secs: 0, budget_secs: 60, ..Default::default() },
     }
 }
 
