@@ -179,8 +179,8 @@ fn an_erasure_is_announced_once_and_its_item_changes_not_at_all() {
     }
 }
 
-fn offline() -> crate::offline::OfflineMessage {
-    crate::offline::OfflineMessage {
+fn offline() -> crate::model::OfflineMessage {
+    crate::model::OfflineMessage {
         offline_message_id: "o1".into(),
         channel_id: "sales".into(),
         name: "Jo".into(),

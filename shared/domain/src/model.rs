@@ -578,6 +578,20 @@ pub struct ChannelAgent {
     pub expires_at: i64,
 }
 
+/// A message left for a channel while nobody was online.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OfflineMessage {
+    pub offline_message_id: String,
+    pub channel_id: String,
+    pub name: String,
+    pub email: String,
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_data: Option<Map<String, Value>>,
+    pub create_time: String,
+}
+
 /// An agent's per-chat state (ChatFlagSet): `Seen`, `NotificationNewChatSeen`, ...
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]

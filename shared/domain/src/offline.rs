@@ -3,26 +3,13 @@
 //! up from the native `OfflineMessageAdd` event.
 
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde::Deserialize;
+use serde_json::Value;
 
 use crate::error::{DomainError, DomainResult};
+use crate::model::OfflineMessage;
 use crate::plan::{Moment, Plan, RateLimit, Write};
 use crate::validate;
-
-/// A message left for a channel.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct OfflineMessage {
-    pub offline_message_id: String,
-    pub channel_id: String,
-    pub name: String,
-    pub email: String,
-    pub text: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_data: Option<Map<String, Value>>,
-    pub create_time: String,
-}
 
 /// `POST /channels/{channelId}/offline-messages`: what the widget's form sends.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

@@ -89,7 +89,7 @@ pub enum Write {
     /// An erasure's receipt.
     Erasure(crate::erasure::Erasure),
     /// A message left for a channel while nobody was online (it must not exist yet).
-    OfflineMessage(crate::offline::OfflineMessage),
+    OfflineMessage(crate::model::OfflineMessage),
 }
 
 /// At most `limit` requests per `window_secs` (0: no limit).

@@ -7,8 +7,8 @@ use serde_json::json;
 
 use crate::app::App;
 use crate::domain::erasure::{self, Erasure};
+use crate::domain::model::OfflineMessage;
 use crate::domain::model::{Chat, Participant};
-use crate::domain::offline::OfflineMessage;
 use crate::domain::plan::{Plan, Write};
 use crate::domain::validate;
 use crate::error::ApiError;

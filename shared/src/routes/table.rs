@@ -212,7 +212,7 @@ pub const ROUTES: &[Route] = &[
             Some(of::<crate::domain::offline::LeaveMessage>),
             201,
             Some(|g| {
-                object(&[("offlineMessage", of::<crate::domain::offline::OfflineMessage>(g))], &["offlineMessage"])
+                object(&[("offlineMessage", of::<crate::domain::model::OfflineMessage>(g))], &["offlineMessage"])
             }),
         )
         .sample("/channels/sales/offline-messages", Some(r#"{"name": "Jo", "email": "jo@example.com", "text": "Please call me back about order A1."}"#)),
@@ -225,7 +225,7 @@ pub const ROUTES: &[Route] = &[
             Some(|g| {
                 object(
                     &[
-                        ("offlineMessages", array(of::<crate::domain::offline::OfflineMessage>(g))),
+                        ("offlineMessages", array(of::<crate::domain::model::OfflineMessage>(g))),
                         ("nextCursor", nullable("string")),
                     ],
                     &["offlineMessages", "nextCursor"],

@@ -48,7 +48,7 @@ impl Db {
         channel_id: &str,
         limit: usize,
         cursor: Option<&str>,
-    ) -> StoreResult<(Vec<crate::domain::offline::OfflineMessage>, Option<String>)> {
+    ) -> StoreResult<(Vec<crate::domain::model::OfflineMessage>, Option<String>)> {
         let start = cursor
             .map(decode_cursor)
             .transpose()?

@@ -4,7 +4,7 @@
 //! channel's offline messages.
 
 use super::*;
-use crate::domain::offline::OfflineMessage;
+use crate::domain::model::OfflineMessage;
 
 impl Db {
     /// Every participation of `customer_id`, as a known customer or as a visitor.

@@ -33,7 +33,7 @@ pub enum Entity {
     /// How far a chatter has read (a read receipt).
     ReadMark(ReadMark),
     /// A message left for a channel while nobody was online.
-    OfflineMessage(crate::offline::OfflineMessage),
+    OfflineMessage(crate::model::OfflineMessage),
     /// A customer's erasure (its receipt).
     Erasure(crate::erasure::Erasure),
 }
