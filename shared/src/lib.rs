@@ -29,6 +29,7 @@ pub mod store;
 pub mod stream;
 pub mod telemetry;
 pub mod time;
+pub mod topic;
 
 pub use app::App;
 /// The domain is a crate of its own, so that the layering is the compiler's: it cannot name

@@ -15,6 +15,7 @@ use crate::error::ApiError;
 use crate::http::{HandlerResult, Request, Response};
 use crate::queue::{self, Target};
 use crate::time;
+use crate::topic::{self, TopicError};
 
 const MAX_URL_CHARS: usize = 2048;
 
@@ -83,17 +84,13 @@ pub fn check_url(url: &str) -> Result<&'static str, ApiError> {
     Ok(protocol)
 }
 
-fn sns_error<E: std::error::Error + 'static>(e: aws_sdk_sns::error::SdkError<E>) -> ApiError {
-    tracing::warn!(error = %aws_smithy_types::error::display::DisplayErrorContext(&e), "sns call failed");
-    ApiError::unavailable()
-}
-
-fn topic(app: &App) -> Result<&str, ApiError> {
-    app.config
-        .events
-        .topic_arn
-        .as_deref()
-        .ok_or_else(|| ApiError::new(503, "unavailable", "no events topic is configured"))
+impl From<TopicError> for ApiError {
+    fn from(e: TopicError) -> Self {
+        match e {
+            TopicError::NoTopic => ApiError::new(503, "unavailable", "no events topic is configured"),
+            TopicError::Unavailable => ApiError::unavailable(),
+        }
+    }
 }
 
 /// `POST /webhooks` `{"url", "events", "format", "mode"}`, for admins.
@@ -134,67 +131,11 @@ pub async fn add(app: &App, req: Request) -> HandlerResult {
             "webhookId": webhook.webhook_id, "status": "active", "secret": webhook.secret, "webhook": webhook.shown(),
         })));
     }
-    webhook.subscription_arn = subscribe(app, &webhook, protocol).await?;
+    webhook.subscription_arn = topic::subscribe(app, &webhook, protocol).await?;
     app.db.put_webhook(&webhook).await?;
     Ok(Response::created(
         &json!({ "webhookId": webhook.webhook_id, "status": "pendingConfirmation", "webhook": webhook.shown() }),
     ))
-}
-
-/// An SNS subscription for an `sns` webhook; JSON vocabularies ask SNS for their content type.
-async fn subscribe(app: &App, webhook: &Webhook, protocol: &str) -> Result<String, ApiError> {
-    let filter = json!({ "event": webhook.events, "format": [webhook.format.as_str()] });
-    let mut subscribe = app
-        .sns
-        .subscribe()
-        .topic_arn(topic(app)?)
-        .protocol(protocol)
-        .endpoint(&webhook.url)
-        .return_subscription_arn(true)
-        .attributes("FilterPolicy", filter.to_string())
-        .attributes("RawMessageDelivery", "true");
-    if webhook.format != Format::Rpc {
-        // SNS's content types do not include a form; `direct` mode sends one.
-        let policy = json!({ "requestPolicy": { "headerContentType": "application/json" } });
-        subscribe = subscribe.attributes("DeliveryPolicy", policy.to_string());
-    }
-    if let Some(dlq) = &app.config.events.dead_letter_arn {
-        subscribe = subscribe.attributes("RedrivePolicy", json!({ "deadLetterTargetArn": dlq }).to_string());
-    }
-    let out = subscribe.send().await.map_err(sns_error)?;
-    Ok(out.subscription_arn().unwrap_or_default().to_string())
-}
-
-/// The subscription's ARN: as stored, or, where SNS answered "pending confirmation" at
-/// subscribe time, found by endpoint among the topic's subscriptions once confirmed.
-async fn subscription_arn(app: &App, hook: &Webhook) -> Result<Option<String>, ApiError> {
-    if hook.subscription_arn.starts_with("arn:") {
-        return Ok(Some(hook.subscription_arn.clone()));
-    }
-    let topic = topic(app)?;
-    let mut next = None;
-    loop {
-        let out = app
-            .sns
-            .list_subscriptions_by_topic()
-            .topic_arn(topic)
-            .set_next_token(next)
-            .send()
-            .await
-            .map_err(sns_error)?;
-        if let Some(found) = out
-            .subscriptions()
-            .iter()
-            .filter(|s| s.endpoint() == Some(hook.url.as_str()))
-            .find_map(|s| s.subscription_arn().filter(|a| a.starts_with("arn:")))
-        {
-            return Ok(Some(found.to_string()));
-        }
-        next = out.next_token().map(str::to_string);
-        if next.is_none() {
-            return Ok(None);
-        }
-    }
 }
 
 /// The webhook's state: `active` or `disabled` (direct); as SNS reports it (sns).
@@ -202,15 +143,7 @@ async fn status(app: &App, hook: &Webhook) -> &'static str {
     if hook.mode == DeliveryMode::Direct {
         return if hook.disabled_time.is_some() { "disabled" } else { "active" };
     }
-    let Ok(Some(arn)) = subscription_arn(app, hook).await else { return "pendingConfirmation" };
-    match app.sns.get_subscription_attributes().subscription_arn(arn).send().await {
-        Ok(out) => match out.attributes().and_then(|a| a.get("PendingConfirmation")).map(String::as_str) {
-            Some("true") => "pendingConfirmation",
-            _ => "confirmed",
-        },
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found_exception()) => "deleted",
-        Err(_) => "unknown",
-    }
+    topic::status(app, hook).await
 }
 
 /// `GET /webhooks`: every webhook with its status (never its secret).
@@ -229,15 +162,8 @@ pub async fn delete(app: &App, req: Request) -> HandlerResult {
     let id = req.param("webhookId")?;
     validate::id("webhookId", id)?;
     let hook = app.db.webhook(id).await?.ok_or_else(|| ApiError::not_found("no such webhook"))?;
-    // A subscription still pending confirmation cannot be unsubscribed; SNS drops it in 3 days.
     if hook.mode == DeliveryMode::Sns {
-        if let Some(arn) = subscription_arn(app, &hook).await? {
-            match app.sns.unsubscribe().subscription_arn(arn).send().await {
-                Ok(_) => {}
-                Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found_exception()) => {}
-                Err(e) => return Err(sns_error(e)),
-            }
-        }
+        topic::unsubscribe(app, &hook).await?;
     }
     app.db.delete_webhook(id).await?;
     Ok(Response::no_content())
