@@ -1,7 +1,8 @@
 //! The operations and how a request reaches one: the access rules, dispatch, and the copy
 //! of its own routes each Lambda function serves. The table itself is [`table`]: one
-//! declaration per operation, from which the OpenAPI document, functions/ and events/ are
-//! generated (`make generate`) and template.yaml is checked.
+//! declaration per operation, from which the OpenAPI document, functions/, events/ and a
+//! new function's block in template.yaml are generated (`make generate`), and the template
+//! is checked.
 
 use std::collections::HashMap;
 use std::future::Future;

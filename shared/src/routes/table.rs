@@ -1,7 +1,8 @@
 //! The table of operations: one declaration each, with its route, function, access rule,
 //! handler, documentation and sample request. Adding an operation is an entry here, its
 //! handler and planner, and their tests; `make generate` then writes its function package,
-//! sample event and OpenAPI entry, and the tests name what template.yaml must grant it.
+//! sample event, OpenAPI entry and template block, and the tests name the DynamoDB calls
+//! that block must grant.
 
 use super::{route, Access, Route};
 use crate::api;
