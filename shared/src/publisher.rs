@@ -175,11 +175,7 @@ async fn describe_record(
             }
             ctx.clone()
         }
-        None => Context {
-            licence: app.config.events.licence.clone(),
-            api_url: app.config.events.api_url.clone(),
-            ..Default::default()
-        },
+        None => stream::context(app, None, Vec::new()),
     };
     // RPC's STATUS: the agent's availability now (one read per agent and batch).
     for user_id in events::status_needed(&change) {

@@ -195,14 +195,7 @@ pub async fn fast(app: &App, state: &crate::domain::model::ChatState, messages: 
     if !app.config.events.fast_push || messages.is_empty() {
         return;
     }
-    let ctx = Context {
-        chat: Some(state.chat.clone()),
-        participants: state.participants.clone(),
-        licence: app.config.events.licence.clone(),
-        api_url: app.config.events.api_url.clone(),
-        mask: app.config.agent_mask().map(str::to_string),
-        ..Default::default()
-    };
+    let ctx = stream::context(app, Some(state.chat.clone()), state.participants.clone());
     let work = async {
         let mut chats = HashMap::from([(state.chat.chat_id.clone(), ctx)]);
         for m in messages {

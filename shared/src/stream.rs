@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 
 use crate::app::App;
 use crate::domain::events::{Change, Context, Entity};
+use crate::domain::model::{Chat, Participant};
 use crate::store::{self, StoreError};
 use crate::time;
 
@@ -53,16 +54,22 @@ pub fn chat_id_of(change: &Change) -> Option<String> {
 }
 
 /// What every vocabulary reads about a chat: the chat and its participants as they are now
-/// (none once purged), with this deployment's licence, API URL and masking.
+/// (none once purged), with this deployment's settings ([`context`]).
 pub async fn chat_context(app: &App, chat_id: &str) -> Result<Context, StoreError> {
     let state = app.db.load_any_state(chat_id, false).await?;
     let (chat, participants) = state.map(|s| (Some(s.chat), s.participants)).unwrap_or_default();
-    Ok(Context {
+    Ok(context(app, chat, participants))
+}
+
+/// A chat and its participants (none for a change of no chat) with this deployment's
+/// licence, API URL and agent-name masking: the one place events read those from.
+pub fn context(app: &App, chat: Option<Chat>, participants: Vec<Participant>) -> Context {
+    Context {
         chat,
         participants,
         licence: app.config.events.licence.clone(),
         api_url: app.config.events.api_url.clone(),
-        mask: app.config.mask_agent_names.then(|| app.config.default_agent_name.clone()),
+        mask: app.config.agent_mask().map(str::to_string),
         ..Default::default()
-    })
+    }
 }
