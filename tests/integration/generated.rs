@@ -134,10 +134,16 @@ fn sample_event(route: &Route) -> Result<String, String> {
 /// A start for a new function's block in template.yaml: its routes from the table, and the
 /// key policies [`shared::routes::keys_needed`] names; the DynamoDB actions are for
 /// `every_sample_event_is_answered_by_its_handler` to name, and are the one part to edit.
-pub fn template_block(function: &str) -> String {
+/// A function's logical id in template.yaml (`chat-get` → `ChatGetFunction`): the
+/// Makefile's `build-<LogicalId>` target builds the binary of that name.
+pub fn logical_id(function: &str) -> String {
     let camel: String = function.split('-').map(|w| w[..1].to_uppercase() + &w[1..]).collect();
+    format!("{camel}Function")
+}
+
+pub fn template_block(function: &str) -> String {
     let routes: Vec<_> = ROUTES.iter().filter(|r| r.function == function).collect();
-    let mut out = format!("  {camel}Function:\n    Type: AWS::Serverless::Function\n");
+    let mut out = format!("  {}:\n    Type: AWS::Serverless::Function\n", logical_id(function));
     for line in SKIPS {
         out += &format!("    {line}\n");
     }

@@ -49,8 +49,7 @@ fn each_function_is_built_by_the_makefile_under_its_logical_id() {
     for (id, resource) in template_functions() {
         assert_eq!(resource["Metadata"]["BuildMethod"].as_str(), Some("makefile"), "{id}");
         let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap();
-        let camel: String = binary.split('-').map(|w| w[..1].to_uppercase() + &w[1..]).collect();
-        assert_eq!(id, format!("{camel}Function"), "the Makefile's build-{id} would not build {binary}");
+        assert_eq!(id, crate::generated::logical_id(binary), "the Makefile's build-{id} would not build {binary}");
         built.insert(binary.to_string());
     }
     let packages = function_packages();
