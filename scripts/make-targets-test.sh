@@ -169,4 +169,6 @@ check "make bench-cold (quick)" bench_cold_quick
 check "make deploy-local (when packaged)" deploy_local_if_packaged
 check "sam build (when packaged)" sam_build_if_packaged
 echo "make-targets: $passed passed, $failed failed"
+# What the builds took: CI's disk is small (see .ci/run).
+echo "disk: $(du -sh "${CARGO_TARGET_DIR:-target}" | cut -f1) in ${CARGO_TARGET_DIR:-target}/, $(df -h --output=avail . | tail -n 1 | tr -d ' ') free"
 [ "$failed" = 0 ]
