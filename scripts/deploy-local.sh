@@ -25,11 +25,15 @@ for _ in $(seq 1 150); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && br
 .venv/bin/python scripts/deploy_local.py "http://127.0.0.1:$port" "$dir/deployed.json" ||
   { tail -n 30 "$dir/emulator.log"; exit 1; }
 python3 scripts/deploy_smoke.py "$dir/deployed.json" || { grep -E "ERROR|error" "$dir/emulator.log" | tail -n 20; exit 1; }
+source scripts/stack.sh
+node_clients
+COMETD_MODULES="$PWD/.local/cometd/node_modules" node scripts/deploy_push.mjs "$dir/deployed.json" ||
+  { grep -E "ERROR|error" "$dir/emulator.log" | tail -n 20; exit 1; }
 # DEPLOY_CONFORMANCE=1: the conformance suite too, against the deployed stack (its scorecard
-# in $dir/scorecard.json). The emulator's HTTP API only: no WebSocket API is deployed.
+# in $dir/scorecard.json), its pushes through the deployed WebSocket API.
 if [ "${DEPLOY_CONFORMANCE:-}" = 1 ]; then
   keys() { python3 -c "import json,sys; print(json.load(open('$dir/deployed.json'))$1)"; }
-  API=$(keys "['api']") AGENT_KEY=$(keys "['keys']['AgentTokenSecretName']") \
+  API=$(keys "['api']") SOCKET=$(keys "['socket']") AGENT_KEY=$(keys "['keys']['AgentTokenSecretName']") \
     IDENTITY_KEY=$(keys "['keys']['CustomerIdentitySecretName']") CONFORMANCE_OUT="$dir/scorecard.json" \
     scripts/conformance.sh || echo "conformance against the deployed stack: see $dir/scorecard.json"
 fi

@@ -205,6 +205,12 @@ def main():
     # machine, which the deployed functions refuse to call in AWS (docs/security.md, M5).
     # No parameter of the production template allows it; the emulator's copy does.
     template["Globals"]["Function"]["Environment"]["Variables"]["WEBHOOK_ALLOW_LOOPBACK"] = "true"
+    # The functions post to sockets at the emulator's own address for the WebSocket API's
+    # @connections (the template names AWS's execute-api host, which is not this machine).
+    for resource in template["Resources"].values():
+        variables = resource.get("Properties", {}).get("Environment", {}).get("Variables", {})
+        if "SOCKET_ENDPOINT" in variables:
+            variables["SOCKET_ENDPOINT"] = {"Fn::Sub": endpoint + "/_aws/execute-api/${SocketApi}/live"}
     parameters = {
         "Architecture": architecture(target),
         "CleanupSchedule": os.environ.get("CLEANUP_SCHEDULE", "rate(1 minute)"),
@@ -223,9 +229,10 @@ def main():
     if routes != operations:
         sys.exit(f"routes and docs/openapi.json differ: {sorted(routes ^ operations)}")
     api = f"{endpoint}/_aws/execute-api/{api_id}/$default"
+    socket = f"{endpoint.replace('http', 'ws', 1)}/_aws/execute-api/{physical['SocketApi']}/live"
     print(f"deployed {stack}: {len(template['Resources'])} resources, {len(routes)} routes, {mappings} event source mappings as declared, "
-          f"{time.monotonic() - started:.0f} s; API {api}")
-    pathlib.Path(out).write_text(json.dumps({"api": api, "stack": stack, "keys": keys, "resources": physical}))
+          f"{time.monotonic() - started:.0f} s; API {api}, sockets {socket}")
+    pathlib.Path(out).write_text(json.dumps({"api": api, "socket": socket, "stack": stack, "keys": keys, "resources": physical}))
 
 
 if __name__ == "__main__":

@@ -163,6 +163,8 @@ async fn answer(app: &App, req: hyper::Request<Incoming>, peer: Option<std::net:
             .collect(),
         body,
         source_ip: peer.map(|p| p.ip().to_string()),
+        // The local server is told its own URL (API_URL, or its port).
+        api_url: None,
         caller: None,
     };
     let request_id = uuid::Uuid::new_v4().to_string();

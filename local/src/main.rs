@@ -53,7 +53,7 @@ async fn run() -> Result<(), Error> {
     }
     let port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(3000);
     if std::env::var("API_URL").is_err() {
-        app.config.events.api_url = format!("http://127.0.0.1:{port}");
+        app.config.events.api_url = Some(format!("http://127.0.0.1:{port}"));
     }
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     // The push posts to this server's own `@connections` API, as it would to API Gateway's.

@@ -91,8 +91,10 @@ pub struct EventsConfig {
     /// its content, so that it holds up no other event (`EVENTS_FAILURE_QUEUE_URL`).
     pub failure_queue_url: Option<String>,
     /// This API's public base URL (no trailing slash): the notification vocabulary's `uri`
-    /// and `chatUri` are absolute, as the seed's are.
-    pub api_url: String,
+    /// and `chatUri` are absolute, as the seed's are. The stream's functions are given it;
+    /// an HTTP function is not (naming the HTTP API in its own environment would make a
+    /// cycle in the template), and uses the URL its request came by: see [`Self::api_url`].
+    pub api_url: Option<String>,
     pub webhooks: WebhookConfig,
     /// The interval a socket's heartbeat (its next `/meta/connect`) is advised to keep.
     pub heartbeat_secs: u64,
@@ -102,6 +104,14 @@ pub struct EventsConfig {
     /// Writers push their own new messages to the sockets at once (the WebSocket API's
     /// endpoint, `SOCKET_ENDPOINT`, is known): see `push::fast`.
     pub fast_push: bool,
+}
+
+impl EventsConfig {
+    /// The base URL events link to: the configured one, else the one the request came by
+    /// (`reached`: API Gateway's domain and stage), else `make run`'s default address.
+    pub fn api_url(&self, reached: Option<&str>) -> String {
+        self.api_url.as_deref().or(reached).unwrap_or("http://127.0.0.1:3000").to_string()
+    }
 }
 
 /// `direct` webhooks: the dispatcher's queue, its schedule and its logs.
@@ -300,10 +310,7 @@ impl Config {
                 licence: var("LICENCE").unwrap_or_else(|| "0".into()),
                 dead_letter_arn: var("WEBHOOK_DLQ_ARN"),
                 failure_queue_url: var("EVENTS_FAILURE_QUEUE_URL"),
-                api_url: var("API_URL")
-                    .unwrap_or_else(|| "http://127.0.0.1:3000".into())
-                    .trim_end_matches('/')
-                    .to_string(),
+                api_url: var("API_URL").map(|url| url.trim_end_matches('/').to_string()),
                 webhooks: WebhookConfig {
                     queue_url: var("WEBHOOK_QUEUE_URL"),
                     dead_letter_url: var("WEBHOOK_DLQ_URL"),
@@ -358,6 +365,17 @@ mod tests {
         assert!(bad.0.contains("FILES_MAX_BYTES"), "{bad}");
         let unset = FilesConfig::from_vars(|_| None).unwrap();
         assert_eq!((unset.limits.max_bytes, unset.bucket), (crate::domain::files::DEFAULT_MAX_BYTES, None));
+    }
+
+    /// Events link to the configured API URL; a writer, which template.yaml cannot tell
+    /// it, links to the one its request came by.
+    #[test]
+    fn events_link_to_the_configured_api_url_else_the_one_the_request_reached() {
+        let configured = EventsConfig { api_url: Some("https://api.example".into()), ..Default::default() };
+        assert_eq!(configured.api_url(Some("https://abc.execute-api.example")), "https://api.example");
+        let unset = EventsConfig::default();
+        assert_eq!(unset.api_url(Some("https://abc.execute-api.example")), "https://abc.execute-api.example");
+        assert_eq!(unset.api_url(None), "http://127.0.0.1:3000");
     }
 
     /// So are the cleanup's: only cleanup-cron reads them (template.yaml gives them to it

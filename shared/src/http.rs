@@ -24,6 +24,9 @@ pub struct Request {
     pub body: Vec<u8>,
     /// The client's address (API Gateway's `sourceIp`; the peer, locally), for rate limits.
     pub source_ip: Option<String>,
+    /// The API's base URL as the client reached it (API Gateway's domain name, and its
+    /// stage unless `$default`); None locally.
+    pub api_url: Option<String>,
     /// Who called, as the route's access rule admitted it (see `routes::admit`); set
     /// before the handler runs. None only on an open route called without a token.
     pub caller: Option<Identity>,

@@ -37,6 +37,15 @@ pub fn from_lambda(event: &lambda_http::Request) -> Request {
             Some(RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.clone(),
             _ => None,
         },
+        api_url: match event.request_context_ref() {
+            Some(RequestContext::ApiGatewayV2(ctx)) => {
+                ctx.domain_name.as_ref().map(|domain| match ctx.stage.as_deref() {
+                    Some(stage) if stage != "$default" => format!("https://{domain}/{stage}"),
+                    _ => format!("https://{domain}"),
+                })
+            }
+            _ => None,
+        },
         caller: None,
     }
 }

@@ -171,7 +171,7 @@ async fn push_queue_places(app: &App, change: &Change) -> Result<usize, StoreErr
         for (place, c) in (1..).zip(&behind) {
             let position = ahead.saturating_add(place);
             let estimate = queue::estimated_wait(recent, queue::waited(c, now));
-            let chat_uri = format!("{}/chats/{}", app.config.events.api_url, c.chat_id);
+            let chat_uri = format!("{}/chats/{}", app.config.events.api_url(None), c.chat_id);
             let frame = push::delivery(queue::position_note(&chat_uri, position, estimate)).to_string().into_bytes();
             let sockets = app.db.watchers(&Watched::Chat(c.chat_id.clone())).await?;
             let frames = [frame];
@@ -190,12 +190,19 @@ pub const FAST_PUSH_BUDGET: std::time::Duration = std::time::Duration::from_mill
 /// sockets watching it at once, from the state it planned them on, instead of waiting
 /// for the table's stream (which Lambda reads about four times a second). The stream's
 /// push stays the backstop and sends them again; clients drop what they have by index.
-/// Best effort within FAST_PUSH_BUDGET; nothing here fails the request.
-pub async fn fast(app: &App, state: &crate::domain::model::ChatState, messages: &[crate::domain::model::Message]) {
+/// Best effort within FAST_PUSH_BUDGET; nothing here fails the request. `reached`: the
+/// API's URL as the request came by (the writer is not told the API's own).
+pub async fn fast(
+    app: &App,
+    state: &crate::domain::model::ChatState,
+    messages: &[crate::domain::model::Message],
+    reached: Option<&str>,
+) {
     if !app.config.events.fast_push || messages.is_empty() {
         return;
     }
-    let ctx = stream::context(app, Some(state.chat.clone()), state.participants.clone());
+    let mut ctx = stream::context(app, Some(state.chat.clone()), state.participants.clone());
+    ctx.api_url = app.config.events.api_url(reached);
     let work = async {
         let mut chats = HashMap::from([(state.chat.chat_id.clone(), ctx)]);
         for m in messages {

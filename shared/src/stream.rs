@@ -68,7 +68,7 @@ pub fn context(app: &App, chat: Option<Chat>, participants: Vec<Participant>) ->
         chat,
         participants,
         licence: app.config.events.licence.clone(),
-        api_url: app.config.events.api_url.clone(),
+        api_url: app.config.events.api_url(None),
         mask: app.config.agent_mask().map(str::to_string),
         ..Default::default()
     }

@@ -326,6 +326,9 @@ async fn every_sample_event_is_answered_by_its_handler() {
         let lambda_request = lambda_http::request::from_str(&event.to_string()).unwrap();
         let request = shared::lambda::from_lambda(&lambda_request);
         assert_eq!(request.method, route.method, "{}", route.function);
+        // The URL the client reached: what a writer's own pushes link to (EventsConfig::api_url).
+        let domain = event["requestContext"]["domainName"].as_str().unwrap();
+        assert_eq!(request.api_url, Some(format!("https://{domain}")), "{}", route.function);
         t.meter.take();
         let response =
             shared::routes::dispatch(&t.app, route.function, request).await.unwrap_or_else(|e| e.into_response());
@@ -840,6 +843,23 @@ fn the_edge_limits_each_client_address_and_runs_the_managed_rules() {
     assert!(!condition("Edge", &[]), "off unless asked for");
     let routes = &doc["Resources"]["HttpApi"]["Properties"]["RouteSettings"];
     assert!(routes["POST /chats"]["ThrottlingRateLimit"].as_u64() < Some(100), "chat starts get less than the default");
+}
+
+/// docs/security.md's "anyone on the internet" row names exactly the routes that need no
+/// token (a new open route is a new row of what an attacker can reach).
+#[test]
+fn security_md_names_every_route_open_to_anyone() {
+    let doc = std::fs::read_to_string(repo_root().join("docs/security.md")).unwrap();
+    let row = doc.lines().find(|l| l.starts_with("| anyone on the internet |")).expect("the row");
+    let reach = row.split(" | ").nth(1).unwrap_or_default();
+    let named: BTreeSet<String> = reach.split('`').skip(1).step_by(2).map(str::to_string).collect();
+    let braces = regex_lite::Regex::new(r"\{[^}]*\}").unwrap();
+    let open: BTreeSet<String> = ROUTES
+        .iter()
+        .filter(|r| r.access == shared::routes::Access::Open)
+        .map(|r| format!("{} {}", r.method, braces.replace_all(r.path, "{id}")))
+        .collect();
+    assert_eq!(named, open, "docs/security.md's row against the routes that need no token");
 }
 
 /// Every test docs/security.md names exists (a claim names the check that makes it).

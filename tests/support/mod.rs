@@ -147,7 +147,7 @@ pub fn test_config(table: &str) -> Config {
         message_edit_secs: 15 * 60,
         chats_per_minute_per_address: 0,
         events: shared::config::EventsConfig {
-            api_url: "http://127.0.0.1:3000".into(),
+            api_url: Some("http://127.0.0.1:3000".into()),
             // Seconds, not days: a retry test waits for them.
             webhooks: shared::config::WebhookConfig {
                 retry_delays: vec![1, 1, 1],

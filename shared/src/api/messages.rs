@@ -146,7 +146,7 @@ async fn post(app: &App, req: &Request, kind: MessageType, body: AddMessage) -> 
         app.db.apply(chat_id, |state| transitions::post_message(state, &ident, &cmd, &app.clock.moment())).await;
     let (state, message) = match result {
         Ok((state, mut messages)) => {
-            crate::push::fast(app, &state, &messages).await;
+            crate::push::fast(app, &state, &messages, req.api_url.as_deref()).await;
             (state, messages.pop().ok_or_else(ApiError::internal)?)
         }
         Err(StoreError::Refused(DomainError { kind: Kind::Duplicate, .. })) => {
