@@ -217,6 +217,39 @@ fn attribute(value: &str) -> Option<MessageAttributeValue> {
         .flatten()
 }
 
+/// SQS's largest message: the default and the most a queue's MaximumMessageSize allows
+/// (the emulator refuses larger ones too).
+pub const SQS_MAX_BYTES: usize = 1_048_576;
+
+/// What the failure queue keeps of an event: its fields and its content, the content cut
+/// to fit SQS (and `bodyCut` true) where even that is too large, so that it is always kept.
+fn kept(o: &Outgoing, reason: &str) -> String {
+    let with = |body: &str, cut: bool| {
+        json!({
+            "reason": reason,
+            "eventId": o.event_id, "event": o.event, "format": o.format.as_str(),
+            "chatId": o.chat_id, "channelId": o.channel_id, "time": o.time, "body": body, "bodyCut": cut,
+        })
+        .to_string()
+    };
+    let whole = with(&o.body, false);
+    if whole.len() <= SQS_MAX_BYTES {
+        return whole;
+    }
+    // Escaping makes the body longer in JSON than in itself: shorten until it fits.
+    let mut end = o.body.len().min(SQS_MAX_BYTES);
+    loop {
+        while !o.body.is_char_boundary(end) {
+            end -= 1;
+        }
+        let cut = with(&o.body[..end], true);
+        if cut.len() <= SQS_MAX_BYTES || end == 0 {
+            return cut;
+        }
+        end = end.saturating_sub((cut.len() - SQS_MAX_BYTES).max(end / 16));
+    }
+}
+
 /// Puts an event SNS will never take on the failure queue, with its content: it is kept
 /// (14 days) and holds up no other event. Fails (to be retried) when it cannot be kept.
 async fn set_aside(app: &App, o: &Outgoing, reason: &str) -> Result<(), PublishError> {
@@ -224,12 +257,7 @@ async fn set_aside(app: &App, o: &Outgoing, reason: &str) -> Result<(), PublishE
         tracing::error!(event_id = o.event_id, reason, "an event SNS refuses, and no failure queue: retried");
         return Err(PublishError::Sns);
     };
-    let body = json!({
-        "reason": reason,
-        "eventId": o.event_id, "event": o.event, "format": o.format.as_str(),
-        "chatId": o.chat_id, "channelId": o.channel_id, "time": o.time, "body": o.body,
-    });
-    app.sqs.send_message().queue_url(queue).message_body(body.to_string()).send().await.map_err(|e| {
+    app.sqs.send_message().queue_url(queue).message_body(kept(o, reason)).send().await.map_err(|e| {
         tracing::warn!(error = %aws_smithy_types::error::display::DisplayErrorContext(&e), "failure queue unreachable");
         PublishError::Sns
     })?;
@@ -333,5 +361,22 @@ mod tests {
         let order: Vec<&str> = batches.iter().flatten().map(|o| o.event_id.as_str()).collect();
         assert_eq!(order, events.iter().map(|o| o.event_id.as_str()).collect::<Vec<_>>());
         assert!(batches.len() >= 9, "each 200 KB event needs a call of its own: {}", batches.len());
+    }
+
+    /// An event set aside keeps its content; past SQS's 1 MiB (escaping counted), the
+    /// content is cut to fit and says so.
+    #[test]
+    fn an_event_set_aside_fits_sqs_and_keeps_what_fits() {
+        let small = kept(&event(1, 300_000), "larger than SNS's 256 KB");
+        let read: serde_json::Value = serde_json::from_str(&small).unwrap();
+        assert_eq!((read["body"].as_str().map(str::len), &read["bodyCut"]), (Some(300_000), &json!(false)));
+        let mut large = event(2, 0);
+        large.body = "\"é\n".repeat(400_000);
+        let kept = kept(&large, "larger than SNS's 256 KB");
+        assert!(kept.len() <= SQS_MAX_BYTES, "{}", kept.len());
+        let read: serde_json::Value = serde_json::from_str(&kept).unwrap();
+        let body = read["body"].as_str().unwrap();
+        assert!(large.body.starts_with(body) && body.len() > SQS_MAX_BYTES / 3, "{}", body.len());
+        assert_eq!((&read["bodyCut"], &read["eventId"]), (&json!(true), &json!(large.event_id)));
     }
 }
