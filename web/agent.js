@@ -4,7 +4,7 @@
 // Its chats are pushed on the agent's CometD feed (/v2/me/chats on the WebSocket API); the
 // open chat is polled only while the socket is down. The queue is polled: requests nobody
 // has accepted are nobody's chats yet.
-import { BayeuxSocket, putFile, saveLink, sendFiles } from "/web/webchat.js";
+import { BayeuxSocket, exportCustomer, putFile, saveLink, sendFiles } from "/web/webchat.js";
 import { beginSignIn, finishSignIn, signInSettings } from "/web/signin.js";
 
 const $ = (id) => document.getElementById(id);
@@ -355,7 +355,7 @@ async function showCustomer(chatId) {
 // erased after a second, explicit confirmation.
 $("export").addEventListener("click", async () => {
   try {
-    const data = await api("GET", `/customers/${encodeURIComponent(current.customerId)}/export`);
+    const data = await exportCustomer(api, current.customerId);
     const url = URL.createObjectURL(new Blob([JSON.stringify(data, null, 2)], { type: "application/json" }));
     saveLink(url, `customer-${current.customerId}.json`);
     setTimeout(() => URL.revokeObjectURL(url), 60000);

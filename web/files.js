@@ -1,5 +1,5 @@
-// Files: announce, upload with the presigned request, post; and downloads. Used by
-// webchat.js and the agent console.
+// Files: announce, upload with the presigned request, post; and downloads (a customer's
+// export among them). Used by webchat.js and the agent console.
 
 export const NO_FILES = "No file provided: pass a file input, a FileList, a File or an array of Files.";
 
@@ -50,4 +50,28 @@ export function saveLink(url, name) {
   page.body.appendChild(link);
   link.click();
   link.remove();
+}
+
+/// A customer's export (administrators) as one document: every page of
+/// `GET /customers/{id}/export` (each under Lambda's 6 MB) until `next` is null, a chat
+/// continued on a later page joined to its first part. `request(method, path)` calls the API.
+export async function exportCustomer(request, customerId) {
+  const path = `/customers/${encodeURIComponent(customerId)}/export`;
+  const whole = await request("GET", path);
+  for (let next = whole.next; next != null;) {
+    const page = await request("GET", `${path}?cursor=${encodeURIComponent(next)}`);
+    for (const part of page.chats) {
+      const last = whole.chats[whole.chats.length - 1];
+      if (part.continued && last?.chat.chatId === part.chat.chatId) {
+        last.messages.push(...part.messages);
+        last.files.push(...part.files);
+      } else {
+        whole.chats.push(part);
+      }
+    }
+    next = page.next;
+  }
+  delete whole.next;
+  for (const part of whole.chats) delete part.continued;
+  return whole;
 }

@@ -14,11 +14,11 @@
 
 import { BayeuxSocket } from "./bayeux.js";
 import { extensions } from "./extensions.js";
-import { element, putFile, saveLink, sendFiles } from "./files.js";
+import { element, exportCustomer, putFile, saveLink, sendFiles } from "./files.js";
 import { Errors, EVENTS, fromPush } from "./seed.js";
 
 // The console and other pages import these from here too.
-export { BayeuxSocket, Errors, EVENTS, putFile, saveLink, sendFiles };
+export { BayeuxSocket, Errors, EVENTS, exportCustomer, putFile, saveLink, sendFiles };
 
 const STORAGE_KEY = "livechat.session";
 

@@ -2,7 +2,7 @@
 // Run: node --test web/
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { WebChatService, Errors } from "./webchat.js";
+import { WebChatService, Errors, exportCustomer } from "./webchat.js";
 
 function memoryStorage() {
   const data = new Map();
@@ -713,4 +713,21 @@ test("queueOutlook reads the channel's queue before a chat starts", async () => 
   const { chat, api } = service({ "GET /channels/sales/queue": async () => [200, outlook] }, { channelId: "sales" });
   assert.deepEqual(await chat.queueOutlook(), outlook);
   assert.deepEqual(api.calls.map((c) => `${c.method} ${c.path}`), ["GET /channels/sales/queue"]);
+});
+
+test("exportCustomer joins an export's pages, a chat continued over a page into one", async () => {
+  const part = (chatId, indexes, continued = false) => ({
+    chat: { chatId }, continued, messages: indexes.map((index) => ({ index })), files: [], flags: [],
+  });
+  const pages = {
+    "/customers/jo%20doe/export": { customerId: "jo doe", chats: [part("a", [1, 2]), part("b", [1])], offlineMessages: [{ text: "hi" }], next: "1:1" },
+    "/customers/jo%20doe/export?cursor=1%3A1": { chats: [part("b", [2, 3], true)], offlineMessages: [], next: "2" },
+    "/customers/jo%20doe/export?cursor=2": { chats: [part("c", [])], offlineMessages: [], next: null },
+  };
+  const asked = [];
+  const whole = await exportCustomer(async (method, path) => { asked.push(`${method} ${path}`); return structuredClone(pages[path]); }, "jo doe");
+  assert.deepEqual(asked, Object.keys(pages).map((p) => `GET ${p}`));
+  assert.deepEqual(whole.chats.map((c) => [c.chat.chatId, c.messages.map((m) => m.index)]), [["a", [1, 2]], ["b", [1, 2, 3]], ["c", []]]);
+  assert.equal("next" in whole || whole.chats.some((c) => "continued" in c), false);
+  assert.deepEqual(whole.offlineMessages, [{ text: "hi" }]);
 });

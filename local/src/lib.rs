@@ -196,7 +196,8 @@ async fn answer(app: &App, req: hyper::Request<Incoming>, peer: Option<std::net:
     }
 }
 
-/// Routes a request exactly as API Gateway would, and calls its function's handler.
+/// Routes a request exactly as API Gateway would, and calls its function's handler. An
+/// answer Lambda could not return (over its 6 MB) fails here as it would there.
 pub async fn call(app: &App, mut request: Request, request_id: &str, started: Instant) -> Response {
     match routes::find(&request.method, &request.path) {
         Ok((route, params)) => {
@@ -204,9 +205,35 @@ pub async fn call(app: &App, mut request: Request, request_id: &str, started: In
             let chat_id = request.params.get("chatId").cloned();
             let name = format!("{} {}", route.method, route.path);
             let result = routes::dispatch(app, route.function, request).await;
-            routes::finish(&name, request_id, chat_id.as_deref(), started, result)
+            let response = routes::finish(&name, request_id, chat_id.as_deref(), started, result);
+            if !lambda_can_answer(response.body.len()) {
+                tracing::error!(
+                    route = name,
+                    bytes = response.body.len(),
+                    "an answer over Lambda's 6 MB: AWS fails it"
+                );
+                return ApiError::internal().into_response();
+            }
+            response
         }
         Err(e) => routes::finish("-", request_id, None, started, Err(e)),
+    }
+}
+
+/// Lambda's limit on a synchronous answer: 6 MB, the body in it base64-encoded (how the
+/// functions return it: `shared::lambda`), with room for the status and headers.
+fn lambda_can_answer(body_bytes: usize) -> bool {
+    body_bytes.div_ceil(3) * 4 + 16 * 1024 <= 6 * 1024 * 1024
+}
+
+#[cfg(test)]
+mod tests {
+    /// 4.5 MB of body is about all a function can answer.
+    #[test]
+    fn lambda_answers_up_to_about_four_and_a_half_mb_of_body() {
+        assert!(super::lambda_can_answer(3 * 1024 * 1024));
+        assert!(super::lambda_can_answer(4_700_000));
+        assert!(!super::lambda_can_answer(4_750_000));
     }
 }
 

@@ -1,4 +1,4 @@
-//! `GET /customers/{customerId}/export`: Everything stored about a customer (admins): chats, transcripts with versions, flags, files, offline messages
+//! `GET /customers/{customerId}/export`: Everything stored about a customer (admins): chats, transcripts with versions, flags, files, offline messages; in pages under Lambda's 6 MB
 //!
 //! Generated from shared/src/routes/table.rs by `make generate`.
 #[tokio::main(flavor = "current_thread")]

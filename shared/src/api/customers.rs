@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::app::App;
 use crate::domain::erasure::{self, Erasure};
 use crate::domain::model::OfflineMessage;
-use crate::domain::model::{Chat, Participant};
+use crate::domain::model::{Chat, Message, Participant};
 use crate::domain::plan::{Plan, Write};
 use crate::domain::validate;
 use crate::error::ApiError;
@@ -49,36 +49,92 @@ fn customer_id(req: &Request) -> Result<String, ApiError> {
     Ok(id.to_string())
 }
 
-/// `GET /customers/{customerId}/export`: the customer's chats (records, its participation,
-/// whole transcripts with every version, the chats' flags, its files as download links)
-/// and its offline messages, as one JSON document.
+/// An export's page stays under what Lambda can answer (6 MB, the body base64-encoded:
+/// API Gateway gets an error instead of a larger answer): chats and messages are added
+/// while the page is under this.
+pub const EXPORT_PAGE_BYTES: usize = 3 * 1024 * 1024;
+
+/// Where a page starts: the customer's N-th chat, after its message K (`N` or `N:K`).
+fn export_cursor(req: &Request) -> Result<(usize, u64), ApiError> {
+    let Some(cursor) = req.query("cursor") else { return Ok((0, 0)) };
+    let (chat, after) = cursor.split_once(':').unwrap_or((cursor, "0"));
+    match (chat.parse(), after.parse()) {
+        (Ok(chat), Ok(after)) => Ok((chat, after)),
+        _ => Err(ApiError::bad_request("cursor must be a page's next")),
+    }
+}
+
+/// `GET /customers/{customerId}/export[?cursor=]`: the customer's chats (records, its
+/// participation, whole transcripts with every version, the chats' flags, its files as
+/// download links) as many as fit a page, with `next` (where the next page starts, or
+/// null); a chat larger than a page goes on over the next ones (`continued`). Its offline
+/// messages come on the first page.
 pub async fn export(app: &App, req: Request) -> HandlerResult {
     let customer_id = customer_id(&req)?;
+    let (from, after) = export_cursor(&req)?;
     let chats = customer_chats(app, &customer_id).await?;
     if chats.is_empty() {
         return Err(ApiError::not_found("no chat of this customer is stored"));
     }
-    let mut out = Vec::new();
-    for (participant, chat) in &chats {
-        let transcript = app.db.transcript(&chat.chat_id).await?;
-        let flags = app.db.chat_flags(&chat.chat_id, None, None).await?;
+    if from >= chats.len() {
+        return Err(ApiError::bad_request(format!("the customer has {} chats: cursor is past them", chats.len())));
+    }
+    let (mut out, mut size, mut next) = (Vec::new(), 0, None);
+    for (i, (participant, chat)) in chats.iter().enumerate().skip(from) {
+        let start = if i == from { after } else { 0 };
+        let flags = if start == 0 { app.db.chat_flags(&chat.chat_id, None, None).await? } else { Vec::new() };
+        // What the part holds besides its messages and files.
+        let head = json!({ "chat": chat, "participant": participant, "continued": start > 0, "flags": &flags });
+        let room = EXPORT_PAGE_BYTES.saturating_sub(size + head.to_string().len());
+        let transcript = app.db.transcript(&chat.chat_id, start).await?;
+        let whole = transcript.len();
+        let messages = fitting(transcript, room, out.is_empty());
+        if !out.is_empty() && (room == 0 || messages.is_empty() && whole > 0) {
+            next = Some(if start == 0 { i.to_string() } else { format!("{i}:{start}") });
+            break;
+        }
         let mut files = Vec::new();
-        for m in transcript.iter().filter(|m| m.chatter_id == customer_id) {
+        for m in messages.iter().filter(|m| m.chatter_id == customer_id) {
             if let Some(file) = &m.file {
                 let link = app.files().download_url(&chat.chat_id, &file.file_id, &file.name, &file.content_type).await;
                 files.push(json!({ "fileId": file.file_id, "name": file.name, "download": link.ok() }));
             }
         }
-        out.push(json!({
-            "chat": chat, "participant": participant, "messages": transcript, "flags": flags, "files": files,
-        }));
+        let cut = (messages.len() < whole).then(|| messages.last().map(|m| format!("{i}:{}", m.index))).flatten();
+        let part = json!({
+            "chat": chat, "participant": participant, "continued": start > 0, "flags": flags,
+            "messages": messages, "files": files,
+        });
+        size += part.to_string().len();
+        out.push(part);
+        if cut.is_some() {
+            next = cut;
+            break;
+        }
     }
+    let offline = if from == 0 && after == 0 { offline_messages(app, &chats).await? } else { Vec::new() };
     Ok(Response::ok(&json!({
         "customerId": customer_id,
         "exportedAt": app.clock.stamp(),
         "chats": out,
-        "offlineMessages": offline_messages(app, &chats).await?,
+        "offlineMessages": offline,
+        "next": next,
     })))
+}
+
+/// The messages of `transcript` that fit `budget` bytes, in order (the first one at least,
+/// when `one_at_least`: a page must move on).
+fn fitting(mut transcript: Vec<Message>, budget: usize, one_at_least: bool) -> Vec<Message> {
+    let mut size = 0;
+    let fits = transcript
+        .iter()
+        .take_while(|m| {
+            size += serde_json::to_string(m).map_or(0, |s| s.len() + 1);
+            size <= budget
+        })
+        .count();
+    transcript.truncate(if one_at_least { fits.max(1) } else { fits });
+    transcript
 }
 
 /// `DELETE /customers/{customerId}`: the customer's words become tombstones, its names,
@@ -104,7 +160,7 @@ pub async fn erase(app: &App, req: Request) -> HandlerResult {
         offline_messages: u64::try_from(offline.len()).unwrap_or(u64::MAX),
     };
     for (participant, chat) in &chats {
-        let transcript = app.db.transcript(&chat.chat_id).await?;
+        let transcript = app.db.transcript(&chat.chat_id, 0).await?;
         let (theirs, files) = erasure::to_erase(&transcript, &customer_id);
         for m in &files {
             if let Some(file) = &m.file {
@@ -140,4 +196,29 @@ pub async fn erase(app: &App, req: Request) -> HandlerResult {
     app.db.delete_offline_messages(&offline).await?;
     app.db.commit_writes(&one(Write::Erasure(receipt.clone())).writes).await?;
     Ok(Response::ok(&json!({ "erasure": receipt })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A transcript larger than a page is cut where the budget ends; a page that would
+    /// otherwise be empty takes its first message.
+    #[test]
+    fn a_transcript_larger_than_a_page_is_cut_where_the_budget_ends() {
+        let message = |index: u64| -> Message {
+            serde_json::from_value(json!({
+                "messageId": format!("c-{index}"), "chatId": "c", "index": index, "type": "Text",
+                "text": "x".repeat(1000), "chatterId": "jdoe", "chatterType": "Customer", "chatterName": "Jo",
+                "createTime": "2026-12-06T10:00:00.000Z",
+            }))
+            .unwrap()
+        };
+        let transcript: Vec<Message> = (1..=10).map(message).collect();
+        let one = serde_json::to_string(&transcript[0]).unwrap().len() + 1;
+        assert_eq!(fitting(transcript.clone(), one * 11, false).len(), 10);
+        assert_eq!(fitting(transcript.clone(), one * 4 + 10, false).len(), 4);
+        assert_eq!(fitting(transcript.clone(), 10, false).len(), 0);
+        assert_eq!(fitting(transcript, 10, true).len(), 1, "a page holds a message at least");
+    }
 }

@@ -171,8 +171,8 @@ pub const ROUTES: &[Route] = &[
         .sample("/users/online?userType=User", None),
     route("GET", "/customers/{customerId}/export", "customer-export", Access::Admin, handler!(api::customers::export))
         .doc(
-            "Everything stored about a customer (admins): chats, transcripts with versions, flags, files, offline messages",
-            &[],
+            "Everything stored about a customer (admins): chats, transcripts with versions, flags, files, offline messages; in pages under Lambda's 6 MB",
+            &[("cursor", "string", "where the page starts: the previous page's next")],
             None,
             200,
             Some(|_| {
@@ -182,8 +182,9 @@ pub const ROUTES: &[Route] = &[
                         ("exportedAt", string()),
                         ("chats", array(any_object())),
                         ("offlineMessages", array(any_object())),
+                        ("next", nullable("string")),
                     ],
-                    &["customerId", "exportedAt", "chats", "offlineMessages"],
+                    &["customerId", "exportedAt", "chats", "offlineMessages", "next"],
                 )
             }),
         )

@@ -16,11 +16,11 @@ impl Db {
         Ok(all)
     }
 
-    /// A chat's whole transcript, in order, a page of 1,000 at a time.
-    pub async fn transcript(&self, chat_id: &str) -> StoreResult<Vec<Message>> {
+    /// A chat's transcript after message `after` (0: whole), in order, a page of 1,000 at a time.
+    pub async fn transcript(&self, chat_id: &str, after: u64) -> StoreResult<Vec<Message>> {
         let mut all: Vec<Message> = Vec::new();
         loop {
-            let from = all.last().map_or(1, |m| m.index + 1);
+            let from = all.last().map_or(after + 1, |m| m.index + 1);
             let (page, more) = self.messages(chat_id, from, u64::MAX / 2, 1000, false).await?;
             all.extend(page);
             if !more {
