@@ -393,3 +393,58 @@ async fn pages_of_the_size_a_widget_asks_for_are_served() {
     assert_eq!((status, history["messages"].as_array().unwrap().len()), (200, 200));
     assert_eq!(t.call("GET", &format!("/chats/{chat}/messages?limit=1001"), Some(&customer), None).await.0, 400);
 }
+
+/// A page of messages stays under what Lambda can answer: a thousand asked of a chat of
+/// 300 messages of 3,800 four-byte characters (4.5 MB) come in pages that each fit, the
+/// poll reading on with `nextCursor` and the history reading back with it, each message
+/// once, in order.
+#[tokio::test]
+async fn message_pages_stay_under_what_lambda_can_answer() {
+    let t = TestApp::new().await;
+    let (chat, customer, agent) = accepted_chat(&t).await;
+    for i in 0..300 {
+        let text = format!("{i:03}{}", "😀".repeat(3_797));
+        assert_eq!(post(&t, &chat, &customer, json!({"text": text})).await.0, 201);
+    }
+    let long = |page: &Value| -> Vec<String> {
+        page["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|m| m["text"].as_str())
+            .filter(|t| t.len() > 1000)
+            .map(|t| t[..3].to_string())
+            .collect()
+    };
+    let fits = |page: &Value| page.to_string().len().div_ceil(3) * 4 < 6 * 1024 * 1024;
+    let (mut forward, mut after, mut pages) = (Vec::new(), 0, 0);
+    loop {
+        let (status, page) =
+            t.call("GET", &format!("/chats/{chat}/messages?after={after}&limit=1000"), Some(&agent), None).await;
+        assert_eq!(status, 200);
+        assert!(fits(&page), "page {pages}");
+        pages += 1;
+        forward.extend(long(&page));
+        match page["nextCursor"].as_str() {
+            Some(next) => after = next.parse().unwrap(),
+            None => break,
+        }
+    }
+    let expected: Vec<String> = (0..300).map(|i| format!("{i:03}")).collect();
+    assert!(pages >= 2, "{pages}");
+    assert_eq!(forward, expected, "the poll: each once, in order");
+
+    let (mut back, mut before) = (Vec::new(), 1_000_000u64);
+    loop {
+        let path = format!("/chats/{chat}/messages?before={before}&limit=1000");
+        let (status, page) = t.call("GET", &path, Some(&agent), None).await;
+        assert_eq!(status, 200);
+        assert!(fits(&page));
+        back.splice(0..0, long(&page));
+        match page["nextCursor"].as_str() {
+            Some(next) => before = next.parse().unwrap(),
+            None => break,
+        }
+    }
+    assert_eq!(back, expected, "the history: each once, in order");
+}

@@ -49,11 +49,6 @@ fn customer_id(req: &Request) -> Result<String, ApiError> {
     Ok(id.to_string())
 }
 
-/// An export's page stays under what Lambda can answer (6 MB, the body base64-encoded:
-/// API Gateway gets an error instead of a larger answer): chats and messages are added
-/// while the page is under this.
-pub const EXPORT_PAGE_BYTES: usize = 3 * 1024 * 1024;
-
 /// Where a page starts: the customer's N-th chat, after its message K (`N` or `N:K`).
 fn export_cursor(req: &Request) -> Result<(usize, u64), ApiError> {
     let Some(cursor) = req.query("cursor") else { return Ok((0, 0)) };
@@ -85,7 +80,7 @@ pub async fn export(app: &App, req: Request) -> HandlerResult {
         let flags = if start == 0 { app.db.chat_flags(&chat.chat_id, None, None).await? } else { Vec::new() };
         // What the part holds besides its messages and files.
         let head = json!({ "chat": chat, "participant": participant, "continued": start > 0, "flags": &flags });
-        let room = EXPORT_PAGE_BYTES.saturating_sub(size + head.to_string().len());
+        let room = super::PAGE_BYTES.saturating_sub(size + head.to_string().len());
         let transcript = app.db.transcript(&chat.chat_id, start).await?;
         let whole = transcript.len();
         let messages = fitting(transcript, room, out.is_empty());
@@ -125,14 +120,7 @@ pub async fn export(app: &App, req: Request) -> HandlerResult {
 /// The messages of `transcript` that fit `budget` bytes, in order (the first one at least,
 /// when `one_at_least`: a page must move on).
 fn fitting(mut transcript: Vec<Message>, budget: usize, one_at_least: bool) -> Vec<Message> {
-    let mut size = 0;
-    let fits = transcript
-        .iter()
-        .take_while(|m| {
-            size += serde_json::to_string(m).map_or(0, |s| s.len() + 1);
-            size <= budget
-        })
-        .count();
+    let fits = super::fitting(transcript.iter(), budget);
     transcript.truncate(if one_at_least { fits.max(1) } else { fits });
     transcript
 }

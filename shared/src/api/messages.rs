@@ -313,13 +313,19 @@ pub async fn list(app: &App, req: Request) -> HandlerResult {
         let from = after.unwrap_or(0) + 1;
         let (mut page, more) = app.db.messages(chat_id, from, before.saturating_sub(1), limit, true).await?;
         page.reverse();
-        let next = if more { page.first().map(|m| m.index.to_string()) } else { None };
+        // History reads back: what does not fit the answer is the oldest.
+        let cut = page.len() - super::fitting(page.iter().rev(), super::PAGE_BYTES).max(1).min(page.len());
+        page.drain(..cut);
+        let next = if more || cut > 0 { page.first().map(|m| m.index.to_string()) } else { None };
         (state, page, next)
     } else {
         let after = after.unwrap_or(0);
-        let (state, page, more) = app.db.poll(chat_id, after, limit).await?.ok_or_else(not_found)?;
+        let (state, mut page, more) = app.db.poll(chat_id, after, limit).await?.ok_or_else(not_found)?;
         policy::can_read(&ident, &state)?;
-        let next = if more { page.last().map(|m| m.index.to_string()) } else { None };
+        let fits = super::fitting(page.iter(), super::PAGE_BYTES).max(1);
+        let cut = fits < page.len();
+        page.truncate(fits);
+        let next = if more || cut { page.last().map(|m| m.index.to_string()) } else { None };
         (state, page, next)
     };
     // A waiting customer's poll carries its place in the queue when it asks (`place=1`: the

@@ -17,6 +17,21 @@ use crate::app::App;
 use crate::domain::model::ChatState;
 use crate::error::ApiError;
 
+/// The most bytes of messages one answer carries: Lambda answers at most 6 MB, the body
+/// base64-encoded, and 1,000 messages of 3,800 four-byte characters would be 15 MB.
+pub(crate) const PAGE_BYTES: usize = 3 * 1024 * 1024;
+
+/// How many of `messages`, in the order given, fit `budget` bytes as JSON.
+pub(crate) fn fitting<'a>(messages: impl Iterator<Item = &'a crate::domain::model::Message>, budget: usize) -> usize {
+    let mut size = 0;
+    messages
+        .take_while(|m| {
+            size += serde_json::to_string(m).map_or(0, |s| s.len() + 1);
+            size <= budget
+        })
+        .count()
+}
+
 /// A channel a request names: a well-formed id of a channel this deployment has.
 pub(crate) fn known_channel<'a>(app: &App, channel_id: &'a str) -> Result<&'a str, ApiError> {
     crate::domain::validate::id("channelId", channel_id)?;

@@ -249,7 +249,7 @@ pub const ROUTES: &[Route] = &[
                 ("last", "flag", "1: the last text message (after the known one, if given)"),
                 ("excludeInternal", "flag", "1: no internal messages"),
                 ("excludeCustomer", "flag", "1: no customer-only messages"),
-                ("limit", "int:1..1000", "1 to 1000 (100 by default)"),
+                ("limit", "int:1..1000", "1 to 1000 (100 by default); a page ends sooner at 3 MB of messages, with nextCursor"),
                 ("place", "flag", "1: a waiting customer's place in the queue and the wait (queuePosition)"),
             ],
             None,
@@ -297,7 +297,7 @@ pub const ROUTES: &[Route] = &[
         .doc(
             "The transcript in pages (getTranscript)",
             &[
-                ("pageSize", "int:1..1000", "1 to 1000 (100 by default)"),
+                ("pageSize", "int:1..1000", "1 to 1000 (100 by default); a page ends sooner at 3 MB of messages"),
                 ("cursor", "index", "nextCursor of the previous page"),
             ],
             None,
