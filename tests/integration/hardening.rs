@@ -13,15 +13,6 @@ async fn accepted_chat(t: &TestApp) -> (String, String, String) {
     (chat, customer, ann)
 }
 
-/// Moves the app's clock to the start of a minute when the current one is nearly over, so
-/// that a test of per-minute rates does not straddle two windows.
-fn fresh_minute(t: &TestApp) {
-    let second = t.app.clock.epoch_secs().rem_euclid(60);
-    if second > 40 {
-        t.app.clock.advance(Duration::from_secs(u64::try_from(61 - second).unwrap_or(0)));
-    }
-}
-
 fn median(mut times: Vec<Duration>) -> Duration {
     times.sort();
     times[times.len() / 2]
@@ -92,7 +83,7 @@ async fn customer_writes_are_metered_and_monitoring_is_an_agents() {
     assert!(!seen.to_string().contains("monitoring"), "{seen}");
 
     // Three writes a minute: a message, a notice, userData; the fourth is refused.
-    fresh_minute(&t);
+    t.fresh_minute();
     let path = |p: &str| format!("/chats/{chat}/{p}");
     assert_eq!(t.call("POST", &path("messages"), Some(&customer), Some(json!({"text": "hi"}))).await.0, 201);
     assert_eq!(t.call("POST", &path("notices"), Some(&customer), Some(json!({"message": "n"}))).await.0, 201);
@@ -304,7 +295,7 @@ async fn webhooks_reach_only_the_internet_signed_and_replays_are_metered() {
     assert_eq!((status, made["webhook"]["mode"].as_str()), (201, Some("direct")), "signed unless asked: {made}");
     assert!(made["secret"].as_str().unwrap().starts_with("whsec_"));
     // Five replays a minute per webhook.
-    fresh_minute(&t);
+    t.fresh_minute();
     let id = made["webhookId"].as_str().unwrap();
     let range = json!({"from": t.app.clock.ago(3600), "to": t.app.clock.stamp()});
     for _ in 0..5 {

@@ -146,6 +146,7 @@ async fn a_customer_is_rate_limited_per_chat_token_and_chat_starts_per_address()
     };
     // Two chats a minute from one address; the third waits, with Retry-After; another address
     // is not affected.
+    t.fresh_minute();
     let (_, first) = t.send(start("203.0.113.7")).await;
     assert_eq!(t.send(start("203.0.113.7")).await.0, 201);
     let refused = local_server::call(&t.app, start("203.0.113.7"), "test", std::time::Instant::now()).await;
@@ -166,6 +167,7 @@ async fn a_customer_is_rate_limited_per_chat_token_and_chat_starts_per_address()
                 .0
         }
     };
+    t.fresh_minute();
     for n in 0..3 {
         assert_eq!(post(token.clone(), n).await, 201);
     }

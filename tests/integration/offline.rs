@@ -79,6 +79,7 @@ async fn offline_messages_are_counted_per_address() {
         request.body = serde_json::to_vec(&json!({"name": "Jo", "email": "jo@example.com", "text": "hello"})).unwrap();
         request
     };
+    t.fresh_minute();
     let mut statuses = Vec::new();
     for _ in 0..3 {
         statuses.push(t.send(leave("203.0.113.7")).await.0);
