@@ -8,6 +8,7 @@ pub mod agent_keys;
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod batch;
 pub mod cleanup;
 pub mod config;
 pub mod dispatcher;

@@ -65,27 +65,6 @@ fn sns_size(o: &Outgoing) -> usize {
     o.body.len() + attributes.iter().map(|(name, value)| name.len() + "String".len() + value.len()).sum::<usize>()
 }
 
-/// The PublishBatch calls for `outgoing`, in order: ten entries at most, and SNS_MAX_BYTES
-/// together.
-fn batches<'a>(outgoing: &[&'a Outgoing]) -> Vec<Vec<&'a Outgoing>> {
-    let mut batches: Vec<Vec<&Outgoing>> = Vec::new();
-    let mut size = 0;
-    for o in outgoing {
-        let n = sns_size(o);
-        match batches.last_mut() {
-            Some(batch) if batch.len() < 10 && size + n <= SNS_MAX_BYTES => {
-                batch.push(o);
-                size += n;
-            }
-            _ => {
-                batches.push(vec![o]);
-                size = n;
-            }
-        }
-    }
-    batches
-}
-
 /// Whether the events of `change` carry the transcript (OPERATOR_STOPED_CHAT and
 /// VISITOR_LEFT_CHAT's CHAT). What happened, and who did it, is in the record itself.
 fn needs_transcript(change: &Change) -> bool {
@@ -284,7 +263,7 @@ pub async fn publish(app: &App, outgoing: &[&Outgoing]) -> Result<(), PublishErr
             fitting.push(*o);
         }
     }
-    for chunk in batches(&fitting) {
+    for chunk in crate::batch::runs(&fitting, 10, SNS_MAX_BYTES, |o| sns_size(o)) {
         let mut entries = Vec::with_capacity(chunk.len());
         for (i, o) in chunk.iter().enumerate() {
             let mut entry = PublishBatchRequestEntry::builder().id(format!("e{i}")).message(o.body.clone());
@@ -353,12 +332,12 @@ mod tests {
     fn batches_hold_ten_events_and_256_kb_at_most_in_order() {
         let events: Vec<Outgoing> = (0..25).map(|i| event(i, if i % 3 == 0 { 200_000 } else { 1_000 })).collect();
         let refs: Vec<&Outgoing> = events.iter().collect();
-        let batches = batches(&refs);
+        let batches = crate::batch::runs(&refs, 10, SNS_MAX_BYTES, |o| sns_size(o));
         for batch in &batches {
             assert!(batch.len() <= 10);
             assert!(batch.iter().map(|o| sns_size(o)).sum::<usize>() <= SNS_MAX_BYTES);
         }
-        let order: Vec<&str> = batches.iter().flatten().map(|o| o.event_id.as_str()).collect();
+        let order: Vec<&str> = batches.iter().flat_map(|b| b.iter()).map(|o| o.event_id.as_str()).collect();
         assert_eq!(order, events.iter().map(|o| o.event_id.as_str()).collect::<Vec<_>>());
         assert!(batches.len() >= 9, "each 200 KB event needs a call of its own: {}", batches.len());
     }

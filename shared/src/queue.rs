@@ -87,8 +87,23 @@ fn string(value: String) -> Result<MessageAttributeValue, QueueError> {
     MessageAttributeValue::builder().data_type("String").string_value(value).build().map_err(|_| QueueError::Sqs)
 }
 
+/// SendMessageBatch's limit on its messages together (bodies and attributes): 1 MiB. Ten
+/// logged events of up to SNS's 256 KB each would be more.
+pub const SQS_BATCH_BYTES: usize = 1_048_576;
+
+/// A job's size as SQS counts it: its body, and each attribute's name, type and value.
+fn sqs_size(event: &LoggedEvent, target: &Target) -> usize {
+    event.body.len()
+        + attributes(event, target).iter().map(|(name, value)| name.len() + "String".len() + value.len()).sum::<usize>()
+}
+
+/// The SendMessageBatch calls for `jobs`, in order: ten at most, SQS_BATCH_BYTES together.
+fn batches<'a, 'e>(jobs: &'a [(&'e LoggedEvent, Target)]) -> Vec<&'a [(&'e LoggedEvent, Target)]> {
+    crate::batch::runs(jobs, 10, SQS_BATCH_BYTES, |(event, target)| sqs_size(event, target))
+}
+
 /// Queues jobs on `queue_url`, each held back `delay` seconds (at most [`MAX_DELAY_SECS`]),
-/// ten per call.
+/// ten per call and SQS_BATCH_BYTES at most.
 pub async fn send(
     sqs: &aws_sdk_sqs::Client,
     queue_url: Option<&str>,
@@ -100,7 +115,7 @@ pub async fn send(
     }
     let queue_url = queue_url.ok_or(QueueError::NotConfigured)?;
     let delay = i32::try_from(delay.min(MAX_DELAY_SECS)).unwrap_or(0);
-    for chunk in jobs.chunks(10) {
+    for chunk in batches(jobs) {
         let mut entries = Vec::with_capacity(chunk.len());
         for (i, (event, target)) in chunk.iter().enumerate() {
             let mut entry = SendMessageBatchRequestEntry::builder()
@@ -120,4 +135,32 @@ pub async fn send(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::model::Format;
+
+    /// A replay of ten close events of 200 KB each goes in calls SQS takes: none over 1 MiB.
+    #[test]
+    fn a_batch_of_large_events_is_split_under_sqs_s_limit() {
+        let events: Vec<LoggedEvent> = (0..10)
+            .map(|i| LoggedEvent {
+                event_id: format!("r{i}:rpc:VISITOR_LEFT_CHAT"),
+                event: "VISITOR_LEFT_CHAT".into(),
+                format: Format::Rpc,
+                time: "2026-12-06T10:00:00.000Z".into(),
+                chat_id: Some(format!("chat-{i}")),
+                channel_id: Some("sales".into()),
+                body: "x".repeat(200_000),
+            })
+            .collect();
+        let target = Target { webhook_id: "w1".into(), attempt: 1, not_before: 0, replay: true };
+        let jobs: Vec<(&LoggedEvent, Target)> = events.iter().map(|e| (e, target.clone())).collect();
+        let runs = batches(&jobs);
+        assert!(runs.iter().all(|r| r.iter().map(|(e, t)| sqs_size(e, t)).sum::<usize>() <= SQS_BATCH_BYTES));
+        assert_eq!(runs.iter().map(|r| r.len()).sum::<usize>(), 10);
+        assert_eq!(runs.len(), 2, "five of 200 KB to a call");
+    }
 }
