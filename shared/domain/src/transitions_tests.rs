@@ -674,3 +674,33 @@ fn a_message_is_changed_by_its_author_in_time_and_deleted_by_the_owner_any_time(
     let closed = state(ChatStatus::Closed);
     assert_eq!(refused(change_message(&closed, &customer(), &mine, &edit, 60, &now())), Kind::Conflict);
 }
+
+/// A chat holds MAX_PARTICIPANTS at most (those who left included), so that a plan that
+/// rewrites each of them stays one transaction: adding, inviting and accepting say so.
+#[test]
+fn a_full_chat_takes_no_more_participants() {
+    let mut full = state(ChatStatus::Active);
+    while full.participants.len() < MAX_PARTICIPANTS {
+        let id = format!("agent-{}", full.participants.len());
+        full.participants.push(participant(ChatterType::User, &id, 1, Some(PermissionLevel::Participant)));
+    }
+    let add = AddParticipant {
+        chatter_id: "zed".into(),
+        chatter_type: ChatterType::User,
+        chatter_name: None,
+        chatter_active: 0,
+        permission_level: Some(PermissionLevel::Participant),
+        invitation: true,
+        monitoring: 0,
+    };
+    let full_says = |e: DomainError| (e.kind, e.message.contains("at most 50 participants"));
+    assert_eq!(full_says(add_participant(&full, &agent("ann"), &add, &now()).unwrap_err()), (Kind::Conflict, true));
+    let cmd = Invite { invite_user_id: "zed".into(), invite_user_name: None, invitation_chat_id: None };
+    assert_eq!(full_says(invite(&full, &agent("ann"), &cmd, &now()).unwrap_err()), (Kind::Conflict, true));
+    let mut queued = full.clone();
+    queued.chat.status = ChatStatus::Request;
+    let accept = change_chat(&queued, &agent("zed"), &status(ChatStatus::Active), &now());
+    assert_eq!(full_says(accept.unwrap_err()), (Kind::Conflict, true));
+    full.participants.pop();
+    assert!(add_participant(&full, &agent("ann"), &add, &now()).is_ok(), "one short of full: room for one");
+}

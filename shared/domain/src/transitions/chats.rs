@@ -67,6 +67,9 @@ pub fn change_chat(state: &ChatState, ident: &Identity, cmd: &ChatChange, now: &
             if existing.is_none() && before.is_agent_to_agent() {
                 return Err(DomainError::forbidden("a private request is for the agents it invites"));
             }
+            if existing.is_none() {
+                room(state)?;
+            }
             if !existing.is_some_and(Participant::is_active) {
                 let has_owner = state.participants.iter().any(Participant::is_owner);
                 let level = existing.and_then(|p| p.permission_level);

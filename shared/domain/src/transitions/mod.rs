@@ -21,6 +21,19 @@ const RACED: &str = "the chat changed meanwhile";
 const PARTICIPANT_RACED: &str = "the participant changed meanwhile";
 const ALREADY: &str = "already a participant of this chat";
 
+/// The most participants a chat holds, those who left included: a plan that rewrites each
+/// of them (a chat back to the queue, a close) stays one DynamoDB transaction (100 items).
+pub const MAX_PARTICIPANTS: usize = 50;
+
+/// Room for one more participant.
+fn room(state: &ChatState) -> DomainResult<()> {
+    if state.participants.len() >= MAX_PARTICIPANTS {
+        Err(DomainError::conflict(format!("a chat holds at most {MAX_PARTICIPANTS} participants")))
+    } else {
+        Ok(())
+    }
+}
+
 fn open(state: &ChatState) -> DomainResult<()> {
     if state.chat.status == ChatStatus::Closed {
         Err(DomainError::conflict("the chat is closed"))

@@ -96,6 +96,7 @@ pub fn add_participant(
     if state.participant(cmd.chatter_type, &cmd.chatter_id).is_some() {
         return Err(DomainError::conflict(ALREADY));
     }
+    room(state)?;
     let name = cmd.chatter_name.clone().unwrap_or_else(|| cmd.chatter_id.clone());
     let number = is_agent.then(|| state.next_agent_number());
     let p = Participant {
@@ -388,6 +389,7 @@ pub fn invite(state: &ChatState, ident: &Identity, cmd: &Invite, now: &Moment) -
     if state.participant(ChatterType::User, &cmd.invite_user_id).is_some() {
         return Err(DomainError::conflict(ALREADY));
     }
+    room(state)?;
     let name = cmd.invite_user_name.clone().unwrap_or_else(|| cmd.invite_user_id.clone());
     let number = state.next_agent_number();
     let p = Participant {
