@@ -83,7 +83,7 @@ pub async fn export(app: &App, req: Request) -> HandlerResult {
         let room = super::PAGE_BYTES.saturating_sub(size + head.to_string().len());
         let transcript = app.db.transcript(&chat.chat_id, start).await?;
         let whole = transcript.len();
-        let messages = fitting(transcript, room, out.is_empty());
+        let messages = fit_page(transcript, room, out.is_empty());
         if !out.is_empty() && (room == 0 || messages.is_empty() && whole > 0) {
             next = Some(if start == 0 { i.to_string() } else { format!("{i}:{start}") });
             break;
@@ -119,7 +119,7 @@ pub async fn export(app: &App, req: Request) -> HandlerResult {
 
 /// The messages of `transcript` that fit `budget` bytes, in order (the first one at least,
 /// when `one_at_least`: a page must move on).
-fn fitting(mut transcript: Vec<Message>, budget: usize, one_at_least: bool) -> Vec<Message> {
+fn fit_page(mut transcript: Vec<Message>, budget: usize, one_at_least: bool) -> Vec<Message> {
     let fits = super::fitting(transcript.iter(), budget);
     transcript.truncate(if one_at_least { fits.max(1) } else { fits });
     transcript
@@ -204,9 +204,9 @@ mod tests {
         };
         let transcript: Vec<Message> = (1..=10).map(message).collect();
         let one = serde_json::to_string(&transcript[0]).unwrap().len() + 1;
-        assert_eq!(fitting(transcript.clone(), one * 11, false).len(), 10);
-        assert_eq!(fitting(transcript.clone(), one * 4 + 10, false).len(), 4);
-        assert_eq!(fitting(transcript.clone(), 10, false).len(), 0);
-        assert_eq!(fitting(transcript, 10, true).len(), 1, "a page holds a message at least");
+        assert_eq!(fit_page(transcript.clone(), one * 11, false).len(), 10);
+        assert_eq!(fit_page(transcript.clone(), one * 4 + 10, false).len(), 4);
+        assert_eq!(fit_page(transcript.clone(), 10, false).len(), 0);
+        assert_eq!(fit_page(transcript, 10, true).len(), 1, "a page holds a message at least");
     }
 }
