@@ -12,8 +12,8 @@ pub mod stream;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Instant;
 
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
@@ -196,68 +196,15 @@ async fn answer(app: &App, req: hyper::Request<Incoming>, peer: Option<std::net:
     }
 }
 
-/// Routes a request exactly as API Gateway would, and calls its function's handler within
-/// the function's Timeout in template.yaml.
-pub async fn call(app: &App, request: Request, request_id: &str, started: Instant) -> Response {
-    let limit = routes::find(&request.method, &request.path)
-        .ok()
-        .and_then(|(route, _)| timeouts().get(route.function).copied())
-        .unwrap_or(DEFAULT_TIMEOUT);
-    call_within(app, request, request_id, started, limit).await
-}
-
-/// Lambda's own default, for a function template.yaml does not know.
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
-
-/// Each function's Timeout in template.yaml (Globals' where it names none), read once.
-fn timeouts() -> &'static HashMap<String, Duration> {
-    static TIMEOUTS: OnceLock<HashMap<String, Duration>> = OnceLock::new();
-    TIMEOUTS.get_or_init(|| {
-        let template = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap_or_default();
-        function_timeouts(&template).unwrap_or_else(|e| {
-            tracing::error!(error = %e, "template.yaml's timeouts do not parse: Lambda's default for all");
-            HashMap::new()
-        })
-    })
-}
-
-/// Each function's Timeout in `template`, by its binary's name.
-pub fn function_timeouts(template: &str) -> Result<HashMap<String, Duration>, serde_yaml::Error> {
-    let doc: serde_yaml::Value = serde_yaml::from_str(template)?;
-    let default = doc["Globals"]["Function"]["Timeout"].as_u64();
-    let functions = doc["Resources"].as_mapping().into_iter().flatten().map(|(_, r)| r);
-    Ok(functions
-        .filter(|r| r["Type"] == "AWS::Serverless::Function")
-        .filter_map(|r| {
-            let binary = r["Metadata"]["BuildProperties"]["Binary"].as_str()?;
-            let secs = r["Properties"]["Timeout"].as_u64().or(default)?;
-            Some((binary.to_string(), Duration::from_secs(secs)))
-        })
-        .collect())
-}
-
-/// [`call`] with a given time limit. What Lambda would not let a function do fails here
-/// as it would there (500, and an error logged): running past the limit, or answering over
-/// its 6 MB.
-pub async fn call_within(
-    app: &App,
-    mut request: Request,
-    request_id: &str,
-    started: Instant,
-    limit: Duration,
-) -> Response {
+/// Routes a request exactly as API Gateway would, and calls its function's handler. An
+/// answer Lambda could not return (over its 6 MB) fails here as it would there.
+pub async fn call(app: &App, mut request: Request, request_id: &str, started: Instant) -> Response {
     match routes::find(&request.method, &request.path) {
         Ok((route, params)) => {
             request.params = params;
             let chat_id = request.params.get("chatId").cloned();
             let name = format!("{} {}", route.method, route.path);
-            let result = match tokio::time::timeout(limit, routes::dispatch(app, route.function, request)).await {
-                Ok(result) => result,
-                Err(_) => {
-                    tracing::error!(route = name, ?limit, "over its function's timeout: Lambda stops it");
-                    Err(ApiError::internal())
-                }
-            };
+            let result = routes::dispatch(app, route.function, request).await;
             let response = routes::finish(&name, request_id, chat_id.as_deref(), started, result);
             if !lambda_can_answer(response.body.len()) {
                 tracing::error!(

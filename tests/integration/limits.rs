@@ -98,27 +98,3 @@ async fn an_event_sns_refuses_is_kept_on_the_failure_queue_and_holds_up_nothing(
     assert_eq!(kept[0]["eventId"], "too-big");
     assert_eq!(kept[0]["body"].as_str().map(str::len), Some(huge.body.len()), "with its content");
 }
-
-/// A handler running past its function's Timeout fails locally as Lambda stops it in AWS
-/// (500), and the local server takes each function's Timeout from template.yaml.
-#[tokio::test]
-async fn a_handler_past_its_functions_timeout_fails_as_lambda_stops_it() {
-    let t = TestApp::new().await;
-    let (chat, customer) = t.start_chat("sales").await;
-    let read = || {
-        let mut request = shared::http::Request::new("GET", &format!("/chats/{chat}/messages"));
-        request.headers.insert("authorization".into(), format!("Bearer {customer}"));
-        request
-    };
-    let now = std::time::Instant::now;
-    let stopped = local_server::call_within(&t.app, read(), "test", now(), Duration::ZERO).await;
-    assert_eq!(stopped.status, 500);
-    let within = local_server::call_within(&t.app, read(), "test", now(), Duration::from_secs(10)).await;
-    assert_eq!(within.status, 200);
-
-    let template = std::fs::read_to_string(integration_tests::repo_root().join("template.yaml")).unwrap();
-    let timeouts = local_server::function_timeouts(&template).unwrap();
-    assert_eq!(timeouts["message-list"], Duration::from_secs(10), "Globals' Timeout");
-    assert_eq!(timeouts["webhook-replay"], Duration::from_secs(29), "its own");
-    assert_eq!(timeouts.len(), std::fs::read_dir(integration_tests::repo_root().join("functions")).unwrap().count());
-}
