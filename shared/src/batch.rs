@@ -18,6 +18,12 @@ pub fn runs<T>(items: &[T], count: usize, bytes: usize, size: impl Fn(&T) -> usi
     runs
 }
 
+/// A message's size as SNS and SQS count it: its body, and each string attribute's name,
+/// data type and value.
+pub fn message_size<'a>(body: &str, attributes: impl IntoIterator<Item = (&'a str, &'a str)>) -> usize {
+    body.len() + attributes.into_iter().map(|(name, value)| name.len() + "String".len() + value.len()).sum::<usize>()
+}
+
 #[cfg(test)]
 mod tests {
     use super::runs;

@@ -62,7 +62,7 @@ fn sns_size(o: &Outgoing) -> usize {
         ("eventId", o.event_id.as_str()),
         ("time", o.time.as_str()),
     ];
-    o.body.len() + attributes.iter().map(|(name, value)| name.len() + "String".len() + value.len()).sum::<usize>()
+    crate::batch::message_size(&o.body, attributes)
 }
 
 /// Whether the events of `change` carry the transcript (OPERATOR_STOPED_CHAT and
@@ -154,7 +154,7 @@ async fn describe_record(
             }
             ctx.clone()
         }
-        None => stream::context(app, None, Vec::new()),
+        None => stream::context(app, None, Vec::new(), None),
     };
     // RPC's STATUS: the agent's availability now (one read per agent and batch).
     for user_id in events::status_needed(&change) {
@@ -196,10 +196,6 @@ fn attribute(value: &str) -> Option<MessageAttributeValue> {
         .flatten()
 }
 
-/// SQS's largest message: the default and the most a queue's MaximumMessageSize allows
-/// (the emulator refuses larger ones too).
-pub const SQS_MAX_BYTES: usize = 1_048_576;
-
 /// What the failure queue keeps of an event: its fields and its content, the content cut
 /// to fit SQS (and `bodyCut` true) where even that is too large, so that it is always kept.
 fn kept(o: &Outgoing, reason: &str) -> String {
@@ -212,20 +208,20 @@ fn kept(o: &Outgoing, reason: &str) -> String {
         .to_string()
     };
     let whole = with(&o.body, false);
-    if whole.len() <= SQS_MAX_BYTES {
+    if whole.len() <= crate::queue::SQS_MAX_BYTES {
         return whole;
     }
     // Escaping makes the body longer in JSON than in itself: shorten until it fits.
-    let mut end = o.body.len().min(SQS_MAX_BYTES);
+    let mut end = o.body.len().min(crate::queue::SQS_MAX_BYTES);
     loop {
         while !o.body.is_char_boundary(end) {
             end -= 1;
         }
         let cut = with(&o.body[..end], true);
-        if cut.len() <= SQS_MAX_BYTES || end == 0 {
+        if cut.len() <= crate::queue::SQS_MAX_BYTES || end == 0 {
             return cut;
         }
-        end = end.saturating_sub((cut.len() - SQS_MAX_BYTES).max(end / 16));
+        end = end.saturating_sub((cut.len() - crate::queue::SQS_MAX_BYTES).max(end / 16));
     }
 }
 
@@ -352,10 +348,10 @@ mod tests {
         let mut large = event(2, 0);
         large.body = "\"é\n".repeat(400_000);
         let kept = kept(&large, "larger than SNS's 256 KB");
-        assert!(kept.len() <= SQS_MAX_BYTES, "{}", kept.len());
+        assert!(kept.len() <= crate::queue::SQS_MAX_BYTES, "{}", kept.len());
         let read: serde_json::Value = serde_json::from_str(&kept).unwrap();
         let body = read["body"].as_str().unwrap();
-        assert!(large.body.starts_with(body) && body.len() > SQS_MAX_BYTES / 3, "{}", body.len());
+        assert!(large.body.starts_with(body) && body.len() > crate::queue::SQS_MAX_BYTES / 3, "{}", body.len());
         assert_eq!((&read["bodyCut"], &read["eventId"]), (&json!(true), &json!(large.event_id)));
     }
 }

@@ -201,8 +201,7 @@ pub async fn fast(
     if !app.config.events.fast_push || messages.is_empty() {
         return;
     }
-    let mut ctx = stream::context(app, Some(state.chat.clone()), state.participants.clone());
-    ctx.api_url = app.config.events.api_url(reached);
+    let ctx = stream::context(app, Some(state.chat.clone()), state.participants.clone(), reached);
     let work = async {
         let mut chats = HashMap::from([(state.chat.chat_id.clone(), ctx)]);
         for m in messages {

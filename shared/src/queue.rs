@@ -87,23 +87,24 @@ fn string(value: String) -> Result<MessageAttributeValue, QueueError> {
     MessageAttributeValue::builder().data_type("String").string_value(value).build().map_err(|_| QueueError::Sqs)
 }
 
-/// SendMessageBatch's limit on its messages together (bodies and attributes): 1 MiB. Ten
-/// logged events of up to SNS's 256 KB each would be more.
-pub const SQS_BATCH_BYTES: usize = 1_048_576;
+/// SQS's limit on one message (a queue's MaximumMessageSize: its default and its most), and
+/// on a SendMessageBatch's messages together: 1 MiB. Ten logged events of up to SNS's
+/// 256 KB each would be more.
+pub const SQS_MAX_BYTES: usize = 1_048_576;
 
-/// A job's size as SQS counts it: its body, and each attribute's name, type and value.
+/// A job's size as SQS counts it.
 fn sqs_size(event: &LoggedEvent, target: &Target) -> usize {
-    event.body.len()
-        + attributes(event, target).iter().map(|(name, value)| name.len() + "String".len() + value.len()).sum::<usize>()
+    let attributes = attributes(event, target);
+    crate::batch::message_size(&event.body, attributes.iter().map(|(name, value)| (*name, value.as_str())))
 }
 
-/// The SendMessageBatch calls for `jobs`, in order: ten at most, SQS_BATCH_BYTES together.
+/// The SendMessageBatch calls for `jobs`, in order: ten at most, SQS_MAX_BYTES together.
 fn batches<'a, 'e>(jobs: &'a [(&'e LoggedEvent, Target)]) -> Vec<&'a [(&'e LoggedEvent, Target)]> {
-    crate::batch::runs(jobs, 10, SQS_BATCH_BYTES, |(event, target)| sqs_size(event, target))
+    crate::batch::runs(jobs, 10, SQS_MAX_BYTES, |(event, target)| sqs_size(event, target))
 }
 
 /// Queues jobs on `queue_url`, each held back `delay` seconds (at most [`MAX_DELAY_SECS`]),
-/// ten per call and SQS_BATCH_BYTES at most.
+/// ten per call and SQS_MAX_BYTES at most.
 pub async fn send(
     sqs: &aws_sdk_sqs::Client,
     queue_url: Option<&str>,
@@ -159,7 +160,7 @@ mod tests {
         let target = Target { webhook_id: "w1".into(), attempt: 1, not_before: 0, replay: true };
         let jobs: Vec<(&LoggedEvent, Target)> = events.iter().map(|e| (e, target.clone())).collect();
         let runs = batches(&jobs);
-        assert!(runs.iter().all(|r| r.iter().map(|(e, t)| sqs_size(e, t)).sum::<usize>() <= SQS_BATCH_BYTES));
+        assert!(runs.iter().all(|r| r.iter().map(|(e, t)| sqs_size(e, t)).sum::<usize>() <= SQS_MAX_BYTES));
         assert_eq!(runs.iter().map(|r| r.len()).sum::<usize>(), 10);
         assert_eq!(runs.len(), 2, "five of 200 KB to a call");
     }

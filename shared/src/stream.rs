@@ -58,17 +58,18 @@ pub fn chat_id_of(change: &Change) -> Option<String> {
 pub async fn chat_context(app: &App, chat_id: &str) -> Result<Context, StoreError> {
     let state = app.db.load_any_state(chat_id, false).await?;
     let (chat, participants) = state.map(|s| (Some(s.chat), s.participants)).unwrap_or_default();
-    Ok(context(app, chat, participants))
+    Ok(context(app, chat, participants, None))
 }
 
 /// A chat and its participants (none for a change of no chat) with this deployment's
-/// licence, API URL and agent-name masking: the one place events read those from.
-pub fn context(app: &App, chat: Option<Chat>, participants: Vec<Participant>) -> Context {
+/// licence, API URL (`reached`: the one a writer's request came by, see
+/// `EventsConfig::api_url`) and agent-name masking: the one place events read those from.
+pub fn context(app: &App, chat: Option<Chat>, participants: Vec<Participant>, reached: Option<&str>) -> Context {
     Context {
         chat,
         participants,
         licence: app.config.events.licence.clone(),
-        api_url: app.config.events.api_url(None),
+        api_url: app.config.events.api_url(reached),
         mask: app.config.agent_mask().map(str::to_string),
         ..Default::default()
     }

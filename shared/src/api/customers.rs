@@ -78,9 +78,8 @@ pub async fn export(app: &App, req: Request) -> HandlerResult {
     for (i, (participant, chat)) in chats.iter().enumerate().skip(from) {
         let start = if i == from { after } else { 0 };
         let flags = if start == 0 { app.db.chat_flags(&chat.chat_id, None, None).await? } else { Vec::new() };
-        // What the part holds besides its messages and files.
-        let head = json!({ "chat": chat, "participant": participant, "continued": start > 0, "flags": &flags });
-        let room = super::PAGE_BYTES.saturating_sub(size + head.to_string().len());
+        let mut part = json!({ "chat": chat, "participant": participant, "continued": start > 0, "flags": flags });
+        let room = super::PAGE_BYTES.saturating_sub(size + part.to_string().len());
         let transcript = app.db.transcript(&chat.chat_id, start).await?;
         let whole = transcript.len();
         let messages = fit_page(transcript, room, out.is_empty());
@@ -96,10 +95,10 @@ pub async fn export(app: &App, req: Request) -> HandlerResult {
             }
         }
         let cut = (messages.len() < whole).then(|| messages.last().map(|m| format!("{i}:{}", m.index))).flatten();
-        let part = json!({
-            "chat": chat, "participant": participant, "continued": start > 0, "flags": flags,
-            "messages": messages, "files": files,
-        });
+        if let Some(fields) = part.as_object_mut() {
+            fields.insert("messages".into(), json!(messages));
+            fields.insert("files".into(), json!(files));
+        }
         size += part.to_string().len();
         out.push(part);
         if cut.is_some() {
